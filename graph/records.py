@@ -1,0 +1,228 @@
+"""Records: the only contract between collectors and the graph.
+
+A record is a plain dict. A node has the keys in ``schema.NODE_KEYS`` plus free
+properties; an edge has ``source``, ``target``, ``kind``, ``via`` plus free
+properties. Property values must be JSON primitives or lists of them, so that
+snapshots, Neo4j and BloodHound OpenGraph can all hold them.
+
+``validate_records`` checks records on their way into the graph: a bad record
+is rejected with a ``RecordError`` naming the source, the file, the record and
+the field, and every other record still loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.schema import (
+    CREDENTIAL_KINDS,
+    EDGE_ENDPOINTS,
+    ENVIRONMENTS,
+    IDENTITY_KINDS,
+    LEVELS,
+    PERSON_KINDS,
+    EdgeKind,
+    Family,
+    Provider,
+)
+
+Record = dict[str, Any]
+
+_PRIMITIVES = (str, int, float, bool, type(None))
+_KIND_SETS = {
+    Family.IDENTITY: IDENTITY_KINDS,
+    Family.CREDENTIAL: CREDENTIAL_KINDS,
+    Family.PERSON: PERSON_KINDS,
+}
+_TRISTATE_PROPS = ("mfa", "mfa_required", "human", "long_lived", "enabled")
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """One rejected record or unreadable input, explained for a person."""
+
+    source: str
+    file: str
+    record: str
+    field: str
+    message: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.source}: {self.file}"
+        if self.record:
+            where += f": record {self.record}"
+        if self.field:
+            where += f": field '{self.field}'"
+        text = f"{where}: {self.message}"
+        return f"{text} (fix: {self.fix})" if self.fix else text
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "source": self.source,
+            "file": self.file,
+            "record": self.record,
+            "field": self.field,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+@dataclass
+class RecordOrigin:
+    """Where a batch of records came from, for error messages."""
+
+    source: str
+    file: str = ""
+
+
+def node(
+    id: str,
+    family: Family | str,
+    kind: str,
+    provider: Provider | str,
+    name: str,
+    scope: str,
+    **properties: Any,
+) -> Record:
+    """Build a node record; properties whose value is None are kept (None = unknown)."""
+    return {
+        "id": id,
+        "family": str(family),
+        "kind": kind,
+        "provider": str(provider),
+        "name": name,
+        "scope": scope,
+        **properties,
+    }
+
+
+def edge(source: str, target: str, kind: EdgeKind | str, via: str, **properties: Any) -> Record:
+    """Build an edge record. `via` names the policy, binding or grant that creates it."""
+    return {"source": source, "target": target, "kind": str(kind), "via": via, **properties}
+
+
+@dataclass
+class ValidatedRecords:
+    nodes: list[Record] = field(default_factory=list)
+    edges: list[Record] = field(default_factory=list)
+    errors: list[RecordError] = field(default_factory=list)
+
+
+def _label(record: Any, index: int, keys: tuple[str, ...]) -> str:
+    if isinstance(record, dict):
+        for key in keys:
+            value = record.get(key)
+            if isinstance(value, str) and value:
+                return f"#{index} ({value})"
+    return f"#{index}"
+
+
+def _check_properties(record: Record, reserved: tuple[str, ...]) -> tuple[str, str, str] | None:
+    for key, value in record.items():
+        if key in reserved:
+            continue
+        if not isinstance(key, str) or not key:
+            return (str(key), "property names must be non-empty strings", "rename the property")
+        if isinstance(value, list):
+            if not all(isinstance(item, _PRIMITIVES) and item is not None for item in value):
+                return (key, "lists may hold only strings, numbers and booleans", "flatten the value")
+        elif isinstance(value, dict):
+            return (key, "nested objects are not allowed as properties", "flatten it into keys")
+        elif not isinstance(value, _PRIMITIVES):
+            return (key, f"unsupported value type {type(value).__name__}", "use a JSON primitive")
+    for key in _TRISTATE_PROPS:
+        if key in record and record[key] not in (True, False, None):
+            return (key, f"must be true, false or null, got {record[key]!r}", "use a boolean or null")
+    return None
+
+
+def _node_problem(record: Any) -> tuple[str, str, str] | None:
+    if not isinstance(record, dict):
+        return ("", "a node record must be an object", "emit a dict built with graph.records.node()")
+    for key in ("id", "family", "kind", "provider", "name", "scope"):
+        value = record.get(key)
+        if not isinstance(value, str) or (key != "scope" and not value):
+            return (key, "is missing or not a non-empty string", f"set '{key}' on every node")
+    try:
+        family = Family(record["family"])
+    except ValueError:
+        return ("family", f"unknown family {record['family']!r}", f"use one of {[f.value for f in Family]}")
+    try:
+        provider = Provider(record["provider"])
+    except ValueError:
+        return (
+            "provider",
+            f"unknown provider {record['provider']!r}",
+            f"use one of {[p.value for p in Provider]}",
+        )
+    if family != Family.PERSON and not record["id"].startswith(f"{provider.value}:"):
+        return ("id", f"must start with '{provider.value}:' (provider:native-id)", "prefix the native id")
+    kinds = _KIND_SETS.get(family)
+    if kinds is not None and record["kind"] not in kinds:
+        return ("kind", f"{record['kind']!r} is not a {family.value} kind", f"use one of {sorted(kinds)}")
+    if family == Family.RESOURCE and record.get("environment", "unknown") not in ENVIRONMENTS:
+        return ("environment", f"must be one of {ENVIRONMENTS}", "set prod, nonprod or unknown")
+    if family == Family.IDENTITY and "human" not in record:
+        return ("human", "identities must say whether they are human", "set human to true or false")
+    return _check_properties(record, ("id", "family", "kind", "provider", "name", "scope"))
+
+
+def _edge_problem(record: Any) -> tuple[str, str, str] | None:
+    if not isinstance(record, dict):
+        return ("", "an edge record must be an object", "emit a dict built with graph.records.edge()")
+    for key in ("source", "target", "kind", "via"):
+        value = record.get(key)
+        if not isinstance(value, str) or not value:
+            fix = "name the policy, binding or grant" if key == "via" else f"set '{key}'"
+            return (key, "is missing or not a non-empty string", fix)
+    try:
+        kind = EdgeKind(record["kind"])
+    except ValueError:
+        return ("kind", f"unknown edge kind {record['kind']!r}", f"use one of {[k.value for k in EdgeKind]}")
+    if kind == EdgeKind.HAS_PERMISSION and record.get("level") not in LEVELS:
+        return ("level", f"HAS_PERMISSION needs level in {LEVELS}", "classify the actions as read/write/admin")
+    return _check_properties(record, ("source", "target", "kind", "via"))
+
+
+def validate_records(
+    nodes: Iterable[Any], edges: Iterable[Any], origin: RecordOrigin
+) -> ValidatedRecords:
+    """Keep the good records, explain the bad ones. Edge endpoints are checked by the builder."""
+    result = ValidatedRecords()
+    for index, record in enumerate(nodes):
+        problem = _node_problem(record)
+        if problem is None:
+            result.nodes.append(record)
+        else:
+            field_name, message, fix = problem
+            result.errors.append(
+                RecordError(origin.source, origin.file, "node " + _label(record, index, ("id",)),
+                            field_name, message, fix)
+            )
+    for index, record in enumerate(edges):
+        problem = _edge_problem(record)
+        if problem is None:
+            result.edges.append(record)
+        else:
+            field_name, message, fix = problem
+            result.errors.append(
+                RecordError(origin.source, origin.file, "edge " + _label(record, index, ("via", "source")),
+                            field_name, message, fix)
+            )
+    return result
+
+
+def endpoint_problem(kind: str, source_family: str, target_family: str) -> str | None:
+    """Why an edge may not join these two families, or None when it may."""
+    allowed = EDGE_ENDPOINTS.get(EdgeKind(kind))
+    if allowed is None:
+        return None
+    sources, targets = allowed
+    if Family(source_family) not in sources:
+        return f"{kind} cannot start at a {source_family}"
+    if Family(target_family) not in targets:
+        return f"{kind} cannot end at a {target_family}"
+    return None
