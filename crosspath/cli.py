@@ -1,8 +1,216 @@
-"""The `crosspath` command line (filled in by the foundation work)."""
+"""The `crosspath` command line. Exit codes: 0 ok, 1 input or config error, 2 usage error,
+3 open findings at or above `--fail-on` (for cron, CronJobs and CI gates)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
 
 import click
+from rich.console import Console
+
+from crosspath import __version__
+from crosspath.pipeline import SNAPSHOT_NAME, run_analysis, scan
+from graph.snapshot import SnapshotError, read_snapshot
+from queries.drift import diff
+from queries.findings import SEVERITIES, SEVERITY_RANK, Analysis
+from queries.paths import PathEngine
+from queries.policy import load_policy
+from queries.reports import REPORT_FORMATS, write_reports
+from queries.reports.terminal_summary import render_summary
+from queries.yaml_files import ConfigError
+
+EXIT_FINDINGS = 3
+DEFAULT_OUT = Path("crosspath-out")
+DEFAULT_SNAPSHOT = DEFAULT_OUT / SNAPSHOT_NAME
+
+stderr = Console(stderr=True)
+stdout = Console()
+
+_policy_option = click.option(
+    "--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Policy YAML merged over the default (see queries/default_policy.yaml).",
+)
+_exceptions_option = click.option(
+    "--exceptions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Exceptions YAML: accepted risks with owner, justification and expiry.",
+)
+_fail_on_option = click.option(
+    "--fail-on", type=click.Choice(SEVERITIES), default=None,
+    help=f"Exit with code {EXIT_FINDINGS} when an open finding has this severity or higher.",
+)
+_formats_option = click.option(
+    "--format", "formats", default=",".join(REPORT_FORMATS), show_default=True,
+    help="Comma-separated report formats to write.",
+)
 
 
-@click.group()
+def _formats(value: str) -> tuple[str, ...]:
+    chosen = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = set(chosen) - set(REPORT_FORMATS)
+    if unknown:
+        raise click.BadParameter(f"unknown format(s) {sorted(unknown)}; choose from {', '.join(REPORT_FORMATS)}")
+    return chosen
+
+
+def _gate(analysis: Analysis, fail_on: str | None) -> int:
+    if fail_on is None:
+        return 0
+    over = [f for f in analysis.open_findings if SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on]]
+    if over:
+        stderr.print(f"[bold red]{len(over)} open finding(s) at severity {fail_on} or higher[/]")
+        return EXIT_FINDINGS
+    return 0
+
+
+def _load(path: Path):
+    try:
+        return read_snapshot(path)
+    except SnapshotError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="crosspath")
 def main() -> None:
-    """Crosspath: cross-stack privileged paths that lack MFA or rely on long-lived keys."""
+    """Crosspath: privileged write paths across AWS, Entra ID, GCP, Kubernetes and databases
+    that lack MFA or rely on long-lived non-human keys."""
+
+
+@main.command("scan")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
+              show_default=True, help="Where the snapshot and the reports are written.")
+@_policy_option
+@_exceptions_option
+@click.option("--as-of", help="Measure key ages at this time (ISO 8601). Default: manifest.json's "
+              "collected_at, else now.")
+@_formats_option
+@_fail_on_option
+@click.option("--quiet", is_flag=True, help="No progress, no summary; just the exit code.")
+def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions: Path | None,
+                 as_of: str | None, formats: str, fail_on: str | None, quiet: bool) -> None:
+    """Collect every export under DIRECTORY (aws/, entra/, gcp/, kubernetes/, databases/), build one
+    graph, write a snapshot and the gap reports into --out."""
+    chosen = _formats(formats)
+
+    def progress(message: str) -> None:
+        if not quiet:
+            stderr.print(f"[dim]›[/] {message}")
+
+    try:
+        result = scan(directory, out_dir, policy, exceptions, as_of, progress)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    outputs = write_reports(result.analysis, out_dir, chosen)
+    outputs["snapshot"] = result.snapshot
+    for error in result.build.errors:
+        stderr.print(f"[yellow]warning:[/] {error}", markup=False, highlight=False)
+    if not quiet:
+        stdout.print(render_summary(result.analysis, outputs))
+    sys.exit(_gate(result.analysis, fail_on))
+
+
+@main.command("report")
+@click.option("--snapshot", "snapshot_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=DEFAULT_SNAPSHOT, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
+              show_default=True)
+@_policy_option
+@_exceptions_option
+@_formats_option
+@_fail_on_option
+@click.option("--quiet", is_flag=True, help="No summary; just the reports and the exit code.")
+def report_command(snapshot_path: Path, out_dir: Path, policy: Path | None, exceptions: Path | None,
+                   formats: str, fail_on: str | None, quiet: bool) -> None:
+    """Analyse a snapshot and write reports; with --fail-on, exit 3 when open findings reach that severity."""
+    chosen = _formats(formats)
+    try:
+        analysis = run_analysis(_load(snapshot_path), policy, exceptions)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    outputs = write_reports(analysis, out_dir, chosen)
+    if not quiet:
+        stdout.print(render_summary(analysis, outputs))
+    sys.exit(_gate(analysis, fail_on))
+
+
+@main.command("diff")
+@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_policy_option
+@_exceptions_option
+@click.option("--json", "as_json", is_flag=True, help="Print the drift as JSON.")
+@click.option("--fail-on-new", is_flag=True, help=f"Exit {EXIT_FINDINGS} when there are new findings.")
+def diff_command(old: Path, new: Path, policy: Path | None, exceptions: Path | None, as_json: bool,
+                 fail_on_new: bool) -> None:
+    """New and resolved findings (and graph changes) between two snapshots, under one policy."""
+    old_loaded, new_loaded = _load(old), _load(new)
+    try:
+        old_analysis = run_analysis(old_loaded, policy, exceptions)
+        new_analysis = run_analysis(new_loaded, policy, exceptions)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    drift = diff(old_analysis, new_analysis, old_loaded[0], new_loaded[0])
+    if as_json:
+        click.echo(json.dumps(drift.to_dict(), indent=2))
+    else:
+        stdout.print(f"[bold]{len(drift.new)} new[/], [bold]{len(drift.resolved)} resolved[/], "
+                     f"{len(drift.changed)} changed finding(s)")
+        for label, findings in (("new", drift.new), ("resolved", drift.resolved)):
+            for finding in findings:
+                stdout.print(f"  {label:8} {finding.id}  {finding.severity:8} {finding.title}",
+                             markup=False, highlight=False)
+        for family, ids in drift.nodes_added.items():
+            stdout.print(f"  + {len(ids)} {family} node(s)")
+        for family, ids in drift.nodes_removed.items():
+            stdout.print(f"  - {len(ids)} {family} node(s)")
+        stdout.print(f"  edges: +{len(drift.edges_added)} -{len(drift.edges_removed)}")
+    sys.exit(EXIT_FINDINGS if fail_on_new and drift.new else 0)
+
+
+@main.command("blast-radius")
+@click.argument("node_id")
+@click.option("--snapshot", "snapshot_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=DEFAULT_SNAPSHOT, show_default=True)
+@_policy_option
+@click.option("--json", "as_json", is_flag=True, help="Print the targets as JSON.")
+def blast_radius_command(node_id: str, snapshot_path: Path, policy: Path | None, as_json: bool) -> None:
+    """Every privileged target NODE_ID (an identity or credential) can write or administer, each with
+    its shortest path and whether every path to it requires MFA."""
+    graph, _ = _load(snapshot_path)
+    try:
+        engine = PathEngine(graph, load_policy(policy))
+        targets = engine.blast_radius(node_id)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyError:
+        raise click.ClickException(f"no node with id {node_id!r} in {snapshot_path}") from None
+    rows = [
+        {
+            "target": t["target"],
+            "name": graph.nodes[t["target"]]["name"],
+            "provider": graph.nodes[t["target"]]["provider"],
+            "level": t["level"],
+            "requires_mfa": t["requires_mfa"],
+            "hops": len(t["path"]),
+            "path": [{"source": s, "target": d, "kind": e["kind"], "via": e["via"],
+                      "mfa_required": e.get("mfa_required", e.get("mfa"))} for s, d, e in t["path"]],
+        }
+        for t in targets
+    ]
+    if as_json:
+        click.echo(json.dumps({"node": node_id, "targets": rows}, indent=2))
+        return
+    stdout.print(f"[bold]{node_id}[/] reaches {len(rows)} privileged target(s)", highlight=False)
+    for row in rows:
+        mfa = "MFA required" if row["requires_mfa"] else "NO MFA"
+        chain = " → ".join([row["path"][0]["source"]] + [step["target"] for step in row["path"]])
+        stdout.print(f"  {row['level']:5} {row['name']} ({row['provider']}) [{mfa}, {row['hops']} hops]",
+                     markup=False, highlight=False)
+        stdout.print(f"        {chain}", markup=False, highlight=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""The main job, step by step: collect every source under a folder, build, snapshot, analyse.
+
+Each step is a function so the CLI, scheduled jobs, tests and benchmarks share one path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from collectors import SOURCES, offline_collector
+from collectors.base import CollectResult, Coverage, SourceFileError, iso, parse_time, read_json
+from crosspath import __version__
+from graph.builder import BuildResult, build_graph
+from graph.records import RecordError
+from graph.snapshot import write_snapshot
+from queries.analysis import analyze
+from queries.exceptions import load_exceptions
+from queries.findings import Analysis
+from queries.policy import load_policy
+
+SNAPSHOT_NAME = "snapshot.json.gz"
+HISTORY_DIR = "history"
+MANIFEST_NAME = "manifest.json"
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """`manifest.json` beside the source folders says when the exports were taken (optional)."""
+    path = folder / MANIFEST_NAME
+    if not path.is_file():
+        return {}
+    try:
+        manifest = read_json(path, "manifest")
+    except SourceFileError:
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def resolve_as_of(as_of: str | None, manifest: dict[str, Any]) -> datetime:
+    """Key ages are measured at collection time: --as-of, else the manifest's collected_at, else now."""
+    for candidate in (as_of, manifest.get("collected_at")):
+        parsed = parse_time(candidate)
+        if parsed is not None:
+            return parsed
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def collect_folder(folder: Path, progress: Progress = _quiet) -> list[CollectResult]:
+    """Run every offline collector whose sub-folder exists; a missing one is recorded as not covered,
+    a crashing one as failed, and neither stops the others."""
+    results = []
+    for source in SOURCES:
+        sub = folder / source
+        if not sub.is_dir():
+            coverage = Coverage(source, status="missing", notes=[f"not covered: no {source}/ folder in {folder}"])
+            results.append(CollectResult(source, coverage=coverage))
+            progress(f"{source}: not covered (no {source}/ folder)")
+            continue
+        progress(f"{source}: collecting {sub}")
+        try:
+            result = offline_collector(source)(sub)
+        except SourceFileError as exc:
+            result = CollectResult(source, coverage=Coverage(source, status="failed"))
+            result.errors.append(exc.error)
+        except Exception as exc:  # noqa: BLE001 - one broken source must not lose the others
+            result = CollectResult(source, coverage=Coverage(source, status="failed"))
+            result.errors.append(
+                RecordError(source, str(sub), "", "", f"collector failed: {type(exc).__name__}: {exc}",
+                            "report this with the export files' shapes (not their contents)")
+            )
+        progress(f"{source}: {len(result.nodes)} nodes, {len(result.edges)} edges, {len(result.errors)} errors")
+        results.append(result)
+    return results
+
+
+def snapshot_metadata(build: BuildResult, collected_at: datetime, source_dir: str) -> dict[str, Any]:
+    return {
+        "collected_at": iso(collected_at),
+        "created_at": iso(datetime.now(UTC)),
+        "tool_version": __version__,
+        "source_dir": source_dir,
+        "coverage": {name: coverage.to_dict() for name, coverage in sorted(build.coverage.items())},
+        "errors": [error.to_dict() for error in build.errors],
+    }
+
+
+def save_snapshot(build: BuildResult, metadata: dict[str, Any], out_dir: Path) -> Path:
+    """Write the snapshot into history, then point `snapshot.json.gz` at it; both steps are atomic,
+    and earlier snapshots are never touched."""
+    stamp = metadata["created_at"].replace(":", "").replace("-", "")
+    history = write_snapshot(out_dir / HISTORY_DIR / f"snapshot-{stamp}.json.gz", build.graph, metadata)
+    latest = out_dir / SNAPSHOT_NAME
+    temp = out_dir / f".{SNAPSHOT_NAME}.link"
+    temp.unlink(missing_ok=True)
+    try:
+        os.link(history, temp)
+        os.replace(temp, latest)
+    except OSError:
+        write_snapshot(latest, build.graph, metadata)
+    return latest
+
+
+@dataclass
+class ScanResult:
+    analysis: Analysis
+    snapshot: Path
+    build: BuildResult
+
+
+def run_analysis(
+    graph_and_metadata: tuple[Any, dict[str, Any]],
+    policy_path: Path | None,
+    exceptions_path: Path | None,
+    as_of: datetime | None = None,
+) -> Analysis:
+    graph, metadata = graph_and_metadata
+    when = as_of or parse_time(metadata.get("collected_at")) or datetime.now(UTC)
+    return analyze(graph, metadata, load_policy(policy_path), load_exceptions(exceptions_path), when)
+
+
+def scan(
+    folder: Path,
+    out_dir: Path,
+    policy_path: Path | None = None,
+    exceptions_path: Path | None = None,
+    as_of: str | None = None,
+    progress: Progress = _quiet,
+) -> ScanResult:
+    # Load policy and exceptions first: a typo there should fail before minutes of collection.
+    policy = load_policy(policy_path)
+    exceptions = load_exceptions(exceptions_path)
+    when = resolve_as_of(as_of, read_manifest(folder))
+    results = collect_folder(folder, progress)
+    progress("building the graph")
+    build = build_graph(results, when)
+    metadata = snapshot_metadata(build, when, str(folder))
+    progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {build.graph.number_of_edges()} edges)")
+    snapshot = save_snapshot(build, metadata, out_dir)
+    progress("finding privileged write paths")
+    analysis = analyze(build.graph, metadata, policy, exceptions, when)
+    return ScanResult(analysis, snapshot, build)

@@ -1,0 +1,174 @@
+"""Records -> one networkx MultiDiGraph.
+
+The builder validates every record, merges duplicate node ids deterministically,
+joins edges to nodes by id or alias (that is how cross-stack edges meet), checks
+workload-identity federation against what the target trusts, and correlates
+humans across providers into Person nodes by normalised email / UPN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from fnmatch import fnmatchcase
+from typing import Any
+
+import networkx as nx
+
+from collectors.base import CollectResult, Coverage, parse_time
+from graph.records import Record, RecordError, RecordOrigin, endpoint_problem, validate_records
+from graph.schema import EdgeKind, Family, Provider, normalise_email, person_id
+
+_MAX_UNRESOLVED_NOTES = 5
+
+
+@dataclass
+class BuildResult:
+    graph: nx.MultiDiGraph
+    errors: list[RecordError] = field(default_factory=list)
+    coverage: dict[str, Coverage] = field(default_factory=dict)
+
+
+def _merge_node(existing: Record, incoming: Record) -> None:
+    """Fill what the first record left unknown; lists become sorted unions. Order-independent
+    for lists and unknowns; for conflicting scalars the record that sorts first wins."""
+    for key, value in incoming.items():
+        current = existing.get(key)
+        if isinstance(current, list) and isinstance(value, list):
+            existing[key] = sorted(set(current) | set(value), key=str)
+        elif current is None and value is not None:
+            existing[key] = value
+
+
+def _validated(result: CollectResult) -> tuple[list[Record], list[Record], list[RecordError]]:
+    """Validate a source's records batch by batch so errors name the file they came from."""
+    nodes: list[Record] = []
+    edges: list[Record] = []
+    errors: list[RecordError] = []
+    batches = result.origins or [("", len(result.nodes), len(result.edges))]
+    node_at = edge_at = 0
+    for file, node_count, edge_count in batches:
+        checked = validate_records(
+            result.nodes[node_at : node_at + node_count],
+            result.edges[edge_at : edge_at + edge_count],
+            RecordOrigin(result.source, file),
+        )
+        node_at += node_count
+        edge_at += edge_count
+        nodes.extend(checked.nodes)
+        edges.extend(checked.edges)
+        errors.extend(checked.errors)
+    # Records added without an origin batch are still validated.
+    if node_at < len(result.nodes) or edge_at < len(result.edges):
+        checked = validate_records(result.nodes[node_at:], result.edges[edge_at:], RecordOrigin(result.source))
+        nodes.extend(checked.nodes)
+        edges.extend(checked.edges)
+        errors.extend(checked.errors)
+    return nodes, edges, errors
+
+
+def _federation_verified(source: dict[str, Any], target: dict[str, Any]) -> bool | None:
+    """Does the target trust the subject the source presents? None when either side is silent."""
+    subjects = target.get("federated_subjects")
+    subject = source.get("oidc_subject")
+    if not subjects or not subject:
+        return None
+    return any(fnmatchcase(subject, pattern) for pattern in subjects)
+
+
+def _credential_ages(graph: nx.MultiDiGraph, as_of: datetime) -> None:
+    for _, data in graph.nodes(data=True):
+        if data.get("family") != Family.CREDENTIAL:
+            continue
+        created = parse_time(data.get("created"))
+        data["age_days"] = (as_of - created).days if created else None
+        expires = parse_time(data.get("expires"))
+        data["expired"] = bool(expires and expires <= as_of)
+
+
+def _correlate_people(graph: nx.MultiDiGraph) -> int:
+    """One Person per normalised email, linked from every human account that carries it."""
+    people: dict[str, list[str]] = {}
+    for node_id, data in graph.nodes(data=True):
+        if data.get("family") == Family.IDENTITY and data.get("human") and data.get("email"):
+            people.setdefault(normalise_email(str(data["email"])), []).append(node_id)
+    for email, accounts in sorted(people.items()):
+        pid = person_id(email)
+        providers = sorted({graph.nodes[a]["provider"] for a in accounts})
+        graph.add_node(
+            pid, id=pid, family=str(Family.PERSON), kind="Person", provider=str(Provider.EXTERNAL),
+            name=email, scope="", email=email, accounts=len(accounts), providers=providers,
+        )
+        for account in sorted(accounts):
+            graph.add_edge(account, pid, key=f"{EdgeKind.BELONGS_TO}|email",
+                           kind=str(EdgeKind.BELONGS_TO), via=f"same email {email}")
+    return len(people)
+
+
+def build_graph(results: Iterable[CollectResult], as_of: datetime) -> BuildResult:
+    """Merge every source's records into one graph; bad records are reported, never fatal."""
+    results = sorted(results, key=lambda r: r.source)
+    build = BuildResult(nx.MultiDiGraph())
+    graph = build.graph
+    source_edges: list[tuple[str, Record]] = []
+    aliases: dict[str, str] = {}
+
+    for result in results:
+        nodes, edges, errors = _validated(result)
+        build.errors.extend(result.errors)
+        build.errors.extend(errors)
+        build.coverage[result.source] = result.coverage
+        if errors and result.coverage.status == "complete":
+            result.coverage.status = "partial"
+        for record in sorted(nodes, key=lambda r: r["id"]):
+            node_id = record["id"]
+            if node_id in graph:
+                _merge_node(graph.nodes[node_id], record)
+            else:
+                graph.add_node(node_id, **record)
+            for alias in record.get("aliases") or ():
+                aliases.setdefault(alias, node_id)
+        source_edges.extend((result.source, record) for record in edges)
+
+    unresolved: dict[str, list[str]] = {}
+    batch: list[tuple[str, str, str, dict[str, Any]]] = []
+    seen: set[str] = set()
+    for source, record in source_edges:
+        start = record["source"] if record["source"] in graph else aliases.get(record["source"])
+        end = record["target"] if record["target"] in graph else aliases.get(record["target"])
+        if start is None or end is None:
+            missing = record["source"] if start is None else record["target"]
+            unresolved.setdefault(source, []).append(f"{record['kind']} via {record['via']}: {missing}")
+            continue
+        problem = endpoint_problem(record["kind"], graph.nodes[start]["family"], graph.nodes[end]["family"])
+        if problem:
+            build.errors.append(
+                RecordError(source, "", f"edge {record['source']} -> {record['target']}", "kind", problem,
+                            "emit the edge between the right node families (docs/records.md)")
+            )
+            continue
+        key = f"{record['kind']}|{record['via']}"
+        identity = f"{start}\x00{end}\x00{key}"
+        if identity in seen:
+            continue
+        seen.add(identity)
+        data = {k: v for k, v in record.items() if k not in ("source", "target")}
+        if record["kind"] == EdgeKind.FEDERATES_TO:
+            data["verified"] = _federation_verified(graph.nodes[start], graph.nodes[end])
+        batch.append((start, end, key, data))
+    graph.add_edges_from(batch)
+
+    for source, missing in unresolved.items():
+        coverage = build.coverage[source]
+        coverage.counts["unresolved_edges"] = len(missing)
+        shown = "; ".join(sorted(missing)[:_MAX_UNRESOLVED_NOTES])
+        more = len(missing) - _MAX_UNRESOLVED_NOTES
+        coverage.notes.append(
+            f"{len(missing)} edge(s) point at nodes no collected source has (not covered): {shown}"
+            + (f"; and {more} more" if more > 0 else "")
+        )
+
+    _credential_ages(graph, as_of)
+    _correlate_people(graph)
+    return build

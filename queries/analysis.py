@@ -1,0 +1,217 @@
+"""Gap paths -> ranked, explained, exception-aware findings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import networkx as nx
+
+from collectors.base import iso
+from queries.exceptions import PolicyException, apply_exceptions
+from queries.findings import (
+    CROSS_STACK,
+    LONG_LIVED_NHI_KEY,
+    NO_MFA,
+    SEVERITIES,
+    SEVERITY_RANK,
+    Analysis,
+    Finding,
+    PathEdge,
+    finding_id,
+)
+from queries.paths import ADMIN, SCOPE_ADMIN, GapPath, PathEngine
+from queries.policy import Policy
+
+PROVIDER_NAMES = {
+    "aws": "AWS",
+    "entra": "Entra ID",
+    "gcp": "GCP",
+    "k8s": "Kubernetes",
+    "postgres": "PostgreSQL",
+    "mysql": "MySQL",
+    "external": "external",
+}
+
+
+def _describe(data: dict[str, Any]) -> str:
+    return f"{PROVIDER_NAMES.get(data['provider'], data['provider'])} {data['kind']} {data['name']}"
+
+
+def _fold(values: list[str]) -> list[str]:
+    folded: list[str] = []
+    for value in values:
+        if not folded or folded[-1] != value:
+            folded.append(value)
+    return folded
+
+
+def _severity(policy: Policy, max_class: int, downgrade: bool) -> str:
+    levels = policy.raw["severity"]
+    key = "scope_admin" if max_class >= SCOPE_ADMIN else "admin" if max_class >= ADMIN else "write"
+    rank = SEVERITY_RANK[levels[key]]
+    if downgrade:
+        rank = max(0, rank - int(levels["unknown_mfa_downgrade"]))
+    return SEVERITIES[rank]
+
+
+class _FindingBuilder:
+    def __init__(self, engine: PathEngine, policy: Policy):
+        self.engine = engine
+        self.policy = policy
+        self.nodes = engine.graph.nodes
+
+    def _entry(self, gap: GapPath) -> dict[str, Any]:
+        entry = self.engine.data[gap.entry.node]
+        identity = self.engine.data[gap.entry.identity]
+        return {
+            "id": entry["id"],
+            "kind": entry["kind"],
+            "provider": entry["provider"],
+            "name": entry["name"],
+            "family": entry["family"],
+            "identity": identity["id"],
+            "identity_name": identity["name"],
+            "human": gap.entry.human,
+            "mfa": gap.entry.mfa,
+            "created": entry.get("created"),
+            "expires": entry.get("expires"),
+            "age_days": entry.get("age_days"),
+            "long_lived": gap.long_lived,
+        }
+
+    def _path(self, gap: GapPath) -> list[PathEdge]:
+        steps = []
+        for source, target, data in gap.edges:
+            s, t = self.nodes[source], self.nodes[target]
+            steps.append(
+                PathEdge(
+                    source=source,
+                    target=target,
+                    kind=data["kind"],
+                    via=data["via"],
+                    mfa_required=data.get("mfa_required", data.get("mfa")),
+                    source_name=s["name"],
+                    target_name=t["name"],
+                    source_provider=s["provider"],
+                    target_provider=t["provider"],
+                    level=data.get("level"),
+                    conditions=list(data.get("conditions") or []),
+                )
+            )
+        return steps
+
+    def _title(self, entry: dict[str, Any], gap: GapPath, target: dict[str, Any], count: int) -> str:
+        if gap.long_lived:
+            age = entry["age_days"]
+            qualifier = f"(key {age} days old" if age is not None else "(key of unknown age"
+            qualifier += ", never expires)" if entry["expires"] is None else ")"
+        elif entry["mfa"] is None:
+            qualifier = "(MFA unknown)"
+        else:
+            qualifier = "without MFA"
+        who = f"{PROVIDER_NAMES.get(entry['provider'], entry['provider'])} {entry['kind']} {entry['name']}"
+        what = f"{target['level']} {_describe(self.nodes[target['id']])}"
+        more = f" and {count - 1} more privileged target(s)" if count > 1 else ""
+        return f"{who} {qualifier} can {what}{more}"
+
+    def _explanation(self, path: list[PathEdge], entry: dict[str, Any]) -> list[str]:
+        lines = []
+        if entry["family"] == "Identity":
+            mfa = {True: "enforces MFA", False: "does not enforce MFA", None: "MFA state unknown"}[entry["mfa"]]
+            lines.append(f"{entry['name']} signs in interactively; sign-in {mfa}.")
+        for step in path:
+            if step.kind == "HAS_PERMISSION":
+                lines.append(f"{step.source_name} has {step.level} on {step.target_name} via {step.via}.")
+                continue
+            mfa = " (no MFA required)" if step.mfa_required is False else ""
+            if step.mfa_required is None:
+                mfa = " (MFA requirement unknown)"
+            lines.append(f"{step.source_name} —{step.kind}→ {step.target_name} via {step.via}{mfa}.")
+        return lines
+
+    def _remediation(self, gap: GapPath, entry: dict[str, Any], path: list[PathEdge]) -> list[str]:
+        advice = []
+        if gap.no_mfa:
+            advice.append(
+                f"Enforce MFA for {entry['identity_name']} (a Conditional Access policy, an MFA device, or an "
+                "MFA condition such as aws:MultiFactorAuthPresent on the first transfer edge)."
+            )
+        if gap.long_lived:
+            advice.append(
+                f"Rotate or remove credential {entry['name']}; replace it with short-lived federation "
+                "(workload identity / OIDC) or set an expiry within the policy's maximum age."
+            )
+        transfer = [step for step in path if step.kind not in ("AUTHENTICATES", "HAS_PERMISSION")]
+        if transfer:
+            advice.append(f"Or remove the link '{transfer[0].via}' if it is not needed.")
+        return advice
+
+    def build(self, gap: GapPath) -> Finding:
+        entry = self._entry(gap)
+        path = self._path(gap)
+        last = path[-1]
+        target_data = self.nodes[last.target]
+        target = {
+            "id": last.target,
+            "kind": target_data["kind"],
+            "provider": target_data["provider"],
+            "name": target_data["name"],
+            "level": last.level,
+            "environment": self.engine.environment(self.engine.index[last.target]),
+        }
+        providers = _fold([entry["provider"]] + [step.target_provider for step in path])
+        gap_types = []
+        if gap.no_mfa:
+            gap_types.append(NO_MFA)
+        if gap.long_lived:
+            gap_types.append(LONG_LIVED_NHI_KEY)
+        if len(set(providers)) > 1 or set(gap.targets_by_provider) - {entry["provider"]}:
+            gap_types.append(CROSS_STACK)
+        mfa_unknown = gap.no_mfa and gap.entry.mfa is None
+        rules = []
+        if gap.no_mfa:
+            rules.append(self.policy.mfa_rule["id"])
+        if gap.long_lived:
+            rules.append(self.policy.key_rule["id"])
+        return Finding(
+            id=finding_id(entry["id"]),
+            gap_types=gap_types,
+            severity=_severity(self.policy, gap.max_class, mfa_unknown and not gap.long_lived),
+            title=self._title(entry, gap, target, gap.targets_count),
+            entry=entry,
+            target=target,
+            targets_count=gap.targets_count,
+            providers=providers,
+            path=path,
+            mfa_unknown=mfa_unknown,
+            targets_by_provider=gap.targets_by_provider,
+            explanation=self._explanation(path, entry),
+            remediation=self._remediation(gap, entry, path),
+            rules=rules,
+        )
+
+
+def rank(findings: list[Finding]) -> list[Finding]:
+    """Most severe first; among equals the shortest path, then the widest reach, then the id."""
+    return sorted(findings, key=lambda f: (-SEVERITY_RANK[f.severity], f.hops, -f.targets_count, f.id))
+
+
+def analyze(
+    graph: nx.MultiDiGraph,
+    metadata: dict[str, Any],
+    policy: Policy,
+    exceptions: list[PolicyException],
+    as_of: datetime,
+) -> Analysis:
+    engine = PathEngine(graph, policy)
+    builder = _FindingBuilder(engine, policy)
+    findings = rank([builder.build(gap) for gap in engine.gap_paths()])
+    apply_exceptions(findings, exceptions, as_of)
+    stats = {
+        "nodes": graph.number_of_nodes(),
+        "edges": graph.number_of_edges(),
+        "entries": len(engine.entries()),
+        "privileged_targets": len({r for rows in engine.access for r, _, _ in rows}),
+    }
+    return Analysis(findings=findings, metadata=metadata, policy=policy.summary(), as_of=iso(as_of), stats=stats)

@@ -1,0 +1,137 @@
+"""Finding types: what the path engine produces and every report consumes.
+
+One finding per entry (a credential, or a human's interactive sign-in) that reaches
+at least one privileged target through a gap path; `targets_count` says how many.
+The JSON form (``Finding.to_dict``) is the documented `findings.json` schema
+(docs/findings.md); other tools and scheduled jobs rely on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+NO_MFA = "NO_MFA"
+LONG_LIVED_NHI_KEY = "LONG_LIVED_NHI_KEY"
+CROSS_STACK = "CROSS_STACK"
+GAP_TYPES = (NO_MFA, LONG_LIVED_NHI_KEY, CROSS_STACK)
+
+SEVERITIES = ("low", "medium", "high", "critical")
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+
+def finding_id(entry_id: str) -> str:
+    """Stable across runs: the same entry always yields the same finding id."""
+    return "CP-" + hashlib.sha256(entry_id.encode()).hexdigest()[:12]
+
+
+@dataclass
+class NodeRef:
+    id: str
+    kind: str
+    provider: str
+    name: str
+    family: str
+
+
+@dataclass
+class PathEdge:
+    source: str
+    target: str
+    kind: str
+    via: str
+    mfa_required: bool | None
+    source_name: str = ""
+    target_name: str = ""
+    source_provider: str = ""
+    target_provider: str = ""
+    level: str | None = None  # on the final HAS_PERMISSION edge
+    conditions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ExceptionRef:
+    id: str
+    owner: str
+    justification: str
+    expires: str | None
+    expired: bool
+
+
+@dataclass
+class Finding:
+    id: str
+    gap_types: list[str]
+    severity: str
+    title: str
+    entry: dict[str, Any]  # id, kind, provider, name, family, identity, human, mfa, created, expires, age_days
+    target: dict[str, Any]  # nearest privileged target: id, kind, provider, name, level, environment
+    targets_count: int
+    providers: list[str]  # in path order, consecutive repeats folded
+    path: list[PathEdge]
+    mfa_unknown: bool = False
+    targets_by_provider: dict[str, int] = field(default_factory=dict)
+    explanation: list[str] = field(default_factory=list)
+    remediation: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)  # policy rules the path breaks
+    status: str = "open"  # open | excepted
+    exception: ExceptionRef | None = None
+
+    @property
+    def hops(self) -> int:
+        return len(self.path)
+
+    @property
+    def cross_stack(self) -> bool:
+        return CROSS_STACK in self.gap_types
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["hops"] = self.hops
+        return data
+
+
+@dataclass
+class Analysis:
+    """Everything a report needs: findings ranked, plus what the graph covered."""
+
+    findings: list[Finding]
+    metadata: dict[str, Any]  # snapshot metadata: collected_at, tool_version, coverage, errors
+    policy: dict[str, Any]  # the effective policy (name, rules, thresholds)
+    as_of: str
+    stats: dict[str, Any] = field(default_factory=dict)  # nodes, edges, entries, privileged targets
+
+    @property
+    def open_findings(self) -> list[Finding]:
+        return [finding for finding in self.findings if finding.status == "open"]
+
+    def summary(self) -> dict[str, Any]:
+        open_ = self.open_findings
+        by_gap = {gap: sum(gap in f.gap_types for f in open_) for gap in GAP_TYPES}
+        by_severity = {sev: sum(f.severity == sev for f in open_) for sev in SEVERITIES}
+        by_provider: dict[str, int] = {}
+        for finding in open_:
+            provider = finding.entry["provider"]
+            by_provider[provider] = by_provider.get(provider, 0) + 1
+        return {
+            "findings": len(self.findings),
+            "open": len(open_),
+            "excepted": len(self.findings) - len(open_),
+            "by_gap_type": by_gap,
+            "by_severity": by_severity,
+            "by_entry_provider": dict(sorted(by_provider.items())),
+            "mfa_unknown": sum(f.mfa_unknown for f in open_),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "crosspath-findings",
+            "version": 1,
+            "as_of": self.as_of,
+            "snapshot": self.metadata,
+            "policy": self.policy,
+            "stats": self.stats,
+            "summary": self.summary(),
+            "findings": [finding.to_dict() for finding in self.findings],
+        }

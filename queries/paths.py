@@ -1,0 +1,391 @@
+"""The path engine: privileged write paths, in time linear in the graph.
+
+A gap path starts at an entry (an enabled credential, or a human's interactive
+sign-in), follows Authentication and Transfer edges that do not demand MFA, and
+ends with a HAS_PERMISSION of a privileged level on a privileged resource.
+
+How it stays near-linear:
+1. One reverse breadth-first search from every privileged target at once over
+   the MFA-free subgraph gives each node its distance to the nearest target and
+   the next edge on that shortest path (O(V + E)).
+2. Each entry is classified from its own facts (human? MFA? key age?) and its
+   path is read off the next-edge pointers (O(path length)).
+3. How many targets an entry reaches is counted on the condensation of the
+   reachable subgraph (Tarjan's SCCs, one pass) with Python ints as bitsets.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+from graph.schema import LEVEL_RANK, TRAVERSED_EDGES, EdgeKind, Family
+from queries.policy import Policy
+
+INF = 1 << 30
+_AUTH = str(EdgeKind.AUTHENTICATES)
+_ACCESS = str(EdgeKind.HAS_PERMISSION)
+_FEDERATES = str(EdgeKind.FEDERATES_TO)
+_TRAVERSED = frozenset(str(kind) for kind in TRAVERSED_EDGES)
+_TRANSFER_INTO_IDENTITY = frozenset({_AUTH, _FEDERATES})
+
+# Severity class of a privileged target: 3 scope admin, 2 admin, 1 write.
+SCOPE_ADMIN, ADMIN, WRITE = 3, 2, 1
+
+
+@dataclass
+class Entry:
+    node: int
+    identity: int
+    human: bool
+    mfa: bool | None
+    is_credential: bool
+
+
+@dataclass
+class GapPath:
+    """One entry's gap: the facts the findings layer turns into a Finding."""
+
+    entry: Entry
+    edges: list[tuple[str, str, dict[str, Any]]]  # (source id, target id, edge data), entry first
+    no_mfa: bool
+    long_lived: bool
+    targets_count: int
+    targets_by_provider: dict[str, int]
+    max_class: int
+
+
+class PathEngine:
+    """Policy-aware view of one graph: classifies nodes once, answers path questions."""
+
+    def __init__(self, graph: nx.MultiDiGraph, policy: Policy):
+        self.graph = graph
+        self.policy = policy
+        self.ids: list[str] = sorted(graph.nodes)
+        self.index = {node_id: i for i, node_id in enumerate(self.ids)}
+        self.data: list[dict[str, Any]] = [graph.nodes[node_id] for node_id in self.ids]
+        self.human = [self._human(i) for i in range(len(self.ids))]
+        self.usable = [self._usable(d) for d in self.data]
+        self._environments: dict[int, str] = {}
+        self._compile()
+
+    # -- classification ---------------------------------------------------------------
+
+    def _human(self, i: int) -> bool:
+        override = self.policy.human_override(self.ids[i])
+        return bool(self.data[i].get("human")) if override is None else override
+
+    @staticmethod
+    def _usable(data: dict[str, Any]) -> bool:
+        return data.get("enabled") is not False and not data.get("expired")
+
+    def environment(self, i: int) -> str:
+        """The resource's environment: its own, else the policy's reading, else its scope's."""
+        if i in self._environments:
+            return self._environments[i]
+        data = self.data[i]
+        env = data.get("environment")
+        if env not in ("prod", "nonprod"):
+            tags = list(data.get("tags") or []) + list(data.get("labels") or [])
+            env = self.policy.environment_of(self.ids[i], str(data.get("name", "")), tags)
+        self._environments[i] = env  # set before recursing: scope cycles end here
+        if env == "unknown" and self.policy.inherit_environment:
+            scope = self.index.get(data.get("scope") or "")
+            if scope is not None and scope != i:
+                env = self.environment(scope)
+                self._environments[i] = env
+        return env
+
+    def target_class(self, resource: int, level: str) -> int:
+        """0 when not a privileged target at this level, else its severity class."""
+        data = self.data[resource]
+        kind = str(data.get("kind", ""))
+        sensitive = self.policy.is_sensitive(self.ids[resource], str(data.get("name", "")), data.get("sensitivity"))
+        if not self.policy.is_privileged_target(kind, self.environment(resource), sensitive, level):
+            return 0
+        if level == "admin":
+            scope_kinds = self.policy.raw["privileged"]["scope_admin_kinds"]
+            return SCOPE_ADMIN if kind in scope_kinds else ADMIN
+        return WRITE
+
+    # -- compilation --------------------------------------------------------------------
+
+    @staticmethod
+    def _mfa_free(kind: str, data: dict[str, Any]) -> bool:
+        if kind == _AUTH:
+            return data.get("mfa") is not True
+        return data.get("mfa_required") is not True
+
+    def _traversable(self, u: int, v: int, kind: str, data: dict[str, Any]) -> bool:
+        if kind not in _TRAVERSED or not (self.usable[u] and self.usable[v]):
+            return False
+        return not (kind == _FEDERATES and data.get("verified") is False)
+
+    def _compile(self) -> None:
+        n = len(self.ids)
+        index = self.index
+        self.edges: list[tuple[int, int, dict[str, Any]]] = []
+        self.radj: list[list[tuple[int, int]]] = [[] for _ in range(n)]  # MFA-free transfer edges, reversed
+        self.access: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]  # (resource, edge, class)
+        self.auth_out: list[list[int]] = [[] for _ in range(n)]  # credential -> AUTHENTICATES edges
+        self.signed_in_by_other = bytearray(n)  # identity has AUTHENTICATES / FEDERATES_TO into it
+        levels = self.policy.privileged_levels
+        for u_id, v_id, data in self.graph.edges(data=True):
+            kind = data["kind"]
+            u, v = index[u_id], index[v_id]
+            if kind == _ACCESS:
+                level = data.get("level")
+                if level in levels and self.usable[u] and data.get("mfa_required") is not True:
+                    target_class = self.target_class(v, level)
+                    if target_class:
+                        self.edges.append((u, v, data))
+                        self.access[u].append((v, len(self.edges) - 1, target_class))
+                continue
+            if kind in _TRANSFER_INTO_IDENTITY:
+                self.signed_in_by_other[v] = 1
+            if not self._traversable(u, v, kind, data):
+                continue
+            self.edges.append((u, v, data))
+            edge_no = len(self.edges) - 1
+            if kind == _AUTH:
+                self.auth_out[u].append(edge_no)
+            if self._mfa_free(kind, data):
+                self.radj[v].append((u, edge_no))
+
+    # -- the reverse search -------------------------------------------------------------
+
+    def _nearest_access(self, u: int) -> int:
+        """The access edge a path should end with: highest class, then highest level, then target id."""
+        best = max(
+            self.access[u],
+            key=lambda item: (item[2], LEVEL_RANK[self.edges[item[1]][2]["level"]], -item[0]),
+        )
+        return best[1]
+
+    def _reverse_search(self) -> tuple[list[int], list[int]]:
+        n = len(self.ids)
+        dist = [INF] * n
+        next_edge = [-1] * n
+        queue: deque[int] = deque()
+        for u in range(n):
+            if self.access[u]:
+                dist[u] = 1
+                next_edge[u] = self._nearest_access(u)
+                queue.append(u)
+        radj = self.radj
+        while queue:
+            v = queue.popleft()
+            step = dist[v] + 1
+            for u, edge_no in radj[v]:
+                if dist[u] == INF:
+                    dist[u] = step
+                    next_edge[u] = edge_no
+                    queue.append(u)
+        return dist, next_edge
+
+    # -- reach counting -----------------------------------------------------------------
+
+    def _reach(self, dist: list[int]) -> tuple[list[int], list[int]]:
+        """Per node: a bitset of privileged targets reachable MFA-free, and the highest class.
+
+        Tarjan's algorithm emits strongly connected components sinks first, so each
+        component's reach is its own targets OR its successors' (already final).
+        """
+        n = len(self.ids)
+        target_bit: dict[int, int] = {}
+        forward: list[list[int]] = [[] for _ in range(n)]
+        for v in range(n):
+            if dist[v] == INF:
+                continue
+            for u, _ in self.radj[v]:
+                if dist[u] != INF:
+                    forward[u].append(v)
+        own_bits = [0] * n
+        own_class = [0] * n
+        for u in range(n):
+            for resource, _, target_class in self.access[u]:
+                bit = target_bit.setdefault(resource, len(target_bit))
+                own_bits[u] |= 1 << bit
+                own_class[u] = max(own_class[u], target_class)
+        self.target_order = sorted(target_bit, key=target_bit.get)
+
+        reach = [0] * n
+        best = [0] * n
+        order = [-1] * n
+        low = [0] * n
+        on_stack = bytearray(n)
+        stack: list[int] = []
+        counter = 0
+        for root in range(n):
+            if dist[root] == INF or order[root] != -1:
+                continue
+            work = [(root, 0)]
+            while work:
+                node, child_at = work.pop()
+                if child_at == 0:
+                    order[node] = low[node] = counter
+                    counter += 1
+                    stack.append(node)
+                    on_stack[node] = 1
+                children = forward[node]
+                recursed = False
+                while child_at < len(children):
+                    child = children[child_at]
+                    child_at += 1
+                    if order[child] == -1:
+                        work.append((node, child_at))
+                        work.append((child, 0))
+                        recursed = True
+                        break
+                    if on_stack[child]:
+                        low[node] = min(low[node], order[child])
+                if recursed:
+                    continue
+                if low[node] == order[node]:
+                    members = []
+                    while True:
+                        member = stack.pop()
+                        on_stack[member] = 0
+                        members.append(member)
+                        if member == node:
+                            break
+                    bits = 0
+                    top = 0
+                    member_set = set(members)
+                    for member in members:
+                        bits |= own_bits[member]
+                        top = max(top, own_class[member])
+                        for child in forward[member]:
+                            if child not in member_set:
+                                bits |= reach[child]
+                                top = max(top, best[child])
+                    for member in members:
+                        reach[member] = bits
+                        best[member] = top
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+        return reach, best
+
+    # -- entries and gaps ---------------------------------------------------------------
+
+    def entries(self) -> list[Entry]:
+        found: list[Entry] = []
+        for i, data in enumerate(self.data):
+            if not self.usable[i]:
+                continue
+            family = data.get("family")
+            if family == Family.CREDENTIAL and self.auth_out[i]:
+                auths = sorted(self.auth_out[i], key=lambda e: self.ids[self.edges[e][1]])
+                identity = self.edges[auths[0]][1]
+                mfa_values = [self.edges[e][2].get("mfa") for e in auths]
+                mfa = False if False in mfa_values else (None if None in mfa_values else True)
+                found.append(Entry(i, identity, self.human[identity], mfa, True))
+            elif family == Family.IDENTITY and data.get("kind") == "User" and self.human[i]:
+                if not self.signed_in_by_other[i]:
+                    found.append(Entry(i, i, True, data.get("mfa"), False))
+        return found
+
+    def _path(self, start: int, next_edge: list[int]) -> list[tuple[str, str, dict[str, Any]]]:
+        path = []
+        node = start
+        while True:
+            u, v, data = self.edges[next_edge[node]]
+            path.append((self.ids[u], self.ids[v], data))
+            if data["kind"] == _ACCESS:
+                return path
+            node = v
+
+    def gap_paths(self) -> list[GapPath]:
+        dist, next_edge = self._reverse_search()
+        reach, best = self._reach(dist)
+        provider_masks: dict[str, int] = {}
+        for bit, resource in enumerate(self.target_order):
+            provider = self.data[resource]["provider"]
+            provider_masks[provider] = provider_masks.get(provider, 0) | (1 << bit)
+        gaps = []
+        for entry in self.entries():
+            if dist[entry.node] == INF:
+                continue
+            no_mfa = (entry.human or self.policy.mfa_applies_to_machines) and entry.mfa is not True
+            long_lived = False
+            if entry.is_credential and not entry.human:
+                data = self.data[entry.node]
+                long_lived = self.policy.is_long_lived(data.get("age_days"), data.get("expires"))
+            if not (no_mfa or long_lived):
+                continue
+            bits = reach[entry.node]
+            by_provider = {
+                provider: (bits & mask).bit_count()
+                for provider, mask in sorted(provider_masks.items())
+                if bits & mask
+            }
+            gaps.append(
+                GapPath(
+                    entry=entry,
+                    edges=self._path(entry.node, next_edge),
+                    no_mfa=no_mfa,
+                    long_lived=long_lived,
+                    targets_count=bits.bit_count(),
+                    targets_by_provider=by_provider,
+                    max_class=best[entry.node],
+                )
+            )
+        return gaps
+
+    # -- blast radius -------------------------------------------------------------------
+
+    def _forward_search(self, start: int, mfa_free_only: bool) -> tuple[dict[int, int], dict[int, int]]:
+        """BFS from one node; returns distance and the edge that reached each node."""
+        out: dict[int, list[int]] = {}
+        for edge_no, (u, _, data) in enumerate(self.edges):
+            if data["kind"] == _ACCESS:
+                continue
+            if mfa_free_only and not self._mfa_free(data["kind"], data):
+                continue
+            out.setdefault(u, []).append(edge_no)
+        dist = {start: 0}
+        came_by: dict[int, int] = {}
+        queue = deque([start])
+        while queue:
+            u = queue.popleft()
+            for edge_no in out.get(u, ()):
+                v = self.edges[edge_no][1]
+                if v not in dist:
+                    dist[v] = dist[u] + 1
+                    came_by[v] = edge_no
+                    queue.append(v)
+        return dist, came_by
+
+    def _path_to(self, node: int, came_by: dict[int, int], final_edge: int) -> list[tuple[str, str, dict]]:
+        edges = [final_edge]
+        while node in came_by:
+            edges.append(came_by[node])
+            node = self.edges[came_by[node]][0]
+        return [(self.ids[u], self.ids[v], d) for u, v, d in (self.edges[e] for e in reversed(edges))]
+
+    def blast_radius(self, node_id: str) -> list[dict[str, Any]]:
+        """Every privileged target `node_id` can reach, each with its shortest path and whether
+        every path to it requires MFA."""
+        if node_id not in self.index:
+            raise KeyError(node_id)
+        start = self.index[node_id]
+        results: dict[int, dict[str, Any]] = {}
+        for requires_mfa in (False, True):
+            dist, came_by = self._forward_search(start, mfa_free_only=not requires_mfa)
+            for u in sorted(dist, key=lambda x: (dist[x], x)):
+                for resource, edge_no, target_class in self.access[u]:
+                    if resource in results:
+                        continue
+                    edge_data = self.edges[edge_no][2]
+                    results[resource] = {
+                        "target": self.ids[resource],
+                        "level": edge_data["level"],
+                        "class": target_class,
+                        "requires_mfa": requires_mfa or edge_data.get("mfa_required") is True,
+                        "path": self._path_to(u, came_by, edge_no),
+                    }
+        return sorted(results.values(), key=lambda r: (len(r["path"]), r["target"]))
