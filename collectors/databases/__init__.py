@@ -1,0 +1,78 @@
+"""Database grants (PostgreSQL, MySQL / MariaDB) from `crosspath-db-dump` files.
+
+One JSON file per server (format in docs/database-dump.md). The live collector (psycopg 3 /
+PyMySQL) writes the same format with the documented read-only SELECTs, so both share
+`transform_postgres` / `transform_mysql`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from collectors.base import CollectResult, SourceFileError, json_files
+from collectors.databases.dump_format import SOURCE, load_dump
+from collectors.databases.mysql import transform_mysql
+from collectors.databases.output import Transformed
+from collectors.databases.postgres import transform_postgres
+from graph.records import RecordError
+
+__all__ = ["collect_offline", "transform_dump", "transform_mysql", "transform_postgres"]
+
+
+def transform_dump(dump: dict) -> Transformed:
+    """Records for one validated dump, whichever engine wrote it."""
+    if dump["server"]["engine"] == "postgresql":
+        return transform_postgres(dump)
+    return transform_mysql(dump)
+
+
+def _count(result: CollectResult, transformed: Transformed) -> None:
+    counts = Counter(result.coverage.counts)
+    for record in transformed.nodes:
+        counts[f"node:{record['kind']}"] += 1
+    for record in transformed.edges:
+        counts[f"edge:{record['kind']}"] += 1
+    result.coverage.counts = dict(sorted(counts.items()))
+
+
+def collect_offline(folder: Path) -> CollectResult:
+    """Read every `*.json` dump under folder; one bad file never stops the others."""
+    result = CollectResult(SOURCE)
+    folder = Path(folder)
+    files = list(json_files(folder)) if folder.is_dir() else []
+    if not files:
+        result.coverage.status = "missing"
+        result.coverage.notes.append(f"no database dump (*.json) found under {folder}")
+        return result
+    loaded = 0
+    for path in files:
+        try:
+            dump, row_errors, removed = load_dump(path)
+        except SourceFileError as exc:
+            result.fail(exc.error)
+            continue
+        for error in row_errors:
+            result.fail(error)
+        try:
+            transformed = transform_dump(dump)
+        except (KeyError, TypeError, ValueError) as exc:  # a shape the schema let through
+            result.fail(RecordError(SOURCE, str(path), "", "", f"cannot transform dump: {exc!r}",
+                                    "re-export with the documented queries (docs/database-dump.md)"))
+            continue
+        loaded += 1
+        server_id = transformed.nodes[0]["id"]
+        result.add(str(path), transformed.nodes, transformed.edges)
+        result.coverage.scopes.append(server_id)
+        result.coverage.notes.extend(transformed.notes)
+        if removed:
+            result.coverage.notes.append(f"{path.name}: dropped {removed} password-hash field(s); "
+                                         "dumps must never carry them")
+        for skipped in dump.get("skipped") or []:
+            where = f" ({skipped['database']})" if skipped.get("database") else ""
+            result.coverage.notes.append(f"{server_id}: section {skipped['section']}{where} not collected: "
+                                         f"{skipped['reason']}")
+        _count(result, transformed)
+    if loaded == 0:
+        result.coverage.status = "failed"
+    return result

@@ -1,0 +1,149 @@
+"""Loading and validating a `crosspath-db-dump` file (docs/database-dump.md).
+
+A dump that is not this format or version fails as a whole; a malformed row is dropped with
+a RecordError naming the file, the row and the field, and the rest of the dump still loads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from collectors.base import SourceFileError, read_json
+from graph.records import RecordError
+
+SOURCE = "databases"
+FORMAT = "crosspath-db-dump"
+VERSION = 1
+SCHEMA_PATH = Path(__file__).with_name("dump.schema.json")
+
+# Secret columns a hand-made or older dump might carry; they are dropped before anything else
+# so no later step can copy them into a record.
+SECRET_FIELDS = frozenset({"authentication_string", "password", "rolpassword", "passwd"})
+
+_REQUIRED = {
+    "postgresql": ("roles", "memberships", "databases", "privileges", "ownership"),
+    "mysql": ("users", "variables", "db_privileges", "table_privileges", "role_edges"),
+    "mariadb": ("users", "variables", "db_privileges", "table_privileges", "role_edges"),
+}
+_FIX = "re-export with the documented queries (docs/database-dump.md)"
+
+
+def strip_secrets(value: Any) -> int:
+    """Remove secret columns in place, at any depth; returns how many were removed."""
+    removed = 0
+    if isinstance(value, dict):
+        for key in [k for k in value if isinstance(k, str) and k.lower() in SECRET_FIELDS]:
+            del value[key]
+            removed += 1
+        for item in value.values():
+            removed += strip_secrets(item)
+    elif isinstance(value, list):
+        for item in value:
+            removed += strip_secrets(item)
+    return removed
+
+
+def _error(file: str, record: str, field: str, message: str, fix: str = _FIX) -> RecordError:
+    return RecordError(SOURCE, file, record, field, message, fix)
+
+
+def _check_header(dump: Any, file: str) -> None:
+    """The checks that make a file unusable, with messages a person can act on."""
+    if not isinstance(dump, dict):
+        raise SourceFileError(_error(file, "", "", "a dump must be a JSON object"))
+    if dump.get("format") != FORMAT:
+        raise SourceFileError(
+            _error(file, "", "format", f"expected {FORMAT!r}, got {dump.get('format')!r}",
+                   "this folder holds only crosspath-db-dump files; move other JSON elsewhere")
+        )
+    if dump.get("version") != VERSION:
+        raise SourceFileError(
+            _error(file, "", "version", f"unsupported version {dump.get('version')!r}; this Crosspath "
+                   f"reads version {VERSION}", "re-export with a collector that writes version 1")
+        )
+    server = dump.get("server")
+    if not isinstance(server, dict):
+        raise SourceFileError(_error(file, "", "server", "required section is missing or not an object"))
+    engine = server.get("engine")
+    if engine not in _REQUIRED:
+        raise SourceFileError(
+            _error(file, "server", "engine", f"unknown engine {engine!r}",
+                   "use postgresql, mysql or mariadb")
+        )
+    for section in _REQUIRED[engine]:
+        if not isinstance(dump.get(section), list):
+            raise SourceFileError(
+                _error(file, "", section, f"required {engine} section is missing or not a list")
+            )
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    try:
+        from jsonschema import Draft202012Validator
+    except ImportError:  # jsonschema is a dev extra; the header checks above still run
+        return None
+    return Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+def _where(path: list[Any], error: Any) -> tuple[str, str]:
+    """Split a JSON path into a row label (`roles[3]`) and a field name."""
+    parts = list(path)
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if name not in (error.instance or {})]
+        parts += missing[:1]
+    record, fields = "", []
+    for index, part in enumerate(parts):
+        if isinstance(part, int):
+            record = f"{parts[index - 1]}[{part}]" if index else f"[{part}]"
+            fields = []
+        elif index + 1 < len(parts) and isinstance(parts[index + 1], int):
+            continue
+        else:
+            fields.append(str(part))
+    return record, ".".join(fields)
+
+
+def _message(error: Any) -> str:
+    text = error.message
+    if error.validator == "oneOf":
+        text = "matches neither the MySQL role_edges nor the MariaDB roles_mapping row shape"
+    return re.sub(r"\s+", " ", text)[:300]
+
+
+def validate_dump(dump: Any, file: str) -> list[RecordError]:
+    """Raise SourceFileError for an unusable dump; drop bad rows in place and return their errors."""
+    _check_header(dump, file)
+    validator = _validator()
+    if validator is None:
+        return []
+    file_errors, bad_rows = [], {}
+    for error in validator.iter_errors(dump):
+        path = list(error.absolute_path)
+        if len(path) >= 2 and isinstance(path[1], int) and isinstance(dump.get(path[0]), list):
+            bad_rows.setdefault((path[0], path[1]), error)
+        else:
+            file_errors.append(error)
+    if file_errors:
+        first = min(file_errors, key=lambda e: len(list(e.absolute_path)))
+        record, field = _where(list(first.absolute_path), first)
+        raise SourceFileError(_error(file, record, field, _message(first)))
+    errors = []
+    for (section, index), error in sorted(bad_rows.items(), key=lambda item: (item[0][0], -item[0][1])):
+        record, field = _where(list(error.absolute_path), error)
+        errors.append(_error(file, record, field, _message(error) + "; row skipped"))
+        del dump[section][index]
+    errors.reverse()
+    return errors
+
+
+def load_dump(path: Path) -> tuple[dict[str, Any], list[RecordError], int]:
+    """Read, scrub and validate one dump: (dump, row errors, number of secret fields dropped)."""
+    dump = read_json(path, SOURCE)
+    removed = strip_secrets(dump)
+    errors = validate_dump(dump, str(path))
+    return dump, errors, removed

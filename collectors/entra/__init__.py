@@ -1,0 +1,323 @@
+"""Microsoft Entra ID offline collector: Microsoft Graph v1.0 responses saved to files.
+
+``collect_offline(folder)`` reads the files listed in docs/collectors/entra.md, turns them into
+records with the pure transforms in ``transform``, ``directory_roles`` and
+``conditional_access``, and records in Coverage what was read and what could not be known.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from collectors.base import CollectResult, SourceFileError
+from collectors.entra.conditional_access import Directory, decide_mfa
+from collectors.entra.directory_roles import role_of, roles_by_id, transform_role_assignment
+from collectors.entra.exports import (
+    SOURCE,
+    Collection,
+    load_collection,
+    load_keyed_collections,
+    load_object,
+    relative_name,
+)
+from collectors.entra.membership import build_memberships
+from collectors.entra.transform import (
+    app_alias,
+    need,
+    object_node_id,
+    tenant_node_id,
+    transform_credentials,
+    transform_group,
+    transform_group_members,
+    transform_owners,
+    transform_service_principal,
+    transform_tenant,
+    transform_user,
+)
+from graph.records import Record, RecordError
+
+__all__ = ["collect_offline"]
+
+COLLECTIONS = (
+    "organization",
+    "users",
+    "groups",
+    "servicePrincipals",
+    "applications",
+    "roleDefinitions",
+    "roleAssignments",
+    "userRegistrationDetails",
+    "conditionalAccessPolicies",
+)
+MEMBERS_DIR = "group-members"
+APP_OWNERS_DIR = "application-owners"
+SP_OWNERS_DIR = "servicePrincipal-owners"
+SECURITY_DEFAULTS = "identitySecurityDefaultsEnforcementPolicy.json"
+
+# What a missing file costs, written into coverage notes.
+MISSING_EFFECT = {
+    "organization": "tenant id inferred from the applications, or unknown",
+    "users": "no users",
+    "groups": "no group nodes (membership edges may point at unknown groups)",
+    "servicePrincipals": "no service principals; credentials point at entra:appId/<appId> aliases",
+    "applications": "no application secrets or certificates",
+    "roleDefinitions": "role names unknown; admin level only for well-known template ids",
+    "roleAssignments": "no directory role permissions; CA role conditions undecidable",
+    "userRegistrationDetails": "mfa_registered unknown",
+    "conditionalAccessPolicies": "every user's mfa is unknown (null)",
+}
+
+
+def collect_offline(folder: Path) -> CollectResult:
+    folder = Path(folder)
+    result = CollectResult(SOURCE)
+    coverage = result.coverage
+    exports = {name: load_collection(folder, name) for name in COLLECTIONS}
+    members = load_keyed_collections(folder / MEMBERS_DIR)
+    app_owners = load_keyed_collections(folder / APP_OWNERS_DIR)
+    sp_owners = load_keyed_collections(folder / SP_OWNERS_DIR)
+    security_defaults, sd_error = load_object(folder, SECURITY_DEFAULTS)
+
+    if not any(c.present for c in exports.values()) and not members:
+        coverage.status = "missing"
+        coverage.notes.append(f"no Microsoft Graph export files found in {folder}")
+        return result
+
+    for name, collection in exports.items():
+        _account_for(result, folder, collection, MISSING_EFFECT[name])
+    for group_collection in [*members.values(), *app_owners.values(), *sp_owners.values()]:
+        _account_for(result, folder, group_collection, "")
+    if sd_error is not None:
+        result.fail(sd_error)
+    if not members:
+        coverage.notes.append(f"{MEMBERS_DIR}/ missing: no membership edges; CA group conditions undecidable")
+        coverage.status = "partial"
+    if not app_owners and not sp_owners:
+        coverage.notes.append(f"{APP_OWNERS_DIR}/ and {SP_OWNERS_DIR}/ not exported: owners who can add "
+                              "credentials to an app are not in the graph")
+
+    tenant_id = _tenant(result, folder, exports)
+    tenant = tenant_node_id(tenant_id)
+    coverage.scopes.append(tenant)
+
+    # Groups and membership.
+    group_names: dict[str, str] = {}
+    group_nodes = _per_item(result, exports["groups"], lambda item: transform_group(
+        item.data, item.file, item.index, tenant, str(item.data.get("id")) in members))
+    for record in group_nodes:
+        group_names[record["id"].removeprefix("entra:")] = record["name"]
+    _add(result, folder, exports["groups"], group_nodes, [])
+    memberships = build_memberships({gid: c.objects() for gid, c in members.items()}, set(group_names))
+    for group_id, collection in members.items():
+        edges, notes = transform_group_members(group_id, collection.objects())
+        coverage.notes.extend(notes)
+        if group_names and group_id not in group_names:
+            coverage.notes.append(f"{MEMBERS_DIR}/{group_id}: group not in groups.json")
+        _add(result, folder, collection, [], edges)
+    without_members = sorted(set(group_names) - set(members))
+    if members and without_members:
+        coverage.notes.append(f"{len(without_members)} group(s) without an exported member list: "
+                              + ", ".join(group_names[g] for g in without_members))
+
+    # Directory roles.
+    roles = roles_by_id(exports["roleDefinitions"].objects())
+    principal_roles: dict[str, set[str]] = {}
+    role_edges: list[Record] = []
+    for item in exports["roleAssignments"].items:
+        try:
+            label = f"#{item.index} ({item.data.get('id', '')})"
+            principal = need(item.data, "principalId", item.file, label)
+            need(item.data, "roleDefinitionId", item.file, label)
+        except SourceFileError as exc:
+            result.fail(exc.error)
+            continue
+        role = role_of(item.data, roles)
+        principal_roles.setdefault(principal, set()).add(role.template_id)
+        role_edges.append(transform_role_assignment(item.data, roles, tenant))
+    _add(result, folder, exports["roleAssignments"], [], role_edges)
+
+    directory = Directory(
+        memberships=memberships,
+        group_names=group_names,
+        principal_roles=principal_roles,
+        role_names={info.template_id: info.name for info in roles.values()},
+        roles_known=exports["roleAssignments"].present,
+    )
+
+    # Users and their MFA truth.
+    cap = exports["conditionalAccessPolicies"]
+    policies = cap.objects() if cap.present and (cap.items or not cap.errors) else None
+    if cap.present and policies is None:
+        coverage.notes.append("conditionalAccessPolicies unreadable: every user's mfa is unknown (null)")
+    registrations = _registrations(exports["userRegistrationDetails"])
+    user_nodes = _per_item(result, exports["users"], lambda item: transform_user(
+        item.data, item.file, item.index, tenant,
+        decide_mfa(item.data, policies, directory, security_defaults),
+        registrations.get(str(item.data.get("id"))) or registrations.get(
+            str(item.data.get("userPrincipalName", "")).lower())))
+    _add(result, folder, exports["users"], user_nodes, [])
+
+    # Service principals, application and SP credentials, owners.
+    sp_nodes = _per_item(result, exports["servicePrincipals"], lambda item: transform_service_principal(
+        item.data, item.file, item.index, tenant))
+    _add(result, folder, exports["servicePrincipals"], sp_nodes, [])
+    sp_by_app = {record["app_id"]: record["id"] for record in sp_nodes}
+    _credentials(result, folder, exports, sp_by_app, tenant)
+    _owners(result, folder, exports, app_owners, sp_owners, sp_by_app)
+
+    _count(result)
+    if result.errors and coverage.status == "complete":
+        coverage.status = "partial"
+    return result
+
+
+def _account_for(result: CollectResult, folder: Path, collection: Collection, missing_effect: str) -> None:
+    coverage = result.coverage
+    for path in collection.files:
+        name = relative_name(path, folder)
+        if name not in coverage.files:
+            coverage.files.append(name)
+    for error in collection.errors:
+        result.fail(error)
+    if not collection.present and missing_effect:
+        coverage.notes.append(f"{collection.name}.json missing: {missing_effect}")
+        coverage.status = "partial"
+    if collection.incomplete:
+        coverage.notes.append(
+            f"{collection.name}: the last page still has @odata.nextLink; save the next page as "
+            f"{collection.name}.page{len(collection.files) + 1}.json"
+        )
+        coverage.status = "partial"
+
+
+def _per_item(result: CollectResult, collection: Collection, build: Any) -> list[Record]:
+    """Transform each object on its own, so one bad object is reported and skipped."""
+    records: list[Record] = []
+    for item in collection.items:
+        try:
+            records.append(build(item))
+        except SourceFileError as exc:
+            result.fail(exc.error)
+    return records
+
+
+def _add(result: CollectResult, folder: Path, collection: Collection, nodes: list[Record],
+         edges: list[Record]) -> None:
+    file = relative_name(collection.files[0], folder) if collection.files else f"{collection.name}.json"
+    if nodes or edges:
+        result.add(file, nodes, edges)
+
+
+def _tenant(result: CollectResult, folder: Path, exports: dict[str, Collection]) -> str:
+    organization = exports["organization"]
+    if organization.items:
+        item = organization.items[0]
+        try:
+            record = transform_tenant(item.data, item.file)
+        except SourceFileError as exc:
+            result.fail(exc.error)
+        else:
+            _add(result, folder, organization, [record], [])
+            return record["tenant_id"]
+    # Our own apps' service principals are owned by our tenant.
+    own_apps = {str(a.get("appId")) for a in exports["applications"].objects()}
+    owners = Counter(
+        str(sp.get("appOwnerOrganizationId"))
+        for sp in exports["servicePrincipals"].objects()
+        if sp.get("appId") in own_apps and sp.get("appOwnerOrganizationId")
+    )
+    tenant_id = owners.most_common(1)[0][0] if owners else "unknown"
+    result.coverage.notes.append(f"tenant id taken from service principals' appOwnerOrganizationId: {tenant_id}"
+                                 if owners else "tenant id unknown: export organization.json")
+    result.add("organization.json", [transform_tenant({"id": tenant_id, "displayName": tenant_id}, "")], [])
+    return tenant_id
+
+
+def _registrations(collection: Collection) -> dict[str, dict[str, Any]]:
+    """Registration details by user object id and by lower-cased UPN (older exports lack ids)."""
+    found: dict[str, dict[str, Any]] = {}
+    for entry in collection.objects():
+        if entry.get("id"):
+            found[str(entry["id"])] = entry
+        if entry.get("userPrincipalName"):
+            found.setdefault(str(entry["userPrincipalName"]).lower(), entry)
+    return found
+
+
+def _credentials(result: CollectResult, folder: Path, exports: dict[str, Collection],
+                 sp_by_app: dict[str, str], tenant: str) -> None:
+    nodes: list[Record] = []
+    edges: list[Record] = []
+    collection = exports["applications"]
+    for item in collection.items:
+        app_id = str(item.data.get("appId") or "")
+        target = sp_by_app.get(app_id)
+        if target is None:
+            if item.data.get("passwordCredentials") or item.data.get("keyCredentials"):
+                result.coverage.notes.append(
+                    f"application {item.data.get('displayName')} ({app_id}) has credentials but no service "
+                    f"principal in servicePrincipals.json; they point at {app_alias(app_id)}"
+                )
+            target = app_alias(app_id)
+        try:
+            more_nodes, more_edges = transform_credentials(item.data, "application", item.file, item.index,
+                                                           tenant, target)
+        except SourceFileError as exc:
+            result.fail(exc.error)
+            continue
+        nodes.extend(more_nodes)
+        edges.extend(more_edges)
+    _add(result, folder, collection, nodes, edges)
+
+    # Service principals can hold credentials of their own, invisible on the app registration.
+    nodes, edges = [], []
+    collection = exports["servicePrincipals"]
+    for item in collection.items:
+        if not (item.data.get("passwordCredentials") or item.data.get("keyCredentials")):
+            continue
+        try:
+            more_nodes, more_edges = transform_credentials(
+                item.data, "service principal", item.file, item.index, tenant,
+                object_node_id(str(item.data.get("id"))))
+        except SourceFileError as exc:
+            result.fail(exc.error)
+            continue
+        nodes.extend(more_nodes)
+        edges.extend(more_edges)
+    if nodes:
+        _add(result, folder, collection, nodes, edges)
+
+
+def _owners(result: CollectResult, folder: Path, exports: dict[str, Collection],
+            app_owners: dict[str, Collection], sp_owners: dict[str, Collection],
+            sp_by_app: dict[str, str]) -> None:
+    apps = {str(a.get("id")): a for a in exports["applications"].objects()}
+    sps = {str(s.get("id")): s for s in exports["servicePrincipals"].objects()}
+    for app_object_id, collection in app_owners.items():
+        app = apps.get(app_object_id)
+        if app is None:
+            result.fail(RecordError(SOURCE, str(collection.files[0]), "", "",
+                                    f"application {app_object_id} is not in applications.json",
+                                    "name the file after the application's object id (id, not appId)"))
+            continue
+        app_id = str(app.get("appId") or "")
+        target = sp_by_app.get(app_id, app_alias(app_id))
+        edges = transform_owners(str(app.get("displayName") or app_object_id), "application", target,
+                                 collection.objects())
+        _add(result, folder, collection, [], edges)
+    for sp_object_id, collection in sp_owners.items():
+        sp = sps.get(sp_object_id)
+        name = str(sp.get("displayName") or sp_object_id) if sp else sp_object_id
+        edges = transform_owners(name, "service principal", object_node_id(sp_object_id), collection.objects())
+        _add(result, folder, collection, [], edges)
+
+
+def _count(result: CollectResult) -> None:
+    counts: Counter[str] = Counter()
+    for record in result.nodes:
+        counts[str(record["kind"])] += 1
+    for record in result.edges:
+        counts[str(record["kind"])] += 1
+    result.coverage.counts = dict(sorted(counts.items()))

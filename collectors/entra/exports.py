@@ -1,0 +1,162 @@
+"""Reading Microsoft Graph collection responses saved to files, including paging.
+
+Graph returns every list as ``{"@odata.context": ..., "value": [...], "@odata.nextLink": ...}``
+and stops after one page. An export of one collection named ``<stem>`` may therefore be:
+
+* ``<stem>.json`` holding one response page;
+* ``<stem>.json`` holding a JSON list of response pages (a script that appended each page);
+* ``<stem>.json`` holding a bare JSON list of objects (``az ad user list``, ``ConvertTo-Json``);
+* any of those followed by ``<stem>.page2.json``, ``<stem>.page3.json`` ... (one file per page).
+
+The last page must not carry ``@odata.nextLink``; when it does, the export stopped early and
+the collection is flagged incomplete.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from collectors.base import SourceFileError, read_json
+from graph.records import RecordError
+
+SOURCE = "entra"
+NEXT_LINK = "@odata.nextLink"
+_PAGE_FILE = re.compile(r"^(?P<stem>.+)\.page(?P<number>\d+)\.json$")
+_FIX = "re-export it with the request in docs/collectors/entra.md (a Graph collection response)"
+
+
+@dataclass
+class Item:
+    """One object of a collection and the file it came from (for error messages)."""
+
+    file: str
+    index: int
+    data: dict[str, Any]
+
+
+@dataclass
+class Collection:
+    """Everything read for one Graph collection."""
+
+    name: str
+    present: bool = False
+    items: list[Item] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    errors: list[RecordError] = field(default_factory=list)
+    incomplete: bool = False  # the last page still had @odata.nextLink
+
+    def objects(self) -> list[dict[str, Any]]:
+        return [item.data for item in self.items]
+
+
+def page_files(folder: Path, stem: str) -> list[Path]:
+    """``<stem>.json`` then ``<stem>.pageN.json`` in page-number order (page10 after page9)."""
+    files: list[tuple[int, Path]] = []
+    first = folder / f"{stem}.json"
+    if first.is_file():
+        files.append((1, first))
+    if folder.is_dir():
+        for path in folder.glob(f"{glob_escape(stem)}.page*.json"):
+            match = _PAGE_FILE.match(path.name)
+            if match and match.group("stem") == stem and path.is_file():
+                files.append((int(match.group("number")), path))
+    return [path for _, path in sorted(files, key=lambda pair: (pair[0], pair[1].name))]
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def _pages_of(data: Any, path: Path) -> tuple[list[dict[str, Any]], RecordError | None]:
+    """Normalise one file's JSON into a list of page objects."""
+    if isinstance(data, dict):
+        return [data], None
+    if isinstance(data, list):
+        if all(isinstance(entry, dict) and isinstance(entry.get("value"), list) for entry in data) and data:
+            return list(data), None
+        if all(isinstance(entry, dict) and "value" not in entry for entry in data):
+            # A bare list of objects, as `az ad ... list` prints: one page, nothing to follow.
+            return [{"value": data}], None
+    return [], RecordError(
+        SOURCE, str(path), "", "value",
+        "expected a Graph collection response {\"value\": [...]}, a list of such pages "
+        "or a list of objects", _FIX,
+    )
+
+
+def load_collection(folder: Path, stem: str) -> Collection:
+    """Read every page of one collection; a bad page is reported and the others still load."""
+    collection = Collection(stem)
+    files = page_files(folder, stem)
+    collection.present = bool(files)
+    last_page: dict[str, Any] | None = None
+    for path in files:
+        collection.files.append(path)
+        try:
+            data = read_json(path, SOURCE)
+        except SourceFileError as exc:
+            collection.errors.append(exc.error)
+            continue
+        pages, error = _pages_of(data, path)
+        if error is not None:
+            collection.errors.append(error)
+            continue
+        for page_number, page in enumerate(pages, start=1):
+            where = f"page {page_number}" if len(pages) > 1 else ""
+            values = page.get("value")
+            if not isinstance(values, list):
+                collection.errors.append(
+                    RecordError(SOURCE, str(path), where, "value",
+                                "the page has no 'value' list of objects", _FIX)
+                )
+                continue
+            last_page = page
+            for index, value in enumerate(values):
+                if not isinstance(value, dict):
+                    collection.errors.append(
+                        RecordError(SOURCE, str(path), f"{where} #{index}".strip(), "",
+                                    f"expected an object, got {type(value).__name__}", _FIX)
+                    )
+                    continue
+                collection.items.append(Item(str(path), index, value))
+    if last_page is not None and last_page.get(NEXT_LINK):
+        collection.incomplete = True
+    return collection
+
+
+def load_keyed_collections(folder: Path) -> dict[str, Collection]:
+    """A folder of per-object responses, e.g. ``group-members/<groupId>.json`` (+ page files)."""
+    result: dict[str, Collection] = {}
+    if not folder.is_dir():
+        return result
+    stems = set()
+    for path in folder.glob("*.json"):
+        match = _PAGE_FILE.match(path.name)
+        stems.add(match.group("stem") if match else path.name[: -len(".json")])
+    for stem in sorted(stems):
+        result[stem] = load_collection(folder, stem)
+    return result
+
+
+def load_object(folder: Path, name: str) -> tuple[dict[str, Any] | None, RecordError | None]:
+    """A single-object response such as ``/policies/identitySecurityDefaultsEnforcementPolicy``."""
+    path = folder / name
+    if not path.is_file():
+        return None, None
+    try:
+        data = read_json(path, SOURCE)
+    except SourceFileError as exc:
+        return None, exc.error
+    if not isinstance(data, dict):
+        return None, RecordError(SOURCE, str(path), "", "", "expected a JSON object", _FIX)
+    return data, None
+
+
+def relative_name(path: Path, folder: Path) -> str:
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return str(path)

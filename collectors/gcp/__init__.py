@@ -1,0 +1,48 @@
+"""GCP IAM offline collector: gcloud JSON exports -> records (docs/collectors/gcp.md).
+
+Read-only by construction: it reads files that `gcloud ... --format=json` wrote.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from collectors.base import CollectResult
+from collectors.gcp.exports import SOURCE, load_export
+from collectors.gcp.transform import transform_export
+from graph.records import RecordError
+
+__all__ = ["collect_offline"]
+
+
+def collect_offline(folder: Path) -> CollectResult:
+    """Load every export under `folder`; one bad file is an error, the others still load."""
+    folder = Path(folder)
+    result = CollectResult(SOURCE)
+    if not folder.is_dir():
+        result.fail(RecordError(SOURCE, str(folder), "", "", "export folder not found",
+                                "run the gcloud commands in docs/collectors/gcp.md into this folder"))
+        result.coverage.status = "missing"
+        return result
+    export = load_export(folder)
+    for error in export.errors:
+        result.fail(error)
+    out = transform_export(export)
+    for file, (nodes, edges) in out.registry.batches.items():
+        result.add(file, nodes, edges)
+    for file in export.files():
+        if file not in result.coverage.files:
+            result.coverage.files.append(file)
+    for error in out.errors:
+        result.fail(error)
+    coverage = result.coverage
+    coverage.files.sort()
+    coverage.scopes = out.scopes
+    coverage.counts = dict(sorted(out.counts.items()))
+    coverage.notes = out.notes
+    if not export.files():
+        coverage.status = "missing" if not export.errors else "failed"
+        if not export.errors:
+            result.errors.append(RecordError(SOURCE, str(folder), "", "", "no gcloud export files found",
+                                             "see docs/collectors/gcp.md for the folder layout"))
+    return result

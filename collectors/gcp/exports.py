@@ -1,0 +1,155 @@
+"""Read the gcloud JSON exports (the `get` half): folder layout -> raw JSON, nothing interpreted.
+
+gcloud output omits the resource an IAM policy belongs to, so the folder layout carries
+the ids (docs/collectors/gcp.md):
+
+    organizations/<orgId>/organization.json        gcloud organizations describe (optional)
+    organizations/<orgId>/iam-policy.json          gcloud organizations get-iam-policy
+    organizations/<orgId>/custom-roles.json        gcloud iam roles describe ... (optional)
+    folders/<folderId>/folder.json                 gcloud resource-manager folders describe (optional)
+    folders/<folderId>/iam-policy.json             gcloud resource-manager folders get-iam-policy
+    projects.json                                  gcloud projects list
+    projects/<projectId>/iam-policy.json           gcloud projects get-iam-policy
+    projects/<projectId>/custom-roles.json         (optional)
+    projects/<projectId>/service-accounts.json     gcloud iam service-accounts list
+    projects/<projectId>/service-accounts/<email>/keys.json        ... keys list
+    projects/<projectId>/service-accounts/<email>/iam-policy.json  ... get-iam-policy
+    projects/<projectId>/buckets/<bucket>/iam-policy.json          gcloud storage buckets get-iam-policy (optional)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from collectors.base import SourceFileError, read_json
+from graph.records import RecordError
+
+SOURCE = "gcp"
+POLICY_FILE = "iam-policy.json"
+CUSTOM_ROLES_FILE = "custom-roles.json"
+
+
+@dataclass
+class Loaded:
+    """One export file's parsed JSON and where it came from."""
+
+    path: Path
+    data: Any
+
+    @property
+    def file(self) -> str:
+        return str(self.path)
+
+
+@dataclass
+class NodeExport:
+    """An organization or folder: its describe output and its IAM policy."""
+
+    id: str
+    info: Loaded | None = None
+    policy: Loaded | None = None
+    custom_roles: Loaded | None = None
+
+
+@dataclass
+class ServiceAccountExport:
+    email: str
+    keys: Loaded | None = None
+    policy: Loaded | None = None
+
+
+@dataclass
+class ProjectExport:
+    id: str
+    policy: Loaded | None = None
+    service_accounts: Loaded | None = None
+    custom_roles: Loaded | None = None
+    accounts: dict[str, ServiceAccountExport] = field(default_factory=dict)
+    buckets: dict[str, Loaded] = field(default_factory=dict)
+
+
+@dataclass
+class GcpExport:
+    """Everything read from one export folder, plus the files that could not be used."""
+
+    folder: Path
+    organizations: dict[str, NodeExport] = field(default_factory=dict)
+    folders: dict[str, NodeExport] = field(default_factory=dict)
+    projects_list: Loaded | None = None
+    projects: dict[str, ProjectExport] = field(default_factory=dict)
+    errors: list[RecordError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def files(self) -> list[str]:
+        """Every file that was read successfully, in a stable order."""
+        loaded: list[Loaded | None] = [self.projects_list]
+        for holder in [*self.organizations.values(), *self.folders.values()]:
+            loaded += [holder.info, holder.policy, holder.custom_roles]
+        for project in self.projects.values():
+            loaded += [project.policy, project.service_accounts, project.custom_roles]
+            for account in project.accounts.values():
+                loaded += [account.keys, account.policy]
+            loaded += list(project.buckets.values())
+        return sorted(item.file for item in loaded if item is not None)
+
+
+def load_file(path: Path, export: GcpExport) -> Loaded | None:
+    """Parse one optional file; a broken file becomes an error and the rest still loads."""
+    if not path.is_file():
+        return None
+    try:
+        return Loaded(path, read_json(path, SOURCE))
+    except SourceFileError as exc:
+        export.errors.append(exc.error)
+        return None
+
+
+def _subdirs(path: Path) -> list[Path]:
+    return sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
+
+
+def get_node_exports(folder: Path, kind: str, info_file: str, export: GcpExport) -> dict[str, NodeExport]:
+    """`organizations/<id>/` or `folders/<id>/` sub-folders."""
+    found: dict[str, NodeExport] = {}
+    for sub in _subdirs(folder / kind):
+        found[sub.name] = NodeExport(
+            sub.name,
+            info=load_file(sub / info_file, export),
+            policy=load_file(sub / POLICY_FILE, export),
+            custom_roles=load_file(sub / CUSTOM_ROLES_FILE, export),
+        )
+    return found
+
+
+def get_project_export(project_dir: Path, export: GcpExport) -> ProjectExport:
+    project = ProjectExport(
+        project_dir.name,
+        policy=load_file(project_dir / POLICY_FILE, export),
+        service_accounts=load_file(project_dir / "service-accounts.json", export),
+        custom_roles=load_file(project_dir / CUSTOM_ROLES_FILE, export),
+    )
+    for sa_dir in _subdirs(project_dir / "service-accounts"):
+        email = sa_dir.name.lower()
+        project.accounts[email] = ServiceAccountExport(
+            email,
+            keys=load_file(sa_dir / "keys.json", export),
+            policy=load_file(sa_dir / POLICY_FILE, export),
+        )
+    for bucket_dir in _subdirs(project_dir / "buckets"):
+        loaded = load_file(bucket_dir / POLICY_FILE, export)
+        if loaded is not None:
+            project.buckets[bucket_dir.name] = loaded
+    return project
+
+
+def load_export(folder: Path) -> GcpExport:
+    """Read every file of the documented layout under `folder`."""
+    export = GcpExport(folder)
+    export.organizations = get_node_exports(folder, "organizations", "organization.json", export)
+    export.folders = get_node_exports(folder, "folders", "folder.json", export)
+    export.projects_list = load_file(folder / "projects.json", export)
+    for project_dir in _subdirs(folder / "projects"):
+        export.projects[project_dir.name] = get_project_export(project_dir, export)
+    return export

@@ -1,0 +1,180 @@
+"""Service accounts, their user-managed keys, and who can act as them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from collectors.base import iso, parse_time
+from collectors.gcp.bindings import Grant
+from collectors.gcp.members import identity_node, is_google_managed_sa
+from collectors.gcp.roles import WORKLOAD_IDENTITY_USER, sa_transfer_kinds
+from graph.records import Record, RecordError, edge, node
+from graph.schema import EdgeKind, Family, Provider
+
+SOURCE = "gcp"
+NEVER = "9999-12-31"  # validBeforeTime of a key that never expires
+
+
+def sa_node_id(email: str) -> str:
+    return f"gcp:serviceAccount/{email.lower()}"
+
+
+def key_node_id(email: str, key_id: str) -> str:
+    return f"gcp:serviceAccount/{email.lower()}/key/{key_id}"
+
+
+def transform_service_accounts(
+    accounts: Any, project: str, file: str
+) -> tuple[list[Record], list[RecordError]]:
+    """`gcloud iam service-accounts list --format=json` -> ServiceIdentity nodes."""
+    if not isinstance(accounts, list):
+        return [], [RecordError(SOURCE, file, "", "", "expected a JSON list of service accounts",
+                                "re-export with `gcloud iam service-accounts list --format=json`")]
+    nodes: list[Record] = []
+    errors: list[RecordError] = []
+    for index, account in enumerate(accounts):
+        email = account.get("email") if isinstance(account, dict) else None
+        if not isinstance(email, str) or "@" not in email:
+            errors.append(RecordError(SOURCE, file, f"#{index}", "email", "is missing or not an email",
+                                      "re-export the service-account list"))
+            continue
+        email = email.lower()
+        nodes.append(node(
+            sa_node_id(email), Family.IDENTITY, "ServiceIdentity", Provider.GCP, email,
+            f"gcp:projects/{account.get('projectId') or project}",
+            human=False, mfa=False, email=email,
+            enabled=not bool(account.get("disabled", False)),
+            unique_id=account.get("uniqueId"),
+            display_name=account.get("displayName"),
+            description=account.get("description"),
+            google_managed=is_google_managed_sa(email),
+        ))
+    return nodes, errors
+
+
+@dataclass
+class KeyResult:
+    nodes: list[Record] = field(default_factory=list)
+    edges: list[Record] = field(default_factory=list)
+    errors: list[RecordError] = field(default_factory=list)
+    user_managed: int = 0
+    system_managed: int = 0
+
+
+def transform_keys(email: str, keys: Any, scope: str, file: str) -> KeyResult:
+    """`gcloud iam service-accounts keys list --format=json` -> sa_key Credentials.
+
+    Only USER_MANAGED keys become credentials: SYSTEM_MANAGED keys are Google's, rotated
+    by Google and never downloadable, so nobody can steal them from a laptop or a repo.
+    """
+    result = KeyResult()
+    if not isinstance(keys, list):
+        result.errors.append(RecordError(SOURCE, file, "", "", "expected a JSON list of keys",
+                                         "re-export with `gcloud iam service-accounts keys list --format=json`"))
+        return result
+    email = email.lower()
+    for index, key in enumerate(keys):
+        name = key.get("name") if isinstance(key, dict) else None
+        if not isinstance(name, str) or "/keys/" not in name:
+            result.errors.append(RecordError(SOURCE, file, f"#{index}", "name",
+                                             "is missing or not projects/P/serviceAccounts/EMAIL/keys/ID",
+                                             "re-export the key list"))
+            continue
+        key_id = name.rsplit("/", 1)[-1]
+        key_type = key.get("keyType")
+        if key_type == "SYSTEM_MANAGED":
+            result.system_managed += 1
+            continue
+        if key_type != "USER_MANAGED":
+            result.errors.append(RecordError(SOURCE, file, f"#{index} ({key_id})", "keyType",
+                                             f"expected USER_MANAGED or SYSTEM_MANAGED, got {key_type!r}",
+                                             "re-export the key list"))
+            continue
+        result.user_managed += 1
+        valid_before = str(key.get("validBeforeTime") or "")
+        expires = None if not valid_before or valid_before.startswith(NEVER) else iso(parse_time(valid_before))
+        credential = key_node_id(email, key_id)
+        result.nodes.append(node(
+            credential, Family.CREDENTIAL, "sa_key", Provider.GCP, f"{email} key {key_id[:12]}", scope,
+            key_id=key_id,
+            created=iso(parse_time(key.get("validAfterTime"))),
+            expires=expires,
+            enabled=not bool(key.get("disabled", False)),
+            disable_reason=key.get("disableReason"),
+            key_origin=key.get("keyOrigin"),
+            key_algorithm=key.get("keyAlgorithm"),
+            last_used=None,  # key usage lives in Policy Intelligence / Activity Analysis, not in this export
+        ))
+        result.edges.append(edge(credential, sa_node_id(email), EdgeKind.AUTHENTICATES,
+                                 f"user-managed key {key_id} of {email}", mfa=False))
+    return result
+
+
+@dataclass
+class TransferResult:
+    edges: list[Record] = field(default_factory=list)
+    nodes: list[Record] = field(default_factory=list)  # external federated principals
+    # service-account node id -> Kubernetes subjects / pools allowed to federate to it
+    subjects: dict[str, list[str]] = field(default_factory=dict)
+    pools: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def transfer_edges(
+    grants: list[Grant],
+    targets: list[str],
+    custom_roles: Mapping[str, list[str]],
+    scope_note: str = "",
+) -> TransferResult:
+    """Edges from members who can act as each service account in `targets` (node ids).
+
+    `scope_note` explains why a grant on a project / folder / org covers these accounts.
+    """
+    result = TransferResult()
+    for grant in grants:
+        if grant.role == WORKLOAD_IDENTITY_USER:
+            _federation(grant, targets, result)
+            continue
+        kinds = sa_transfer_kinds(grant.role, custom_roles)
+        # Service agents act only on Google's behalf; no person or key can drive them.
+        if not kinds or is_google_managed_sa(grant.member.email):
+            continue
+        via = grant.via + (f" ({scope_note})" if scope_note else "")
+        for target in targets:
+            if target == grant.member.node_id:
+                continue
+            for kind in kinds:
+                properties: dict[str, Any] = {"mfa_required": False, "role": grant.role}
+                if grant.conditions:
+                    properties["conditions"] = grant.conditions
+                result.edges.append(edge(grant.member.node_id, target, kind, via, **properties))
+    return result
+
+
+def _federation(grant: Grant, targets: list[str], result: TransferResult) -> None:
+    member = grant.member
+    if member.type == "gke_workload":
+        # The Kubernetes collector emits FEDERATES_TO from the KSA; the SA only says whom it trusts.
+        for target in targets:
+            _append_unique(result.subjects.setdefault(target, []), member.k8s_subject)
+            _append_unique(result.pools.setdefault(target, []), member.pool)
+        return
+    if member.type == "external":
+        external = identity_node(member, "")
+        if external is not None:
+            result.nodes.append(external)
+        for target in targets:
+            properties: dict[str, Any] = {"mfa_required": False, "role": grant.role}
+            if grant.conditions:
+                properties["conditions"] = grant.conditions
+            result.edges.append(edge(member.node_id, target, EdgeKind.FEDERATES_TO, grant.via, **properties))
+        return
+    result.notes.append(f"{grant.holder_label}: {WORKLOAD_IDENTITY_USER} granted to {member.raw}, "
+                        "which is not a workload identity; ignored")
+
+
+def _append_unique(items: list[str], value: str) -> None:
+    if value not in items:
+        items.append(value)

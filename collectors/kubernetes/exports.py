@@ -1,0 +1,249 @@
+"""Reading one cluster's export folder: kubectl List files and the cloud's cluster description.
+
+Layout (see docs/collectors/kubernetes.md): `kubernetes/<cluster>/rbac.json` (any number of
+kubectl `List` files), optional `namespaces.json`, `aws-auth.json`, `cluster.json`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from collectors.base import SourceFileError, read_json
+from graph.records import RecordError
+
+SOURCE = "kubernetes"
+NAMESPACES_FILE = "namespaces.json"
+AWS_AUTH_FILE = "aws-auth.json"
+CLUSTER_FILE = "cluster.json"
+METADATA_FILES = frozenset({NAMESPACES_FILE, AWS_AUTH_FILE, CLUSTER_FILE})
+RE_EXPORT = "re-export with `kubectl get serviceaccounts,roles,rolebindings,clusterroles," \
+    "clusterrolebindings,secrets -A -o json`"
+
+_ENV_KEYS = ("environment", "env")
+_PROD = frozenset({"prod", "production", "prd", "live"})
+_NONPROD = frozenset({"dev", "development", "test", "testing", "qa", "staging", "stage", "sandbox",
+                      "nonprod", "non-prod", "uat", "preprod", "pre-prod"})
+_ACCOUNT = re.compile(r"^arn:aws[\w-]*:eks:[\w-]+:(\d{12}):cluster/")
+_SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)/", re.IGNORECASE)
+_GKE_PROJECT = re.compile(r"/projects/([^/]+)/")
+
+
+@dataclass
+class Item:
+    """One object of a List file, with where it came from (for error messages)."""
+
+    file: str
+    index: int
+    obj: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return self.obj.get("kind") or ""
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.obj.get("metadata") or {}
+
+    @property
+    def label(self) -> str:
+        ns = self.meta.get("namespace")
+        name = self.meta.get("name") or f"items[{self.index}]"
+        return f"{self.kind} {ns}/{name}" if ns else f"{self.kind} {name}"
+
+
+@dataclass
+class ClusterExport:
+    folder: Path
+    items: list[Item] = field(default_factory=list)
+    list_files: list[str] = field(default_factory=list)
+    namespaces: list[Item] = field(default_factory=list)
+    aws_auth: Item | None = None
+    cluster_doc: dict[str, Any] | None = None
+    cluster_file: str | None = None
+    files: list[str] = field(default_factory=list)
+    errors: list[RecordError] = field(default_factory=list)
+
+
+@dataclass
+class ClusterInfo:
+    name: str
+    platform: str  # eks | aks | gke | unknown
+    environment: str
+    tags: list[str] = field(default_factory=list)
+    arn: str | None = None
+    cloud_scope: str | None = None  # aws:account/... or gcp:projects/... the cluster runs in
+    azure_subscription: str | None = None
+    oidc_issuer: str | None = None
+    workload_pool: str | None = None
+    entra_integrated: bool = False
+    entra_tenant: str | None = None
+    admin_group_object_ids: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return f"k8s:{self.name}"
+
+
+def _error(file: str, record: str, fld: str, message: str, fix: str = RE_EXPORT) -> RecordError:
+    return RecordError(SOURCE, file, record, fld, message, fix)
+
+
+def read_list(path: Path) -> list[Item]:
+    """Items of a kubectl `-o json` file: a `List`, or a single object (`kubectl get X NAME`)."""
+    doc = read_json(path, SOURCE)
+    file = str(path)
+    if not isinstance(doc, dict):
+        raise SourceFileError(_error(file, "", "", "expected a kubectl JSON object (kind List)"))
+    if "items" not in doc:
+        if doc.get("kind") and isinstance(doc.get("metadata"), dict):
+            return [Item(file, 0, doc)]
+        raise SourceFileError(_error(file, "", "items", "not a kubectl List: no 'items' array"))
+    items = doc["items"]
+    if not isinstance(items, list):
+        raise SourceFileError(_error(file, "", "items", "'items' must be an array"))
+    return [Item(file, index, obj) for index, obj in enumerate(items)]
+
+
+def valid_item(item: Item, errors: list[RecordError]) -> bool:
+    """An item needs a kind and metadata.name; anything else is reported and skipped."""
+    obj = item.obj
+    if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str):
+        errors.append(_error(item.file, f"items[{item.index}]", "kind", "item has no kind"))
+        return False
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+        errors.append(_error(item.file, f"items[{item.index}] ({obj['kind']})", "metadata.name",
+                             "item has no metadata.name"))
+        return False
+    return True
+
+
+def load_cluster(folder: Path) -> ClusterExport:
+    """Read every file of one cluster folder; a bad file is an error, the rest still load."""
+    export = ClusterExport(folder)
+    for path in sorted(p for p in folder.glob("*.json") if p.is_file()):
+        try:
+            if path.name == CLUSTER_FILE:
+                doc = read_json(path, SOURCE)
+                if not isinstance(doc, dict):
+                    raise SourceFileError(_error(str(path), "", "", "expected the cloud CLI's JSON object",
+                                                 "re-export with the command in docs/collectors/kubernetes.md"))
+                export.cluster_doc, export.cluster_file = doc, str(path)
+            elif path.name == NAMESPACES_FILE:
+                export.namespaces.extend(i for i in read_list(path) if valid_item(i, export.errors))
+            elif path.name == AWS_AUTH_FILE:
+                items = [i for i in read_list(path) if valid_item(i, export.errors)]
+                export.aws_auth = next((i for i in items if i.kind == "ConfigMap"), None)
+            else:
+                items = [i for i in read_list(path) if valid_item(i, export.errors)]
+                export.list_files.append(str(path))
+                for item in items:
+                    if item.kind == "Namespace":
+                        export.namespaces.append(item)
+                    elif item.kind == "ConfigMap" and item.meta.get("name") == "aws-auth":
+                        export.aws_auth = item
+                    else:
+                        export.items.append(item)
+            export.files.append(str(path))
+        except SourceFileError as exc:
+            export.errors.append(exc.error)
+    if not any(p.name not in METADATA_FILES for p in folder.glob("*.json")):
+        export.errors.append(_error(str(folder / "rbac.json"), "", "", "no RBAC export in the cluster folder"))
+    return export
+
+
+# --- cluster metadata --------------------------------------------------------------------------
+
+
+def environment_of(labels: dict[str, Any] | None) -> str | None:
+    """prod / nonprod from an env / environment tag or label (any case); None when absent."""
+    for key, value in (labels or {}).items():
+        if str(key).lower() in _ENV_KEYS and isinstance(value, str):
+            low = value.strip().lower()
+            if low in _PROD:
+                return "prod"
+            if low in _NONPROD:
+                return "nonprod"
+            return "unknown"
+    return None
+
+
+def _tag_list(tags: dict[str, Any] | None) -> list[str]:
+    return [f"{k}={v}" for k, v in sorted((tags or {}).items())]
+
+
+def _aks_profile(doc: dict[str, Any]) -> dict[str, Any]:
+    profile = doc.get("aadProfile") or (doc.get("properties") or {}).get("aadProfile") or {}
+    return profile if isinstance(profile, dict) else {}
+
+
+def cluster_info(doc: dict[str, Any] | None, folder_name: str) -> ClusterInfo:
+    """Platform, name, environment and identity settings from the cloud's describe output."""
+    if not doc:
+        return ClusterInfo(folder_name, "unknown", "unknown",
+                           notes=[f"{folder_name}: no cluster.json, platform and environment unknown"])
+    if isinstance(doc.get("cluster"), dict) and str(doc["cluster"].get("arn", "")).find(":eks:") > 0:
+        eks = doc["cluster"]
+        arn = eks.get("arn")
+        account = _ACCOUNT.match(arn or "")
+        info = ClusterInfo(
+            name=eks.get("name") or folder_name,
+            platform="eks",
+            environment=environment_of(eks.get("tags")) or "unknown",
+            tags=_tag_list(eks.get("tags")),
+            arn=arn,
+            cloud_scope=f"aws:account/{account.group(1)}" if account else None,
+            oidc_issuer=((eks.get("identity") or {}).get("oidc") or {}).get("issuer"),
+        )
+        mode = (eks.get("accessConfig") or {}).get("authenticationMode")
+        if mode == "API":
+            info.notes.append(f"{info.name}: authenticationMode API, aws-auth is ignored by the cluster")
+        info.notes.append(f"{info.name}: EKS access entries, Pod Identity associations and the cluster "
+                          "creator's implicit admin are not in these exports "
+                          "(aws eks list-access-entries / list-pod-identity-associations)")
+        return info
+    if "aadProfile" in doc or str(doc.get("type", "")).lower() == "microsoft.containerservice/managedclusters":
+        profile = _aks_profile(doc)
+        sub = _SUBSCRIPTION.match(doc.get("id") or "")
+        info = ClusterInfo(
+            name=doc.get("name") or folder_name,
+            platform="aks",
+            environment=environment_of(doc.get("tags")) or "unknown",
+            tags=_tag_list(doc.get("tags")),
+            azure_subscription=sub.group(1) if sub else None,
+            oidc_issuer=(doc.get("oidcIssuerProfile") or {}).get("issuerUrl"),
+            entra_integrated=bool(profile),
+            entra_tenant=profile.get("tenantId") or profile.get("tenantID"),
+            admin_group_object_ids=[
+                g.lower() for g in (profile.get("adminGroupObjectIDs") or profile.get("adminGroupObjectIds") or [])
+                if isinstance(g, str)
+            ],
+        )
+        if profile.get("enableAzureRbac") or profile.get("enableAzureRBAC"):
+            info.notes.append(f"{info.name}: Azure RBAC for Kubernetes is on; its role assignments live "
+                              "in Azure, not in these exports")
+        if doc.get("disableLocalAccounts") is False:
+            info.notes.append(f"{info.name}: local accounts enabled: the clusterAdmin certificate "
+                              "(system:masters) bypasses Entra ID")
+        return info
+    if "workloadIdentityConfig" in doc or "container.googleapis.com" in str(doc.get("selfLink", "")):
+        pool = (doc.get("workloadIdentityConfig") or {}).get("workloadPool")
+        project = _GKE_PROJECT.search(doc.get("selfLink") or "")
+        project_id = project.group(1) if project else (pool[: -len(".svc.id.goog")] if pool else None)
+        info = ClusterInfo(
+            name=doc.get("name") or folder_name,
+            platform="gke",
+            environment=environment_of(doc.get("resourceLabels")) or "unknown",
+            tags=_tag_list(doc.get("resourceLabels")),
+            cloud_scope=f"gcp:projects/{project_id}" if project_id else None,
+            workload_pool=pool,
+        )
+        info.notes.append(f"{info.name}: GKE also grants cluster access through GCP IAM roles "
+                          "(roles/container.*), which the GCP collector reads")
+        return info
+    return ClusterInfo(doc.get("name") or folder_name, "unknown", environment_of(doc.get("tags")) or "unknown",
+                       notes=[f"{folder_name}: cluster.json is not an EKS, AKS or GKE describe output"])

@@ -1,0 +1,167 @@
+"""The sample organisation end to end: the scan reports exactly what EXPECTED.md plants."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crosspath.cli import main
+from crosspath.pipeline import scan
+from graph.snapshot import read_snapshot
+
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+_ROW = re.compile(r"^\|\s*(?:\d+\s*\|\s*)?`(?P<id>[^`]+)`\s*\|(?P<rest>.*)\|\s*$")
+
+
+def _tables() -> tuple[dict[str, tuple[list[str], str]], set[str]]:
+    planted: dict[str, tuple[list[str], str]] = {}
+    decoys: set[str] = set()
+    section = None
+    for line in (SAMPLES / "EXPECTED.md").read_text().splitlines():
+        if line.startswith("## "):
+            section = line[3:].strip().lower()
+            continue
+        match = _ROW.match(line)
+        if not match:
+            continue
+        cells = [cell.strip() for cell in match["rest"].split("|")]
+        if section and section.startswith("planted"):
+            planted[match["id"]] = ([gap.strip() for gap in cells[0].split(",")], cells[1])
+        elif section and section.startswith("decoys"):
+            decoys.add(match["id"])
+    return planted, decoys
+
+
+@pytest.fixture(scope="module")
+def sample_scan(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    return scan(SAMPLES, out, exceptions_path=SAMPLES / "exceptions.yaml"), out
+
+
+def test_expected_md_lists_sixteen_planted_gaps_and_the_decoys():
+    planted, decoys = _tables()
+    assert len(planted) == 16 and len(decoys) == 12
+    assert sum("CROSS_STACK" in gaps for gaps, _ in planted.values()) >= 4
+
+
+def test_scan_finds_exactly_the_planted_gaps(sample_scan):
+    result, _ = sample_scan
+    planted, _ = _tables()
+    found = {f.entry["id"]: (f.gap_types, f.status) for f in result.analysis.findings}
+    assert found == {entry: (gaps, status) for entry, (gaps, status) in planted.items()}
+
+
+def test_no_decoy_is_reported(sample_scan):
+    result, _ = sample_scan
+    _, decoys = _tables()
+    graph = result.build.graph
+    assert all(decoy in graph for decoy in decoys), "every decoy must exist in the graph to prove anything"
+    assert decoys.isdisjoint(f.entry["id"] for f in result.analysis.findings)
+
+
+def test_every_source_is_covered_without_errors(sample_scan):
+    result, _ = sample_scan
+    statuses = {name: cov.status for name, cov in result.build.coverage.items()}
+    assert statuses == dict.fromkeys(["aws", "databases", "entra", "gcp", "kubernetes"], "complete")
+    assert result.build.errors == []
+
+
+def test_findings_are_explainable_edge_by_edge(sample_scan):
+    result, _ = sample_scan
+    dana = next(f for f in result.analysis.findings if f.entry["name"].startswith("dana.ruiz"))
+    assert [step.kind for step in dana.path] == ["MEMBER_OF", "CAN_ASSUME", "HAS_PERMISSION"]
+    assert dana.providers == ["entra", "aws"]
+    assert all(step.via for step in dana.path)
+    assert dana.target["name"] == "lumen-prod-invoices" and dana.target["level"] == "write"
+
+
+def test_expired_exception_is_shown_on_the_reopened_finding(sample_scan):
+    result, _ = sample_scan
+    omar = next(f for f in result.analysis.findings if f.entry["id"].endswith("000000000008"))
+    assert omar.status == "open" and omar.exception.id == "EX-2026-002" and omar.exception.expired
+
+
+def test_scan_writes_the_snapshot_and_every_report(sample_scan):
+    result, out = sample_scan
+    for name in ("snapshot.json.gz", "report.md", "report.html", "findings.json", "findings.csv",
+                 "findings.sarif"):
+        assert (out / name).is_file(), name
+    graph, metadata = read_snapshot(out / "snapshot.json.gz")
+    assert graph.number_of_nodes() == result.build.graph.number_of_nodes()
+    assert metadata["collected_at"] == "2026-11-01T00:00:00Z"
+    findings = json.loads((out / "findings.json").read_text())
+    first = findings["findings"][0]
+    for key in ("id", "gap_types", "severity", "entry", "target", "targets_count", "providers", "path"):
+        assert key in first
+    assert set(first["path"][0]) >= {"source", "target", "kind", "via", "mfa_required"}
+
+
+def test_cli_scan_prints_a_summary_and_gates_on_severity(tmp_path):
+    runner = CliRunner()
+    args = ["scan", str(SAMPLES), "--out", str(tmp_path), "--exceptions", str(SAMPLES / "exceptions.yaml")]
+    ok = runner.invoke(main, args)
+    assert ok.exit_code == 0, ok.output
+    assert "dana.ruiz" in ok.output
+    gated = runner.invoke(main, [*args, "--fail-on", "high", "--quiet"])
+    assert gated.exit_code == 3
+
+
+def test_blast_radius_of_an_identity_that_is_not_an_entry(sample_scan):
+    _, out = sample_scan
+    runner = CliRunner()
+    group = "entra:b2000000-0000-4000-8000-000000000001"  # AWS-Prod-Deployers
+    shown = runner.invoke(main, ["blast-radius", group, "--snapshot", str(out / "snapshot.json.gz"), "--json"])
+    assert shown.exit_code == 0, shown.output
+    targets = json.loads(shown.output)["targets"]
+    assert [t["name"] for t in targets] == ["lumen-prod-invoices"]
+    assert targets[0]["requires_mfa"] is False and targets[0]["hops"] == 2
+
+
+def test_missing_source_is_reported_as_not_covered(tmp_path):
+    partial = tmp_path / "org"
+    partial.mkdir()
+    (partial / "aws").symlink_to(SAMPLES / "aws")
+    out = tmp_path / "out"
+    shown = CliRunner().invoke(main, ["scan", str(partial), "--out", str(out)])
+    assert shown.exit_code == 0, shown.output
+    coverage = read_snapshot(out / "snapshot.json.gz")[1]["coverage"]
+    assert coverage["aws"]["status"] == "complete"
+    assert coverage["gcp"]["status"] == "missing"
+    report = (out / "report.md").read_text()
+    assert "gcp" in report and "not covered" in report
+
+
+def test_one_broken_source_loses_nothing_else(tmp_path):
+    org = tmp_path / "org"
+    org.mkdir()
+    for source in ("aws", "entra", "databases"):
+        (org / source).symlink_to(SAMPLES / source)
+    (org / "gcp").mkdir()
+    (org / "gcp" / "projects.json").write_text("{ not json")
+    result = scan(org, tmp_path / "out")
+    assert result.build.coverage["aws"].status == "complete"
+    assert any("projects.json" in str(error) for error in result.build.errors)
+    assert any(f.entry["provider"] == "aws" for f in result.analysis.findings)
+
+
+def test_diff_lists_new_and_resolved_findings(tmp_path):
+    runner = CliRunner()
+    full, fewer = tmp_path / "full", tmp_path / "fewer"
+    runner.invoke(main, ["scan", str(SAMPLES), "--out", str(full), "--quiet"])
+    org = tmp_path / "org"
+    org.mkdir()
+    for source in ("aws", "entra"):
+        (org / source).symlink_to(SAMPLES / source)
+    (org / "manifest.json").symlink_to(SAMPLES / "manifest.json")
+    runner.invoke(main, ["scan", str(org), "--out", str(fewer), "--quiet"])
+    shown = runner.invoke(main, ["diff", str(fewer / "snapshot.json.gz"), str(full / "snapshot.json.gz"),
+                                 "--json", "--fail-on-new"])
+    assert shown.exit_code == 3
+    drift = json.loads(shown.output)
+    new_titles = " ".join(f["title"] for f in drift["new_findings"])
+    assert "legacy-exporter" in new_titles and drift["resolved_findings"] == []
+    assert drift["nodes_added"]["Identity"]
