@@ -100,15 +100,13 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
             stderr.print(f"[dim]›[/] {message}")
 
     try:
-        result = scan(directory, out_dir, policy, exceptions, as_of, progress)
+        result = scan(directory, out_dir, policy, exceptions, as_of, progress, chosen)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    outputs = write_reports(result.analysis, out_dir, chosen)
-    outputs["snapshot"] = result.snapshot
     for error in result.build.errors:
         stderr.print(f"[yellow]warning:[/] {error}", markup=False, highlight=False)
     if not quiet:
-        stdout.print(render_summary(result.analysis, outputs))
+        stdout.print(render_summary(result.analysis, result.outputs))
     sys.exit(_gate(result.analysis, fail_on))
 
 

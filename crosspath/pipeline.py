@@ -22,6 +22,7 @@ from queries.analysis import analyze
 from queries.exceptions import load_exceptions
 from queries.findings import Analysis
 from queries.policy import load_policy
+from queries.reports import REPORT_FORMATS, write_reports
 
 SNAPSHOT_NAME = "snapshot.json.gz"
 HISTORY_DIR = "history"
@@ -115,6 +116,7 @@ class ScanResult:
     analysis: Analysis
     snapshot: Path
     build: BuildResult
+    outputs: dict[str, Path]  # report format (and "snapshot") -> file written
 
 
 def run_analysis(
@@ -135,6 +137,7 @@ def scan(
     exceptions_path: Path | None = None,
     as_of: str | None = None,
     progress: Progress = _quiet,
+    formats: tuple[str, ...] = REPORT_FORMATS,
 ) -> ScanResult:
     # Load policy and exceptions first: a typo there should fail before minutes of collection.
     policy = load_policy(policy_path)
@@ -148,4 +151,6 @@ def scan(
     snapshot = save_snapshot(build, metadata, out_dir)
     progress("finding privileged write paths")
     analysis = analyze(build.graph, metadata, policy, exceptions, when)
-    return ScanResult(analysis, snapshot, build)
+    progress(f"writing reports into {out_dir}")
+    outputs = {**write_reports(analysis, out_dir, formats), "snapshot": snapshot}
+    return ScanResult(analysis, snapshot, build, outputs)

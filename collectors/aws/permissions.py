@@ -1,0 +1,143 @@
+"""A principal's evaluated grants -> HAS_PERMISSION, FEDERATES_TO (IAM database auth) and the
+transfer edges that IAM actions on another identity create (CAN_GRANT, CAN_CREATE_CREDENTIAL,
+CAN_RUN_AS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from collectors.aws.access_levels import action_level, canonical, has_wildcard, highest
+from collectors.aws.policy_documents import Grant, PolicyRef
+from collectors.aws.resources import Target, resolve_target
+from collectors.aws.transform import Principal
+from graph.records import Record, edge, node
+from graph.schema import LEVEL_RANK, EdgeKind, Family
+
+MAX_ACTIONS = 10
+# Role assumption is modelled by CAN_ASSUME from the trust policy, not as a permission on the account.
+_ASSUME_ACTIONS = frozenset({
+    "sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity", "sts:tagsession",
+    "sts:setsourceidentity", "sts:setcontext",
+})
+_DB_CONNECT = "rds-db:connect"
+_CREATE_CREDENTIAL = frozenset({"iam:createaccesskey", "iam:createloginprofile", "iam:updateloginprofile",
+                                "iam:createservicespecificcredential", "iam:uploadsshpublickey"})
+_PASS_ROLE = "iam:passrole"
+
+
+@dataclass
+class _Aggregate:
+    target: Target
+    policy: PolicyRef
+    levels: set[str] = field(default_factory=set)
+    actions: dict[str, int] = field(default_factory=dict)  # display action -> level rank
+    conditions: list[str] = field(default_factory=list)
+    mfa_required: list[bool] = field(default_factory=list)
+
+
+@dataclass
+class PermissionRecords:
+    nodes: list[Record] = field(default_factory=list)
+    edges: list[Record] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _full_control(grant: Grant, target: Target) -> bool:
+    """`*` or `service:*` on the resource itself is full control of it (admin)."""
+    if grant.reduced_by_deny or target.collapsed:
+        return False
+    for pattern in grant.patterns:
+        text = pattern.strip().lower()
+        if text == "*":
+            return True
+        service, _, action = text.partition(":")
+        if action == "*" and not has_wildcard(service) and (target.kind == "account" or service == target.service):
+            return True
+    return False
+
+
+def _sample(grant: Grant, on_account_or_iam: bool, actions: frozenset[str]) -> dict[str, int]:
+    """Up to MAX_ACTIONS native actions: as written when that is faithful, else the strongest ones."""
+    if grant.patterns and not grant.reduced_by_deny and not grant.not_action:
+        written = [p for p in grant.patterns if p.strip().lower() not in _ASSUME_ACTIONS]
+        return {p: LEVEL_RANK[action_level(p.lower(), on_account_or_iam)] for p in written[:MAX_ACTIONS]}
+    ranked = sorted(actions, key=lambda a: (-LEVEL_RANK[action_level(a, on_account_or_iam)], a))
+    return {canonical(a): LEVEL_RANK[action_level(a, on_account_or_iam)] for a in ranked[:MAX_ACTIONS]}
+
+
+def _identity_edges(principal: Principal, grant: Grant, target: Target, target_id: str) -> list[Record]:
+    """IAM actions on one named user / role / group give power over that identity."""
+    if target_id == principal.node_id:
+        return []
+    kind_of = {
+        EdgeKind.CAN_CREATE_CREDENTIAL: sorted(a for a in grant.actions if a in _CREATE_CREDENTIAL),
+        EdgeKind.CAN_RUN_AS: sorted(a for a in grant.actions if a == _PASS_ROLE),
+        EdgeKind.CAN_GRANT: sorted(a for a in grant.actions if action_level(a, True) == "admin"
+                                   and a not in _CREATE_CREDENTIAL and a != _PASS_ROLE),
+    }
+    records = []
+    for kind, actions in kind_of.items():
+        if actions:
+            records.append(edge(principal.node_id, target_id, kind, grant.policy.via,
+                                mfa_required=grant.mfa_required, conditions=list(grant.conditions),
+                                actions=[canonical(a) for a in actions[:MAX_ACTIONS]]))
+    return records
+
+
+def resource_node(target: Target) -> Record:
+    return node(target.node_id, Family.RESOURCE, target.kind, "aws", target.name, f"aws:account/{target.account}",
+                environment="unknown", arn=target.arn, wildcard=target.wildcard)
+
+
+def transform_permissions(principal: Principal, identity_id: Callable[[str], str | None]) -> PermissionRecords:
+    """Edges for one principal's grants; identity_id maps an IAM ARN to a known node id."""
+    out = PermissionRecords()
+    aggregates: dict[tuple[str, str, str], _Aggregate] = {}
+    for grant in principal.grants:
+        target = resolve_target(grant.resource, principal.account)
+        actions = grant.actions - _ASSUME_ACTIONS
+        if target.kind == "dbuser" or _DB_CONNECT in actions:
+            _database_login(principal, grant, target, out)
+            if target.kind == "dbuser":
+                continue
+        if target.kind == "identity":
+            out.edges.extend(_identity_edges(principal, grant, target, identity_id(target.arn) or target.node_id))
+            continue
+        if not actions:
+            continue
+        on_account_or_iam = target.kind == "account" or target.service == "iam"
+        level = "admin" if _full_control(grant, target) else highest(
+            {action_level(a, on_account_or_iam) for a in actions})
+        key = (target.node_id, grant.policy.via, grant.policy.arn)
+        agg = aggregates.setdefault(key, _Aggregate(target, grant.policy))
+        agg.levels.add(level)
+        for action, rank in _sample(grant, on_account_or_iam, actions).items():
+            agg.actions[action] = max(rank, agg.actions.get(action, 0))
+        agg.conditions.extend(c for c in grant.conditions if c not in agg.conditions)
+        agg.mfa_required.append(grant.mfa_required)
+    for agg in aggregates.values():
+        if agg.target.is_resource:
+            out.nodes.append(resource_node(agg.target))
+        ranked = sorted(agg.actions, key=lambda a: (-agg.actions[a], a))[:MAX_ACTIONS]
+        out.edges.append(edge(
+            principal.node_id, agg.target.node_id, EdgeKind.HAS_PERMISSION, agg.policy.via,
+            level=highest(agg.levels), actions=ranked, conditions=agg.conditions,
+            mfa_required=all(agg.mfa_required),
+        ))
+    return out
+
+
+def _database_login(principal: Principal, grant: Grant, target: Target, out: PermissionRecords) -> None:
+    """rds-db:connect on one dbuser ARN lets the principal log in as that database user."""
+    if _DB_CONNECT not in grant.actions:
+        return
+    explicit = any(p.lower().startswith("rds-db:") for p in grant.patterns)
+    if target.kind == "dbuser" and not target.wildcard:
+        out.edges.append(edge(principal.node_id, target.node_id, EdgeKind.FEDERATES_TO, grant.policy.via,
+                              mfa_required=grant.mfa_required, conditions=list(grant.conditions),
+                              actions=["rds-db:connect"]))
+    elif explicit:
+        out.notes.append(f"{principal.name} may rds-db:connect on {grant.resource} ({grant.policy.via}); "
+                         "wildcard database users are not expanded into FEDERATES_TO edges")

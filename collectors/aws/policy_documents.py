@@ -1,0 +1,262 @@
+"""IAM policy documents: parse statements and evaluate a principal's identity policies into grants.
+
+This is a deliberately conservative reading of the IAM evaluation logic, tuned for finding
+paths rather than for proving denial: an Allow counts unless an explicit, unconditional Deny
+covers the same actions on the same (or a wider) resource. Conditional Denies are not
+subtracted but are written into the grant's `conditions` so the analyst sees them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from collectors.aws.access_levels import all_actions, expand_action, wildcard_regex
+
+_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+
+@dataclass(frozen=True)
+class PolicyRef:
+    """One policy attached to a principal, as the edge's `via` names it."""
+
+    name: str
+    origin: str  # inline | managed
+    holder: str  # principal name
+    arn: str = ""
+
+    @property
+    def via(self) -> str:
+        return f"{self.name} ({self.origin} policy on {self.holder})"
+
+
+@dataclass
+class Statement:
+    effect: str
+    actions: tuple[str, ...]
+    not_action: bool
+    resources: tuple[str, ...]
+    not_resource: bool
+    condition: dict[str, Any]
+    sid: str = ""
+    principal: Any = None
+
+    @property
+    def label(self) -> str:
+        return f"statement {self.sid}" if self.sid else "a statement"
+
+
+@dataclass
+class AttachedPolicy:
+    ref: PolicyRef
+    statements: list[Statement]
+
+
+@dataclass
+class Grant:
+    """What one Allow statement gives on one resource, after explicit Denies."""
+
+    policy: PolicyRef
+    resource: str
+    actions: frozenset[str]  # lower-case concrete actions still allowed
+    patterns: tuple[str, ...]  # Action patterns as written; empty for NotAction
+    not_action: bool
+    conditions: list[str] = field(default_factory=list)
+    mfa_required: bool = False
+    reduced_by_deny: bool = False
+
+
+def decode_document(value: Any) -> dict[str, Any]:
+    """A policy document as the CLI prints it (object) or as the API returns it (URL-encoded JSON)."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.startswith("{"):
+            text = unquote(text)
+        parsed = json.loads(text)
+        if isinstance(parsed, dict):
+            return parsed
+    raise ValueError("policy document is not a JSON object")
+
+
+def _strings(value: Any, field_name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise ValueError(f"{field_name} must be a string or a list of strings")
+
+
+def parse_statements(document: Any) -> list[Statement]:
+    """Statements of a policy document; raises ValueError naming what is malformed."""
+    doc = decode_document(document)
+    raw = doc.get("Statement", [])
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise TypeError("Statement must be an object or a list")
+    statements = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise TypeError(f"Statement #{index} is not an object")
+        effect = item.get("Effect")
+        if effect not in ("Allow", "Deny"):
+            raise ValueError(f"Statement #{index} has Effect {effect!r}, expected Allow or Deny")
+        not_action = "NotAction" in item
+        not_resource = "NotResource" in item
+        condition = item.get("Condition") or {}
+        if not isinstance(condition, dict):
+            raise TypeError(f"Statement #{index} Condition must be an object")
+        statements.append(
+            Statement(
+                effect=effect,
+                actions=_strings(item.get("NotAction" if not_action else "Action"), "Action"),
+                not_action=not_action,
+                resources=_strings(item.get("NotResource" if not_resource else "Resource"), "Resource"),
+                not_resource=not_resource,
+                condition=condition,
+                sid=str(item.get("Sid", "")),
+                principal=item.get("Principal", item.get("NotPrincipal")),
+            )
+        )
+    return statements
+
+
+def condition_items(condition: dict[str, Any]) -> Iterable[tuple[str, str, list[str]]]:
+    """(operator, key, values) triples of a Condition block."""
+    for operator, block in condition.items():
+        if not isinstance(block, dict):
+            continue
+        for key, values in block.items():
+            listed = values if isinstance(values, list) else [values]
+            yield str(operator), str(key), [str(v) for v in listed]
+
+
+def render_conditions(condition: dict[str, Any]) -> list[str]:
+    return [f"{op} {key} = {', '.join(values)}" for op, key, values in condition_items(condition)]
+
+
+def requires_mfa(condition: dict[str, Any]) -> bool:
+    """An Allow condition that only holds for MFA-authenticated sessions.
+
+    `...IfExists` variants do not count: long-term access keys carry no MFA context key,
+    so `BoolIfExists aws:MultiFactorAuthPresent true` lets them through.
+    """
+    for operator, key, values in condition_items(condition):
+        key_l, op_l = key.lower(), operator.lower()
+        if op_l.endswith("ifexists") or op_l.startswith("null"):
+            continue
+        if key_l == "aws:multifactorauthpresent" and op_l == "bool" and values == ["true"]:
+            return True
+        if key_l == "aws:multifactorauthage" and op_l.startswith("numeric"):
+            return True
+    return False
+
+
+def denies_without_mfa(condition: dict[str, Any]) -> bool:
+    """A Deny condition that fires whenever MFA is absent, access keys included."""
+    items = list(condition_items(condition))
+    if not items:
+        return False
+    for operator, key, values in items:
+        key_l, op_l = key.lower(), operator.lower()
+        no_mfa = (key_l == "aws:multifactorauthpresent" and op_l == "boolifexists" and values == ["false"]) or (
+            key_l in ("aws:multifactorauthage", "aws:multifactorauthpresent")
+            and op_l == "null"
+            and values == ["true"]
+        )
+        if not no_mfa:
+            return False
+    return True
+
+
+def matches(pattern: str, value: str, case_sensitive: bool = True) -> bool:
+    return bool(wildcard_regex(pattern, case_sensitive).match(value))
+
+
+def substitute_variables(resource: str, variables: dict[str, str]) -> str:
+    """Replace `${aws:username}` and friends; an unknown variable could be anything."""
+    return _VARIABLE.sub(lambda m: variables.get(m.group(1).lower(), "*"), resource)
+
+
+def statement_actions(statement: Statement) -> frozenset[str]:
+    named: set[str] = set()
+    for pattern in statement.actions:
+        named |= expand_action(pattern)
+    return all_actions() - named if statement.not_action else frozenset(named)
+
+
+def _covers(deny: Statement, resource: str, variables: dict[str, str]) -> bool:
+    """Does the Deny apply to every resource the grant's resource string names?"""
+    patterns = [substitute_variables(p, variables) for p in deny.resources]
+    if deny.not_resource:
+        return not any(matches(p, resource) or matches(resource, p) for p in patterns)
+    return any(matches(p, resource) for p in patterns)
+
+
+def _overlaps(deny: Statement, resource: str, variables: dict[str, str]) -> bool:
+    """Does the Deny touch part of what the grant's (wildcard) resource names?"""
+    if deny.not_resource:
+        return True
+    return any(matches(resource, substitute_variables(p, variables)) for p in deny.resources)
+
+
+def evaluate(policies: list[AttachedPolicy], variables: dict[str, str] | None = None) -> list[Grant]:
+    """Grants of one principal's identity policies (inline and managed together)."""
+    variables = variables or {}
+    # NotAction Denies expand to ~20k actions: expand each once per principal, not once per grant.
+    denies = [(p.ref, s, statement_actions(s)) for p in policies for s in p.statements if s.effect == "Deny"]
+    grants: list[Grant] = []
+    for policy in policies:
+        for statement in policy.statements:
+            if statement.effect != "Allow":
+                continue
+            allowed = statement_actions(statement)
+            if not allowed:
+                continue
+            base_conditions = render_conditions(statement.condition)
+            mfa = requires_mfa(statement.condition)
+            resources = ["*"] if statement.not_resource else list(statement.resources)
+            if statement.not_resource:
+                base_conditions.append("NotResource: " + ", ".join(statement.resources))
+            for raw_resource in resources:
+                resource = substitute_variables(raw_resource, variables)
+                grant = Grant(policy.ref, resource, allowed, () if statement.not_action else statement.actions,
+                              statement.not_action, list(base_conditions), mfa)
+                _apply_denies(grant, denies, variables)
+                if grant.actions:
+                    grants.append(grant)
+    return grants
+
+
+def _apply_denies(grant: Grant, denies: list[tuple[PolicyRef, Statement, frozenset[str]]],
+                  variables: dict[str, str]) -> None:
+    for ref, deny, denied in denies:
+        hit = grant.actions & denied
+        if not hit:
+            continue
+        where = f"{ref.name} {deny.label}"
+        covered = _covers(deny, grant.resource, variables)
+        if not deny.condition and covered:
+            grant.actions = grant.actions - denied
+            grant.reduced_by_deny = True
+        elif covered and denies_without_mfa(deny.condition):
+            if hit == grant.actions:
+                grant.mfa_required = True
+            else:
+                grant.conditions.append(f"Deny without MFA for part of the actions ({where})")
+        elif covered:
+            grant.conditions.append(
+                f"Deny when {'; '.join(render_conditions(deny.condition))} ({where}), not subtracted"
+            )
+        elif _overlaps(deny, grant.resource, variables):
+            grant.conditions.append(
+                f"Deny on part of the resources: {', '.join(deny.resources)} ({where}), not subtracted"
+            )

@@ -1,0 +1,223 @@
+"""`aws iam get-account-authorization-details` -> principals and their Identity nodes.
+
+One AccountData per account file; the pure transforms below take the native shapes
+(UserDetailList, GroupDetailList, RoleDetailList, Policies) and return records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from collectors.aws.exports import AUTH_FIX, SOURCE, AuthorizationDetails
+from collectors.aws.policy_documents import AttachedPolicy, Grant, PolicyRef, Statement, parse_statements
+from collectors.aws.resources import account_of
+from collectors.base import iso, looks_like_service_account, parse_time
+from graph.records import Record, RecordError, node
+from graph.schema import Family
+
+
+@dataclass
+class Principal:
+    """An IAM user, group or role with its identity policies, ready for evaluation."""
+
+    arn: str
+    name: str
+    type: str  # user | group | role
+    account: str
+    unique_id: str
+    raw: dict[str, Any]
+    policies: list[AttachedPolicy] = field(default_factory=list)
+    trust: list[Statement] = field(default_factory=list)
+    grants: list[Grant] = field(default_factory=list)
+    human: bool = False
+
+    @property
+    def node_id(self) -> str:
+        return f"aws:{self.arn}"
+
+    @property
+    def variables(self) -> dict[str, str]:
+        if self.type == "user":
+            return {"aws:username": self.name, "aws:userid": self.unique_id}
+        return {}
+
+
+@dataclass
+class AccountData:
+    account: str
+    path: Path
+    users: dict[str, Principal] = field(default_factory=dict)
+    groups: dict[str, Principal] = field(default_factory=dict)
+    roles: dict[str, Principal] = field(default_factory=dict)
+    errors: list[RecordError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def principals(self) -> list[Principal]:
+        return [*self.users.values(), *self.groups.values(), *self.roles.values()]
+
+
+def tag_map(tags: Any) -> dict[str, str]:
+    if not isinstance(tags, list):
+        return {}
+    return {str(t.get("Key")): str(t.get("Value", "")) for t in tags if isinstance(t, dict) and "Key" in t}
+
+
+def tag_list(tags: dict[str, str]) -> list[str]:
+    return [f"{key}={value}" for key, value in sorted(tags.items())]
+
+
+def detect_account(details: dict[str, list[Any]], path: Path, folder_account: str | None) -> str | None:
+    """The account id, from the first ARN that carries one (AWS managed policies say `aws`)."""
+    for key, arn_key in (("UserDetailList", "Arn"), ("RoleDetailList", "Arn"), ("GroupDetailList", "Arn"),
+                         ("Policies", "Arn")):
+        for item in details.get(key, []):
+            if isinstance(item, dict):
+                account = account_of(str(item.get(arn_key, "")))
+                if account.isdigit() and len(account) == 12:
+                    return account
+    return folder_account
+
+
+def _error(path: Path, record: str, field_name: str, message: str, fix: str = AUTH_FIX) -> RecordError:
+    return RecordError(SOURCE, str(path), record, field_name, message, fix)
+
+
+def _managed_policies(details: dict[str, list[Any]], data: AccountData) -> dict[str, tuple[str, list[Statement]]]:
+    """Managed policy ARN -> (name, statements of its default version)."""
+    managed: dict[str, tuple[str, list[Statement]]] = {}
+    for index, policy in enumerate(details.get("Policies", [])):
+        label = str(policy.get("PolicyName", f"#{index}")) if isinstance(policy, dict) else f"#{index}"
+        if not isinstance(policy, dict) or "Arn" not in policy:
+            data.errors.append(_error(data.path, f"policy {label}", "Arn", "managed policy without Arn"))
+            continue
+        versions = policy.get("PolicyVersionList") or []
+        default = next((v for v in versions if isinstance(v, dict) and (
+            v.get("IsDefaultVersion") or v.get("VersionId") == policy.get("DefaultVersionId"))), None)
+        if default is None:
+            data.errors.append(_error(data.path, f"policy {label}", "PolicyVersionList",
+                                      "no default policy version in the export"))
+            continue
+        try:
+            managed[policy["Arn"]] = (label, parse_statements(default.get("Document")))
+        except (ValueError, TypeError) as exc:
+            data.errors.append(_error(data.path, f"policy {label}", "PolicyVersionList.Document", str(exc)))
+    return managed
+
+
+def _attach(principal: Principal, entry: dict[str, Any], inline_key: str,
+            managed: dict[str, tuple[str, list[Statement]]], data: AccountData) -> None:
+    for index, inline in enumerate(entry.get(inline_key) or []):
+        name = str(inline.get("PolicyName", f"#{index}")) if isinstance(inline, dict) else f"#{index}"
+        try:
+            statements = parse_statements(inline.get("PolicyDocument") if isinstance(inline, dict) else None)
+        except (ValueError, TypeError) as exc:
+            data.errors.append(_error(data.path, f"{principal.type} {principal.name}",
+                                      f"{inline_key}.{name}.PolicyDocument", str(exc)))
+            continue
+        principal.policies.append(AttachedPolicy(PolicyRef(name, "inline", principal.name), statements))
+    for attached in entry.get("AttachedManagedPolicies") or []:
+        arn = str(attached.get("PolicyArn", "")) if isinstance(attached, dict) else ""
+        if arn in managed:
+            name, statements = managed[arn]
+            principal.policies.append(AttachedPolicy(PolicyRef(name, "managed", principal.name, arn), statements))
+        else:
+            data.notes.append(f"{data.account}: managed policy {arn or attached} attached to {principal.name} "
+                              "is missing from the Policies list; not evaluated")
+
+
+_KINDS = (("UserDetailList", "user", "UserName", "UserId", "UserPolicyList"),
+          ("GroupDetailList", "group", "GroupName", "GroupId", "GroupPolicyList"),
+          ("RoleDetailList", "role", "RoleName", "RoleId", "RolePolicyList"))
+
+
+def load_account(auth: AuthorizationDetails, folder_account: str | None) -> AccountData | None:
+    """Principals of one account with their policies parsed; bad entries become errors."""
+    account = detect_account(auth.details, auth.path, folder_account)
+    if account is None:
+        return None
+    data = AccountData(account, auth.path)
+    managed = _managed_policies(auth.details, data)
+    boundaries = 0
+    for list_key, kind, name_key, id_key, inline_key in _KINDS:
+        target = {"user": data.users, "group": data.groups, "role": data.roles}[kind]
+        for index, entry in enumerate(auth.details.get(list_key, [])):
+            label = str(entry.get(name_key, f"#{index}")) if isinstance(entry, dict) else f"#{index}"
+            missing = [k for k in ("Arn", name_key) if not isinstance(entry, dict) or not entry.get(k)]
+            if missing:
+                data.errors.append(_error(auth.path, f"{kind} {label}", missing[0], "required field is missing"))
+                continue
+            principal = Principal(entry["Arn"], entry[name_key], kind, account, str(entry.get(id_key, "")), entry)
+            _attach(principal, entry, inline_key, managed, data)
+            if kind == "role":
+                try:
+                    principal.trust = parse_statements(entry.get("AssumeRolePolicyDocument") or {})
+                except (ValueError, TypeError) as exc:
+                    data.errors.append(_error(auth.path, f"role {label}", "AssumeRolePolicyDocument", str(exc)))
+            if entry.get("PermissionsBoundary"):
+                boundaries += 1
+            target[principal.name] = principal
+    if boundaries:
+        data.notes.append(f"{account}: {boundaries} principal(s) have a permissions boundary; boundaries are "
+                          "recorded but not evaluated yet, so their permissions may be overstated")
+    return data
+
+
+def _common(principal: Principal) -> dict[str, Any]:
+    raw = principal.raw
+    return {
+        "arn": principal.arn,
+        "native_id": principal.unique_id or None,
+        "path": raw.get("Path"),
+        "created": iso(parse_time(raw.get("CreateDate"))),
+        "tags": tag_list(tag_map(raw.get("Tags"))),
+        "permissions_boundary": (raw.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
+    }
+
+
+def transform_user(principal: Principal, sign_in: dict[str, Any] | None) -> Record:
+    """An IAM user; sign_in holds what the credential report says (MFA device, last use)."""
+    tags = tag_map(principal.raw.get("Tags"))
+    machine = looks_like_service_account(principal.name, tags)
+    principal.human = not machine
+    email = next((v for k, v in tags.items() if k.lower() == "email"), None)
+    sign_in = sign_in or {}
+    return node(
+        principal.node_id, Family.IDENTITY, "ServiceIdentity" if machine else "User", "aws", principal.name,
+        f"aws:account/{principal.account}",
+        human=not machine,
+        mfa=sign_in.get("mfa") if not machine else None,
+        enabled=True,
+        last_used=sign_in.get("last_used"),
+        email=email,
+        console_access=sign_in.get("password_enabled"),
+        groups=[str(g) for g in principal.raw.get("GroupList") or []],
+        **_common(principal),
+    )
+
+
+def transform_group(principal: Principal) -> Record:
+    return node(principal.node_id, Family.IDENTITY, "Group", "aws", principal.name,
+                f"aws:account/{principal.account}", human=False, **_common(principal))
+
+
+def transform_role(principal: Principal, trust_properties: dict[str, Any]) -> Record:
+    raw = principal.raw
+    last_used = (raw.get("RoleLastUsed") or {}).get("LastUsedDate")
+    profiles = [str(p.get("InstanceProfileName")) for p in raw.get("InstanceProfileList") or []
+                if isinstance(p, dict)]
+    return node(
+        principal.node_id, Family.IDENTITY, "Role", "aws", principal.name, f"aws:account/{principal.account}",
+        human=False,
+        enabled=True,
+        last_used=iso(parse_time(last_used)),
+        instance_profiles=profiles,
+        **trust_properties,
+        **_common(principal),
+    )
+
+
+def transform_account(account: str, name: str | None, **properties: Any) -> Record:
+    return node(f"aws:account/{account}", Family.RESOURCE, "account", "aws", name or account, "",
+                account_id=account, environment="unknown", **properties)

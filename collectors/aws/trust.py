@@ -1,0 +1,213 @@
+"""Role trust policies -> CAN_ASSUME edges, role properties and coverage notes.
+
+- An AWS principal ARN named directly can assume the role (edge from it).
+- `arn:aws:iam::<acct>:root` / a bare account id delegates to the account: every principal of
+  that account whose identity policy allows sts:AssumeRole on the role can assume it.
+- EKS OIDC providers: the allowed `sub` patterns go to `federated_subjects`; the Kubernetes
+  collector draws the edge from the service-account side.
+- Other OIDC providers (CI systems): an `external:oidc/<issuer>/<sub>` identity FEDERATES_TO the role.
+- Service principals: `trusted_services`; AWSSSO SAML providers: left to the Identity Center exports.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from collectors.aws.policy_documents import (
+    Grant,
+    Statement,
+    condition_items,
+    matches,
+    render_conditions,
+    requires_mfa,
+)
+from collectors.aws.resources import parse_arn
+from collectors.aws.transform import Principal
+from graph.records import Record, edge, node
+from graph.schema import EdgeKind, Family
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_EKS_ISSUER = re.compile(r"^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/id/", re.IGNORECASE)
+
+
+def _values(principal: Any, key: str) -> list[str]:
+    if principal == "*" and key == "AWS":
+        return ["*"]
+    if not isinstance(principal, dict):
+        return []
+    value = principal.get(key, [])
+    return [value] if isinstance(value, str) else [str(v) for v in value if isinstance(v, str)]
+
+
+def _provider_host(provider_arn: str) -> str:
+    parsed = parse_arn(provider_arn)
+    if parsed and parsed.resource.startswith("oidc-provider/"):
+        return parsed.resource[len("oidc-provider/"):]
+    return provider_arn
+
+
+def _subjects(statement: Statement, host: str) -> list[str]:
+    """`<issuer>:sub` values the trust condition allows (StringEquals / StringLike, any set operator)."""
+    found = []
+    for operator, key, values in condition_items(statement.condition):
+        op = operator.lower().split(":")[-1]
+        if key.lower() == f"{host.lower()}:sub" and op.startswith("string") and "not" not in op:
+            found.extend(values)
+    return found
+
+
+def trust_properties(role: Principal) -> dict[str, Any]:
+    """Properties the role node carries from its trust policy."""
+    services: list[str] = []
+    subjects: list[str] = []
+    providers: list[str] = []
+    saml: list[str] = []
+    for statement in role.trust:
+        if statement.effect != "Allow":
+            continue
+        services.extend(s for s in _values(statement.principal, "Service") if s not in services)
+        for provider in _values(statement.principal, "Federated"):
+            host = _provider_host(provider)
+            if _EKS_ISSUER.match(host) or "oidc-provider/" in provider:
+                providers.append(provider)
+                subjects.extend(_subjects(statement, host) or ["*"])
+            elif ":saml-provider/" in provider:
+                saml.append(provider)
+    return {
+        "trusted_services": services,
+        "federated_subjects": sorted(set(subjects)),
+        "federated_providers": sorted(set(providers)),
+        "saml_providers": sorted(set(saml)),
+    }
+
+
+@dataclass
+class TrustRecords:
+    nodes: list[Record] = field(default_factory=list)
+    edges: list[Record] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Candidate:
+    via: str
+    mfa_required: bool
+    conditions: list[str]
+
+
+def _assume_grants(principal: Principal) -> list[Grant]:
+    return [g for g in principal.grants if "sts:assumerole" in g.actions]
+
+
+def _allowing_grants(grants: list[Grant], role: Principal) -> Iterable[tuple[str, bool, list[str]]]:
+    """(via, mfa_required, conditions) of identity-policy grants allowing sts:AssumeRole on the role."""
+    plain_arn = f"arn:{role.arn.split(':')[1]}:iam::{role.account}:role/{role.name}"
+    for grant in grants:
+        if grant.resource == "*" or matches(grant.resource, role.arn) or matches(grant.resource, plain_arn):
+            yield grant.policy.via, grant.mfa_required, grant.conditions
+
+
+def _best(candidates: list[_Candidate]) -> _Candidate:
+    """The easiest way in: an edge without an MFA requirement wins."""
+    return min(candidates, key=lambda c: (c.mfa_required, c.via))
+
+
+def transform_trust(
+    roles: list[Principal],
+    collected: dict[str, list[Principal]],
+    find_principal: Callable[[str], Principal | None],
+) -> TrustRecords:
+    """collected maps each collected account id to its principals."""
+    out = TrustRecords()
+    # Only principals that may call sts:AssumeRole at all matter for account-root trust.
+    assumers = {acct: [(p, grants) for p in members if (grants := _assume_grants(p))]
+                for acct, members in collected.items()}
+    for role in roles:
+        candidates: dict[str, list[_Candidate]] = {}
+        for statement in role.trust:
+            if statement.effect != "Allow":
+                continue
+            trust_mfa = requires_mfa(statement.condition)
+            trust_conditions = render_conditions(statement.condition)
+            for principal in _values(statement.principal, "AWS"):
+                _aws_principal(role, principal, trust_mfa, trust_conditions, assumers, find_principal,
+                               candidates, out)
+            for provider in _values(statement.principal, "Federated"):
+                host = _provider_host(provider)
+                if ":saml-provider/" in provider:
+                    if "AWSSSO_" not in provider:
+                        out.notes.append(f"role {role.name} ({role.account}) trusts SAML provider {provider}; "
+                                         "its users are not modelled")
+                elif not _EKS_ISSUER.match(host):
+                    _external_oidc(role, statement, host, out)
+        for source, options in candidates.items():
+            best = _best(options)
+            out.edges.append(edge(source, role.node_id, EdgeKind.CAN_ASSUME, best.via,
+                                  mfa_required=best.mfa_required, conditions=best.conditions))
+    return out
+
+
+def _aws_principal(role: Principal, principal: str, trust_mfa: bool, trust_conditions: list[str],
+                   assumers: dict[str, list[tuple[Principal, list[Grant]]]],
+                   find_principal: Callable[[str], Principal | None],
+                   candidates: dict[str, list[_Candidate]], out: TrustRecords) -> None:
+    trust_via = f"trust policy of role {role.name}"
+    account = _delegated_account(principal)
+    if principal == "*":
+        out.notes.append(f"role {role.name} ({role.account}) trusts any AWS principal (\"*\"); "
+                         "edges drawn from every collected principal allowed to assume it")
+        accounts: list[str] = []
+    elif account is not None:
+        accounts = [account]
+    else:
+        found = find_principal(principal)
+        source = found.node_id if found else f"aws:{principal}"
+        if found is None and not principal.startswith("arn:"):
+            out.notes.append(f"role {role.name} ({role.account}) trusts {principal}, which is no longer a "
+                             "principal (deleted identities show as unique ids); skipped")
+            return
+        if source != role.node_id:
+            candidates.setdefault(source, []).append(_Candidate(trust_via, trust_mfa, list(trust_conditions)))
+        return
+    for acct in accounts or sorted(assumers):
+        members = assumers.get(acct)
+        if members is None:
+            out.notes.append(f"role {role.name} ({role.account}) trusts account {acct}, which was not "
+                             "collected; who there may assume it is unknown")
+            continue
+        for member, grants in members:
+            if member.node_id == role.node_id:
+                continue
+            for via, grant_mfa, grant_conditions in _allowing_grants(grants, role):
+                candidates.setdefault(member.node_id, []).append(_Candidate(
+                    f"{trust_via} (account {acct}) + {via}",
+                    trust_mfa or grant_mfa,
+                    list(trust_conditions) + [c for c in grant_conditions if c not in trust_conditions],
+                ))
+
+
+def _delegated_account(principal: str) -> str | None:
+    """The account a principal delegates to: `arn:...:iam::<acct>:root` or a bare account id."""
+    if _ACCOUNT_ID.match(principal):
+        return principal
+    parsed = parse_arn(principal)
+    if parsed and parsed.service == "iam" and parsed.resource == "root":
+        return parsed.account
+    return None
+
+
+def _external_oidc(role: Principal, statement: Statement, host: str, out: TrustRecords) -> None:
+    subjects = _subjects(statement, host) or ["*"]
+    for subject in subjects:
+        source = f"external:oidc/{host}/{subject}"
+        out.nodes.append(node(source, Family.IDENTITY, "ServiceIdentity", "external", f"{host} {subject}", "",
+                              human=False, oidc_subject=subject, issuer=f"https://{host}"))
+        out.edges.append(edge(source, role.node_id, EdgeKind.FEDERATES_TO,
+                              f"trust policy of role {role.name} (OIDC provider {host})",
+                              mfa_required=False, conditions=render_conditions(statement.condition)))
+        if subject == "*" or "*" in subject:
+            out.notes.append(f"role {role.name} ({role.account}) trusts OIDC issuer {host} for subject "
+                             f"{subject!r}; any matching workload can assume it")

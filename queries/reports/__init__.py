@@ -1,0 +1,58 @@
+"""Report writers: one Analysis in, one file per format out.
+
+`write_reports(analysis, out_dir)` writes report.md, report.html, findings.json, findings.csv and
+findings.sarif (or the formats asked for) and returns {format: path}. Each file is written to a
+temporary name and renamed, so a reader (a CI job, the dashboard) never sees half a report.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from queries.findings import Analysis
+from queries.reports import csv_report, html, json_report, markdown, sarif
+from queries.reports.terminal_summary import render_summary
+
+REPORT_FORMATS = ("md", "html", "json", "csv", "sarif")
+
+WRITERS: dict[str, tuple[str, Callable[[Analysis], str]]] = {
+    "md": ("report.md", markdown.render),
+    "html": ("report.html", html.render),
+    "json": ("findings.json", json_report.render),
+    "csv": ("findings.csv", csv_report.render),
+    "sarif": ("findings.sarif", sarif.render),
+}
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_reports(analysis: Analysis, out_dir: Path, formats: Iterable[str] = REPORT_FORMATS) -> dict[str, Path]:
+    wanted = list(dict.fromkeys(formats))
+    unknown = [name for name in wanted if name not in WRITERS]
+    if unknown:
+        raise ValueError(f"unknown report format(s) {unknown}; choose from {', '.join(REPORT_FORMATS)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for name in wanted:
+        file_name, render = WRITERS[name]
+        path = out_dir / file_name
+        _write_atomic(path, render(analysis))
+        written[name] = path
+    return written
+
+
+__all__ = ["REPORT_FORMATS", "WRITERS", "render_summary", "write_reports"]

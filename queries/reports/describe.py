@@ -1,0 +1,192 @@
+"""Words every report format shares: one gap type, one edge, one path, one finding.
+
+Every string here is plain text built from customer data; each format escapes it its own way
+(Markdown entities, Jinja2 autoescape, CSV formula guard, SVG escape).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from queries.findings import CROSS_STACK, LONG_LIVED_NHI_KEY, NO_MFA, Analysis, Finding, PathEdge
+
+TOP_PICTURES = 20  # HTML draws a path picture for this many open findings, in rank order
+SEVERITY_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+MFA_LOCK = "🔒 MFA"
+MFA_UNKNOWN = "MFA ?"
+NO_MFA_MARK = "no MFA"
+_KEY_KINDS = {"access_key", "sa_key", "client_secret", "certificate", "token"}
+
+
+@dataclass(frozen=True)
+class GapInfo:
+    name: str
+    short: str
+    full: str
+    help: str
+    level: str  # SARIF defaultConfiguration.level
+
+
+GAPS: dict[str, GapInfo] = {
+    NO_MFA: GapInfo(
+        "PrivilegedWriteWithoutMfa",
+        "A privileged write path that no MFA check protects.",
+        "An entry (a human's interactive sign-in or a credential) reaches write or admin on a privileged "
+        "resource, and neither the entry nor any edge on the path requires a second factor. An unknown MFA "
+        "state is reported as this gap, marked 'MFA ?', never silently as safe.",
+        "Enforce MFA where the path starts: a Conditional Access policy or an MFA device for the person, or "
+        "an MFA condition (aws:MultiFactorAuthPresent, PIM activation with MFA) on the first transfer edge. "
+        "Remove the link that grants the access if it is not needed.",
+        "error",
+    ),
+    LONG_LIVED_NHI_KEY: GapInfo(
+        "LongLivedNonHumanKey",
+        "A non-human identity's long-lived key reaches a privileged write.",
+        "The entry is a key, secret or token of a non-human identity that never expires or is older than "
+        "the policy's maximum age, and it reaches write or admin on a privileged resource.",
+        "Rotate or remove the key. Replace it with short-lived federation (workload identity, OIDC) or set "
+        "an expiry within the policy's maximum age.",
+        "error",
+    ),
+    CROSS_STACK: GapInfo(
+        "CrossStackPath",
+        "The path crosses from one provider into another.",
+        "A qualifier on the other gaps: the path starts in one stack (for example Entra ID or Kubernetes) "
+        "and ends in another (for example AWS), so no single team's review sees it whole.",
+        "Review the cross-stack link (SSO assignment, workload identity federation, a key stored in a "
+        "secret) with the teams that own both sides.",
+        "warning",
+    ),
+}
+
+
+def primary_gap(finding: Finding) -> str:
+    """The gap a finding is filed under: NO_MFA or LONG_LIVED_NHI_KEY; CROSS_STACK only qualifies."""
+    for gap in finding.gap_types:
+        if gap != CROSS_STACK:
+            return gap
+    return CROSS_STACK
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def short_list(items: list[str], limit: int = 5) -> str:
+    shown = ", ".join(items[:limit])
+    return f"{shown} and {len(items) - limit} more" if len(items) > limit else shown
+
+
+def label(name: str, node_id: str) -> str:
+    return name or node_id
+
+
+def edge_mfa_mark(edge: PathEdge) -> str:
+    """Access edges carry no MFA; an authentication or transfer edge shows a lock or 'MFA ?'."""
+    if edge.kind == "HAS_PERMISSION":
+        return ""
+    if edge.mfa_required is True:
+        return MFA_LOCK
+    return MFA_UNKNOWN if edge.mfa_required is None else ""
+
+
+def entry_mfa_mark(entry: dict[str, Any]) -> str:
+    return {True: MFA_LOCK, False: NO_MFA_MARK}.get(entry.get("mfa"), MFA_UNKNOWN)
+
+
+def entry_age(entry: dict[str, Any]) -> str:
+    """'access_key 600 days old, never expires' — empty when the entry has no age (a sign-in)."""
+    age = entry.get("age_days")
+    if age is None:
+        return ""
+    what = "key" if entry.get("kind") in _KEY_KINDS else "credential"
+    never = ", never expires" if entry.get("family") == "Credential" and not entry.get("expires") else ""
+    return f"{what} {plural(age, 'day')} old{never}"
+
+
+def edge_text(edge: PathEdge) -> str:
+    """'source —KIND [via] → target', with the access level and MFA marks."""
+    level = f" ({edge.level})" if edge.level else ""
+    mark = edge_mfa_mark(edge)
+    mark = f" ({mark})" if mark else ""
+    source, target = label(edge.source_name, edge.source), label(edge.target_name, edge.target)
+    return f"{source} —{edge.kind}{level} [{edge.via}] → {target}{mark}"
+
+
+def path_text(finding: Finding) -> str:
+    """The compact one-line form: 'a —MEMBER_OF→ b —HAS_PERMISSION:write→ c'."""
+    if not finding.path:
+        return label(finding.entry.get("name", ""), finding.entry.get("id", ""))
+    parts = [label(finding.path[0].source_name, finding.path[0].source)]
+    for edge in finding.path:
+        kind = f"{edge.kind}:{edge.level}" if edge.level else edge.kind
+        mark = edge_mfa_mark(edge)
+        mark = f"[{mark.replace('🔒 ', '')}]" if mark else ""
+        parts.append(f"—{kind}{mark}→ {label(edge.target_name, edge.target)}")
+    return " ".join(parts)
+
+
+def more_targets(finding: Finding) -> str:
+    others = finding.targets_count - 1
+    return f"and {others} more privileged target{'s' if others != 1 else ''}" if others > 0 else ""
+
+
+def counts_text(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
+
+
+def exception_note(finding: Finding) -> str:
+    exc = finding.exception
+    if exc is None:
+        return ""
+    expiry = f"expires {exc.expires}" if exc.expires else "no expiry"
+    if exc.expired:
+        return f"exception {exc.id} (owner {exc.owner}) expired {exc.expires}; the finding is open again"
+    return f"excepted by {exc.id}: owner {exc.owner}, {expiry}; justification: {exc.justification}"
+
+
+@dataclass
+class FindingView:
+    """One finding as the human-readable formats show it (plain text, unescaped)."""
+
+    rank: int
+    finding: Finding
+    entry: str
+    entry_marks: list[str]
+    target: str
+    more: str
+    by_provider: str
+    providers: str
+    steps: list[str] = field(default_factory=list)
+    exception: str = ""
+
+
+def finding_view(rank: int, finding: Finding) -> FindingView:
+    entry, target = finding.entry, finding.target
+    marks = [entry_mfa_mark(entry), entry_age(entry)]
+    return FindingView(
+        rank=rank,
+        finding=finding,
+        entry=f"{entry.get('name', '')} ({entry.get('provider', '')} {entry.get('kind', '')}, {entry.get('id', '')})",
+        entry_marks=[mark for mark in marks if mark],
+        target=(
+            f"{target.get('name', '')} ({target.get('provider', '')} {target.get('kind', '')}, "
+            f"{target.get('level') or '?'}, {target.get('environment') or 'unknown'} — {target.get('id', '')})"
+        ),
+        more=more_targets(finding),
+        by_provider=counts_text(finding.targets_by_provider) if finding.targets_count > 1 else "",
+        providers=" → ".join(finding.providers),
+        steps=[edge_text(edge) for edge in finding.path],
+        exception=exception_note(finding),
+    )
+
+
+def finding_views(analysis: Analysis) -> tuple[list[FindingView], list[FindingView]]:
+    """(open, excepted), each in the analysis's rank order, ranks counted within each list."""
+    open_ = [f for f in analysis.findings if f.status != "excepted"]
+    excepted = [f for f in analysis.findings if f.status == "excepted"]
+    return (
+        [finding_view(i, f) for i, f in enumerate(open_, 1)],
+        [finding_view(i, f) for i, f in enumerate(excepted, 1)],
+    )

@@ -1,0 +1,77 @@
+"""One screen for the terminal after a scan: counts, coverage, the top 10 findings, the files written.
+
+Customer names go in as `Text`, never as markup strings, so a name like "[red]x" prints as is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from queries.findings import GAP_TYPES, SEVERITIES, Analysis
+from queries.reports.coverage_text import coverage
+
+TOP = 10
+_SEVERITY_STYLE = {"critical": "bold magenta", "high": "bold red", "medium": "yellow", "low": "cyan"}
+_STATUS_STYLE = {"complete": "green", "partial": "yellow", "errors": "yellow"}
+
+
+def _counts(analysis: Analysis) -> Table:
+    summary = analysis.summary()
+    grid = Table(title="Open findings", show_header=True, header_style="bold")
+    for column in ("gap type", "", "severity", "", "entry provider", ""):
+        grid.add_column(column, justify="right" if not column else "left")
+    gaps = [(gap, summary["by_gap_type"].get(gap, 0)) for gap in GAP_TYPES]
+    severities = [(sev, summary["by_severity"].get(sev, 0)) for sev in reversed(SEVERITIES)]
+    providers = list(summary["by_entry_provider"].items())
+    for i in range(max(len(gaps), len(severities), len(providers))):
+        cells: list[Text] = []
+        for column in (gaps, severities, providers):
+            name, count = column[i] if i < len(column) else ("", "")
+            cells += [Text(str(name), style=_SEVERITY_STYLE.get(str(name), "")), Text(str(count))]
+        grid.add_row(*cells)
+    return grid
+
+
+def _coverage(analysis: Analysis) -> Table:
+    table = Table(title="Coverage", header_style="bold")
+    for column in ("source", "status", "scopes", "errors", "statement"):
+        table.add_column(column)
+    for row in coverage(analysis):
+        style = _STATUS_STYLE.get(row.status, "bold red")
+        table.add_row(Text(row.source), Text(row.status, style=style), Text(str(len(row.scopes))),
+                      Text(str(len(row.errors))), Text(row.statement, style="" if row.complete else style))
+    return table
+
+
+def _top(analysis: Analysis) -> Table:
+    table = Table(title=f"Top {TOP} open findings", header_style="bold")
+    for column in ("#", "severity", "gaps", "entry", "nearest target", "hops", "targets"):
+        table.add_column(column, justify="right" if column in ("#", "hops", "targets") else "left")
+    for rank, finding in enumerate(analysis.open_findings[:TOP], 1):
+        table.add_row(
+            Text(str(rank)), Text(finding.severity, style=_SEVERITY_STYLE.get(finding.severity, "")),
+            Text(", ".join(finding.gap_types)), Text(str(finding.entry.get("name", ""))),
+            Text(str(finding.target.get("name", ""))), Text(str(finding.hops)), Text(str(finding.targets_count)),
+        )
+    return table
+
+
+def render_summary(analysis: Analysis, outputs: dict[str, Path] | None = None) -> RenderableType:
+    summary = analysis.summary()
+    head = Text.assemble(
+        ("Crosspath ", "bold"), f"as of {analysis.as_of}: ",
+        (f"{summary['open']} open", "bold red" if summary["open"] else "bold green"),
+        f" findings, {summary['excepted']} excepted, MFA unknown on {summary['mfa_unknown']}",
+    )
+    parts: list[RenderableType] = [head, _counts(analysis), _coverage(analysis)]
+    parts.append(_top(analysis) if analysis.open_findings else Text("No open findings.", style="green"))
+    if outputs:
+        files = Text("Reports written:\n", style="bold")
+        for name, path in outputs.items():
+            files.append(f"  {name:6} {path}\n", style="")
+        parts.append(files)
+    return Group(*parts)
