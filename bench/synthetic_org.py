@@ -265,6 +265,18 @@ class _Org:
         self.used_names.add(local)
         return local, f"{first.title()} {last.title()}"
 
+    def _console_password(
+        self, arn: str, name: str, user_id: str, acct_id: str, mfa: bool | None, nodes: list, edges: list
+    ) -> None:
+        """An IAM user's console password (LoginProfile) and its sign-in edge."""
+        password_id = f"aws:password/{arn}"
+        days, created = self._credential_times()
+        nodes.append(
+            node(password_id, "Credential", "password", "aws", f"{name} console password", acct_id,
+                 created=created, expires=None, enabled=True, last_used=self._last_used(days))
+        )
+        edges.append(_auth(password_id, user_id, "console password (LoginProfile)", mfa=mfa))
+
     def _credential_times(self, max_age: int = 900) -> tuple[int, str]:
         days = self.rng.randrange(max_age + 1)
         return days, _stamp(self.rng, days)
@@ -639,23 +651,7 @@ class _Org:
                 }
             )
             record["humans"].append(user_id)
-            password_id = f"aws:password/{arn}"
-            days, created = self._credential_times()
-            nodes.append(
-                node(
-                    password_id,
-                    "Credential",
-                    "password",
-                    "aws",
-                    f"{local} console password",
-                    acct_id,
-                    created=created,
-                    expires=None,
-                    enabled=True,
-                    last_used=self._last_used(days),
-                )
-            )
-            edges.append(_auth(password_id, user_id, "console password (LoginProfile)", mfa=mfa))
+            self._console_password(arn, local, user_id, acct_id, mfa, nodes, edges)
             if rng.random() < 0.3:
                 self._access_key(user_id, local, acct_id, nodes, edges, machine=False)
             self._memberships(edges, user_id, groups, group_cum, 2, 6, "IAM group membership:")
@@ -686,23 +682,7 @@ class _Org:
             for _ in range(1 if rng.random() < 0.7 else 2):
                 self._access_key(user_id, uname, acct_id, nodes, edges, machine=True)
             if rng.random() < 0.08:
-                password_id = f"aws:password/{arn}"
-                days, created = self._credential_times()
-                nodes.append(
-                    node(
-                        password_id,
-                        "Credential",
-                        "password",
-                        "aws",
-                        f"{uname} console password",
-                        acct_id,
-                        created=created,
-                        expires=None,
-                        enabled=True,
-                        last_used=self._last_used(days),
-                    )
-                )
-                edges.append(_auth(password_id, user_id, "console password (LoginProfile)", mfa=False))
+                self._console_password(arn, uname, user_id, acct_id, False, nodes, edges)
             self._grant(
                 edges, user_id, pool, rng.randint(2, 12), f"inline policy {uname}-policy", AWS_ACTIONS
             )

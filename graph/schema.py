@@ -101,8 +101,7 @@ def person_id(email: str) -> str:
 def normalise_email(value: str) -> str:
     """Lower-case, strip, and drop a `+tag` so that UPNs and emails correlate."""
     value = value.strip().lower()
-    if value.startswith("mailto:"):
-        value = value[len("mailto:") :]
+    value = value.removeprefix("mailto:")
     local, _, domain = value.partition("@")
     local = local.split("+", 1)[0]
     return f"{local}@{domain}" if domain else local

@@ -284,9 +284,13 @@ class PathEngine:
                 mfa_values = [self.edges[e][2].get("mfa") for e in auths]
                 mfa = False if False in mfa_values else (None if None in mfa_values else True)
                 found.append(Entry(i, identity, self.human[identity], mfa, True))
-            elif family == Family.IDENTITY and data.get("kind") == "User" and self.human[i]:
-                if not self.signed_in_by_other[i]:
-                    found.append(Entry(i, i, True, data.get("mfa"), False))
+            elif (
+                family == Family.IDENTITY
+                and data.get("kind") == "User"
+                and self.human[i]
+                and not self.signed_in_by_other[i]
+            ):
+                found.append(Entry(i, i, True, data.get("mfa"), False))
         return found
 
     def _path(self, start: int, next_edge: list[int]) -> list[tuple[str, str, dict[str, Any]]]:
