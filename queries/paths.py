@@ -70,6 +70,7 @@ class PathEngine:
         self.human = [self._human(i) for i in range(len(self.ids))]
         self.usable = [self._usable(d) for d in self.data]
         self._environments: dict[int, str] = {}
+        self._entries: list[Entry] | None = None
         self._compile()
 
     # -- classification ---------------------------------------------------------------
@@ -273,6 +274,10 @@ class PathEngine:
     # -- entries and gaps ---------------------------------------------------------------
 
     def entries(self) -> list[Entry]:
+        """Every enabled credential that signs in to something, and every human sign-in not
+        already modelled as a credential or a federation. Computed once per engine."""
+        if self._entries is not None:
+            return self._entries
         found: list[Entry] = []
         for i, data in enumerate(self.data):
             if not self.usable[i]:
@@ -291,6 +296,7 @@ class PathEngine:
                 and not self.signed_in_by_other[i]
             ):
                 found.append(Entry(i, i, True, data.get("mfa"), False))
+        self._entries = found
         return found
 
     def _path(self, start: int, next_edge: list[int]) -> list[tuple[str, str, dict[str, Any]]]:
