@@ -71,6 +71,7 @@ class PathEngine:
         self.usable = [self._usable(d) for d in self.data]
         self._environments: dict[int, str] = {}
         self._entries: list[Entry] | None = None
+        self._forward: dict[bool, dict[int, list[int]]] = {}
         self._compile()
 
     # -- classification ---------------------------------------------------------------
@@ -348,15 +349,22 @@ class PathEngine:
 
     # -- blast radius -------------------------------------------------------------------
 
+    def _forward_adjacency(self, mfa_free_only: bool) -> dict[int, list[int]]:
+        """Transfer edges by source, built on first use and kept for later blast-radius queries."""
+        if mfa_free_only not in self._forward:
+            out: dict[int, list[int]] = {}
+            for edge_no, (u, _, data) in enumerate(self.edges):
+                if data["kind"] == _ACCESS:
+                    continue
+                if mfa_free_only and not self._mfa_free(data["kind"], data):
+                    continue
+                out.setdefault(u, []).append(edge_no)
+            self._forward[mfa_free_only] = out
+        return self._forward[mfa_free_only]
+
     def _forward_search(self, start: int, mfa_free_only: bool) -> tuple[dict[int, int], dict[int, int]]:
         """BFS from one node; returns distance and the edge that reached each node."""
-        out: dict[int, list[int]] = {}
-        for edge_no, (u, _, data) in enumerate(self.edges):
-            if data["kind"] == _ACCESS:
-                continue
-            if mfa_free_only and not self._mfa_free(data["kind"], data):
-                continue
-            out.setdefault(u, []).append(edge_no)
+        out = self._forward_adjacency(mfa_free_only)
         dist = {start: 0}
         came_by: dict[int, int] = {}
         queue = deque([start])
