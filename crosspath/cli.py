@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from collectors import SOURCES
 from crosspath import __version__
 from crosspath.pipeline import SNAPSHOT_NAME, run_analysis, scan
 from graph.snapshot import SnapshotError, read_snapshot
@@ -76,6 +79,24 @@ def _load(path: Path):
 def main() -> None:
     """Crosspath: privileged write paths across AWS, Entra ID, GCP, Kubernetes and databases
     that lack MFA or rely on long-lived non-human keys."""
+
+
+class _CollectGroup(click.Group):
+    """`crosspath collect <source>`: each source's live collector, imported only when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in SOURCES if importlib.util.find_spec(f"{SOURCES[name]}.live") is not None]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.list_commands(ctx):
+            return None
+        return importlib.import_module(f"{SOURCES[name]}.live").command
+
+
+@main.group("collect", cls=_CollectGroup)
+def collect_group() -> None:
+    """Collect live, read-only, from a source's API into export files under OUT/<source>/;
+    then `crosspath scan OUT` builds the graph (live and offline share one transform)."""
 
 
 @main.command("scan")
