@@ -130,6 +130,22 @@ def test_superuser_collector_sees_passwords_and_hba_rules(pg, collect, tmp_path:
     assert not run.has_node(rid(without) + "/password")
 
 
+def test_human_dba_without_expiry_is_a_no_mfa_finding(pg, collect, tmp_path: Path) -> None:
+    dba = pg.role("dba", "LOGIN CREATEROLE PASSWORD 'x'")
+    reader = pg.role("reader", "LOGIN")
+    target = pg.target(user=reader, environment="prod", identity_hints={"humans": [dba], "machines": []})
+
+    run = collect(tmp_path, target)
+    now = datetime.now(UTC)
+    analysis = analyze(build_graph([run.result], now).graph, {}, load_policy(None), [], now)
+
+    findings = {f.entry["id"]: f for f in analysis.findings}
+    finding = findings[rid(dba) + "/password"]
+    assert "NO_MFA" in finding.gap_types
+    assert finding.entry["human"] is True and finding.entry["expires"] is None
+    assert finding.target["id"] == SERVER and finding.target["level"] == "admin"
+
+
 def test_session_is_read_only(pg) -> None:
     with connect(pg.target()) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         conn.execute("CREATE TABLE must_not_exist (id int)")
