@@ -99,7 +99,7 @@ def connect(target: Target) -> pymysql.connections.Connection:
         host=target.host, port=target.port, user=target.user or "", password=target.password or "",
         database=target.database or None, connect_timeout=int(target.params.get("connect_timeout", 10)),
         ssl=_ssl_context(target), cursorclass=pymysql.cursors.DictCursor, autocommit=True,
-        charset="utf8mb4", program_name="crosspath",
+        charset="utf8mb4", program_name="crosspath", unix_socket=target.params.get("unix_socket"),
     )
     with conn.cursor() as cursor:
         cursor.execute("SET SESSION time_zone = '+00:00'")

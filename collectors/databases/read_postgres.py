@@ -142,8 +142,9 @@ def connect(target: Target, database: str | None = None) -> psycopg.Connection:
     for key, value in (("sslrootcert", tls.ca), ("sslcert", tls.cert), ("sslkey", tls.key)):
         if value:
             kwargs[key] = value
-    extra = {k: v for k, v in target.params.items() if k not in ("connect_timeout", "options")}
-    conn = psycopg.connect(autocommit=True, row_factory=dict_row, **extra, **kwargs)
+    # other URL parameters pass to libpq (e.g. `host=/run/postgresql` for a socket directory)
+    kwargs.update({k: v for k, v in target.params.items() if k not in ("connect_timeout", "options")})
+    conn = psycopg.connect(autocommit=True, row_factory=dict_row, **kwargs)
     conn.read_only = True  # belt and braces: psycopg also refuses to start a writing transaction
     return conn
 

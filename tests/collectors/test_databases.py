@@ -486,6 +486,17 @@ def test_mysql_sample_grants() -> None:
     assert root["level"] == "admin" and "ALL PRIVILEGES" in root["via"]
 
 
+def test_mysql_sample_rds_iam_account_reachable_from_aws() -> None:
+    """billing_api@% signs in with an RDS IAM token: no password, and the rds-db:connect ARN as alias."""
+    records = transform_mysql(load("billing-prod.json"))
+    login = by_id(records)[f"{MY}/user/billing_api@%"]
+    assert login["aliases"] == ["aws:arn:aws:rds-db:us-east-1:111111111111:dbuser:db-BILLINGPROD4M8X/billing_api"]
+    assert login["kind"] == "ServiceIdentity" and login["auth_plugin"] == "AWSAuthenticationPlugin"
+    assert f"{MY}/user/billing_api@%/password" not in by_id(records)
+    grant = permission(records, f"{MY}/user/billing_api@%", f"{MY}/db/billing/table/invoices")
+    assert grant["level"] == "write" and grant["actions"] == ["INSERT", "UPDATE"]
+
+
 def test_mysql_roles_need_activation_unless_default() -> None:
     users = [my_user("app"), my_user("ops"), my_user("writer", account_locked="Y", has_password=False)]
     edges_rows = [{"FROM_HOST": "%", "FROM_USER": "writer", "TO_HOST": "%", "TO_USER": "app",
