@@ -191,3 +191,30 @@ def test_denied_catalog_fails_that_server_and_the_run_goes_on(pg, collect, tmp_p
     assert [p.name for p in sorted(run.folder.glob("*.json"))] == ["collection.json", "pg-test.json"]
     assert run.result.coverage.status == "partial"
     assert run.has_node(SERVER)
+
+
+def test_iam_authenticated_logins_link_to_cloud_identities(pg, collect, tmp_path: Path) -> None:
+    """RDS IAM (member of rds_iam) and Cloud SQL IAM (member of cloudsqliamserviceaccount) logins have no
+    password; the first carries the rds-db:connect ARN as alias, the second is FEDERATES_TO from GCP."""
+    existing = {row[0] for row in pg.admin.execute(
+        "SELECT rolname FROM pg_roles WHERE rolname IN ('rds_iam', 'cloudsqliamserviceaccount')").fetchall()}
+    for provider_role in ("rds_iam", "cloudsqliamserviceaccount"):
+        if provider_role not in existing:  # cluster-wide names: created for this test only, then dropped
+            pg.admin.execute(f"CREATE ROLE {provider_role} NOLOGIN")
+            pg.roles.append(provider_role)
+    api = pg.role("api", "LOGIN")
+    etl = f"{pg.prefix}-etl@lumen-data-prod.iam"
+    pg.admin.execute(f'CREATE ROLE "{etl}" LOGIN')
+    pg.roles.append(etl)
+    pg.admin.execute(f'GRANT rds_iam TO "{api}"')
+    pg.admin.execute(f'GRANT cloudsqliamserviceaccount TO "{etl}"')
+    links = {"aws_rds_resource_id": "db-TESTRDS1", "aws_region": "eu-west-1", "aws_account_id": "222222222222"}
+
+    run = collect(tmp_path, pg.target(links=links))
+
+    login = run.node(rid(api))
+    assert login["auth"] == "aws-iam"
+    assert login["aliases"] == [f"aws:arn:aws:rds-db:eu-west-1:222222222222:dbuser:db-TESTRDS1/{api}"]
+    assert not run.has_node(rid(api) + "/password")
+    federated = run.edges("FEDERATES_TO", f"gcp:serviceAccount/{etl}.gserviceaccount.com", rid(etl))
+    assert federated and not run.has_node(rid(etl) + "/password")
