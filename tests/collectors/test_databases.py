@@ -376,6 +376,25 @@ def test_pg_hba_rules_without_password_method_mean_no_password() -> None:
     assert "postgres:pg1/role/certonly/password" not in nodes
 
 
+def test_pg_hba_trust_rule_is_an_entry_without_secret() -> None:
+    hba = [{"line_number": 1, "type": "local", "database": ["all"], "user_name": ["all"], "auth_method": "trust"},
+           {"line_number": 2, "type": "host", "database": ["all"], "user_name": ["+ops"],
+            "address": "10.0.0.0", "netmask": "255.0.0.0", "auth_method": "trust"},
+           {"line_number": 3, "type": "host", "database": ["all"], "user_name": ["all"],
+            "address": "0.0.0.0", "netmask": "0.0.0.0", "auth_method": "scram-sha-256"}]
+    records = transform_postgres(pg_dump(
+        [pg_role("opsbot", rolcanlogin=True), pg_role("app", rolcanlogin=True), pg_role("ops")],
+        memberships=[{"role": "ops", "member": "opsbot", "admin_option": False}], hba_rules=hba))
+    nodes = by_id(records)
+    trust = nodes["postgres:pg1/role/opsbot/trust"]
+    assert trust["kind"] == "password" and trust["empty_password"] is True and trust["expires"] is None
+    via = edges(records, "AUTHENTICATES", "postgres:pg1/role/opsbot/trust")[0]["via"]
+    assert via.startswith("pg_hba.conf line 2: host 10.0.0.0 trust")
+    # a local (socket) trust rule needs a shell on the server: not a network entry
+    assert "postgres:pg1/role/app/trust" not in nodes
+    assert "postgres:pg1/role/app/password" in nodes and "postgres:pg1/role/opsbot/password" in nodes
+
+
 def test_pg_cloudsql_iam_service_account_federates() -> None:
     dump = pg_dump([pg_role("cloudsqliamserviceaccount"),
                     pg_role("etl-runner@lumen-data-prod.iam", rolcanlogin=True)],

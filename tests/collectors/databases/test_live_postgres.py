@@ -122,12 +122,16 @@ def test_superuser_collector_sees_passwords_and_hba_rules(pg, collect, tmp_path:
     assert "rolpassword" not in json.dumps(dump) and "SCRAM-SHA-256$" not in json.dumps(dump)
     assert dump["hba_rules"], "a superuser reads pg_hba_file_rules"
     methods = {rule["auth_method"] for rule in dump["hba_rules"] if rule["type"] != "local"}
-    if methods.isdisjoint({"md5", "scram-sha-256", "password"}):
-        # this server lets nobody in by password over TCP: no password credential at all
-        assert not run.has_node(rid(with_password) + "/password")
-    else:
-        assert run.has_node(rid(with_password) + "/password")
+    # the password credential exists only where a network rule asks for a password
+    password_rule = not methods.isdisjoint({"md5", "scram-sha-256", "password"})
+    assert run.has_node(rid(with_password) + "/password") is password_rule
     assert not run.has_node(rid(without) + "/password")
+    # a network `trust` rule (this machine's test setup) lets anyone in with no secret: an entry for every login
+    if "trust" in methods:
+        for login in (with_password, without):
+            trust = run.node(rid(login) + "/trust")
+            assert trust["empty_password"] is True and trust["expires"] is None
+            assert "trust" in run.edges("AUTHENTICATES", rid(login) + "/trust", rid(login))[0]["via"]
 
 
 def test_human_dba_without_expiry_is_a_no_mfa_finding(pg, collect, tmp_path: Path) -> None:
