@@ -73,7 +73,9 @@ def collect_server(run: LiveRun, target: Target) -> ServerOutcome:
         run.denied("connect", target.name, message, kind="failed")
         return ServerOutcome(target.name, "failed", message=message)
     if sections is None:
-        message = f"{target.safe_dsn}: the account list is not readable; see the minimal grants in the README"
+        reason = reader.skipped[0]["reason"] if reader.skipped else "denied"
+        message = (f"{target.safe_dsn}: the account list is not readable ({reason}); "
+                   "see the minimal grants in docs/collectors/databases.md")
         run.denied("read", target.name, message, kind="denied")
         return ServerOutcome(target.name, "failed", message=message)
     dump = build_dump(target, sections, collected_at)

@@ -121,8 +121,13 @@ Denied = Callable[[str, str | None, BaseException], None]
 
 
 def one_line(error: BaseException) -> str:
-    """A driver message on one line, without the driver's hints about connection internals."""
-    return " ".join(str(error).split())[:400] or type(error).__name__
+    """A driver message on one line; PyMySQL's `(code, message)` becomes `message (error code)`."""
+    args = getattr(error, "args", ())
+    if len(args) == 2 and isinstance(args[0], int):
+        text = f"{args[1]} (error {args[0]})"
+    else:
+        text = str(error)
+    return " ".join(text.split())[:400] or type(error).__name__
 
 
 def connect(target: Target, database: str | None = None) -> psycopg.Connection:

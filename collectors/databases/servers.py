@@ -23,6 +23,7 @@ ENGINES = {"postgresql": "postgresql", "postgres": "postgresql", "mysql": "mysql
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
 TLS_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
 _NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+RESERVED_NAME = "collection"  # OUT/databases/collection.json is the run's log
 _LINK_KEYS = ("aws_rds_resource_id", "aws_region", "aws_account_id", "gcp_cloudsql_instance")
 _CONFIG_KEYS = {"name", "dsn", "environment", "tls", "password_env", "identity_hints", "databases", *_LINK_KEYS}
 
@@ -107,6 +108,8 @@ def parse_dsn(text: str, origin: str = "--dsn", name: str | None = None) -> Targ
     name = name or _default_name(parts.hostname, port, engine)
     if not _NAME.match(name):
         raise TargetError(f"{origin}: server name {name!r} may hold only letters, digits, '.', '_' and '-'")
+    if name == RESERVED_NAME:
+        raise TargetError(f"{origin}: server name {name!r} is reserved for the run's log; choose another")
     database = unquote(parts.path.lstrip("/")) or None
     return Target(name=name, engine=engine, host=parts.hostname, port=port,
                   user=unquote(parts.username) if parts.username else None,

@@ -32,6 +32,7 @@ def test_dsn_forms_and_tls_parameters() -> None:
     ("postgresql://h:notaport/db", "not a valid URL"),
     ("bad name=postgresql://h/db", "unknown scheme"),
     ("postgresql://h/db?sslmode=sometimes", "TLS mode 'sometimes'"),
+    ("collection=postgresql://h/db", "reserved for the run's log"),
 ])
 def test_bad_dsn_is_named(dsn: str, message: str) -> None:
     with pytest.raises(TargetError, match="--dsn") as raised:

@@ -141,7 +141,7 @@ def test_denied_reads_fail_that_server_and_the_run_goes_on(my, collect, tmp_path
     assert status == {"my-nobody": "failed", "my-badpass": "failed", "my-partial": "partial",
                       "my-test": "collected"}
     messages = {o.name: o.message for o in run.outcomes}
-    assert "account list is not readable" in messages["my-nobody"]
+    assert "account list is not readable (SELECT command denied" in messages["my-nobody"]
     assert "Access denied" in messages["my-badpass"] and "wrong" not in messages["my-badpass"]
     assert "root:***@" in messages["my-badpass"]
     dump = json.loads((run.folder / "my-partial.json").read_text())

@@ -188,7 +188,7 @@ def test_denied_catalog_fails_that_server_and_the_run_goes_on(pg, collect, tmp_p
     status = {o.name: o.status for o in run.outcomes}
     assert status == {"pg-locked": "failed", "pg-refused": "failed", "pg-test": "collected"}
     messages = {o.name: o.message for o in run.outcomes}
-    assert "account list is not readable" in messages["pg-locked"]
+    assert "account list is not readable (permission denied for view pg_roles" in messages["pg-locked"]
     assert "Connection refused" in messages["pg-refused"] and ":1/" in messages["pg-refused"]
     problems = {(p["call"], p["scope"]) for p in run.log["problems"]}
     assert ("roles", "pg-locked") in problems and ("connect", "pg-refused") in problems
