@@ -8,18 +8,21 @@ the tests skip with the command that installs and starts it.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jsonschema
 import psycopg
 import pymysql
 import pytest
 
 from collectors.base import CollectResult
 from collectors.databases import collect_offline
+from collectors.databases.dump_format import SCHEMA_PATH
 from collectors.databases.live import collect_databases
 from collectors.databases.servers import Target, parse_dsn
 
@@ -178,11 +181,15 @@ class Collected:
 
 def collect(tmp_path: Path, *targets: Target) -> Collected:
     """Run the live collector on real servers, then read its export like `crosspath scan` does."""
-    import json
-
     _, outcomes = collect_databases(list(targets), tmp_path, quiet=True)
     folder = tmp_path / "databases"
     log = json.loads((folder / "collection.json").read_text())
+    # every live dump must match the documented format exactly (the schema, not just the transform)
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    for path in folder.glob("*.json"):
+        if path.name != "collection.json":
+            errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(json.loads(path.read_text()))]
+            assert errors == [], f"{path.name} does not match dump.schema.json: {errors[:3]}"
     return Collected(folder, outcomes, log, collect_offline(folder))
 
 
