@@ -132,11 +132,34 @@ def _message(error: Any) -> str:
     return re.sub(r"\s+", " ", text)[:300]
 
 
+@lru_cache(maxsize=1)
+def _fast_check() -> Any:
+    """A compiled validator (fastjsonschema, ~7x faster) that only says valid or not: most dumps are
+    valid, and only an invalid one needs jsonschema's slower walk that names every bad row."""
+    try:
+        import fastjsonschema
+    except ImportError:
+        return None
+    check = fastjsonschema.compile(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+    def is_valid(dump: Any) -> bool:
+        try:
+            check(dump)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    return is_valid
+
+
 def validate_dump(dump: Any, file: str) -> list[RecordError]:
     """Raise SourceFileError for an unusable dump; drop bad rows in place and return their errors."""
     _check_header(dump, file)
     validator = _validator()
     if validator is None:
+        return []
+    fast = _fast_check()
+    if fast is not None and fast(dump):
         return []
     file_errors, bad_rows = [], {}
     for error in validator.iter_errors(dump):

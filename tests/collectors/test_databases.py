@@ -183,6 +183,24 @@ def test_malformed_row_is_skipped_and_named(tmp_path: Path) -> None:
     assert f"{PG}/role/dba_maria/password" in ids
 
 
+@pytest.mark.parametrize("section, index, field, value", [
+    ("roles", 0, "rolsuper", "t"),
+    ("privileges", 3, "is_grantable", None),
+    ("memberships", 0, "role", 7),
+    ("databases", 0, "datname", ""),
+])
+def test_fast_and_detailed_validation_agree(section: str, index: int, field: str, value: Any) -> None:
+    """The compiled fast check must reject whatever the detailed validator names (else rows slip through)."""
+    from collectors.databases import dump_format
+
+    dump = load("orders-prod.json")
+    assert dump_format._fast_check()(copy.deepcopy(dump)) is True
+    dump[section][index][field] = value
+    assert dump_format._fast_check()(copy.deepcopy(dump)) is False
+    errors = validate_dump(dump, "x.json")
+    assert [(e.record, e.field) for e in errors] == [(f"{section}[{index}]", field)]
+
+
 def test_invalid_json_and_foreign_json(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text("{not json")
     (tmp_path / "other.json").write_text(json.dumps({"Users": []}))
