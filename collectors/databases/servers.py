@@ -140,7 +140,7 @@ def _from_config_entry(entry: Any, where: str) -> Target:
     if not isinstance(entry.get("dsn"), str):
         raise TargetError(f"{where}.dsn: required, a postgresql:// or mysql:// URL")
     target = parse_dsn(entry["dsn"], f"{where}.dsn", name=entry.get("name"))
-    if urlsplit(entry["dsn"]).password:
+    if urlsplit(entry["dsn"]).password or "password" in target.params:
         raise TargetError(f"{where}.dsn: the URL holds a password; remove it and use `password_env`")
     if entry.get("password_env"):
         variable = str(entry["password_env"])

@@ -67,6 +67,9 @@ servers:
     config.write_text("- {name: a, dsn: 'postgresql://u:hunter2@h/db'}\n")
     with pytest.raises(TargetError, match="holds a password; remove it and use `password_env`"):
         load_config(config)
+    config.write_text("- {name: a, dsn: 'postgresql://u@h/db?password=hunter2'}\n")
+    with pytest.raises(TargetError, match="holds a password"):
+        load_config(config)
     config.write_text("- {name: a, dsn: 'postgresql://h/db', password_env: NOT_SET_ANYWHERE}\n")
     with pytest.raises(TargetError, match="NOT_SET_ANYWHERE is not set"):
         load_config(config)
