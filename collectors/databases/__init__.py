@@ -15,6 +15,7 @@ from collectors.databases.dump_format import SOURCE, load_dump
 from collectors.databases.mysql import transform_mysql
 from collectors.databases.output import Transformed
 from collectors.databases.postgres import transform_postgres
+from collectors.live import LOG_NAME, apply_collection_log
 from graph.records import RecordError
 
 __all__ = ["collect_offline", "transform_dump", "transform_mysql", "transform_postgres"]
@@ -40,10 +41,11 @@ def collect_offline(folder: Path) -> CollectResult:
     """Read every `*.json` dump under folder; one bad file never stops the others."""
     result = CollectResult(SOURCE)
     folder = Path(folder)
-    files = list(json_files(folder)) if folder.is_dir() else []
+    files = [p for p in json_files(folder) if p.name != LOG_NAME] if folder.is_dir() else []
     if not files:
         result.coverage.status = "missing"
         result.coverage.notes.append(f"no database dump (*.json) found under {folder}")
+        apply_collection_log(folder, result)
         return result
     loaded = 0
     for path in files:
@@ -75,4 +77,5 @@ def collect_offline(folder: Path) -> CollectResult:
         _count(result, transformed)
     if loaded == 0:
         result.coverage.status = "failed"
+    apply_collection_log(folder, result)
     return result

@@ -84,19 +84,22 @@ def _valid_until(value: Any) -> tuple[datetime | None, bool]:
     return parse_time(value), True
 
 
-def _hba_allows_password(rules: list[dict[str, Any]] | None, login: str, groups: set[str]) -> bool | None:
-    """Whether any pg_hba rule lets this login in with a password; None when rules are unknown."""
+def _hba_rules_for(rules: list[dict[str, Any]] | None, login: str, groups: set[str]) -> list[dict[str, Any]] | None:
+    """The network (non-`local`) pg_hba rules that name this login; None when the rules are unknown.
+
+    pg_hba takes the first rule matching the client's address, so different clients may meet different
+    rules: every rule that names the login counts.
+    """
     if not rules:
         return None
+    matching = []
     for rule in rules:
         if rule.get("error") or rule.get("type") == "local":
             continue
-        if (rule.get("auth_method") or "") not in PASSWORD_HBA_METHODS:
-            continue
         users = rule.get("user_name") or []
         if "all" in users or login in users or any(u.startswith("+") and u[1:] in groups for u in users):
-            return True
-    return False
+            matching.append(rule)
+    return matching
 
 
 class _PostgresTransform:
@@ -168,10 +171,14 @@ class _PostgresTransform:
                 conditions=["the principal also needs roles/cloudsql.instanceUser on the instance's project"]))
         if rds_iam or iam_sa is not None or name in managed_logins("postgresql"):
             return
+        hba = _hba_rules_for(self.dump.get("hba_rules"), name, groups)
+        trust = [rule for rule in hba or [] if rule.get("auth_method") == "trust"]
+        if trust:
+            self._trust_credential(name, login_id, trust[0])
         if row.get("has_password") is False:
             return
-        if _hba_allows_password(self.dump.get("hba_rules"), name, groups) is False:
-            self.out.notes.append(f"{self.name}: no pg_hba rule accepts a password for {name}; no credential")
+        if hba is not None and not any(rule.get("auth_method") in PASSWORD_HBA_METHODS for rule in hba):
+            self.out.notes.append(f"{self.name}: no pg_hba rule accepts a password for {name}; no password credential")
             return
         cred_id = f"{login_id}/password"
         self.out.add_node(node(cred_id, Family.CREDENTIAL, "password", PROVIDER, f"{name} password",
@@ -179,6 +186,18 @@ class _PostgresTransform:
                                enabled=enabled, password_known=row.get("has_password")))
         self.out.edges.append(edge(cred_id, login_id, EdgeKind.AUTHENTICATES,
                                    f"password sign-in as PostgreSQL role {name}", mfa=False))
+
+    def _trust_credential(self, name: str, login_id: str, rule: dict[str, Any]) -> None:
+        """A network `trust` rule lets anyone who reaches the port sign in as the login with no secret:
+        an entry everybody holds, which never expires (like an empty MySQL password)."""
+        where = f"{rule.get('type')} {rule.get('address') or 'any address'}"
+        cred_id = f"{login_id}/trust"
+        self.out.add_node(node(cred_id, Family.CREDENTIAL, "password", PROVIDER, f"{name} (pg_hba trust: no password)",
+                               self.server_id, created=None, expires=None, last_used=None, enabled=True,
+                               empty_password=True, auth_method="trust"))
+        self.out.edges.append(edge(cred_id, login_id, EdgeKind.AUTHENTICATES,
+                                   f"pg_hba.conf line {rule.get('line_number')}: {where} trust (no password "
+                                   f"asked) for {name}", mfa=False))
 
     def memberships(self) -> None:
         for row in self.dump["memberships"]:

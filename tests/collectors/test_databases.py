@@ -183,6 +183,24 @@ def test_malformed_row_is_skipped_and_named(tmp_path: Path) -> None:
     assert f"{PG}/role/dba_maria/password" in ids
 
 
+@pytest.mark.parametrize("section, index, field, value", [
+    ("roles", 0, "rolsuper", "t"),
+    ("privileges", 3, "is_grantable", None),
+    ("memberships", 0, "role", 7),
+    ("databases", 0, "datname", ""),
+])
+def test_fast_and_detailed_validation_agree(section: str, index: int, field: str, value: Any) -> None:
+    """The compiled fast check must reject whatever the detailed validator names (else rows slip through)."""
+    from collectors.databases import dump_format
+
+    dump = load("orders-prod.json")
+    assert dump_format._fast_check()(copy.deepcopy(dump)) is True
+    dump[section][index][field] = value
+    assert dump_format._fast_check()(copy.deepcopy(dump)) is False
+    errors = validate_dump(dump, "x.json")
+    assert [(e.record, e.field) for e in errors] == [(f"{section}[{index}]", field)]
+
+
 def test_invalid_json_and_foreign_json(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text("{not json")
     (tmp_path / "other.json").write_text(json.dumps({"Users": []}))
@@ -376,6 +394,25 @@ def test_pg_hba_rules_without_password_method_mean_no_password() -> None:
     assert "postgres:pg1/role/certonly/password" not in nodes
 
 
+def test_pg_hba_trust_rule_is_an_entry_without_secret() -> None:
+    hba = [{"line_number": 1, "type": "local", "database": ["all"], "user_name": ["all"], "auth_method": "trust"},
+           {"line_number": 2, "type": "host", "database": ["all"], "user_name": ["+ops"],
+            "address": "10.0.0.0", "netmask": "255.0.0.0", "auth_method": "trust"},
+           {"line_number": 3, "type": "host", "database": ["all"], "user_name": ["all"],
+            "address": "0.0.0.0", "netmask": "0.0.0.0", "auth_method": "scram-sha-256"}]
+    records = transform_postgres(pg_dump(
+        [pg_role("opsbot", rolcanlogin=True), pg_role("app", rolcanlogin=True), pg_role("ops")],
+        memberships=[{"role": "ops", "member": "opsbot", "admin_option": False}], hba_rules=hba))
+    nodes = by_id(records)
+    trust = nodes["postgres:pg1/role/opsbot/trust"]
+    assert trust["kind"] == "password" and trust["empty_password"] is True and trust["expires"] is None
+    via = edges(records, "AUTHENTICATES", "postgres:pg1/role/opsbot/trust")[0]["via"]
+    assert via.startswith("pg_hba.conf line 2: host 10.0.0.0 trust")
+    # a local (socket) trust rule needs a shell on the server: not a network entry
+    assert "postgres:pg1/role/app/trust" not in nodes
+    assert "postgres:pg1/role/app/password" in nodes and "postgres:pg1/role/opsbot/password" in nodes
+
+
 def test_pg_cloudsql_iam_service_account_federates() -> None:
     dump = pg_dump([pg_role("cloudsqliamserviceaccount"),
                     pg_role("etl-runner@lumen-data-prod.iam", rolcanlogin=True)],
@@ -484,6 +521,17 @@ def test_mysql_sample_grants() -> None:
     assert permission(records, f"{MY}/user/app_reports@%", f"{MY}/db/billing/table/report_cache")["level"] == "write"
     root = permission(records, f"{MY}/user/root@localhost", MY)
     assert root["level"] == "admin" and "ALL PRIVILEGES" in root["via"]
+
+
+def test_mysql_sample_rds_iam_account_reachable_from_aws() -> None:
+    """billing_api@% signs in with an RDS IAM token: no password, and the rds-db:connect ARN as alias."""
+    records = transform_mysql(load("billing-prod.json"))
+    login = by_id(records)[f"{MY}/user/billing_api@%"]
+    assert login["aliases"] == ["aws:arn:aws:rds-db:us-east-1:111111111111:dbuser:db-BILLINGPROD4M8X/billing_api"]
+    assert login["kind"] == "ServiceIdentity" and login["auth_plugin"] == "AWSAuthenticationPlugin"
+    assert f"{MY}/user/billing_api@%/password" not in by_id(records)
+    grant = permission(records, f"{MY}/user/billing_api@%", f"{MY}/db/billing/table/invoices")
+    assert grant["level"] == "write" and grant["actions"] == ["INSERT", "UPDATE"]
 
 
 def test_mysql_roles_need_activation_unless_default() -> None:
