@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collectors.gcp.role_catalogue import CATALOGUE, role_entries  # noqa: E402
+from collectors.gcp.role_catalogue import CATALOGUE, role_entries
 
 DEFAULT_INPUT = ROOT / "scripts" / "gcp_predefined_roles"
 

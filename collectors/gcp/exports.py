@@ -15,6 +15,9 @@ the ids (docs/collectors/gcp.md):
     projects/<projectId>/service-accounts/<email>/keys.json        ... keys list
     projects/<projectId>/service-accounts/<email>/iam-policy.json  ... get-iam-policy
     projects/<projectId>/buckets/<bucket>/iam-policy.json          gcloud storage buckets get-iam-policy (optional)
+    roles/predefined.json                          gcloud iam roles describe, for bound predefined roles (optional;
+                                                   the live collector writes it, else the bundled catalogue is used)
+    collection.json                                live collection log (denied / failed calls)
 """
 
 from __future__ import annotations
@@ -79,12 +82,13 @@ class GcpExport:
     folders: dict[str, NodeExport] = field(default_factory=dict)
     projects_list: Loaded | None = None
     projects: dict[str, ProjectExport] = field(default_factory=dict)
+    predefined_roles: Loaded | None = None
     errors: list[RecordError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def files(self) -> list[str]:
         """Every file that was read successfully, in a stable order."""
-        loaded: list[Loaded | None] = [self.projects_list]
+        loaded: list[Loaded | None] = [self.projects_list, self.predefined_roles]
         for holder in [*self.organizations.values(), *self.folders.values()]:
             loaded += [holder.info, holder.policy, holder.custom_roles]
         for project in self.projects.values():
@@ -150,6 +154,7 @@ def load_export(folder: Path) -> GcpExport:
     export.organizations = get_node_exports(folder, "organizations", "organization.json", export)
     export.folders = get_node_exports(folder, "folders", "folder.json", export)
     export.projects_list = load_file(folder / "projects.json", export)
+    export.predefined_roles = load_file(folder / "roles" / "predefined.json", export)
     for project_dir in _subdirs(folder / "projects"):
         export.projects[project_dir.name] = get_project_export(project_dir, export)
     return export

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.gcp.bindings import CONDITION_NOTE, Grant, parse_policy, permission_edges
+from collectors.gcp.escalation import Scope
 from collectors.gcp.exports import GcpExport, Loaded
 from collectors.gcp.members import identity_node, parse_member
 from collectors.gcp.resources import (
     ancestors,
+    bucket_id,
     derive_hierarchy_environment,
     folder_id,
     org_id,
@@ -21,8 +23,8 @@ from collectors.gcp.resources import (
     transform_organization,
     transform_project,
 )
-from collectors.gcp.roles import WORKLOAD_IDENTITY_USER
 from collectors.gcp.service_accounts import (
+    can_run_code,
     sa_node_id,
     transfer_edges,
     transform_keys,
@@ -194,46 +196,90 @@ def _service_accounts(export: GcpExport, out: Transformed, org_scope: str) -> di
     return by_project
 
 
-def _apply_policy(
-    out: Transformed,
-    loaded: Loaded,
-    holder: str,
-    holder_label: str,
-    resource_kind: str | None,
-    targets: list[str],
-    scope_note: str,
-    custom_roles: dict[str, list[str]],
-    org_scope: str,
-) -> None:
-    """One IAM policy file -> identities, HAS_PERMISSION (resources only) and transfer edges."""
+@dataclass
+class PolicyJob:
+    """One IAM policy file, what holds it and what its bindings cover."""
+
+    loaded: Loaded
+    label: str  # e.g. projects/lumen-data-prod
+    resource_kind: str | None  # None for a service account's own policy (not a resource)
+    scope: Scope
+    scope_note: str = ""
+
+
+def _policy_jobs(export: GcpExport, out: Transformed, resources: dict[str, Record],
+                 sas_by_project: dict[str, list[str]]) -> list[PolicyJob]:
+    """Every readable policy with its scope: inheritance is resolved here, once."""
+    below: dict[str, dict[str, list[str]]] = {}
+    for ident, record in sorted(resources.items()):
+        for parent in ancestors(ident, resources):
+            below.setdefault(parent, {}).setdefault(record["kind"], []).append(ident)
+    agents = {ident: f"gcp:serviceAccount/{record['project_number']}@cloudservices.gserviceaccount.com"
+              for ident, record in resources.items() if record["kind"] == "project" and record.get("project_number")}
+
+    def covered(holder: str, kind: str, note: str) -> Scope:
+        nodes = below.get(holder, {})
+        projects = [holder] if kind == "project" else nodes.get("project", [])
+        accounts = [sa for pid in sorted(projects) for sa in sas_by_project.get(pid, [])]
+        return Scope(holder, kind, accounts, nodes, [agents[pid] for pid in projects if pid in agents])
+
+    jobs: list[PolicyJob] = []
+    for kind, holders, make_id in (("organization", export.organizations, org_id),
+                                   ("folder", export.folders, folder_id)):
+        for ident, holder in holders.items():
+            label = f"{kind}s/{ident}"
+            if holder.policy is None:
+                out.note(f"{label}: iam-policy.json missing")
+                continue
+            jobs.append(PolicyJob(holder.policy, label, kind, covered(make_id(ident), kind, label),
+                                  f"inherited by every service account in {label}"))
+    for ident, project in export.projects.items():
+        pid = project_id(ident)
+        if project.policy is None:
+            policy_file = str(export.folder / "projects" / ident / "iam-policy.json")
+            if not any(error.file == policy_file for error in export.errors):
+                out.note(f"projects/{ident}: iam-policy.json missing")
+        else:
+            jobs.append(PolicyJob(project.policy, f"projects/{ident}", "project", covered(pid, "project", ""),
+                                  f"covers every service account of projects/{ident}"))
+        for bucket, loaded in project.buckets.items():
+            jobs.append(PolicyJob(loaded, f"buckets/{bucket}", "bucket", Scope(bucket_id(bucket), "bucket")))
+        for email, account in project.accounts.items():
+            if account.policy is not None:
+                sa = sa_node_id(email)
+                jobs.append(PolicyJob(account.policy, f"serviceAccounts/{email}", None,
+                                      Scope(sa, "serviceAccount", [sa])))
+    return jobs
+
+
+def _apply_policy(out: Transformed, job: PolicyJob, grants: list[Grant], known_roles: dict[str, list[str]],
+                  run_grants: dict[str, Grant], org_scope: str) -> None:
+    """One parsed IAM policy -> identities, HAS_PERMISSION (resources only) and escalation edges."""
     reg = out.registry
-    parsed = parse_policy(loaded.data, holder, holder_label, loaded.file)
-    out.errors.extend(parsed.errors)
-    for text in parsed.notes:
-        out.note(text)
-    out.counts["bindings"] += parsed.bindings
-    out.counts["conditional_bindings"] += parsed.conditional
-    grants: list[Grant] = parsed.grants
+    file = job.loaded.file
     for grant in grants:
-        # A WI member on workloadIdentityUser is a K8s SA the Kubernetes collector emits itself.
-        if grant.role == WORKLOAD_IDENTITY_USER and grant.member.type == "gke_workload":
+        # GKE workload members are Kubernetes service accounts: the Kubernetes collector emits the
+        # node and carries `gcp:workloadIdentity/...` as an alias, so edges from that id join it.
+        if grant.member.type == "gke_workload":
             continue
         record = identity_node(grant.member, org_scope)
         if record is not None:
-            reg.node(loaded.file, record)
-    if resource_kind is not None:
-        edges, notes = permission_edges(grants, resource_kind, custom_roles)
+            reg.node(file, record)
+    if job.resource_kind is not None:
+        edges, notes = permission_edges(grants, job.resource_kind, known_roles)
         for text in notes:
             out.note(text)
         for record in edges:
-            reg.edge(loaded.file, record)
-    transfer = transfer_edges(grants, targets, custom_roles, scope_note)
+            reg.edge(file, record)
+    transfer = transfer_edges(grants, job.scope, known_roles, run_grants, job.scope_note)
     for text in transfer.notes:
         out.note(text)
     for record in transfer.nodes:
-        reg.node(loaded.file, record)
+        reg.node(file, record)
     for record in transfer.edges:
-        reg.edge(loaded.file, record)
+        if "technique" in record:
+            out.counts[f"escalation.{record['technique']}"] += 1
+        reg.edge(file, record)
     for target, subjects in transfer.subjects.items():
         account = reg.nodes.get(target)
         if account is None:
@@ -246,50 +292,30 @@ def _apply_policy(
 def transform_export(export: GcpExport) -> Transformed:
     out = Transformed()
     org_scope = org_id(next(iter(export.organizations))) if len(export.organizations) == 1 else ""
-    custom_roles: dict[str, list[str]] = {}
-    for org in export.organizations.values():
-        custom_roles.update(_custom_roles(org.custom_roles, out))
-    for project in export.projects.values():
-        custom_roles.update(_custom_roles(project.custom_roles, out))
+    known_roles: dict[str, list[str]] = {}
+    if export.predefined_roles is not None:
+        known_roles.update(_custom_roles(export.predefined_roles, out))
+    for holder in [*export.organizations.values(), *export.projects.values()]:
+        known_roles.update(_custom_roles(holder.custom_roles, out))
 
     resources = _resources(export, out)
     sas_by_project = _service_accounts(export, out, org_scope)
-
-    def accounts_below(holder: str) -> list[str]:
-        return [sa for pid, sas in sorted(sas_by_project.items()) if holder == pid or
-                holder in ancestors(pid, resources) for sa in sas]
-
-    for ident, org in export.organizations.items():
-        if org.policy is None:
-            out.note(f"organizations/{ident}: iam-policy.json missing")
-            continue
-        _apply_policy(out, org.policy, org_id(ident), f"organizations/{ident}", "organization",
-                      accounts_below(org_id(ident)), f"inherited by every service account in "
-                      f"organizations/{ident}", custom_roles, org_scope)
-    for ident, folder in export.folders.items():
-        if folder.policy is None:
-            out.note(f"folders/{ident}: iam-policy.json missing")
-            continue
-        _apply_policy(out, folder.policy, folder_id(ident), f"folders/{ident}", "folder",
-                      accounts_below(folder_id(ident)), f"inherited by every service account in folders/{ident}",
-                      custom_roles, org_scope)
-    for ident, project in export.projects.items():
-        pid = project_id(ident)
-        if project.policy is None:
-            policy_file = str(export.folder / "projects" / ident / "iam-policy.json")
-            if not any(error.file == policy_file for error in export.errors):
-                out.note(f"projects/{ident}: iam-policy.json missing")
-        else:
-            _apply_policy(out, project.policy, pid, f"projects/{ident}", "project", sas_by_project.get(pid, []),
-                          f"covers every service account of projects/{ident}", custom_roles, org_scope)
-        for bucket, loaded in project.buckets.items():
-            _apply_policy(out, loaded, f"gcp:buckets/{bucket}", f"buckets/{bucket}", "bucket", [], "",
-                          custom_roles, org_scope)
-        for email, account in project.accounts.items():
-            if account.policy is not None:
-                sa = sa_node_id(email)
-                _apply_policy(out, account.policy, sa, f"serviceAccounts/{email}", None, [sa], "",
-                              custom_roles, org_scope)
+    jobs = _policy_jobs(export, out, resources, sas_by_project)
+    parsed: list[tuple[PolicyJob, list[Grant]]] = []
+    run_grants: dict[str, Grant] = {}
+    for job in jobs:
+        policy = parse_policy(job.loaded.data, job.scope.holder, job.label, job.loaded.file)
+        out.errors.extend(policy.errors)
+        for text in policy.notes:
+            out.note(text)
+        out.counts["bindings"] += policy.bindings
+        out.counts["conditional_bindings"] += policy.conditional
+        parsed.append((job, policy.grants))
+        for grant in policy.grants:
+            if grant.member.node_id and job.resource_kind and can_run_code(grant.role, known_roles):
+                run_grants.setdefault(grant.member.node_id, grant)
+    for job, grants in parsed:
+        _apply_policy(out, job, grants, known_roles, run_grants, org_scope)
 
     _place_service_agents(out, resources)
     _summarise(export, out, resources)

@@ -130,8 +130,10 @@ def test_sample_users_have_unknown_mfa_and_a_coverage_note(sample):
 def test_sample_project_editors_and_owners_can_run_as_every_project_sa(sample):
     run_as = {(e["source"], e["target"]) for e in edges_of(sample, "CAN_RUN_AS")}
     others = {sa("legacy-exporter"), sa("fresh-loader"), sa("archiver")}
-    assert {t for s, t in run_as if s == sa("etl-runner")} == others  # never to itself
-    assert {t for s, t in run_as if s == "gcp:user/priya.nair@lumenfreight.com"} == others | {sa("etl-runner")}
+    agent = "gcp:serviceAccount/482910375612@cloudservices.gserviceaccount.com"
+    # never to itself; editor's deploymentmanager.deployments.create runs as the Google APIs agent
+    assert {t for s, t in run_as if s == sa("etl-runner")} == others | {agent}
+    assert {t for s, t in run_as if s == "gcp:user/priya.nair@lumenfreight.com"} == others | {sa("etl-runner"), agent}
     # Google's own service agent is editor too, but nobody can drive it
     assert not any("cloudservices" in s for s, _ in run_as)
     edge = next(e for e in edges_of(sample, "CAN_RUN_AS") if e["source"] == sa("etl-runner"))
@@ -321,7 +323,7 @@ def test_sa_policy_roles_become_transfer_edges(tmp_path):
     assert result.errors == []
     got = {(e["kind"], e["source"], e["target"]) for e in result.edges if e["kind"] != "HAS_PERMISSION"}
     assert ("CAN_IMPERSONATE", "gcp:user/dev@x.com", APP) in got
-    assert ("CAN_RUN_AS", "gcp:group/ci@x.com", APP) in got
+    assert ("CAN_RUN_AS", "gcp:group/ci@x.com", APP) not in got  # actAs alone: nothing to run code in
     assert ("CAN_CREATE_CREDENTIAL", OLD, APP) in got
     federates = edges_of(result, "FEDERATES_TO")
     assert len(federates) == 1 and federates[0]["target"] == APP
@@ -340,7 +342,8 @@ def test_project_level_token_creator_covers_every_sa_and_folder_owner_is_inherit
     impersonate = {(e["source"], e["target"]) for e in edges_of(result, "CAN_IMPERSONATE")}
     assert impersonate == {("gcp:user/ops@x.com", APP), ("gcp:user/ops@x.com", OLD)}
     run_as = {(e["source"], e["target"]) for e in edges_of(result, "CAN_RUN_AS")}
-    assert run_as == {("gcp:user/folder.owner@x.com", APP), ("gcp:user/folder.owner@x.com", OLD)}
+    assert run_as == {("gcp:user/folder.owner@x.com", APP), ("gcp:user/folder.owner@x.com", OLD),
+                      ("gcp:user/folder.owner@x.com", "gcp:serviceAccount/111@cloudservices.gserviceaccount.com")}
     folder_edge = next(e for e in edges_of(result, "HAS_PERMISSION") if e["target"] == "gcp:folders/9")
     assert folder_edge["level"] == "admin"
     nodes = nodes_by_id(result)
