@@ -19,6 +19,8 @@ from graph.records import RecordOrigin, validate_records
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "samples" / "gcp"
 PROD = "gcp:projects/lumen-data-prod"
 ORG = "gcp:organizations/123456789012"
+PROD_FOLDER = "gcp:folders/301234567890"
+SANDBOX = "lumen-sandbox"
 
 
 def sa(name: str, project: str = "lumen-data-prod") -> str:
@@ -58,7 +60,7 @@ def test_sample_loads_cleanly_and_every_record_validates(sample):
     checked = validate_records(sample.nodes, sample.edges, RecordOrigin("gcp"))
     assert checked.errors == []
     assert len(checked.nodes) == len(sample.nodes) and len(checked.edges) == len(sample.edges)
-    assert sample.coverage.scopes == [ORG, PROD, "gcp:projects/lumen-sandbox"]
+    assert sample.coverage.scopes == [PROD_FOLDER, "gcp:folders/301234567891", ORG, PROD, "gcp:projects/lumen-sandbox"]
     assert any(f.endswith("projects/lumen-data-prod/iam-policy.json") for f in sample.coverage.files)
 
 
@@ -66,7 +68,9 @@ def test_sample_projects_take_environment_from_labels(sample):
     nodes = nodes_by_id(sample)
     assert nodes[PROD]["environment"] == "prod"
     assert nodes[PROD]["labels"] == ["env=prod", "team=data"]
-    assert nodes[PROD]["scope"] == ORG
+    assert nodes[PROD]["scope"] == PROD_FOLDER and nodes[PROD_FOLDER]["scope"] == ORG
+    assert nodes[PROD_FOLDER]["name"] == "Production" and nodes[PROD_FOLDER]["environment"] == "prod"
+    assert nodes["gcp:folders/301234567891"]["environment"] == "nonprod"
     assert "gcp:projects/482910375612" in nodes[PROD]["aliases"]
     assert nodes["gcp:projects/lumen-sandbox"]["environment"] == "nonprod"
     # org-level write reaches every project, so an org holding a prod project is prod
@@ -81,6 +85,8 @@ def test_sample_keys_only_user_managed_become_credentials(sample):
         sa("legacy-exporter") + "/key/9f8e7d6c5b4a39281706f5e4d3c2b1a098765432",
         sa("fresh-loader") + "/key/1a2b3c4d5e6f708192a3b4c5d6e7f80912345678",
         sa("archiver") + "/key/0badc0de0badc0de0badc0de0badc0de0badc0de",
+        sa("build-bot", SANDBOX) + "/key/b0b0b0b0c1c1c1c1d2d2d2d2e3e3e3e3f4f4f4f4",
+        sa("report-bot", SANDBOX) + "/key/5e5e5e5e6f6f6f6f7a7a7a7a8b8b8b8b9c9c9c9c",
     }
     legacy = keys[sa("legacy-exporter") + "/key/9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"]
     assert legacy["kind"] == "sa_key"
@@ -88,8 +94,8 @@ def test_sample_keys_only_user_managed_become_credentials(sample):
     assert legacy["created"] == "2025-09-27T08:14:31Z"
     archiver = keys[sa("archiver") + "/key/0badc0de0badc0de0badc0de0badc0de0badc0de"]
     assert archiver["enabled"] is False
-    assert sample.coverage.counts["system_managed_keys"] == 6
-    assert sample.coverage.counts["user_managed_keys"] == 3
+    assert sample.coverage.counts["system_managed_keys"] == 8
+    assert sample.coverage.counts["user_managed_keys"] == 5
     auth = edges_of(sample, "AUTHENTICATES")
     assert {(e["source"], e["target"]) for e in auth} == {(k, k.rsplit("/key/", 1)[0]) for k in keys}
     assert all(e["mfa"] is False for e in auth)
@@ -101,8 +107,14 @@ def test_sample_workload_identity_sets_federated_subjects_without_edges(sample):
     runner = nodes_by_id(sample)[sa("etl-runner")]
     assert runner["federated_subjects"] == ["system:serviceaccount:analytics:etl-worker"]
     assert runner["workload_identity_pools"] == ["lumen-data-prod.svc.id.goog"]
-    assert edges_of(sample, "FEDERATES_TO") == []
+    # GKE: the Kubernetes side emits FEDERATES_TO; only the GitHub pool principal federates from here
+    [github] = edges_of(sample, "FEDERATES_TO")
+    assert github["source"].startswith("external:principalSet://") and github["target"] == sa("deploy-relay")
+    assert nodes_by_id(sample)[github["source"]]["provider"] == "external"
+    # the KSA's direct grant points at its alias; no second node for the workload
     assert not any(r["id"].startswith("gcp:workloadIdentity/") for r in sample.nodes)
+    direct = next(e for e in edges_of(sample, "HAS_PERMISSION") if e["role"] == "roles/storage.objectViewer")
+    assert direct["source"] == "gcp:workloadIdentity/lumen-data-prod.svc.id.goog/analytics/etl-worker"
 
 
 def test_sample_permissions_and_levels(sample):
@@ -111,7 +123,8 @@ def test_sample_permissions_and_levels(sample):
     assert priya["level"] == "admin" and priya["via"] == "roles/owner on projects/lumen-data-prod"
     assert priya["actions"] == ["roles/owner"]
     assert perms[(sa("etl-runner"), PROD)]["level"] == "write"
-    assert perms[(sa("legacy-exporter"), PROD)]["level"] == "write"  # storage.admin: not project IAM
+    assert perms[(sa("legacy-exporter"), PROD)]["level"] == "write"  # editor
+    assert perms[(sa("fresh-loader"), "gcp:buckets/lumen-data-prod-exports")]["level"] == "admin"
     assert perms[(sa("fresh-loader"), PROD)]["level"] == "write"
     assert perms[(sa("archiver"), PROD)]["level"] == "write"
     assert perms[("gcp:group/analysts@lumenfreight.com", PROD)]["level"] == "read"
@@ -129,7 +142,7 @@ def test_sample_users_have_unknown_mfa_and_a_coverage_note(sample):
 
 def test_sample_project_editors_and_owners_can_run_as_every_project_sa(sample):
     run_as = {(e["source"], e["target"]) for e in edges_of(sample, "CAN_RUN_AS")}
-    others = {sa("legacy-exporter"), sa("fresh-loader"), sa("archiver")}
+    others = {sa("legacy-exporter"), sa("fresh-loader"), sa("archiver"), sa("deploy-relay")}
     agent = "gcp:serviceAccount/482910375612@cloudservices.gserviceaccount.com"
     # never to itself; editor's deploymentmanager.deployments.create runs as the Google APIs agent
     assert {t for s, t in run_as if s == sa("etl-runner")} == others | {agent}
@@ -442,3 +455,18 @@ def test_missing_folder_is_missing_not_a_crash(tmp_path):
     result = collect_offline(tmp_path / "nope")
     assert result.coverage.status == "missing"
     assert result.errors and result.nodes == []
+
+
+def test_sample_gke_workload_grant_joins_the_kubernetes_service_account_in_the_graph(sample):
+    from datetime import UTC, datetime
+
+    from collectors.kubernetes import collect_offline as collect_kubernetes
+    from graph.builder import build_graph
+
+    built = build_graph([sample, collect_kubernetes(SAMPLE.parent / "kubernetes")], datetime(2026, 11, 1, tzinfo=UTC))
+    graph = built.graph
+    ksa = "k8s:gke-analytics/sa/analytics/etl-worker"
+    assert not any(str(n).startswith("gcp:workloadIdentity/") for n in graph.nodes)
+    grants = [(t, d["level"]) for _, t, d in graph.out_edges(ksa, data=True) if d["kind"] == "HAS_PERMISSION"]
+    assert grants == [(PROD, "read")]
+    assert any(d["kind"] == "FEDERATES_TO" and t == sa("etl-runner") for _, t, d in graph.out_edges(ksa, data=True))
