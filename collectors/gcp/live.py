@@ -1,0 +1,335 @@
+"""GCP live collection (`crosspath collect gcp`): the official clients, read-only, into gcloud-shaped exports.
+
+Resource Manager v3 (`google-cloud-resource-manager`, REST transport) walks organization ->
+folders -> projects and reads each node's IAM policy; Cloud Storage (`google-cloud-storage`) reads
+each bucket's IAM policy; IAM admin v1 (`google-cloud-iam`, gRPC)
+lists service accounts, their keys and IAM policies, custom roles and the predefined roles the
+policies bind. Every file lands where the offline collector reads it (collectors/gcp/exports.py),
+so one transform serves both. Denied calls are recorded and the run goes on; quota errors
+(429 / RESOURCE_EXHAUSTED) and transient 5xx are retried with google-api-core's exponential backoff.
+
+Least privilege: `roles/iam.securityReviewer` + `roles/resourcemanager.folderViewer` (or
+`roles/browser`) on the organization, or the same on each `--project`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+from google.api_core import exceptions as gexc
+from google.api_core import retry as gretry
+from google.api_core.client_options import ClientOptions
+from google.protobuf import json_format
+
+from collectors.gcp.exports import POLICY_FILE
+from collectors.live import LiveRun, out_option, quiet_option
+
+SOURCE = "gcp"
+SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+_DENIED = (gexc.PermissionDenied, gexc.Forbidden, gexc.Unauthenticated, gexc.Unauthorized)
+_TRANSIENT = (gexc.ResourceExhausted, gexc.TooManyRequests, gexc.ServiceUnavailable, gexc.InternalServerError,
+              gexc.DeadlineExceeded)
+
+
+def make_retry(deadline: float, initial: float = 1.0) -> gretry.Retry:
+    """Exponential backoff on quota and transient errors, up to `deadline` seconds per call."""
+    return gretry.Retry(predicate=gretry.if_exception_type(*_TRANSIENT), initial=initial, maximum=32.0,
+                        multiplier=2.0, timeout=deadline)
+
+
+@dataclass
+class Clients:
+    organizations: Any
+    folders: Any
+    projects: Any
+    iam: Any
+    storage: Any
+
+
+def credentials(impersonate: str | None, anonymous: bool) -> Any:
+    """Application Default Credentials, optionally impersonating a (read-only) collector SA."""
+    if anonymous:
+        from google.auth.credentials import AnonymousCredentials
+
+        return AnonymousCredentials()
+    import google.auth
+    from google.auth import impersonated_credentials
+
+    base, _ = google.auth.default(scopes=SCOPES)
+    if not impersonate:
+        return base
+    return impersonated_credentials.Credentials(source_credentials=base, target_principal=impersonate,
+                                                target_scopes=SCOPES, lifetime=3600)
+
+
+def make_clients(creds: Any, resource_manager_endpoint: str | None, iam_endpoint: str | None,
+                 storage_endpoint: str | None = None) -> Clients:
+    """Resource Manager and Cloud Storage over REST, IAM admin over gRPC; test endpoints use plain
+    HTTP / an insecure channel."""
+    from google.cloud import iam_admin_v1, resourcemanager_v3, storage
+
+    options = ClientOptions(api_endpoint=resource_manager_endpoint) if resource_manager_endpoint else None
+    rm = {"credentials": creds, "transport": "rest", "client_options": options}
+    if iam_endpoint:
+        import grpc
+        from google.cloud.iam_admin_v1.services.iam.transports import IAMGrpcTransport
+
+        iam = iam_admin_v1.IAMClient(transport=IAMGrpcTransport(channel=grpc.insecure_channel(iam_endpoint)))
+    else:
+        iam = iam_admin_v1.IAMClient(credentials=creds)
+    # The storage client's own project is only a default; every list passes the project explicitly.
+    gcs = storage.Client(project="crosspath-collector", credentials=creds,
+                         client_options={"api_endpoint": storage_endpoint} if storage_endpoint else None)
+    return Clients(resourcemanager_v3.OrganizationsClient(**rm), resourcemanager_v3.FoldersClient(**rm),
+                   resourcemanager_v3.ProjectsClient(**rm), iam, gcs)
+
+
+# --- API objects -> the gcloud JSON the offline collector reads ---------------------------------------
+
+
+def message_dict(message: Any) -> dict[str, Any]:
+    """A proto-plus or protobuf message as gcloud prints it (camelCase, enum names, RFC 3339 times)."""
+    raw = getattr(type(message), "pb", None)
+    pb = raw(message) if callable(raw) else message
+    return json_format.MessageToDict(pb)
+
+
+def policy_export(policy: Any) -> dict[str, Any]:
+    data = message_dict(policy)
+    data.setdefault("etag", "ACAB")
+    return data
+
+
+def state_name(value: Any) -> str:
+    return getattr(value, "name", str(value))
+
+
+def project_export(project: Any) -> dict[str, Any]:
+    """v3 Project -> an entry of `gcloud projects list --format=json`."""
+    kind, _, ident = str(project.parent).partition("/")
+    return {
+        "createTime": message_dict(project).get("createTime"),
+        "labels": dict(project.labels),
+        "lifecycleState": state_name(project.state),
+        "name": project.display_name,
+        "parent": {"id": ident, "type": kind.rstrip("s")} if ident else None,
+        "projectId": project.project_id,
+        "projectNumber": str(project.name).rpartition("/")[2],
+    }
+
+
+def key_export(key: Any) -> dict[str, Any]:
+    """A key listing; never key material (list does not return it, and we drop it if it ever did)."""
+    data = message_dict(key)
+    for secret in ("privateKeyData", "publicKeyData"):
+        data.pop(secret, None)
+    return data
+
+
+@dataclass
+class GcpLiveCollector:
+    """One collection: walks the hierarchy, writes exports, records what was denied."""
+
+    run: LiveRun
+    clients: Clients
+    retry: gretry.Retry
+    timeout: float = 60.0
+    bound_roles: set[str] = field(default_factory=set)
+    projects: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def call(self, name: str, scope: str, method: Callable[..., Any], /, **request: Any) -> Any:
+        """One API call with retry; denied / failed calls are logged and return None."""
+        try:
+            result = method(request=request, retry=self.retry, timeout=self.timeout)
+            self.run.count(f"calls.{name}")
+            return result
+        except _DENIED as exc:
+            self.run.denied(name, scope, exc)
+        except gexc.RetryError as exc:
+            self.run.denied(name, scope, exc.cause or exc, kind="throttled")
+        except _TRANSIENT as exc:
+            self.run.denied(name, scope, exc, kind="throttled")
+        except gexc.GoogleAPICallError as exc:
+            self.run.denied(name, scope, exc, kind="failed")
+        return None
+
+    def listed(self, name: str, scope: str, method: Callable[..., Any], /, **request: Any) -> list[Any]:
+        """Every page of a list call (the pager re-uses the call's retry); [] when denied."""
+        pager = self.call(name, scope, method, **request)
+        if pager is None:
+            return []
+        try:
+            return list(pager)
+        except _DENIED as exc:
+            self.run.denied(name, scope, exc)
+        except (gexc.RetryError, *_TRANSIENT) as exc:
+            self.run.denied(name, scope, exc, kind="throttled")
+        return []
+
+    def write_policy(self, relative: str, name: str, scope: str, method: Callable[..., Any]) -> None:
+        policy = self.call(name, scope, method, resource=scope)
+        if policy is None:
+            return
+        data = policy_export(policy)
+        self.bound_roles.update(b["role"] for b in data.get("bindings", []) if "role" in b)
+        self.run.write(f"{relative}/{POLICY_FILE}", data)
+        self.run.count("policies")
+
+    def custom_roles(self, relative: str, parent: str) -> None:
+        from google.cloud.iam_admin_v1 import RoleView
+
+        roles = self.listed("iam.roles.list", parent, self.clients.iam.list_roles, parent=parent,
+                            view=RoleView.FULL)
+        self.run.write(f"{relative}/custom-roles.json", [message_dict(role) for role in roles])
+        self.run.count("custom_roles", len(roles))
+
+    # --- hierarchy ------------------------------------------------------------------------------------
+
+    def organization(self, org: str) -> None:
+        name = f"organizations/{org}"
+        self.run.scopes.append(name)
+        info = self.call("resourcemanager.organizations.get", name, self.clients.organizations.get_organization,
+                         name=name)
+        if info is not None:
+            self.run.write(f"{name}/organization.json", message_dict(info))
+        self.write_policy(name, "resourcemanager.organizations.getIamPolicy", name,
+                          self.clients.organizations.get_iam_policy)
+        self.custom_roles(name, name)
+        parents = [name]
+        while parents:
+            parent = parents.pop(0)
+            for project in self.listed("resourcemanager.projects.list", parent, self.clients.projects.list_projects,
+                                       parent=parent):
+                self.projects[project.project_id] = project_export(project)
+            for folder in self.listed("resourcemanager.folders.list", parent, self.clients.folders.list_folders,
+                                      parent=parent):
+                self.run.write(f"{folder.name}/folder.json", message_dict(folder))
+                self.write_policy(folder.name, "resourcemanager.folders.getIamPolicy", folder.name,
+                                  self.clients.folders.get_iam_policy)
+                self.run.count("folders")
+                parents.append(folder.name)
+
+    def named_projects(self, project_ids: Iterable[str]) -> None:
+        for ident in project_ids:
+            project = self.call("resourcemanager.projects.get", f"projects/{ident}",
+                                self.clients.projects.get_project, name=f"projects/{ident}")
+            if project is not None:
+                self.projects[project.project_id] = project_export(project)
+
+    def visible_projects(self) -> None:
+        for project in self.listed("resourcemanager.projects.search", "", self.clients.projects.search_projects):
+            self.projects[project.project_id] = project_export(project)
+
+    # --- per project --------------------------------------------------------------------------------------
+
+    def project(self, ident: str) -> None:
+        base = f"projects/{ident}"
+        self.run.scopes.append(base)
+        self.write_policy(base, "resourcemanager.projects.getIamPolicy", base, self.clients.projects.get_iam_policy)
+        self.custom_roles(base, base)
+        accounts = self.listed("iam.serviceAccounts.list", base, self.clients.iam.list_service_accounts, name=base)
+        if not accounts and any(p.call == "iam.serviceAccounts.list" and p.scope == base
+                                for p in self.run.problems):
+            return
+        self.run.write(f"{base}/service-accounts.json", [message_dict(account) for account in accounts])
+        self.run.count("service_accounts", len(accounts))
+        for account in accounts:
+            email = account.email.lower()
+            resource = f"{base}/serviceAccounts/{email}"
+            folder = f"{base}/service-accounts/{email}"
+            response = self.call("iam.serviceAccountKeys.list", resource,
+                                 self.clients.iam.list_service_account_keys, name=resource)
+            if response is not None:
+                keys = [key_export(key) for key in response.keys]
+                self.run.write(f"{folder}/keys.json", keys)
+                self.run.count("keys", len(keys))
+            self.write_policy(folder, "iam.serviceAccounts.getIamPolicy", resource, self.clients.iam.get_iam_policy)
+
+    def buckets(self, ident: str) -> None:
+        """Each bucket's own IAM policy (uniform or fine-grained, bindings only)."""
+        base = f"projects/{ident}"
+        buckets = self.listed("storage.buckets.list", base, self._list_buckets, project=ident)
+        for bucket in buckets:
+            try:
+                policy = bucket.get_iam_policy(requested_policy_version=3, retry=self.retry, timeout=self.timeout)
+            except _DENIED as exc:
+                self.run.denied("storage.buckets.getIamPolicy", f"buckets/{bucket.name}", exc)
+                continue
+            except (gexc.RetryError, gexc.GoogleAPICallError) as exc:
+                self.run.denied("storage.buckets.getIamPolicy", f"buckets/{bucket.name}", exc, kind="failed")
+                continue
+            data = {key: value for key, value in policy.to_api_repr().items() if key in ("bindings", "etag",
+                                                                                         "version")}
+            data["bindings"] = [{**b, "members": sorted(b["members"])} for b in data.get("bindings", [])]
+            self.bound_roles.update(b["role"] for b in data["bindings"])
+            self.run.write(f"{base}/buckets/{bucket.name}/{POLICY_FILE}", data)
+            self.run.count("buckets")
+
+    def _list_buckets(self, request: dict[str, Any], retry: Any, timeout: float) -> Any:
+        return self.clients.storage.list_buckets(project=request["project"], retry=retry, timeout=timeout)
+
+    def predefined_roles(self) -> None:
+        """`roles.get` for every predefined role the collected policies bind (their permissions)."""
+        roles = []
+        for name in sorted(r for r in self.bound_roles if r.startswith("roles/")):
+            role = self.call("iam.roles.get", name, self.clients.iam.get_role, name=name)
+            if role is not None:
+                roles.append(message_dict(role))
+        self.run.write("roles/predefined.json", roles)
+        self.run.count("predefined_roles", len(roles))
+
+    def collect(self, organization: str | None, project_ids: list[str]) -> None:
+        with self.run.progress() as bar:
+            if organization:
+                self.organization(organization)
+            if project_ids:
+                self.named_projects(project_ids)
+            if not organization and not project_ids:
+                self.visible_projects()
+            self.run.write("projects.json", sorted(self.projects.values(), key=lambda p: p["projectId"]))
+            for ident in self.run.track(sorted(self.projects), "gcp projects", bar):
+                self.project(ident)
+                self.buckets(ident)
+            self.predefined_roles()
+
+
+def collect_live(out_root: Path, organization: str | None, project_ids: list[str], clients: Clients,
+                 retry: gretry.Retry, quiet: bool = True) -> dict[str, Any]:
+    run = LiveRun(SOURCE, out_root, quiet=quiet)
+    GcpLiveCollector(run, clients, retry).collect(organization, project_ids)
+    return run.finish()
+
+
+@click.command("gcp")
+@click.option("--organization", help="Organization id: walk its folders and projects.")
+@click.option("--project", "projects", multiple=True, help="Project id (repeatable).")
+@click.option("--impersonate-service-account", "impersonate", metavar="EMAIL",
+              help="Collect as this service account (needs Token Creator on it).")
+@click.option("--retry-deadline", type=float, default=120.0, show_default=True,
+              help="Seconds to keep retrying a throttled call.")
+@click.option("--resource-manager-endpoint", hidden=True, help="Testing: Resource Manager REST endpoint.")
+@click.option("--iam-endpoint", hidden=True, help="Testing: IAM admin gRPC endpoint (insecure channel).")
+@click.option("--storage-endpoint", hidden=True, help="Testing: Cloud Storage JSON API endpoint.")
+@click.option("--anonymous", is_flag=True, hidden=True, help="Testing: anonymous credentials.")
+@out_option
+@quiet_option
+def command(organization: str | None, projects: tuple[str, ...], impersonate: str | None, retry_deadline: float,
+            resource_manager_endpoint: str | None, iam_endpoint: str | None, storage_endpoint: str | None,
+            anonymous: bool, out_root: Path, quiet: bool) -> None:
+    """GCP IAM: organization / folder / project policies, service accounts, keys, roles (read-only)."""
+    from google.auth.exceptions import GoogleAuthError
+
+    try:
+        creds = credentials(impersonate, anonymous)
+    except GoogleAuthError as exc:
+        raise click.ClickException(f"no Google credentials: {exc}. Run `gcloud auth application-default "
+                                   "login` or set GOOGLE_APPLICATION_CREDENTIALS") from None
+    clients = make_clients(creds, resource_manager_endpoint, iam_endpoint, storage_endpoint)
+    log = collect_live(out_root, organization, list(projects), clients,
+                       make_retry(retry_deadline, initial=0.2 if anonymous else 1.0), quiet)
+    counts = ", ".join(f"{k} {v}" for k, v in log["counts"].items() if not k.startswith("calls."))
+    click.echo(f"gcp: {counts}; {len(log['problems'])} denied/failed calls -> {Path(out_root) / SOURCE}")
