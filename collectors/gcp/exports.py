@@ -15,6 +15,8 @@ the ids (docs/collectors/gcp.md):
     projects/<projectId>/service-accounts/<email>/keys.json        ... keys list
     projects/<projectId>/service-accounts/<email>/iam-policy.json  ... get-iam-policy
     projects/<projectId>/buckets/<bucket>/iam-policy.json          gcloud storage buckets get-iam-policy (optional)
+    projects/<projectId>/workload-identity-pools/<pool>/providers.json
+                                                   gcloud iam workload-identity-pools providers list (optional)
     roles/predefined.json                          gcloud iam roles describe, for bound predefined roles (optional;
                                                    the live collector writes it, else the bundled catalogue is used)
     collection.json                                live collection log (denied / failed calls)
@@ -71,6 +73,7 @@ class ProjectExport:
     custom_roles: Loaded | None = None
     accounts: dict[str, ServiceAccountExport] = field(default_factory=dict)
     buckets: dict[str, Loaded] = field(default_factory=dict)
+    pool_providers: dict[str, Loaded] = field(default_factory=dict)  # pool id -> providers.json
 
 
 @dataclass
@@ -95,7 +98,7 @@ class GcpExport:
             loaded += [project.policy, project.service_accounts, project.custom_roles]
             for account in project.accounts.values():
                 loaded += [account.keys, account.policy]
-            loaded += list(project.buckets.values())
+            loaded += list(project.buckets.values()) + list(project.pool_providers.values())
         return sorted(item.file for item in loaded if item is not None)
 
 
@@ -141,6 +144,10 @@ def get_project_export(project_dir: Path, export: GcpExport) -> ProjectExport:
             keys=load_file(sa_dir / "keys.json", export),
             policy=load_file(sa_dir / POLICY_FILE, export),
         )
+    for pool_dir in _subdirs(project_dir / "workload-identity-pools"):
+        loaded = load_file(pool_dir / "providers.json", export)
+        if loaded is not None:
+            project.pool_providers[pool_dir.name] = loaded
     for bucket_dir in _subdirs(project_dir / "buckets"):
         loaded = load_file(bucket_dir / POLICY_FILE, export)
         if loaded is not None:

@@ -2,7 +2,8 @@
 
 Resource Manager v3 (`google-cloud-resource-manager`, REST transport) walks organization ->
 folders -> projects and reads each node's IAM policy; Cloud Storage (`google-cloud-storage`) reads
-each bucket's IAM policy; IAM admin v1 (`google-cloud-iam`, gRPC)
+each bucket's IAM policy; the IAM v1 REST API (through google-auth's AuthorizedSession: no client
+library covers it) lists workload identity pools and providers; IAM admin v1 (`google-cloud-iam`, gRPC)
 lists service accounts, their keys and IAM policies, custom roles and the predefined roles the
 policies bind. Every file lands where the offline collector reads it (collectors/gcp/exports.py),
 so one transform serves both. Denied calls are recorded and the run goes on; quota errors
@@ -48,6 +49,8 @@ class Clients:
     projects: Any
     iam: Any
     storage: Any
+    iam_rest: Any = None  # google.auth AuthorizedSession for the IAM v1 pools API (no client library)
+    iam_rest_endpoint: str = "https://iam.googleapis.com"
 
 
 def credentials(impersonate: str | None, anonymous: bool) -> Any:
@@ -67,7 +70,7 @@ def credentials(impersonate: str | None, anonymous: bool) -> Any:
 
 
 def make_clients(creds: Any, resource_manager_endpoint: str | None, iam_endpoint: str | None,
-                 storage_endpoint: str | None = None) -> Clients:
+                 storage_endpoint: str | None = None, iam_rest_endpoint: str | None = None) -> Clients:
     """Resource Manager and Cloud Storage over REST, IAM admin over gRPC; test endpoints use plain
     HTTP / an insecure channel."""
     from google.cloud import iam_admin_v1, resourcemanager_v3, storage
@@ -84,8 +87,11 @@ def make_clients(creds: Any, resource_manager_endpoint: str | None, iam_endpoint
     # The storage client's own project is only a default; every list passes the project explicitly.
     gcs = storage.Client(project="crosspath-collector", credentials=creds,
                          client_options={"api_endpoint": storage_endpoint} if storage_endpoint else None)
+    from google.auth.transport.requests import AuthorizedSession
+
     return Clients(resourcemanager_v3.OrganizationsClient(**rm), resourcemanager_v3.FoldersClient(**rm),
-                   resourcemanager_v3.ProjectsClient(**rm), iam, gcs)
+                   resourcemanager_v3.ProjectsClient(**rm), iam, gcs, AuthorizedSession(creds),
+                   (iam_rest_endpoint or "https://iam.googleapis.com").rstrip("/"))
 
 
 # --- API objects -> the gcloud JSON the offline collector reads ---------------------------------------
@@ -272,6 +278,47 @@ class GcpLiveCollector:
     def _list_buckets(self, request: dict[str, Any], retry: Any, timeout: float) -> Any:
         return self.clients.storage.list_buckets(project=request["project"], retry=retry, timeout=timeout)
 
+    def _rest_pages(self, url: str, key: str) -> list[dict[str, Any]]:
+        """GET every page of an IAM v1 REST list; errors raised as google-api-core exceptions."""
+        items: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            def fetch(page_token: str = token) -> dict[str, Any]:
+                response = self.clients.iam_rest.get(url, params={"pageToken": page_token} if page_token else {},
+                                                     timeout=self.timeout)
+                if response.status_code >= 400:
+                    raise gexc.from_http_response(response)
+                return response.json()
+
+            data = self.retry(fetch)()
+            items += data.get(key, [])
+            token = data.get("nextPageToken", "")
+            if not token:
+                return items
+
+    def pool_providers(self, ident: str) -> None:
+        """Workload identity pools and their providers (IAM v1 REST: no client library covers them)."""
+        base = f"{self.clients.iam_rest_endpoint}/v1/projects/{ident}/locations/global/workloadIdentityPools"
+        scope = f"projects/{ident}"
+        try:
+            pools = self._rest_pages(base, "workloadIdentityPools")
+        except _DENIED as exc:
+            self.run.denied("iam.workloadIdentityPools.list", scope, exc)
+            return
+        except (gexc.RetryError, gexc.GoogleAPICallError) as exc:
+            self.run.denied("iam.workloadIdentityPools.list", scope, exc, kind="failed")
+            return
+        for pool in pools:
+            pool_id = str(pool.get("name", "")).rsplit("/", 1)[-1]
+            try:
+                providers = self._rest_pages(f"{base}/{pool_id}/providers", "workloadIdentityPoolProviders")
+            except (gexc.RetryError, gexc.GoogleAPICallError) as exc:
+                self.run.denied("iam.workloadIdentityPoolProviders.list", f"{scope}/pools/{pool_id}", exc,
+                                kind="denied" if isinstance(exc, _DENIED) else "failed")
+                continue
+            self.run.write(f"{scope}/workload-identity-pools/{pool_id}/providers.json", providers)
+            self.run.count("workload_identity_providers", len(providers))
+
     def predefined_roles(self) -> None:
         """`roles.get` for every predefined role the collected policies bind (their permissions)."""
         roles = []
@@ -294,6 +341,7 @@ class GcpLiveCollector:
             for ident in self.run.track(sorted(self.projects), "gcp projects", bar):
                 self.project(ident)
                 self.buckets(ident)
+                self.pool_providers(ident)
             self.predefined_roles()
 
 
@@ -313,13 +361,14 @@ def collect_live(out_root: Path, organization: str | None, project_ids: list[str
               help="Seconds to keep retrying a throttled call.")
 @click.option("--resource-manager-endpoint", hidden=True, help="Testing: Resource Manager REST endpoint.")
 @click.option("--iam-endpoint", hidden=True, help="Testing: IAM admin gRPC endpoint (insecure channel).")
+@click.option("--iam-rest-endpoint", hidden=True, help="Testing: IAM v1 REST endpoint (workload identity pools).")
 @click.option("--storage-endpoint", hidden=True, help="Testing: Cloud Storage JSON API endpoint.")
 @click.option("--anonymous", is_flag=True, hidden=True, help="Testing: anonymous credentials.")
 @out_option
 @quiet_option
 def command(organization: str | None, projects: tuple[str, ...], impersonate: str | None, retry_deadline: float,
-            resource_manager_endpoint: str | None, iam_endpoint: str | None, storage_endpoint: str | None,
-            anonymous: bool, out_root: Path, quiet: bool) -> None:
+            resource_manager_endpoint: str | None, iam_endpoint: str | None, iam_rest_endpoint: str | None,
+            storage_endpoint: str | None, anonymous: bool, out_root: Path, quiet: bool) -> None:
     """GCP IAM: organization / folder / project policies, service accounts, keys, roles (read-only)."""
     from google.auth.exceptions import GoogleAuthError
 
@@ -328,7 +377,7 @@ def command(organization: str | None, projects: tuple[str, ...], impersonate: st
     except GoogleAuthError as exc:
         raise click.ClickException(f"no Google credentials: {exc}. Run `gcloud auth application-default "
                                    "login` or set GOOGLE_APPLICATION_CREDENTIALS") from None
-    clients = make_clients(creds, resource_manager_endpoint, iam_endpoint, storage_endpoint)
+    clients = make_clients(creds, resource_manager_endpoint, iam_endpoint, storage_endpoint, iam_rest_endpoint)
     log = collect_live(out_root, organization, list(projects), clients,
                        make_retry(retry_deadline, initial=0.2 if anonymous else 1.0), quiet)
     counts = ", ".join(f"{k} {v}" for k, v in log["counts"].items() if not k.startswith("calls."))

@@ -9,7 +9,7 @@ from typing import Any
 from collectors.base import iso, parse_time
 from collectors.gcp.bindings import Grant
 from collectors.gcp.escalation import RUN_PERMISSIONS, Scope, escalations
-from collectors.gcp.members import identity_node, is_google_managed_sa
+from collectors.gcp.members import is_google_managed_sa
 from collectors.gcp.roles import WORKLOAD_IDENTITY_USER, role_permissions
 from graph.records import Record, RecordError, edge, node
 from graph.schema import EdgeKind, Family, Provider
@@ -175,10 +175,7 @@ def _federation(grant: Grant, targets: list[str], result: TransferResult) -> Non
             _append_unique(result.subjects.setdefault(target, []), member.k8s_subject)
             _append_unique(result.pools.setdefault(target, []), member.pool)
         return
-    if member.type == "external":
-        external = identity_node(member, "")
-        if external is not None:
-            result.nodes.append(external)
+    if member.type == "external":  # node emitted by the transform (collectors/gcp/federation.py)
         for target in targets:
             properties: dict[str, Any] = {"mfa_required": False, "role": grant.role}
             if grant.conditions:

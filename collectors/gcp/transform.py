@@ -9,7 +9,8 @@ from typing import Any
 from collectors.gcp.bindings import CONDITION_NOTE, Grant, parse_policy, permission_edges
 from collectors.gcp.escalation import Scope
 from collectors.gcp.exports import GcpExport, Loaded
-from collectors.gcp.members import identity_node, parse_member
+from collectors.gcp.federation import PoolProvider, parse_provider, resolve_member
+from collectors.gcp.members import Member, identity_node, parse_member
 from collectors.gcp.resources import (
     ancestors,
     bucket_id,
@@ -260,7 +261,8 @@ def _apply_policy(out: Transformed, job: PolicyJob, grants: list[Grant], known_r
     for grant in grants:
         # GKE workload members are Kubernetes service accounts: the Kubernetes collector emits the
         # node and carries `gcp:workloadIdentity/...` as an alias, so edges from that id join it.
-        if grant.member.type == "gke_workload":
+        # Federated pool members were resolved (and their nodes emitted) by _federated_grants.
+        if grant.member.type in ("gke_workload", "external"):
             continue
         record = identity_node(grant.member, org_scope)
         if record is not None:
@@ -289,6 +291,45 @@ def _apply_policy(out: Transformed, job: PolicyJob, grants: list[Grant], known_r
         account["workload_identity_pools"] = sorted(pools)
 
 
+def _pool_providers(export: GcpExport, resources: dict[str, Record],
+                    out: Transformed) -> dict[tuple[str, str], list[PoolProvider]]:
+    """(project number, pool id) -> providers, from each project's providers.json."""
+    providers: dict[tuple[str, str], list[PoolProvider]] = {}
+    for ident, project in export.projects.items():
+        number = str(resources.get(project_id(ident), {}).get("project_number") or "")
+        for pool, loaded in project.pool_providers.items():
+            if not isinstance(loaded.data, list):
+                out.errors.append(RecordError(SOURCE, loaded.file, "", "", "expected a JSON list of providers",
+                                              "re-export with `gcloud iam workload-identity-pools providers "
+                                              "list --format=json`"))
+                continue
+            if not number:
+                out.note(f"projects/{ident}: project number unknown, pool {pool}'s members cannot be matched")
+            parsed = [parse_provider(pool, p) for p in loaded.data if isinstance(p, dict)]
+            providers[(number, pool)] = parsed
+            out.counts["workload_identity_providers"] += len(parsed)
+    return providers
+
+
+def _federated_grants(grants: list[Grant], providers: dict[tuple[str, str], list[PoolProvider]],
+                      out: Transformed, file: str) -> list[Grant]:
+    """Replace each workload-identity-pool member by the identities its providers map it to."""
+    expanded: list[Grant] = []
+    for grant in grants:
+        resolved = resolve_member(grant.member.raw, providers) if grant.member.type == "external" else None
+        if resolved is None:
+            expanded.append(grant)
+            continue
+        if resolved.note:
+            out.note(resolved.note)
+        for record in resolved.nodes:
+            out.registry.node(file, record)
+        for ident in resolved.ids:
+            member = Member(grant.member.raw, "external", ident)
+            expanded.append(Grant(member, grant.role, grant.holder, grant.holder_label, grant.conditions))
+    return expanded
+
+
 def transform_export(export: GcpExport) -> Transformed:
     out = Transformed()
     org_scope = org_id(next(iter(export.organizations))) if len(export.organizations) == 1 else ""
@@ -301,6 +342,7 @@ def transform_export(export: GcpExport) -> Transformed:
     resources = _resources(export, out)
     sas_by_project = _service_accounts(export, out, org_scope)
     jobs = _policy_jobs(export, out, resources, sas_by_project)
+    providers = _pool_providers(export, resources, out)
     parsed: list[tuple[PolicyJob, list[Grant]]] = []
     run_grants: dict[str, Grant] = {}
     for job in jobs:
@@ -310,8 +352,9 @@ def transform_export(export: GcpExport) -> Transformed:
             out.note(text)
         out.counts["bindings"] += policy.bindings
         out.counts["conditional_bindings"] += policy.conditional
-        parsed.append((job, policy.grants))
-        for grant in policy.grants:
+        grants = _federated_grants(policy.grants, providers, out, job.loaded.file)
+        parsed.append((job, grants))
+        for grant in grants:
             if grant.member.node_id and job.resource_kind and can_run_code(grant.role, known_roles):
                 run_grants.setdefault(grant.member.node_id, grant)
     for job, grants in parsed:

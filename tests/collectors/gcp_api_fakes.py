@@ -48,6 +48,7 @@ class World:
     roles: dict[str, dict] = field(default_factory=dict)
     custom_roles: dict[str, list[dict]] = field(default_factory=dict)
     buckets: dict[str, list[dict]] = field(default_factory=dict)  # project id -> storage#bucket resources
+    pools: dict[str, dict[str, list[dict]]] = field(default_factory=dict)  # project id -> pool id -> providers
     throttle_once: set[str] = field(default_factory=set)
     deny: set[tuple[str, str]] = field(default_factory=set)
     calls: Counter[str] = field(default_factory=Counter)
@@ -90,6 +91,8 @@ def world_from_sample(sample: Path) -> World:
         base = sample / "projects" / entry["projectId"]
         world.policies[f"projects/{entry['projectId']}"] = _read(base / "iam-policy.json")
         world.service_accounts[f"projects/{entry['projectId']}"] = _read(base / "service-accounts.json")
+        for pool_dir in sorted((base / "workload-identity-pools").glob("*")):
+            world.pools.setdefault(entry["projectId"], {})[pool_dir.name] = _read(pool_dir / "providers.json")
         for bucket_dir in sorted((base / "buckets").glob("*")):
             world.buckets.setdefault(entry["projectId"], []).append({
                 "kind": "storage#bucket", "id": bucket_dir.name, "name": bucket_dir.name,
@@ -176,10 +179,29 @@ def _handler(world: World) -> type[BaseHTTPRequestHandler]:
             else:
                 self.error(404, f"no route {path}")
 
+        def pools(self, url: Any) -> None:
+            """IAM v1: workloadIdentityPools.list and providers.list (paged)."""
+            parts = unquote(url.path).removeprefix("/v1/projects/").split("/")
+            project, token = parts[0], parse_qs(url.query).get("pageToken", [""])[0]
+            pools = world.pools.get(project, {})
+            if len(parts) == 4:  # <project>/locations/global/workloadIdentityPools
+                items = [{"name": f"projects/{project}/locations/global/workloadIdentityPools/{pool}",
+                          "state": "ACTIVE"} for pool in sorted(pools)]
+                self.listing("iam.workloadIdentityPools.list", "workloadIdentityPools", items,
+                             f"projects/{project}", token)
+            elif len(parts) == 6 and parts[5] == "providers":
+                self.listing("iam.workloadIdentityPoolProviders.list", "workloadIdentityPoolProviders",
+                             pools.get(parts[4], []), f"projects/{project}/pools/{parts[4]}", token)
+            else:
+                self.error(404, f"no route {url.path}")
+
         def do_GET(self) -> None:
             url = urlparse(self.path)
             if url.path.startswith("/storage/v1/b"):
                 self.storage(url)
+                return
+            if url.path.startswith("/v1/projects/"):
+                self.pools(url)
                 return
             path = unquote(url.path).removeprefix("/v3/")
             query = {k: v[0] for k, v in parse_qs(url.query).items()}

@@ -109,8 +109,10 @@ def test_sample_workload_identity_sets_federated_subjects_without_edges(sample):
     assert runner["workload_identity_pools"] == ["lumen-data-prod.svc.id.goog"]
     # GKE: the Kubernetes side emits FEDERATES_TO; only the GitHub pool principal federates from here
     [github] = edges_of(sample, "FEDERATES_TO")
-    assert github["source"].startswith("external:principalSet://") and github["target"] == sa("deploy-relay")
-    assert nodes_by_id(sample)[github["source"]]["provider"] == "external"
+    assert github["source"] == "external:oidc/token.actions.githubusercontent.com/repo:lumenfreight/infra:*"
+    assert github["target"] == sa("deploy-relay")
+    repo = nodes_by_id(sample)[github["source"]]
+    assert repo["provider"] == "external" and repo["oidc_subject"] == "repo:lumenfreight/infra:*"
     # the KSA's direct grant points at its alias; no second node for the workload
     assert not any(r["id"].startswith("gcp:workloadIdentity/") for r in sample.nodes)
     direct = next(e for e in edges_of(sample, "HAS_PERMISSION") if e["role"] == "roles/storage.objectViewer")

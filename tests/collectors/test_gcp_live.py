@@ -30,7 +30,7 @@ def collect(servers, tmp_path: Path, organization: str | None = ORG, projects: l
     from google.auth.credentials import AnonymousCredentials
 
     clients = make_clients(AnonymousCredentials(), servers.rest_endpoint, servers.grpc_endpoint,
-                           servers.rest_endpoint)
+                           servers.rest_endpoint, servers.rest_endpoint)
     return collect_live(tmp_path, organization, projects or [], clients, make_retry(10.0, initial=0.05))
 
 
@@ -39,7 +39,7 @@ def records(result) -> tuple[set[str], set[tuple[str, str, str]]]:
 
 
 def test_live_export_of_the_sample_org_gives_the_same_graph_as_the_gcloud_export(servers, tmp_path):
-    servers.world.throttle_once = {"projects.getIamPolicy", "iam.serviceAccounts.list"}
+    servers.world.throttle_once = {"projects.getIamPolicy", "iam.serviceAccounts.list", "iam.workloadIdentityPools.list"}
     log = collect(servers, tmp_path)
     # the 429 / RESOURCE_EXHAUSTED was retried; the fake's roles API knows only the bundled catalogue
     # (a real one knows every predefined role), so other bound roles come back NOT_FOUND
@@ -54,6 +54,7 @@ def test_live_export_of_the_sample_org_gives_the_same_graph_as_the_gcloud_export
     assert live.coverage.scopes == offline.coverage.scopes
     assert log["counts"]["service_accounts"] == 7 and log["counts"]["folders"] == 2
     assert log["counts"]["buckets"] == 1 and servers.world.calls["storage.buckets.getIamPolicy"] == 1
+    assert log["counts"]["workload_identity_providers"] == 1
     written = json.loads((tmp_path / "gcp" / "projects.json").read_text())
     assert [p["projectId"] for p in written] == ["lumen-data-prod", "lumen-sandbox"]
     assert written[0]["projectNumber"] == "482910375612" and written[0]["parent"] == {"id": "301234567890",
@@ -105,7 +106,7 @@ def test_quota_that_never_clears_is_recorded_as_throttled(servers, tmp_path):
 
     world.throttle_once = AlwaysThrottled({"organizations.getIamPolicy"})
     clients = make_clients(AnonymousCredentials(), servers.rest_endpoint, servers.grpc_endpoint,
-                           servers.rest_endpoint)
+                           servers.rest_endpoint, servers.rest_endpoint)
     log = collect_live(tmp_path, ORG, [], clients, make_retry(0.5, initial=0.05))
     [problem] = [p for p in log["problems"] if p["call"] == "resourcemanager.organizations.getIamPolicy"]
     assert problem["kind"] == "throttled" and "Quota exceeded" in problem["error"]
@@ -128,7 +129,8 @@ def test_cli_collect_gcp_then_scan(servers, tmp_path):
     collected = runner.invoke(main, ["collect", "gcp", "--organization", ORG, "--out", str(out), "--quiet",
                                      "--anonymous", "--resource-manager-endpoint", servers.rest_endpoint,
                                      "--iam-endpoint", servers.grpc_endpoint,
-                                     "--storage-endpoint", servers.rest_endpoint])
+                                     "--storage-endpoint", servers.rest_endpoint,
+                                     "--iam-rest-endpoint", servers.rest_endpoint])
     assert collected.exit_code == 0, collected.output
     assert "service_accounts 7" in collected.output and "folders 2" in collected.output
     assert (out / "gcp" / "collection.json").is_file()
