@@ -8,6 +8,8 @@ the ids (docs/collectors/gcp.md):
     organizations/<orgId>/custom-roles.json        gcloud iam roles describe ... (optional)
     folders/<folderId>/folder.json                 gcloud resource-manager folders describe (optional)
     folders/<folderId>/iam-policy.json             gcloud resource-manager folders get-iam-policy
+    <organizations|folders|projects>/<id>/deny-policies.json  gcloud iam policies get ... --kind=denypolicies,
+                                                   as a JSON list (optional)
     projects.json                                  gcloud projects list
     projects/<projectId>/iam-policy.json           gcloud projects get-iam-policy
     projects/<projectId>/custom-roles.json         (optional)
@@ -34,6 +36,7 @@ from graph.records import RecordError
 SOURCE = "gcp"
 POLICY_FILE = "iam-policy.json"
 CUSTOM_ROLES_FILE = "custom-roles.json"
+DENY_FILE = "deny-policies.json"
 
 
 @dataclass
@@ -56,6 +59,7 @@ class NodeExport:
     info: Loaded | None = None
     policy: Loaded | None = None
     custom_roles: Loaded | None = None
+    deny: Loaded | None = None
 
 
 @dataclass
@@ -71,6 +75,7 @@ class ProjectExport:
     policy: Loaded | None = None
     service_accounts: Loaded | None = None
     custom_roles: Loaded | None = None
+    deny: Loaded | None = None
     accounts: dict[str, ServiceAccountExport] = field(default_factory=dict)
     buckets: dict[str, Loaded] = field(default_factory=dict)
     pool_providers: dict[str, Loaded] = field(default_factory=dict)  # pool id -> providers.json
@@ -93,9 +98,9 @@ class GcpExport:
         """Every file that was read successfully, in a stable order."""
         loaded: list[Loaded | None] = [self.projects_list, self.predefined_roles]
         for holder in [*self.organizations.values(), *self.folders.values()]:
-            loaded += [holder.info, holder.policy, holder.custom_roles]
+            loaded += [holder.info, holder.policy, holder.custom_roles, holder.deny]
         for project in self.projects.values():
-            loaded += [project.policy, project.service_accounts, project.custom_roles]
+            loaded += [project.policy, project.service_accounts, project.custom_roles, project.deny]
             for account in project.accounts.values():
                 loaded += [account.keys, account.policy]
             loaded += list(project.buckets.values()) + list(project.pool_providers.values())
@@ -126,6 +131,7 @@ def get_node_exports(folder: Path, kind: str, info_file: str, export: GcpExport)
             info=load_file(sub / info_file, export),
             policy=load_file(sub / POLICY_FILE, export),
             custom_roles=load_file(sub / CUSTOM_ROLES_FILE, export),
+            deny=load_file(sub / DENY_FILE, export),
         )
     return found
 
@@ -136,6 +142,7 @@ def get_project_export(project_dir: Path, export: GcpExport) -> ProjectExport:
         policy=load_file(project_dir / POLICY_FILE, export),
         service_accounts=load_file(project_dir / "service-accounts.json", export),
         custom_roles=load_file(project_dir / CUSTOM_ROLES_FILE, export),
+        deny=load_file(project_dir / DENY_FILE, export),
     )
     for sa_dir in _subdirs(project_dir / "service-accounts"):
         email = sa_dir.name.lower()

@@ -144,7 +144,8 @@ def transfer_edges(
         # Service agents act only on Google's behalf; no person or key can drive them.
         if grant.member.node_id is None or is_google_managed_sa(grant.member.email):
             continue
-        permissions = role_permissions(grant.role, known_roles)
+        permissions = grant.permissions if grant.permissions is not None else role_permissions(grant.role,
+                                                                                                known_roles)
         if not permissions:
             continue
         runs_itself = bool(RUN_PERMISSIONS.intersection(permissions))
@@ -163,8 +164,10 @@ def transfer_edges(
     return result
 
 
-def can_run_code(role: str, known_roles: Mapping[str, list[str]]) -> bool:
-    return bool(RUN_PERMISSIONS.intersection(role_permissions(role, known_roles) or ()))
+def can_run_code(grant: Grant, known_roles: Mapping[str, list[str]]) -> bool:
+    """Does the grant (after deny policies) let its member run code as a chosen service account?"""
+    permissions = grant.permissions if grant.permissions is not None else role_permissions(grant.role, known_roles)
+    return bool(RUN_PERMISSIONS.intersection(permissions or ()))
 
 
 def _federation(grant: Grant, targets: list[str], result: TransferResult) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.gcp.bindings import CONDITION_NOTE, Grant, parse_policy, permission_edges
+from collectors.gcp.deny import Denials, parse_deny_policies, remove_denied
 from collectors.gcp.escalation import Scope
 from collectors.gcp.exports import GcpExport, Loaded
 from collectors.gcp.federation import PoolProvider, parse_provider, resolve_member
@@ -24,6 +25,7 @@ from collectors.gcp.resources import (
     transform_organization,
     transform_project,
 )
+from collectors.gcp.roles import role_permissions
 from collectors.gcp.service_accounts import (
     can_run_code,
     sa_node_id,
@@ -206,6 +208,7 @@ class PolicyJob:
     resource_kind: str | None  # None for a service account's own policy (not a resource)
     scope: Scope
     scope_note: str = ""
+    attachments: list[str] = field(default_factory=list)  # nodes whose deny policies apply here
 
 
 def _policy_jobs(export: GcpExport, out: Transformed, resources: dict[str, Record],
@@ -224,6 +227,9 @@ def _policy_jobs(export: GcpExport, out: Transformed, resources: dict[str, Recor
         accounts = [sa for pid in sorted(projects) for sa in sas_by_project.get(pid, [])]
         return Scope(holder, kind, accounts, nodes, [agents[pid] for pid in projects if pid in agents])
 
+    def chain(node_id: str) -> list[str]:
+        return [node_id, *ancestors(node_id, resources)]
+
     jobs: list[PolicyJob] = []
     for kind, holders, make_id in (("organization", export.organizations, org_id),
                                    ("folder", export.folders, folder_id)):
@@ -233,7 +239,7 @@ def _policy_jobs(export: GcpExport, out: Transformed, resources: dict[str, Recor
                 out.note(f"{label}: iam-policy.json missing")
                 continue
             jobs.append(PolicyJob(holder.policy, label, kind, covered(make_id(ident), kind, label),
-                                  f"inherited by every service account in {label}"))
+                                  f"inherited by every service account in {label}", chain(make_id(ident))))
     for ident, project in export.projects.items():
         pid = project_id(ident)
         if project.policy is None:
@@ -242,14 +248,15 @@ def _policy_jobs(export: GcpExport, out: Transformed, resources: dict[str, Recor
                 out.note(f"projects/{ident}: iam-policy.json missing")
         else:
             jobs.append(PolicyJob(project.policy, f"projects/{ident}", "project", covered(pid, "project", ""),
-                                  f"covers every service account of projects/{ident}"))
+                                  f"covers every service account of projects/{ident}", chain(pid)))
         for bucket, loaded in project.buckets.items():
-            jobs.append(PolicyJob(loaded, f"buckets/{bucket}", "bucket", Scope(bucket_id(bucket), "bucket")))
+            jobs.append(PolicyJob(loaded, f"buckets/{bucket}", "bucket", Scope(bucket_id(bucket), "bucket"),
+                                  attachments=chain(pid)))
         for email, account in project.accounts.items():
             if account.policy is not None:
                 sa = sa_node_id(email)
                 jobs.append(PolicyJob(account.policy, f"serviceAccounts/{email}", None,
-                                      Scope(sa, "serviceAccount", [sa])))
+                                      Scope(sa, "serviceAccount", [sa]), attachments=chain(pid)))
     return jobs
 
 
@@ -330,6 +337,43 @@ def _federated_grants(grants: list[Grant], providers: dict[tuple[str, str], list
     return expanded
 
 
+def _denials(export: GcpExport, out: Transformed) -> Denials:
+    denials = Denials()
+    holders = [(org_id(i), h) for i, h in export.organizations.items()]
+    holders += [(folder_id(i), h) for i, h in export.folders.items()]
+    holders += [(project_id(i), p) for i, p in export.projects.items()]
+    for node_id, holder in holders:
+        if holder.deny is None:
+            continue
+        rules, errors = parse_deny_policies(holder.deny.data, node_id, holder.deny.file)
+        out.errors.extend(errors)
+        for rule in rules:
+            denials.add(rule)
+        out.counts["deny_rules"] += len(rules)
+    return denials
+
+
+def _apply_denials(grants: list[Grant], job: PolicyJob, denials: Denials, known_roles: dict[str, list[str]],
+                   out: Transformed) -> None:
+    """Take permissions that deny policies remove away from each grant (mutates the grants)."""
+    for grant in grants:
+        applied, skipped = denials.denied(grant.member, job.attachments)
+        for rule in skipped:
+            out.note(f"deny policy {rule.policy} on {rule.attachment} has a denialCondition (not evaluated): "
+                     f"{grant.member.raw} keeps {grant.role} on {job.label}")
+        if not applied:
+            continue
+        permissions = role_permissions(grant.role, known_roles)
+        if permissions is None:
+            out.note(f"{job.label}: {grant.role} has unknown permissions; deny policies not applied to it")
+            continue
+        kept, removed = remove_denied(permissions, applied)
+        if removed:
+            grant.permissions, grant.denied = kept, removed
+            grant.deny_policies = sorted({rule.policy for rule in applied})
+            out.counts["denied_grants"] += 1
+
+
 def transform_export(export: GcpExport) -> Transformed:
     out = Transformed()
     org_scope = org_id(next(iter(export.organizations))) if len(export.organizations) == 1 else ""
@@ -343,6 +387,7 @@ def transform_export(export: GcpExport) -> Transformed:
     sas_by_project = _service_accounts(export, out, org_scope)
     jobs = _policy_jobs(export, out, resources, sas_by_project)
     providers = _pool_providers(export, resources, out)
+    denials = _denials(export, out)
     parsed: list[tuple[PolicyJob, list[Grant]]] = []
     run_grants: dict[str, Grant] = {}
     for job in jobs:
@@ -353,9 +398,11 @@ def transform_export(export: GcpExport) -> Transformed:
         out.counts["bindings"] += policy.bindings
         out.counts["conditional_bindings"] += policy.conditional
         grants = _federated_grants(policy.grants, providers, out, job.loaded.file)
+        if denials:
+            _apply_denials(grants, job, denials, known_roles, out)
         parsed.append((job, grants))
         for grant in grants:
-            if grant.member.node_id and job.resource_kind and can_run_code(grant.role, known_roles):
+            if grant.member.node_id and job.resource_kind and can_run_code(grant, known_roles):
                 run_grants.setdefault(grant.member.node_id, grant)
     for job, grants in parsed:
         _apply_policy(out, job, grants, known_roles, run_grants, org_scope)
