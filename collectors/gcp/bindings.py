@@ -38,7 +38,8 @@ class Grant:
     def via(self) -> str:
         text = f"{self.role} on {self.holder_label}"
         if self.denied:
-            text += f" minus {len(self.denied)} permissions denied by {', '.join(self.deny_policies)}"
+            count = len(self.denied)
+            text += f" (deny {', '.join(self.deny_policies)} removes {count} permission{'s' if count > 1 else ''})"
         return f"{text} (conditional)" if self.conditions else text
 
 

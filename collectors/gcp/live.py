@@ -9,8 +9,11 @@ policies bind. Every file lands where the offline collector reads it (collectors
 so one transform serves both. Denied calls are recorded and the run goes on; quota errors
 (429 / RESOURCE_EXHAUSTED) and transient 5xx are retried with google-api-core's exponential backoff.
 
-Least privilege: `roles/iam.securityReviewer` + `roles/resourcemanager.folderViewer` (or
-`roles/browser`) on the organization, or the same on each `--project`.
+Least privilege, on the organization (or on each `--project`): `roles/iam.securityReviewer` (every
+getIamPolicy incl. buckets, service accounts / keys / roles / pools list, `iam.denypolicies.list`) +
+`roles/browser` (organizations / folders / projects get) + `roles/iam.denyReviewer`
+(`iam.denypolicies.get`). Deny policies are read where readable: without Deny Reviewer those calls
+are recorded as denied and the rest goes on.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class Clients:
     iam: Any
     storage: Any
     iam_rest: Any = None  # google.auth AuthorizedSession for the IAM v1 pools API (no client library)
+    policies: Any = None  # IAM v2 PoliciesClient (deny policies)
     iam_rest_endpoint: str = "https://iam.googleapis.com"
 
 
@@ -88,10 +92,14 @@ def make_clients(creds: Any, resource_manager_endpoint: str | None, iam_endpoint
     gcs = storage.Client(project="crosspath-collector", credentials=creds,
                          client_options={"api_endpoint": storage_endpoint} if storage_endpoint else None)
     from google.auth.transport.requests import AuthorizedSession
+    from google.cloud import iam_v2
 
-    return Clients(resourcemanager_v3.OrganizationsClient(**rm), resourcemanager_v3.FoldersClient(**rm),
-                   resourcemanager_v3.ProjectsClient(**rm), iam, gcs, AuthorizedSession(creds),
-                   (iam_rest_endpoint or "https://iam.googleapis.com").rstrip("/"))
+    iam_options = ClientOptions(api_endpoint=iam_rest_endpoint) if iam_rest_endpoint else None
+    policies = iam_v2.PoliciesClient(credentials=creds, transport="rest", client_options=iam_options)
+    return Clients(organizations=resourcemanager_v3.OrganizationsClient(**rm),
+                   folders=resourcemanager_v3.FoldersClient(**rm), projects=resourcemanager_v3.ProjectsClient(**rm),
+                   iam=iam, storage=gcs, iam_rest=AuthorizedSession(creds), policies=policies,
+                   iam_rest_endpoint=(iam_rest_endpoint or "https://iam.googleapis.com").rstrip("/"))
 
 
 # --- API objects -> the gcloud JSON the offline collector reads ---------------------------------------
@@ -185,6 +193,19 @@ class GcpLiveCollector:
         self.run.write(f"{relative}/{POLICY_FILE}", data)
         self.run.count("policies")
 
+    def deny_policies(self, relative: str, resource: str) -> None:
+        """IAM v2 deny policies attached to an organization / folder / project (list, then get each)."""
+        from urllib.parse import quote
+
+        parent = f"policies/{quote('cloudresourcemanager.googleapis.com/' + resource, safe='')}/denypolicies"
+        listed = self.listed("iam.denypolicies.list", resource, self.clients.policies.list_policies, parent=parent)
+        if not listed and any(p.call == "iam.denypolicies.list" and p.scope == resource for p in self.run.problems):
+            return
+        full = [self.call("iam.denypolicies.get", resource, self.clients.policies.get_policy, name=policy.name)
+                for policy in listed]
+        self.run.write(f"{relative}/deny-policies.json", [message_dict(policy) for policy in full if policy])
+        self.run.count("deny_policies", len(listed))
+
     def custom_roles(self, relative: str, parent: str) -> None:
         from google.cloud.iam_admin_v1 import RoleView
 
@@ -205,6 +226,7 @@ class GcpLiveCollector:
         self.write_policy(name, "resourcemanager.organizations.getIamPolicy", name,
                           self.clients.organizations.get_iam_policy)
         self.custom_roles(name, name)
+        self.deny_policies(name, name)
         parents = [name]
         while parents:
             parent = parents.pop(0)
@@ -216,6 +238,7 @@ class GcpLiveCollector:
                 self.run.write(f"{folder.name}/folder.json", message_dict(folder))
                 self.write_policy(folder.name, "resourcemanager.folders.getIamPolicy", folder.name,
                                   self.clients.folders.get_iam_policy)
+                self.deny_policies(folder.name, folder.name)
                 self.run.count("folders")
                 parents.append(folder.name)
 
@@ -237,6 +260,7 @@ class GcpLiveCollector:
         self.run.scopes.append(base)
         self.write_policy(base, "resourcemanager.projects.getIamPolicy", base, self.clients.projects.get_iam_policy)
         self.custom_roles(base, base)
+        self.deny_policies(base, base)
         accounts = self.listed("iam.serviceAccounts.list", base, self.clients.iam.list_service_accounts, name=base)
         if not accounts and any(p.call == "iam.serviceAccounts.list" and p.scope == base
                                 for p in self.run.problems):

@@ -49,6 +49,7 @@ class World:
     custom_roles: dict[str, list[dict]] = field(default_factory=dict)
     buckets: dict[str, list[dict]] = field(default_factory=dict)  # project id -> storage#bucket resources
     pools: dict[str, dict[str, list[dict]]] = field(default_factory=dict)  # project id -> pool id -> providers
+    deny_policies: dict[str, list[dict]] = field(default_factory=dict)  # attachment resource -> policies
     throttle_once: set[str] = field(default_factory=set)
     deny: set[tuple[str, str]] = field(default_factory=set)
     calls: Counter[str] = field(default_factory=Counter)
@@ -75,6 +76,8 @@ def world_from_sample(sample: Path) -> World:
                                      "directoryCustomerId": info["owner"]["directoryCustomerId"],
                                      "state": "ACTIVE", "createTime": info["creationTime"], "etag": "BwX="}
         world.policies[name] = _read(org_dir / "iam-policy.json")
+        if (org_dir / "deny-policies.json").is_file():
+            world.deny_policies[name] = _read(org_dir / "deny-policies.json")
     for folder_dir in sorted((sample / "folders").iterdir()):
         info = _read(folder_dir / "folder.json")
         world.folders[info["name"]] = {"name": info["name"], "parent": info["parent"],
@@ -195,8 +198,26 @@ def _handler(world: World) -> type[BaseHTTPRequestHandler]:
             else:
                 self.error(404, f"no route {url.path}")
 
+        def deny_policies(self, url: Any) -> None:
+            """IAM v2: policies.list (metadata only, as the real API) and policies.get (with rules)."""
+            # The resource name itself holds `%2F` (`policies/cloudresourcemanager.googleapis.com%2Fprojects%2Fp1/
+            # denypolicies`), which the client escapes once more on the wire: decode the segment twice.
+            parts = [unquote(part) for part in url.path.removeprefix("/v2/").split("/")]
+            attachment = unquote(parts[1]).removeprefix("cloudresourcemanager.googleapis.com/")
+            policies = world.deny_policies.get(attachment, [])
+            if len(parts) == 3:
+                items = [{k: v for k, v in p.items() if k != "rules"} for p in policies]
+                self.listing("iam.denypolicies.list", "policies", items, attachment,
+                             parse_qs(url.query).get("pageToken", [""])[0])
+            else:
+                found = next((p for p in policies if p["name"].rsplit("/", 1)[-1] == parts[3]), None)
+                self.route("iam.denypolicies.get", attachment, lambda: found)
+
         def do_GET(self) -> None:
             url = urlparse(self.path)
+            if url.path.startswith("/v2/policies/"):
+                self.deny_policies(url)
+                return
             if url.path.startswith("/storage/v1/b"):
                 self.storage(url)
                 return

@@ -122,7 +122,11 @@ def test_sample_workload_identity_sets_federated_subjects_without_edges(sample):
 def test_sample_permissions_and_levels(sample):
     perms = {(e["source"], e["target"]): e for e in edges_of(sample, "HAS_PERMISSION")}
     priya = perms[("gcp:user/priya.nair@lumenfreight.com", PROD)]
-    assert priya["level"] == "admin" and priya["via"] == "roles/owner on projects/lumen-data-prod"
+    assert priya["level"] == "admin"
+    # the organization's deny policy no-sa-keys takes iam.serviceAccountKeys.create away from everyone
+    assert priya["via"] == "roles/owner on projects/lumen-data-prod (deny no-sa-keys removes 1 permission)"
+    assert priya["denied_permissions"] == ["iam.serviceAccountKeys.create"]
+    assert not any(e["kind"] == "CAN_CREATE_CREDENTIAL" for e in sample.edges)
     assert priya["actions"] == ["roles/owner"]
     assert perms[(sa("etl-runner"), PROD)]["level"] == "write"
     assert perms[(sa("legacy-exporter"), PROD)]["level"] == "write"  # editor

@@ -58,7 +58,7 @@ def test_folder_deny_on_key_creation_removes_that_escalation_only(tmp_path):
     assert ("CAN_CREATE_CREDENTIAL", SA) not in edges and ("CAN_RUN_AS", SA) in edges
     perm = next(e for e in denied.edges if e["kind"] == "HAS_PERMISSION" and e["source"] == ME)
     assert perm["level"] == "write" and perm["denied_permissions"] == ["iam.serviceAccountKeys.create"]
-    assert "denied by no-keys" in perm["via"]
+    assert perm["via"] == "roles/editor on projects/p1 (deny no-keys removes 1 permission)"
     assert denied.coverage.counts["deny_rules"] == 1 and denied.coverage.counts["denied_grants"] == 1
 
 
