@@ -31,9 +31,8 @@ def collect_offline(folder: Path) -> CollectResult:
     out = transform_export(export)
     for file, (nodes, edges) in out.registry.batches.items():
         result.add(file, nodes, edges)
-    for file in export.files():
-        if file not in result.coverage.files:
-            result.coverage.files.append(file)
+    listed = set(result.coverage.files)
+    result.coverage.files += [file for file in export.files() if file not in listed]
     for error in out.errors:
         result.fail(error)
     coverage = result.coverage
