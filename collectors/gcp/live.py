@@ -54,6 +54,7 @@ class Clients:
     storage: Any
     iam_rest: Any = None  # google.auth AuthorizedSession for the IAM v1 pools API (no client library)
     policies: Any = None  # IAM v2 PoliciesClient (deny policies)
+    asset: Any = None  # Cloud Asset Inventory AssetServiceClient (the --asset-inventory fast path)
     iam_rest_endpoint: str = "https://iam.googleapis.com"
 
 
@@ -74,7 +75,8 @@ def credentials(impersonate: str | None, anonymous: bool) -> Any:
 
 
 def make_clients(creds: Any, resource_manager_endpoint: str | None, iam_endpoint: str | None,
-                 storage_endpoint: str | None = None, iam_rest_endpoint: str | None = None) -> Clients:
+                 storage_endpoint: str | None = None, iam_rest_endpoint: str | None = None,
+                 asset_endpoint: str | None = None) -> Clients:
     """Resource Manager and Cloud Storage over REST, IAM admin over gRPC; test endpoints use plain
     HTTP / an insecure channel."""
     from google.cloud import iam_admin_v1, resourcemanager_v3, storage
@@ -96,9 +98,13 @@ def make_clients(creds: Any, resource_manager_endpoint: str | None, iam_endpoint
 
     iam_options = ClientOptions(api_endpoint=iam_rest_endpoint) if iam_rest_endpoint else None
     policies = iam_v2.PoliciesClient(credentials=creds, transport="rest", client_options=iam_options)
+    from google.cloud import asset_v1
+
+    asset_options = ClientOptions(api_endpoint=asset_endpoint) if asset_endpoint else None
+    asset = asset_v1.AssetServiceClient(credentials=creds, transport="rest", client_options=asset_options)
     return Clients(organizations=resourcemanager_v3.OrganizationsClient(**rm),
                    folders=resourcemanager_v3.FoldersClient(**rm), projects=resourcemanager_v3.ProjectsClient(**rm),
-                   iam=iam, storage=gcs, iam_rest=AuthorizedSession(creds), policies=policies,
+                   iam=iam, storage=gcs, iam_rest=AuthorizedSession(creds), policies=policies, asset=asset,
                    iam_rest_endpoint=(iam_rest_endpoint or "https://iam.googleapis.com").rstrip("/"))
 
 
@@ -154,6 +160,10 @@ class GcpLiveCollector:
     timeout: float = 60.0
     bound_roles: set[str] = field(default_factory=set)
     projects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # --asset-inventory: policies are read in one search per scope; until then they wait here
+    asset_inventory: bool = False
+    pending: dict[str, tuple[str, Callable[[], dict[str, Any] | None]]] = field(default_factory=dict)
+    sa_emails: dict[str, tuple[str, str]] = field(default_factory=dict)  # uniqueId -> (project id, email)
 
     def call(self, name: str, scope: str, method: Callable[..., Any], /, **request: Any) -> Any:
         """One API call with retry; denied / failed calls are logged and return None."""
@@ -185,10 +195,22 @@ class GcpLiveCollector:
         return []
 
     def write_policy(self, relative: str, name: str, scope: str, method: Callable[..., Any]) -> None:
-        policy = self.call(name, scope, method, resource=scope)
-        if policy is None:
+        def fetch() -> dict[str, Any] | None:
+            policy = self.call(name, scope, method, resource=scope)
+            return None if policy is None else policy_export(policy)
+
+        self.policy(relative, scope, fetch)
+
+    def policy(self, relative: str, key: str, fetch: Callable[[], dict[str, Any] | None]) -> None:
+        """Read a policy now, or (asset inventory) once the search has run; `key` names the resource."""
+        if self.asset_inventory:
+            self.pending[key] = (relative, fetch)
+        else:
+            self.store_policy(relative, fetch())
+
+    def store_policy(self, relative: str, data: dict[str, Any] | None) -> None:
+        if data is None:
             return
-        data = policy_export(policy)
         self.bound_roles.update(b["role"] for b in data.get("bindings", []) if "role" in b)
         self.run.write(f"{relative}/{POLICY_FILE}", data)
         self.run.count("policies")
@@ -269,6 +291,7 @@ class GcpLiveCollector:
         self.run.count("service_accounts", len(accounts))
         for account in accounts:
             email = account.email.lower()
+            self.sa_emails[str(account.unique_id)] = (ident, email)
             resource = f"{base}/serviceAccounts/{email}"
             folder = f"{base}/service-accounts/{email}"
             response = self.call("iam.serviceAccountKeys.list", resource,
@@ -284,20 +307,66 @@ class GcpLiveCollector:
         base = f"projects/{ident}"
         buckets = self.listed("storage.buckets.list", base, self._list_buckets, project=ident)
         for bucket in buckets:
-            try:
-                policy = bucket.get_iam_policy(requested_policy_version=3, retry=self.retry, timeout=self.timeout)
-            except _DENIED as exc:
-                self.run.denied("storage.buckets.getIamPolicy", f"buckets/{bucket.name}", exc)
-                continue
-            except (gexc.RetryError, gexc.GoogleAPICallError) as exc:
-                self.run.denied("storage.buckets.getIamPolicy", f"buckets/{bucket.name}", exc, kind="failed")
-                continue
-            data = {key: value for key, value in policy.to_api_repr().items() if key in ("bindings", "etag",
-                                                                                         "version")}
-            data["bindings"] = [{**b, "members": sorted(b["members"])} for b in data.get("bindings", [])]
-            self.bound_roles.update(b["role"] for b in data["bindings"])
-            self.run.write(f"{base}/buckets/{bucket.name}/{POLICY_FILE}", data)
+            self.policy(f"{base}/buckets/{bucket.name}", f"buckets/{bucket.name}",
+                        lambda bucket=bucket: self._bucket_policy(bucket))
             self.run.count("buckets")
+
+    def _bucket_policy(self, bucket: Any) -> dict[str, Any] | None:
+        try:
+            policy = bucket.get_iam_policy(requested_policy_version=3, retry=self.retry, timeout=self.timeout)
+        except _DENIED as exc:
+            self.run.denied("storage.buckets.getIamPolicy", f"buckets/{bucket.name}", exc)
+            return None
+        except (gexc.RetryError, gexc.GoogleAPICallError) as exc:
+            self.run.denied("storage.buckets.getIamPolicy", f"buckets/{bucket.name}", exc, kind="failed")
+            return None
+        data = {key: value for key, value in policy.to_api_repr().items() if key in ("bindings", "etag", "version")}
+        data["bindings"] = [{**b, "members": sorted(b["members"])} for b in data.get("bindings", [])]
+        return data
+
+    # --- Cloud Asset Inventory fast path ---------------------------------------------------------------------
+
+    def asset_key(self, resource: str) -> str | None:
+        """A CAI full resource name -> the key `policy()` filed the resource under (None: not modelled)."""
+        service, _, path = resource.removeprefix("//").partition("/")
+        if service == "cloudresourcemanager.googleapis.com":
+            kind, _, ident = path.partition("/")
+            if kind == "projects":
+                by_number = {p["projectNumber"]: p["projectId"] for p in self.projects.values()}
+                return f"projects/{by_number.get(ident, ident)}"
+            return path
+        if service == "iam.googleapis.com" and "/serviceAccounts/" in path:
+            project, _, account = path.removeprefix("projects/").partition("/serviceAccounts/")
+            if "@" not in account:
+                project, account = self.sa_emails.get(account, (project, account))
+            return f"projects/{project}/serviceAccounts/{account.lower()}"
+        if service == "storage.googleapis.com":
+            return f"buckets/{path.rsplit('/', 1)[-1]}"
+        return None
+
+    def asset_policies(self, scopes: list[str]) -> None:
+        """One paged `searchAllIamPolicies` per scope replaces every getIamPolicy call; if it fails
+        (API disabled, denied) the per-resource calls run instead. CAI returns only non-empty policies."""
+        found: dict[str, dict[str, Any]] = {}
+        searched = True
+        for scope in scopes:
+            before = len(self.run.problems)
+            results = self.listed("cloudasset.assets.searchAllIamPolicies", scope,
+                                  self.clients.asset.search_all_iam_policies, scope=scope)
+            searched = searched and len(self.run.problems) == before
+            for result in results:
+                key = self.asset_key(result.resource)
+                if key is None:
+                    self.run.count("asset_policies_not_modelled")
+                    continue
+                data = found.setdefault(key, {"bindings": [], "etag": "ACAB", "version": 1})
+                data["bindings"] += policy_export(result.policy).get("bindings", [])
+        for key, (relative, fetch) in sorted(self.pending.items()):
+            if key in found:
+                self.store_policy(relative, found[key])
+            else:
+                self.store_policy(relative, {"etag": "ACAB"} if searched else fetch())
+        self.run.count("asset_search_results", sum(len(d["bindings"]) > 0 for d in found.values()))
 
     def _list_buckets(self, request: dict[str, Any], retry: Any, timeout: float) -> Any:
         return self.clients.storage.list_buckets(project=request["project"], retry=retry, timeout=timeout)
@@ -366,13 +435,16 @@ class GcpLiveCollector:
                 self.project(ident)
                 self.buckets(ident)
                 self.pool_providers(ident)
+            if self.asset_inventory:
+                self.asset_policies([f"organizations/{organization}"] if organization
+                                    else [f"projects/{ident}" for ident in sorted(self.projects)])
             self.predefined_roles()
 
 
 def collect_live(out_root: Path, organization: str | None, project_ids: list[str], clients: Clients,
-                 retry: gretry.Retry, quiet: bool = True) -> dict[str, Any]:
+                 retry: gretry.Retry, quiet: bool = True, asset_inventory: bool = False) -> dict[str, Any]:
     run = LiveRun(SOURCE, out_root, quiet=quiet)
-    GcpLiveCollector(run, clients, retry).collect(organization, project_ids)
+    GcpLiveCollector(run, clients, retry, asset_inventory=asset_inventory).collect(organization, project_ids)
     return run.finish()
 
 
@@ -381,18 +453,23 @@ def collect_live(out_root: Path, organization: str | None, project_ids: list[str
 @click.option("--project", "projects", multiple=True, help="Project id (repeatable).")
 @click.option("--impersonate-service-account", "impersonate", metavar="EMAIL",
               help="Collect as this service account (needs Token Creator on it).")
+@click.option("--asset-inventory", is_flag=True,
+              help="Fast path for large organizations: read every IAM policy with one paged Cloud Asset "
+                   "Inventory search (API must be enabled; needs roles/cloudasset.viewer).")
 @click.option("--retry-deadline", type=float, default=120.0, show_default=True,
               help="Seconds to keep retrying a throttled call.")
 @click.option("--resource-manager-endpoint", hidden=True, help="Testing: Resource Manager REST endpoint.")
 @click.option("--iam-endpoint", hidden=True, help="Testing: IAM admin gRPC endpoint (insecure channel).")
 @click.option("--iam-rest-endpoint", hidden=True, help="Testing: IAM v1 REST endpoint (workload identity pools).")
+@click.option("--asset-endpoint", hidden=True, help="Testing: Cloud Asset Inventory REST endpoint.")
 @click.option("--storage-endpoint", hidden=True, help="Testing: Cloud Storage JSON API endpoint.")
 @click.option("--anonymous", is_flag=True, hidden=True, help="Testing: anonymous credentials.")
 @out_option
 @quiet_option
-def command(organization: str | None, projects: tuple[str, ...], impersonate: str | None, retry_deadline: float,
-            resource_manager_endpoint: str | None, iam_endpoint: str | None, iam_rest_endpoint: str | None,
-            storage_endpoint: str | None, anonymous: bool, out_root: Path, quiet: bool) -> None:
+def command(organization: str | None, projects: tuple[str, ...], impersonate: str | None, asset_inventory: bool,
+            retry_deadline: float, resource_manager_endpoint: str | None, iam_endpoint: str | None,
+            iam_rest_endpoint: str | None, asset_endpoint: str | None, storage_endpoint: str | None,
+            anonymous: bool, out_root: Path, quiet: bool) -> None:
     """GCP IAM: organization / folder / project policies, service accounts, keys, roles (read-only)."""
     from google.auth.exceptions import GoogleAuthError
 
@@ -401,8 +478,9 @@ def command(organization: str | None, projects: tuple[str, ...], impersonate: st
     except GoogleAuthError as exc:
         raise click.ClickException(f"no Google credentials: {exc}. Run `gcloud auth application-default "
                                    "login` or set GOOGLE_APPLICATION_CREDENTIALS") from None
-    clients = make_clients(creds, resource_manager_endpoint, iam_endpoint, storage_endpoint, iam_rest_endpoint)
+    clients = make_clients(creds, resource_manager_endpoint, iam_endpoint, storage_endpoint, iam_rest_endpoint,
+                           asset_endpoint)
     log = collect_live(out_root, organization, list(projects), clients,
-                       make_retry(retry_deadline, initial=0.2 if anonymous else 1.0), quiet)
+                       make_retry(retry_deadline, initial=0.2 if anonymous else 1.0), quiet, asset_inventory)
     counts = ", ".join(f"{k} {v}" for k, v in log["counts"].items() if not k.startswith("calls."))
     click.echo(f"gcp: {counts}; {len(log['problems'])} denied/failed calls -> {Path(out_root) / SOURCE}")

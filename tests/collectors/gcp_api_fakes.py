@@ -213,8 +213,18 @@ def _handler(world: World) -> type[BaseHTTPRequestHandler]:
                 found = next((p for p in policies if p["name"].rsplit("/", 1)[-1] == parts[3]), None)
                 self.route("iam.denypolicies.get", attachment, lambda: found)
 
+        def asset_search(self, url: Any) -> None:
+            """Cloud Asset Inventory searchAllIamPolicies: one result per resource with a non-empty policy,
+            named by full resource name (projects by number, service accounts by unique id)."""
+            scope = unquote(url.path).removeprefix("/v1/").removesuffix(":searchAllIamPolicies")
+            token = parse_qs(url.query).get("pageToken", [""])[0]
+            self.listing("cloudasset.searchAllIamPolicies", "results", asset_results(world, scope), scope, token)
+
         def do_GET(self) -> None:
             url = urlparse(self.path)
+            if url.path.endswith(":searchAllIamPolicies"):
+                self.asset_search(url)
+                return
             if url.path.startswith("/v2/policies/"):
                 self.deny_policies(url)
                 return
@@ -259,6 +269,34 @@ def _handler(world: World) -> type[BaseHTTPRequestHandler]:
             self.route(f"{kind}.getIamPolicy", resource, lambda: world.policies.get(resource))
 
     return Handler
+
+
+def asset_results(world: World, scope: str) -> list[dict]:
+    """IamPolicySearchResult JSON for every non-empty policy inside `scope` (an org: all of them)."""
+    numbers = {p["projectId"]: p["name"].split("/")[1] for p in world.projects.values()}
+    unique_ids = {a["email"]: a.get("uniqueId", "") for accounts in world.service_accounts.values() for a in accounts}
+    bucket_project = {b["name"]: b["projectNumber"] for buckets in world.buckets.values() for b in buckets}
+    results = []
+    for key, policy in sorted(world.policies.items()):
+        if not policy.get("bindings"):
+            continue
+        kind, _, rest = key.partition("/")
+        if kind == "buckets":
+            resource, project = f"//storage.googleapis.com/{rest}", bucket_project.get(rest, "")
+        elif kind == "projects" and "/serviceAccounts/" in rest:
+            pid, _, email = rest.partition("/serviceAccounts/")
+            resource, project = f"//iam.googleapis.com/projects/{pid}/serviceAccounts/{unique_ids[email]}", numbers[pid]
+        elif kind == "projects":
+            resource, project = f"//cloudresourcemanager.googleapis.com/projects/{numbers[rest]}", numbers[rest]
+        else:
+            resource, project = f"//cloudresourcemanager.googleapis.com/{key}", ""
+        if scope.startswith("projects/") and project != numbers.get(scope.split("/")[1]):
+            continue
+        bindings = [{k: v for k, v in b.items()} for b in policy["bindings"]]
+        results.append({"resource": resource, "assetType": "", "project": f"projects/{project}" if project else "",
+                        "policy": {"version": policy.get("version", 1), "etag": policy.get("etag", "ACAB"),
+                                   "bindings": bindings}})
+    return results
 
 
 # --- IAM admin v1 over gRPC -----------------------------------------------------------------------------------

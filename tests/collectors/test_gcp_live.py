@@ -134,3 +134,33 @@ def test_cli_collect_gcp_then_scan(servers, tmp_path):
     assert collected.exit_code == 0, collected.output
     assert "service_accounts 7" in collected.output and "folders 2" in collected.output
     assert (out / "gcp" / "collection.json").is_file()
+
+
+def test_asset_inventory_fast_path_reads_every_policy_in_one_search(servers, tmp_path):
+    from google.auth.credentials import AnonymousCredentials
+
+    world = servers.world
+    clients = make_clients(AnonymousCredentials(), servers.rest_endpoint, servers.grpc_endpoint,
+                           servers.rest_endpoint, servers.rest_endpoint, servers.rest_endpoint)
+    log = collect_live(tmp_path, ORG, [], clients, make_retry(10.0, initial=0.05), asset_inventory=True)
+    # one paged search: 7 non-empty policies, one per page
+    assert world.calls["cloudasset.searchAllIamPolicies"] == 7 and log["counts"]["asset_search_results"] == 7
+    for per_resource in ("organizations.getIamPolicy", "folders.getIamPolicy", "projects.getIamPolicy",
+                         "iam.serviceAccounts.getIamPolicy", "storage.buckets.getIamPolicy"):
+        assert world.calls[per_resource] == 0
+    assert {p["call"] for p in log["problems"]} == {"iam.roles.get"}
+    assert records(collect_offline(tmp_path / "gcp")) == records(collect_offline(SAMPLE))
+
+
+def test_asset_inventory_denied_falls_back_to_per_resource_calls(servers, tmp_path):
+    from google.auth.credentials import AnonymousCredentials
+
+    world = servers.world
+    world.deny = {("cloudasset.searchAllIamPolicies", f"organizations/{ORG}")}
+    clients = make_clients(AnonymousCredentials(), servers.rest_endpoint, servers.grpc_endpoint,
+                           servers.rest_endpoint, servers.rest_endpoint, servers.rest_endpoint)
+    log = collect_live(tmp_path, ORG, [], clients, make_retry(10.0, initial=0.05), asset_inventory=True)
+    assert ("cloudasset.assets.searchAllIamPolicies", f"organizations/{ORG}", "denied") in {
+        (p["call"], p["scope"], p["kind"]) for p in log["problems"]}
+    assert world.calls["projects.getIamPolicy"] == 2
+    assert records(collect_offline(tmp_path / "gcp")) == records(collect_offline(SAMPLE))
