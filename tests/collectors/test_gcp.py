@@ -476,3 +476,19 @@ def test_sample_gke_workload_grant_joins_the_kubernetes_service_account_in_the_g
     grants = [(t, d["level"]) for _, t, d in graph.out_edges(ksa, data=True) if d["kind"] == "HAS_PERMISSION"]
     assert grants == [(PROD, "read")]
     assert any(d["kind"] == "FEDERATES_TO" and t == sa("etl-runner") for _, t, d in graph.out_edges(ksa, data=True))
+
+
+def test_sample_google_users_correlate_to_the_same_person_as_their_entra_account(sample):
+    from datetime import UTC, datetime
+
+    from collectors.entra import collect_offline as collect_entra
+    from graph.builder import build_graph
+
+    graph = build_graph([sample, collect_entra(SAMPLE.parent / "entra")], datetime(2026, 11, 1, tzinfo=UTC)).graph
+    person = "person:tom.baker@lumenfreight.com"
+    accounts = {s for s, _, d in graph.in_edges(person, data=True) if d["kind"] == "BELONGS_TO"}
+    assert "gcp:user/tom.baker@lumenfreight.com" in accounts
+    assert any(a.startswith("entra:") for a in accounts)
+    # groups are not people, even with an email
+    assert not any(d["kind"] == "BELONGS_TO" for _, _, d in graph.out_edges("gcp:group/analysts@lumenfreight.com",
+                                                                               data=True))
