@@ -164,3 +164,32 @@ def test_asset_inventory_denied_falls_back_to_per_resource_calls(servers, tmp_pa
         (p["call"], p["scope"], p["kind"]) for p in log["problems"]}
     assert world.calls["projects.getIamPolicy"] == 2
     assert records(collect_offline(tmp_path / "gcp")) == records(collect_offline(SAMPLE))
+
+
+def test_impersonation_wraps_application_default_credentials(monkeypatch):
+    import google.auth
+    from google.auth import impersonated_credentials
+    from google.auth.credentials import AnonymousCredentials
+
+    from collectors.gcp.live import SCOPES, credentials
+
+    monkeypatch.setattr(google.auth, "default", lambda scopes=None: (AnonymousCredentials(), "sec-tools"))
+    creds = credentials("crosspath-reader@sec-tools.iam.gserviceaccount.com", anonymous=False)
+    assert isinstance(creds, impersonated_credentials.Credentials)
+    assert creds.service_account_email == "crosspath-reader@sec-tools.iam.gserviceaccount.com"
+    assert creds._target_scopes == SCOPES
+    assert isinstance(credentials(None, anonymous=False), AnonymousCredentials)  # plain ADC
+
+
+def test_missing_credentials_is_a_clear_error_and_writes_nothing(monkeypatch, tmp_path):
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    def no_adc(scopes=None):
+        raise DefaultCredentialsError("Your default credentials were not found.")
+
+    monkeypatch.setattr(google.auth, "default", no_adc)
+    result = CliRunner().invoke(main, ["collect", "gcp", "--project", "p1", "--out", str(tmp_path), "--quiet"])
+    assert result.exit_code != 0
+    assert "no Google credentials" in result.output and "application-default login" in result.output
+    assert not (tmp_path / "gcp").exists()
