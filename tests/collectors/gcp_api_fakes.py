@@ -7,7 +7,8 @@ transport in google-cloud-iam, over gRPC with a generic handler registered for
 Lumen Freight sample turned into API responses (the Cloud Storage JSON API is served on the same
 HTTP server) (v3 projects are named by number and carry
 `parent` as a string, service-account keys are `ServiceAccountKey` messages, ...). Faults: one
-429 / RESOURCE_EXHAUSTED per method listed in `throttle_once`, a 403 / PERMISSION_DENIED for each
+429 / RESOURCE_EXHAUSTED per method listed in `throttle_once` (or at the n-th call, `throttle_at`: a
+later page), a 403 / PERMISSION_DENIED for each
 (method, resource) in `deny`.
 """
 
@@ -51,6 +52,7 @@ class World:
     pools: dict[str, dict[str, list[dict]]] = field(default_factory=dict)  # project id -> pool id -> providers
     deny_policies: dict[str, list[dict]] = field(default_factory=dict)  # attachment resource -> policies
     throttle_once: set[str] = field(default_factory=set)
+    throttle_at: dict[str, int] = field(default_factory=dict)  # method -> the call number that gets a 429
     deny: set[tuple[str, str]] = field(default_factory=set)
     calls: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -63,6 +65,8 @@ class World:
                 return 403
             if method in self.throttle_once:
                 self.throttle_once.discard(method)
+                return 429
+            if self.throttle_at.get(method) == self.calls[method]:
                 return 429
         return None
 

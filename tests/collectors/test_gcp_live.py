@@ -40,8 +40,9 @@ def records(result) -> tuple[set[str], set[tuple[str, str, str]]]:
 
 def test_live_export_of_the_sample_org_gives_the_same_graph_as_the_gcloud_export(servers, tmp_path):
     servers.world.throttle_once = {"projects.getIamPolicy", "iam.serviceAccounts.list", "iam.workloadIdentityPools.list"}
+    servers.world.throttle_at = {"iam.serviceAccounts.list": 3, "projects.list": 2}  # mid-pagination
     log = collect(servers, tmp_path)
-    # the 429 / RESOURCE_EXHAUSTED was retried; the fake's roles API knows only the bundled catalogue
+    # every 429 / RESOURCE_EXHAUSTED (first calls and later pages) was retried; the fake's roles API knows only the bundled catalogue
     # (a real one knows every predefined role), so other bound roles come back NOT_FOUND
     assert {p["call"] for p in log["problems"]} == {"iam.roles.get"}
     assert all(p["scope"] not in bundled_roles() and "NotFound" in p["error"] for p in log["problems"])
