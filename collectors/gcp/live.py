@@ -181,18 +181,21 @@ class GcpLiveCollector:
             self.run.denied(name, scope, exc, kind="failed")
         return None
 
-    def listed(self, name: str, scope: str, method: Callable[..., Any], /, **request: Any) -> list[Any]:
-        """Every page of a list call (the pager re-uses the call's retry); [] when denied."""
+    def listed(self, name: str, scope: str, method: Callable[..., Any], /, **request: Any) -> list[Any] | None:
+        """Every page of a list call (the pager re-uses the call's retry); None when it failed, so the
+        caller writes no file and the offline side says "unknown" rather than "none"."""
         pager = self.call(name, scope, method, **request)
         if pager is None:
-            return []
+            return None
         try:
             return list(pager)
         except _DENIED as exc:
             self.run.denied(name, scope, exc)
         except (gexc.RetryError, *_TRANSIENT) as exc:
             self.run.denied(name, scope, exc, kind="throttled")
-        return []
+        except gexc.GoogleAPICallError as exc:
+            self.run.denied(name, scope, exc, kind="failed")
+        return None
 
     def write_policy(self, relative: str, name: str, scope: str, method: Callable[..., Any]) -> None:
         def fetch() -> dict[str, Any] | None:
@@ -221,7 +224,7 @@ class GcpLiveCollector:
 
         parent = f"policies/{quote('cloudresourcemanager.googleapis.com/' + resource, safe='')}/denypolicies"
         listed = self.listed("iam.denypolicies.list", resource, self.clients.policies.list_policies, parent=parent)
-        if not listed and any(p.call == "iam.denypolicies.list" and p.scope == resource for p in self.run.problems):
+        if listed is None:
             return
         full = [self.call("iam.denypolicies.get", resource, self.clients.policies.get_policy, name=policy.name)
                 for policy in listed]
@@ -233,6 +236,8 @@ class GcpLiveCollector:
 
         roles = self.listed("iam.roles.list", parent, self.clients.iam.list_roles, parent=parent,
                             view=RoleView.FULL)
+        if roles is None:
+            return
         self.run.write(f"{relative}/custom-roles.json", [message_dict(role) for role in roles])
         self.run.count("custom_roles", len(roles))
 
@@ -253,10 +258,10 @@ class GcpLiveCollector:
         while parents:
             parent = parents.pop(0)
             for project in self.listed("resourcemanager.projects.list", parent, self.clients.projects.list_projects,
-                                       parent=parent):
+                                       parent=parent) or []:
                 self.projects[project.project_id] = project_export(project)
             for folder in self.listed("resourcemanager.folders.list", parent, self.clients.folders.list_folders,
-                                      parent=parent):
+                                      parent=parent) or []:
                 self.run.write(f"{folder.name}/folder.json", message_dict(folder))
                 self.write_policy(folder.name, "resourcemanager.folders.getIamPolicy", folder.name,
                                   self.clients.folders.get_iam_policy)
@@ -272,7 +277,7 @@ class GcpLiveCollector:
                 self.projects[project.project_id] = project_export(project)
 
     def visible_projects(self) -> None:
-        for project in self.listed("resourcemanager.projects.search", "", self.clients.projects.search_projects):
+        for project in self.listed("resourcemanager.projects.search", "", self.clients.projects.search_projects) or []:
             self.projects[project.project_id] = project_export(project)
 
     # --- per project --------------------------------------------------------------------------------------
@@ -284,8 +289,7 @@ class GcpLiveCollector:
         self.custom_roles(base, base)
         self.deny_policies(base, base)
         accounts = self.listed("iam.serviceAccounts.list", base, self.clients.iam.list_service_accounts, name=base)
-        if not accounts and any(p.call == "iam.serviceAccounts.list" and p.scope == base
-                                for p in self.run.problems):
+        if accounts is None:
             return
         self.run.write(f"{base}/service-accounts.json", [message_dict(account) for account in accounts])
         self.run.count("service_accounts", len(accounts))
@@ -305,8 +309,7 @@ class GcpLiveCollector:
     def buckets(self, ident: str) -> None:
         """Each bucket's own IAM policy (uniform or fine-grained, bindings only)."""
         base = f"projects/{ident}"
-        buckets = self.listed("storage.buckets.list", base, self._list_buckets, project=ident)
-        for bucket in buckets:
+        for bucket in self.listed("storage.buckets.list", base, self._list_buckets, project=ident) or []:
             self.policy(f"{base}/buckets/{bucket.name}", f"buckets/{bucket.name}",
                         lambda bucket=bucket: self._bucket_policy(bucket))
             self.run.count("buckets")
@@ -350,11 +353,10 @@ class GcpLiveCollector:
         found: dict[str, dict[str, Any]] = {}
         searched = True
         for scope in scopes:
-            before = len(self.run.problems)
             results = self.listed("cloudasset.assets.searchAllIamPolicies", scope,
                                   self.clients.asset.search_all_iam_policies, scope=scope)
-            searched = searched and len(self.run.problems) == before
-            for result in results:
+            searched = searched and results is not None
+            for result in results or []:
                 key = self.asset_key(result.resource)
                 if key is None:
                     self.run.count("asset_policies_not_modelled")
