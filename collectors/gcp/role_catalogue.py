@@ -13,6 +13,7 @@ Three sources, one shape (the `Role` resource of IAM admin v1, as `gcloud iam ro
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -35,19 +36,26 @@ def role_entries(data: Any) -> list[dict[str, Any]]:
     raise RoleFormatError("expected a Role object, a list of Roles or a roles.list page with 'roles'")
 
 
-def parse_roles(data: Any) -> tuple[dict[str, list[str]], list[str]]:
-    """Role name -> includedPermissions, and a message per unusable entry."""
+@dataclass(frozen=True)
+class RoleProblem:
+    record: str  # "#3 (projects/p1/roles/deployer)"
+    field: str
+    message: str
+
+
+def parse_roles(data: Any) -> tuple[dict[str, list[str]], list[RoleProblem]]:
+    """Role name -> includedPermissions, and a problem per unusable entry."""
     roles: dict[str, list[str]] = {}
-    problems: list[str] = []
+    problems: list[RoleProblem] = []
     for index, role in enumerate(role_entries(data)):
         name = role.get("name") if isinstance(role, dict) else None
         permissions = role.get("includedPermissions") if isinstance(role, dict) else None
         if not isinstance(name, str) or not name:
-            problems.append(f"#{index}: field 'name' is missing")
+            problems.append(RoleProblem(f"#{index}", "name", "is missing or not a string"))
             continue
         if not isinstance(permissions, list):
-            problems.append(f"#{index} ({name}): field 'includedPermissions' is missing "
-                            "(roles.list without view=FULL omits it; use describe / get)")
+            problems.append(RoleProblem(f"#{index} ({name})", "includedPermissions",
+                                        "is missing: roles.list without view=FULL omits it"))
             continue
         roles[name] = sorted(str(p) for p in permissions)
     return roles, problems

@@ -25,6 +25,7 @@ from collectors.gcp.resources import (
     transform_organization,
     transform_project,
 )
+from collectors.gcp.role_catalogue import RoleFormatError, parse_roles
 from collectors.gcp.roles import role_permissions
 from collectors.gcp.service_accounts import (
     can_run_code,
@@ -95,23 +96,17 @@ class Transformed:
 
 
 def _custom_roles(loaded: Loaded | None, out: Transformed) -> dict[str, list[str]]:
-    """`gcloud iam roles describe` outputs as a JSON list -> role name -> includedPermissions."""
+    """Role descriptions (custom-roles.json, roles/predefined.json) -> role name -> includedPermissions."""
     if loaded is None:
         return {}
-    if not isinstance(loaded.data, list):
-        out.errors.append(RecordError(SOURCE, loaded.file, "", "", "expected a JSON list of role descriptions",
-                                      "see docs/collectors/gcp.md for the describe loop"))
+    fix = "export with `gcloud iam roles describe` (or roles.get / roles.list with view=FULL)"
+    try:
+        roles, problems = parse_roles(loaded.data)
+    except RoleFormatError as exc:
+        out.errors.append(RecordError(SOURCE, loaded.file, "", "", str(exc), fix))
         return {}
-    roles: dict[str, list[str]] = {}
-    for index, role in enumerate(loaded.data):
-        name = role.get("name") if isinstance(role, dict) else None
-        permissions = role.get("includedPermissions", []) if isinstance(role, dict) else None
-        if not isinstance(name, str) or not isinstance(permissions, list):
-            out.errors.append(RecordError(SOURCE, loaded.file, f"#{index}", "name" if not name else
-                                          "includedPermissions", "is missing or malformed",
-                                          "export with `gcloud iam roles describe` (list omits permissions)"))
-            continue
-        roles[name] = [str(p) for p in permissions]
+    for problem in problems:
+        out.errors.append(RecordError(SOURCE, loaded.file, problem.record, problem.field, problem.message, fix))
     return roles
 
 

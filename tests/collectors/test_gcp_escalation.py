@@ -113,7 +113,8 @@ def test_roles_list_page_and_describe_output_both_parse():
                       {"name": "roles/x.admin"}], "nextPageToken": "abc"}
     roles, problems = parse_roles(page)
     assert roles == {"roles/x.viewer": ["x.things.get"]}
-    assert len(problems) == 1 and "includedPermissions" in problems[0] and "view=FULL" in problems[0]
+    assert [(p.record, p.field) for p in problems] == [("#1 (roles/x.admin)", "includedPermissions")]
+    assert "view=FULL" in problems[0].message
 
 
 # --- end to end on exports --------------------------------------------------------------------------
@@ -169,3 +170,15 @@ def test_custom_role_update_and_key_create_from_custom_role(tmp_path):
     kinds = {(e["kind"], e["target"]) for e in result.edges if e["source"] == ME and e["kind"] != "HAS_PERMISSION"}
     assert kinds == {("CAN_GRANT", "gcp:projects/p1"), ("CAN_CREATE_CREDENTIAL", SA_A),
                      ("CAN_CREATE_CREDENTIAL", SA_B)}
+
+
+def test_custom_roles_from_a_plain_list_are_reported_and_the_good_ones_still_count(tmp_path):
+    folder = export(tmp_path, [{"role": "projects/p1/roles/keyMaker", "members": ["user:me@x.com"]}],
+                    [{"name": "projects/p1/roles/keyMaker", "includedPermissions": ["iam.serviceAccountKeys.create"]},
+                     {"name": "projects/p1/roles/listedOnly", "title": "from `roles list`, no permissions"}])
+    result = collect_offline(folder)
+    [error] = result.errors
+    assert error.file.endswith("projects/p1/custom-roles.json")
+    assert (error.record, error.field) == ("#1 (projects/p1/roles/listedOnly)", "includedPermissions")
+    assert "gcloud iam roles describe" in error.fix
+    assert {e["target"] for e in result.edges if e["kind"] == "CAN_CREATE_CREDENTIAL"} == {SA_A, SA_B}
