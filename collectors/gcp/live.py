@@ -26,128 +26,13 @@ from typing import Any
 import click
 from google.api_core import exceptions as gexc
 from google.api_core import retry as gretry
-from google.api_core.client_options import ClientOptions
-from google.protobuf import json_format
 
 from collectors.gcp.exports import POLICY_FILE
+from collectors.gcp.live_clients import DENIED, TRANSIENT, Clients, credentials, make_clients, make_retry
+from collectors.gcp.live_shapes import key_export, message_dict, policy_export, project_export
 from collectors.live import LiveRun, out_option, quiet_option
 
 SOURCE = "gcp"
-SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
-_DENIED = (gexc.PermissionDenied, gexc.Forbidden, gexc.Unauthenticated, gexc.Unauthorized)
-_TRANSIENT = (gexc.ResourceExhausted, gexc.TooManyRequests, gexc.ServiceUnavailable, gexc.InternalServerError,
-              gexc.DeadlineExceeded)
-
-
-def make_retry(deadline: float, initial: float = 1.0) -> gretry.Retry:
-    """Exponential backoff on quota and transient errors, up to `deadline` seconds per call."""
-    return gretry.Retry(predicate=gretry.if_exception_type(*_TRANSIENT), initial=initial, maximum=32.0,
-                        multiplier=2.0, timeout=deadline)
-
-
-@dataclass
-class Clients:
-    organizations: Any
-    folders: Any
-    projects: Any
-    iam: Any
-    storage: Any
-    iam_rest: Any = None  # google.auth AuthorizedSession for the IAM v1 pools API (no client library)
-    policies: Any = None  # IAM v2 PoliciesClient (deny policies)
-    asset: Any = None  # Cloud Asset Inventory AssetServiceClient (the --asset-inventory fast path)
-    iam_rest_endpoint: str = "https://iam.googleapis.com"
-
-
-def credentials(impersonate: str | None, anonymous: bool) -> Any:
-    """Application Default Credentials, optionally impersonating a (read-only) collector SA."""
-    if anonymous:
-        from google.auth.credentials import AnonymousCredentials
-
-        return AnonymousCredentials()
-    import google.auth
-    from google.auth import impersonated_credentials
-
-    base, _ = google.auth.default(scopes=SCOPES)
-    if not impersonate:
-        return base
-    return impersonated_credentials.Credentials(source_credentials=base, target_principal=impersonate,
-                                                target_scopes=SCOPES, lifetime=3600)
-
-
-def make_clients(creds: Any, resource_manager_endpoint: str | None, iam_endpoint: str | None,
-                 storage_endpoint: str | None = None, iam_rest_endpoint: str | None = None,
-                 asset_endpoint: str | None = None) -> Clients:
-    """Resource Manager and Cloud Storage over REST, IAM admin over gRPC; test endpoints use plain
-    HTTP / an insecure channel."""
-    from google.cloud import iam_admin_v1, resourcemanager_v3, storage
-
-    options = ClientOptions(api_endpoint=resource_manager_endpoint) if resource_manager_endpoint else None
-    rm = {"credentials": creds, "transport": "rest", "client_options": options}
-    if iam_endpoint:
-        import grpc
-        from google.cloud.iam_admin_v1.services.iam.transports import IAMGrpcTransport
-
-        iam = iam_admin_v1.IAMClient(transport=IAMGrpcTransport(channel=grpc.insecure_channel(iam_endpoint)))
-    else:
-        iam = iam_admin_v1.IAMClient(credentials=creds)
-    # The storage client's own project is only a default; every list passes the project explicitly.
-    gcs = storage.Client(project="crosspath-collector", credentials=creds,
-                         client_options={"api_endpoint": storage_endpoint} if storage_endpoint else None)
-    from google.auth.transport.requests import AuthorizedSession
-    from google.cloud import iam_v2
-
-    iam_options = ClientOptions(api_endpoint=iam_rest_endpoint) if iam_rest_endpoint else None
-    policies = iam_v2.PoliciesClient(credentials=creds, transport="rest", client_options=iam_options)
-    from google.cloud import asset_v1
-
-    asset_options = ClientOptions(api_endpoint=asset_endpoint) if asset_endpoint else None
-    asset = asset_v1.AssetServiceClient(credentials=creds, transport="rest", client_options=asset_options)
-    return Clients(organizations=resourcemanager_v3.OrganizationsClient(**rm),
-                   folders=resourcemanager_v3.FoldersClient(**rm), projects=resourcemanager_v3.ProjectsClient(**rm),
-                   iam=iam, storage=gcs, iam_rest=AuthorizedSession(creds), policies=policies, asset=asset,
-                   iam_rest_endpoint=(iam_rest_endpoint or "https://iam.googleapis.com").rstrip("/"))
-
-
-# --- API objects -> the gcloud JSON the offline collector reads ---------------------------------------
-
-
-def message_dict(message: Any) -> dict[str, Any]:
-    """A proto-plus or protobuf message as gcloud prints it (camelCase, enum names, RFC 3339 times)."""
-    raw = getattr(type(message), "pb", None)
-    pb = raw(message) if callable(raw) else message
-    return json_format.MessageToDict(pb)
-
-
-def policy_export(policy: Any) -> dict[str, Any]:
-    data = message_dict(policy)
-    data.setdefault("etag", "ACAB")
-    return data
-
-
-def state_name(value: Any) -> str:
-    return getattr(value, "name", str(value))
-
-
-def project_export(project: Any) -> dict[str, Any]:
-    """v3 Project -> an entry of `gcloud projects list --format=json`."""
-    kind, _, ident = str(project.parent).partition("/")
-    return {
-        "createTime": message_dict(project).get("createTime"),
-        "labels": dict(project.labels),
-        "lifecycleState": state_name(project.state),
-        "name": project.display_name,
-        "parent": {"id": ident, "type": kind.rstrip("s")} if ident else None,
-        "projectId": project.project_id,
-        "projectNumber": str(project.name).rpartition("/")[2],
-    }
-
-
-def key_export(key: Any) -> dict[str, Any]:
-    """A key listing; never key material (list does not return it, and we drop it if it ever did)."""
-    data = message_dict(key)
-    for secret in ("privateKeyData", "publicKeyData"):
-        data.pop(secret, None)
-    return data
 
 
 @dataclass
@@ -171,11 +56,11 @@ class GcpLiveCollector:
             result = method(request=request, retry=self.retry, timeout=self.timeout)
             self.run.count(f"calls.{name}")
             return result
-        except _DENIED as exc:
+        except DENIED as exc:
             self.run.denied(name, scope, exc)
         except gexc.RetryError as exc:
             self.run.denied(name, scope, exc.cause or exc, kind="throttled")
-        except _TRANSIENT as exc:
+        except TRANSIENT as exc:
             self.run.denied(name, scope, exc, kind="throttled")
         except gexc.GoogleAPICallError as exc:
             self.run.denied(name, scope, exc, kind="failed")
@@ -189,9 +74,9 @@ class GcpLiveCollector:
             return None
         try:
             return list(pager)
-        except _DENIED as exc:
+        except DENIED as exc:
             self.run.denied(name, scope, exc)
-        except (gexc.RetryError, *_TRANSIENT) as exc:
+        except (gexc.RetryError, *TRANSIENT) as exc:
             self.run.denied(name, scope, exc, kind="throttled")
         except gexc.GoogleAPICallError as exc:
             self.run.denied(name, scope, exc, kind="failed")
@@ -317,7 +202,7 @@ class GcpLiveCollector:
     def _bucket_policy(self, bucket: Any) -> dict[str, Any] | None:
         try:
             policy = bucket.get_iam_policy(requested_policy_version=3, retry=self.retry, timeout=self.timeout)
-        except _DENIED as exc:
+        except DENIED as exc:
             self.run.denied("storage.buckets.getIamPolicy", f"buckets/{bucket.name}", exc)
             return None
         except (gexc.RetryError, gexc.GoogleAPICallError) as exc:
@@ -397,7 +282,7 @@ class GcpLiveCollector:
         scope = f"projects/{ident}"
         try:
             pools = self._rest_pages(base, "workloadIdentityPools")
-        except _DENIED as exc:
+        except DENIED as exc:
             self.run.denied("iam.workloadIdentityPools.list", scope, exc)
             return
         except (gexc.RetryError, gexc.GoogleAPICallError) as exc:
@@ -409,7 +294,7 @@ class GcpLiveCollector:
                 providers = self._rest_pages(f"{base}/{pool_id}/providers", "workloadIdentityPoolProviders")
             except (gexc.RetryError, gexc.GoogleAPICallError) as exc:
                 self.run.denied("iam.workloadIdentityPoolProviders.list", f"{scope}/pools/{pool_id}", exc,
-                                kind="denied" if isinstance(exc, _DENIED) else "failed")
+                                kind="denied" if isinstance(exc, DENIED) else "failed")
                 continue
             self.run.write(f"{scope}/workload-identity-pools/{pool_id}/providers.json", providers)
             self.run.count("workload_identity_providers", len(providers))

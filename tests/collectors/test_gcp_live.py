@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from collectors.gcp import collect_offline
-from collectors.gcp.live import collect_live, make_clients, make_retry
+from collectors.gcp.live import collect_live
+from collectors.gcp.live_clients import make_clients, make_retry
 from collectors.gcp.role_catalogue import bundled_roles
 from crosspath.cli import main
 from tests.collectors.gcp_api_fakes import start_servers, world_from_sample
@@ -172,7 +173,7 @@ def test_impersonation_wraps_application_default_credentials(monkeypatch):
     from google.auth import impersonated_credentials
     from google.auth.credentials import AnonymousCredentials
 
-    from collectors.gcp.live import SCOPES, credentials
+    from collectors.gcp.live_clients import SCOPES, credentials
 
     monkeypatch.setattr(google.auth, "default", lambda scopes=None: (AnonymousCredentials(), "sec-tools"))
     creds = credentials("crosspath-reader@sec-tools.iam.gserviceaccount.com", anonymous=False)
