@@ -14,6 +14,11 @@ list`), the member becomes the identity that presents such a token:
 
 Anything else (SAML, unknown pools, other attributes, `*`) stays one `external:<member>` node that
 carries the pool's issuers. GKE pools (`<project>.svc.id.goog`) are handled in members.py.
+
+Workforce Identity Federation members (`principal://iam.googleapis.com/locations/global/workforcePools/
+<pool>/subject/<sub>`) are people signing in through an external IdP: an `external` User (human, MFA
+unknown: the IdP decides) whose `email` is the subject when it is one, so the builder correlates it
+with the same person's Entra / Google account; `principalSet://...workforcePools/...` is a Group.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ GITHUB = "token.actions.githubusercontent.com"
 _MEMBER = re.compile(
     r"^principal(?P<set>Set)?://iam\.googleapis\.com/projects/(?P<number>\d+)/locations/global/"
     r"workloadIdentityPools/(?P<pool>[^/]+)/(?P<rest>.+)$"
+)
+_WORKFORCE = re.compile(
+    r"^principal(?P<set>Set)?://iam\.googleapis\.com/locations/global/workforcePools/(?P<pool>[^/]+)/(?P<rest>.+)$"
 )
 _ASSUMED_ROLE = re.compile(r"^arn:aws[\w-]*:sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)(/.*)?$")
 _ENTRA_ISSUER = re.compile(r"^(sts\.windows\.net|login\.microsoftonline\.com)$")
@@ -127,3 +135,18 @@ def resolve_member(raw: str, providers: Mapping[tuple[str, str], list[PoolProvid
                             project_number=match["number"]))
     found.note = note
     return found
+
+
+def external_identity(raw: str) -> Record:
+    """The node for a `principal://` / `principalSet://` member no pool provider resolves."""
+    workforce = _WORKFORCE.match(raw.strip())
+    if workforce and not workforce["set"] and workforce["rest"].startswith("subject/"):
+        subject = workforce["rest"].removeprefix("subject/")
+        email = subject.lower() if "@" in subject else None
+        return node(f"external:{raw}", Family.IDENTITY, "User", Provider.EXTERNAL, subject, "", human=True,
+                    mfa=None, email=email, workforce_pool=workforce["pool"])
+    if workforce:
+        return node(f"external:{raw}", Family.IDENTITY, "Group", Provider.EXTERNAL, raw, "", human=False,
+                    workforce_pool=workforce["pool"], members_known=False)
+    return node(f"external:{raw}", Family.IDENTITY, "ServiceIdentity", Provider.EXTERNAL, raw, "", human=False,
+                mfa=None)

@@ -10,7 +10,7 @@ from collectors.gcp.bindings import CONDITION_NOTE, Grant, parse_policy, permiss
 from collectors.gcp.deny import Denials, parse_deny_policies, remove_denied
 from collectors.gcp.escalation import Scope
 from collectors.gcp.exports import GcpExport, Loaded
-from collectors.gcp.federation import PoolProvider, parse_provider, resolve_member
+from collectors.gcp.federation import PoolProvider, external_identity, parse_provider, resolve_member
 from collectors.gcp.members import Member, identity_node, parse_member
 from collectors.gcp.resources import (
     ancestors,
@@ -318,8 +318,12 @@ def _federated_grants(grants: list[Grant], providers: dict[tuple[str, str], list
     """Replace each workload-identity-pool member by the identities its providers map it to."""
     expanded: list[Grant] = []
     for grant in grants:
-        resolved = resolve_member(grant.member.raw, providers) if grant.member.type == "external" else None
-        if resolved is None:
+        if grant.member.type != "external":
+            expanded.append(grant)
+            continue
+        resolved = resolve_member(grant.member.raw, providers)
+        if resolved is None:  # workforce pools and other principal forms: one external identity
+            out.registry.node(file, external_identity(grant.member.raw))
             expanded.append(grant)
             continue
         if resolved.note:

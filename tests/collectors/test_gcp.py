@@ -492,3 +492,10 @@ def test_sample_google_users_correlate_to_the_same_person_as_their_entra_account
     # groups are not people, even with an email
     assert not any(d["kind"] == "BELONGS_TO" for _, _, d in graph.out_edges("gcp:group/analysts@lumenfreight.com",
                                                                                data=True))
+
+
+def test_sample_every_edge_endpoint_is_a_gcp_node_or_a_documented_cross_stack_id(sample):
+    ids = {n["id"] for n in sample.nodes}
+    dangling = {end for e in sample.edges for end in (e["source"], e["target"]) if end not in ids}
+    # the only ids GCP points at without emitting: the KSA's alias (joined by the builder)
+    assert dangling == {"gcp:workloadIdentity/lumen-data-prod.svc.id.goog/analytics/etl-worker"}

@@ -79,3 +79,25 @@ def test_aws_role_federates_to_a_service_account_end_to_end(tmp_path: Path):
                                                 "gcp:serviceAccount/x@p1.iam.gserviceaccount.com")
     assert not any(n["id"].startswith("aws:") for n in result.nodes)  # the AWS collector owns that node
     assert result.coverage.counts["workload_identity_providers"] == 1
+
+
+def test_workforce_pool_subject_is_a_person_and_other_principals_get_a_node(tmp_path: Path):
+    def write(path: Path, data) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data), encoding="utf-8")
+
+    workforce = ("principal://iam.googleapis.com/locations/global/workforcePools/entra-staff/subject/"
+                 "Dana.Ruiz@lumenfreight.com")
+    workforce_set = "principalSet://iam.googleapis.com/locations/global/workforcePools/entra-staff/group/ops"
+    write(tmp_path / "projects.json", [{"projectId": "p1", "projectNumber": "111", "lifecycleState": "ACTIVE"}])
+    write(tmp_path / "projects" / "p1" / "iam-policy.json", {"bindings": [
+        {"role": "roles/editor", "members": [workforce, workforce_set]}]})
+    result = collect_offline(tmp_path)
+    assert result.errors == []
+    nodes = {n["id"]: n for n in result.nodes}
+    person = nodes[f"external:{workforce}"]
+    assert (person["kind"], person["human"], person["mfa"]) == ("User", True, None)
+    assert person["email"] == "dana.ruiz@lumenfreight.com"  # the builder joins it to the same Person
+    assert nodes[f"external:{workforce_set}"]["kind"] == "Group"
+    sources = {e["source"] for e in result.edges if e["kind"] == "HAS_PERMISSION"}
+    assert sources == {f"external:{workforce}", f"external:{workforce_set}"}  # every edge has its node
