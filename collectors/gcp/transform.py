@@ -148,6 +148,11 @@ def _resources(export: GcpExport, out: Transformed) -> dict[str, Record]:
             record = reg.node(loaded.file if loaded else str(export.folder), transform_bare_project(ident))
             resources[record["id"]] = record
     derive_hierarchy_environment(resources)
+    for ident, record in sorted(resources.items()):
+        parent = record["scope"]
+        if record["kind"] in ("project", "folder") and parent and parent not in resources:
+            out.note(f"{ident.removeprefix('gcp:')}: parent {parent.removeprefix('gcp:')} not exported; "
+                     "bindings inherited from it (and above) are unknown")
     for ident, project in export.projects.items():
         for bucket, loaded in project.buckets.items():
             record = reg.node(loaded.file, transform_bucket(bucket, resources[project_id(ident)]))

@@ -195,3 +195,10 @@ def test_missing_credentials_is_a_clear_error_and_writes_nothing(monkeypatch, tm
     assert result.exit_code != 0
     assert "no Google credentials" in result.output and "application-default login" in result.output
     assert not (tmp_path / "gcp").exists()
+
+
+def test_named_project_without_its_ancestors_says_inheritance_is_unknown(servers, tmp_path):
+    collect(servers, tmp_path, organization=None, projects=["lumen-data-prod"])
+    notes = collect_offline(tmp_path / "gcp").coverage.notes
+    assert "projects/lumen-data-prod: parent folders/301234567890 not exported; bindings inherited from it " \
+           "(and above) are unknown" in notes
