@@ -188,7 +188,9 @@ class GcpLiveCollector:
             if response is not None:
                 keys = [key_export(key) for key in response.keys]
                 self.run.write(f"{folder}/keys.json", keys)
-                self.run.count("keys", len(keys))
+                user_managed = sum(key.get("keyType") == "USER_MANAGED" for key in keys)
+                self.run.count("user_managed_keys", user_managed)
+                self.run.count("system_managed_keys", len(keys) - user_managed)
             self.write_policy(folder, "iam.serviceAccounts.getIamPolicy", resource, self.clients.iam.get_iam_policy)
 
     def buckets(self, ident: str) -> None:
