@@ -57,6 +57,7 @@ def test_live_export_of_the_sample_org_gives_the_same_graph_as_the_gcloud_export
     assert log["counts"]["service_accounts"] == 7 and log["counts"]["folders"] == 2
     assert log["counts"]["buckets"] == 1 and servers.world.calls["storage.buckets.getIamPolicy"] == 1
     assert log["counts"]["workload_identity_providers"] == 1 and log["counts"]["deny_policies"] == 1
+    assert (log["counts"]["user_managed_keys"], log["counts"]["system_managed_keys"]) == (5, 8)
     written = json.loads((tmp_path / "gcp" / "projects.json").read_text())
     assert [p["projectId"] for p in written] == ["lumen-data-prod", "lumen-sandbox"]
     assert written[0]["projectNumber"] == "482910375612" and written[0]["parent"] == {"id": "301234567890",
