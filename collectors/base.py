@@ -60,6 +60,8 @@ class CollectResult:
     coverage: Coverage | None = None
     # Per-file record batches, so validation errors can name the file a record came from.
     origins: list[tuple[str, int, int]] = field(default_factory=list)
+    # Index of coverage.files, so adding 10,000s of files stays linear; rebuilt if the list changed size.
+    _file_index: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.coverage is None:
@@ -70,8 +72,12 @@ class CollectResult:
         self.origins.append((file, len(nodes), len(edges)))
         self.nodes.extend(nodes)
         self.edges.extend(edges)
-        if file not in self.coverage.files:
-            self.coverage.files.append(file)
+        files = self.coverage.files
+        if len(self._file_index) != len(files):
+            self._file_index = set(files)
+        if file not in self._file_index:
+            files.append(file)
+            self._file_index.add(file)
 
     def fail(self, error: RecordError) -> None:
         self.errors.append(error)

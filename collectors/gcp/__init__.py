@@ -10,6 +10,7 @@ from pathlib import Path
 from collectors.base import CollectResult
 from collectors.gcp.exports import SOURCE, load_export
 from collectors.gcp.transform import transform_export
+from collectors.live import apply_collection_log
 from graph.records import RecordError
 
 __all__ = ["collect_offline"]
@@ -30,9 +31,8 @@ def collect_offline(folder: Path) -> CollectResult:
     out = transform_export(export)
     for file, (nodes, edges) in out.registry.batches.items():
         result.add(file, nodes, edges)
-    for file in export.files():
-        if file not in result.coverage.files:
-            result.coverage.files.append(file)
+    listed = set(result.coverage.files)
+    result.coverage.files += [file for file in export.files() if file not in listed]
     for error in out.errors:
         result.fail(error)
     coverage = result.coverage
@@ -40,6 +40,7 @@ def collect_offline(folder: Path) -> CollectResult:
     coverage.scopes = out.scopes
     coverage.counts = dict(sorted(out.counts.items()))
     coverage.notes = out.notes
+    apply_collection_log(folder, result)
     if not export.files():
         coverage.status = "missing" if not export.errors else "failed"
         if not export.errors:

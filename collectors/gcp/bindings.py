@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.gcp.members import Member, parse_member
-from collectors.gcp.roles import classify_role
+from collectors.gcp.roles import Classification, classify_role, custom_role_level
 from graph.records import Record, RecordError, edge
 from graph.schema import EdgeKind
 
@@ -29,10 +29,17 @@ class Grant:
     holder: str  # node id of the resource or service account whose policy holds the binding
     holder_label: str  # e.g. projects/lumen-data-prod, for `via`
     conditions: list[str] = field(default_factory=list)
+    # Set when a deny policy takes permissions away: what is left, and what was denied by which policy.
+    permissions: list[str] | None = None
+    denied: list[str] = field(default_factory=list)
+    deny_policies: list[str] = field(default_factory=list)
 
     @property
     def via(self) -> str:
         text = f"{self.role} on {self.holder_label}"
+        if self.denied:
+            count = len(self.denied)
+            text += f" (deny {', '.join(self.deny_policies)} removes {count} permission{'s' if count > 1 else ''})"
         return f"{text} (conditional)" if self.conditions else text
 
 
@@ -102,12 +109,20 @@ def permission_edges(
     edges: list[Record] = []
     notes: list[str] = []
     for grant in grants:
-        result = classify_role(grant.role, custom_roles, resource_kind)
+        if grant.permissions is not None:
+            if not grant.permissions:
+                continue  # a deny policy took every permission of the role away
+            result = Classification(custom_role_level(grant.permissions, resource_kind), True,
+                                    "permissions left after deny policies")
+        else:
+            result = classify_role(grant.role, custom_roles, resource_kind)
         if not result.known:
             notes.append(f"{grant.holder_label}: role {grant.role} not classified ({result.reason}); "
                          "level read assumed")
         properties: dict[str, Any] = {"level": result.level, "actions": [grant.role], "role": grant.role}
         if grant.conditions:
             properties["conditions"] = grant.conditions
+        if grant.denied:
+            properties["denied_permissions"] = grant.denied[:10]
         edges.append(edge(grant.member.node_id, grant.holder, EdgeKind.HAS_PERMISSION, grant.via, **properties))
     return edges, notes

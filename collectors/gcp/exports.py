@@ -8,6 +8,8 @@ the ids (docs/collectors/gcp.md):
     organizations/<orgId>/custom-roles.json        gcloud iam roles describe ... (optional)
     folders/<folderId>/folder.json                 gcloud resource-manager folders describe (optional)
     folders/<folderId>/iam-policy.json             gcloud resource-manager folders get-iam-policy
+    <organizations|folders|projects>/<id>/deny-policies.json  gcloud iam policies get ... --kind=denypolicies,
+                                                   as a JSON list (optional)
     projects.json                                  gcloud projects list
     projects/<projectId>/iam-policy.json           gcloud projects get-iam-policy
     projects/<projectId>/custom-roles.json         (optional)
@@ -15,6 +17,11 @@ the ids (docs/collectors/gcp.md):
     projects/<projectId>/service-accounts/<email>/keys.json        ... keys list
     projects/<projectId>/service-accounts/<email>/iam-policy.json  ... get-iam-policy
     projects/<projectId>/buckets/<bucket>/iam-policy.json          gcloud storage buckets get-iam-policy (optional)
+    projects/<projectId>/workload-identity-pools/<pool>/providers.json
+                                                   gcloud iam workload-identity-pools providers list (optional)
+    roles/predefined.json                          gcloud iam roles describe, for bound predefined roles (optional;
+                                                   the live collector writes it, else the bundled catalogue is used)
+    collection.json                                live collection log (denied / failed calls)
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from graph.records import RecordError
 SOURCE = "gcp"
 POLICY_FILE = "iam-policy.json"
 CUSTOM_ROLES_FILE = "custom-roles.json"
+DENY_FILE = "deny-policies.json"
 
 
 @dataclass
@@ -51,6 +59,7 @@ class NodeExport:
     info: Loaded | None = None
     policy: Loaded | None = None
     custom_roles: Loaded | None = None
+    deny: Loaded | None = None
 
 
 @dataclass
@@ -66,8 +75,10 @@ class ProjectExport:
     policy: Loaded | None = None
     service_accounts: Loaded | None = None
     custom_roles: Loaded | None = None
+    deny: Loaded | None = None
     accounts: dict[str, ServiceAccountExport] = field(default_factory=dict)
     buckets: dict[str, Loaded] = field(default_factory=dict)
+    pool_providers: dict[str, Loaded] = field(default_factory=dict)  # pool id -> providers.json
 
 
 @dataclass
@@ -79,19 +90,20 @@ class GcpExport:
     folders: dict[str, NodeExport] = field(default_factory=dict)
     projects_list: Loaded | None = None
     projects: dict[str, ProjectExport] = field(default_factory=dict)
+    predefined_roles: Loaded | None = None
     errors: list[RecordError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def files(self) -> list[str]:
         """Every file that was read successfully, in a stable order."""
-        loaded: list[Loaded | None] = [self.projects_list]
+        loaded: list[Loaded | None] = [self.projects_list, self.predefined_roles]
         for holder in [*self.organizations.values(), *self.folders.values()]:
-            loaded += [holder.info, holder.policy, holder.custom_roles]
+            loaded += [holder.info, holder.policy, holder.custom_roles, holder.deny]
         for project in self.projects.values():
-            loaded += [project.policy, project.service_accounts, project.custom_roles]
+            loaded += [project.policy, project.service_accounts, project.custom_roles, project.deny]
             for account in project.accounts.values():
                 loaded += [account.keys, account.policy]
-            loaded += list(project.buckets.values())
+            loaded += list(project.buckets.values()) + list(project.pool_providers.values())
         return sorted(item.file for item in loaded if item is not None)
 
 
@@ -119,6 +131,7 @@ def get_node_exports(folder: Path, kind: str, info_file: str, export: GcpExport)
             info=load_file(sub / info_file, export),
             policy=load_file(sub / POLICY_FILE, export),
             custom_roles=load_file(sub / CUSTOM_ROLES_FILE, export),
+            deny=load_file(sub / DENY_FILE, export),
         )
     return found
 
@@ -129,6 +142,7 @@ def get_project_export(project_dir: Path, export: GcpExport) -> ProjectExport:
         policy=load_file(project_dir / POLICY_FILE, export),
         service_accounts=load_file(project_dir / "service-accounts.json", export),
         custom_roles=load_file(project_dir / CUSTOM_ROLES_FILE, export),
+        deny=load_file(project_dir / DENY_FILE, export),
     )
     for sa_dir in _subdirs(project_dir / "service-accounts"):
         email = sa_dir.name.lower()
@@ -137,6 +151,10 @@ def get_project_export(project_dir: Path, export: GcpExport) -> ProjectExport:
             keys=load_file(sa_dir / "keys.json", export),
             policy=load_file(sa_dir / POLICY_FILE, export),
         )
+    for pool_dir in _subdirs(project_dir / "workload-identity-pools"):
+        loaded = load_file(pool_dir / "providers.json", export)
+        if loaded is not None:
+            project.pool_providers[pool_dir.name] = loaded
     for bucket_dir in _subdirs(project_dir / "buckets"):
         loaded = load_file(bucket_dir / POLICY_FILE, export)
         if loaded is not None:
@@ -150,6 +168,7 @@ def load_export(folder: Path) -> GcpExport:
     export.organizations = get_node_exports(folder, "organizations", "organization.json", export)
     export.folders = get_node_exports(folder, "folders", "folder.json", export)
     export.projects_list = load_file(folder / "projects.json", export)
+    export.predefined_roles = load_file(folder / "roles" / "predefined.json", export)
     for project_dir in _subdirs(folder / "projects"):
         export.projects[project_dir.name] = get_project_export(project_dir, export)
     return export

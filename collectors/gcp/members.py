@@ -132,13 +132,6 @@ def identity_node(member: Member, org_scope: str) -> Record | None:
         name = member.node_id.split(":", 1)[1]
         return node(member.node_id, Family.IDENTITY, "Group", Provider.GCP, name, "", human=False,
                     public=True, members_known=False)
-    if member.type == "gke_workload":
-        project = member.pool.removesuffix(".svc.id.goog")
-        # A KSA granted roles directly; the cluster is unknown, so it cannot join the K8s node.
-        return node(member.node_id, Family.IDENTITY, "ServiceIdentity", Provider.GCP,
-                    f"{member.pool}[{member.namespace}/{member.ksa}]", f"gcp:projects/{project}",
-                    human=False, oidc_subject=member.k8s_subject, mfa=False)
-    if member.type == "external":
-        return node(member.node_id, Family.IDENTITY, "ServiceIdentity", Provider.EXTERNAL, member.raw, "",
-                    human=False, mfa=None)
+    # gke_workload: the Kubernetes collector's KSA node (alias gcp:workloadIdentity/...);
+    # external: collectors/gcp/federation.py emits the identity behind the pool member.
     return None

@@ -1,10 +1,11 @@
-"""Role -> access level, and which roles let a member act as a service account.
+"""Role -> access level and role -> permissions.
 
-GCP has ~2,000 predefined roles; exporting their permission lists offline is not
-possible with the IAM policy alone, so predefined roles are classified by a small
-table plus Google's naming convention (the role id's last word). Custom roles are
-classified from their ``includedPermissions``. The table is documented in
-docs/collectors/gcp.md; a later issue replaces it with a generated dataset.
+Levels: basic roles and IAM-admin roles by table; any role whose permissions are known
+(custom roles, the live roles API's `roles/predefined.json`, the bundled catalogue
+`predefined_roles.json`) from its permissions, where setIamPolicy is `admin` only on the kind of
+node it controls; other predefined roles by Google's naming convention (the role id's last word),
+reported in coverage as classified by name. Escalation techniques read the permissions
+(collectors/gcp/escalation.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from graph.schema import LEVEL_RANK, EdgeKind
+from collectors.gcp.role_catalogue import bundled_roles
+from graph.schema import LEVEL_RANK
 
 BASIC_ROLES: dict[str, str] = {
     "roles/owner": "admin",
@@ -35,20 +37,6 @@ IAM_ADMIN_ROLES: frozenset[str] = frozenset(
     }
 )
 
-# Roles whose power is acting as a service account: modelled as transfer edges to each
-# service account the binding covers. On the node itself they only list / get accounts.
-SA_TRANSFER_ROLES: dict[str, tuple[EdgeKind, ...]] = {
-    "roles/iam.serviceAccountTokenCreator": (EdgeKind.CAN_IMPERSONATE,),
-    "roles/iam.serviceAccountUser": (EdgeKind.CAN_RUN_AS,),
-    "roles/iam.serviceAccountKeyAdmin": (EdgeKind.CAN_CREATE_CREDENTIAL,),
-    "roles/iam.workloadIdentityUser": (),  # federation: handled by the caller
-    # setIamPolicy on the account: can grant itself any of the above.
-    "roles/iam.serviceAccountAdmin": (EdgeKind.CAN_GRANT,),
-    "roles/iam.securityAdmin": (EdgeKind.CAN_GRANT,),
-    # Known escalation: basic owner / editor carry iam.serviceAccounts.actAs.
-    "roles/owner": (EdgeKind.CAN_RUN_AS,),
-    "roles/editor": (EdgeKind.CAN_RUN_AS,),
-}
 SA_ROLE_LEVELS: dict[str, str] = {
     "roles/iam.serviceAccountTokenCreator": "read",
     "roles/iam.serviceAccountUser": "read",
@@ -73,16 +61,6 @@ _VERSION = re.compile(r"\.v\d+(beta\d*)?$")  # roles/compute.instanceAdmin.v1
 # Resource kinds a service's admin role fully controls when bound there (bucket policy).
 _SERVICE_RESOURCE = {"storage": "bucket"}
 
-# Custom-role permissions that let a member act as the service accounts the role covers.
-_SA_PERMISSION_EDGES: dict[str, EdgeKind] = {
-    "iam.serviceAccounts.getAccessToken": EdgeKind.CAN_IMPERSONATE,
-    "iam.serviceAccounts.signBlob": EdgeKind.CAN_IMPERSONATE,
-    "iam.serviceAccounts.signJwt": EdgeKind.CAN_IMPERSONATE,
-    "iam.serviceAccounts.implicitDelegation": EdgeKind.CAN_IMPERSONATE,
-    "iam.serviceAccounts.actAs": EdgeKind.CAN_RUN_AS,
-    "iam.serviceAccountKeys.create": EdgeKind.CAN_CREATE_CREDENTIAL,
-    "iam.serviceAccounts.setIamPolicy": EdgeKind.CAN_GRANT,
-}
 _READ_VERBS = ("get", "list", "search", "lookup", "query", "read", "export", "analyze", "view")
 
 
@@ -97,19 +75,41 @@ def max_level(levels: Iterable[str]) -> str:
     return max(levels, key=lambda level: LEVEL_RANK[level], default="read")
 
 
-def permission_level(permission: str) -> str:
-    """One IAM permission (`service.resource.verb`) -> read / write / admin."""
-    verb = permission.rsplit(".", 1)[-1]
+# setIamPolicy permission prefix -> the node kinds whose whole policy it controls.
+_IAM_CONTROL: dict[str, tuple[str, ...]] = {
+    "resourcemanager.organizations": ("organization",),
+    "resourcemanager.folders": ("organization", "folder"),
+    "resourcemanager.projects": ("organization", "folder", "project"),
+    "storage.buckets": ("bucket",),
+}
+
+
+def permission_level(permission: str, resource_kind: str | None = None) -> str:
+    """One IAM permission (`service.resource.verb`) -> read / write / admin.
+
+    setIamPolicy is admin; given `resource_kind`, only when it controls that kind of node
+    (storage.buckets.setIamPolicy bound on a project governs buckets, not the project).
+    """
+    prefix, _, verb = permission.rpartition(".")
     if verb == "setIamPolicy":
-        return "admin"
+        if resource_kind is None or resource_kind in _IAM_CONTROL.get(prefix, ()):
+            return "admin"
+        return "write"
     if verb.startswith(_READ_VERBS):
         return "read"
     # create / update / delete / set* / patch / actAs / getAccessToken-like verbs all change state.
     return "write"
 
 
-def custom_role_level(permissions: Iterable[str]) -> str:
-    return max_level(permission_level(p) for p in permissions)
+def custom_role_level(permissions: Iterable[str], resource_kind: str | None = None) -> str:
+    return max_level(permission_level(p, resource_kind) for p in permissions)
+
+
+def role_permissions(role: str, known_roles: Mapping[str, list[str]] | None = None) -> list[str] | None:
+    """Permissions of a role: exported / live roles first, then the bundled catalogue; None if unknown."""
+    if known_roles and role in known_roles:
+        return known_roles[role]
+    return bundled_roles().get(role)
 
 
 def classify_role(
@@ -126,7 +126,10 @@ def classify_role(
     if role in SA_ROLE_LEVELS:
         return Classification(SA_ROLE_LEVELS[role], True, "service-account role")
     if role in custom_roles:
-        return Classification(custom_role_level(custom_roles[role]), True, "custom role permissions")
+        return Classification(custom_role_level(custom_roles[role], resource_kind), True, "role permissions")
+    if role in bundled_roles():
+        return Classification(custom_role_level(bundled_roles()[role], resource_kind), True,
+                              "predefined role catalogue")
     if not role.startswith("roles/") or "." not in role:
         return Classification("read", False, "role definition not exported")
     service, _, name = role[len("roles/"):].partition(".")
@@ -142,14 +145,3 @@ def classify_role(
         if lowered.endswith(suffix):
             return Classification("read", True, f"predefined role suffix '{suffix}'")
     return Classification("read", False, "unknown predefined role")
-
-
-def sa_transfer_kinds(role: str, custom_roles: Mapping[str, list[str]] | None = None) -> tuple[EdgeKind, ...]:
-    """Transfer edges a role gives over every service account its binding covers."""
-    if role in SA_TRANSFER_ROLES:
-        return SA_TRANSFER_ROLES[role]
-    permissions = (custom_roles or {}).get(role)
-    if not permissions:
-        return ()
-    kinds = {_SA_PERMISSION_EDGES[p] for p in permissions if p in _SA_PERMISSION_EDGES}
-    return tuple(sorted(kinds))

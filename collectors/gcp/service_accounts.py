@@ -8,8 +8,9 @@ from typing import Any
 
 from collectors.base import iso, parse_time
 from collectors.gcp.bindings import Grant
-from collectors.gcp.members import identity_node, is_google_managed_sa
-from collectors.gcp.roles import WORKLOAD_IDENTITY_USER, sa_transfer_kinds
+from collectors.gcp.escalation import RUN_PERMISSIONS, Scope, escalations
+from collectors.gcp.members import is_google_managed_sa
+from collectors.gcp.roles import WORKLOAD_IDENTITY_USER, role_permissions
 from graph.records import Record, RecordError, edge, node
 from graph.schema import EdgeKind, Family, Provider
 
@@ -124,33 +125,49 @@ class TransferResult:
 
 def transfer_edges(
     grants: list[Grant],
-    targets: list[str],
-    custom_roles: Mapping[str, list[str]],
+    scope: Scope,
+    known_roles: Mapping[str, list[str]],
+    run_grants: Mapping[str, Grant],
     scope_note: str = "",
 ) -> TransferResult:
-    """Edges from members who can act as each service account in `targets` (node ids).
+    """Escalation edges (collectors/gcp/escalation.py) from each grant's member over `scope`.
 
-    `scope_note` explains why a grant on a project / folder / org covers these accounts.
+    `run_grants`: member node id -> a grant that lets the member run code (compute, functions,
+    run, dataflow, cloudbuild ...), which actAs needs. `scope_note` explains why a grant on a
+    project / folder / org covers these accounts.
     """
     result = TransferResult()
     for grant in grants:
         if grant.role == WORKLOAD_IDENTITY_USER:
-            _federation(grant, targets, result)
+            _federation(grant, scope.service_accounts, result)
             continue
-        kinds = sa_transfer_kinds(grant.role, custom_roles)
         # Service agents act only on Google's behalf; no person or key can drive them.
-        if not kinds or is_google_managed_sa(grant.member.email):
+        if grant.member.node_id is None or is_google_managed_sa(grant.member.email):
             continue
+        permissions = grant.permissions if grant.permissions is not None else role_permissions(grant.role,
+                                                                                                known_roles)
+        if not permissions:
+            continue
+        runs_itself = bool(RUN_PERMISSIONS.intersection(permissions))
+        run_grant = None if runs_itself else run_grants.get(grant.member.node_id)
         via = grant.via + (f" ({scope_note})" if scope_note else "")
-        for target in targets:
-            if target == grant.member.node_id:
-                continue
-            for kind in kinds:
-                properties: dict[str, Any] = {"mfa_required": False, "role": grant.role}
-                if grant.conditions:
-                    properties["conditions"] = grant.conditions
-                result.edges.append(edge(grant.member.node_id, target, kind, via, **properties))
+        for found in escalations(grant.member.node_id, permissions, scope, runs_itself or run_grant is not None):
+            technique = found.technique
+            text = via
+            if technique.needs_run_permission and run_grant is not None:
+                text += f" + {run_grant.via} (can run code)"
+            properties: dict[str, Any] = {"mfa_required": False, "role": grant.role,
+                                          "technique": technique.name, "permissions": found.permissions[:10]}
+            if grant.conditions:
+                properties["conditions"] = grant.conditions
+            result.edges.append(edge(grant.member.node_id, found.target, technique.kind, text, **properties))
     return result
+
+
+def can_run_code(grant: Grant, known_roles: Mapping[str, list[str]]) -> bool:
+    """Does the grant (after deny policies) let its member run code as a chosen service account?"""
+    permissions = grant.permissions if grant.permissions is not None else role_permissions(grant.role, known_roles)
+    return bool(RUN_PERMISSIONS.intersection(permissions or ()))
 
 
 def _federation(grant: Grant, targets: list[str], result: TransferResult) -> None:
@@ -161,10 +178,7 @@ def _federation(grant: Grant, targets: list[str], result: TransferResult) -> Non
             _append_unique(result.subjects.setdefault(target, []), member.k8s_subject)
             _append_unique(result.pools.setdefault(target, []), member.pool)
         return
-    if member.type == "external":
-        external = identity_node(member, "")
-        if external is not None:
-            result.nodes.append(external)
+    if member.type == "external":  # node emitted by the transform (collectors/gcp/federation.py)
         for target in targets:
             properties: dict[str, Any] = {"mfa_required": False, "role": grant.role}
             if grant.conditions:

@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.gcp.bindings import CONDITION_NOTE, Grant, parse_policy, permission_edges
+from collectors.gcp.deny import Denials, parse_deny_policies, remove_denied
+from collectors.gcp.escalation import Scope
 from collectors.gcp.exports import GcpExport, Loaded
-from collectors.gcp.members import identity_node, parse_member
+from collectors.gcp.federation import PoolProvider, external_identity, parse_provider, resolve_member
+from collectors.gcp.members import Member, identity_node, parse_member
 from collectors.gcp.resources import (
     ancestors,
+    bucket_id,
     derive_hierarchy_environment,
     folder_id,
     org_id,
@@ -21,8 +25,10 @@ from collectors.gcp.resources import (
     transform_organization,
     transform_project,
 )
-from collectors.gcp.roles import WORKLOAD_IDENTITY_USER
+from collectors.gcp.role_catalogue import RoleFormatError, parse_roles
+from collectors.gcp.roles import role_permissions
 from collectors.gcp.service_accounts import (
+    can_run_code,
     sa_node_id,
     transfer_edges,
     transform_keys,
@@ -90,23 +96,17 @@ class Transformed:
 
 
 def _custom_roles(loaded: Loaded | None, out: Transformed) -> dict[str, list[str]]:
-    """`gcloud iam roles describe` outputs as a JSON list -> role name -> includedPermissions."""
+    """Role descriptions (custom-roles.json, roles/predefined.json) -> role name -> includedPermissions."""
     if loaded is None:
         return {}
-    if not isinstance(loaded.data, list):
-        out.errors.append(RecordError(SOURCE, loaded.file, "", "", "expected a JSON list of role descriptions",
-                                      "see docs/collectors/gcp.md for the describe loop"))
+    fix = "export with `gcloud iam roles describe` (or roles.get / roles.list with view=FULL)"
+    try:
+        roles, problems = parse_roles(loaded.data)
+    except RoleFormatError as exc:
+        out.errors.append(RecordError(SOURCE, loaded.file, "", "", str(exc), fix))
         return {}
-    roles: dict[str, list[str]] = {}
-    for index, role in enumerate(loaded.data):
-        name = role.get("name") if isinstance(role, dict) else None
-        permissions = role.get("includedPermissions", []) if isinstance(role, dict) else None
-        if not isinstance(name, str) or not isinstance(permissions, list):
-            out.errors.append(RecordError(SOURCE, loaded.file, f"#{index}", "name" if not name else
-                                          "includedPermissions", "is missing or malformed",
-                                          "export with `gcloud iam roles describe` (list omits permissions)"))
-            continue
-        roles[name] = [str(p) for p in permissions]
+    for problem in problems:
+        out.errors.append(RecordError(SOURCE, loaded.file, problem.record, problem.field, problem.message, fix))
     return roles
 
 
@@ -148,6 +148,11 @@ def _resources(export: GcpExport, out: Transformed) -> dict[str, Record]:
             record = reg.node(loaded.file if loaded else str(export.folder), transform_bare_project(ident))
             resources[record["id"]] = record
     derive_hierarchy_environment(resources)
+    for ident, record in sorted(resources.items()):
+        parent = record["scope"]
+        if record["kind"] in ("project", "folder") and parent and parent not in resources:
+            out.note(f"{ident.removeprefix('gcp:')}: parent {parent.removeprefix('gcp:')} not exported; "
+                     "bindings inherited from it (and above) are unknown")
     for ident, project in export.projects.items():
         for bucket, loaded in project.buckets.items():
             record = reg.node(loaded.file, transform_bucket(bucket, resources[project_id(ident)]))
@@ -194,46 +199,96 @@ def _service_accounts(export: GcpExport, out: Transformed, org_scope: str) -> di
     return by_project
 
 
-def _apply_policy(
-    out: Transformed,
-    loaded: Loaded,
-    holder: str,
-    holder_label: str,
-    resource_kind: str | None,
-    targets: list[str],
-    scope_note: str,
-    custom_roles: dict[str, list[str]],
-    org_scope: str,
-) -> None:
-    """One IAM policy file -> identities, HAS_PERMISSION (resources only) and transfer edges."""
+@dataclass
+class PolicyJob:
+    """One IAM policy file, what holds it and what its bindings cover."""
+
+    loaded: Loaded
+    label: str  # e.g. projects/lumen-data-prod
+    resource_kind: str | None  # None for a service account's own policy (not a resource)
+    scope: Scope
+    scope_note: str = ""
+    attachments: list[str] = field(default_factory=list)  # nodes whose deny policies apply here
+
+
+def _policy_jobs(export: GcpExport, out: Transformed, resources: dict[str, Record],
+                 sas_by_project: dict[str, list[str]]) -> list[PolicyJob]:
+    """Every readable policy with its scope: inheritance is resolved here, once."""
+    below: dict[str, dict[str, list[str]]] = {}
+    for ident, record in sorted(resources.items()):
+        for parent in ancestors(ident, resources):
+            below.setdefault(parent, {}).setdefault(record["kind"], []).append(ident)
+    agents = {ident: f"gcp:serviceAccount/{record['project_number']}@cloudservices.gserviceaccount.com"
+              for ident, record in resources.items() if record["kind"] == "project" and record.get("project_number")}
+
+    def covered(holder: str, kind: str, note: str) -> Scope:
+        nodes = below.get(holder, {})
+        projects = [holder] if kind == "project" else nodes.get("project", [])
+        accounts = [sa for pid in sorted(projects) for sa in sas_by_project.get(pid, [])]
+        return Scope(holder, kind, accounts, nodes, [agents[pid] for pid in projects if pid in agents])
+
+    def chain(node_id: str) -> list[str]:
+        return [node_id, *ancestors(node_id, resources)]
+
+    jobs: list[PolicyJob] = []
+    for kind, holders, make_id in (("organization", export.organizations, org_id),
+                                   ("folder", export.folders, folder_id)):
+        for ident, holder in holders.items():
+            label = f"{kind}s/{ident}"
+            if holder.policy is None:
+                out.note(f"{label}: iam-policy.json missing")
+                continue
+            jobs.append(PolicyJob(holder.policy, label, kind, covered(make_id(ident), kind, label),
+                                  f"inherited by every service account in {label}", chain(make_id(ident))))
+    for ident, project in export.projects.items():
+        pid = project_id(ident)
+        if project.policy is None:
+            policy_file = str(export.folder / "projects" / ident / "iam-policy.json")
+            if not any(error.file == policy_file for error in export.errors):
+                out.note(f"projects/{ident}: iam-policy.json missing")
+        else:
+            jobs.append(PolicyJob(project.policy, f"projects/{ident}", "project", covered(pid, "project", ""),
+                                  f"covers every service account of projects/{ident}", chain(pid)))
+        for bucket, loaded in project.buckets.items():
+            jobs.append(PolicyJob(loaded, f"buckets/{bucket}", "bucket", Scope(bucket_id(bucket), "bucket"),
+                                  attachments=chain(pid)))
+        for email, account in project.accounts.items():
+            if account.policy is not None:
+                sa = sa_node_id(email)
+                jobs.append(PolicyJob(account.policy, f"serviceAccounts/{email}", None,
+                                      Scope(sa, "serviceAccount", [sa]), attachments=chain(pid)))
+    return jobs
+
+
+def _apply_policy(out: Transformed, job: PolicyJob, grants: list[Grant], known_roles: dict[str, list[str]],
+                  run_grants: dict[str, Grant], org_scope: str) -> None:
+    """One parsed IAM policy -> identities, HAS_PERMISSION (resources only) and escalation edges."""
     reg = out.registry
-    parsed = parse_policy(loaded.data, holder, holder_label, loaded.file)
-    out.errors.extend(parsed.errors)
-    for text in parsed.notes:
-        out.note(text)
-    out.counts["bindings"] += parsed.bindings
-    out.counts["conditional_bindings"] += parsed.conditional
-    grants: list[Grant] = parsed.grants
+    file = job.loaded.file
     for grant in grants:
-        # A WI member on workloadIdentityUser is a K8s SA the Kubernetes collector emits itself.
-        if grant.role == WORKLOAD_IDENTITY_USER and grant.member.type == "gke_workload":
+        # GKE workload members are Kubernetes service accounts: the Kubernetes collector emits the
+        # node and carries `gcp:workloadIdentity/...` as an alias, so edges from that id join it.
+        # Federated pool members were resolved (and their nodes emitted) by _federated_grants.
+        if grant.member.type in ("gke_workload", "external"):
             continue
         record = identity_node(grant.member, org_scope)
         if record is not None:
-            reg.node(loaded.file, record)
-    if resource_kind is not None:
-        edges, notes = permission_edges(grants, resource_kind, custom_roles)
+            reg.node(file, record)
+    if job.resource_kind is not None:
+        edges, notes = permission_edges(grants, job.resource_kind, known_roles)
         for text in notes:
             out.note(text)
         for record in edges:
-            reg.edge(loaded.file, record)
-    transfer = transfer_edges(grants, targets, custom_roles, scope_note)
+            reg.edge(file, record)
+    transfer = transfer_edges(grants, job.scope, known_roles, run_grants, job.scope_note)
     for text in transfer.notes:
         out.note(text)
     for record in transfer.nodes:
-        reg.node(loaded.file, record)
+        reg.node(file, record)
     for record in transfer.edges:
-        reg.edge(loaded.file, record)
+        if "technique" in record:
+            out.counts[f"escalation.{record['technique']}"] += 1
+        reg.edge(file, record)
     for target, subjects in transfer.subjects.items():
         account = reg.nodes.get(target)
         if account is None:
@@ -243,53 +298,118 @@ def _apply_policy(
         account["workload_identity_pools"] = sorted(pools)
 
 
+def _pool_providers(export: GcpExport, resources: dict[str, Record],
+                    out: Transformed) -> dict[tuple[str, str], list[PoolProvider]]:
+    """(project number, pool id) -> providers, from each project's providers.json."""
+    providers: dict[tuple[str, str], list[PoolProvider]] = {}
+    for ident, project in export.projects.items():
+        number = str(resources.get(project_id(ident), {}).get("project_number") or "")
+        for pool, loaded in project.pool_providers.items():
+            if not isinstance(loaded.data, list):
+                out.errors.append(RecordError(SOURCE, loaded.file, "", "", "expected a JSON list of providers",
+                                              "re-export with `gcloud iam workload-identity-pools providers "
+                                              "list --format=json`"))
+                continue
+            if not number:
+                out.note(f"projects/{ident}: project number unknown, pool {pool}'s members cannot be matched")
+            parsed = [parse_provider(pool, p) for p in loaded.data if isinstance(p, dict)]
+            providers[(number, pool)] = parsed
+            out.counts["workload_identity_providers"] += len(parsed)
+    return providers
+
+
+def _federated_grants(grants: list[Grant], providers: dict[tuple[str, str], list[PoolProvider]],
+                      out: Transformed, file: str) -> list[Grant]:
+    """Replace each workload-identity-pool member by the identities its providers map it to."""
+    expanded: list[Grant] = []
+    for grant in grants:
+        if grant.member.type != "external":
+            expanded.append(grant)
+            continue
+        resolved = resolve_member(grant.member.raw, providers)
+        if resolved is None:  # workforce pools and other principal forms: one external identity
+            out.registry.node(file, external_identity(grant.member.raw))
+            expanded.append(grant)
+            continue
+        if resolved.note:
+            out.note(resolved.note)
+        for record in resolved.nodes:
+            out.registry.node(file, record)
+        for ident in resolved.ids:
+            member = Member(grant.member.raw, "external", ident)
+            expanded.append(Grant(member, grant.role, grant.holder, grant.holder_label, grant.conditions))
+    return expanded
+
+
+def _denials(export: GcpExport, out: Transformed) -> Denials:
+    denials = Denials()
+    holders = [(org_id(i), h) for i, h in export.organizations.items()]
+    holders += [(folder_id(i), h) for i, h in export.folders.items()]
+    holders += [(project_id(i), p) for i, p in export.projects.items()]
+    for node_id, holder in holders:
+        if holder.deny is None:
+            continue
+        rules, errors = parse_deny_policies(holder.deny.data, node_id, holder.deny.file)
+        out.errors.extend(errors)
+        for rule in rules:
+            denials.add(rule)
+        out.counts["deny_rules"] += len(rules)
+    return denials
+
+
+def _apply_denials(grants: list[Grant], job: PolicyJob, denials: Denials, known_roles: dict[str, list[str]],
+                   out: Transformed) -> None:
+    """Take permissions that deny policies remove away from each grant (mutates the grants)."""
+    for grant in grants:
+        applied, skipped = denials.denied(grant.member, job.attachments)
+        for rule in skipped:
+            out.note(f"deny policy {rule.policy} on {rule.attachment} has a denialCondition (not evaluated): "
+                     f"{grant.member.raw} keeps {grant.role} on {job.label}")
+        if not applied:
+            continue
+        permissions = role_permissions(grant.role, known_roles)
+        if permissions is None:
+            out.note(f"{job.label}: {grant.role} has unknown permissions; deny policies not applied to it")
+            continue
+        kept, removed = remove_denied(permissions, applied)
+        if removed:
+            grant.permissions, grant.denied = kept, removed
+            grant.deny_policies = sorted({rule.policy for rule in applied})
+            out.counts["denied_grants"] += 1
+
+
 def transform_export(export: GcpExport) -> Transformed:
     out = Transformed()
     org_scope = org_id(next(iter(export.organizations))) if len(export.organizations) == 1 else ""
-    custom_roles: dict[str, list[str]] = {}
-    for org in export.organizations.values():
-        custom_roles.update(_custom_roles(org.custom_roles, out))
-    for project in export.projects.values():
-        custom_roles.update(_custom_roles(project.custom_roles, out))
+    known_roles: dict[str, list[str]] = {}
+    if export.predefined_roles is not None:
+        known_roles.update(_custom_roles(export.predefined_roles, out))
+    for holder in [*export.organizations.values(), *export.projects.values()]:
+        known_roles.update(_custom_roles(holder.custom_roles, out))
 
     resources = _resources(export, out)
     sas_by_project = _service_accounts(export, out, org_scope)
-
-    def accounts_below(holder: str) -> list[str]:
-        return [sa for pid, sas in sorted(sas_by_project.items()) if holder == pid or
-                holder in ancestors(pid, resources) for sa in sas]
-
-    for ident, org in export.organizations.items():
-        if org.policy is None:
-            out.note(f"organizations/{ident}: iam-policy.json missing")
-            continue
-        _apply_policy(out, org.policy, org_id(ident), f"organizations/{ident}", "organization",
-                      accounts_below(org_id(ident)), f"inherited by every service account in "
-                      f"organizations/{ident}", custom_roles, org_scope)
-    for ident, folder in export.folders.items():
-        if folder.policy is None:
-            out.note(f"folders/{ident}: iam-policy.json missing")
-            continue
-        _apply_policy(out, folder.policy, folder_id(ident), f"folders/{ident}", "folder",
-                      accounts_below(folder_id(ident)), f"inherited by every service account in folders/{ident}",
-                      custom_roles, org_scope)
-    for ident, project in export.projects.items():
-        pid = project_id(ident)
-        if project.policy is None:
-            policy_file = str(export.folder / "projects" / ident / "iam-policy.json")
-            if not any(error.file == policy_file for error in export.errors):
-                out.note(f"projects/{ident}: iam-policy.json missing")
-        else:
-            _apply_policy(out, project.policy, pid, f"projects/{ident}", "project", sas_by_project.get(pid, []),
-                          f"covers every service account of projects/{ident}", custom_roles, org_scope)
-        for bucket, loaded in project.buckets.items():
-            _apply_policy(out, loaded, f"gcp:buckets/{bucket}", f"buckets/{bucket}", "bucket", [], "",
-                          custom_roles, org_scope)
-        for email, account in project.accounts.items():
-            if account.policy is not None:
-                sa = sa_node_id(email)
-                _apply_policy(out, account.policy, sa, f"serviceAccounts/{email}", None, [sa], "",
-                              custom_roles, org_scope)
+    jobs = _policy_jobs(export, out, resources, sas_by_project)
+    providers = _pool_providers(export, resources, out)
+    denials = _denials(export, out)
+    parsed: list[tuple[PolicyJob, list[Grant]]] = []
+    run_grants: dict[str, Grant] = {}
+    for job in jobs:
+        policy = parse_policy(job.loaded.data, job.scope.holder, job.label, job.loaded.file)
+        out.errors.extend(policy.errors)
+        for text in policy.notes:
+            out.note(text)
+        out.counts["bindings"] += policy.bindings
+        out.counts["conditional_bindings"] += policy.conditional
+        grants = _federated_grants(policy.grants, providers, out, job.loaded.file)
+        if denials:
+            _apply_denials(grants, job, denials, known_roles, out)
+        parsed.append((job, grants))
+        for grant in grants:
+            if grant.member.node_id and job.resource_kind and can_run_code(grant, known_roles):
+                run_grants.setdefault(grant.member.node_id, grant)
+    for job, grants in parsed:
+        _apply_policy(out, job, grants, known_roles, run_grants, org_scope)
 
     _place_service_agents(out, resources)
     _summarise(export, out, resources)

@@ -19,6 +19,8 @@ from graph.records import RecordOrigin, validate_records
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "samples" / "gcp"
 PROD = "gcp:projects/lumen-data-prod"
 ORG = "gcp:organizations/123456789012"
+PROD_FOLDER = "gcp:folders/301234567890"
+SANDBOX = "lumen-sandbox"
 
 
 def sa(name: str, project: str = "lumen-data-prod") -> str:
@@ -58,7 +60,7 @@ def test_sample_loads_cleanly_and_every_record_validates(sample):
     checked = validate_records(sample.nodes, sample.edges, RecordOrigin("gcp"))
     assert checked.errors == []
     assert len(checked.nodes) == len(sample.nodes) and len(checked.edges) == len(sample.edges)
-    assert sample.coverage.scopes == [ORG, PROD, "gcp:projects/lumen-sandbox"]
+    assert sample.coverage.scopes == [PROD_FOLDER, "gcp:folders/301234567891", ORG, PROD, "gcp:projects/lumen-sandbox"]
     assert any(f.endswith("projects/lumen-data-prod/iam-policy.json") for f in sample.coverage.files)
 
 
@@ -66,7 +68,9 @@ def test_sample_projects_take_environment_from_labels(sample):
     nodes = nodes_by_id(sample)
     assert nodes[PROD]["environment"] == "prod"
     assert nodes[PROD]["labels"] == ["env=prod", "team=data"]
-    assert nodes[PROD]["scope"] == ORG
+    assert nodes[PROD]["scope"] == PROD_FOLDER and nodes[PROD_FOLDER]["scope"] == ORG
+    assert nodes[PROD_FOLDER]["name"] == "Production" and nodes[PROD_FOLDER]["environment"] == "prod"
+    assert nodes["gcp:folders/301234567891"]["environment"] == "nonprod"
     assert "gcp:projects/482910375612" in nodes[PROD]["aliases"]
     assert nodes["gcp:projects/lumen-sandbox"]["environment"] == "nonprod"
     # org-level write reaches every project, so an org holding a prod project is prod
@@ -81,6 +85,8 @@ def test_sample_keys_only_user_managed_become_credentials(sample):
         sa("legacy-exporter") + "/key/9f8e7d6c5b4a39281706f5e4d3c2b1a098765432",
         sa("fresh-loader") + "/key/1a2b3c4d5e6f708192a3b4c5d6e7f80912345678",
         sa("archiver") + "/key/0badc0de0badc0de0badc0de0badc0de0badc0de",
+        sa("build-bot", SANDBOX) + "/key/b0b0b0b0c1c1c1c1d2d2d2d2e3e3e3e3f4f4f4f4",
+        sa("report-bot", SANDBOX) + "/key/5e5e5e5e6f6f6f6f7a7a7a7a8b8b8b8b9c9c9c9c",
     }
     legacy = keys[sa("legacy-exporter") + "/key/9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"]
     assert legacy["kind"] == "sa_key"
@@ -88,8 +94,8 @@ def test_sample_keys_only_user_managed_become_credentials(sample):
     assert legacy["created"] == "2025-09-27T08:14:31Z"
     archiver = keys[sa("archiver") + "/key/0badc0de0badc0de0badc0de0badc0de0badc0de"]
     assert archiver["enabled"] is False
-    assert sample.coverage.counts["system_managed_keys"] == 6
-    assert sample.coverage.counts["user_managed_keys"] == 3
+    assert sample.coverage.counts["system_managed_keys"] == 8
+    assert sample.coverage.counts["user_managed_keys"] == 5
     auth = edges_of(sample, "AUTHENTICATES")
     assert {(e["source"], e["target"]) for e in auth} == {(k, k.rsplit("/key/", 1)[0]) for k in keys}
     assert all(e["mfa"] is False for e in auth)
@@ -101,17 +107,30 @@ def test_sample_workload_identity_sets_federated_subjects_without_edges(sample):
     runner = nodes_by_id(sample)[sa("etl-runner")]
     assert runner["federated_subjects"] == ["system:serviceaccount:analytics:etl-worker"]
     assert runner["workload_identity_pools"] == ["lumen-data-prod.svc.id.goog"]
-    assert edges_of(sample, "FEDERATES_TO") == []
+    # GKE: the Kubernetes side emits FEDERATES_TO; only the GitHub pool principal federates from here
+    [github] = edges_of(sample, "FEDERATES_TO")
+    assert github["source"] == "external:oidc/token.actions.githubusercontent.com/repo:lumenfreight/infra:*"
+    assert github["target"] == sa("deploy-relay")
+    repo = nodes_by_id(sample)[github["source"]]
+    assert repo["provider"] == "external" and repo["oidc_subject"] == "repo:lumenfreight/infra:*"
+    # the KSA's direct grant points at its alias; no second node for the workload
     assert not any(r["id"].startswith("gcp:workloadIdentity/") for r in sample.nodes)
+    direct = next(e for e in edges_of(sample, "HAS_PERMISSION") if e["role"] == "roles/storage.objectViewer")
+    assert direct["source"] == "gcp:workloadIdentity/lumen-data-prod.svc.id.goog/analytics/etl-worker"
 
 
 def test_sample_permissions_and_levels(sample):
     perms = {(e["source"], e["target"]): e for e in edges_of(sample, "HAS_PERMISSION")}
     priya = perms[("gcp:user/priya.nair@lumenfreight.com", PROD)]
-    assert priya["level"] == "admin" and priya["via"] == "roles/owner on projects/lumen-data-prod"
+    assert priya["level"] == "admin"
+    # the organization's deny policy no-sa-keys takes iam.serviceAccountKeys.create away from everyone
+    assert priya["via"] == "roles/owner on projects/lumen-data-prod (deny no-sa-keys removes 1 permission)"
+    assert priya["denied_permissions"] == ["iam.serviceAccountKeys.create"]
+    assert not any(e["kind"] == "CAN_CREATE_CREDENTIAL" for e in sample.edges)
     assert priya["actions"] == ["roles/owner"]
     assert perms[(sa("etl-runner"), PROD)]["level"] == "write"
-    assert perms[(sa("legacy-exporter"), PROD)]["level"] == "write"  # storage.admin: not project IAM
+    assert perms[(sa("legacy-exporter"), PROD)]["level"] == "write"  # editor
+    assert perms[(sa("fresh-loader"), "gcp:buckets/lumen-data-prod-exports")]["level"] == "admin"
     assert perms[(sa("fresh-loader"), PROD)]["level"] == "write"
     assert perms[(sa("archiver"), PROD)]["level"] == "write"
     assert perms[("gcp:group/analysts@lumenfreight.com", PROD)]["level"] == "read"
@@ -129,9 +148,11 @@ def test_sample_users_have_unknown_mfa_and_a_coverage_note(sample):
 
 def test_sample_project_editors_and_owners_can_run_as_every_project_sa(sample):
     run_as = {(e["source"], e["target"]) for e in edges_of(sample, "CAN_RUN_AS")}
-    others = {sa("legacy-exporter"), sa("fresh-loader"), sa("archiver")}
-    assert {t for s, t in run_as if s == sa("etl-runner")} == others  # never to itself
-    assert {t for s, t in run_as if s == "gcp:user/priya.nair@lumenfreight.com"} == others | {sa("etl-runner")}
+    others = {sa("legacy-exporter"), sa("fresh-loader"), sa("archiver"), sa("deploy-relay")}
+    agent = "gcp:serviceAccount/482910375612@cloudservices.gserviceaccount.com"
+    # never to itself; editor's deploymentmanager.deployments.create runs as the Google APIs agent
+    assert {t for s, t in run_as if s == sa("etl-runner")} == others | {agent}
+    assert {t for s, t in run_as if s == "gcp:user/priya.nair@lumenfreight.com"} == others | {sa("etl-runner"), agent}
     # Google's own service agent is editor too, but nobody can drive it
     assert not any("cloudservices" in s for s, _ in run_as)
     edge = next(e for e in edges_of(sample, "CAN_RUN_AS") if e["source"] == sa("etl-runner"))
@@ -321,7 +342,7 @@ def test_sa_policy_roles_become_transfer_edges(tmp_path):
     assert result.errors == []
     got = {(e["kind"], e["source"], e["target"]) for e in result.edges if e["kind"] != "HAS_PERMISSION"}
     assert ("CAN_IMPERSONATE", "gcp:user/dev@x.com", APP) in got
-    assert ("CAN_RUN_AS", "gcp:group/ci@x.com", APP) in got
+    assert ("CAN_RUN_AS", "gcp:group/ci@x.com", APP) not in got  # actAs alone: nothing to run code in
     assert ("CAN_CREATE_CREDENTIAL", OLD, APP) in got
     federates = edges_of(result, "FEDERATES_TO")
     assert len(federates) == 1 and federates[0]["target"] == APP
@@ -340,7 +361,8 @@ def test_project_level_token_creator_covers_every_sa_and_folder_owner_is_inherit
     impersonate = {(e["source"], e["target"]) for e in edges_of(result, "CAN_IMPERSONATE")}
     assert impersonate == {("gcp:user/ops@x.com", APP), ("gcp:user/ops@x.com", OLD)}
     run_as = {(e["source"], e["target"]) for e in edges_of(result, "CAN_RUN_AS")}
-    assert run_as == {("gcp:user/folder.owner@x.com", APP), ("gcp:user/folder.owner@x.com", OLD)}
+    assert run_as == {("gcp:user/folder.owner@x.com", APP), ("gcp:user/folder.owner@x.com", OLD),
+                      ("gcp:user/folder.owner@x.com", "gcp:serviceAccount/111@cloudservices.gserviceaccount.com")}
     folder_edge = next(e for e in edges_of(result, "HAS_PERMISSION") if e["target"] == "gcp:folders/9")
     assert folder_edge["level"] == "admin"
     nodes = nodes_by_id(result)
@@ -439,3 +461,41 @@ def test_missing_folder_is_missing_not_a_crash(tmp_path):
     result = collect_offline(tmp_path / "nope")
     assert result.coverage.status == "missing"
     assert result.errors and result.nodes == []
+
+
+def test_sample_gke_workload_grant_joins_the_kubernetes_service_account_in_the_graph(sample):
+    from datetime import UTC, datetime
+
+    from collectors.kubernetes import collect_offline as collect_kubernetes
+    from graph.builder import build_graph
+
+    built = build_graph([sample, collect_kubernetes(SAMPLE.parent / "kubernetes")], datetime(2026, 11, 1, tzinfo=UTC))
+    graph = built.graph
+    ksa = "k8s:gke-analytics/sa/analytics/etl-worker"
+    assert not any(str(n).startswith("gcp:workloadIdentity/") for n in graph.nodes)
+    grants = [(t, d["level"]) for _, t, d in graph.out_edges(ksa, data=True) if d["kind"] == "HAS_PERMISSION"]
+    assert grants == [(PROD, "read")]
+    assert any(d["kind"] == "FEDERATES_TO" and t == sa("etl-runner") for _, t, d in graph.out_edges(ksa, data=True))
+
+
+def test_sample_google_users_correlate_to_the_same_person_as_their_entra_account(sample):
+    from datetime import UTC, datetime
+
+    from collectors.entra import collect_offline as collect_entra
+    from graph.builder import build_graph
+
+    graph = build_graph([sample, collect_entra(SAMPLE.parent / "entra")], datetime(2026, 11, 1, tzinfo=UTC)).graph
+    person = "person:tom.baker@lumenfreight.com"
+    accounts = {s for s, _, d in graph.in_edges(person, data=True) if d["kind"] == "BELONGS_TO"}
+    assert "gcp:user/tom.baker@lumenfreight.com" in accounts
+    assert any(a.startswith("entra:") for a in accounts)
+    # groups are not people, even with an email
+    assert not any(d["kind"] == "BELONGS_TO" for _, _, d in graph.out_edges("gcp:group/analysts@lumenfreight.com",
+                                                                               data=True))
+
+
+def test_sample_every_edge_endpoint_is_a_gcp_node_or_a_documented_cross_stack_id(sample):
+    ids = {n["id"] for n in sample.nodes}
+    dangling = {end for e in sample.edges for end in (e["source"], e["target"]) if end not in ids}
+    # the only ids GCP points at without emitting: the KSA's alias (joined by the builder)
+    assert dangling == {"gcp:workloadIdentity/lumen-data-prod.svc.id.goog/analytics/etl-worker"}

@@ -1,0 +1,158 @@
+"""GCP privilege-escalation techniques: one registered unit each, evaluated on permissions.
+
+Each technique names the permissions that enable it, the transfer edge it creates and what
+that edge points at. A grant's permissions come from its role (role_catalogue: live roles
+API, bundled predefined catalogue, custom roles). References: Rhino Security Labs, "GCP
+privilege escalation" (parts 1 and 2) and the GCP-IAM-Privilege-Escalation catalogue;
+docs/collectors/gcp.md lists every technique with its test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from graph.schema import EdgeKind
+
+RHINO = "https://rhinosecuritylabs.com/gcp/privilege-escalation-google-cloud-platform-part-1/"
+RHINO_2 = "https://rhinosecuritylabs.com/cloud-security/privilege-escalation-google-cloud-platform-part-2/"
+
+# Services that run code as a service account the caller picks (with iam.serviceAccounts.actAs).
+RUN_PERMISSIONS: frozenset[str] = frozenset({
+    "compute.instances.create",
+    "compute.instances.setServiceAccount",
+    "cloudfunctions.functions.create",
+    "cloudfunctions.functions.update",
+    "run.services.create",
+    "run.services.update",
+    "run.jobs.create",
+    "dataflow.jobs.create",
+    "cloudbuild.builds.create",
+    "composer.environments.create",
+    "dataproc.clusters.create",
+    "cloudscheduler.jobs.create",
+    "notebooks.instances.create",
+})
+
+# Holder kind -> the setIamPolicy permission that controls a node of that kind.
+SET_IAM_POLICY: dict[str, str] = {
+    "organization": "resourcemanager.organizations.setIamPolicy",
+    "folder": "resourcemanager.folders.setIamPolicy",
+    "project": "resourcemanager.projects.setIamPolicy",
+    "bucket": "storage.buckets.setIamPolicy",
+}
+
+
+@dataclass(frozen=True)
+class Technique:
+    """One way a grant lets its member gain another identity's or resource's rights."""
+
+    name: str
+    kind: EdgeKind
+    # "service_account": every SA the binding covers; "resource": the holder and the nodes below it
+    # whose setIamPolicy the permission controls; "roles_scope": the holder (custom roles defined
+    # there); "cloudservices_agent": the Google APIs service agent of each covered project.
+    target: str
+    permissions: frozenset[str]
+    description: str
+    reference: str
+    needs_run_permission: bool = False  # actAs is only useful with a service that runs code
+
+    def matched(self, permissions: Iterable[str]) -> list[str]:
+        return sorted(self.permissions.intersection(permissions))
+
+
+TECHNIQUES: dict[str, Technique] = {}
+
+
+def register(technique: Technique) -> Technique:
+    if technique.name in TECHNIQUES:
+        raise ValueError(f"technique {technique.name} registered twice")
+    TECHNIQUES[technique.name] = technique
+    return technique
+
+
+register(Technique(
+    "sa-token-creator", EdgeKind.CAN_IMPERSONATE, "service_account",
+    frozenset({"iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.signBlob",
+               "iam.serviceAccounts.signJwt", "iam.serviceAccounts.implicitDelegation"}),
+    "mint an access token / signed JWT / signed blob for the service account "
+    "(implicitDelegation: through a chain of accounts)", RHINO))
+register(Technique(
+    "sa-act-as-compute", EdgeKind.CAN_RUN_AS, "service_account",
+    frozenset({"iam.serviceAccounts.actAs"}),
+    "attach the service account to a VM, function, Cloud Run service, Dataflow job or Cloud Build "
+    "build the member can create, then use its token from inside", RHINO, needs_run_permission=True))
+register(Technique(
+    "sa-key-create", EdgeKind.CAN_CREATE_CREDENTIAL, "service_account",
+    frozenset({"iam.serviceAccountKeys.create"}),
+    "create a user-managed key for the service account and sign in with it", RHINO))
+register(Technique(
+    "sa-set-iam-policy", EdgeKind.CAN_GRANT, "service_account",
+    frozenset({"iam.serviceAccounts.setIamPolicy"}),
+    "bind itself Token Creator / Service Account User on the service account", RHINO))
+register(Technique(
+    "resource-set-iam-policy", EdgeKind.CAN_GRANT, "resource",
+    frozenset(SET_IAM_POLICY.values()),
+    "setIamPolicy on the organization / folder / project / bucket: grant itself any role there", RHINO))
+register(Technique(
+    "custom-role-update", EdgeKind.CAN_GRANT, "roles_scope",
+    frozenset({"iam.roles.update"}),
+    "add permissions to a custom role defined here, including one bound to the member", RHINO))
+register(Technique(
+    "deployment-manager", EdgeKind.CAN_RUN_AS, "cloudservices_agent",
+    frozenset({"deploymentmanager.deployments.create"}),
+    "a deployment runs as the project's Google APIs service agent "
+    "(<number>@cloudservices.gserviceaccount.com), editor by default", RHINO_2))
+
+
+@dataclass
+class Escalation:
+    technique: Technique
+    target: str
+    permissions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Scope:
+    """What a binding covers, resolved by the transform."""
+
+    holder: str  # node id whose policy holds the binding
+    holder_kind: str  # organization | folder | project | bucket | serviceAccount
+    service_accounts: list[str] = field(default_factory=list)
+    below: dict[str, list[str]] = field(default_factory=dict)  # kind -> node ids under the holder
+    agents: list[str] = field(default_factory=list)  # cloudservices agents of covered projects
+
+
+def _resource_targets(permissions: list[str], scope: Scope) -> list[str]:
+    targets: list[str] = []
+    for kind, permission in SET_IAM_POLICY.items():
+        if permission not in permissions:
+            continue
+        if scope.holder_kind == kind:
+            targets.append(scope.holder)
+        targets += scope.below.get(kind, [])
+    return targets
+
+
+TARGETS: dict[str, Callable[[list[str], Scope], list[str]]] = {
+    "service_account": lambda _perms, scope: scope.service_accounts,
+    "resource": _resource_targets,
+    "roles_scope": lambda _perms, scope: [scope.holder] if scope.holder_kind in ("organization", "project")
+    else [],
+    "cloudservices_agent": lambda _perms, scope: scope.agents,
+}
+
+
+def escalations(member: str, permissions: Iterable[str], scope: Scope, can_run_code: bool) -> list[Escalation]:
+    """Every technique the permissions enable over the scope, one Escalation per target."""
+    held = set(permissions)
+    found: list[Escalation] = []
+    for technique in TECHNIQUES.values():
+        matched = technique.matched(held)
+        if not matched or (technique.needs_run_permission and not can_run_code):
+            continue
+        for target in TARGETS[technique.target](matched, scope):
+            if target != member:
+                found.append(Escalation(technique, target, matched))
+    return found
