@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.base import iso, looks_like_service_account, parse_time
+from collectors.kubernetes import escalations
+from collectors.kubernetes.escalations import PodInfo, Scope, ServiceAccountRef
 from collectors.kubernetes.exports import (
     SOURCE,
     ClusterExport,
@@ -43,8 +45,6 @@ from graph.records import Record, RecordError, edge, node
 from graph.schema import EdgeKind, Family, Provider
 
 MASTERS = "system:masters"
-# The strongest mechanism wins when a subject can become a service account several ways.
-_SA_TRANSFER_ORDER = (EdgeKind.CAN_ASSUME, EdgeKind.CAN_CREATE_CREDENTIAL, EdgeKind.CAN_RUN_AS)
 _SUPERUSER_RULES = [Rule(verbs=frozenset({"*"}), api_groups=frozenset({"*"}), resources=frozenset({"*"})),
                     Rule(verbs=frozenset({"*"}), non_resource_urls=frozenset({"*"}))]
 
@@ -108,6 +108,9 @@ class _Builder:
         if key not in self._edge_keys:
             self._edge_keys.add(key)
             self._batch(file)[1].append(record)
+
+    def node_record(self, node_id: str) -> Record:
+        return self._node_ids[node_id]
 
     def nodes_of(self, prefix: str) -> list[Record]:
         return [n for i, n in self._node_ids.items() if i.startswith(prefix)]
@@ -212,6 +215,8 @@ class _Parsed:
     cluster_roles: dict[str, RoleDef] = field(default_factory=dict)
     bindings: list[Item] = field(default_factory=list)
     secrets: list[tuple[Item, SecretInfo]] = field(default_factory=list)
+    pod_items: list[Item] = field(default_factory=list)
+    pods: list[PodInfo] = field(default_factory=list)
     broken_roles: set[str] = field(default_factory=set)
 
 
@@ -244,6 +249,8 @@ def _parse_items(b: _Builder, items: list[Item]) -> _Parsed:
             parsed.bindings.append(item)
         elif kind == "Secret":
             parsed.secrets.append((item, inspect_secret(item.obj)))
+        elif kind == "Pod":
+            parsed.pod_items.append(item)
     return parsed
 
 
@@ -262,6 +269,46 @@ def _service_accounts(b: _Builder, parsed: _Parsed) -> None:
             b.add_edge(record, item.file)
         for text in notes:
             b.note(f"{b.info.name}: {text}")
+
+
+MAX_POD_NAMES = 20
+
+
+def _pods(b: _Builder, parsed: _Parsed) -> None:
+    """Which service account each pod runs as, whether its token is mounted, and node-escape flags.
+
+    The flags land on the service account node (`pods`, `privileged_pods`, `host_path_pods`,
+    `host_pid_pods`, bounded lists of `<ns>/<pod>`) and feed the exec / patch / token-steal techniques.
+    """
+    sa_automount = {(i.meta.get("namespace"), i.meta["name"]): i.obj.get("automountServiceAccountToken")
+                    for i in parsed.service_accounts}
+    for item in parsed.pod_items:
+        namespace, spec = item.meta.get("namespace"), item.obj.get("spec") or {}
+        if not namespace or not isinstance(spec, dict):
+            b.error(item.file, item.label, "metadata.namespace / spec", "a Pod needs a namespace and a spec",
+                    "export pods with `kubectl get pods -A -o json`")
+            continue
+        sa_name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        automount = spec.get("automountServiceAccountToken")
+        if automount is None:
+            automount = sa_automount.get((namespace, sa_name))
+        containers = [c for key in ("initContainers", "containers", "ephemeralContainers")
+                      for c in spec.get(key) or [] if isinstance(c, dict)]
+        pod = PodInfo(
+            namespace=namespace, name=item.meta["name"], service_account=sa_name,
+            sa_id=b.service_account(namespace, sa_name, item.file),
+            token_mounted=automount is not False, node=spec.get("nodeName") or None,
+            privileged=any((c.get("securityContext") or {}).get("privileged") is True for c in containers),
+            host_path=any(isinstance(v, dict) and v.get("hostPath") for v in spec.get("volumes") or []),
+            host_pid=spec.get("hostPID") is True,
+        )
+        parsed.pods.append(pod)
+        record = b.node_record(pod.sa_id)
+        path = f"{namespace}/{pod.name}"
+        for prop, flag in (("pods", True), ("privileged_pods", pod.privileged),
+                           ("host_path_pods", pod.host_path), ("host_pid_pods", pod.host_pid)):
+            if flag and len(record.setdefault(prop, [])) < MAX_POD_NAMES:
+                record[prop].append(path)
 
 
 def _secrets(b: _Builder, parsed: _Parsed) -> None:
@@ -399,58 +446,40 @@ def _subject_id(b: _Builder, grant: Grant, subject: Any, file: str) -> str | Non
     return None
 
 
-def _grant_edges(b: _Builder, grant: Grant, subject_ids: list[str], file: str,
-                 secrets: list[tuple[Item, SecretInfo]]) -> None:
+def _scope(b: _Builder, parsed: _Parsed) -> Scope:
+    return Scope(
+        cluster_id=b.cid,
+        masters_group_id=f"{b.cid}/group/{MASTERS}",
+        service_accounts=[ServiceAccountRef(sa.namespace, sa.name, sa.id) for sa in b.service_accounts.values()],
+        pods=parsed.pods,
+        secrets=[info for _, info in parsed.secrets],
+    )
+
+
+def _grant_edges(b: _Builder, grant: Grant, subject_ids: list[str], file: str, scope: Scope) -> None:
     cluster_scope = grant.namespace is None
     level, actions = classify(grant.rules, cluster_scope)
     target = b.cid if cluster_scope else b.namespace(grant.namespace)
-    workload = grant.workload_create()
-    unrestricted_impersonation, named_impersonation = grant.impersonable()
+    reached = escalations.reaches(grant, scope)
     for sid in subject_ids:
         if level is not None:
             b.add_edge(edge(sid, target, EdgeKind.HAS_PERMISSION, grant.via, level=level, actions=actions), file)
-        # Reading a secret exposes the credentials it holds (and a token = becoming its SA).
-        for _, info in secrets:
-            if not grant.covers(info.namespace):
+        for other, ways in reached.items():
+            ways = [w for w in ways if other != sid and w[2].get(escalations.OWNER) != sid]
+            if not ways:
                 continue
-            verb = grant.secret_read_verb(info.name)
-            action = f"{verb} secrets" if verb else (f"{workload} mounting the secret" if workload else None)
-            if action is None:
-                continue
-            via = f"{grant.via}: {action} ({info.namespace}/{info.name})"
-            targets = [h.target for h in info.held]
-            if info.is_token and f"{b.cid}/sa/{info.namespace}/{info.service_account}" != sid:
-                targets.append(f"{b.cid}/secret/{info.namespace}/{info.name}")
-            for cred in targets:
-                b.add_edge(edge(sid, cred, EdgeKind.CAN_READ_SECRET, via, mfa_required=False,
-                                secret=f"{info.namespace}/{info.name}"), file)
-        # Becoming another service account of the scope.
-        for sa in list(b.service_accounts.values()):
-            if sa.id == sid or not grant.covers(sa.namespace):
-                continue
-            mechanisms: list[tuple[EdgeKind, str]] = []
-            if grant.can_impersonate_sa(sa.name):
-                mechanisms.append((EdgeKind.CAN_ASSUME, "impersonate serviceaccounts"))
-            mint = grant.token_mint(sa.name)
-            if mint:
-                mechanisms.append((EdgeKind.CAN_CREATE_CREDENTIAL, mint))
-            if workload:
-                mechanisms.append((EdgeKind.CAN_RUN_AS, f"{workload} running as the service account"))
-            if not mechanisms:
-                continue
-            mechanisms.sort(key=lambda m: _SA_TRANSFER_ORDER.index(m[0]))
-            kind, action = mechanisms[0]
-            props: dict[str, Any] = {"mfa_required": False}
-            if len(mechanisms) > 1:
-                props["also"] = [text for _, text in mechanisms[1:]]
-            b.add_edge(edge(sid, sa.id, kind, f"{grant.via}: {action} ({sa.namespace}/{sa.name})", **props),
-                       file)
-        if not unrestricted_impersonation:
-            for resource, name in named_impersonation:
-                other = b.user(name, file) if resource == "users" else b.group(name, file)
-                if other != sid:
-                    b.add_edge(edge(sid, other, EdgeKind.CAN_ASSUME, f"{grant.via}: impersonate {resource} "
-                                    f"({name})", mfa_required=False), file)
+            # One edge per (subject, target): the strongest technique, the others listed in `also`.
+            ways.sort(key=lambda w: escalations.EDGE_ORDER.index(w[0].edge))
+            first, action, props = ways[0]
+            if other.startswith(f"{b.cid}/user/"):
+                b.user(other.split("/user/", 1)[1], file)
+            elif other.startswith(f"{b.cid}/group/"):
+                b.group(other.split("/group/", 1)[1], file)
+            extra = {k: v for k, v in props.items() if not k.startswith("_")}
+            extra.update(mfa_required=False, technique=first.name)
+            if len(ways) > 1:
+                extra["also"] = [text for _, text, _ in ways[1:]]
+            b.add_edge(edge(sid, other, first.edge, f"{grant.via}: {action}", **extra), file)
 
 
 def _system_groups(b: _Builder, grants: list[tuple[Grant, str]]) -> None:
@@ -488,6 +517,13 @@ def _aks_entra(b: _Builder) -> None:
                             "AKS Entra ID integration", mfa_required=False))
 
 
+def cluster_grants(export: ClusterExport) -> list[Grant]:
+    """Every binding of the export resolved to its role's effective rules (for effective permissions)."""
+    info = cluster_info(export.cluster_doc, export.folder.name)
+    b = _Builder(info, str(export.folder / "rbac.json"))
+    return [grant for grant, _ in _grants(b, _parse_items(b, export.items))]
+
+
 def transform_cluster(export: ClusterExport) -> ClusterRecords:
     """All records of one cluster folder; errors and notes travel with them."""
     info = cluster_info(export.cluster_doc, export.folder.name)
@@ -500,6 +536,7 @@ def transform_cluster(export: ClusterExport) -> ClusterRecords:
     _namespaces(b, export.namespaces)
     parsed = _parse_items(b, export.items)
     _service_accounts(b, parsed)
+    _pods(b, parsed)
     _secrets(b, parsed)
     _aws_auth(b, export.aws_auth)
     grants = _grants(b, parsed)
@@ -507,8 +544,15 @@ def transform_cluster(export: ClusterExport) -> ClusterRecords:
     # Subjects first, so every grant sees every service account it could become.
     subjects = [[sid for s in grant.subjects if (sid := _subject_id(b, grant, s, file))]
                 for grant, file in grants]
+    scope = _scope(b, parsed)
     for (grant, file), subject_ids in zip(grants, subjects, strict=True):
-        _grant_edges(b, grant, subject_ids, file, parsed.secrets)
+        _grant_edges(b, grant, subject_ids, file, scope)
+    # A technique may reach system:masters (CSR approval) without any binding naming it.
+    done = {g.via for g, _ in grants}
+    for grant, file in _superuser_grants(b, grants):
+        if grant.via not in done:
+            ids = [sid for s in grant.subjects if (sid := _subject_id(b, grant, s, file))]
+            _grant_edges(b, grant, ids, file, scope)
     _system_groups(b, grants)
     _aks_entra(b)
     if not any(i.kind == "Pod" for i in export.items):

@@ -1,0 +1,265 @@
+"""Kubernetes escalation techniques: one registered unit each, turning a Grant into transfer edges.
+
+Each `Technique` names the KubeHound edge it corresponds to, the Crosspath edge kind it emits and
+what it reaches. `reaches(grant, scope)` yields (target id, action text, extra properties); the
+transform merges several techniques that reach the same target into one edge (strongest kind first,
+the others listed in `also`). Catalogue and rationale: docs/collectors/kubernetes.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from collectors.kubernetes.rbac import CORE, RBAC_GROUP, WORKLOAD_CREATE, Grant, _qualified
+from collectors.kubernetes.secrets import SecretInfo
+from graph.schema import EdgeKind
+
+CERTIFICATES = "certificates.k8s.io"
+CLIENT_SIGNERS = ("kubernetes.io/kube-apiserver-client", "kubernetes.io/legacy-unknown")
+EXEC_SUBRESOURCES = ("pods/exec", "pods/attach")
+MUTATE_VERBS = ("patch", "update")
+# Strongest first: becoming an identity outright beats minting its credential beats running code as it.
+EDGE_ORDER = (EdgeKind.CAN_ASSUME, EdgeKind.CAN_CREATE_CREDENTIAL, EdgeKind.CAN_RUN_AS,
+              EdgeKind.CAN_READ_SECRET, EdgeKind.CAN_GRANT)
+
+
+@dataclass(frozen=True)
+class ServiceAccountRef:
+    namespace: str
+    name: str
+    id: str
+
+
+@dataclass(frozen=True)
+class PodInfo:
+    namespace: str
+    name: str
+    service_account: str
+    sa_id: str
+    token_mounted: bool
+    node: str | None
+    privileged: bool = False
+    host_path: bool = False
+    host_pid: bool = False
+
+    @property
+    def escapes_to_node(self) -> bool:
+        """A shell in this pod reaches the node's filesystem, hence every token mounted on the node."""
+        return self.privileged or self.host_path or self.host_pid
+
+
+@dataclass
+class Scope:
+    """What one cluster holds that a grant can reach."""
+
+    cluster_id: str
+    masters_group_id: str
+    service_accounts: list[ServiceAccountRef] = field(default_factory=list)
+    pods: list[PodInfo] = field(default_factory=list)
+    secrets: list[SecretInfo] = field(default_factory=list)
+
+
+Reach = tuple[str, str, dict[str, Any]]  # (target id, action, extra edge properties)
+OWNER = "_owner"  # a Reach property, not an edge property: the identity that gains nothing from it
+
+
+@dataclass(frozen=True)
+class Technique:
+    name: str
+    kubehound: str  # the KubeHound edge(s) it covers, "" when KubeHound has none
+    edge: EdgeKind
+    description: str
+    reaches: Callable[[Grant, Scope], Iterator[Reach]]
+
+
+TECHNIQUES: list[Technique] = []
+
+
+def technique(name: str, kubehound: str, edge: EdgeKind, description: str):
+    def register(function: Callable[[Grant, Scope], Iterator[Reach]]):
+        TECHNIQUES.append(Technique(name, kubehound, edge, description, function))
+        return function
+    return register
+
+
+def _first(grant: Grant, verbs: tuple[str, ...], pairs: tuple[tuple[str, str], ...],
+           name: str | None = None) -> str | None:
+    for group, resource in pairs:
+        for verb in verbs:
+            if grant.allows(verb, group, resource, name):
+                return f"{verb} {_qualified(group, resource)}"
+    return None
+
+
+def _pod_path(pod: PodInfo) -> str:
+    return f"{pod.namespace}/{pod.name}"
+
+
+# --- becoming a service account ------------------------------------------------------------------
+
+
+@technique("impersonate-serviceaccount", "IDENTITY_IMPERSONATE", EdgeKind.CAN_ASSUME,
+           "impersonate on serviceaccounts: send requests as the service account")
+def _impersonate_sa(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    for sa in scope.service_accounts:
+        if grant.covers(sa.namespace) and grant.can_impersonate_sa(sa.name):
+            yield sa.id, f"impersonate serviceaccounts ({sa.namespace}/{sa.name})", {}
+
+
+@technique("impersonate-user-group", "IDENTITY_IMPERSONATE", EdgeKind.CAN_ASSUME,
+           "impersonate on named users / groups (cluster-wide only); unrestricted impersonation is admin")
+def _impersonate_named(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    unrestricted, named = grant.impersonable()
+    if unrestricted:
+        return
+    for resource, name in named:
+        kind = "user" if resource == "users" else "group"
+        yield f"{scope.cluster_id}/{kind}/{name}", f"impersonate {resource} ({name})", {}
+
+
+@technique("serviceaccount-token", "", EdgeKind.CAN_CREATE_CREDENTIAL,
+           "create serviceaccounts/token (TokenRequest) or a service-account-token secret for the account")
+def _token_mint(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    for sa in scope.service_accounts:
+        if grant.covers(sa.namespace):
+            action = grant.token_mint(sa.name)
+            if action:
+                yield sa.id, f"{action} ({sa.namespace}/{sa.name})", {}
+
+
+@technique("pod-create", "POD_CREATE", EdgeKind.CAN_RUN_AS,
+           "create pods or any pod controller: a pod may name any service account of its namespace")
+def _pod_create(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    action = grant.workload_create()
+    if not action:
+        return
+    for sa in scope.service_accounts:
+        if grant.covers(sa.namespace):
+            yield sa.id, f"{action} running as the service account ({sa.namespace}/{sa.name})", {}
+
+
+@technique("workload-patch", "POD_PATCH", EdgeKind.CAN_RUN_AS,
+           "patch / update a pod controller: its template's serviceAccountName can be changed to any SA")
+def _workload_patch(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    controllers = tuple(pair for pair in WORKLOAD_CREATE if pair != (CORE, "pods"))
+    action = _first(grant, MUTATE_VERBS, controllers)
+    if not action:
+        return
+    for sa in scope.service_accounts:
+        if grant.covers(sa.namespace):
+            yield sa.id, f"{action} to run as the service account ({sa.namespace}/{sa.name})", {}
+
+
+@technique("pod-patch", "POD_PATCH", EdgeKind.CAN_RUN_AS,
+           "patch / update a running pod: its image can be replaced, keeping the pod's service account")
+def _pod_patch(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    for pod in scope.pods:
+        if grant.covers(pod.namespace) and pod.token_mounted:
+            action = _first(grant, MUTATE_VERBS, ((CORE, "pods"),), pod.name)
+            if action:
+                yield pod.sa_id, f"{action} ({_pod_path(pod)})", {"pod": _pod_path(pod)}
+
+
+@technique("pod-exec", "POD_EXEC, IDENTITY_ASSUME", EdgeKind.CAN_RUN_AS,
+           "create pods/exec or pods/attach: a shell in a pod holds its mounted service-account token")
+def _pod_exec(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    for pod in scope.pods:
+        if grant.covers(pod.namespace) and pod.token_mounted:
+            action = _first(grant, ("create", "get"), tuple((CORE, s) for s in EXEC_SUBRESOURCES), pod.name)
+            if action:
+                yield pod.sa_id, f"{action} ({_pod_path(pod)})", {"pod": _pod_path(pod)}
+
+
+@technique("node-token-steal", "TOKEN_STEAL", EdgeKind.CAN_RUN_AS,
+           "exec into a privileged / hostPath / hostPID pod: read every token mounted on its node")
+def _node_token_steal(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    for escape in scope.pods:
+        if not (escape.escapes_to_node and escape.node and grant.covers(escape.namespace)):
+            continue
+        action = _first(grant, ("create", "get"), tuple((CORE, s) for s in EXEC_SUBRESOURCES), escape.name)
+        if not action:
+            continue
+        for pod in scope.pods:
+            if pod.node == escape.node and pod.token_mounted and pod is not escape:
+                yield pod.sa_id, (f"{action} ({_pod_path(escape)}, escapes to node {escape.node}) and reads "
+                                  f"the token of {_pod_path(pod)}"), {"pod": _pod_path(pod), "node": pod.node}
+
+
+@technique("nodes-proxy", "", EdgeKind.CAN_RUN_AS,
+           "get / create nodes/proxy: the kubelet API runs commands in any pod of the node")
+def _nodes_proxy(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    if grant.namespace is not None:
+        return  # nodes are cluster-scoped: only a ClusterRoleBinding grants nodes/proxy
+    for pod in scope.pods:
+        if pod.token_mounted and pod.node:
+            action = _first(grant, ("create", "get"), ((CORE, "nodes/proxy"),), pod.node)
+            if action:
+                yield pod.sa_id, f"{action} ({pod.node}) exec into {_pod_path(pod)}", {"pod": _pod_path(pod)}
+
+
+# --- reading stored credentials ------------------------------------------------------------------
+
+
+@technique("secret-read", "TOKEN_LIST, TOKEN_BRUTEFORCE", EdgeKind.CAN_READ_SECRET,
+           "get / list / watch secrets (get alone: names can be guessed), or mount them in a new pod")
+def _secret_read(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    workload = grant.workload_create()
+    for info in scope.secrets:
+        if not grant.covers(info.namespace):
+            continue
+        verb = grant.secret_read_verb(info.name)
+        action = f"{verb} secrets" if verb else (f"{workload} mounting the secret" if workload else None)
+        if action is None:
+            continue
+        where = f"{info.namespace}/{info.name}"
+        props: dict[str, Any] = {"secret": where}
+        for held in info.held:
+            yield held.target, f"{action} ({where})", props
+        if info.is_token:  # the owner reading its own token gains nothing
+            owner = f"{scope.cluster_id}/sa/{info.namespace}/{info.service_account}"
+            yield f"{scope.cluster_id}/secret/{where}", f"{action} ({where})", {**props, OWNER: owner}
+
+
+# --- changing permissions ------------------------------------------------------------------------
+
+
+@technique("role-bind", "ROLE_BIND", EdgeKind.CAN_GRANT,
+           "bind + create / update / patch role bindings, or escalate + create / update / patch roles: "
+           "grant any permission in the scope")
+def _role_bind(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    cluster_wide = grant.namespace is None
+    role_kinds = ("roles", "clusterroles")
+    binding_kinds = ("rolebindings", "clusterrolebindings") if cluster_wide else ("rolebindings",)
+    target = scope.cluster_id if cluster_wide else f"{scope.cluster_id}/ns/{grant.namespace}"
+    bind = _first(grant, ("bind",), tuple((RBAC_GROUP, r) for r in role_kinds))
+    write_binding = _first(grant, ("create", "update", "patch"), tuple((RBAC_GROUP, r) for r in binding_kinds))
+    if bind and write_binding:
+        yield target, f"{write_binding} + {bind}", {}
+    escalate = _first(grant, ("escalate",), tuple((RBAC_GROUP, r) for r in role_kinds))
+    write_role = _first(grant, ("create", "update", "patch"), tuple((RBAC_GROUP, r) for r in role_kinds))
+    if escalate and write_role:
+        yield target, f"{write_role} + {escalate}", {}
+
+
+@technique("csr-approve", "", EdgeKind.CAN_CREATE_CREDENTIAL,
+           "create and approve a client CertificateSigningRequest: a certificate for group system:masters")
+def _csr_approve(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    if grant.namespace is not None:
+        return
+    create = grant.allows("create", CERTIFICATES, "certificatesigningrequests")
+    approve = grant.allows("update", CERTIFICATES, "certificatesigningrequests/approval")
+    signer = next((s for s in CLIENT_SIGNERS if grant.allows("approve", CERTIFICATES, "signers", s)), None)
+    if create and approve and signer:
+        yield scope.masters_group_id, (f"create certificatesigningrequests + update "
+                                       f"certificatesigningrequests/approval + approve signers ({signer})"), {}
+
+
+def reaches(grant: Grant, scope: Scope) -> dict[str, list[tuple[Technique, str, dict[str, Any]]]]:
+    """Every target a grant reaches, with each technique that reaches it."""
+    found: dict[str, list[tuple[Technique, str, dict[str, Any]]]] = {}
+    for item in TECHNIQUES:
+        for target, action, props in item.reaches(grant, scope):
+            found.setdefault(target, []).append((item, action, props))
+    return found
