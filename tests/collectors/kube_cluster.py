@@ -22,6 +22,7 @@ CACHE = Path(os.environ.get("CROSSPATH_K8S_CACHE", "/var/cache/crosspath-k8s"))
 ADMIN_TOKEN = "crosspath-admin-token"
 READER_TOKEN = "crosspath-reader-token"
 READER_USER = "crosspath-reader"
+LIMITED_TOKEN = "crosspath-limited-token"
 
 
 class ControlPlaneError(RuntimeError):
@@ -114,7 +115,8 @@ class ControlPlane:
         sa_key, sa_pub = _rsa_key(self.folder)
         tokens = self.folder / "tokens.csv"
         tokens.write_text(f'{ADMIN_TOKEN},crosspath-admin,1,"system:masters"\n'
-                          f"{READER_TOKEN},{READER_USER},2\n", encoding="utf-8")
+                          f"{READER_TOKEN},{READER_USER},2\n"
+                          f"{LIMITED_TOKEN},crosspath-limited,3\n", encoding="utf-8")
         self._start([str(bins["etcd"]), "--data-dir", str(self.folder / "etcd"), "--name", "test",
                      "--listen-client-urls", f"http://127.0.0.1:{etcd_port}",
                      "--advertise-client-urls", f"http://127.0.0.1:{etcd_port}",
@@ -127,7 +129,8 @@ class ControlPlane:
                      "--authorization-mode=RBAC", f"--service-account-key-file={sa_pub}",
                      f"--service-account-signing-key-file={sa_key}",
                      "--service-account-issuer=https://kubernetes.default.svc",
-                     "--service-cluster-ip-range=10.96.0.0/16", "--enable-priority-and-fairness=false",
+                     "--service-cluster-ip-range=10.96.0.0/16", "--allow-privileged=true",
+                     "--enable-priority-and-fairness=false",
                      "--profiling=false"], "kube-apiserver.log")
         self._wait_ready()
         self._start([str(bins["kube-controller-manager"]), f"--kubeconfig={self.kubeconfig(ADMIN_TOKEN, 'kcm')}",
