@@ -116,7 +116,7 @@ def test_sample_clusters_platforms_and_environments(sample):
     assert clusters["k8s:gke-analytics"]["workload_pool"] == "lumen-data-prod.svc.id.goog"
     ns = node_of(sample, "k8s:prod-eks/ns/payments")
     assert (ns["kind"], ns["scope"], ns["environment"]) == ("namespace", "k8s:prod-eks", "prod")
-    assert sample.coverage.counts["token"] == 4
+    assert sample.coverage.counts["token"] == 5
 
 
 def test_sample_service_accounts_and_tokens(sample):
@@ -126,13 +126,28 @@ def test_sample_service_accounts_and_tokens(sample):
     tokens = {n["id"]: n for n in sample.nodes if n["family"] == "Credential"}
     assert set(tokens) == {
         "k8s:prod-eks/secret/payments/payments-api-token", "k8s:prod-eks/secret/ci/gitlab-runner-token",
-        "k8s:prod-eks/secret/default/legacy-app-token", "k8s:gke-analytics/secret/analytics/etl-worker-token"}
+        "k8s:prod-eks/secret/default/legacy-app-token", "k8s:gke-analytics/secret/analytics/etl-worker-token",
+        "k8s:prod-eks/secret/billing/billing-api-token"}
     runner_token = tokens["k8s:prod-eks/secret/ci/gitlab-runner-token"]
     assert runner_token["kind"] == "token" and runner_token["created"] == "2023-02-14T08:03:41Z"
     assert runner_token["expires"] is None
     assert tokens["k8s:prod-eks/secret/payments/payments-api-token"]["created"].startswith("2022-06-01")
     auth = edges_of(sample, "AUTHENTICATES", "k8s:prod-eks/secret/default/legacy-app-token")
     assert [(e["target"], e["mfa"]) for e in auth] == [("k8s:prod-eks/sa/default/legacy-app", False)]
+
+
+def test_sample_billing_api_irsa_and_its_legacy_token(sample):
+    token = node_of(sample, "k8s:prod-eks/secret/billing/billing-api-token")
+    assert (token["created"], token["expires"]) == ("2023-05-02T00:00:00Z", None)
+    assert node_of(sample, "k8s:prod-eks/ns/billing")["environment"] == "prod"
+    fed = edges_of(sample, "FEDERATES_TO", "k8s:prod-eks/sa/billing/billing-api")
+    assert [e["target"] for e in fed] == ["aws:arn:aws:iam::111111111111:role/billing-api-irsa"]
+
+
+def test_sample_wildcard_role_aggregated_into_admin(sample):
+    perm = edges_of(sample, "HAS_PERMISSION", "k8s:gke-analytics/sa/analytics/notebook")
+    assert [(e["target"], e["level"]) for e in perm] == [("k8s:gke-analytics/ns/analytics", "admin")]
+    assert perm[0]["actions"][0] == "* *"  # from analytics-crds-all, aggregated into admin
 
 
 def test_sample_ci_runner_can_read_the_aws_deploy_key(sample):
@@ -161,6 +176,7 @@ def test_sample_workload_identity_and_aks_entra(sample):
     assert fed == {
         ("k8s:prod-eks/sa/payments/payments-api", "aws:arn:aws:iam::111111111111:role/payments-irsa"),
         ("k8s:prod-eks/sa/default/legacy-app", "aws:arn:aws:iam::111111111111:role/payments-irsa"),
+        ("k8s:prod-eks/sa/billing/billing-api", "aws:arn:aws:iam::111111111111:role/billing-api-irsa"),
         ("k8s:gke-analytics/sa/analytics/etl-worker",
          "gcp:serviceAccount/etl-runner@lumen-data-prod.iam.gserviceaccount.com"),
     }
@@ -180,7 +196,7 @@ def test_sample_never_stores_secret_values(sample):
     rbac = json.loads((SAMPLES / "prod-eks" / "rbac.json").read_text())
     values = [v for item in rbac["items"] if item["kind"] == "Secret" for k, v in item["data"].items()
               if k in ("token", "ca.crt", "AWS_SECRET_ACCESS_KEY")]
-    assert len(values) == 7
+    assert len(values) == 9
     dumped = json.dumps([sample.nodes, sample.edges, sample.coverage.to_dict()])
     for value in values:
         assert value not in dumped
