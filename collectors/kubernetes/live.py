@@ -113,12 +113,7 @@ def reduce_secret(item: dict[str, Any]) -> dict[str, Any]:
     Token secrets lose all data; other secrets keep only the AWS key ids / GCP key ids found in them,
     re-encoded under the key they came from (a GCP key file becomes a JSON with its two ids).
     """
-    metadata = dict(item.get("metadata") or {})
-    annotations = dict(metadata.get("annotations") or {})
-    annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)  # may repeat the values
-    metadata["annotations"] = annotations
-    metadata.pop("managedFields", None)
-    reduced: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "metadata": metadata,
+    reduced: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "metadata": _clean_metadata(item),
                                "type": item.get("type") or "Opaque"}
     data = item.get("data") or {}
     if reduced["type"] == TOKEN_TYPE or not isinstance(data, dict):
@@ -139,9 +134,18 @@ def reduce_secret(item: dict[str, Any]) -> dict[str, Any]:
     return reduced
 
 
-def _metadata_secret(item: dict[str, Any], secret_type: str | None) -> dict[str, Any]:
+def _clean_metadata(item: dict[str, Any]) -> dict[str, Any]:
+    """A secret's metadata without managedFields and kubectl's last-applied copy (it may hold the values)."""
     metadata = dict(item.get("metadata") or {})
     metadata.pop("managedFields", None)
+    annotations = dict(metadata.get("annotations") or {})
+    annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    metadata["annotations"] = annotations
+    return metadata
+
+
+def _metadata_secret(item: dict[str, Any], secret_type: str | None) -> dict[str, Any]:
+    metadata = _clean_metadata(item)
     obj: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "metadata": metadata}
     if secret_type:
         obj["type"] = secret_type
