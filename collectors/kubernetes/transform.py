@@ -40,6 +40,7 @@ from collectors.kubernetes.workload_identity import (
     is_guid,
     oidc_subject,
     parse_aws_auth,
+    parse_eks_access,
 )
 from graph.records import Record, RecordError, edge, node
 from graph.schema import EdgeKind, Family, Provider
@@ -364,6 +365,40 @@ def _aws_auth(b: _Builder, item: Item | None) -> None:
                        item.file)
 
 
+def _eks_access(b: _Builder, export: ClusterExport, parsed: _Parsed) -> list[tuple[Grant, str]]:
+    """Access entries (IAM principal -> K8s user, groups, access policies) and Pod Identity associations."""
+    if export.eks_access is None:
+        return []
+    file = export.eks_access_file
+    entries, pods, notes = parse_eks_access(export.eks_access)
+    for text in notes:
+        b.note(f"{b.info.name}: {text}")
+    for pod in pods:
+        sa_id = b.service_account(pod.namespace, pod.service_account, file)
+        b.add_edge(edge(sa_id, f"aws:{pod.role_arn}", EdgeKind.FEDERATES_TO,
+                        f"EKS Pod Identity association {pod.association_id}".strip(), mfa_required=False), file)
+    cluster_rules = resolve_cluster_roles(parsed.cluster_roles)
+    grants: list[tuple[Grant, str]] = []
+    for entry in entries:
+        user_id = b.user(entry.username, file, signs_in_via="EKS access entry")
+        via = f"EKS access entry {entry.principal_arn}"
+        b.add_edge(edge(f"aws:{entry.principal_arn}", user_id, EdgeKind.FEDERATES_TO, via, mfa_required=False),
+                   file)
+        for group in entry.groups:
+            b.add_edge(edge(user_id, b.group(group, file), EdgeKind.MEMBER_OF, f"{via} kubernetesGroups",
+                            mfa_required=False), file)
+        subject = [{"kind": "User", "name": entry.username}]
+        for role, namespaces, policy in entry.policies:
+            rules = cluster_rules.get(role) or (_SUPERUSER_RULES if role == "cluster-admin" else None)
+            if rules is None:
+                b.note(f"{b.info.name}: {policy} maps to ClusterRole {role}, which is not in the export")
+                continue
+            for namespace in namespaces if namespaces is not None else [None]:
+                grants.append((Grant(f"EKS access policy {policy}", f"ClusterRole {role}", namespace, subject,
+                                     rules), file))
+    return grants
+
+
 def _grants(b: _Builder, parsed: _Parsed) -> list[tuple[Grant, str]]:
     """Every binding resolved to its role's effective rules, with the file it came from."""
     cluster_rules = resolve_cluster_roles(parsed.cluster_roles)
@@ -532,6 +567,9 @@ def transform_cluster(export: ClusterExport) -> ClusterRecords:
     b.out.errors.extend(export.errors)
     for text in info.notes:
         b.note(text)
+    if info.platform == "eks" and export.eks_access is None:
+        b.note(f"{info.name}: no eks-access.json: EKS access entries and Pod Identity associations are not "
+               "in these exports (docs/collectors/kubernetes.md)")
     _cluster_node(b, export.cluster_file or default_file)
     _namespaces(b, export.namespaces)
     parsed = _parse_items(b, export.items)
@@ -539,7 +577,7 @@ def transform_cluster(export: ClusterExport) -> ClusterRecords:
     _pods(b, parsed)
     _secrets(b, parsed)
     _aws_auth(b, export.aws_auth)
-    grants = _grants(b, parsed)
+    grants = _grants(b, parsed) + _eks_access(b, export, parsed)
     grants += _superuser_grants(b, grants)
     # Subjects first, so every grant sees every service account it could become.
     subjects = [[sid for s in grant.subjects if (sid := _subject_id(b, grant, s, file))]

@@ -540,3 +540,41 @@ def test_not_a_kubectl_list_and_missing_folder(tmp_path):
     assert result.errors[0].field == "items" and result.errors[0].file.endswith("rbac.json")
     missing = collect_offline(tmp_path / "nope")
     assert missing.coverage.status == "missing" and missing.errors
+
+
+def test_eks_access_entries_and_pod_identity_associations(tmp_path):
+    folder = write_cluster(tmp_path, "eks1", [sa("api", "shop"), role("view", None, [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}])])
+    admin_role, viewer = "arn:aws:iam::111111111111:role/eks-admins", "arn:aws:iam::111111111111:role/viewers"
+    (folder / "eks-access.json").write_text(json.dumps({
+        "accessEntries": [
+            {"accessEntry": {"clusterName": "eks1", "principalArn": admin_role, "kubernetesGroups": [],
+                             "username": f"{admin_role}", "type": "STANDARD"},
+             "associatedAccessPolicies": [{"policyArn": "arn:aws:eks::aws:cluster-access-policy/"
+                                           "AmazonEKSClusterAdminPolicy", "accessScope": {"type": "cluster"}}]},
+            {"clusterName": "eks1", "principalArn": viewer, "kubernetesGroups": ["readers"],
+             "username": "viewer:{{SessionName}}", "type": "STANDARD",
+             "associatedAccessPolicies": [{"policyArn": "arn:aws:eks::aws:cluster-access-policy/"
+                                           "AmazonEKSViewPolicy",
+                                           "accessScope": {"type": "namespace", "namespaces": ["shop"]}}]},
+            {"accessEntry": {"principalArn": "not-an-arn"}},
+        ],
+        "podIdentityAssociations": [
+            {"association": {"clusterName": "eks1", "namespace": "shop", "serviceAccount": "api",
+                             "roleArn": "arn:aws:iam::111111111111:role/shop-api", "associationId": "a-1"}},
+            {"association": {"clusterName": "eks1", "namespace": "shop", "serviceAccount": "api"}},
+        ]}))
+    result = collect(tmp_path)
+    admin_user = f"k8s:eks1/user/{admin_role}"
+    assert edges_of(result, "FEDERATES_TO", f"aws:{admin_role}")[0]["target"] == admin_user
+    assert [(e["target"], e["level"]) for e in edges_of(result, "HAS_PERMISSION", admin_user)] == [
+        ("k8s:eks1", "admin")]
+    viewer_user = "k8s:eks1/user/viewer:{{SessionName}}"
+    assert [(e["target"], e["level"]) for e in edges_of(result, "HAS_PERMISSION", viewer_user)] == [
+        ("k8s:eks1/ns/shop", "read")]
+    assert edges_of(result, "MEMBER_OF", viewer_user)[0]["target"] == "k8s:eks1/group/readers"
+    pod_identity = edges_of(result, "FEDERATES_TO", "k8s:eks1/sa/shop/api")
+    assert [(e["target"], e["via"]) for e in pod_identity] == [
+        ("aws:arn:aws:iam::111111111111:role/shop-api", "EKS Pod Identity association a-1")]
+    notes = " ".join(result.coverage.notes)
+    assert "accessEntries[2]: no usable principalArn" in notes and "roleArn" in notes
