@@ -162,8 +162,8 @@ class ClusterCollector:
         self.read_secret_data = read_secret_data
         self.files: dict[str, list[dict[str, Any]]] = {RBAC_FILE: [], NAMESPACES_FILE: [], WORKLOADS_FILE: []}
 
-    def _list(self, listing: Listing, accept: str = "application/json", field_selector: str | None = None
-              ) -> list[dict[str, Any]] | None:
+    def _list(self, listing: Listing, accept: str = "application/json", field_selector: str | None = None,
+              count: bool = True) -> list[dict[str, Any]] | None:
         from kubernetes.client.exceptions import ApiException
         items: list[dict[str, Any]] = []
         try:
@@ -173,7 +173,8 @@ class ClusterCollector:
             kind = "denied" if exc.status in (401, 403) else "failed"
             self.run.denied(listing.call, self.name, f"HTTP {exc.status} {exc.reason}", kind)
             return None
-        self.run.count(listing.kind, len(items))
+        if count:
+            self.run.count(listing.kind, len(items))
         return items
 
     def collect(self, bar: Any) -> None:
@@ -199,7 +200,7 @@ class ClusterCollector:
             items = self._list(SECRETS)
             self.files[RBAC_FILE].extend(reduce_secret(item) for item in items or [])
             return
-        tokens = self._list(SECRETS, METADATA_ONLY, f"type={TOKEN_TYPE}")
+        tokens = self._list(SECRETS, METADATA_ONLY, f"type={TOKEN_TYPE}", count=False)
         token_uids = {(i.get("metadata") or {}).get("uid") for i in tokens or []}
         everything = self._list(SECRETS, METADATA_ONLY)
         for item in everything if everything is not None else tokens or []:

@@ -76,7 +76,8 @@ class ControlPlane:
         path = self.folder / f"kubeconfig-{name}"
         path.write_text(
             "apiVersion: v1\nkind: Config\n"
-            f"clusters:\n- name: {name}\n  cluster:\n    server: {self.url}\n    insecure-skip-tls-verify: true\n"
+            f"clusters:\n- name: {name}\n  cluster:\n    server: {self.url}\n"
+            f"    certificate-authority: {self.folder / 'certs' / 'apiserver.crt'}\n"
             f"users:\n- name: {name}\n  user:\n    token: {token}\n"
             f"contexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\n"
             f"current-context: {name}\n", encoding="utf-8")
