@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds a real kube-apiserver + kube-controller-manager (Debian's kubernetes source package, v1.20, offline
+# Builds a real kube-apiserver + kube-controller-manager + kubectl (Debian's kubernetes source package, v1.20, offline
 # with its vendor/ tree and Debian's golang-go) and installs etcd-server, for the Kubernetes integration tests.
 # Idempotent: binaries are cached OUTSIDE the clone in $CROSSPATH_K8S_CACHE (default /var/cache/crosspath-k8s)
 # and reused when present. The tests find them through the same variable / default.
@@ -8,7 +8,9 @@ set -euo pipefail
 CACHE="${CROSSPATH_K8S_CACHE:-/var/cache/crosspath-k8s}"
 BIN="$CACHE/bin"
 
-if [ -x "$BIN/kube-apiserver" ] && [ -x "$BIN/kube-controller-manager" ] && command -v etcd >/dev/null 2>&1; then
+TARGETS="kube-apiserver kube-controller-manager kubectl"
+have_all() { for what in $TARGETS; do [ -x "$BIN/$what" ] || return 1; done; command -v etcd >/dev/null 2>&1; }
+if have_all; then
   echo "kubernetes test binaries cached in $BIN"
   exit 0
 fi
@@ -46,7 +48,7 @@ mkdir -p "$GOPATH_DIR/src/k8s.io"
 ln -sfn "${SRC_DIR%/}" "$GOPATH_DIR/src/k8s.io/kubernetes"
 cd "$GOPATH_DIR/src/k8s.io/kubernetes"
 export GOPATH="$GOPATH_DIR" GO111MODULE=off GOFLAGS= GOCACHE="$CACHE/gocache" GOPROXY=off
-for what in kube-apiserver kube-controller-manager; do
+for what in $TARGETS; do
   if [ ! -x "$BIN/$what" ]; then
     make WHAT="cmd/$what" KUBE_VERBOSE=0
     cp "$(find _output -type f -name "$what" | head -n1)" "$BIN/$what"
