@@ -24,7 +24,7 @@ from typing import Any
 import click
 
 from collectors.kubernetes.exports import AWS_AUTH_FILE, NAMESPACES_FILE, SOURCE
-from collectors.kubernetes.secrets import TOKEN_TYPE, held_identifiers
+from collectors.kubernetes.secrets import AWS_KEY_ID_KEYS, TOKEN_TYPE, held_identifiers
 from collectors.live import LiveRun, out_option, quiet_option
 
 PAGE_SIZE = 500
@@ -72,11 +72,15 @@ class ClusterClient:
 
     def get(self, path: str, query: list[tuple[str, str]] | None = None, accept: str = "application/json"
             ) -> dict[str, Any]:
-        response = self.api.call_api(
-            path, "GET", query_params=query or [], header_params={"Accept": accept},
-            auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
-        )
-        return json.loads(response.data)
+        """One GET; a non-2xx answer raises ApiException (status and reason only, never the body)."""
+        from kubernetes.client.exceptions import ApiException
+        method, url, headers, body, post = self.api.param_serialize(
+            "GET", path, query_params=query or [], header_params={"Accept": accept}, auth_settings=["BearerToken"])
+        response = self.api.call_api(method, url, header_params=headers, body=body, post_params=post)
+        data = response.read()
+        if not 200 <= response.status < 300:
+            raise ApiException(status=response.status, reason=response.reason)
+        return json.loads(data)
 
     def pages(self, path: str, accept: str = "application/json", field_selector: str | None = None
               ) -> Iterator[list[dict[str, Any]]]:
@@ -124,7 +128,8 @@ def reduce_secret(item: dict[str, Any]) -> dict[str, Any]:
     for credential in held:
         if credential.kind == "aws-access-key":
             key_id = credential.target.rsplit("/", 1)[1]
-            kept[credential.data_key] = _b64(f"[default]\naws_access_key_id = {key_id}\n")
+            plain = credential.data_key.lower() in AWS_KEY_ID_KEYS  # else a shared-credentials file
+            kept[credential.data_key] = _b64(key_id if plain else f"[default]\naws_access_key_id = {key_id}\n")
         else:  # gcp:serviceAccount/<email>/key/<key id>
             _, email, _, key_id = credential.target.split("/", 3)
             kept[credential.data_key] = _b64(json.dumps(

@@ -104,6 +104,7 @@ def test_reduce_secret_keeps_only_identifiers():
         assert value not in text
         assert base64.b64encode(value.encode()).decode()[:8] not in text
     assert set(reduced["data"]) == {"AWS_ACCESS_KEY_ID", "key.json"}
+    assert base64.b64decode(reduced["data"]["AWS_ACCESS_KEY_ID"]).decode() == "AKIAOLDKEY0000000001"
     assert reduced["data_keys"] == ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "key.json", "password"]
     token = reduce_secret({"metadata": {"name": "t"}, "type": "kubernetes.io/service-account-token",
                            "data": {"token": "ZXlK"}})

@@ -233,7 +233,10 @@ def test_pod_create_runs_as_every_sa_of_the_namespace_and_get_pods_does_not(live
 def test_pod_exec_reaches_the_pods_service_accounts_only(live):
     _, result = live
     run_as = edges_of(result, "CAN_RUN_AS", sa("team-a", "exec-user"))
-    assert set(run_as) == {sa("team-a", "app"), sa("team-a", "debug")}  # no-token pod mounts nothing
+    by_exec = {target for target, e in run_as.items() if e["technique"] == "pod-exec"}
+    assert by_exec == {sa("team-a", "app"), sa("team-a", "debug")}  # the no-token pod mounts nothing
+    # It may exec into the privileged pod too, hence every token of that node.
+    assert run_as[sa("kube-system", "legacy-bot")]["technique"] == "node-token-steal"
     assert run_as[sa("team-a", "app")]["technique"] == "pod-exec"
     assert run_as[sa("team-a", "app")]["pod"] == "team-a/web"
 
@@ -265,7 +268,9 @@ def test_nodes_proxy_reaches_every_pod_with_a_token(live):
 def test_listing_secrets_in_kube_system_reads_tokens_and_cloud_keys(live):
     _, result = live
     reads = edges_of(result, "CAN_READ_SECRET", sa("team-b", "secret-lister"))
-    assert set(reads) == {f"{C}/secret/kube-system/legacy-bot-token", "aws:access-key/AKIAOLDKEY0000000001"}
+    assert {f"{C}/secret/kube-system/legacy-bot-token", "aws:access-key/AKIAOLDKEY0000000001"} <= set(reads)
+    # Everything else it reads is a token the 1.20 token controller made for a kube-system SA.
+    assert all(t.startswith(f"{C}/secret/kube-system/") for t in set(reads) - {"aws:access-key/AKIAOLDKEY0000000001"})
     assert reads["aws:access-key/AKIAOLDKEY0000000001"]["secret"] == "kube-system/old-aws-key"
     assert not edges_of(result, "CAN_READ_SECRET", sa("team-a", "exec-user"))
 
@@ -365,7 +370,7 @@ def test_effective_permissions_equal_subject_access_review(plane, live):
             if expected != authorizer.allowed_url(user, list(groups), verb, path):
                 mismatches.append((user, verb, path, expected))
     assert mismatches == [], f"{len(mismatches)} of {len(cases)} differ"
-    assert 0.1 < allowed / len(cases) < 0.9  # the matrix exercises both answers
+    assert min(allowed, len(cases) - allowed) >= 50  # the matrix exercises both answers
 
 
 # --- offline: kubectl dumps of the same server give the same graph -------------------------------
