@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from collectors.kubernetes import collect_offline
@@ -403,3 +404,27 @@ def test_offline_kubectl_dumps_yield_the_live_graph(plane, live, tmp_path):
     key = lambda e: (e["source"], e["target"], e["kind"], e["via"])
     assert {n["id"] for n in offline.nodes} == {n["id"] for n in live_result.nodes}
     assert {key(e) for e in offline.edges} == {key(e) for e in live_result.edges}
+
+
+def test_several_contexts_in_one_run(plane, tmp_path):
+    kubeconfig = tmp_path / "kubeconfig"
+    ca = plane.folder / "certs" / "apiserver.crt"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "east",
+        "clusters": [{"name": "shared", "cluster": {"server": plane.url, "certificate-authority": str(ca)}}],
+        "users": [{"name": "reader", "user": {"token": READER_TOKEN}}],
+        "contexts": [{"name": n, "context": {"cluster": "shared", "user": "reader"}}
+                     for n in ("east", "arn:aws:eks:eu-west-1:111111111111:cluster/west")]}))
+    run = CliRunner().invoke(main, ["collect", "kubernetes", "--kubeconfig", str(kubeconfig), "--context", "east",
+                                    "--context", "arn:aws:eks:eu-west-1:111111111111:cluster/west",
+                                    "--out", str(tmp_path / "out"), "--quiet"])
+    assert run.exit_code == 0, run.output
+    assert "collected 2 cluster(s)" in run.output
+    result = collect_offline(tmp_path / "out" / "kubernetes")
+    assert result.coverage.scopes == ["k8s:east", "k8s:west"]
+    assert "k8s:west/sa/team-a/app" in {n["id"] for n in result.nodes}
+
+
+def test_unknown_context_is_a_clear_error(plane, tmp_path):
+    run = _collect_cli(plane, tmp_path, READER_TOKEN, "--context", "nope")
+    assert run.exit_code != 0 and "cannot load the Kubernetes configuration" in run.output
