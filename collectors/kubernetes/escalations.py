@@ -52,13 +52,41 @@ class PodInfo:
 
 @dataclass
 class Scope:
-    """What one cluster holds that a grant can reach."""
+    """What one cluster holds that a grant can reach, indexed by namespace and node.
+
+    A RoleBinding only ever reaches its own namespace, so techniques look there instead of scanning
+    the whole cluster for every grant.
+    """
 
     cluster_id: str
     masters_group_id: str
     service_accounts: list[ServiceAccountRef] = field(default_factory=list)
     pods: list[PodInfo] = field(default_factory=list)
     secrets: list[SecretInfo] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._by_namespace: dict[str, dict[str, list[Any]]] = {"sa": {}, "pod": {}, "secret": {}}
+        for kind, items in (("sa", self.service_accounts), ("pod", self.pods), ("secret", self.secrets)):
+            for item in items:
+                self._by_namespace[kind].setdefault(item.namespace, []).append(item)
+        self.pods_on_node: dict[str, list[PodInfo]] = {}
+        for pod in self.pods:
+            if pod.node:
+                self.pods_on_node.setdefault(pod.node, []).append(pod)
+
+    def _of(self, kind: str, grant: Grant) -> list[Any]:
+        if grant.namespace is None:
+            return {"sa": self.service_accounts, "pod": self.pods, "secret": self.secrets}[kind]
+        return self._by_namespace[kind].get(grant.namespace, [])
+
+    def service_accounts_for(self, grant: Grant) -> list[ServiceAccountRef]:
+        return self._of("sa", grant)
+
+    def pods_for(self, grant: Grant) -> list[PodInfo]:
+        return self._of("pod", grant)
+
+    def secrets_for(self, grant: Grant) -> list[SecretInfo]:
+        return self._of("secret", grant)
 
 
 Reach = tuple[str, str, dict[str, Any]]  # (target id, action, extra edge properties)
@@ -103,8 +131,8 @@ def _pod_path(pod: PodInfo) -> str:
 @technique("impersonate-serviceaccount", "IDENTITY_IMPERSONATE", EdgeKind.CAN_ASSUME,
            "impersonate on serviceaccounts: send requests as the service account")
 def _impersonate_sa(grant: Grant, scope: Scope) -> Iterator[Reach]:
-    for sa in scope.service_accounts:
-        if grant.covers(sa.namespace) and grant.can_impersonate_sa(sa.name):
+    for sa in scope.service_accounts_for(grant):
+        if grant.can_impersonate_sa(sa.name):
             yield sa.id, f"impersonate serviceaccounts ({sa.namespace}/{sa.name})", {}
 
 
@@ -122,11 +150,10 @@ def _impersonate_named(grant: Grant, scope: Scope) -> Iterator[Reach]:
 @technique("serviceaccount-token", "", EdgeKind.CAN_CREATE_CREDENTIAL,
            "create serviceaccounts/token (TokenRequest) or a service-account-token secret for the account")
 def _token_mint(grant: Grant, scope: Scope) -> Iterator[Reach]:
-    for sa in scope.service_accounts:
-        if grant.covers(sa.namespace):
-            action = grant.token_mint(sa.name)
-            if action:
-                yield sa.id, f"{action} ({sa.namespace}/{sa.name})", {}
+    for sa in scope.service_accounts_for(grant):
+        action = grant.token_mint(sa.name)
+        if action:
+            yield sa.id, f"{action} ({sa.namespace}/{sa.name})", {}
 
 
 @technique("pod-create", "POD_CREATE", EdgeKind.CAN_RUN_AS,
@@ -135,9 +162,8 @@ def _pod_create(grant: Grant, scope: Scope) -> Iterator[Reach]:
     action = grant.workload_create()
     if not action:
         return
-    for sa in scope.service_accounts:
-        if grant.covers(sa.namespace):
-            yield sa.id, f"{action} running as the service account ({sa.namespace}/{sa.name})", {}
+    for sa in scope.service_accounts_for(grant):
+        yield sa.id, f"{action} running as the service account ({sa.namespace}/{sa.name})", {}
 
 
 @technique("workload-patch", "POD_PATCH", EdgeKind.CAN_RUN_AS,
@@ -147,16 +173,15 @@ def _workload_patch(grant: Grant, scope: Scope) -> Iterator[Reach]:
     action = _first(grant, MUTATE_VERBS, controllers)
     if not action:
         return
-    for sa in scope.service_accounts:
-        if grant.covers(sa.namespace):
-            yield sa.id, f"{action} to run as the service account ({sa.namespace}/{sa.name})", {}
+    for sa in scope.service_accounts_for(grant):
+        yield sa.id, f"{action} to run as the service account ({sa.namespace}/{sa.name})", {}
 
 
 @technique("pod-patch", "POD_PATCH", EdgeKind.CAN_RUN_AS,
            "patch / update a running pod: its image can be replaced, keeping the pod's service account")
 def _pod_patch(grant: Grant, scope: Scope) -> Iterator[Reach]:
-    for pod in scope.pods:
-        if grant.covers(pod.namespace) and pod.token_mounted:
+    for pod in scope.pods_for(grant):
+        if pod.token_mounted:
             action = _first(grant, MUTATE_VERBS, ((CORE, "pods"),), pod.name)
             if action:
                 yield pod.sa_id, f"{action} ({_pod_path(pod)})", {"pod": _pod_path(pod)}
@@ -165,8 +190,8 @@ def _pod_patch(grant: Grant, scope: Scope) -> Iterator[Reach]:
 @technique("pod-exec", "POD_EXEC, IDENTITY_ASSUME", EdgeKind.CAN_RUN_AS,
            "create pods/exec or pods/attach: a shell in a pod holds its mounted service-account token")
 def _pod_exec(grant: Grant, scope: Scope) -> Iterator[Reach]:
-    for pod in scope.pods:
-        if grant.covers(pod.namespace) and pod.token_mounted:
+    for pod in scope.pods_for(grant):
+        if pod.token_mounted:
             action = _first(grant, ("create", "get"), tuple((CORE, s) for s in EXEC_SUBRESOURCES), pod.name)
             if action:
                 yield pod.sa_id, f"{action} ({_pod_path(pod)})", {"pod": _pod_path(pod)}
@@ -175,14 +200,14 @@ def _pod_exec(grant: Grant, scope: Scope) -> Iterator[Reach]:
 @technique("node-token-steal", "TOKEN_STEAL", EdgeKind.CAN_RUN_AS,
            "exec into a privileged / hostPath / hostPID pod: read every token mounted on its node")
 def _node_token_steal(grant: Grant, scope: Scope) -> Iterator[Reach]:
-    for escape in scope.pods:
-        if not (escape.escapes_to_node and escape.node and grant.covers(escape.namespace)):
+    for escape in scope.pods_for(grant):
+        if not (escape.escapes_to_node and escape.node):
             continue
         action = _first(grant, ("create", "get"), tuple((CORE, s) for s in EXEC_SUBRESOURCES), escape.name)
         if not action:
             continue
-        for pod in scope.pods:
-            if pod.node == escape.node and pod.token_mounted and pod is not escape:
+        for pod in scope.pods_on_node[escape.node]:
+            if pod.token_mounted and pod is not escape:
                 yield pod.sa_id, (f"{action} ({_pod_path(escape)}, escapes to node {escape.node}) and reads "
                                   f"the token of {_pod_path(pod)}"), {"pod": _pod_path(pod), "node": pod.node}
 
@@ -206,9 +231,7 @@ def _nodes_proxy(grant: Grant, scope: Scope) -> Iterator[Reach]:
            "get / list / watch secrets (get alone: names can be guessed), or mount them in a new pod")
 def _secret_read(grant: Grant, scope: Scope) -> Iterator[Reach]:
     workload = grant.workload_create()
-    for info in scope.secrets:
-        if not grant.covers(info.namespace):
-            continue
+    for info in scope.secrets_for(grant):
         verb = grant.secret_read_verb(info.name)
         action = f"{verb} secrets" if verb else (f"{workload} mounting the secret" if workload else None)
         if action is None:
