@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.kubernetes.rbac import CORE, RBAC_GROUP, WORKLOAD_CREATE, Grant, _qualified
+from collectors.kubernetes.rbac import CORE, RBAC_GROUP, READ_VERBS, WORKLOAD_CREATE, Grant, _qualified
 from collectors.kubernetes.secrets import SecretInfo
 from graph.schema import EdgeKind
 
@@ -121,6 +121,15 @@ def _first(grant: Grant, verbs: tuple[str, ...], pairs: tuple[tuple[str, str], .
     return None
 
 
+def _may(grant: Grant, verbs: tuple[str, ...], pairs: tuple[tuple[str, str], ...]) -> bool:
+    """Could any name be allowed? (resourceNames ignored) A cheap test before looping over pods."""
+    return any(rule.has_verb(verb) and rule.matches_resource(group, resource)
+               for rule in grant.rules for verb in verbs for group, resource in pairs)
+
+
+EXEC_PAIRS = tuple((CORE, s) for s in EXEC_SUBRESOURCES)
+
+
 def _pod_path(pod: PodInfo) -> str:
     return f"{pod.namespace}/{pod.name}"
 
@@ -180,6 +189,8 @@ def _workload_patch(grant: Grant, scope: Scope) -> Iterator[Reach]:
 @technique("pod-patch", "POD_PATCH", EdgeKind.CAN_RUN_AS,
            "patch / update a running pod: its image can be replaced, keeping the pod's service account")
 def _pod_patch(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    if not _may(grant, MUTATE_VERBS, ((CORE, "pods"),)):
+        return
     for pod in scope.pods_for(grant):
         if pod.token_mounted:
             action = _first(grant, MUTATE_VERBS, ((CORE, "pods"),), pod.name)
@@ -190,9 +201,11 @@ def _pod_patch(grant: Grant, scope: Scope) -> Iterator[Reach]:
 @technique("pod-exec", "POD_EXEC, IDENTITY_ASSUME", EdgeKind.CAN_RUN_AS,
            "create pods/exec or pods/attach: a shell in a pod holds its mounted service-account token")
 def _pod_exec(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    if not _may(grant, ("create", "get"), EXEC_PAIRS):
+        return
     for pod in scope.pods_for(grant):
         if pod.token_mounted:
-            action = _first(grant, ("create", "get"), tuple((CORE, s) for s in EXEC_SUBRESOURCES), pod.name)
+            action = _first(grant, ("create", "get"), EXEC_PAIRS, pod.name)
             if action:
                 yield pod.sa_id, f"{action} ({_pod_path(pod)})", {"pod": _pod_path(pod)}
 
@@ -200,10 +213,12 @@ def _pod_exec(grant: Grant, scope: Scope) -> Iterator[Reach]:
 @technique("node-token-steal", "TOKEN_STEAL", EdgeKind.CAN_RUN_AS,
            "exec into a privileged / hostPath / hostPID pod: read every token mounted on its node")
 def _node_token_steal(grant: Grant, scope: Scope) -> Iterator[Reach]:
+    if not _may(grant, ("create", "get"), EXEC_PAIRS):
+        return
     for escape in scope.pods_for(grant):
         if not (escape.escapes_to_node and escape.node):
             continue
-        action = _first(grant, ("create", "get"), tuple((CORE, s) for s in EXEC_SUBRESOURCES), escape.name)
+        action = _first(grant, ("create", "get"), EXEC_PAIRS, escape.name)
         if not action:
             continue
         for pod in scope.pods_on_node[escape.node]:
@@ -215,7 +230,7 @@ def _node_token_steal(grant: Grant, scope: Scope) -> Iterator[Reach]:
 @technique("nodes-proxy", "", EdgeKind.CAN_RUN_AS,
            "get / create nodes/proxy: the kubelet API runs commands in any pod of the node")
 def _nodes_proxy(grant: Grant, scope: Scope) -> Iterator[Reach]:
-    if grant.namespace is not None:
+    if grant.namespace is not None or not _may(grant, ("create", "get"), ((CORE, "nodes/proxy"),)):
         return  # nodes are cluster-scoped: only a ClusterRoleBinding grants nodes/proxy
     for pod in scope.pods:
         if pod.token_mounted and pod.node:
@@ -231,6 +246,8 @@ def _nodes_proxy(grant: Grant, scope: Scope) -> Iterator[Reach]:
            "get / list / watch secrets (get alone: names can be guessed), or mount them in a new pod")
 def _secret_read(grant: Grant, scope: Scope) -> Iterator[Reach]:
     workload = grant.workload_create()
+    if not workload and not _may(grant, READ_VERBS, ((CORE, "secrets"),)):
+        return
     for info in scope.secrets_for(grant):
         verb = grant.secret_read_verb(info.name)
         action = f"{verb} secrets" if verb else (f"{workload} mounting the secret" if workload else None)
