@@ -7,6 +7,7 @@ and are not counted as a second interactive entry for the same person.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,7 @@ from graph.records import Record, RecordError, edge, node
 from graph.schema import EdgeKind, Family, Provider
 
 MASTERS = "system:masters"
+_EMAIL = re.compile(r"^[^@\s:]+@[^@\s:]+\.[^@\s:]+$")
 _SUPERUSER_RULES = [Rule(verbs=frozenset({"*"}), api_groups=frozenset({"*"}), resources=frozenset({"*"})),
                     Rule(verbs=frozenset({"*"}), non_resource_urls=frozenset({"*"}))]
 
@@ -170,10 +172,17 @@ class _Builder:
             # Reached only through the outside identity, which is the real entry for the path engine.
             props.update(human=False, signs_in_via=signs_in_via)
         else:
-            machine = name.startswith("system:") or ":" in name or looks_like_service_account(name)
+            # OIDC sign-in (Entra ID, Google) names users by email, often behind --oidc-username-prefix
+            # ("oidc:alice@lumenfreight.com"); that email correlates the user to its Person.
+            prefix, _, rest = name.rpartition(":")
+            oidc_email = bool(prefix) and not name.startswith("system:") and _EMAIL.match(rest) is not None
+            machine = not oidc_email and (
+                name.startswith("system:") or ":" in name or looks_like_service_account(name))
             props["human"] = not machine
             if not machine and "@" in name:
-                props["email"] = name.lower()
+                props["email"] = rest.lower()
+                if oidc_email:
+                    props["oidc_prefix"] = f"{prefix}:"
         return self.add_node(node(user_id, Family.IDENTITY, "User", Provider.K8S, name, self.cid, **props), file)
 
     def group(self, name: str, file: str | None = None) -> str:

@@ -578,3 +578,17 @@ def test_eks_access_entries_and_pod_identity_associations(tmp_path):
         ("aws:arn:aws:iam::111111111111:role/shop-api", "EKS Pod Identity association a-1")]
     notes = " ".join(result.coverage.notes)
     assert "accessEntries[2]: no usable principalArn" in notes and "roleArn" in notes
+
+
+def test_oidc_users_keep_their_email_behind_a_username_prefix(tmp_path):
+    write_cluster(tmp_path, "c1", [binding("devs", "apps", "ClusterRole", "view", [
+        {"kind": "User", "name": "oidc:Alice@LumenFreight.com"}, {"kind": "User", "name": "bob@lumenfreight.com"},
+        {"kind": "User", "name": "system:kube-scheduler"}, {"kind": "User", "name": "ci:deployer"}]),
+        role("view", None, [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}])])
+    result = collect(tmp_path)
+    alice = node_of(result, "k8s:c1/user/oidc:Alice@LumenFreight.com")
+    assert (alice["human"], alice["email"], alice["oidc_prefix"]) == (True, "alice@lumenfreight.com", "oidc:")
+    assert node_of(result, "k8s:c1/user/bob@lumenfreight.com")["email"] == "bob@lumenfreight.com"
+    for machine in ("system:kube-scheduler", "ci:deployer"):
+        user = node_of(result, f"k8s:c1/user/{machine}")
+        assert user["human"] is False and "email" not in user
