@@ -428,3 +428,36 @@ def test_several_contexts_in_one_run(plane, tmp_path):
 def test_unknown_context_is_a_clear_error(plane, tmp_path):
     run = _collect_cli(plane, tmp_path, READER_TOKEN, "--context", "nope")
     assert run.exit_code != 0 and "cannot load the Kubernetes configuration" in run.output
+
+
+def test_in_cluster_collection_with_a_service_account_token(plane, tmp_path, monkeypatch):
+    """--in-cluster with a real token of a service account bound to the shipped crosspath-reader role.
+
+    Only the two file paths a pod would have (/var/run/secrets/...) and the service env vars are provided
+    by the test; config loading, token authentication and RBAC are the real ones.
+    """
+    from kubernetes import client
+    from kubernetes.config import incluster_config
+    admin = plane.api_client(ADMIN_TOKEN)
+    core, rbac = client.CoreV1Api(admin), client.RbacAuthorizationV1Api(admin)
+    core.create_namespaced_service_account("kube-system", {"metadata": {"name": "crosspath"}})
+    rbac.create_cluster_role_binding({
+        "metadata": {"name": "crosspath-in-cluster"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "crosspath-reader"},
+        "subjects": [{"kind": "ServiceAccount", "name": "crosspath", "namespace": "kube-system"}]})
+    request = client.AuthenticationV1TokenRequest(
+        spec=client.V1TokenRequestSpec(audiences=["https://kubernetes.default.svc"], expiration_seconds=600))
+    token = core.create_namespaced_service_account_token("crosspath", "kube-system", request).status.token
+    (tmp_path / "token").write_text(token)
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(tmp_path / "token"))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(plane.folder / "certs" / "apiserver.crt"))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(plane.port))
+    run = CliRunner().invoke(main, ["collect", "kubernetes", "--in-cluster", "--cluster-name", "inside",
+                                    "--out", str(tmp_path / "out"), "--quiet"])
+    assert run.exit_code == 0, run.output
+    log = json.loads((tmp_path / "out" / "kubernetes" / "collection.json").read_text())
+    assert log["problems"] == [] and log["scopes"] == ["k8s:inside"]
+    result = collect_offline(tmp_path / "out" / "kubernetes")
+    assert "k8s:inside/sa/kube-system/crosspath" in {n["id"] for n in result.nodes}
+    assert token not in (tmp_path / "out" / "kubernetes" / "inside" / "rbac.json").read_text()
