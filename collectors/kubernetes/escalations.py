@@ -128,6 +128,7 @@ def _may(grant: Grant, verbs: tuple[str, ...], pairs: tuple[tuple[str, str], ...
 
 
 EXEC_PAIRS = tuple((CORE, s) for s in EXEC_SUBRESOURCES)
+EXEC_VERBS = ("create", "get")  # exec is a POST (create); older clients upgrade a GET
 
 
 def _pod_path(pod: PodInfo) -> str:
@@ -189,23 +190,23 @@ def _workload_patch(grant: Grant, scope: Scope) -> Iterator[Reach]:
 @technique("pod-patch", "POD_PATCH", EdgeKind.CAN_RUN_AS,
            "patch / update a running pod: its image can be replaced, keeping the pod's service account")
 def _pod_patch(grant: Grant, scope: Scope) -> Iterator[Reach]:
-    if not _may(grant, MUTATE_VERBS, ((CORE, "pods"),)):
-        return
-    for pod in scope.pods_for(grant):
-        if pod.token_mounted:
-            action = _first(grant, MUTATE_VERBS, ((CORE, "pods"),), pod.name)
-            if action:
-                yield pod.sa_id, f"{action} ({_pod_path(pod)})", {"pod": _pod_path(pod)}
+    yield from _pods_reached(grant, scope, MUTATE_VERBS, ((CORE, "pods"),))
 
 
 @technique("pod-exec", "POD_EXEC, IDENTITY_ASSUME", EdgeKind.CAN_RUN_AS,
            "create pods/exec or pods/attach: a shell in a pod holds its mounted service-account token")
 def _pod_exec(grant: Grant, scope: Scope) -> Iterator[Reach]:
-    if not _may(grant, ("create", "get"), EXEC_PAIRS):
+    yield from _pods_reached(grant, scope, EXEC_VERBS, EXEC_PAIRS)
+
+
+def _pods_reached(grant: Grant, scope: Scope, verbs: tuple[str, ...], pairs: tuple[tuple[str, str], ...]
+                  ) -> Iterator[Reach]:
+    """The service account of each pod in scope that mounts its token and that the grant may act on."""
+    if not _may(grant, verbs, pairs):
         return
     for pod in scope.pods_for(grant):
         if pod.token_mounted:
-            action = _first(grant, ("create", "get"), EXEC_PAIRS, pod.name)
+            action = _first(grant, verbs, pairs, pod.name)
             if action:
                 yield pod.sa_id, f"{action} ({_pod_path(pod)})", {"pod": _pod_path(pod)}
 
@@ -213,12 +214,12 @@ def _pod_exec(grant: Grant, scope: Scope) -> Iterator[Reach]:
 @technique("node-token-steal", "TOKEN_STEAL", EdgeKind.CAN_RUN_AS,
            "exec into a privileged / hostPath / hostPID pod: read every token mounted on its node")
 def _node_token_steal(grant: Grant, scope: Scope) -> Iterator[Reach]:
-    if not _may(grant, ("create", "get"), EXEC_PAIRS):
+    if not _may(grant, EXEC_VERBS, EXEC_PAIRS):
         return
     for escape in scope.pods_for(grant):
         if not (escape.escapes_to_node and escape.node):
             continue
-        action = _first(grant, ("create", "get"), EXEC_PAIRS, escape.name)
+        action = _first(grant, EXEC_VERBS, EXEC_PAIRS, escape.name)
         if not action:
             continue
         for pod in scope.pods_on_node[escape.node]:
