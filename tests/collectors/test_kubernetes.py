@@ -592,3 +592,15 @@ def test_oidc_users_keep_their_email_behind_a_username_prefix(tmp_path):
     for machine in ("system:kube-scheduler", "ci:deployer"):
         user = node_of(result, f"k8s:c1/user/{machine}")
         assert user["human"] is False and "email" not in user
+
+
+def test_entra_group_object_ids_in_an_oidc_groups_claim_on_any_cluster(tmp_path):
+    guid = "c3000000-0000-4000-8000-000000000003"
+    write_cluster(tmp_path, "eks2", [binding("ops", "apps", "ClusterRole", "edit", [
+        {"kind": "Group", "name": f"oidc:{guid}"}, {"kind": "Group", "name": "ops-team"}]),
+        role("edit", None, [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]}])])
+    result = collect(tmp_path)
+    member = edges_of(result, "MEMBER_OF", target=f"k8s:eks2/group/oidc:{guid}")
+    assert [(e["source"], e["via"]) for e in member] == [
+        (f"entra:{guid}", "OIDC groups claim (Entra ID group object id)")]
+    assert edges_of(result, "MEMBER_OF", target="k8s:eks2/group/ops-team") == []
