@@ -5,9 +5,8 @@ Read-only (`get` / `list` only). Writes, per cluster, the files the offline coll
 ``namespaces.json``, ``workloads.json`` (Pods, Nodes) and ``aws-auth.json`` (EKS). Every list is paged
 with ``limit`` / ``continue``; a denied list is recorded in ``collection.json`` and the run goes on.
 
-Secrets are listed as metadata only (``PartialObjectMetadataList``), so their values never reach this
-process; a second metadata list with ``fieldSelector=type=kubernetes.io/service-account-token`` finds
-the legacy tokens. ``--read-secret-data`` (opt-in) lists full secrets to find cloud key ids in them,
+Secrets are listed as a server-side Table with ``includeObject=Metadata``: each secret's metadata and
+its Type column, so their values never reach this process, and legacy tokens are known by type. ``--read-secret-data`` (opt-in) lists full secrets to find cloud key ids in them,
 and reduces each secret to those identifiers in memory before anything is written.
 """
 
@@ -30,7 +29,8 @@ from collectors.live import LiveRun, out_option, quiet_option
 PAGE_SIZE = 500
 RBAC_FILE = "rbac.json"
 WORKLOADS_FILE = "workloads.json"
-METADATA_ONLY = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
+# Server-side table: one row per secret with its Type column and (includeObject=Metadata) its metadata.
+METADATA_TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 _FOLDER_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -82,17 +82,22 @@ class ClusterClient:
             raise ApiException(status=response.status, reason=response.reason)
         return json.loads(data)
 
-    def pages(self, path: str, accept: str = "application/json", field_selector: str | None = None
+    def pages(self, path: str, accept: str = "application/json", extra: list[tuple[str, str]] | None = None
               ) -> Iterator[list[dict[str, Any]]]:
+        """Each page's items; a Table page yields each row's object with its cells under "columns"."""
         token: str | None = None
         while True:
-            query = [("limit", str(self.page_size))]
+            query = [("limit", str(self.page_size)), *(extra or [])]
             if token:
                 query.append(("continue", token))
-            if field_selector:
-                query.append(("fieldSelector", field_selector))
             doc = self.get(path, query, accept)
-            yield doc.get("items") or []
+            if doc.get("kind") == "Table":
+                names = [c.get("name") for c in doc.get("columnDefinitions") or []]
+                yield [{**(row.get("object") or {}), "columns": dict(zip(names, row.get("cells") or [],
+                                                                          strict=False))}
+                       for row in doc.get("rows") or []]
+            else:
+                yield doc.get("items") or []
             token = (doc.get("metadata") or {}).get("continue")
             if not token:
                 return
@@ -167,19 +172,18 @@ class ClusterCollector:
         self.read_secret_data = read_secret_data
         self.files: dict[str, list[dict[str, Any]]] = {RBAC_FILE: [], NAMESPACES_FILE: [], WORKLOADS_FILE: []}
 
-    def _list(self, listing: Listing, accept: str = "application/json", field_selector: str | None = None,
-              count: bool = True) -> list[dict[str, Any]] | None:
+    def _list(self, listing: Listing, accept: str = "application/json", extra: list[tuple[str, str]] | None = None
+              ) -> list[dict[str, Any]] | None:
         from kubernetes.client.exceptions import ApiException
         items: list[dict[str, Any]] = []
         try:
-            for page in self.client.pages(listing.path, accept, field_selector):
+            for page in self.client.pages(listing.path, accept, extra):
                 items.extend(page)
         except ApiException as exc:
             kind = "denied" if exc.status in (401, 403) else "failed"
             self.run.denied(listing.call, self.name, f"HTTP {exc.status} {exc.reason}", kind)
             return None
-        if count:
-            self.run.count(listing.kind, len(items))
+        self.run.count(listing.kind, len(items))
         return items
 
     def collect(self, bar: Any) -> None:
@@ -205,12 +209,9 @@ class ClusterCollector:
             items = self._list(SECRETS)
             self.files[RBAC_FILE].extend(reduce_secret(item) for item in items or [])
             return
-        tokens = self._list(SECRETS, METADATA_ONLY, f"type={TOKEN_TYPE}", count=False)
-        token_uids = {(i.get("metadata") or {}).get("uid") for i in tokens or []}
-        everything = self._list(SECRETS, METADATA_ONLY)
-        for item in everything if everything is not None else tokens or []:
-            is_token = (item.get("metadata") or {}).get("uid") in token_uids
-            self.files[RBAC_FILE].append(_metadata_secret(item, TOKEN_TYPE if is_token else None))
+        rows = self._list(SECRETS, METADATA_TABLE, [("includeObject", "Metadata")])
+        for row in rows or []:
+            self.files[RBAC_FILE].append(_metadata_secret(row, (row.get("columns") or {}).get("Type")))
 
     def _aws_auth(self) -> None:
         from kubernetes.client.exceptions import ApiException

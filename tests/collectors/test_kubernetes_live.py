@@ -145,8 +145,11 @@ def test_metadata_only_secrets_still_find_legacy_tokens_but_no_key_ids(plane, tm
     reads = edges_of(result, "CAN_READ_SECRET", sa("team-b", "secret-lister"))
     assert f"{C}/secret/kube-system/legacy-bot-token" in reads
     assert "aws:access-key/AKIAOLDKEY0000000001" not in reads
-    exported = (tmp_path / "kubernetes" / "test" / "rbac.json").read_text()
-    assert '"data"' not in exported  # metadata only: no value, not even a token, was fetched
+    exported = json.loads((tmp_path / "kubernetes" / "test" / "rbac.json").read_text())
+    secrets = {i["metadata"]["name"]: i for i in exported["items"] if i["kind"] == "Secret"}
+    assert all("data" not in s for s in secrets.values())  # metadata only: no value, not even a token
+    assert secrets["old-aws-key"]["type"] == "Opaque"  # types still known, from the Type column
+    assert secrets["legacy-bot-token"]["type"] == "kubernetes.io/service-account-token"
 
 
 def test_denied_lists_are_recorded_and_make_coverage_partial(plane, tmp_path):
