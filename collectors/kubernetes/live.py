@@ -170,11 +170,15 @@ class ClusterCollector:
         self.client = client
         self.name = name
         self.read_secret_data = read_secret_data
+        self.unreachable = False
         self.files: dict[str, list[dict[str, Any]]] = {RBAC_FILE: [], NAMESPACES_FILE: [], WORKLOADS_FILE: []}
 
     def _list(self, listing: Listing, accept: str = "application/json", extra: list[tuple[str, str]] | None = None
               ) -> list[dict[str, Any]] | None:
         from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+        if self.unreachable:
+            return None
         items: list[dict[str, Any]] = []
         try:
             for page in self.client.pages(listing.path, accept, extra):
@@ -182,6 +186,11 @@ class ClusterCollector:
         except ApiException as exc:
             kind = "denied" if exc.status in (401, 403) else "failed"
             self.run.denied(listing.call, self.name, f"HTTP {exc.status} {exc.reason}", kind)
+            return None
+        except (HTTPError, OSError) as exc:
+            # Unreachable / TLS failure: say so once and skip this cluster's other calls.
+            self.unreachable = True
+            self.run.denied(listing.call, self.name, f"cluster unreachable: {type(exc).__name__}", "failed")
             return None
         self.run.count(listing.kind, len(items))
         return items
@@ -200,6 +209,8 @@ class ClusterCollector:
                     item.get("metadata", {}).pop("managedFields", None)
                     self.files[listing.file].append(_as_kubectl_item(item, listing))
             bar.advance(task)
+        if self.unreachable:
+            return  # no export files: the scan must not read an empty cluster as a complete one
         for file, items in self.files.items():
             self.run.write(f"{self.name}/{file}", _kubectl_list(items))
         self.run.scopes.append(f"k8s:{self.name}")
@@ -215,6 +226,8 @@ class ClusterCollector:
 
     def _aws_auth(self) -> None:
         from kubernetes.client.exceptions import ApiException
+        if self.unreachable:
+            return
         try:
             configmap = self.client.get(AWS_AUTH_PATH)
         except ApiException as exc:

@@ -464,3 +464,24 @@ def test_in_cluster_collection_with_a_service_account_token(plane, tmp_path, mon
     result = collect_offline(tmp_path / "out" / "kubernetes")
     assert "k8s:inside/sa/kube-system/crosspath" in {n["id"] for n in result.nodes}
     assert token not in (tmp_path / "out" / "kubernetes" / "inside" / "rbac.json").read_text()
+
+
+def test_an_unreachable_cluster_is_recorded_and_the_others_still_collected(plane, tmp_path):
+    from tests.collectors.kube_cluster import free_port
+    kubeconfig = tmp_path / "kubeconfig"
+    ca = str(plane.folder / "certs" / "apiserver.crt")
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "up",
+        "clusters": [{"name": "up", "cluster": {"server": plane.url, "certificate-authority": ca}},
+                     {"name": "down", "cluster": {"server": f"https://127.0.0.1:{free_port()}",
+                                                  "certificate-authority": ca}}],
+        "users": [{"name": "reader", "user": {"token": READER_TOKEN}}],
+        "contexts": [{"name": n, "context": {"cluster": n, "user": "reader"}} for n in ("up", "down")]}))
+    run = CliRunner().invoke(main, ["collect", "kubernetes", "--kubeconfig", str(kubeconfig), "--context", "down",
+                                    "--context", "up", "--out", str(tmp_path / "out"), "--quiet"])
+    assert run.exit_code == 0, run.output
+    log = json.loads((tmp_path / "out" / "kubernetes" / "collection.json").read_text())
+    assert [(p["scope"], p["kind"]) for p in log["problems"]] == [("down", "failed")]
+    assert "cluster unreachable" in log["problems"][0]["error"]
+    result = collect_offline(tmp_path / "out" / "kubernetes")
+    assert result.coverage.scopes == ["k8s:up"] and result.coverage.status == "partial"
