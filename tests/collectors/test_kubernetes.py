@@ -604,3 +604,16 @@ def test_entra_group_object_ids_in_an_oidc_groups_claim_on_any_cluster(tmp_path)
     assert [(e["source"], e["via"]) for e in member] == [
         (f"entra:{guid}", "OIDC groups claim (Entra ID group object id)")]
     assert edges_of(result, "MEMBER_OF", target="k8s:eks2/group/ops-team") == []
+
+
+def test_bad_pods_and_eks_access_file_are_errors_naming_file_and_field(tmp_path):
+    folder = write_cluster(tmp_path, "c1", [sa("api", "shop"),
+                                            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "stray"},
+                                             "spec": {"serviceAccountName": "api"}}])
+    (folder / "eks-access.json").write_text("[]")
+    result = collect_offline(tmp_path)
+    messages = {(Path(e.file).name, e.field) for e in result.errors}
+    assert ("rbac.json", "metadata.namespace / spec") in messages
+    assert ("eks-access.json", "") in messages
+    assert result.coverage.status == "partial"
+    assert node_of(result, "k8s:c1/sa/shop/api")  # the rest still loads
