@@ -77,8 +77,9 @@ def _apply(api_client: Any) -> None:
 
 @pytest.fixture(scope="module")
 def plane(tmp_path_factory: pytest.TempPathFactory):
-    control_plane = ControlPlane(tmp_path_factory.mktemp("control-plane")).start()
+    control_plane = ControlPlane(tmp_path_factory.mktemp("control-plane"))
     try:
+        control_plane.start()  # inside try: a failed start still stops what it started
         _apply(control_plane.api_client(ADMIN_TOKEN))
         yield control_plane
     finally:
