@@ -67,6 +67,7 @@ class ControlPlane:
     folder: Path
     port: int = 0
     processes: list[subprocess.Popen] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -88,8 +89,10 @@ class ControlPlane:
         return config.new_client_from_config(config_file=str(self.kubeconfig(token, "admin")))
 
     def _start(self, args: list[str], log: str) -> None:
-        handle = open(self.folder / log, "wb")  # noqa: SIM115 - closed with the process
-        self.processes.append(subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT))
+        path = self.folder / log
+        with open(path, "wb") as handle:  # the child keeps its own descriptor
+            self.processes.append(subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT))
+        self.logs.append(path)
 
     def _wait_ready(self, timeout: float = 90) -> None:
         context = ssl.create_default_context()
@@ -97,9 +100,10 @@ class ControlPlane:
         request = urllib.request.Request(f"{self.url}/readyz", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for process in self.processes:
+            for process, log in zip(self.processes, self.logs, strict=True):
                 if process.poll() is not None:
-                    raise ControlPlaneError(f"{process.args[0]} exited; see {self.folder}")
+                    tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+                    raise ControlPlaneError(f"{process.args[0]} exited ({process.returncode}); {log}:\n{tail}")
             try:
                 with urllib.request.urlopen(request, context=context, timeout=2) as response:
                     if response.status == 200:
@@ -152,6 +156,7 @@ class ControlPlane:
                 process.kill()
                 process.wait()
         self.processes.clear()
+        self.logs.clear()
 
 
 def wait_for(check, what: str, timeout: float = 60, interval: float = 0.3) -> Any:
