@@ -548,19 +548,24 @@ def _system_groups(b: _Builder, grants: list[tuple[Grant, str]]) -> None:
             b.add_edge(edge(member, group_id, EdgeKind.MEMBER_OF, f"implicit group {name}", mfa_required=False))
 
 
-def _entra_groups(b: _Builder) -> None:
-    """Entra ID object ids as K8s users / groups: AKS integration, or any cluster's OIDC groups claim.
+def _outside_groups(b: _Builder) -> None:
+    """Outside groups as K8s groups: Entra ID object ids (AKS integration, or any cluster's OIDC groups
+    claim) and, on GKE, Google Groups for RBAC (group emails).
 
     Entra's groups claim carries group object ids (GUIDs), possibly behind --oidc-groups-prefix
     ("oidc:<guid>"), so a GUID-named group on any cluster is that Entra group.
     """
-    aks = b.info.platform == "aks"
+    aks, gke = b.info.platform == "aks", b.info.platform == "gke"
     via = "AKS Entra ID integration" if aks else "OIDC groups claim (Entra ID group object id)"
     for group in b.nodes_of(f"{b.cid}/group/"):
         object_id = group["name"].rpartition(":")[2]
         if is_guid(object_id):
             b.add_edge(edge(f"entra:{object_id.lower()}", group["id"], EdgeKind.MEMBER_OF, via,
                             mfa_required=False))
+        elif gke and _EMAIL.match(group["name"]):
+            # Google Groups for RBAC: the subject is the Google group's email (the GCP collector's id).
+            b.add_edge(edge(f"gcp:group/{group['name'].lower()}", group["id"], EdgeKind.MEMBER_OF,
+                            "GKE Google Groups for RBAC", mfa_required=False))
     if not aks:
         return
     for user in b.nodes_of(f"{b.cid}/user/"):
@@ -609,7 +614,7 @@ def transform_cluster(export: ClusterExport) -> ClusterRecords:
             ids = [sid for s in grant.subjects if (sid := _subject_id(b, grant, s, file))]
             _grant_edges(b, grant, ids, file, scope)
     _system_groups(b, grants)
-    _entra_groups(b)
+    _outside_groups(b)
     if not any(i.kind == "Pod" for i in export.items):
         b.note(f"{info.name}: pods not exported: exec into running pods (pods/exec) is not turned into "
                "CAN_RUN_AS because which service account each pod runs as is unknown")

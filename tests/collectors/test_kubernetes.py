@@ -617,3 +617,15 @@ def test_bad_pods_and_eks_access_file_are_errors_naming_file_and_field(tmp_path)
     assert ("eks-access.json", "") in messages
     assert result.coverage.status == "partial"
     assert node_of(result, "k8s:c1/sa/shop/api")  # the rest still loads
+
+
+def test_gke_google_groups_for_rbac(tmp_path):
+    gke = {"name": "g1", "selfLink": "https://container.googleapis.com/v1/projects/p1/locations/x/clusters/g1",
+           "workloadIdentityConfig": {"workloadPool": "p1.svc.id.goog"}, "resourceLabels": {"env": "prod"}}
+    write_cluster(tmp_path, "g1", [binding("ops", "apps", "ClusterRole", "edit", [
+        {"kind": "Group", "name": "Data-Eng@LumenFreight.com"}]),
+        role("edit", None, [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]}])], cluster=gke)
+    result = collect(tmp_path)
+    member = edges_of(result, "MEMBER_OF", target="k8s:g1/group/Data-Eng@LumenFreight.com")
+    assert [(e["source"], e["via"]) for e in member] == [
+        ("gcp:group/data-eng@lumenfreight.com", "GKE Google Groups for RBAC")]
