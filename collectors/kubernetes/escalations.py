@@ -293,8 +293,10 @@ def _csr_approve(grant: Grant, scope: Scope) -> Iterator[Reach]:
     approve = grant.allows("update", CERTIFICATES, "certificatesigningrequests/approval")
     signer = next((s for s in CLIENT_SIGNERS if grant.allows("approve", CERTIFICATES, "signers", s)), None)
     if create and approve and signer:
-        yield scope.masters_group_id, (f"create certificatesigningrequests + update "
-                                       f"certificatesigningrequests/approval + approve signers ({signer})"), {}
+        csr = _qualified(CERTIFICATES, "certificatesigningrequests")
+        approval = _qualified(CERTIFICATES, "certificatesigningrequests/approval")
+        yield scope.masters_group_id, (f"create {csr} + update {approval} + approve "
+                                       f"{_qualified(CERTIFICATES, 'signers')} ({signer})"), {}
 
 
 def reaches(grant: Grant, scope: Scope) -> dict[str, list[tuple[Technique, str, dict[str, Any]]]]:

@@ -553,3 +553,52 @@ def test_every_permission_edge_action_is_allowed_by_the_api_server(plane, live):
                 denied.append((e["source"], e["target"], action))
     print(f"{checked} sampled permission actions confirmed by SubjectAccessReview")
     assert denied == [] and checked > 200
+
+
+def _technique_requests(e: dict[str, Any]) -> list[dict[str, Any]]:
+    """The requests an escalation edge's `via` says its holder may make, as SubjectAccessReview attributes.
+
+    'RoleBinding team-a/exec -> Role exec: create pods/exec (team-a/web)' -> create pods/exec named web in
+    team-a; a ClusterRoleBinding's requests are cluster-wide; ' + ' joins several required requests.
+    """
+    binding, _, action = e["via"].partition(": ")
+    namespace = binding.split(" ", 2)[1].split("/")[0] if binding.startswith("RoleBinding ") else None
+    requests = []
+    for part in action.split(" + "):
+        verb, _, rest = part.partition(" ")
+        target, _, detail = rest.partition(" ")
+        inside = detail[detail.find("(") + 1:].split(",")[0].split(")")[0] if "(" in detail else ""
+        resource, _, group = target.partition(".")
+        if resource == "signers":
+            name = inside
+        elif verb == "create" and not resource.endswith(("/exec", "/attach", "/token")) or inside.startswith("type "):
+            name = None
+        else:
+            name = inside.rsplit("/", 1)[-1] or None
+        resource, _, sub = resource.partition("/")
+        requests.append({"verb": verb, "group": group, "resource": resource, "subresource": sub or None,
+                         "namespace": namespace, "name": name})
+    return requests
+
+
+def test_every_escalation_edge_rests_on_requests_the_api_server_allows(plane, live):
+    from kubernetes import client
+    _, result = live
+    authz = client.AuthorizationV1Api(plane.api_client(ADMIN_TOKEN))
+    checked, denied = 0, []
+    for e in result.edges:
+        if "technique" not in e or not e["via"].startswith(("RoleBinding ", "ClusterRoleBinding ")):
+            continue
+        kind, _, name = e["source"].removeprefix(f"{C}/").partition("/")
+        if kind == "sa":
+            user, groups = service_account_user(*name.split("/", 1))
+        elif kind == "user":
+            user, groups = name, ["system:authenticated"]
+        else:
+            user, groups = "crosspath-probe", [name]
+        for request in _technique_requests(e):
+            checked += 1
+            if not _review(authz, user, tuple(groups), **request):
+                denied.append((e["source"], e["target"], e["via"], request))
+    print(f"{checked} escalation-edge requests confirmed by SubjectAccessReview")
+    assert denied == [] and checked > 100
