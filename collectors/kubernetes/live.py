@@ -27,6 +27,7 @@ from collectors.kubernetes.secrets import AWS_KEY_ID_KEYS, TOKEN_TYPE, held_iden
 from collectors.live import LiveRun, out_option, quiet_option
 
 PAGE_SIZE = 500
+REQUEST_TIMEOUT = (10, 120)  # seconds to connect, to read one page
 RBAC_FILE = "rbac.json"
 WORKLOADS_FILE = "workloads.json"
 # Server-side table: one row per secret with its Type column and (includeObject=Metadata) its metadata.
@@ -76,7 +77,8 @@ class ClusterClient:
         from kubernetes.client.exceptions import ApiException
         method, url, headers, body, post = self.api.param_serialize(
             "GET", path, query_params=query or [], header_params={"Accept": accept}, auth_settings=["BearerToken"])
-        response = self.api.call_api(method, url, header_params=headers, body=body, post_params=post)
+        response = self.api.call_api(method, url, header_params=headers, body=body, post_params=post,
+                                     _request_timeout=REQUEST_TIMEOUT)
         data = response.read()
         if not 200 <= response.status < 300:
             raise ApiException(status=response.status, reason=response.reason)
@@ -228,12 +230,17 @@ class ClusterCollector:
         from kubernetes.client.exceptions import ApiException
         if self.unreachable:
             return
+        from urllib3.exceptions import HTTPError
         try:
             configmap = self.client.get(AWS_AUTH_PATH)
         except ApiException as exc:
             if exc.status != 404:  # 404: not an EKS cluster (or no aws-auth), nothing to record
                 self.run.denied(f"get {AWS_AUTH_PATH}", self.name, f"HTTP {exc.status} {exc.reason}",
                                 "denied" if exc.status in (401, 403) else "failed")
+            return
+        except (HTTPError, OSError) as exc:  # the lists before it succeeded: keep them, record this one
+            self.run.denied(f"get {AWS_AUTH_PATH}", self.name, f"cluster unreachable: {type(exc).__name__}",
+                            "failed")
             return
         configmap.get("metadata", {}).pop("managedFields", None)
         self.run.write(f"{self.name}/{AWS_AUTH_FILE}", {"apiVersion": "v1", "kind": "ConfigMap", **configmap})
