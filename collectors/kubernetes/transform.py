@@ -615,8 +615,11 @@ def transform_cluster(export: ClusterExport) -> ClusterRecords:
             _grant_edges(b, grant, ids, file, scope)
     _system_groups(b, grants)
     _outside_groups(b)
-    if not any(i.kind == "Pod" for i in export.items):
-        b.note(f"{info.name}: pods not exported: exec into running pods (pods/exec) is not turned into "
-               "CAN_RUN_AS because which service account each pod runs as is unknown")
+    pods_exported = any(i.kind == "Pod" for i in export.items) or any(
+        f.endswith("/workloads.json") for f in export.list_files)
+    if not pods_exported:
+        b.note(f"{info.name}: pods not exported (workloads.json): pods/exec, pod patching, nodes/proxy and "
+               "node token theft are not turned into CAN_RUN_AS because which service account each pod "
+               "runs as is unknown")
     return b.out
 
