@@ -23,7 +23,13 @@ from typing import Any
 import click
 
 from collectors.kubernetes.exports import AWS_AUTH_FILE, NAMESPACES_FILE, SOURCE
-from collectors.kubernetes.secrets import AWS_KEY_ID_KEYS, TOKEN_TYPE, held_identifiers
+from collectors.kubernetes.secrets import (
+    AWS_KEY_ID_KEYS,
+    AZURE_CLIENT_ID_KEYS,
+    AZURE_SECRET_KEYS,
+    TOKEN_TYPE,
+    held_identifiers,
+)
 from collectors.live import LiveRun, out_option, quiet_option
 
 PAGE_SIZE = 500
@@ -130,8 +136,14 @@ def reduce_secret(item: dict[str, Any]) -> dict[str, Any]:
     if reduced["type"] == TOKEN_TYPE or not isinstance(data, dict):
         reduced["data"] = {key: "" for key in data} if isinstance(data, dict) else {}
         return reduced
-    held, _, _ = held_identifiers(data)
+    held, entra_client_ids, _ = held_identifiers(data)
     kept: dict[str, str] = {}
+    if entra_client_ids:  # an Entra client id (an identifier) next to its client secret (kept as a name only)
+        for key in data:
+            if key.lower() in AZURE_CLIENT_ID_KEYS:
+                kept[key] = data[key]
+            elif key.lower() in AZURE_SECRET_KEYS:
+                kept[key] = ""
     for credential in held:
         if credential.kind == "aws-access-key":
             key_id = credential.target.rsplit("/", 1)[1]

@@ -106,6 +106,11 @@ def test_reduce_secret_keeps_only_identifiers():
     assert set(reduced["data"]) == {"AWS_ACCESS_KEY_ID", "key.json"}
     assert base64.b64decode(reduced["data"]["AWS_ACCESS_KEY_ID"]).decode() == "AKIAOLDKEY0000000001"
     assert reduced["data_keys"] == ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "key.json", "password"]
+    entra = reduce_secret({"metadata": {"name": "e"}, "type": "Opaque", "data": {
+        "AZURE_CLIENT_ID": base64.b64encode(b"6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b").decode(),
+        "AZURE_CLIENT_SECRET": base64.b64encode(b"ENTRA-SECRET").decode()}})
+    assert entra["data"]["AZURE_CLIENT_SECRET"] == "" and "ENTRA" not in json.dumps(entra)
+    assert base64.b64decode(entra["data"]["AZURE_CLIENT_ID"]) == b"6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b"
     token = reduce_secret({"metadata": {"name": "t"}, "type": "kubernetes.io/service-account-token",
                            "data": {"token": "ZXlK"}})
     assert token["data"] == {"token": ""}
