@@ -13,6 +13,7 @@ from pathlib import Path
 from collectors.base import CollectResult
 from collectors.kubernetes.exports import SOURCE, load_cluster
 from collectors.kubernetes.transform import ClusterRecords, transform_cluster
+from collectors.live import apply_collection_log
 from graph.records import RecordError
 
 __all__ = ["cluster_folders", "collect_offline", "transform_cluster"]
@@ -52,4 +53,5 @@ def collect_offline(folder: Path) -> CollectResult:
             result.coverage.scopes.append(records.info.id)
         result.coverage.notes.extend(records.notes)
     result.coverage.counts = dict(sorted(counts.items()))
+    apply_collection_log(folder, result)
     return result

@@ -18,7 +18,8 @@ SOURCE = "kubernetes"
 NAMESPACES_FILE = "namespaces.json"
 AWS_AUTH_FILE = "aws-auth.json"
 CLUSTER_FILE = "cluster.json"
-METADATA_FILES = frozenset({NAMESPACES_FILE, AWS_AUTH_FILE, CLUSTER_FILE})
+EKS_ACCESS_FILE = "eks-access.json"
+METADATA_FILES = frozenset({NAMESPACES_FILE, AWS_AUTH_FILE, CLUSTER_FILE, EKS_ACCESS_FILE})
 RE_EXPORT = "re-export with `kubectl get serviceaccounts,roles,rolebindings,clusterroles," \
     "clusterrolebindings,secrets -A -o json`"
 
@@ -63,6 +64,8 @@ class ClusterExport:
     aws_auth: Item | None = None
     cluster_doc: dict[str, Any] | None = None
     cluster_file: str | None = None
+    eks_access: dict[str, Any] | None = None  # access entries + Pod Identity associations (AWS CLI)
+    eks_access_file: str | None = None
     files: list[str] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
 
@@ -133,6 +136,13 @@ def load_cluster(folder: Path) -> ClusterExport:
                     raise SourceFileError(_error(str(path), "", "", "expected the cloud CLI's JSON object",
                                                  "re-export with the command in docs/collectors/kubernetes.md"))
                 export.cluster_doc, export.cluster_file = doc, str(path)
+            elif path.name == EKS_ACCESS_FILE:
+                doc = read_json(path, SOURCE)
+                if not isinstance(doc, dict):
+                    raise SourceFileError(_error(str(path), "", "", "expected an object with accessEntries "
+                                                 "and podIdentityAssociations",
+                                                 "re-export with the commands in docs/collectors/kubernetes.md"))
+                export.eks_access, export.eks_access_file = doc, str(path)
             elif path.name == NAMESPACES_FILE:
                 export.namespaces.extend(i for i in read_list(path) if valid_item(i, export.errors))
             elif path.name == AWS_AUTH_FILE:
@@ -202,9 +212,7 @@ def cluster_info(doc: dict[str, Any] | None, folder_name: str) -> ClusterInfo:
         mode = (eks.get("accessConfig") or {}).get("authenticationMode")
         if mode == "API":
             info.notes.append(f"{info.name}: authenticationMode API, aws-auth is ignored by the cluster")
-        info.notes.append(f"{info.name}: EKS access entries, Pod Identity associations and the cluster "
-                          "creator's implicit admin are not in these exports "
-                          "(aws eks list-access-entries / list-pod-identity-associations)")
+        info.notes.append(f"{info.name}: the EKS cluster creator's implicit admin is not in these exports")
         return info
     if "aadProfile" in doc or str(doc.get("type", "")).lower() == "microsoft.containerservice/managedclusters":
         profile = _aks_profile(doc)

@@ -7,10 +7,13 @@ and are not counted as a second interactive entry for the same person.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.base import iso, looks_like_service_account, parse_time
+from collectors.kubernetes import escalations
+from collectors.kubernetes.escalations import PodInfo, Scope, ServiceAccountRef
 from collectors.kubernetes.exports import (
     SOURCE,
     ClusterExport,
@@ -38,13 +41,13 @@ from collectors.kubernetes.workload_identity import (
     is_guid,
     oidc_subject,
     parse_aws_auth,
+    parse_eks_access,
 )
 from graph.records import Record, RecordError, edge, node
 from graph.schema import EdgeKind, Family, Provider
 
 MASTERS = "system:masters"
-# The strongest mechanism wins when a subject can become a service account several ways.
-_SA_TRANSFER_ORDER = (EdgeKind.CAN_ASSUME, EdgeKind.CAN_CREATE_CREDENTIAL, EdgeKind.CAN_RUN_AS)
+_EMAIL = re.compile(r"^[^@\s:]+@[^@\s:]+\.[^@\s:]+$")
 _SUPERUSER_RULES = [Rule(verbs=frozenset({"*"}), api_groups=frozenset({"*"}), resources=frozenset({"*"})),
                     Rule(verbs=frozenset({"*"}), non_resource_urls=frozenset({"*"}))]
 
@@ -109,6 +112,9 @@ class _Builder:
             self._edge_keys.add(key)
             self._batch(file)[1].append(record)
 
+    def node_record(self, node_id: str) -> Record:
+        return self._node_ids[node_id]
+
     def nodes_of(self, prefix: str) -> list[Record]:
         return [n for i, n in self._node_ids.items() if i.startswith(prefix)]
 
@@ -166,10 +172,17 @@ class _Builder:
             # Reached only through the outside identity, which is the real entry for the path engine.
             props.update(human=False, signs_in_via=signs_in_via)
         else:
-            machine = name.startswith("system:") or ":" in name or looks_like_service_account(name)
+            # OIDC sign-in (Entra ID, Google) names users by email, often behind --oidc-username-prefix
+            # ("oidc:alice@lumenfreight.com"); that email correlates the user to its Person.
+            prefix, _, rest = name.rpartition(":")
+            oidc_email = bool(prefix) and not name.startswith("system:") and _EMAIL.match(rest) is not None
+            machine = not oidc_email and (
+                name.startswith("system:") or ":" in name or looks_like_service_account(name))
             props["human"] = not machine
             if not machine and "@" in name:
-                props["email"] = name.lower()
+                props["email"] = rest.lower()
+                if oidc_email:
+                    props["oidc_prefix"] = f"{prefix}:"
         return self.add_node(node(user_id, Family.IDENTITY, "User", Provider.K8S, name, self.cid, **props), file)
 
     def group(self, name: str, file: str | None = None) -> str:
@@ -212,6 +225,8 @@ class _Parsed:
     cluster_roles: dict[str, RoleDef] = field(default_factory=dict)
     bindings: list[Item] = field(default_factory=list)
     secrets: list[tuple[Item, SecretInfo]] = field(default_factory=list)
+    pod_items: list[Item] = field(default_factory=list)
+    pods: list[PodInfo] = field(default_factory=list)
     broken_roles: set[str] = field(default_factory=set)
 
 
@@ -244,6 +259,8 @@ def _parse_items(b: _Builder, items: list[Item]) -> _Parsed:
             parsed.bindings.append(item)
         elif kind == "Secret":
             parsed.secrets.append((item, inspect_secret(item.obj)))
+        elif kind == "Pod":
+            parsed.pod_items.append(item)
     return parsed
 
 
@@ -262,6 +279,46 @@ def _service_accounts(b: _Builder, parsed: _Parsed) -> None:
             b.add_edge(record, item.file)
         for text in notes:
             b.note(f"{b.info.name}: {text}")
+
+
+MAX_POD_NAMES = 20
+
+
+def _pods(b: _Builder, parsed: _Parsed) -> None:
+    """Which service account each pod runs as, whether its token is mounted, and node-escape flags.
+
+    The flags land on the service account node (`pods`, `privileged_pods`, `host_path_pods`,
+    `host_pid_pods`, bounded lists of `<ns>/<pod>`) and feed the exec / patch / token-steal techniques.
+    """
+    sa_automount = {(i.meta.get("namespace"), i.meta["name"]): i.obj.get("automountServiceAccountToken")
+                    for i in parsed.service_accounts}
+    for item in parsed.pod_items:
+        namespace, spec = item.meta.get("namespace"), item.obj.get("spec") or {}
+        if not namespace or not isinstance(spec, dict):
+            b.error(item.file, item.label, "metadata.namespace / spec", "a Pod needs a namespace and a spec",
+                    "export pods with `kubectl get pods -A -o json`")
+            continue
+        sa_name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        automount = spec.get("automountServiceAccountToken")
+        if automount is None:
+            automount = sa_automount.get((namespace, sa_name))
+        containers = [c for key in ("initContainers", "containers", "ephemeralContainers")
+                      for c in spec.get(key) or [] if isinstance(c, dict)]
+        pod = PodInfo(
+            namespace=namespace, name=item.meta["name"], service_account=sa_name,
+            sa_id=b.service_account(namespace, sa_name, item.file),
+            token_mounted=automount is not False, node=spec.get("nodeName") or None,
+            privileged=any((c.get("securityContext") or {}).get("privileged") is True for c in containers),
+            host_path=any(isinstance(v, dict) and v.get("hostPath") for v in spec.get("volumes") or []),
+            host_pid=spec.get("hostPID") is True,
+        )
+        parsed.pods.append(pod)
+        record = b.node_record(pod.sa_id)
+        path = f"{namespace}/{pod.name}"
+        for prop, flag in (("pods", True), ("privileged_pods", pod.privileged),
+                           ("host_path_pods", pod.host_path), ("host_pid_pods", pod.host_pid)):
+            if flag and len(record.setdefault(prop, [])) < MAX_POD_NAMES:
+                record[prop].append(path)
 
 
 def _secrets(b: _Builder, parsed: _Parsed) -> None:
@@ -315,6 +372,40 @@ def _aws_auth(b: _Builder, item: Item | None) -> None:
             group_id = b.group(group, item.file)
             b.add_edge(edge(user_id, group_id, EdgeKind.MEMBER_OF, f"{via} groups", mfa_required=False),
                        item.file)
+
+
+def _eks_access(b: _Builder, export: ClusterExport, parsed: _Parsed) -> list[tuple[Grant, str]]:
+    """Access entries (IAM principal -> K8s user, groups, access policies) and Pod Identity associations."""
+    if export.eks_access is None:
+        return []
+    file = export.eks_access_file
+    entries, pods, notes = parse_eks_access(export.eks_access)
+    for text in notes:
+        b.note(f"{b.info.name}: {text}")
+    for pod in pods:
+        sa_id = b.service_account(pod.namespace, pod.service_account, file)
+        b.add_edge(edge(sa_id, f"aws:{pod.role_arn}", EdgeKind.FEDERATES_TO,
+                        f"EKS Pod Identity association {pod.association_id}".strip(), mfa_required=False), file)
+    cluster_rules = resolve_cluster_roles(parsed.cluster_roles)
+    grants: list[tuple[Grant, str]] = []
+    for entry in entries:
+        user_id = b.user(entry.username, file, signs_in_via="EKS access entry")
+        via = f"EKS access entry {entry.principal_arn}"
+        b.add_edge(edge(f"aws:{entry.principal_arn}", user_id, EdgeKind.FEDERATES_TO, via, mfa_required=False),
+                   file)
+        for group in entry.groups:
+            b.add_edge(edge(user_id, b.group(group, file), EdgeKind.MEMBER_OF, f"{via} kubernetesGroups",
+                            mfa_required=False), file)
+        subject = [{"kind": "User", "name": entry.username}]
+        for role, namespaces, policy in entry.policies:
+            rules = cluster_rules.get(role) or (_SUPERUSER_RULES if role == "cluster-admin" else None)
+            if rules is None:
+                b.note(f"{b.info.name}: {policy} maps to ClusterRole {role}, which is not in the export")
+                continue
+            for namespace in namespaces if namespaces is not None else [None]:
+                grants.append((Grant(f"EKS access policy {policy}", f"ClusterRole {role}", namespace, subject,
+                                     rules), file))
+    return grants
 
 
 def _grants(b: _Builder, parsed: _Parsed) -> list[tuple[Grant, str]]:
@@ -399,58 +490,40 @@ def _subject_id(b: _Builder, grant: Grant, subject: Any, file: str) -> str | Non
     return None
 
 
-def _grant_edges(b: _Builder, grant: Grant, subject_ids: list[str], file: str,
-                 secrets: list[tuple[Item, SecretInfo]]) -> None:
+def _scope(b: _Builder, parsed: _Parsed) -> Scope:
+    return Scope(
+        cluster_id=b.cid,
+        masters_group_id=f"{b.cid}/group/{MASTERS}",
+        service_accounts=[ServiceAccountRef(sa.namespace, sa.name, sa.id) for sa in b.service_accounts.values()],
+        pods=parsed.pods,
+        secrets=[info for _, info in parsed.secrets],
+    )
+
+
+def _grant_edges(b: _Builder, grant: Grant, subject_ids: list[str], file: str, scope: Scope) -> None:
     cluster_scope = grant.namespace is None
     level, actions = classify(grant.rules, cluster_scope)
     target = b.cid if cluster_scope else b.namespace(grant.namespace)
-    workload = grant.workload_create()
-    unrestricted_impersonation, named_impersonation = grant.impersonable()
+    reached = escalations.reaches(grant, scope)
     for sid in subject_ids:
         if level is not None:
             b.add_edge(edge(sid, target, EdgeKind.HAS_PERMISSION, grant.via, level=level, actions=actions), file)
-        # Reading a secret exposes the credentials it holds (and a token = becoming its SA).
-        for _, info in secrets:
-            if not grant.covers(info.namespace):
+        for other, ways in reached.items():
+            ways = [w for w in ways if other != sid and w[2].get(escalations.OWNER) != sid]
+            if not ways:
                 continue
-            verb = grant.secret_read_verb(info.name)
-            action = f"{verb} secrets" if verb else (f"{workload} mounting the secret" if workload else None)
-            if action is None:
-                continue
-            via = f"{grant.via}: {action} ({info.namespace}/{info.name})"
-            targets = [h.target for h in info.held]
-            if info.is_token and f"{b.cid}/sa/{info.namespace}/{info.service_account}" != sid:
-                targets.append(f"{b.cid}/secret/{info.namespace}/{info.name}")
-            for cred in targets:
-                b.add_edge(edge(sid, cred, EdgeKind.CAN_READ_SECRET, via, mfa_required=False,
-                                secret=f"{info.namespace}/{info.name}"), file)
-        # Becoming another service account of the scope.
-        for sa in list(b.service_accounts.values()):
-            if sa.id == sid or not grant.covers(sa.namespace):
-                continue
-            mechanisms: list[tuple[EdgeKind, str]] = []
-            if grant.can_impersonate_sa(sa.name):
-                mechanisms.append((EdgeKind.CAN_ASSUME, "impersonate serviceaccounts"))
-            mint = grant.token_mint(sa.name)
-            if mint:
-                mechanisms.append((EdgeKind.CAN_CREATE_CREDENTIAL, mint))
-            if workload:
-                mechanisms.append((EdgeKind.CAN_RUN_AS, f"{workload} running as the service account"))
-            if not mechanisms:
-                continue
-            mechanisms.sort(key=lambda m: _SA_TRANSFER_ORDER.index(m[0]))
-            kind, action = mechanisms[0]
-            props: dict[str, Any] = {"mfa_required": False}
-            if len(mechanisms) > 1:
-                props["also"] = [text for _, text in mechanisms[1:]]
-            b.add_edge(edge(sid, sa.id, kind, f"{grant.via}: {action} ({sa.namespace}/{sa.name})", **props),
-                       file)
-        if not unrestricted_impersonation:
-            for resource, name in named_impersonation:
-                other = b.user(name, file) if resource == "users" else b.group(name, file)
-                if other != sid:
-                    b.add_edge(edge(sid, other, EdgeKind.CAN_ASSUME, f"{grant.via}: impersonate {resource} "
-                                    f"({name})", mfa_required=False), file)
+            # One edge per (subject, target): the strongest technique, the others listed in `also`.
+            ways.sort(key=lambda w: escalations.EDGE_ORDER.index(w[0].edge))
+            first, action, props = ways[0]
+            if other.startswith(f"{b.cid}/user/"):
+                b.user(other.split("/user/", 1)[1], file)
+            elif other.startswith(f"{b.cid}/group/"):
+                b.group(other.split("/group/", 1)[1], file)
+            extra = {k: v for k, v in props.items() if not k.startswith("_")}
+            extra.update(mfa_required=False, technique=first.name)
+            if len(ways) > 1:
+                extra["also"] = [text for _, text, _ in ways[1:]]
+            b.add_edge(edge(sid, other, first.edge, f"{grant.via}: {action}", **extra), file)
 
 
 def _system_groups(b: _Builder, grants: list[tuple[Grant, str]]) -> None:
@@ -475,17 +548,37 @@ def _system_groups(b: _Builder, grants: list[tuple[Grant, str]]) -> None:
             b.add_edge(edge(member, group_id, EdgeKind.MEMBER_OF, f"implicit group {name}", mfa_required=False))
 
 
-def _aks_entra(b: _Builder) -> None:
-    if b.info.platform != "aks":
-        return
+def _outside_groups(b: _Builder) -> None:
+    """Outside groups as K8s groups: Entra ID object ids (AKS integration, or any cluster's OIDC groups
+    claim) and, on GKE, Google Groups for RBAC (group emails).
+
+    Entra's groups claim carries group object ids (GUIDs), possibly behind --oidc-groups-prefix
+    ("oidc:<guid>"), so a GUID-named group on any cluster is that Entra group.
+    """
+    aks, gke = b.info.platform == "aks", b.info.platform == "gke"
+    via = "AKS Entra ID integration" if aks else "OIDC groups claim (Entra ID group object id)"
     for group in b.nodes_of(f"{b.cid}/group/"):
-        if is_guid(group["name"]):
-            b.add_edge(edge(f"entra:{group['name'].lower()}", group["id"], EdgeKind.MEMBER_OF,
-                            "AKS Entra ID integration", mfa_required=False))
+        object_id = group["name"].rpartition(":")[2]
+        if is_guid(object_id):
+            b.add_edge(edge(f"entra:{object_id.lower()}", group["id"], EdgeKind.MEMBER_OF, via,
+                            mfa_required=False))
+        elif gke and _EMAIL.match(group["name"]):
+            # Google Groups for RBAC: the subject is the Google group's email (the GCP collector's id).
+            b.add_edge(edge(f"gcp:group/{group['name'].lower()}", group["id"], EdgeKind.MEMBER_OF,
+                            "GKE Google Groups for RBAC", mfa_required=False))
+    if not aks:
+        return
     for user in b.nodes_of(f"{b.cid}/user/"):
         if is_guid(user["name"]):
             b.add_edge(edge(f"entra:{user['name'].lower()}", user["id"], EdgeKind.FEDERATES_TO,
                             "AKS Entra ID integration", mfa_required=False))
+
+
+def cluster_grants(export: ClusterExport) -> list[Grant]:
+    """Every binding of the export resolved to its role's effective rules (for effective permissions)."""
+    info = cluster_info(export.cluster_doc, export.folder.name)
+    b = _Builder(info, str(export.folder / "rbac.json"))
+    return [grant for grant, _ in _grants(b, _parse_items(b, export.items))]
 
 
 def transform_cluster(export: ClusterExport) -> ClusterRecords:
@@ -496,23 +589,37 @@ def transform_cluster(export: ClusterExport) -> ClusterRecords:
     b.out.errors.extend(export.errors)
     for text in info.notes:
         b.note(text)
+    if info.platform == "eks" and export.eks_access is None:
+        b.note(f"{info.name}: no eks-access.json: EKS access entries and Pod Identity associations are not "
+               "in these exports (docs/collectors/kubernetes.md)")
     _cluster_node(b, export.cluster_file or default_file)
     _namespaces(b, export.namespaces)
     parsed = _parse_items(b, export.items)
     _service_accounts(b, parsed)
+    _pods(b, parsed)
     _secrets(b, parsed)
     _aws_auth(b, export.aws_auth)
-    grants = _grants(b, parsed)
+    grants = _grants(b, parsed) + _eks_access(b, export, parsed)
     grants += _superuser_grants(b, grants)
     # Subjects first, so every grant sees every service account it could become.
     subjects = [[sid for s in grant.subjects if (sid := _subject_id(b, grant, s, file))]
                 for grant, file in grants]
+    scope = _scope(b, parsed)
     for (grant, file), subject_ids in zip(grants, subjects, strict=True):
-        _grant_edges(b, grant, subject_ids, file, parsed.secrets)
+        _grant_edges(b, grant, subject_ids, file, scope)
+    # A technique may reach system:masters (CSR approval) without any binding naming it.
+    done = {g.via for g, _ in grants}
+    for grant, file in _superuser_grants(b, grants):
+        if grant.via not in done:
+            ids = [sid for s in grant.subjects if (sid := _subject_id(b, grant, s, file))]
+            _grant_edges(b, grant, ids, file, scope)
     _system_groups(b, grants)
-    _aks_entra(b)
-    if not any(i.kind == "Pod" for i in export.items):
-        b.note(f"{info.name}: pods not exported: exec into running pods (pods/exec) is not turned into "
-               "CAN_RUN_AS because which service account each pod runs as is unknown")
+    _outside_groups(b)
+    pods_exported = any(i.kind == "Pod" for i in export.items) or any(
+        f.endswith("/workloads.json") for f in export.list_files)
+    if not pods_exported:
+        b.note(f"{info.name}: pods not exported (workloads.json): pods/exec, pod patching, nodes/proxy and "
+               "node token theft are not turned into CAN_RUN_AS because which service account each pod "
+               "runs as is unknown")
     return b.out
 

@@ -118,3 +118,78 @@ def parse_aws_auth(configmap: dict[str, Any]) -> tuple[list[AwsAuthMapping], lis
 
 def is_guid(value: str) -> bool:
     return bool(GUID.match(value))
+
+
+# --- EKS access entries and Pod Identity associations ------------------------------------------
+
+# EKS access policies and the Kubernetes ClusterRole each one is equivalent to.
+EKS_ACCESS_POLICIES = {
+    "AmazonEKSClusterAdminPolicy": "cluster-admin",
+    "AmazonEKSAdminPolicy": "admin",
+    "AmazonEKSEditPolicy": "edit",
+    "AmazonEKSViewPolicy": "view",
+}
+
+
+@dataclass
+class AccessEntry:
+    principal_arn: str
+    username: str
+    groups: list[str] = field(default_factory=list)
+    # (ClusterRole name, namespaces or None for the whole cluster, policy name)
+    policies: list[tuple[str, list[str] | None, str]] = field(default_factory=list)
+
+
+@dataclass
+class PodIdentity:
+    namespace: str
+    service_account: str
+    role_arn: str
+    association_id: str
+
+
+def _unwrap(entries: Any, key: str) -> list[dict[str, Any]]:
+    """Items of a list whose entries may be the CLI's describe wrapper ({"accessEntry": {...}})."""
+    if not isinstance(entries, list):
+        return []
+    items = []
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get(key, entry), dict):
+            # Siblings of the wrapper (associatedAccessPolicies from another call) join the entry.
+            items.append({**entry.get(key, entry), **{k: v for k, v in entry.items() if k != key}})
+    return items
+
+
+def parse_eks_access(doc: dict[str, Any]) -> tuple[list[AccessEntry], list[PodIdentity], list[str]]:
+    """`eks-access.json`: {"accessEntries": [describe-access-entry (+ associatedAccessPolicies)],
+    "podIdentityAssociations": [describe-pod-identity-association]} (docs/collectors/kubernetes.md)."""
+    notes: list[str] = []
+    entries: list[AccessEntry] = []
+    for index, raw in enumerate(_unwrap(doc.get("accessEntries"), "accessEntry")):
+        arn = raw.get("principalArn")
+        if not isinstance(arn, str) or not _IAM_ARN.match(arn.strip()):
+            notes.append(f"eks-access accessEntries[{index}]: no usable principalArn, skipped")
+            continue
+        entry = AccessEntry(arn.strip(), str(raw.get("username") or arn.strip()),
+                            [g for g in raw.get("kubernetesGroups") or [] if isinstance(g, str)])
+        for policy in raw.get("associatedAccessPolicies") or []:
+            name = str((policy or {}).get("policyArn", "")).rsplit("/", 1)[-1]
+            role = EKS_ACCESS_POLICIES.get(name)
+            if role is None:
+                notes.append(f"eks-access {arn}: access policy {name or '?'} is not modelled")
+                continue
+            scope = (policy.get("accessScope") or {})
+            namespaces = scope.get("namespaces") if scope.get("type") == "namespace" else None
+            entry.policies.append((role, [n for n in namespaces or [] if isinstance(n, str)]
+                                   if namespaces is not None else None, name))
+        entries.append(entry)
+    pods: list[PodIdentity] = []
+    for index, raw in enumerate(_unwrap(doc.get("podIdentityAssociations"), "association")):
+        role_arn, ns, sa = raw.get("roleArn"), raw.get("namespace"), raw.get("serviceAccount")
+        if not (isinstance(role_arn, str) and _ROLE_ARN.match(role_arn) and isinstance(ns, str)
+                and isinstance(sa, str)):
+            notes.append(f"eks-access podIdentityAssociations[{index}]: needs namespace, serviceAccount and "
+                         "roleArn (use describe-pod-identity-association; list omits roleArn), skipped")
+            continue
+        pods.append(PodIdentity(ns, sa, role_arn, str(raw.get("associationId") or "")))
+    return entries, pods, notes

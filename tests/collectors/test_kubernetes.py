@@ -116,7 +116,7 @@ def test_sample_clusters_platforms_and_environments(sample):
     assert clusters["k8s:gke-analytics"]["workload_pool"] == "lumen-data-prod.svc.id.goog"
     ns = node_of(sample, "k8s:prod-eks/ns/payments")
     assert (ns["kind"], ns["scope"], ns["environment"]) == ("namespace", "k8s:prod-eks", "prod")
-    assert sample.coverage.counts["token"] == 4
+    assert sample.coverage.counts["token"] == 5
 
 
 def test_sample_service_accounts_and_tokens(sample):
@@ -126,13 +126,28 @@ def test_sample_service_accounts_and_tokens(sample):
     tokens = {n["id"]: n for n in sample.nodes if n["family"] == "Credential"}
     assert set(tokens) == {
         "k8s:prod-eks/secret/payments/payments-api-token", "k8s:prod-eks/secret/ci/gitlab-runner-token",
-        "k8s:prod-eks/secret/default/legacy-app-token", "k8s:gke-analytics/secret/analytics/etl-worker-token"}
+        "k8s:prod-eks/secret/default/legacy-app-token", "k8s:gke-analytics/secret/analytics/etl-worker-token",
+        "k8s:prod-eks/secret/billing/billing-api-token"}
     runner_token = tokens["k8s:prod-eks/secret/ci/gitlab-runner-token"]
     assert runner_token["kind"] == "token" and runner_token["created"] == "2023-02-14T08:03:41Z"
     assert runner_token["expires"] is None
     assert tokens["k8s:prod-eks/secret/payments/payments-api-token"]["created"].startswith("2022-06-01")
     auth = edges_of(sample, "AUTHENTICATES", "k8s:prod-eks/secret/default/legacy-app-token")
     assert [(e["target"], e["mfa"]) for e in auth] == [("k8s:prod-eks/sa/default/legacy-app", False)]
+
+
+def test_sample_billing_api_irsa_and_its_legacy_token(sample):
+    token = node_of(sample, "k8s:prod-eks/secret/billing/billing-api-token")
+    assert (token["created"], token["expires"]) == ("2023-05-02T00:00:00Z", None)
+    assert node_of(sample, "k8s:prod-eks/ns/billing")["environment"] == "prod"
+    fed = edges_of(sample, "FEDERATES_TO", "k8s:prod-eks/sa/billing/billing-api")
+    assert [e["target"] for e in fed] == ["aws:arn:aws:iam::111111111111:role/billing-api-irsa"]
+
+
+def test_sample_wildcard_role_aggregated_into_admin(sample):
+    perm = edges_of(sample, "HAS_PERMISSION", "k8s:gke-analytics/sa/analytics/notebook")
+    assert [(e["target"], e["level"]) for e in perm] == [("k8s:gke-analytics/ns/analytics", "admin")]
+    assert perm[0]["actions"][0] == "* *"  # from analytics-crds-all, aggregated into admin
 
 
 def test_sample_ci_runner_can_read_the_aws_deploy_key(sample):
@@ -161,6 +176,7 @@ def test_sample_workload_identity_and_aks_entra(sample):
     assert fed == {
         ("k8s:prod-eks/sa/payments/payments-api", "aws:arn:aws:iam::111111111111:role/payments-irsa"),
         ("k8s:prod-eks/sa/default/legacy-app", "aws:arn:aws:iam::111111111111:role/payments-irsa"),
+        ("k8s:prod-eks/sa/billing/billing-api", "aws:arn:aws:iam::111111111111:role/billing-api-irsa"),
         ("k8s:gke-analytics/sa/analytics/etl-worker",
          "gcp:serviceAccount/etl-runner@lumen-data-prod.iam.gserviceaccount.com"),
     }
@@ -180,7 +196,7 @@ def test_sample_never_stores_secret_values(sample):
     rbac = json.loads((SAMPLES / "prod-eks" / "rbac.json").read_text())
     values = [v for item in rbac["items"] if item["kind"] == "Secret" for k, v in item["data"].items()
               if k in ("token", "ca.crt", "AWS_SECRET_ACCESS_KEY")]
-    assert len(values) == 7
+    assert len(values) == 9
     dumped = json.dumps([sample.nodes, sample.edges, sample.coverage.to_dict()])
     for value in values:
         assert value not in dumped
@@ -524,3 +540,92 @@ def test_not_a_kubectl_list_and_missing_folder(tmp_path):
     assert result.errors[0].field == "items" and result.errors[0].file.endswith("rbac.json")
     missing = collect_offline(tmp_path / "nope")
     assert missing.coverage.status == "missing" and missing.errors
+
+
+def test_eks_access_entries_and_pod_identity_associations(tmp_path):
+    folder = write_cluster(tmp_path, "eks1", [sa("api", "shop"), role("view", None, [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}])])
+    admin_role, viewer = "arn:aws:iam::111111111111:role/eks-admins", "arn:aws:iam::111111111111:role/viewers"
+    (folder / "eks-access.json").write_text(json.dumps({
+        "accessEntries": [
+            {"accessEntry": {"clusterName": "eks1", "principalArn": admin_role, "kubernetesGroups": [],
+                             "username": f"{admin_role}", "type": "STANDARD"},
+             "associatedAccessPolicies": [{"policyArn": "arn:aws:eks::aws:cluster-access-policy/"
+                                           "AmazonEKSClusterAdminPolicy", "accessScope": {"type": "cluster"}}]},
+            {"clusterName": "eks1", "principalArn": viewer, "kubernetesGroups": ["readers"],
+             "username": "viewer:{{SessionName}}", "type": "STANDARD",
+             "associatedAccessPolicies": [{"policyArn": "arn:aws:eks::aws:cluster-access-policy/"
+                                           "AmazonEKSViewPolicy",
+                                           "accessScope": {"type": "namespace", "namespaces": ["shop"]}}]},
+            {"accessEntry": {"principalArn": "not-an-arn"}},
+        ],
+        "podIdentityAssociations": [
+            {"association": {"clusterName": "eks1", "namespace": "shop", "serviceAccount": "api",
+                             "roleArn": "arn:aws:iam::111111111111:role/shop-api", "associationId": "a-1"}},
+            {"association": {"clusterName": "eks1", "namespace": "shop", "serviceAccount": "api"}},
+        ]}))
+    result = collect(tmp_path)
+    admin_user = f"k8s:eks1/user/{admin_role}"
+    assert edges_of(result, "FEDERATES_TO", f"aws:{admin_role}")[0]["target"] == admin_user
+    assert [(e["target"], e["level"]) for e in edges_of(result, "HAS_PERMISSION", admin_user)] == [
+        ("k8s:eks1", "admin")]
+    viewer_user = "k8s:eks1/user/viewer:{{SessionName}}"
+    assert [(e["target"], e["level"]) for e in edges_of(result, "HAS_PERMISSION", viewer_user)] == [
+        ("k8s:eks1/ns/shop", "read")]
+    assert edges_of(result, "MEMBER_OF", viewer_user)[0]["target"] == "k8s:eks1/group/readers"
+    pod_identity = edges_of(result, "FEDERATES_TO", "k8s:eks1/sa/shop/api")
+    assert [(e["target"], e["via"]) for e in pod_identity] == [
+        ("aws:arn:aws:iam::111111111111:role/shop-api", "EKS Pod Identity association a-1")]
+    notes = " ".join(result.coverage.notes)
+    assert "accessEntries[2]: no usable principalArn" in notes and "roleArn" in notes
+
+
+def test_oidc_users_keep_their_email_behind_a_username_prefix(tmp_path):
+    write_cluster(tmp_path, "c1", [binding("devs", "apps", "ClusterRole", "view", [
+        {"kind": "User", "name": "oidc:Alice@LumenFreight.com"}, {"kind": "User", "name": "bob@lumenfreight.com"},
+        {"kind": "User", "name": "system:kube-scheduler"}, {"kind": "User", "name": "ci:deployer"}]),
+        role("view", None, [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}])])
+    result = collect(tmp_path)
+    alice = node_of(result, "k8s:c1/user/oidc:Alice@LumenFreight.com")
+    assert (alice["human"], alice["email"], alice["oidc_prefix"]) == (True, "alice@lumenfreight.com", "oidc:")
+    assert node_of(result, "k8s:c1/user/bob@lumenfreight.com")["email"] == "bob@lumenfreight.com"
+    for machine in ("system:kube-scheduler", "ci:deployer"):
+        user = node_of(result, f"k8s:c1/user/{machine}")
+        assert user["human"] is False and "email" not in user
+
+
+def test_entra_group_object_ids_in_an_oidc_groups_claim_on_any_cluster(tmp_path):
+    guid = "c3000000-0000-4000-8000-000000000003"
+    write_cluster(tmp_path, "eks2", [binding("ops", "apps", "ClusterRole", "edit", [
+        {"kind": "Group", "name": f"oidc:{guid}"}, {"kind": "Group", "name": "ops-team"}]),
+        role("edit", None, [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]}])])
+    result = collect(tmp_path)
+    member = edges_of(result, "MEMBER_OF", target=f"k8s:eks2/group/oidc:{guid}")
+    assert [(e["source"], e["via"]) for e in member] == [
+        (f"entra:{guid}", "OIDC groups claim (Entra ID group object id)")]
+    assert edges_of(result, "MEMBER_OF", target="k8s:eks2/group/ops-team") == []
+
+
+def test_bad_pods_and_eks_access_file_are_errors_naming_file_and_field(tmp_path):
+    folder = write_cluster(tmp_path, "c1", [sa("api", "shop"),
+                                            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "stray"},
+                                             "spec": {"serviceAccountName": "api"}}])
+    (folder / "eks-access.json").write_text("[]")
+    result = collect_offline(tmp_path)
+    messages = {(Path(e.file).name, e.field) for e in result.errors}
+    assert ("rbac.json", "metadata.namespace / spec") in messages
+    assert ("eks-access.json", "") in messages
+    assert result.coverage.status == "partial"
+    assert node_of(result, "k8s:c1/sa/shop/api")  # the rest still loads
+
+
+def test_gke_google_groups_for_rbac(tmp_path):
+    gke = {"name": "g1", "selfLink": "https://container.googleapis.com/v1/projects/p1/locations/x/clusters/g1",
+           "workloadIdentityConfig": {"workloadPool": "p1.svc.id.goog"}, "resourceLabels": {"env": "prod"}}
+    write_cluster(tmp_path, "g1", [binding("ops", "apps", "ClusterRole", "edit", [
+        {"kind": "Group", "name": "Data-Eng@LumenFreight.com"}]),
+        role("edit", None, [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]}])], cluster=gke)
+    result = collect(tmp_path)
+    member = edges_of(result, "MEMBER_OF", target="k8s:g1/group/Data-Eng@LumenFreight.com")
+    assert [(e["source"], e["via"]) for e in member] == [
+        ("gcp:group/data-eng@lumenfreight.com", "GKE Google Groups for RBAC")]
