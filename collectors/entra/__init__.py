@@ -36,6 +36,7 @@ from collectors.entra.transform import (
     transform_tenant,
     transform_user,
 )
+from collectors.live import apply_collection_log
 from graph.records import Record, RecordError
 
 __all__ = ["collect_offline"]
@@ -167,6 +168,7 @@ def collect_offline(folder: Path) -> CollectResult:
     _credentials(result, folder, exports, sp_by_app, tenant)
     _owners(result, folder, exports, app_owners, sp_owners, sp_by_app)
 
+    apply_collection_log(folder, result)
     _count(result)
     if result.errors and coverage.status == "complete":
         coverage.status = "partial"

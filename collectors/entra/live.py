@@ -1,0 +1,295 @@
+"""Live Entra ID collection with msgraph-sdk: writes the Graph responses the offline collector reads.
+
+``crosspath collect entra`` signs in with azure-identity (DefaultAzureCredential unless told
+otherwise), sends every request through the msgraph-sdk ``GraphServiceClient``'s request
+adapter — so the SDK's middleware chain handles redirects and throttling (``RetryHandler``:
+429 / 503 / 504, honouring ``Retry-After``) — follows every ``@odata.nextLink`` and saves each
+response page unchanged as ``<stem>.json``, ``<stem>.page2.json`` ... under ``OUT/entra/``.
+A 403 on one endpoint is recorded as denied in ``collection.json`` and the run goes on.
+
+Read-only: only GET requests, and secrets never appear in a GET response (``secretText`` is
+always null); the access token is never written or printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+from collectors.entra.exports import NEXT_LINK
+from collectors.live import LiveRun, out_option, quiet_option
+
+SOURCE = "entra"
+GRAPH_URL = "https://graph.microsoft.com/v1.0"
+MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+MICROSOFT_TENANT_ID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
+PARALLEL_REQUESTS = 8  # per-object requests (members, owners) in flight at once
+
+USER_FIELDS = ("id,userPrincipalName,mail,displayName,accountEnabled,userType,onPremisesSyncEnabled,"
+               "createdDateTime")
+OWNER_FIELDS = "id,displayName,userPrincipalName,appId"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One Graph collection (or single object) saved under ``stem``."""
+
+    stem: str
+    path: str
+    fallback: str = ""  # a narrower request when the full one is denied (e.g. no P1 licence)
+    single: bool = False  # one object, not a collection
+
+
+TENANT_ENDPOINTS = (
+    Endpoint("organization", "/organization?$select=id,displayName,verifiedDomains,tenantType"),
+    Endpoint("users", f"/users?$select={USER_FIELDS},signInActivity&$top=999",
+             fallback=f"/users?$select={USER_FIELDS}&$top=999"),
+    Endpoint("groups", "/groups?$select=id,displayName,description,securityEnabled,mailEnabled,"
+                       "isAssignableToRole,groupTypes,onPremisesSyncEnabled&$top=999"),
+    Endpoint("servicePrincipals", "/servicePrincipals?$select=id,appId,displayName,servicePrincipalType,"
+                                  "accountEnabled,appOwnerOrganizationId,tags,appRoles,passwordCredentials,"
+                                  "keyCredentials&$top=999"),
+    Endpoint("applications", "/applications?$select=id,appId,displayName,createdDateTime,signInAudience,"
+                             "passwordCredentials,keyCredentials&$top=999"),
+    Endpoint("roleDefinitions", "/roleManagement/directory/roleDefinitions?$select=id,displayName,"
+                                "description,templateId,isBuiltIn,isEnabled,isPrivileged,rolePermissions"),
+    Endpoint("roleAssignments", "/roleManagement/directory/roleAssignments?$select=id,principalId,"
+                                "roleDefinitionId,directoryScopeId,appScopeId"),
+    Endpoint("roleEligibilitySchedules", "/roleManagement/directory/roleEligibilitySchedules?$select=id,"
+                                         "principalId,roleDefinitionId,directoryScopeId,memberType,status,"
+                                         "scheduleInfo"),
+    Endpoint("roleManagementPolicyAssignments",
+             "/policies/roleManagementPolicyAssignments?$filter=scopeId eq '/' and scopeType eq "
+             "'DirectoryRole'&$expand=policy($expand=rules)"),
+    Endpoint("userRegistrationDetails", "/reports/authenticationMethods/userRegistrationDetails"),
+    Endpoint("conditionalAccessPolicies", "/identity/conditionalAccess/policies"),
+    Endpoint("oauth2PermissionGrants", "/oauth2PermissionGrants"),
+    Endpoint("identitySecurityDefaultsEnforcementPolicy", "/policies/identitySecurityDefaultsEnforcementPolicy",
+             single=True),
+)
+
+
+@dataclass(frozen=True)
+class PerObject:
+    """A request made once per object of a collection, saved as ``<folder>/<objectId>``."""
+
+    folder: str
+    collection: str
+    path: str  # with {id}
+    select: Callable[[dict[str, Any]], bool] = lambda obj: True
+
+
+PER_OBJECT = (
+    PerObject("group-members", "groups", f"/groups/{{id}}/members?$select={OWNER_FIELDS}&$top=999"),
+    PerObject("group-owners", "groups", f"/groups/{{id}}/owners?$select={OWNER_FIELDS}"),
+    PerObject("application-owners", "applications", f"/applications/{{id}}/owners?$select={OWNER_FIELDS}"),
+    PerObject("servicePrincipal-owners", "servicePrincipals",
+              f"/servicePrincipals/{{id}}/owners?$select={OWNER_FIELDS}",
+              lambda sp: sp.get("appOwnerOrganizationId") != MICROSOFT_TENANT_ID),
+    PerObject("federatedIdentityCredentials", "applications", "/applications/{id}/federatedIdentityCredentials"),
+    # Who holds Microsoft Graph application permissions: one collection on the Graph resource.
+    PerObject("appRoleAssignedTo", "servicePrincipals", "/servicePrincipals/{id}/appRoleAssignedTo?$top=999",
+              lambda sp: sp.get("appId") == MICROSOFT_GRAPH_APP_ID),
+)
+
+
+class GraphFetcher:
+    """Sends GET requests through the msgraph-sdk request adapter and pages through results."""
+
+    def __init__(self, client: Any, base_url: str):
+        self.adapter = client.request_adapter
+        self.adapter.base_url = base_url.rstrip("/")
+        self.base_url = base_url.rstrip("/")
+
+    async def get(self, url: str) -> dict[str, Any]:
+        from kiota_abstractions.method import Method
+        from kiota_abstractions.request_information import RequestInformation
+        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+        info = RequestInformation(Method.GET)
+        info.url = url if url.startswith("http") else self.base_url + url
+        info.headers.try_add("Accept", "application/json")
+        raw = await self.adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+        data = json.loads(raw) if raw else {}
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object from {info.url}")
+        return data
+
+    async def pages(self, path: str) -> list[dict[str, Any]]:
+        pages = [await self.get(path)]
+        while pages[-1].get(NEXT_LINK):
+            pages.append(await self.get(str(pages[-1][NEXT_LINK])))
+        return pages
+
+
+def status_of(error: BaseException) -> int | None:
+    return getattr(error, "response_status_code", None)
+
+
+def short_error(error: BaseException) -> str:
+    """The Graph error code and message, never request headers or tokens."""
+    main = getattr(getattr(error, "error", None), "code", None)
+    message = getattr(getattr(error, "error", None), "message", None)
+    status = status_of(error)
+    if main or message:
+        return f"HTTP {status} {main or ''}: {message or ''}".strip()
+    return f"HTTP {status}" if status else f"{type(error).__name__}: {error}"
+
+
+def save_pages(run: LiveRun, stem: str, pages: list[dict[str, Any]]) -> int:
+    for number, page in enumerate(pages, start=1):
+        run.write(f"{stem}.json" if number == 1 else f"{stem}.page{number}.json", page)
+    return sum(len(page.get("value") or []) for page in pages)
+
+
+async def collect_endpoint(run: LiveRun, fetcher: GraphFetcher, endpoint: Endpoint, tenant: str) -> list[dict]:
+    """Fetch and save one endpoint; on 403 try the fallback request, else record the denial."""
+    for path in (endpoint.path, endpoint.fallback):
+        if not path:
+            continue
+        try:
+            if endpoint.single:
+                run.write(f"{endpoint.stem}.json", await fetcher.get(path))
+                run.count(endpoint.stem)
+                return []
+            pages = await fetcher.pages(path)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded and the run goes on
+            status = status_of(exc)
+            kind = "denied" if status in (401, 403) else "throttled" if status == 429 else "failed"
+            run.denied(f"GET {path.split('?')[0]}", tenant, short_error(exc), kind)
+            if status == 403 and endpoint.fallback and path != endpoint.fallback:
+                continue
+            return []
+        run.count(endpoint.stem, save_pages(run, endpoint.stem, pages))
+        return [obj for page in pages for obj in page.get("value") or [] if isinstance(obj, dict)]
+    return []
+
+
+async def collect_per_object(run: LiveRun, fetcher: GraphFetcher, spec: PerObject, objects: list[dict],
+                             tenant: str, advance: Callable[[], None]) -> None:
+    limit = asyncio.Semaphore(PARALLEL_REQUESTS)
+    denied: list[str] = []
+
+    async def one(object_id: str) -> None:
+        async with limit:
+            path = spec.path.format(id=object_id)
+            try:
+                pages = await fetcher.pages(path)
+            except Exception as exc:  # noqa: BLE001
+                status = status_of(exc)
+                if status in (401, 403) and denied:
+                    return  # one denial per kind of request is enough in the log
+                if status in (401, 403):
+                    denied.append(object_id)
+                kind = "denied" if status in (401, 403) else "failed"
+                run.denied(f"GET {spec.path.split('?')[0]}", f"{tenant} {object_id}", short_error(exc), kind)
+                return
+            finally:
+                advance()
+            run.count(spec.folder, save_pages(run, f"{spec.folder}/{object_id}", pages))
+
+    ids = [str(obj["id"]) for obj in objects if obj.get("id") and spec.select(obj)]
+    await asyncio.gather(*(one(object_id) for object_id in ids))
+
+
+async def collect_tenant(run: LiveRun, client: Any, base_url: str, tenant: str) -> None:
+    fetcher = GraphFetcher(client, base_url)
+    collected: dict[str, list[dict]] = {}
+    with run.progress() as bar:
+        task = bar.add_task("Entra ID endpoints", total=len(TENANT_ENDPOINTS))
+        for endpoint in TENANT_ENDPOINTS:
+            collected[endpoint.stem] = await collect_endpoint(run, fetcher, endpoint, tenant)
+            bar.advance(task)
+        organization = collected.get("organization") or []
+        if organization and organization[0].get("id"):
+            tenant = f"entra:tenant/{organization[0]['id']}"
+        run.scopes.append(tenant)
+        for spec in PER_OBJECT:
+            objects = [o for o in collected.get(spec.collection, []) if o.get("id") and spec.select(o)]
+            if not objects:
+                continue
+            task = bar.add_task(f"{spec.folder}", total=len(objects))
+            await collect_per_object(run, fetcher, spec, objects, tenant,
+                                     lambda task=task: bar.advance(task))
+
+
+def make_credential(auth: str, tenant: str | None, client_id: str | None, certificate: Path | None) -> Any:
+    """An azure-identity credential; secrets come from the environment, never from options."""
+    from azure import identity
+
+    if auth == "client-secret":
+        secret = os.environ.get("AZURE_CLIENT_SECRET")
+        if not (tenant and client_id and secret):
+            raise click.UsageError("--auth client-secret needs --tenant, --client-id (or AZURE_CLIENT_ID) and "
+                                   "the secret in the environment variable AZURE_CLIENT_SECRET")
+        return identity.ClientSecretCredential(tenant, client_id, secret)
+    if auth == "certificate":
+        if not (tenant and client_id and certificate):
+            raise click.UsageError("--auth certificate needs --tenant, --client-id and --certificate PATH "
+                                   "(PEM or PKCS12; its password, if any, in AZURE_CLIENT_CERTIFICATE_PASSWORD)")
+        return identity.CertificateCredential(tenant, client_id, str(certificate),
+                                              password=os.environ.get("AZURE_CLIENT_CERTIFICATE_PASSWORD"))
+    if auth == "managed-identity":
+        return identity.ManagedIdentityCredential(client_id=client_id)
+    if auth == "device-code":
+        return identity.DeviceCodeCredential(tenant_id=tenant, client_id=client_id) if client_id else \
+            identity.DeviceCodeCredential(tenant_id=tenant)
+    return identity.DefaultAzureCredential(**({"additionally_allowed_tenants": ["*"]} if tenant else {}))
+
+
+def graph_client(credential: Any, extra_token_host: str | None = None) -> Any:
+    """The msgraph-sdk client. The token goes only to Microsoft Graph's own hosts (national clouds
+    included), never to a --graph-url elsewhere, unless a test names its server in ``extra_token_host``."""
+    from kiota_authentication_azure.azure_identity_authentication_provider import (
+        AzureIdentityAuthenticationProvider,
+    )
+    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph_core import NationalClouds
+
+    hosts = [str(urlsplit(cloud.value).hostname) for cloud in NationalClouds]
+    if extra_token_host:
+        hosts.append(extra_token_host)
+    provider = AzureIdentityAuthenticationProvider(
+        credential, scopes=["https://graph.microsoft.com/.default"], allowed_hosts=hosts)
+    return GraphServiceClient(request_adapter=GraphRequestAdapter(provider))
+
+
+def run_collection(run: LiveRun, credential: Any, base_url: str = GRAPH_URL, tenant: str | None = None,
+                   allow_token_host: bool = False) -> dict:
+    """Collect one tenant into run.folder; returns the collection log."""
+    client = graph_client(credential, urlsplit(base_url).hostname if allow_token_host else None)
+    asyncio.run(collect_tenant(run, client, base_url,
+                               f"entra:tenant/{tenant}" if tenant else "entra:tenant/(signed-in)"))
+    return run.finish()
+
+
+@click.command("entra")
+@click.option("--tenant", envvar="AZURE_TENANT_ID", help="Tenant id or domain (default: the credential's).")
+@click.option("--auth", type=click.Choice(["default", "client-secret", "certificate", "managed-identity",
+                                           "device-code"]), default="default", show_default=True,
+              help="default = DefaultAzureCredential (environment, workload identity, managed identity, "
+                   "Azure CLI ...).")
+@click.option("--client-id", envvar="AZURE_CLIENT_ID", help="App (client) id for client-secret / certificate / "
+                                                             "user-assigned managed identity.")
+@click.option("--certificate", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Certificate file for --auth certificate.")
+@click.option("--graph-url", default=GRAPH_URL, hidden=True, help="Graph base URL (tests: a local server).")
+@out_option
+@quiet_option
+def command(tenant: str | None, auth: str, client_id: str | None, certificate: Path | None, graph_url: str,
+            out_root: Path, quiet: bool) -> None:
+    """Read Microsoft Entra ID through Microsoft Graph (read-only) into OUT/entra/."""
+    run = LiveRun(SOURCE, out_root, quiet=quiet)
+    log = run_collection(run, make_credential(auth, tenant, client_id, certificate), graph_url, tenant)
+    total = sum(log["counts"].values())
+    click.echo(f"entra: {total} objects from {len(log['counts'])} endpoints written to {run.folder}")
+    for problem in log["problems"]:
+        click.echo(f"  {problem['kind']}: {problem['call']} ({problem['error']})", err=True)

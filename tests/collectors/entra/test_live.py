@@ -1,0 +1,152 @@
+"""Live Entra collection: the real msgraph-sdk client over HTTP against a local Graph server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.core.credentials import AccessToken
+from click.testing import CliRunner
+
+from collectors.entra import collect_offline
+from collectors.entra.live import command, run_collection
+from collectors.live import LiveRun
+from tests.collectors.entra.graph_server import GraphServer, graph_error, too_many_requests
+
+SAMPLE = Path(__file__).resolve().parents[3] / "data" / "samples" / "entra"
+TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.test-token-never-stored"
+
+
+class StaticCredential:
+    """An azure-core TokenCredential with a fixed token (no Entra sign-in on a test machine)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        self.calls += 1
+        return AccessToken(TOKEN, int(time.time()) + 3600)
+
+
+def collect(server: GraphServer, out: Path, credential: Any = None, allow_local_token: bool = False) -> dict:
+    run = LiveRun("entra", out, quiet=True)
+    return run_collection(run, credential or StaticCredential(), server.base_url,
+                          allow_token_host=allow_local_token)
+
+
+def comparable(result) -> tuple[list, list]:
+    nodes = sorted(json.dumps(n, sort_keys=True) for n in result.nodes)
+    edges = sorted(json.dumps(e, sort_keys=True) for e in result.edges)
+    return nodes, edges
+
+
+def test_live_export_reads_back_exactly_like_the_saved_sample(tmp_path: Path) -> None:
+    with GraphServer(SAMPLE) as server:
+        log = collect(server, tmp_path)
+    assert log["problems"] == []
+    live = collect_offline(tmp_path / "entra")
+    offline = collect_offline(SAMPLE)
+    assert comparable(live) == comparable(offline)
+    assert live.coverage.status == "complete"
+    # users come in two pages: the SDK followed @odata.nextLink and both pages were saved
+    assert (tmp_path / "entra" / "users.page2.json").is_file()
+    assert len(server.hits("/users")) == 2
+    assert log["counts"]["users"] == 8
+
+
+def test_select_keeps_payloads_small(tmp_path: Path) -> None:
+    with GraphServer(SAMPLE) as server:
+        collect(server, tmp_path)
+    first = server.hits("/users")[0]
+    assert "signInActivity" in first.query["$select"][0]
+    assert first.query["$top"] == ["999"]
+    assert "passwordCredentials" in server.hits("/applications")[0].query["$select"][0]
+
+
+def test_throttled_request_is_retried_after_retry_after(tmp_path: Path) -> None:
+    faults = {"/groups": [too_many_requests(1)]}
+    with GraphServer(SAMPLE, faults=faults) as server:
+        started = time.monotonic()
+        log = collect(server, tmp_path)
+        elapsed = time.monotonic() - started
+    hits = server.hits("/groups")
+    assert len(hits) == 2
+    assert hits[1].headers.get("retry-attempt") == "1"  # msgraph's RetryHandler retried it
+    assert elapsed >= 1.0
+    assert log["problems"] == []
+    assert json.loads((tmp_path / "entra" / "groups.json").read_text())["value"]
+
+
+def test_denied_endpoint_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
+    faults = {"/identity/conditionalAccess/policies": [
+        graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")]}
+    with GraphServer(SAMPLE, faults=faults) as server:
+        log = collect(server, tmp_path)
+    assert [(p["kind"], p["call"]) for p in log["problems"]] == [
+        ("denied", "GET /identity/conditionalAccess/policies")]
+    assert "Authorization_RequestDenied" in log["problems"][0]["error"]
+    result = collect_offline(tmp_path / "entra")
+    assert result.coverage.status == "partial"
+    assert any("denied: GET /identity/conditionalAccess/policies" in n for n in result.coverage.notes)
+    users = [n for n in result.nodes if n["kind"] == "User"]
+    assert len(users) == 8 and all(u["mfa"] is None for u in users)  # unknown, never guessed
+
+
+def test_sign_in_activity_denied_falls_back_to_users_without_it(tmp_path: Path) -> None:
+    faults = {"/users": [graph_error(403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+                                     "Neither tenant is B2C or tenant doesn't have premium license")]}
+    with GraphServer(SAMPLE, faults=faults) as server:
+        log = collect(server, tmp_path)
+    assert "signInActivity" not in server.hits("/users")[1].query["$select"][0]
+    assert log["counts"]["users"] == 8
+    assert log["problems"][0]["kind"] == "denied"
+
+
+def test_token_is_sent_but_never_written(tmp_path: Path) -> None:
+    credential = StaticCredential()
+    with GraphServer(SAMPLE) as server:
+        collect(server, tmp_path, credential, allow_local_token=True)
+    assert server.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
+    assert credential.calls >= 1
+    for path in (tmp_path).rglob("*.json"):
+        assert "test-token-never-stored" not in path.read_text()
+
+
+def test_cli_collect_entra_then_offline(tmp_path: Path) -> None:
+    with GraphServer(SAMPLE) as server:
+        outcome = CliRunner().invoke(command, ["--graph-url", server.base_url, "--out", str(tmp_path), "--quiet"])
+    assert outcome.exit_code == 0, outcome.output
+    assert "written to" in outcome.output
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert "entra" in manifest["sources"]
+    assert collect_offline(tmp_path / "entra").coverage.scopes == [
+        "entra:tenant/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"]
+
+
+def test_client_secret_auth_needs_the_secret_in_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    monkeypatch.delenv("AZURE_CLIENT_SECRET", raising=False)
+    outcome = CliRunner().invoke(command, ["--auth", "client-secret", "--tenant", "t", "--client-id", "c",
+                                           "--out", str(tmp_path)])
+    assert outcome.exit_code == 2
+    assert "AZURE_CLIENT_SECRET" in outcome.output
+
+
+def test_many_pages_of_group_members(tmp_path: Path) -> None:
+    folder = tmp_path / "src"
+    shutil.copytree(SAMPLE, folder)
+    group = "b2000000-0000-4000-8000-000000000001"
+    members = json.loads((folder / "group-members" / f"{group}.json").read_text())["value"]
+    for number, member in enumerate(members, start=1):
+        name = f"{group}.json" if number == 1 else f"{group}.page{number}.json"
+        (folder / "group-members" / name).write_text(json.dumps({"value": [member]}))
+    with GraphServer(folder) as server:
+        collect(server, tmp_path / "out")
+    assert len(server.hits(f"/groups/{group}/members")) == len(members) == 3
+    edges = [e for e in collect_offline(tmp_path / "out" / "entra").edges
+             if e["kind"] == "MEMBER_OF" and e["target"] == f"entra:{group}"]
+    assert len(edges) == 3
