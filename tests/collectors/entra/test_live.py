@@ -55,7 +55,7 @@ def test_live_export_reads_back_exactly_like_the_saved_sample(tmp_path: Path) ->
     # users come in two pages: the SDK followed @odata.nextLink and both pages were saved
     assert (tmp_path / "entra" / "users.page2.json").is_file()
     assert len(server.hits("/users")) == 2
-    assert log["counts"]["users"] == 8
+    assert log["counts"]["users"] == 10
 
 
 def test_select_keeps_payloads_small(tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_denied_endpoint_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None
     assert result.coverage.status == "partial"
     assert any("denied: GET /identity/conditionalAccess/policies" in n for n in result.coverage.notes)
     users = [n for n in result.nodes if n["kind"] == "User"]
-    assert len(users) == 8 and all(u["mfa"] is None for u in users)  # unknown, never guessed
+    assert len(users) == 10 and all(u["mfa"] is None for u in users)  # unknown, never guessed
 
 
 def test_sign_in_activity_denied_falls_back_to_users_without_it(tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ def test_sign_in_activity_denied_falls_back_to_users_without_it(tmp_path: Path) 
     with GraphServer(SAMPLE, faults=faults) as server:
         log = collect(server, tmp_path)
     assert "signInActivity" not in server.hits("/users")[1].query["$select"][0]
-    assert log["counts"]["users"] == 8
+    assert log["counts"]["users"] == 10
     assert log["problems"][0]["kind"] == "denied"
 
 
