@@ -13,6 +13,13 @@ from typing import Any
 
 from collectors.base import CollectResult, SourceFileError
 from collectors.entra.abuse import GLOBAL_ADMIN, Tenant, abuse_edges
+from collectors.entra.azure_rbac import (
+    role_table,
+    scope_node,
+    scope_node_id,
+    transform_azure_assignment,
+    transform_subscription,
+)
 from collectors.entra.conditional_access import Directory, decide_mfa
 from collectors.entra.directory_roles import (
     RoleInfo,
@@ -74,6 +81,7 @@ OPTIONAL = frozenset({"roleEligibilitySchedules", "roleManagementPolicyAssignmen
 GROUP_OWNERS_DIR = "group-owners"
 FEDERATED_DIR = "federatedIdentityCredentials"
 APP_ROLE_ASSIGNED_TO_DIR = "appRoleAssignedTo"
+AZURE_DIR = "azure"
 MEMBERS_DIR = "group-members"
 APP_OWNERS_DIR = "application-owners"
 SP_OWNERS_DIR = "servicePrincipal-owners"
@@ -209,6 +217,7 @@ def collect_offline(folder: Path) -> CollectResult:
     _role_nodes(result, role_templates, roles, tenant)
     if abuse:
         result.add("abuse techniques", [], abuse)
+    _azure(result, folder, tenant)
 
     apply_collection_log(folder, result)
     _count(result)
@@ -474,3 +483,52 @@ def _abuse_context(tenant: str, exports: dict[str, Collection], user_nodes: list
         graph_permissions=graph_permissions,
         group_owners={group_id: c.objects() for group_id, c in group_owners.items()},
     )
+
+
+def _azure(result: CollectResult, folder: Path, tenant: str) -> None:
+    """Azure RBAC from azure/ (optional): subscriptions and their role assignments."""
+    azure = folder / AZURE_DIR
+    if not azure.is_dir():
+        return
+    subscriptions = load_collection(azure, "subscriptions")
+    assignments = load_keyed_collections(azure / "roleAssignments")
+    definitions = load_keyed_collections(azure / "roleDefinitions")
+    for collection in [subscriptions, *assignments.values(), *definitions.values()]:
+        _account_for(result, folder, collection, "")
+    nodes: dict[str, Record] = {}
+    names: dict[str, str] = {}
+    for item in subscriptions.items:
+        try:
+            need(item.data, "subscriptionId", item.file, f"#{item.index}")
+        except SourceFileError as exc:
+            result.fail(exc.error)
+            continue
+        record = transform_subscription(item.data, tenant)
+        nodes[record["id"]] = record
+        names[str(item.data["subscriptionId"]).lower()] = record["name"]
+    roles = role_table([d for c in definitions.values() for d in c.objects()])
+    edges: list[Record] = []
+    seen: set[str] = set()
+    for collection in assignments.values():
+        for item in collection.items:
+            props = item.data.get("properties")
+            label = f"#{item.index} ({item.data.get('name', '')})"
+            try:
+                need(item.data, "properties", item.file, label, kind=dict)
+                need(props, "principalId", item.file, label)
+                need(props, "roleDefinitionId", item.file, label)
+            except SourceFileError as exc:
+                result.fail(exc.error)
+                continue
+            key = str(item.data.get("id") or item.data.get("name") or "") or f"{item.file}#{item.index}"
+            if key in seen:
+                continue  # inherited assignments repeat in every subscription's list
+            seen.add(key)
+            scope = str(props.get("scope") or "")
+            target = scope_node_id(scope, tenant)
+            if target != tenant and target not in nodes:
+                nodes[target] = scope_node(scope, tenant, names)
+            edges.append(transform_azure_assignment(item.data, roles, tenant))
+    if nodes or edges:
+        result.add(f"{AZURE_DIR}/subscriptions.json", list(nodes.values()), edges)
+        result.coverage.scopes.extend(sorted(n["id"] for n in nodes.values() if n["kind"] == "subscription"))

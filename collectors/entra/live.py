@@ -31,6 +31,10 @@ SOURCE = "entra"
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 MICROSOFT_TENANT_ID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
+ARM_URL = "https://management.azure.com"
+ARM_HOSTS = ("management.azure.com", "management.usgovcloudapi.net", "management.chinacloudapi.cn")
+SUBSCRIPTIONS_API = "2022-12-01"
+AUTHORIZATION_API = "2022-04-01"
 PARALLEL_REQUESTS = 8  # per-object requests (members, owners) in flight at once
 
 USER_FIELDS = ("id,userPrincipalName,mail,displayName,accountEnabled,userType,onPremisesSyncEnabled,"
@@ -131,7 +135,7 @@ class GraphFetcher:
 
 
 def status_of(error: BaseException) -> int | None:
-    return getattr(error, "response_status_code", None)
+    return getattr(error, "response_status_code", None) or getattr(error, "status_code", None)
 
 
 def short_error(error: BaseException) -> str:
@@ -221,6 +225,77 @@ async def collect_tenant(run: LiveRun, client: Any, base_url: str, tenant: str) 
                                      lambda task=task: bar.advance(task))
 
 
+class ArmFetcher:
+    """GETs on Azure Resource Manager through the azure-core pipeline: its RetryPolicy retries
+    408 / 429 / 5xx and honours Retry-After; the bearer token goes only to ARM hosts."""
+
+    def __init__(self, credential: Any, base_url: str, allow_token_host: bool = False):
+        from azure.core import PipelineClient
+        from azure.core.pipeline.policies import (
+            BearerTokenCredentialPolicy,
+            HeadersPolicy,
+            RetryPolicy,
+            UserAgentPolicy,
+        )
+
+        self.base_url = base_url.rstrip("/")
+        host = urlsplit(self.base_url).hostname or ""
+        policies: list[Any] = [HeadersPolicy({"Accept": "application/json"}),
+                               UserAgentPolicy("crosspath"), RetryPolicy(retry_backoff_factor=0.5)]
+        self.local_token = allow_token_host and host not in ARM_HOSTS
+        if host in ARM_HOSTS or allow_token_host:
+            policies.append(BearerTokenCredentialPolicy(credential, f"{ARM_URL}/.default"))
+        self.client = PipelineClient(self.base_url, policies=policies)
+
+    def get(self, url: str) -> dict[str, Any]:
+        from azure.core.exceptions import HttpResponseError
+        from azure.core.rest import HttpRequest
+
+        options = {"enforce_https": False} if self.local_token else {}
+        response = self.client.send_request(HttpRequest("GET", url if url.startswith("http") else self.base_url + url),
+                                            **options)
+        if response.status_code >= 400:
+            error = HttpResponseError(response=response)
+            error.response_status_code = response.status_code  # type: ignore[attr-defined]
+            raise error
+        return response.json()
+
+    def pages(self, path: str) -> list[dict[str, Any]]:
+        pages = [self.get(path)]
+        while pages[-1].get("nextLink"):
+            pages.append(self.get(str(pages[-1]["nextLink"])))
+        return pages
+
+
+def collect_azure(run: LiveRun, fetcher: ArmFetcher, tenant: str) -> None:
+    """Subscriptions the credential can see and the role assignments / definitions in each."""
+    try:
+        pages = fetcher.pages(f"/subscriptions?api-version={SUBSCRIPTIONS_API}")
+    except Exception as exc:  # noqa: BLE001
+        status = status_of(exc)
+        run.denied("GET /subscriptions (Azure Resource Manager)", tenant, short_error(exc),
+                   "denied" if status in (401, 403) else "failed")
+        return
+    run.count("azure/subscriptions", save_pages(run, "azure/subscriptions", pages))
+    subscriptions = [str(s.get("subscriptionId")) for p in pages for s in p.get("value") or []
+                     if isinstance(s, dict) and s.get("subscriptionId")]
+    for subscription in subscriptions:
+        for folder in ("roleAssignments", "roleDefinitions"):
+            path = (f"/subscriptions/{subscription}/providers/Microsoft.Authorization/{folder}"
+                    f"?api-version={AUTHORIZATION_API}")
+            if folder == "roleDefinitions":
+                path += "&$filter=type%20eq%20'CustomRole'"
+            try:
+                pages = fetcher.pages(path)
+            except Exception as exc:  # noqa: BLE001
+                status = status_of(exc)
+                run.denied(f"GET /subscriptions/{{id}}/providers/Microsoft.Authorization/{folder}",
+                           f"subscription {subscription}", short_error(exc),
+                           "denied" if status in (401, 403) else "failed")
+                continue
+            run.count(f"azure/{folder}", save_pages(run, f"azure/{folder}/{subscription}", pages))
+
+
 def make_credential(auth: str, tenant: str | None, client_id: str | None, certificate: Path | None) -> Any:
     """An azure-identity credential; secrets come from the environment, never from options."""
     from azure import identity
@@ -263,11 +338,15 @@ def graph_client(credential: Any, extra_token_host: str | None = None) -> Any:
 
 
 def run_collection(run: LiveRun, credential: Any, base_url: str = GRAPH_URL, tenant: str | None = None,
-                   allow_token_host: bool = False) -> dict:
-    """Collect one tenant into run.folder; returns the collection log."""
+                   allow_token_host: bool = False, arm_url: str | None = ARM_URL) -> dict:
+    """Collect one tenant (and, unless arm_url is None, its Azure RBAC) into run.folder;
+    returns the collection log."""
     client = graph_client(credential, urlsplit(base_url).hostname if allow_token_host else None)
     asyncio.run(collect_tenant(run, client, base_url,
                                f"entra:tenant/{tenant}" if tenant else "entra:tenant/(signed-in)"))
+    if arm_url:
+        scope = run.scopes[0] if run.scopes else "entra:tenant/(signed-in)"
+        collect_azure(run, ArmFetcher(credential, arm_url, allow_token_host), scope)
     return run.finish()
 
 
@@ -281,14 +360,18 @@ def run_collection(run: LiveRun, credential: Any, base_url: str = GRAPH_URL, ten
                                                              "user-assigned managed identity.")
 @click.option("--certificate", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Certificate file for --auth certificate.")
+@click.option("--azure-rbac/--no-azure-rbac", default=True, show_default=True,
+              help="Also read Azure RBAC role assignments of every subscription the credential can see.")
 @click.option("--graph-url", default=GRAPH_URL, hidden=True, help="Graph base URL (tests: a local server).")
+@click.option("--arm-url", default=ARM_URL, hidden=True, help="Azure Resource Manager URL (tests).")
 @out_option
 @quiet_option
-def command(tenant: str | None, auth: str, client_id: str | None, certificate: Path | None, graph_url: str,
-            out_root: Path, quiet: bool) -> None:
+def command(tenant: str | None, auth: str, client_id: str | None, certificate: Path | None, azure_rbac: bool,
+            graph_url: str, arm_url: str, out_root: Path, quiet: bool) -> None:
     """Read Microsoft Entra ID through Microsoft Graph (read-only) into OUT/entra/."""
     run = LiveRun(SOURCE, out_root, quiet=quiet)
-    log = run_collection(run, make_credential(auth, tenant, client_id, certificate), graph_url, tenant)
+    log = run_collection(run, make_credential(auth, tenant, client_id, certificate), graph_url, tenant,
+                         arm_url=arm_url if azure_rbac else None)
     total = sum(log["counts"].values())
     click.echo(f"entra: {total} objects from {len(log['counts'])} endpoints written to {run.folder}")
     for problem in log["problems"]:

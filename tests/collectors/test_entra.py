@@ -78,13 +78,14 @@ def test_sample_records_are_valid_and_complete() -> None:
     checked = validate_records(result.nodes, result.edges, RecordOrigin("entra"))
     assert checked.errors == [] and result.errors == []
     assert result.coverage.status == "complete"
-    assert result.coverage.scopes == [TENANT]
+    assert result.coverage.scopes == [TENANT, "entra:azure/subscriptions/5a1b0000-0000-4000-8000-0000000000a1",
+                                      "entra:azure/subscriptions/5a1b0000-0000-4000-8000-0000000000d1"]
     counts = result.coverage.counts
     assert {kind: counts[kind] for kind in ("User", "Group", "ServiceIdentity", "Role", "client_secret", "tenant",
                                             "MEMBER_OF", "HAS_PERMISSION", "AUTHENTICATES", "CAN_ASSUME")} == {
         "User": 10, "Group": 5, "ServiceIdentity": 7, "Role": 3, "client_secret": 4, "tenant": 1,
-        # 4 directory roles + 2 Graph application permissions + 3 role nodes' grants
-        "MEMBER_OF": 11, "HAS_PERMISSION": 9, "AUTHENTICATES": 4, "CAN_ASSUME": 2,
+        # 4 directory roles + 2 Graph application permissions + 3 role nodes' grants + 3 Azure roles
+        "MEMBER_OF": 11, "HAS_PERMISSION": 12, "AUTHENTICATES": 4, "CAN_ASSUME": 2,
     }
     assert counts["ServiceIdentity"] == 7  # 4 own SPs, 2 Microsoft SPs, 1 GitHub OIDC subject
     assert "users.page2.json" in result.coverage.files
@@ -485,7 +486,8 @@ def test_empty_folder_is_missing(tmp_path: Path) -> None:
 def test_missing_organization_infers_tenant_from_own_apps(sample: Path) -> None:
     (sample / "organization.json").unlink()
     result = collect_offline(sample)
-    assert result.coverage.scopes == [TENANT]
+    assert result.coverage.scopes == [TENANT, "entra:azure/subscriptions/5a1b0000-0000-4000-8000-0000000000a1",
+                                      "entra:azure/subscriptions/5a1b0000-0000-4000-8000-0000000000d1"]
     assert TENANT in nodes_by_id(result)
     assert any("appOwnerOrganizationId" in note for note in result.coverage.notes)
     assert {u["scope"] for u in users(result).values()} == {TENANT}

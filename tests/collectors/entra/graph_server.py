@@ -1,4 +1,4 @@
-"""A local HTTP server that answers like Microsoft Graph v1.0 from saved response files.
+"""A local HTTP server that answers like Microsoft Graph v1.0 (and Azure Resource Manager) from saved files.
 
 It serves an export folder (the layout docs/collectors/entra.md describes): a collection's
 pages ``<stem>.json``, ``<stem>.page2.json`` ... are returned one per request, each with an
@@ -34,6 +34,13 @@ COLLECTIONS = {
     "/oauth2PermissionGrants": "oauth2PermissionGrants",
 }
 SINGLE = {"/policies/identitySecurityDefaultsEnforcementPolicy": "identitySecurityDefaultsEnforcementPolicy"}
+ARM = [  # Azure Resource Manager, served from azure/ (paging key "nextLink")
+    (re.compile(r"^/subscriptions$"), "azure", "subscriptions"),
+    (re.compile(r"^/subscriptions/([^/]+)/providers/Microsoft.Authorization/roleAssignments$"),
+     "azure/roleAssignments", None),
+    (re.compile(r"^/subscriptions/([^/]+)/providers/Microsoft.Authorization/roleDefinitions$"),
+     "azure/roleDefinitions", None),
+]
 PER_OBJECT = [
     (re.compile(r"^/groups/([^/]+)/members$"), "group-members"),
     (re.compile(r"^/groups/([^/]+)/owners$"), "group-owners"),
@@ -79,7 +86,8 @@ class GraphServer:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1.0"
+        self.arm_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.base_url = f"{self.arm_url}/v1.0"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> Self:
@@ -95,6 +103,7 @@ class GraphServer:
 
     def answer(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
+        graph = parts.path.startswith("/v1.0/")
         path = parts.path.removeprefix("/v1.0")
         query = parse_qs(parts.query)
         self.requests.append(Seen(path, query, {k.lower(): v for k, v in handler.headers.items()}))
@@ -102,7 +111,8 @@ class GraphServer:
         if queued:
             status, headers, body = queued.pop(0)
         else:
-            status, headers, body = self.resolve(path, parts.query, query)
+            status, headers, body = (self.resolve(path, parts.query, query) if graph
+                                     else self.resolve_arm(path, parts.query, query))
         payload = json.dumps(body).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
@@ -126,15 +136,27 @@ class GraphServer:
                 return self.page(self.folder / folder, match.group(1), path, raw_query, query)
         return graph_error(400, "BadRequest", f"Resource not found for the segment '{path}'.")
 
-    def page(self, folder: Path, stem: str, path: str, raw_query: str,
-             query: dict[str, list[str]]) -> tuple[int, dict, dict]:
+    def resolve_arm(self, path: str, raw_query: str, query: dict[str, list[str]]) -> tuple[int, dict, dict]:
+        if "api-version" not in query:
+            return 400, {}, {"error": {"code": "MissingApiVersionParameter",
+                                       "message": "The api-version query parameter (?api-version=) is required."}}
+        for pattern, folder, stem in ARM:
+            match = pattern.match(path)
+            if match:
+                return self.page(self.folder / folder, stem or match.group(1), path, raw_query, query,
+                                 next_key="nextLink", base=self.arm_url)
+        return 404, {}, {"error": {"code": "InvalidResourceType", "message": f"no route for {path}"}}
+
+    def page(self, folder: Path, stem: str, path: str, raw_query: str, query: dict[str, list[str]],
+             next_key: str = "@odata.nextLink", base: str | None = None) -> tuple[int, dict, dict]:
+        base = base or self.base_url
         number = int(query.get("$skiptoken", ["1"])[0])
         file = folder / (f"{stem}.json" if number == 1 else f"{stem}.page{number}.json")
         if not file.is_file():
-            return 200, {}, {"@odata.context": f"{self.base_url}/$metadata#{stem}", "value": []}
+            return 200, {}, {"@odata.context": f"{base}/$metadata#{stem}", "value": []}
         body = json.loads(file.read_text())
-        body.pop("@odata.nextLink", None)
+        body.pop(next_key, None)
         if (folder / f"{stem}.page{number + 1}.json").is_file():
             first_query = "&".join(p for p in raw_query.split("&") if p and not p.startswith(("$skiptoken", "%24skiptoken")))
-            body["@odata.nextLink"] = f"{self.base_url}{path}?{first_query}&$skiptoken={number + 1}"
+            body[next_key] = f"{base}{path}?{first_query}&$skiptoken={number + 1}"
         return 200, {}, body

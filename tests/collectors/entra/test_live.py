@@ -35,7 +35,7 @@ class StaticCredential:
 def collect(server: GraphServer, out: Path, credential: Any = None, allow_local_token: bool = False) -> dict:
     run = LiveRun("entra", out, quiet=True)
     return run_collection(run, credential or StaticCredential(), server.base_url,
-                          allow_token_host=allow_local_token)
+                          allow_token_host=allow_local_token, arm_url=server.arm_url)
 
 
 def comparable(result) -> tuple[list, list]:
@@ -111,6 +111,8 @@ def test_token_is_sent_but_never_written(tmp_path: Path) -> None:
     with GraphServer(SAMPLE) as server:
         collect(server, tmp_path, credential, allow_local_token=True)
     assert server.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
+    arm = [seen for seen in server.requests if seen.path.startswith("/subscriptions")]
+    assert arm and all(seen.headers["authorization"] == f"Bearer {TOKEN}" for seen in arm)
     assert credential.calls >= 1
     for path in (tmp_path).rglob("*.json"):
         assert "test-token-never-stored" not in path.read_text()
@@ -118,13 +120,13 @@ def test_token_is_sent_but_never_written(tmp_path: Path) -> None:
 
 def test_cli_collect_entra_then_offline(tmp_path: Path) -> None:
     with GraphServer(SAMPLE) as server:
-        outcome = CliRunner().invoke(command, ["--graph-url", server.base_url, "--out", str(tmp_path), "--quiet"])
+        outcome = CliRunner().invoke(command, ["--graph-url", server.base_url, "--arm-url", server.arm_url,
+                                               "--out", str(tmp_path), "--quiet"])
     assert outcome.exit_code == 0, outcome.output
     assert "written to" in outcome.output
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert "entra" in manifest["sources"]
-    assert collect_offline(tmp_path / "entra").coverage.scopes == [
-        "entra:tenant/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"]
+    assert collect_offline(tmp_path / "entra").coverage.scopes[0] == "entra:tenant/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 
 
 def test_client_secret_auth_needs_the_secret_in_the_environment(monkeypatch: pytest.MonkeyPatch,
@@ -150,3 +152,44 @@ def test_many_pages_of_group_members(tmp_path: Path) -> None:
     edges = [e for e in collect_offline(tmp_path / "out" / "entra").edges
              if e["kind"] == "MEMBER_OF" and e["target"] == f"entra:{group}"]
     assert len(edges) == 3
+
+
+# --- Azure RBAC through Azure Resource Manager (azure-core pipeline) ------------------------------
+
+PROD_SUB = "5a1b0000-0000-4000-8000-0000000000a1"
+DEV_SUB = "5a1b0000-0000-4000-8000-0000000000d1"
+
+
+def test_azure_rbac_is_collected_per_subscription(tmp_path: Path) -> None:
+    with GraphServer(SAMPLE) as server:
+        log = collect(server, tmp_path)
+    assert log["counts"]["azure/subscriptions"] == 2 and log["counts"]["azure/roleAssignments"] == 3
+    assert {seen.query["api-version"][0] for seen in server.requests if seen.path.startswith("/subscriptions")} == {
+        "2022-12-01", "2022-04-01"}
+    saved = json.loads((tmp_path / "entra" / "azure" / "roleAssignments" / f"{PROD_SUB}.json").read_text())
+    assert len(saved["value"]) == 2
+
+
+def test_arm_throttling_is_retried_and_a_denied_subscription_is_recorded(tmp_path: Path) -> None:
+    assignments = f"/subscriptions/{DEV_SUB}/providers/Microsoft.Authorization/roleAssignments"
+    faults = {"/subscriptions": [too_many_requests(1)],
+              assignments: [(403, {}, {"error": {"code": "AuthorizationFailed", "message": "The client does not "
+                                                 "have authorization to perform action"}})]}
+    with GraphServer(SAMPLE, faults=faults) as server:
+        log = collect(server, tmp_path)
+    assert len(server.hits("/subscriptions")) == 2  # azure-core's RetryPolicy waited and retried
+    assert [(p["kind"], p["scope"]) for p in log["problems"]] == [("denied", f"subscription {DEV_SUB}")]
+    assert "AuthorizationFailed" in log["problems"][0]["error"] or "403" in log["problems"][0]["error"]
+    result = collect_offline(tmp_path / "entra")
+    assert result.coverage.status == "partial"
+    azure_edges = [e for e in result.edges if e["via"].startswith("Azure role")]
+    assert len(azure_edges) == 2  # the prod subscription still came through
+
+
+def test_no_azure_rbac_option_skips_resource_manager(tmp_path: Path) -> None:
+    with GraphServer(SAMPLE) as server:
+        outcome = CliRunner().invoke(command, ["--graph-url", server.base_url, "--arm-url", server.arm_url,
+                                               "--no-azure-rbac", "--out", str(tmp_path), "--quiet"])
+    assert outcome.exit_code == 0, outcome.output
+    assert not any(seen.path.startswith("/subscriptions") for seen in server.requests)
+    assert not (tmp_path / "entra" / "azure").exists()
