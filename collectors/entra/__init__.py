@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from collectors.base import CollectResult, SourceFileError
-from collectors.entra.abuse import GLOBAL_ADMIN, Tenant, abuse_edges
+from collectors.entra.abuse import Tenant, abuse_edges
 from collectors.entra.azure_rbac import (
     role_table,
     scope_node,
@@ -82,6 +82,7 @@ GROUP_OWNERS_DIR = "group-owners"
 FEDERATED_DIR = "federatedIdentityCredentials"
 APP_ROLE_ASSIGNED_TO_DIR = "appRoleAssignedTo"
 AZURE_DIR = "azure"
+ROLE_PREFIX = role_node_id("")
 MEMBERS_DIR = "group-members"
 APP_OWNERS_DIR = "application-owners"
 SP_OWNERS_DIR = "servicePrincipal-owners"
@@ -212,8 +213,10 @@ def collect_offline(folder: Path) -> CollectResult:
     holders = dict(principal_roles) | {f"role/{template}": {template} for template in role_templates}
     abuse = abuse_edges(_abuse_context(tenant, exports, user_nodes, holders, roles, directory,
                                        graph_permissions, group_owners))
-    if any(record["target"] == role_node_id(GLOBAL_ADMIN) for record in abuse):
-        role_templates.add(GLOBAL_ADMIN)
+    for record in abuse:  # every role node an abuse edge touches exists in the graph
+        for end in (record["source"], record["target"]):
+            if end.startswith(ROLE_PREFIX):
+                role_templates.add(end.removeprefix(ROLE_PREFIX))
     _role_nodes(result, role_templates, roles, tenant)
     if abuse:
         result.add("abuse techniques", [], abuse)

@@ -13,9 +13,10 @@ AZMGAddMember, AZOwns / AZAddOwner) with the edge kinds of the shared schema:
   ``mfa`` when the technique cannot also reset the target's authentication methods;
 * assign any directory role -> ``CAN_GRANT`` holder -> the Global Administrator role node.
 
-Edges start at the direct holder of a role or permission (user, role-assignable group, service
-principal); the path engine follows group membership to them. Eligible (PIM) holders reach the
-role node through ``CAN_ASSUME`` and the role node's own rights.
+Role-based techniques start at the role node ``entra:role/<templateId>``; its active holders
+(user, role-assignable group, service principal) are ``MEMBER_OF`` it and eligible (PIM) holders
+``CAN_ASSUME`` it. So a tenant with 100,000 users and 200 helpdesk admins gets one set of reset
+edges per role, not one per admin. Graph-permission techniques start at the holding principal.
 """
 
 from __future__ import annotations
@@ -57,22 +58,22 @@ class Tenant:
     graph_permissions: dict[str, set[str]] = field(default_factory=dict)  # principal -> permission names
     group_owners: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
-    def holders_of_roles(self, templates: set[str]) -> dict[str, str]:
-        """Principal -> the first matching role's name."""
+    def role_sources(self, templates: set[str]) -> dict[str, str]:
+        """Role node id -> role name, for the templates someone holds (actively or eligibly)."""
+        held = set().union(*self.roles.values()) if self.roles else set()
         found: dict[str, str] = {}
-        for principal, held in sorted(self.roles.items()):
-            match = sorted(held & templates)
-            if match:
-                info = self.role_infos.get(match[0])
-                found[principal] = info.name if info else match[0]
+        for template in sorted(held & templates):
+            info = self.role_infos.get(template)
+            found[role_node_id(template)] = info.name if info else template
         return found
 
     def holders_of_permissions(self, permissions: set[str]) -> dict[str, str]:
+        """Principal node id -> the first matching Graph permission."""
         found: dict[str, str] = {}
         for principal, held in sorted(self.graph_permissions.items()):
             match = sorted(held & permissions)
             if match:
-                found[principal] = match[0]
+                found[_entra(principal)] = match[0]
         return found
 
 
@@ -84,15 +85,15 @@ def _to_service_principals(holders: dict[str, str], tenant: Tenant, via: str, te
     edges = []
     for holder, why in holders.items():
         for sp_id, sp in sorted(tenant.service_principals.items()):
-            if sp_id != holder:
-                edges.append(edge(_entra(holder), _entra(sp_id), EdgeKind.CAN_CREATE_CREDENTIAL,
+            if _entra(sp_id) != holder:
+                edges.append(edge(holder, _entra(sp_id), EdgeKind.CAN_CREATE_CREDENTIAL,
                                   f"{why}: {via} {sp.get('displayName') or sp_id}", mfa_required=False,
                                   technique=technique))
     return edges
 
 
 def add_secret_by_role(tenant: Tenant) -> list[Record]:
-    holders = tenant.holders_of_roles({GLOBAL_ADMIN, APPLICATION_ADMIN, CLOUD_APPLICATION_ADMIN})
+    holders = tenant.role_sources({GLOBAL_ADMIN, APPLICATION_ADMIN, CLOUD_APPLICATION_ADMIN})
     return _to_service_principals(holders, tenant, "can add a secret to", "add_secret_by_role")
 
 
@@ -109,8 +110,8 @@ def _to_groups(holders: dict[str, str], tenant: Tenant, role_assignable: bool | 
             assignable = group.get("isAssignableToRole") is True
             if role_assignable is not None and assignable != role_assignable:
                 continue
-            if group_id != holder:
-                edges.append(edge(_entra(holder), _entra(group_id), EdgeKind.CAN_GRANT,
+            if _entra(group_id) != holder:
+                edges.append(edge(holder, _entra(group_id), EdgeKind.CAN_GRANT,
                                   f"{why}: can add members to group {group.get('displayName') or group_id}",
                                   mfa_required=False, technique=technique))
     return edges
@@ -131,9 +132,8 @@ def add_members_by_owner(tenant: Tenant) -> list[Record]:
 
 def add_members_by_role(tenant: Tenant) -> list[Record]:
     # Only Global / Privileged Role Administrators manage role-assignable groups' members.
-    any_group = tenant.holders_of_roles({GLOBAL_ADMIN, PRIVILEGED_ROLE_ADMIN})
-    plain = tenant.holders_of_roles({GROUPS_ADMIN, USER_ADMIN, DIRECTORY_WRITERS})
-    plain = {k: v for k, v in plain.items() if k not in any_group}
+    any_group = tenant.role_sources({GLOBAL_ADMIN, PRIVILEGED_ROLE_ADMIN})
+    plain = tenant.role_sources({GROUPS_ADMIN, USER_ADMIN, DIRECTORY_WRITERS})
     return (_to_groups(any_group, tenant, None, "add_members_by_role")
             + _to_groups(plain, tenant, False, "add_members_by_role"))
 
@@ -152,14 +152,14 @@ def _resets(holders: dict[str, str], tenant: Tenant, admins_too: bool, methods_t
     edges = []
     for holder, why in holders.items():
         for user_id, user in sorted(tenant.users.items()):
-            if user_id == holder or user.get("accountEnabled") is False:
+            if _entra(user_id) == holder or user.get("accountEnabled") is False:
                 continue
             if not admins_too and user_id in tenant.admins:
                 continue
             # Without resetting the methods too, the new password still meets the target's MFA.
             needs_mfa = not methods_too and tenant.user_mfa.get(user_id) is True
             what = "reset the password and authentication methods of" if methods_too else "reset the password of"
-            edges.append(edge(_entra(holder), _entra(user_id), EdgeKind.CAN_CREATE_CREDENTIAL,
+            edges.append(edge(holder, _entra(user_id), EdgeKind.CAN_CREATE_CREDENTIAL,
                               f"{why}: can {what} {user.get('userPrincipalName') or user_id}",
                               mfa_required=needs_mfa, technique=technique))
     return edges
@@ -169,10 +169,9 @@ def reset_password_by_role(tenant: Tenant) -> list[Record]:
     """Microsoft's hierarchy: Global and Privileged Authentication Administrators reset anyone
     (methods too); Authentication Administrators reset non-admins' methods; Helpdesk, Password
     and User Administrators reset non-admins' passwords."""
-    everyone = tenant.holders_of_roles({GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN})
-    methods = {k: v for k, v in tenant.holders_of_roles({AUTHENTICATION_ADMIN}).items() if k not in everyone}
-    passwords = {k: v for k, v in tenant.holders_of_roles({HELPDESK_ADMIN, PASSWORD_ADMIN, USER_ADMIN}).items()
-                 if k not in everyone and k not in methods}
+    everyone = tenant.role_sources({GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN})
+    methods = tenant.role_sources({AUTHENTICATION_ADMIN})
+    passwords = tenant.role_sources({HELPDESK_ADMIN, PASSWORD_ADMIN, USER_ADMIN})
     return (_resets(everyone, tenant, True, True, "reset_password_by_role")
             + _resets(methods, tenant, False, True, "reset_password_by_role")
             + _resets(passwords, tenant, False, False, "reset_password_by_role"))
@@ -191,16 +190,36 @@ def assign_global_admin(tenant: Tenant) -> list[Record]:
     Administrator: Privileged Role Administrator, RoleManagement.ReadWrite.Directory,
     RoleAssignmentSchedule.ReadWrite.Directory, AppRoleAssignment.ReadWrite.All (grants itself
     RoleManagement.ReadWrite.Directory first)."""
-    holders = dict(tenant.holders_of_roles({PRIVILEGED_ROLE_ADMIN}))
-    for principal, permission in tenant.holders_of_permissions({
+    holders = dict(tenant.role_sources({PRIVILEGED_ROLE_ADMIN}))
+    holders.update(tenant.holders_of_permissions({
         "RoleManagement.ReadWrite.Directory", "RoleAssignmentSchedule.ReadWrite.Directory",
         "AppRoleAssignment.ReadWrite.All", "RoleEligibilitySchedule.ReadWrite.Directory",
-    }).items():
-        holders.setdefault(principal, permission)
-    return [edge(_entra(holder), role_node_id(GLOBAL_ADMIN), EdgeKind.CAN_GRANT,
+    }))
+    return [edge(holder, role_node_id(GLOBAL_ADMIN), EdgeKind.CAN_GRANT,
                  f"{why}: can assign itself Global Administrator", mfa_required=False,
                  technique="assign_global_admin")
-            for holder, why in holders.items() if GLOBAL_ADMIN not in tenant.roles.get(holder, set())]
+            for holder, why in holders.items()
+            if GLOBAL_ADMIN not in tenant.roles.get(holder.removeprefix("entra:"), set())]
+
+
+ABUSE_ROLES = frozenset({GLOBAL_ADMIN, PRIVILEGED_ROLE_ADMIN, PRIVILEGED_AUTH_ADMIN, APPLICATION_ADMIN,
+                         CLOUD_APPLICATION_ADMIN, GROUPS_ADMIN, USER_ADMIN, DIRECTORY_WRITERS, HELPDESK_ADMIN,
+                         PASSWORD_ADMIN, AUTHENTICATION_ADMIN})
+
+
+def role_holders(tenant: Tenant) -> list[Record]:
+    """Active holders of a role with techniques are MEMBER_OF its role node (eligible holders
+    already CAN_ASSUME it)."""
+    edges = []
+    for principal, held in sorted(tenant.roles.items()):
+        if principal.startswith("role/"):
+            continue
+        for template in sorted(held & ABUSE_ROLES):
+            info = tenant.role_infos.get(template)
+            edges.append(edge(_entra(principal), role_node_id(template), EdgeKind.MEMBER_OF,
+                              f"active assignment of directory role {info.name if info else template}",
+                              mfa_required=False, technique="role_holders"))
+    return edges
 
 
 @dataclass(frozen=True)
@@ -212,6 +231,8 @@ class Technique:
 
 
 TECHNIQUES = (
+    Technique("role_holders", role_holders, "active holders of a directory role act through its role node",
+              "BloodHound AZHasRole"),
     Technique("add_secret_by_role", add_secret_by_role,
               "Global / Application / Cloud Application Administrators add a secret to any service principal",
               "BloodHound AZAddSecret"),

@@ -83,9 +83,11 @@ def test_sample_records_are_valid_and_complete() -> None:
     counts = result.coverage.counts
     assert {kind: counts[kind] for kind in ("User", "Group", "ServiceIdentity", "Role", "client_secret", "tenant",
                                             "MEMBER_OF", "HAS_PERMISSION", "AUTHENTICATES", "CAN_ASSUME")} == {
-        "User": 10, "Group": 5, "ServiceIdentity": 7, "Role": 3, "client_secret": 4, "tenant": 1,
-        # 4 directory roles + 2 Graph application permissions + 3 role nodes' grants + 3 Azure roles
-        "MEMBER_OF": 11, "HAS_PERMISSION": 12, "AUTHENTICATES": 4, "CAN_ASSUME": 2,
+        "User": 10, "Group": 5, "ServiceIdentity": 7, "Role": 4, "client_secret": 4, "tenant": 1,
+        # 4 directory roles + 2 Graph application permissions + 4 role nodes' grants + 3 Azure roles
+        "HAS_PERMISSION": 13, "AUTHENTICATES": 4, "CAN_ASSUME": 2,
+        # 11 group memberships + 4 active holders of roles with abuse techniques -> role nodes
+        "MEMBER_OF": 15,
     }
     assert counts["ServiceIdentity"] == 7  # 4 own SPs, 2 Microsoft SPs, 1 GitHub OIDC subject
     assert "users.page2.json" in result.coverage.files

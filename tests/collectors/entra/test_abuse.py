@@ -35,19 +35,28 @@ def tenant(**changes) -> Tenant:
                 "g-tier0": {"id": "g-tier0", "displayName": "Tier0", "isAssignableToRole": True}},
         service_principals={"sp1": {"id": "sp1", "displayName": "payroll"}},
         roles={"adm": {GLOBAL_ADMIN}},
-        admins={"adm"},
     )
     for key, value in changes.items():
         setattr(base, key, value)
+    if "admins" not in changes:  # as the collector computes it: users holding any directory role
+        base.admins = {"adm"} | {user for user in base.users if base.roles.get(user)}
     return base
 
 
-def from_x(edges, kind=None):
-    return {(e["kind"], e["target"]) for e in edges if e["source"] == "entra:x" and (kind is None or e["kind"] == kind)}
+def from_x(edges):
+    """What x reaches in one technique step: directly, or through a role node it is MEMBER_OF."""
+    sources = {"entra:x"} | {e["target"] for e in edges if e["source"] == "entra:x" and e["kind"] == "MEMBER_OF"}
+    return {(e["kind"], e["target"]) for e in edges if e["source"] in sources and e["kind"] != "MEMBER_OF"}
+
+
+def steps(edges):
+    return [e for e in edges if e["kind"] != "MEMBER_OF"]
 
 
 def build(name: str, t: Tenant):
-    return next(technique for technique in TECHNIQUES if technique.name == name).build(t)
+    """One technique's edges plus the role-holder edges that lead to its role nodes."""
+    techniques = {technique.name: technique for technique in TECHNIQUES}
+    return techniques[name].build(t) + techniques["role_holders"].build(t)
 
 
 @pytest.mark.parametrize("role", [APPLICATION_ADMIN, CLOUD_APPLICATION_ADMIN, GLOBAL_ADMIN])
@@ -61,12 +70,21 @@ def test_add_secret_by_graph_permission() -> None:
     edges = build("add_secret_by_graph_permission", tenant(graph_permissions={"x": {"Application.ReadWrite.All"}}))
     assert from_x(edges) == {("CAN_CREATE_CREDENTIAL", "entra:sp1")}
     assert "Application.ReadWrite.All: can add a secret to payroll" in edges[0]["via"]
-    assert build("add_secret_by_graph_permission", tenant(graph_permissions={"x": {"Directory.Read.All"}})) == []
+    assert steps(build("add_secret_by_graph_permission", tenant(graph_permissions={"x": {"Directory.Read.All"}}))) == []
 
 
 def test_service_principal_does_not_target_itself() -> None:
-    edges = build("add_secret_by_role", tenant(roles={"sp1": {APPLICATION_ADMIN}}))
-    assert [e for e in edges if e["source"] == "entra:sp1"] == []
+    edges = build("add_secret_by_graph_permission", tenant(graph_permissions={"sp1": {"Application.ReadWrite.All"}}))
+    assert steps(edges) == []
+
+
+def test_role_edges_start_at_the_role_node_once_whatever_the_number_of_holders() -> None:
+    edges = build("reset_password_by_role", tenant(roles={"x": {HELPDESK_ADMIN}, "y": {HELPDESK_ADMIN}},
+                                                   users={f"u{i}": {"id": f"u{i}"} for i in range(100)}))
+    resets = [e for e in edges if e["kind"] == "CAN_CREATE_CREDENTIAL"]
+    assert len(resets) == 100 and {e["source"] for e in resets} == {f"entra:role/{HELPDESK_ADMIN}"}
+    holders = {(e["source"], e["target"]) for e in edges if e["kind"] == "MEMBER_OF"}
+    assert holders == {("entra:x", f"entra:role/{HELPDESK_ADMIN}"), ("entra:y", f"entra:role/{HELPDESK_ADMIN}")}
 
 
 def test_group_owner_adds_members() -> None:
@@ -89,26 +107,26 @@ def test_add_members_by_graph_permission() -> None:
     rbac = build("add_members_by_graph_permission",
                  tenant(graph_permissions={"x": {"RoleManagement.ReadWrite.Directory"}}))
     assert from_x(rbac) == {("CAN_GRANT", "entra:g-plain"), ("CAN_GRANT", "entra:g-tier0")}
-    assert build("add_members_by_graph_permission", tenant(graph_permissions={"x": {"Group.Read.All"}})) == []
+    assert steps(build("add_members_by_graph_permission", tenant(graph_permissions={"x": {"Group.Read.All"}}))) == []
 
 
 def test_helpdesk_resets_only_non_admins_and_meets_their_mfa() -> None:
     edges = build("reset_password_by_role", tenant(roles={"x": {HELPDESK_ADMIN}}))
-    resets = {e["target"]: e for e in edges if e["source"] == "entra:x"}
+    resets = {e["target"]: e for e in edges if e["kind"] == "CAN_CREATE_CREDENTIAL"}
     assert set(resets) == {"entra:u1"}  # not the admin, not the disabled account, not itself
     assert resets["entra:u1"]["mfa_required"] is True  # the new password still meets u1's MFA
 
 
 def test_authentication_admin_resets_methods_of_non_admins() -> None:
     resets = {e["target"]: e for e in build("reset_password_by_role", tenant(roles={"x": {AUTHENTICATION_ADMIN}}))
-              if e["source"] == "entra:x"}
+              if e["kind"] == "CAN_CREATE_CREDENTIAL"}
     assert set(resets) == {"entra:u1"} and resets["entra:u1"]["mfa_required"] is False
 
 
 def test_privileged_authentication_admin_resets_everyone() -> None:
     resets = {e["target"]: e for e in build("reset_password_by_role", tenant(roles={"x": {PRIVILEGED_AUTH_ADMIN}}))
-              if e["source"] == "entra:x"}
-    assert set(resets) == {"entra:u1", "entra:adm"}
+              if e["kind"] == "CAN_CREATE_CREDENTIAL"}
+    assert set(resets) == {"entra:u1", "entra:adm", "entra:x"}
     assert all(e["mfa_required"] is False and e["kind"] == "CAN_CREATE_CREDENTIAL" for e in resets.values())
     assert from_x(build("reset_password_by_role", tenant(roles={"x": set()}))) == set()
 
@@ -121,7 +139,7 @@ def test_reset_by_graph_permission() -> None:
                      tenant(graph_permissions={"x": {"User-PasswordProfile.ReadWrite.All"}}))
     assert {e["target"]: e["mfa_required"] for e in password if e["source"] == "entra:x"} == {
         "entra:u1": True, "entra:adm": True}
-    assert build("reset_password_by_graph_permission", tenant(graph_permissions={"x": {"User.Read.All"}})) == []
+    assert steps(build("reset_password_by_graph_permission", tenant(graph_permissions={"x": {"User.Read.All"}}))) == []
 
 
 @pytest.mark.parametrize(("roles", "permissions"), [
@@ -136,7 +154,9 @@ def test_assign_global_admin(roles: dict, permissions: dict) -> None:
 
 def test_assign_global_admin_absent_without_the_right_and_for_global_admins() -> None:
     assert from_x(build("assign_global_admin", tenant(graph_permissions={"x": {"Directory.Read.All"}}))) == set()
-    assert build("assign_global_admin", tenant(roles={"adm": {GLOBAL_ADMIN, PRIVILEGED_ROLE_ADMIN}})) == []
+    holder = tenant(roles={}, graph_permissions={"adm": {"RoleManagement.ReadWrite.Directory"}})
+    holder.roles = {"adm": {GLOBAL_ADMIN}}
+    assert [e for e in build("assign_global_admin", holder) if e["kind"] == "CAN_GRANT"] == []
 
 
 def test_eligible_role_node_abuses_like_the_role() -> None:
