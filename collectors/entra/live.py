@@ -212,9 +212,9 @@ async def collect_tenant(run: LiveRun, client: Any, base_url: str, tenant: str) 
         for endpoint in TENANT_ENDPOINTS:
             collected[endpoint.stem] = await collect_endpoint(run, fetcher, endpoint, tenant)
             bar.advance(task)
-        organization = collected.get("organization") or []
-        if organization and organization[0].get("id"):
-            tenant = f"entra:tenant/{organization[0]['id']}"
+            organization = collected.get("organization") or []
+            if endpoint.stem == "organization" and organization and organization[0].get("id"):
+                tenant = f"entra:tenant/{organization[0]['id']}"  # name later problems by the real id
         run.scopes.append(tenant)
         for spec in PER_OBJECT:
             objects = [o for o in collected.get(spec.collection, []) if o.get("id") and spec.select(o)]

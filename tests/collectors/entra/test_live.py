@@ -81,6 +81,16 @@ def test_throttled_request_is_retried_after_retry_after(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "entra" / "groups.json").read_text())["value"]
 
 
+def test_throttling_beyond_the_retries_is_recorded_as_throttled(tmp_path: Path) -> None:
+    faults = {"/roleManagement/directory/roleDefinitions": [too_many_requests(1)] * 4}
+    with GraphServer(SAMPLE, faults=faults) as server:
+        log = collect(server, tmp_path)
+    assert len(server.hits("/roleManagement/directory/roleDefinitions")) == 4  # first try + 3 retries
+    assert [(p["kind"], p["call"]) for p in log["problems"]] == [
+        ("throttled", "GET /roleManagement/directory/roleDefinitions")]
+    assert log["counts"]["roleAssignments"] == 4  # the run went on
+
+
 def test_denied_endpoint_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
     faults = {"/identity/conditionalAccess/policies": [
         graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")]}
@@ -89,6 +99,7 @@ def test_denied_endpoint_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None
     assert [(p["kind"], p["call"]) for p in log["problems"]] == [
         ("denied", "GET /identity/conditionalAccess/policies")]
     assert "Authorization_RequestDenied" in log["problems"][0]["error"]
+    assert log["problems"][0]["scope"] == "entra:tenant/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
     result = collect_offline(tmp_path / "entra")
     assert result.coverage.status == "partial"
     assert any("denied: GET /identity/conditionalAccess/policies" in n for n in result.coverage.notes)
