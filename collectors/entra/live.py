@@ -35,7 +35,9 @@ ARM_URL = "https://management.azure.com"
 ARM_HOSTS = ("management.azure.com", "management.usgovcloudapi.net", "management.chinacloudapi.cn")
 SUBSCRIPTIONS_API = "2022-12-01"
 AUTHORIZATION_API = "2022-04-01"
-PARALLEL_REQUESTS = 8  # per-object requests (members, owners) in flight at once
+PARALLEL_REQUESTS = 4  # $batch POSTs (of per-object requests: members, owners) in flight at once
+BATCH_SIZE = 20  # Graph's limit of requests per $batch
+MAX_BATCH_RETRIES = 3  # for 429 answers inside a batch (the SDK's RetryHandler covers the POST itself)
 
 USER_FIELDS = ("id,userPrincipalName,mail,displayName,accountEnabled,userType,onPremisesSyncEnabled,"
                "createdDateTime")
@@ -127,6 +129,29 @@ class GraphFetcher:
             raise TypeError(f"expected a JSON object from {info.url}")
         return data
 
+    async def batch(self, paths: dict[str, str]) -> dict[str, tuple[int, dict, Any]]:
+        """One JSON ``$batch`` POST of GETs through the SDK's request adapter (and middleware).
+
+        msgraph-core's own BatchResponseItem drops JSON object bodies (kiota-python #737), so the
+        answer is read as bytes and parsed here. Returns key -> (status, headers, body)."""
+        from kiota_abstractions.method import Method
+        from kiota_abstractions.request_information import RequestInformation
+        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+        info = RequestInformation(Method.POST)
+        info.url = f"{self.base_url}/$batch"
+        info.headers.try_add("Accept", "application/json")
+        info.headers.try_add("Content-Type", "application/json")
+        requests = [{"id": key, "method": "GET", "url": path} for key, path in paths.items()]
+        info.content = json.dumps({"requests": requests}).encode()
+        raw = await self.adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+        answers: dict[str, tuple[int, dict, Any]] = {}
+        for response in (json.loads(raw) if raw else {}).get("responses") or []:
+            if isinstance(response, dict) and "id" in response:
+                answers[str(response["id"])] = (int(response.get("status") or 0), response.get("headers") or {},
+                                                response.get("body"))
+        return answers
+
     async def pages(self, path: str) -> list[dict[str, Any]]:
         pages = [await self.get(path)]
         while pages[-1].get(NEXT_LINK):
@@ -140,6 +165,8 @@ def status_of(error: BaseException) -> int | None:
 
 def short_error(error: BaseException) -> str:
     """The Graph error code and message, never request headers or tokens."""
+    if isinstance(error, BatchItemError):
+        return str(error)
     main = getattr(getattr(error, "error", None), "code", None)
     message = getattr(getattr(error, "error", None), "message", None)
     status = status_of(error)
@@ -177,31 +204,96 @@ async def collect_endpoint(run: LiveRun, fetcher: GraphFetcher, endpoint: Endpoi
     return []
 
 
+class BatchItemError(Exception):
+    """A failed response inside a $batch answer, shaped like the SDK's errors for status_of()."""
+
+    def __init__(self, status: int, body: Any):
+        error = body.get("error") if isinstance(body, dict) else None
+        self.response_status_code = status
+        self.code = str((error or {}).get("code") or "")
+        self.text = str((error or {}).get("message") or "")
+        super().__init__(f"HTTP {status} {self.code}: {self.text}".strip())
+
+
+async def batch_first_pages(fetcher: GraphFetcher, paths: dict[str, str]) -> dict[str, Any]:
+    """First page of each path (key -> path relative to the version), BATCH_SIZE per ``$batch``
+    POST. A 429 inside the batch is retried after its Retry-After (up to MAX_BATCH_RETRIES);
+    returns key -> response body dict, or a BatchItemError."""
+    answers: dict[str, Any] = {}
+    pending = dict(paths)
+    for attempt in range(MAX_BATCH_RETRIES + 1):
+        if not pending:
+            break
+        responses = await fetcher.batch(pending)
+        throttled: dict[str, str] = {}
+        wait = 0.0
+        for key, path in pending.items():
+            status, headers, body = responses.get(key, (0, {}, None))
+            if status == 429 and attempt < MAX_BATCH_RETRIES:
+                throttled[key] = path
+                wait = max(wait, _retry_after(headers))
+            elif 200 <= status < 300 and isinstance(body, dict):
+                answers[key] = body
+            else:
+                answers[key] = BatchItemError(status, body)
+        if throttled:
+            await asyncio.sleep(wait)
+        pending = throttled
+    return answers
+
+
+def _retry_after(headers: dict[str, Any]) -> float:
+    for key, value in (headers or {}).items():
+        if key.lower() == "retry-after":
+            try:
+                return min(float(value), 180.0)
+            except (TypeError, ValueError):
+                break
+    return 2.0
+
+
 async def collect_per_object(run: LiveRun, fetcher: GraphFetcher, spec: PerObject, objects: list[dict],
                              tenant: str, advance: Callable[[], None]) -> None:
+    """One request per object, sent BATCH_SIZE at a time in Graph ``$batch`` POSTs; later pages
+    of an object's answer are followed with plain GETs."""
     limit = asyncio.Semaphore(PARALLEL_REQUESTS)
     denied: list[str] = []
 
-    async def one(object_id: str) -> None:
+    def fail(object_id: str, error: BaseException) -> None:
+        status = status_of(error)
+        if status in (401, 403):
+            if denied:
+                return  # one denial per kind of request is enough in the log
+            denied.append(object_id)
+        kind = "denied" if status in (401, 403) else "throttled" if status == 429 else "failed"
+        run.denied(f"GET {spec.path.split('?')[0]}", f"{tenant} {object_id}", short_error(error), kind)
+
+    async def chunk(object_ids: list[str]) -> None:
         async with limit:
-            path = spec.path.format(id=object_id)
             try:
-                pages = await fetcher.pages(path)
-            except Exception as exc:  # noqa: BLE001
-                status = status_of(exc)
-                if status in (401, 403) and denied:
-                    return  # one denial per kind of request is enough in the log
-                if status in (401, 403):
-                    denied.append(object_id)
-                kind = "denied" if status in (401, 403) else "failed"
-                run.denied(f"GET {spec.path.split('?')[0]}", f"{tenant} {object_id}", short_error(exc), kind)
+                answers = await batch_first_pages(fetcher, {i: spec.path.format(id=i) for i in object_ids})
+            except Exception as exc:  # noqa: BLE001 - the batch itself failed
+                for object_id in object_ids:
+                    fail(object_id, exc)
+                    advance()
                 return
-            finally:
-                advance()
-            run.count(spec.folder, save_pages(run, f"{spec.folder}/{object_id}", pages))
+            for object_id in object_ids:
+                answer = answers.get(object_id)
+                try:
+                    if not isinstance(answer, dict):
+                        raise answer if isinstance(answer, BaseException) else BatchItemError(0, None)
+                    pages = [answer]
+                    while pages[-1].get(NEXT_LINK):
+                        pages.append(await fetcher.get(str(pages[-1][NEXT_LINK])))
+                except Exception as exc:  # noqa: BLE001
+                    fail(object_id, exc)
+                else:
+                    run.count(spec.folder, save_pages(run, f"{spec.folder}/{object_id}", pages))
+                finally:
+                    advance()
 
     ids = [str(obj["id"]) for obj in objects if obj.get("id") and spec.select(obj)]
-    await asyncio.gather(*(one(object_id) for object_id in ids))
+    await asyncio.gather(*(chunk(ids[i:i + BATCH_SIZE]) for i in range(0, len(ids), BATCH_SIZE)))
 
 
 async def collect_tenant(run: LiveRun, client: Any, base_url: str, tenant: str) -> None:

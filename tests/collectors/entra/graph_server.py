@@ -4,7 +4,8 @@ It serves an export folder (the layout docs/collectors/entra.md describes): a co
 pages ``<stem>.json``, ``<stem>.page2.json`` ... are returned one per request, each with an
 ``@odata.nextLink`` pointing back at this server (``$skiptoken=<page>``), as Graph pages.
 Per-object requests (``/groups/{id}/members`` ...) read ``<folder>/<id>.json`` and answer an
-empty collection when the object has none, as Graph does. ``faults`` injects responses (a
+empty collection when the object has none, as Graph does; ``POST /$batch`` answers up to 20 of
+them in one JSON batch response (``{"responses": [{"id", "status", "headers", "body"}]}``). ``faults`` injects responses (a
 429 with ``Retry-After``, a 403 with Graph's error body) before the normal answer.
 """
 
@@ -82,6 +83,9 @@ class GraphServer:
             def do_GET(self) -> None:
                 server.answer(self)
 
+            def do_POST(self) -> None:
+                server.answer_batch(self)
+
             def log_message(self, *args: object) -> None:
                 pass
 
@@ -119,6 +123,29 @@ class GraphServer:
         handler.send_header("Content-Length", str(len(payload)))
         for key, value in headers.items():
             handler.send_header(key, value)
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    def answer_batch(self, handler: BaseHTTPRequestHandler) -> None:
+        """``POST /v1.0/$batch``: each inner GET is answered (and faulted) as if sent alone."""
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = json.loads(handler.rfile.read(length) or b"{}")
+        self.requests.append(Seen(urlsplit(handler.path).path.removeprefix("/v1.0"), {},
+                                  {k.lower(): v for k, v in handler.headers.items()}))
+        responses = []
+        for request in body.get("requests", []):
+            parts = urlsplit(request["url"])
+            path = parts.path.removeprefix("/v1.0")
+            query = parse_qs(parts.query)
+            self.requests.append(Seen(path, query, {"x-batch-id": str(request["id"])}))
+            queued = self.faults.get(path)
+            status, headers, answer = queued.pop(0) if queued else self.resolve(path, parts.query, query)
+            responses.append({"id": request["id"], "status": status,
+                              "headers": {"Content-Type": "application/json", **headers}, "body": answer})
+        payload = json.dumps({"responses": responses}).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
         handler.wfile.write(payload)
 

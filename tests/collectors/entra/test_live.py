@@ -204,3 +204,48 @@ def test_no_azure_rbac_option_skips_resource_manager(tmp_path: Path) -> None:
     assert outcome.exit_code == 0, outcome.output
     assert not any(seen.path.startswith("/subscriptions") for seen in server.requests)
     assert not (tmp_path / "entra" / "azure").exists()
+
+
+# --- $batch for per-object requests ----------------------------------------------------------------
+
+GROUP = "b2000000-0000-4000-8000-000000000001"
+
+
+def test_per_object_requests_go_in_batches_of_twenty(tmp_path: Path) -> None:
+    folder = tmp_path / "src"
+    shutil.copytree(SAMPLE, folder)
+    groups = [{"id": f"g{n:03d}", "displayName": f"group {n}"} for n in range(45)]
+    (folder / "groups.json").write_text(json.dumps({"value": groups}))
+    with GraphServer(folder) as server:
+        log = collect(server, tmp_path / "out")
+    member_requests = [s for s in server.requests if s.path.endswith("/members")]
+    assert len(member_requests) == 45 and all("x-batch-id" in s.headers for s in member_requests)
+    batches = server.hits("/$batch")
+    # members and owners of 45 groups: 3 + 3 batches; app owners, SP owners, federated credentials,
+    # Graph app role assignments: 1 each
+    assert len(batches) == 10
+    assert log["counts"]["group-members"] == 0 and log["problems"] == []
+    assert len(list((tmp_path / "out" / "entra" / "group-members").glob("*.json"))) == 45
+
+
+def test_throttled_item_inside_a_batch_is_retried_after_retry_after(tmp_path: Path) -> None:
+    faults = {f"/groups/{GROUP}/members": [too_many_requests(1)]}
+    with GraphServer(SAMPLE, faults=faults) as server:
+        started = time.monotonic()
+        log = collect(server, tmp_path)
+        elapsed = time.monotonic() - started
+    assert len(server.hits(f"/groups/{GROUP}/members")) == 2 and elapsed >= 1.0
+    assert log["problems"] == []
+    saved = json.loads((tmp_path / "entra" / "group-members" / f"{GROUP}.json").read_text())
+    assert len(saved["value"]) == 3
+
+
+def test_denied_item_inside_a_batch_is_recorded_and_the_others_saved(tmp_path: Path) -> None:
+    faults = {f"/groups/{GROUP}/owners": [graph_error(403, "Authorization_RequestDenied",
+                                                      "Insufficient privileges to complete the operation.")]}
+    with GraphServer(SAMPLE, faults=faults) as server:
+        log = collect(server, tmp_path)
+    assert [(p["kind"], p["call"], p["scope"].split()[-1]) for p in log["problems"]] == [
+        ("denied", "GET /groups/{id}/owners", GROUP)]
+    assert "Authorization_RequestDenied" in log["problems"][0]["error"]
+    assert len(list((tmp_path / "entra" / "group-owners").glob("*.json"))) == 4  # the other groups
