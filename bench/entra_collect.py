@@ -49,6 +49,7 @@ def synthetic_tenant(folder: Path, users: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "group-members").mkdir(exist_ok=True)
     (folder / "organization.json").write_text(json.dumps({"value": [{"id": TENANT, "displayName": "Bench"}]}))
+    (folder / "identitySecurityDefaultsEnforcementPolicy.json").write_text(json.dumps({"isEnabled": False}))
     write_pages(folder, "users", [
         {"id": guid(1, i), "userPrincipalName": f"user{i}@bench.example", "displayName": f"User {i}",
          "accountEnabled": True, "userType": "Member"} for i in range(users)])
@@ -113,8 +114,10 @@ def live(users: int) -> None:
             log = run_collection(LiveRun("entra", Path(tmp) / "out", quiet=True), object(), server.base_url,
                                  arm_url=None)
             seconds = time.perf_counter() - started
-        print(f"live    users={users:>7} requests={len(server.requests):>6} seconds={seconds:6.2f} "
-              f"requests_per_second={len(server.requests) / seconds:6.1f} problems={len(log['problems'])}")
+        http = [seen for seen in server.requests if "x-batch-id" not in seen.headers]
+        batched = len(server.requests) - len(http)
+        print(f"live    users={users:>7} graph_calls={len(server.requests):>6} http_requests={len(http):>5} "
+              f"(batched calls {batched}) seconds={seconds:6.2f} problems={len(log['problems'])}")
 
 
 def main() -> None:
