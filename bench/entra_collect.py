@@ -36,7 +36,7 @@ def guid(prefix: int, n: int) -> str:
 
 
 def write_pages(folder: Path, stem: str, objects: list[dict]) -> None:
-    chunks = [objects[i:i + PAGE] for i in range(0, len(objects), PAGE)] or [[]]
+    chunks = [objects[i : i + PAGE] for i in range(0, len(objects), PAGE)] or [[]]
     for number, chunk in enumerate(chunks, start=1):
         page = {"value": chunk}
         if number < len(chunks):
@@ -50,41 +50,108 @@ def synthetic_tenant(folder: Path, users: int) -> None:
     (folder / "group-members").mkdir(exist_ok=True)
     (folder / "organization.json").write_text(json.dumps({"value": [{"id": TENANT, "displayName": "Bench"}]}))
     (folder / "identitySecurityDefaultsEnforcementPolicy.json").write_text(json.dumps({"isEnabled": False}))
-    write_pages(folder, "users", [
-        {"id": guid(1, i), "userPrincipalName": f"user{i}@bench.example", "displayName": f"User {i}",
-         "accountEnabled": True, "userType": "Member"} for i in range(users)])
+    write_pages(
+        folder,
+        "users",
+        [
+            {
+                "id": guid(1, i),
+                "userPrincipalName": f"user{i}@bench.example",
+                "displayName": f"User {i}",
+                "accountEnabled": True,
+                "userType": "Member",
+            }
+            for i in range(users)
+        ],
+    )
     groups = max(1, users // 50)
-    write_pages(folder, "groups", [{"id": guid(2, g), "displayName": f"group-{g}", "securityEnabled": True}
-                                   for g in range(groups)])
+    write_pages(
+        folder,
+        "groups",
+        [{"id": guid(2, g), "displayName": f"group-{g}", "securityEnabled": True} for g in range(groups)],
+    )
     for g in range(groups):
-        members = [{"@odata.type": "#microsoft.graph.user", "id": guid(1, i)}
-                   for i in range(g * 50, min(users, g * 50 + 50))]
+        members = [
+            {"@odata.type": "#microsoft.graph.user", "id": guid(1, i)}
+            for i in range(g * 50, min(users, g * 50 + 50))
+        ]
         (folder / "group-members" / f"{guid(2, g)}.json").write_text(json.dumps({"value": members}))
     apps = max(1, users // 1000)
-    write_pages(folder, "applications", [
-        {"id": guid(3, a), "appId": guid(4, a), "displayName": f"app-{a}",
-         "passwordCredentials": [{"keyId": guid(5, a), "startDateTime": "2026-01-01T00:00:00Z",
-                                  "endDateTime": "2028-01-01T00:00:00Z"}], "keyCredentials": []}
-        for a in range(apps)])
-    write_pages(folder, "servicePrincipals", [
-        {"id": guid(6, a), "appId": guid(4, a), "displayName": f"app-{a}", "appOwnerOrganizationId": TENANT}
-        for a in range(apps)])
+    write_pages(
+        folder,
+        "applications",
+        [
+            {
+                "id": guid(3, a),
+                "appId": guid(4, a),
+                "displayName": f"app-{a}",
+                "passwordCredentials": [
+                    {
+                        "keyId": guid(5, a),
+                        "startDateTime": "2026-01-01T00:00:00Z",
+                        "endDateTime": "2028-01-01T00:00:00Z",
+                    }
+                ],
+                "keyCredentials": [],
+            }
+            for a in range(apps)
+        ],
+    )
+    write_pages(
+        folder,
+        "servicePrincipals",
+        [
+            {
+                "id": guid(6, a),
+                "appId": guid(4, a),
+                "displayName": f"app-{a}",
+                "appOwnerOrganizationId": TENANT,
+            }
+            for a in range(apps)
+        ],
+    )
     # 1 in 500 users is a helpdesk admin, 1 in 2000 an application admin, 3 global admins.
-    assignments = [{"id": f"h{i}", "principalId": guid(1, i), "roleDefinitionId": HELPDESK, "directoryScopeId": "/"}
-                   for i in range(0, users, 500)]
-    assignments += [{"id": f"a{i}", "principalId": guid(1, i + 1), "roleDefinitionId": APP_ADMIN,
-                     "directoryScopeId": "/"} for i in range(0, users, 2000)]
-    assignments += [{"id": f"g{i}", "principalId": guid(1, i + 2), "roleDefinitionId": GLOBAL_ADMIN,
-                     "directoryScopeId": "/"} for i in range(3)]
+    assignments = [
+        {"id": f"h{i}", "principalId": guid(1, i), "roleDefinitionId": HELPDESK, "directoryScopeId": "/"}
+        for i in range(0, users, 500)
+    ]
+    assignments += [
+        {"id": f"a{i}", "principalId": guid(1, i + 1), "roleDefinitionId": APP_ADMIN, "directoryScopeId": "/"}
+        for i in range(0, users, 2000)
+    ]
+    assignments += [
+        {
+            "id": f"g{i}",
+            "principalId": guid(1, i + 2),
+            "roleDefinitionId": GLOBAL_ADMIN,
+            "directoryScopeId": "/",
+        }
+        for i in range(3)
+    ]
     write_pages(folder, "roleAssignments", assignments)
     write_pages(folder, "roleDefinitions", [])
-    write_pages(folder, "userRegistrationDetails", [
-        {"id": guid(1, i), "isMfaRegistered": i % 3 != 0, "methodsRegistered": []} for i in range(users)])
-    write_pages(folder, "conditionalAccessPolicies", [
-        {"id": "p1", "displayName": "Require MFA", "state": "enabled",
-         "conditions": {"users": {"includeUsers": ["All"], "excludeGroups": [guid(2, 0)]},
-                        "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
-         "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}])
+    write_pages(
+        folder,
+        "userRegistrationDetails",
+        [{"id": guid(1, i), "isMfaRegistered": i % 3 != 0, "methodsRegistered": []} for i in range(users)],
+    )
+    write_pages(
+        folder,
+        "conditionalAccessPolicies",
+        [
+            {
+                "id": "p1",
+                "displayName": "Require MFA",
+                "state": "enabled",
+                "conditions": {
+                    "users": {"includeUsers": ["All"], "excludeGroups": [guid(2, 0)]},
+                    "applications": {"includeApplications": ["All"]},
+                    "clientAppTypes": ["all"],
+                },
+                "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
+            }
+        ],
+    )
 
 
 def offline(users: int) -> None:
@@ -96,8 +163,10 @@ def offline(users: int) -> None:
         seconds = time.perf_counter() - started
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     techniques = Counter(str(e.get("technique")) for e in result.edges if e.get("technique"))
-    print(f"offline users={users:>7} nodes={len(result.nodes):>7} edges={len(result.edges):>8} "
-          f"seconds={seconds:6.2f} peak_rss_mb={rss_mb:7.0f} errors={len(result.errors)}")
+    print(
+        f"offline users={users:>7} nodes={len(result.nodes):>7} edges={len(result.edges):>8} "
+        f"seconds={seconds:6.2f} peak_rss_mb={rss_mb:7.0f} errors={len(result.errors)}"
+    )
     print("   abuse edges: " + ", ".join(f"{k}={v}" for k, v in sorted(techniques.items())))
 
 
@@ -111,13 +180,16 @@ def live(users: int) -> None:
         synthetic_tenant(folder, users)
         with GraphServer(folder) as server:
             started = time.perf_counter()
-            log = run_collection(LiveRun("entra", Path(tmp) / "out", quiet=True), object(), server.base_url,
-                                 arm_url=None)
+            log = run_collection(
+                LiveRun("entra", Path(tmp) / "out", quiet=True), object(), server.base_url, arm_url=None
+            )
             seconds = time.perf_counter() - started
         http = [seen for seen in server.requests if "x-batch-id" not in seen.headers]
         batched = len(server.requests) - len(http)
-        print(f"live    users={users:>7} graph_calls={len(server.requests):>6} http_requests={len(http):>5} "
-              f"(batched calls {batched}) seconds={seconds:6.2f} problems={len(log['problems'])}")
+        print(
+            f"live    users={users:>7} graph_calls={len(server.requests):>6} http_requests={len(http):>5} "
+            f"(batched calls {batched}) seconds={seconds:6.2f} problems={len(log['problems'])}"
+        )
 
 
 def main() -> None:

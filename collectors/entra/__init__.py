@@ -450,7 +450,8 @@ def _graph_permissions(result: CollectResult, folder: Path, exports: dict[str, C
         is_graph = (graph_sp is not None and resource_id == str(graph_sp.get("id"))) or any(
             o.get("resourceDisplayName") == "Microsoft Graph" for o in objects)
         if not is_graph:
-            result.coverage.notes.append(f"{APP_ROLE_ASSIGNED_TO_DIR}/{resource_id}: not Microsoft Graph, skipped")
+            result.coverage.notes.append(
+                f"{APP_ROLE_ASSIGNED_TO_DIR}/{resource_id}: not Microsoft Graph, skipped")
             continue
         edges: list[Record] = []
         for item in collection.items:

@@ -51,7 +51,9 @@ class Tenant:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # object id -> Graph user
     user_mfa: dict[str, bool | None] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
-    service_principals: dict[str, dict[str, Any]] = field(default_factory=dict)  # own tenant's, not Microsoft's
+    service_principals: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # own tenant's, not Microsoft's
     roles: dict[str, set[str]] = field(default_factory=dict)  # principal -> active role template ids
     role_infos: dict[str, RoleInfo] = field(default_factory=dict)  # template id -> RoleInfo
     admins: set[str] = field(default_factory=set)  # users holding any directory role, also via groups
@@ -86,9 +88,16 @@ def _to_service_principals(holders: dict[str, str], tenant: Tenant, via: str, te
     for holder, why in holders.items():
         for sp_id, sp in sorted(tenant.service_principals.items()):
             if _entra(sp_id) != holder:
-                edges.append(edge(holder, _entra(sp_id), EdgeKind.CAN_CREATE_CREDENTIAL,
-                                  f"{why}: {via} {sp.get('displayName') or sp_id}", mfa_required=False,
-                                  technique=technique))
+                edges.append(
+                    edge(
+                        holder,
+                        _entra(sp_id),
+                        EdgeKind.CAN_CREATE_CREDENTIAL,
+                        f"{why}: {via} {sp.get('displayName') or sp_id}",
+                        mfa_required=False,
+                        technique=technique,
+                    )
+                )
     return edges
 
 
@@ -102,8 +111,9 @@ def add_secret_by_graph_permission(tenant: Tenant) -> list[Record]:
     return _to_service_principals(holders, tenant, "can add a secret to", "add_secret_by_graph_permission")
 
 
-def _to_groups(holders: dict[str, str], tenant: Tenant, role_assignable: bool | None,
-               technique: str) -> list[Record]:
+def _to_groups(
+    holders: dict[str, str], tenant: Tenant, role_assignable: bool | None, technique: str
+) -> list[Record]:
     edges = []
     for holder, why in holders.items():
         for group_id, group in sorted(tenant.groups.items()):
@@ -111,9 +121,16 @@ def _to_groups(holders: dict[str, str], tenant: Tenant, role_assignable: bool | 
             if role_assignable is not None and assignable != role_assignable:
                 continue
             if _entra(group_id) != holder:
-                edges.append(edge(holder, _entra(group_id), EdgeKind.CAN_GRANT,
-                                  f"{why}: can add members to group {group.get('displayName') or group_id}",
-                                  mfa_required=False, technique=technique))
+                edges.append(
+                    edge(
+                        holder,
+                        _entra(group_id),
+                        EdgeKind.CAN_GRANT,
+                        f"{why}: can add members to group {group.get('displayName') or group_id}",
+                        mfa_required=False,
+                        technique=technique,
+                    )
+                )
     return edges
 
 
@@ -124,9 +141,16 @@ def add_members_by_owner(tenant: Tenant) -> list[Record]:
         for owner in owners:
             owner_id = owner.get("id")
             if isinstance(owner_id, str) and owner_id:
-                edges.append(edge(_entra(owner_id), _entra(group_id), EdgeKind.CAN_GRANT,
-                                  f"owner of group {group.get('displayName') or group_id}: can add members",
-                                  mfa_required=False, technique="add_members_by_owner"))
+                edges.append(
+                    edge(
+                        _entra(owner_id),
+                        _entra(group_id),
+                        EdgeKind.CAN_GRANT,
+                        f"owner of group {group.get('displayName') or group_id}: can add members",
+                        mfa_required=False,
+                        technique="add_members_by_owner",
+                    )
+                )
     return edges
 
 
@@ -134,21 +158,25 @@ def add_members_by_role(tenant: Tenant) -> list[Record]:
     # Only Global / Privileged Role Administrators manage role-assignable groups' members.
     any_group = tenant.role_sources({GLOBAL_ADMIN, PRIVILEGED_ROLE_ADMIN})
     plain = tenant.role_sources({GROUPS_ADMIN, USER_ADMIN, DIRECTORY_WRITERS})
-    return (_to_groups(any_group, tenant, None, "add_members_by_role")
-            + _to_groups(plain, tenant, False, "add_members_by_role"))
+    return _to_groups(any_group, tenant, None, "add_members_by_role") + _to_groups(
+        plain, tenant, False, "add_members_by_role"
+    )
 
 
 def add_members_by_graph_permission(tenant: Tenant) -> list[Record]:
     any_group = tenant.holders_of_permissions({"RoleManagement.ReadWrite.Directory"})
-    plain = tenant.holders_of_permissions({"GroupMember.ReadWrite.All", "Group.ReadWrite.All",
-                                           "Directory.ReadWrite.All"})
+    plain = tenant.holders_of_permissions(
+        {"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"}
+    )
     plain = {k: v for k, v in plain.items() if k not in any_group}
-    return (_to_groups(any_group, tenant, None, "add_members_by_graph_permission")
-            + _to_groups(plain, tenant, False, "add_members_by_graph_permission"))
+    return _to_groups(any_group, tenant, None, "add_members_by_graph_permission") + _to_groups(
+        plain, tenant, False, "add_members_by_graph_permission"
+    )
 
 
-def _resets(holders: dict[str, str], tenant: Tenant, admins_too: bool, methods_too: bool,
-            technique: str) -> list[Record]:
+def _resets(
+    holders: dict[str, str], tenant: Tenant, admins_too: bool, methods_too: bool, technique: str
+) -> list[Record]:
     edges = []
     for holder, why in holders.items():
         for user_id, user in sorted(tenant.users.items()):
@@ -158,10 +186,19 @@ def _resets(holders: dict[str, str], tenant: Tenant, admins_too: bool, methods_t
                 continue
             # Without resetting the methods too, the new password still meets the target's MFA.
             needs_mfa = not methods_too and tenant.user_mfa.get(user_id) is True
-            what = "reset the password and authentication methods of" if methods_too else "reset the password of"
-            edges.append(edge(holder, _entra(user_id), EdgeKind.CAN_CREATE_CREDENTIAL,
-                              f"{why}: can {what} {user.get('userPrincipalName') or user_id}",
-                              mfa_required=needs_mfa, technique=technique))
+            what = (
+                "reset the password and authentication methods of" if methods_too else "reset the password of"
+            )
+            edges.append(
+                edge(
+                    holder,
+                    _entra(user_id),
+                    EdgeKind.CAN_CREATE_CREDENTIAL,
+                    f"{why}: can {what} {user.get('userPrincipalName') or user_id}",
+                    mfa_required=needs_mfa,
+                    technique=technique,
+                )
+            )
     return edges
 
 
@@ -172,17 +209,23 @@ def reset_password_by_role(tenant: Tenant) -> list[Record]:
     everyone = tenant.role_sources({GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN})
     methods = tenant.role_sources({AUTHENTICATION_ADMIN})
     passwords = tenant.role_sources({HELPDESK_ADMIN, PASSWORD_ADMIN, USER_ADMIN})
-    return (_resets(everyone, tenant, True, True, "reset_password_by_role")
-            + _resets(methods, tenant, False, True, "reset_password_by_role")
-            + _resets(passwords, tenant, False, False, "reset_password_by_role"))
+    return (
+        _resets(everyone, tenant, True, True, "reset_password_by_role")
+        + _resets(methods, tenant, False, True, "reset_password_by_role")
+        + _resets(passwords, tenant, False, False, "reset_password_by_role")
+    )
 
 
 def reset_password_by_graph_permission(tenant: Tenant) -> list[Record]:
     methods = tenant.holders_of_permissions({"UserAuthenticationMethod.ReadWrite.All"})
-    passwords = {k: v for k, v in tenant.holders_of_permissions({"User-PasswordProfile.ReadWrite.All"}).items()
-                 if k not in methods}
-    return (_resets(methods, tenant, True, True, "reset_password_by_graph_permission")
-            + _resets(passwords, tenant, True, False, "reset_password_by_graph_permission"))
+    passwords = {
+        k: v
+        for k, v in tenant.holders_of_permissions({"User-PasswordProfile.ReadWrite.All"}).items()
+        if k not in methods
+    }
+    return _resets(methods, tenant, True, True, "reset_password_by_graph_permission") + _resets(
+        passwords, tenant, True, False, "reset_password_by_graph_permission"
+    )
 
 
 def assign_global_admin(tenant: Tenant) -> list[Record]:
@@ -191,20 +234,45 @@ def assign_global_admin(tenant: Tenant) -> list[Record]:
     RoleAssignmentSchedule.ReadWrite.Directory, AppRoleAssignment.ReadWrite.All (grants itself
     RoleManagement.ReadWrite.Directory first)."""
     holders = dict(tenant.role_sources({PRIVILEGED_ROLE_ADMIN}))
-    holders.update(tenant.holders_of_permissions({
-        "RoleManagement.ReadWrite.Directory", "RoleAssignmentSchedule.ReadWrite.Directory",
-        "AppRoleAssignment.ReadWrite.All", "RoleEligibilitySchedule.ReadWrite.Directory",
-    }))
-    return [edge(holder, role_node_id(GLOBAL_ADMIN), EdgeKind.CAN_GRANT,
-                 f"{why}: can assign itself Global Administrator", mfa_required=False,
-                 technique="assign_global_admin")
-            for holder, why in holders.items()
-            if GLOBAL_ADMIN not in tenant.roles.get(holder.removeprefix("entra:"), set())]
+    holders.update(
+        tenant.holders_of_permissions(
+            {
+                "RoleManagement.ReadWrite.Directory",
+                "RoleAssignmentSchedule.ReadWrite.Directory",
+                "AppRoleAssignment.ReadWrite.All",
+                "RoleEligibilitySchedule.ReadWrite.Directory",
+            }
+        )
+    )
+    return [
+        edge(
+            holder,
+            role_node_id(GLOBAL_ADMIN),
+            EdgeKind.CAN_GRANT,
+            f"{why}: can assign itself Global Administrator",
+            mfa_required=False,
+            technique="assign_global_admin",
+        )
+        for holder, why in holders.items()
+        if GLOBAL_ADMIN not in tenant.roles.get(holder.removeprefix("entra:"), set())
+    ]
 
 
-ABUSE_ROLES = frozenset({GLOBAL_ADMIN, PRIVILEGED_ROLE_ADMIN, PRIVILEGED_AUTH_ADMIN, APPLICATION_ADMIN,
-                         CLOUD_APPLICATION_ADMIN, GROUPS_ADMIN, USER_ADMIN, DIRECTORY_WRITERS, HELPDESK_ADMIN,
-                         PASSWORD_ADMIN, AUTHENTICATION_ADMIN})
+ABUSE_ROLES = frozenset(
+    {
+        GLOBAL_ADMIN,
+        PRIVILEGED_ROLE_ADMIN,
+        PRIVILEGED_AUTH_ADMIN,
+        APPLICATION_ADMIN,
+        CLOUD_APPLICATION_ADMIN,
+        GROUPS_ADMIN,
+        USER_ADMIN,
+        DIRECTORY_WRITERS,
+        HELPDESK_ADMIN,
+        PASSWORD_ADMIN,
+        AUTHENTICATION_ADMIN,
+    }
+)
 
 
 def role_holders(tenant: Tenant) -> list[Record]:
@@ -216,9 +284,16 @@ def role_holders(tenant: Tenant) -> list[Record]:
             continue
         for template in sorted(held & ABUSE_ROLES):
             info = tenant.role_infos.get(template)
-            edges.append(edge(_entra(principal), role_node_id(template), EdgeKind.MEMBER_OF,
-                              f"active assignment of directory role {info.name if info else template}",
-                              mfa_required=False, technique="role_holders"))
+            edges.append(
+                edge(
+                    _entra(principal),
+                    role_node_id(template),
+                    EdgeKind.MEMBER_OF,
+                    f"active assignment of directory role {info.name if info else template}",
+                    mfa_required=False,
+                    technique="role_holders",
+                )
+            )
     return edges
 
 
@@ -231,30 +306,63 @@ class Technique:
 
 
 TECHNIQUES = (
-    Technique("role_holders", role_holders, "active holders of a directory role act through its role node",
-              "BloodHound AZHasRole"),
-    Technique("add_secret_by_role", add_secret_by_role,
-              "Global / Application / Cloud Application Administrators add a secret to any service principal",
-              "BloodHound AZAddSecret"),
-    Technique("add_secret_by_graph_permission", add_secret_by_graph_permission,
-              "Application.ReadWrite.All (or Directory.ReadWrite.All) adds a secret to any service principal",
-              "BloodHound AZMGAddSecret"),
-    Technique("add_members_by_owner", add_members_by_owner, "a group owner adds members (itself) to the group",
-              "BloodHound AZAddMembers"),
-    Technique("add_members_by_role", add_members_by_role,
-              "Groups / User Administrators and Directory Writers manage non-role-assignable groups; Global and "
-              "Privileged Role Administrators any group", "BloodHound AZAddMembers"),
-    Technique("add_members_by_graph_permission", add_members_by_graph_permission,
-              "GroupMember / Group / Directory.ReadWrite.All (non-role-assignable groups); "
-              "RoleManagement.ReadWrite.Directory (any group)", "BloodHound AZMGAddMember"),
-    Technique("reset_password_by_role", reset_password_by_role,
-              "password reset following Microsoft's admin hierarchy", "BloodHound AZResetPassword"),
-    Technique("reset_password_by_graph_permission", reset_password_by_graph_permission,
-              "UserAuthenticationMethod.ReadWrite.All / User-PasswordProfile.ReadWrite.All reset sign-in",
-              "Microsoft Graph permissions reference"),
-    Technique("assign_global_admin", assign_global_admin,
-              "Privileged Role Administrator, RoleManagement.ReadWrite.Directory, AppRoleAssignment.ReadWrite.All "
-              "assign Global Administrator", "BloodHound AZPrivilegedRoleAdmin, AZMGGrantRole, AZMGGrantAppRoles"),
+    Technique(
+        "role_holders",
+        role_holders,
+        "active holders of a directory role act through its role node",
+        "BloodHound AZHasRole",
+    ),
+    Technique(
+        "add_secret_by_role",
+        add_secret_by_role,
+        "Global / Application / Cloud Application Administrators add a secret to any service principal",
+        "BloodHound AZAddSecret",
+    ),
+    Technique(
+        "add_secret_by_graph_permission",
+        add_secret_by_graph_permission,
+        "Application.ReadWrite.All (or Directory.ReadWrite.All) adds a secret to any service principal",
+        "BloodHound AZMGAddSecret",
+    ),
+    Technique(
+        "add_members_by_owner",
+        add_members_by_owner,
+        "a group owner adds members (itself) to the group",
+        "BloodHound AZAddMembers",
+    ),
+    Technique(
+        "add_members_by_role",
+        add_members_by_role,
+        "Groups / User Administrators and Directory Writers manage non-role-assignable groups; Global and "
+        "Privileged Role Administrators any group",
+        "BloodHound AZAddMembers",
+    ),
+    Technique(
+        "add_members_by_graph_permission",
+        add_members_by_graph_permission,
+        "GroupMember / Group / Directory.ReadWrite.All (non-role-assignable groups); "
+        "RoleManagement.ReadWrite.Directory (any group)",
+        "BloodHound AZMGAddMember",
+    ),
+    Technique(
+        "reset_password_by_role",
+        reset_password_by_role,
+        "password reset following Microsoft's admin hierarchy",
+        "BloodHound AZResetPassword",
+    ),
+    Technique(
+        "reset_password_by_graph_permission",
+        reset_password_by_graph_permission,
+        "UserAuthenticationMethod.ReadWrite.All / User-PasswordProfile.ReadWrite.All reset sign-in",
+        "Microsoft Graph permissions reference",
+    ),
+    Technique(
+        "assign_global_admin",
+        assign_global_admin,
+        "Privileged Role Administrator, RoleManagement.ReadWrite.Directory, AppRoleAssignment.ReadWrite.All "
+        "assign Global Administrator",
+        "BloodHound AZPrivilegedRoleAdmin, AZMGGrantRole, AZMGGrantAppRoles",
+    ),
 )
 
 

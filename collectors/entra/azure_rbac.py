@@ -66,9 +66,17 @@ def _tags(tags: Any) -> list[str]:
 
 def transform_subscription(subscription: dict[str, Any], tenant: str) -> Record:
     sub_id = str(subscription["subscriptionId"])
-    return node(scope_node_id(f"/subscriptions/{sub_id}", tenant), Family.RESOURCE, "subscription",
-                Provider.ENTRA, str(subscription.get("displayName") or sub_id), tenant,
-                subscription_id=sub_id, state=subscription.get("state"), tags=_tags(subscription.get("tags")))
+    return node(
+        scope_node_id(f"/subscriptions/{sub_id}", tenant),
+        Family.RESOURCE,
+        "subscription",
+        Provider.ENTRA,
+        str(subscription.get("displayName") or sub_id),
+        tenant,
+        subscription_id=sub_id,
+        state=subscription.get("state"),
+        tags=_tags(subscription.get("tags")),
+    )
 
 
 def scope_node(scope: str, tenant: str, subscription_names: dict[str, str]) -> Record:
@@ -77,8 +85,15 @@ def scope_node(scope: str, tenant: str, subscription_names: dict[str, str]) -> R
     parent = _parent_scope(scope)
     if kind == "subscription":
         name = subscription_names.get(name.lower(), name)
-    return node(scope_node_id(scope, tenant), Family.RESOURCE, kind, Provider.ENTRA, name,
-                scope_node_id(parent, tenant) if parent else tenant, arm_scope=scope)
+    return node(
+        scope_node_id(scope, tenant),
+        Family.RESOURCE,
+        kind,
+        Provider.ENTRA,
+        name,
+        scope_node_id(parent, tenant) if parent else tenant,
+        arm_scope=scope,
+    )
 
 
 def role_table(definitions: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
@@ -89,8 +104,12 @@ def role_table(definitions: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
         props = definition.get("properties") or {}
         if not guid or not isinstance(props, dict):
             continue
-        actions = [str(a).lower() for p in props.get("permissions") or [] if isinstance(p, dict)
-                   for a in p.get("actions") or []]
+        actions = [
+            str(a).lower()
+            for p in props.get("permissions") or []
+            if isinstance(p, dict)
+            for a in p.get("actions") or []
+        ]
         name = str(props.get("roleName") or guid)
         if guid in BUILT_IN_ROLES:
             continue
@@ -104,8 +123,9 @@ def role_table(definitions: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
     return table
 
 
-def transform_azure_assignment(assignment: dict[str, Any], roles: dict[str, tuple[str, str]],
-                               tenant: str) -> Record:
+def transform_azure_assignment(
+    assignment: dict[str, Any], roles: dict[str, tuple[str, str]], tenant: str
+) -> Record:
     """One ARM roleAssignment -> HAS_PERMISSION principal -> scope node (caller checked the fields)."""
     props = assignment["properties"]
     guid = str(props["roleDefinitionId"]).rstrip("/").rsplit("/", 1)[-1].lower()
@@ -114,6 +134,14 @@ def transform_azure_assignment(assignment: dict[str, Any], roles: dict[str, tupl
     if props.get("condition"):
         conditions.append(f"ABAC condition: {props['condition']}")
     scope = str(props.get("scope") or "")
-    return edge(f"entra:{props['principalId']}", scope_node_id(scope, tenant), EdgeKind.HAS_PERMISSION,
-                f"Azure role {name} on {scope or '/'}", level=level, actions=[name],
-                principal_type=props.get("principalType"), arm_scope=scope, conditions=conditions)
+    return edge(
+        f"entra:{props['principalId']}",
+        scope_node_id(scope, tenant),
+        EdgeKind.HAS_PERMISSION,
+        f"Azure role {name} on {scope or '/'}",
+        level=level,
+        actions=[name],
+        principal_type=props.get("principalType"),
+        arm_scope=scope,
+        conditions=conditions,
+    )

@@ -37,11 +37,29 @@ def transform_federated_credentials(
             continue
         host = urlsplit(issuer).hostname or issuer
         source = f"external:oidc/{host}/{subject}"
-        nodes.append(node(source, Family.IDENTITY, "ServiceIdentity", Provider.EXTERNAL, f"{host} {subject}", "",
-                          human=False, oidc_subject=subject, issuer=issuer))
-        edges.append(edge(source, target_sp, EdgeKind.FEDERATES_TO,
-                          f"federated identity credential {credential.get('name') or ''} of application "
-                          f"{app_name}".replace("  ", " "),
-                          mfa_required=False, oidc_subject=subject,
-                          conditions=[f"audiences {', '.join(map(str, credential.get('audiences') or []))}"]))
+        nodes.append(
+            node(
+                source,
+                Family.IDENTITY,
+                "ServiceIdentity",
+                Provider.EXTERNAL,
+                f"{host} {subject}",
+                "",
+                human=False,
+                oidc_subject=subject,
+                issuer=issuer,
+            )
+        )
+        edges.append(
+            edge(
+                source,
+                target_sp,
+                EdgeKind.FEDERATES_TO,
+                f"federated identity credential {credential.get('name') or ''} of application "
+                f"{app_name}".replace("  ", " "),
+                mfa_required=False,
+                oidc_subject=subject,
+                conditions=[f"audiences {', '.join(map(str, credential.get('audiences') or []))}"],
+            )
+        )
     return nodes, edges, k8s_subjects

@@ -44,14 +44,24 @@ WELL_KNOWN = {
 }
 
 # Permissions with which an app can make itself (or anyone) tenant admin.
-TAKEOVER = frozenset({
-    "RoleManagement.ReadWrite.Directory", "AppRoleAssignment.ReadWrite.All", "Application.ReadWrite.All",
-    "RoleAssignmentSchedule.ReadWrite.Directory", "RoleEligibilitySchedule.ReadWrite.Directory",
-    "PrivilegedAccess.ReadWrite.AzureADGroup", "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup",
-    "Domain.ReadWrite.All", "RoleManagementPolicy.ReadWrite.Directory", "Policy.ReadWrite.ConditionalAccess",
-    "Policy.ReadWrite.AuthenticationMethod", "UserAuthenticationMethod.ReadWrite.All",
-    "User-PasswordProfile.ReadWrite.All", "Policy.ReadWrite.PermissionGrant",
-})
+TAKEOVER = frozenset(
+    {
+        "RoleManagement.ReadWrite.Directory",
+        "AppRoleAssignment.ReadWrite.All",
+        "Application.ReadWrite.All",
+        "RoleAssignmentSchedule.ReadWrite.Directory",
+        "RoleEligibilitySchedule.ReadWrite.Directory",
+        "PrivilegedAccess.ReadWrite.AzureADGroup",
+        "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup",
+        "Domain.ReadWrite.All",
+        "RoleManagementPolicy.ReadWrite.Directory",
+        "Policy.ReadWrite.ConditionalAccess",
+        "Policy.ReadWrite.AuthenticationMethod",
+        "UserAuthenticationMethod.ReadWrite.All",
+        "User-PasswordProfile.ReadWrite.All",
+        "Policy.ReadWrite.PermissionGrant",
+    }
+)
 
 
 def permission_names(graph_sp: dict[str, Any] | None) -> dict[str, str]:
@@ -86,7 +96,9 @@ def transform_app_role_assignment(assignment: dict[str, Any], names: dict[str, s
     permission = names.get(role_id, role_id)
     conditions = [] if role_id in names else ["unknown Graph permission id; level assumed read"]
     return edge(
-        f"entra:{assignment['principalId']}", tenant, EdgeKind.HAS_PERMISSION,
+        f"entra:{assignment['principalId']}",
+        tenant,
+        EdgeKind.HAS_PERMISSION,
         f"Microsoft Graph application permission {permission}",
         level=level_of(permission) if role_id in names else "read",
         actions=[permission],

@@ -39,8 +39,9 @@ PARALLEL_REQUESTS = 4  # $batch POSTs (of per-object requests: members, owners) 
 BATCH_SIZE = 20  # Graph's limit of requests per $batch
 MAX_BATCH_RETRIES = 3  # for 429 answers inside a batch (the SDK's RetryHandler covers the POST itself)
 
-USER_FIELDS = ("id,userPrincipalName,mail,displayName,accountEnabled,userType,onPremisesSyncEnabled,"
-               "createdDateTime")
+USER_FIELDS = (
+    "id,userPrincipalName,mail,displayName,accountEnabled,userType,onPremisesSyncEnabled,createdDateTime"
+)
 OWNER_FIELDS = "id,displayName,userPrincipalName,appId"
 
 
@@ -56,30 +57,56 @@ class Endpoint:
 
 TENANT_ENDPOINTS = (
     Endpoint("organization", "/organization?$select=id,displayName,verifiedDomains,tenantType"),
-    Endpoint("users", f"/users?$select={USER_FIELDS},signInActivity&$top=999",
-             fallback=f"/users?$select={USER_FIELDS}&$top=999"),
-    Endpoint("groups", "/groups?$select=id,displayName,description,securityEnabled,mailEnabled,"
-                       "isAssignableToRole,groupTypes,onPremisesSyncEnabled&$top=999"),
-    Endpoint("servicePrincipals", "/servicePrincipals?$select=id,appId,displayName,servicePrincipalType,"
-                                  "accountEnabled,appOwnerOrganizationId,tags,appRoles,passwordCredentials,"
-                                  "keyCredentials&$top=999"),
-    Endpoint("applications", "/applications?$select=id,appId,displayName,createdDateTime,signInAudience,"
-                             "passwordCredentials,keyCredentials&$top=999"),
-    Endpoint("roleDefinitions", "/roleManagement/directory/roleDefinitions?$select=id,displayName,"
-                                "description,templateId,isBuiltIn,isEnabled,isPrivileged,rolePermissions"),
-    Endpoint("roleAssignments", "/roleManagement/directory/roleAssignments?$select=id,principalId,"
-                                "roleDefinitionId,directoryScopeId,appScopeId"),
-    Endpoint("roleEligibilitySchedules", "/roleManagement/directory/roleEligibilitySchedules?$select=id,"
-                                         "principalId,roleDefinitionId,directoryScopeId,memberType,status,"
-                                         "scheduleInfo"),
-    Endpoint("roleManagementPolicyAssignments",
-             "/policies/roleManagementPolicyAssignments?$filter=scopeId eq '/' and scopeType eq "
-             "'DirectoryRole'&$expand=policy($expand=rules)"),
+    Endpoint(
+        "users",
+        f"/users?$select={USER_FIELDS},signInActivity&$top=999",
+        fallback=f"/users?$select={USER_FIELDS}&$top=999",
+    ),
+    Endpoint(
+        "groups",
+        "/groups?$select=id,displayName,description,securityEnabled,mailEnabled,"
+        "isAssignableToRole,groupTypes,onPremisesSyncEnabled&$top=999",
+    ),
+    Endpoint(
+        "servicePrincipals",
+        "/servicePrincipals?$select=id,appId,displayName,servicePrincipalType,"
+        "accountEnabled,appOwnerOrganizationId,tags,appRoles,passwordCredentials,"
+        "keyCredentials&$top=999",
+    ),
+    Endpoint(
+        "applications",
+        "/applications?$select=id,appId,displayName,createdDateTime,signInAudience,"
+        "passwordCredentials,keyCredentials&$top=999",
+    ),
+    Endpoint(
+        "roleDefinitions",
+        "/roleManagement/directory/roleDefinitions?$select=id,displayName,"
+        "description,templateId,isBuiltIn,isEnabled,isPrivileged,rolePermissions",
+    ),
+    Endpoint(
+        "roleAssignments",
+        "/roleManagement/directory/roleAssignments?$select=id,principalId,"
+        "roleDefinitionId,directoryScopeId,appScopeId",
+    ),
+    Endpoint(
+        "roleEligibilitySchedules",
+        "/roleManagement/directory/roleEligibilitySchedules?$select=id,"
+        "principalId,roleDefinitionId,directoryScopeId,memberType,status,"
+        "scheduleInfo",
+    ),
+    Endpoint(
+        "roleManagementPolicyAssignments",
+        "/policies/roleManagementPolicyAssignments?$filter=scopeId eq '/' and scopeType eq "
+        "'DirectoryRole'&$expand=policy($expand=rules)",
+    ),
     Endpoint("userRegistrationDetails", "/reports/authenticationMethods/userRegistrationDetails"),
     Endpoint("conditionalAccessPolicies", "/identity/conditionalAccess/policies"),
     Endpoint("oauth2PermissionGrants", "/oauth2PermissionGrants"),
-    Endpoint("identitySecurityDefaultsEnforcementPolicy", "/policies/identitySecurityDefaultsEnforcementPolicy",
-             single=True),
+    Endpoint(
+        "identitySecurityDefaultsEnforcementPolicy",
+        "/policies/identitySecurityDefaultsEnforcementPolicy",
+        single=True,
+    ),
 )
 
 
@@ -97,13 +124,22 @@ PER_OBJECT = (
     PerObject("group-members", "groups", f"/groups/{{id}}/members?$select={OWNER_FIELDS}&$top=999"),
     PerObject("group-owners", "groups", f"/groups/{{id}}/owners?$select={OWNER_FIELDS}"),
     PerObject("application-owners", "applications", f"/applications/{{id}}/owners?$select={OWNER_FIELDS}"),
-    PerObject("servicePrincipal-owners", "servicePrincipals",
-              f"/servicePrincipals/{{id}}/owners?$select={OWNER_FIELDS}",
-              lambda sp: sp.get("appOwnerOrganizationId") != MICROSOFT_TENANT_ID),
-    PerObject("federatedIdentityCredentials", "applications", "/applications/{id}/federatedIdentityCredentials"),
+    PerObject(
+        "servicePrincipal-owners",
+        "servicePrincipals",
+        f"/servicePrincipals/{{id}}/owners?$select={OWNER_FIELDS}",
+        lambda sp: sp.get("appOwnerOrganizationId") != MICROSOFT_TENANT_ID,
+    ),
+    PerObject(
+        "federatedIdentityCredentials", "applications", "/applications/{id}/federatedIdentityCredentials"
+    ),
     # Who holds Microsoft Graph application permissions: one collection on the Graph resource.
-    PerObject("appRoleAssignedTo", "servicePrincipals", "/servicePrincipals/{id}/appRoleAssignedTo?$top=999",
-              lambda sp: sp.get("appId") == MICROSOFT_GRAPH_APP_ID),
+    PerObject(
+        "appRoleAssignedTo",
+        "servicePrincipals",
+        "/servicePrincipals/{id}/appRoleAssignedTo?$top=999",
+        lambda sp: sp.get("appId") == MICROSOFT_GRAPH_APP_ID,
+    ),
 )
 
 
@@ -148,8 +184,11 @@ class GraphFetcher:
         answers: dict[str, tuple[int, dict, Any]] = {}
         for response in (json.loads(raw) if raw else {}).get("responses") or []:
             if isinstance(response, dict) and "id" in response:
-                answers[str(response["id"])] = (int(response.get("status") or 0), response.get("headers") or {},
-                                                response.get("body"))
+                answers[str(response["id"])] = (
+                    int(response.get("status") or 0),
+                    response.get("headers") or {},
+                    response.get("body"),
+                )
         return answers
 
     async def pages(self, path: str) -> list[dict[str, Any]]:
@@ -181,7 +220,9 @@ def save_pages(run: LiveRun, stem: str, pages: list[dict[str, Any]]) -> int:
     return sum(len(page.get("value") or []) for page in pages)
 
 
-async def collect_endpoint(run: LiveRun, fetcher: GraphFetcher, endpoint: Endpoint, tenant: str) -> list[dict]:
+async def collect_endpoint(
+    run: LiveRun, fetcher: GraphFetcher, endpoint: Endpoint, tenant: str
+) -> list[dict]:
     """Fetch and save one endpoint; on 403 try the fallback request, else record the denial."""
     for path in (endpoint.path, endpoint.fallback):
         if not path:
@@ -252,8 +293,14 @@ def _retry_after(headers: dict[str, Any]) -> float:
     return 2.0
 
 
-async def collect_per_object(run: LiveRun, fetcher: GraphFetcher, spec: PerObject, objects: list[dict],
-                             tenant: str, advance: Callable[[], None]) -> None:
+async def collect_per_object(
+    run: LiveRun,
+    fetcher: GraphFetcher,
+    spec: PerObject,
+    objects: list[dict],
+    tenant: str,
+    advance: Callable[[], None],
+) -> None:
     """One request per object, sent BATCH_SIZE at a time in Graph ``$batch`` POSTs; later pages
     of an object's answer are followed with plain GETs."""
     limit = asyncio.Semaphore(PARALLEL_REQUESTS)
@@ -293,7 +340,7 @@ async def collect_per_object(run: LiveRun, fetcher: GraphFetcher, spec: PerObjec
                     advance()
 
     ids = [str(obj["id"]) for obj in objects if obj.get("id") and spec.select(obj)]
-    await asyncio.gather(*(chunk(ids[i:i + BATCH_SIZE]) for i in range(0, len(ids), BATCH_SIZE)))
+    await asyncio.gather(*(chunk(ids[i : i + BATCH_SIZE]) for i in range(0, len(ids), BATCH_SIZE)))
 
 
 async def collect_tenant(run: LiveRun, client: Any, base_url: str, tenant: str) -> None:
@@ -313,8 +360,7 @@ async def collect_tenant(run: LiveRun, client: Any, base_url: str, tenant: str) 
             if not objects:
                 continue
             task = bar.add_task(f"{spec.folder}", total=len(objects))
-            await collect_per_object(run, fetcher, spec, objects, tenant,
-                                     lambda task=task: bar.advance(task))
+            await collect_per_object(run, fetcher, spec, objects, tenant, lambda task=task: bar.advance(task))
 
 
 class ArmFetcher:
@@ -332,8 +378,11 @@ class ArmFetcher:
 
         self.base_url = base_url.rstrip("/")
         host = urlsplit(self.base_url).hostname or ""
-        policies: list[Any] = [HeadersPolicy({"Accept": "application/json"}),
-                               UserAgentPolicy("crosspath"), RetryPolicy(retry_backoff_factor=0.5)]
+        policies: list[Any] = [
+            HeadersPolicy({"Accept": "application/json"}),
+            UserAgentPolicy("crosspath"),
+            RetryPolicy(retry_backoff_factor=0.5),
+        ]
         self.local_token = allow_token_host and host not in ARM_HOSTS
         if host in ARM_HOSTS or allow_token_host:
             policies.append(BearerTokenCredentialPolicy(credential, f"{ARM_URL}/.default"))
@@ -344,8 +393,9 @@ class ArmFetcher:
         from azure.core.rest import HttpRequest
 
         options = {"enforce_https": False} if self.local_token else {}
-        response = self.client.send_request(HttpRequest("GET", url if url.startswith("http") else self.base_url + url),
-                                            **options)
+        response = self.client.send_request(
+            HttpRequest("GET", url if url.startswith("http") else self.base_url + url), **options
+        )
         if response.status_code >= 400:
             error = HttpResponseError(response=response)
             error.response_status_code = response.status_code  # type: ignore[attr-defined]
@@ -365,25 +415,38 @@ def collect_azure(run: LiveRun, fetcher: ArmFetcher, tenant: str) -> None:
         pages = fetcher.pages(f"/subscriptions?api-version={SUBSCRIPTIONS_API}")
     except Exception as exc:  # noqa: BLE001
         status = status_of(exc)
-        run.denied("GET /subscriptions (Azure Resource Manager)", tenant, short_error(exc),
-                   "denied" if status in (401, 403) else "failed")
+        run.denied(
+            "GET /subscriptions (Azure Resource Manager)",
+            tenant,
+            short_error(exc),
+            "denied" if status in (401, 403) else "failed",
+        )
         return
     run.count("azure/subscriptions", save_pages(run, "azure/subscriptions", pages))
-    subscriptions = [str(s.get("subscriptionId")) for p in pages for s in p.get("value") or []
-                     if isinstance(s, dict) and s.get("subscriptionId")]
+    subscriptions = [
+        str(s.get("subscriptionId"))
+        for p in pages
+        for s in p.get("value") or []
+        if isinstance(s, dict) and s.get("subscriptionId")
+    ]
     for subscription in subscriptions:
         for folder in ("roleAssignments", "roleDefinitions"):
-            path = (f"/subscriptions/{subscription}/providers/Microsoft.Authorization/{folder}"
-                    f"?api-version={AUTHORIZATION_API}")
+            path = (
+                f"/subscriptions/{subscription}/providers/Microsoft.Authorization/{folder}"
+                f"?api-version={AUTHORIZATION_API}"
+            )
             if folder == "roleDefinitions":
                 path += "&$filter=type%20eq%20'CustomRole'"
             try:
                 pages = fetcher.pages(path)
             except Exception as exc:  # noqa: BLE001
                 status = status_of(exc)
-                run.denied(f"GET /subscriptions/{{id}}/providers/Microsoft.Authorization/{folder}",
-                           f"subscription {subscription}", short_error(exc),
-                           "denied" if status in (401, 403) else "failed")
+                run.denied(
+                    f"GET /subscriptions/{{id}}/providers/Microsoft.Authorization/{folder}",
+                    f"subscription {subscription}",
+                    short_error(exc),
+                    "denied" if status in (401, 403) else "failed",
+                )
                 continue
             run.count(f"azure/{folder}", save_pages(run, f"azure/{folder}/{subscription}", pages))
 
@@ -395,20 +458,28 @@ def make_credential(auth: str, tenant: str | None, client_id: str | None, certif
     if auth == "client-secret":
         secret = os.environ.get("AZURE_CLIENT_SECRET")
         if not (tenant and client_id and secret):
-            raise click.UsageError("--auth client-secret needs --tenant, --client-id (or AZURE_CLIENT_ID) and "
-                                   "the secret in the environment variable AZURE_CLIENT_SECRET")
+            raise click.UsageError(
+                "--auth client-secret needs --tenant, --client-id (or AZURE_CLIENT_ID) and "
+                "the secret in the environment variable AZURE_CLIENT_SECRET"
+            )
         return identity.ClientSecretCredential(tenant, client_id, secret)
     if auth == "certificate":
         if not (tenant and client_id and certificate):
-            raise click.UsageError("--auth certificate needs --tenant, --client-id and --certificate PATH "
-                                   "(PEM or PKCS12; its password, if any, in AZURE_CLIENT_CERTIFICATE_PASSWORD)")
-        return identity.CertificateCredential(tenant, client_id, str(certificate),
-                                              password=os.environ.get("AZURE_CLIENT_CERTIFICATE_PASSWORD"))
+            raise click.UsageError(
+                "--auth certificate needs --tenant, --client-id and --certificate PATH "
+                "(PEM or PKCS12; its password, if any, in AZURE_CLIENT_CERTIFICATE_PASSWORD)"
+            )
+        return identity.CertificateCredential(
+            tenant, client_id, str(certificate), password=os.environ.get("AZURE_CLIENT_CERTIFICATE_PASSWORD")
+        )
     if auth == "managed-identity":
         return identity.ManagedIdentityCredential(client_id=client_id)
     if auth == "device-code":
-        return identity.DeviceCodeCredential(tenant_id=tenant, client_id=client_id) if client_id else \
-            identity.DeviceCodeCredential(tenant_id=tenant)
+        return (
+            identity.DeviceCodeCredential(tenant_id=tenant, client_id=client_id)
+            if client_id
+            else identity.DeviceCodeCredential(tenant_id=tenant)
+        )
     return identity.DefaultAzureCredential(**({"additionally_allowed_tenants": ["*"]} if tenant else {}))
 
 
@@ -425,17 +496,27 @@ def graph_client(credential: Any, extra_token_host: str | None = None) -> Any:
     if extra_token_host:
         hosts.append(extra_token_host)
     provider = AzureIdentityAuthenticationProvider(
-        credential, scopes=["https://graph.microsoft.com/.default"], allowed_hosts=hosts)
+        credential, scopes=["https://graph.microsoft.com/.default"], allowed_hosts=hosts
+    )
     return GraphServiceClient(request_adapter=GraphRequestAdapter(provider))
 
 
-def run_collection(run: LiveRun, credential: Any, base_url: str = GRAPH_URL, tenant: str | None = None,
-                   allow_token_host: bool = False, arm_url: str | None = ARM_URL) -> dict:
+def run_collection(
+    run: LiveRun,
+    credential: Any,
+    base_url: str = GRAPH_URL,
+    tenant: str | None = None,
+    allow_token_host: bool = False,
+    arm_url: str | None = ARM_URL,
+) -> dict:
     """Collect one tenant (and, unless arm_url is None, its Azure RBAC) into run.folder;
     returns the collection log."""
     client = graph_client(credential, urlsplit(base_url).hostname if allow_token_host else None)
-    asyncio.run(collect_tenant(run, client, base_url,
-                               f"entra:tenant/{tenant}" if tenant else "entra:tenant/(signed-in)"))
+    asyncio.run(
+        collect_tenant(
+            run, client, base_url, f"entra:tenant/{tenant}" if tenant else "entra:tenant/(signed-in)"
+        )
+    )
     if arm_url:
         scope = run.scopes[0] if run.scopes else "entra:tenant/(signed-in)"
         collect_azure(run, ArmFetcher(credential, arm_url, allow_token_host), scope)
@@ -444,26 +525,54 @@ def run_collection(run: LiveRun, credential: Any, base_url: str = GRAPH_URL, ten
 
 @click.command("entra")
 @click.option("--tenant", envvar="AZURE_TENANT_ID", help="Tenant id or domain (default: the credential's).")
-@click.option("--auth", type=click.Choice(["default", "client-secret", "certificate", "managed-identity",
-                                           "device-code"]), default="default", show_default=True,
-              help="default = DefaultAzureCredential (environment, workload identity, managed identity, "
-                   "Azure CLI ...).")
-@click.option("--client-id", envvar="AZURE_CLIENT_ID", help="App (client) id for client-secret / certificate / "
-                                                             "user-assigned managed identity.")
-@click.option("--certificate", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Certificate file for --auth certificate.")
-@click.option("--azure-rbac/--no-azure-rbac", default=True, show_default=True,
-              help="Also read Azure RBAC role assignments of every subscription the credential can see.")
+@click.option(
+    "--auth",
+    type=click.Choice(["default", "client-secret", "certificate", "managed-identity", "device-code"]),
+    default="default",
+    show_default=True,
+    help="default = DefaultAzureCredential (environment, workload identity, managed identity, "
+    "Azure CLI ...).",
+)
+@click.option(
+    "--client-id",
+    envvar="AZURE_CLIENT_ID",
+    help="App (client) id for client-secret / certificate / user-assigned managed identity.",
+)
+@click.option(
+    "--certificate",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Certificate file for --auth certificate.",
+)
+@click.option(
+    "--azure-rbac/--no-azure-rbac",
+    default=True,
+    show_default=True,
+    help="Also read Azure RBAC role assignments of every subscription the credential can see.",
+)
 @click.option("--graph-url", default=GRAPH_URL, hidden=True, help="Graph base URL (tests: a local server).")
 @click.option("--arm-url", default=ARM_URL, hidden=True, help="Azure Resource Manager URL (tests).")
 @out_option
 @quiet_option
-def command(tenant: str | None, auth: str, client_id: str | None, certificate: Path | None, azure_rbac: bool,
-            graph_url: str, arm_url: str, out_root: Path, quiet: bool) -> None:
+def command(
+    tenant: str | None,
+    auth: str,
+    client_id: str | None,
+    certificate: Path | None,
+    azure_rbac: bool,
+    graph_url: str,
+    arm_url: str,
+    out_root: Path,
+    quiet: bool,
+) -> None:
     """Read Microsoft Entra ID through Microsoft Graph (read-only) into OUT/entra/."""
     run = LiveRun(SOURCE, out_root, quiet=quiet)
-    log = run_collection(run, make_credential(auth, tenant, client_id, certificate), graph_url, tenant,
-                         arm_url=arm_url if azure_rbac else None)
+    log = run_collection(
+        run,
+        make_credential(auth, tenant, client_id, certificate),
+        graph_url,
+        tenant,
+        arm_url=arm_url if azure_rbac else None,
+    )
     total = sum(log["counts"].values())
     click.echo(f"entra: {total} objects from {len(log['counts'])} endpoints written to {run.folder}")
     for problem in log["problems"]:

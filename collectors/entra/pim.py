@@ -52,10 +52,14 @@ def activation_rules(policy_assignments: list[dict[str, Any]]) -> dict[str, Acti
             if rule.get("id") == ACTIVATION_RULE:
                 enabled = [str(r) for r in rule.get("enabledRules") or []]
                 mfa = "MultiFactorAuthentication" in enabled
-                conditions.extend(f"activation requires {r}" for r in enabled if r != "MultiFactorAuthentication")
+                conditions.extend(
+                    f"activation requires {r}" for r in enabled if r != "MultiFactorAuthentication"
+                )
             elif rule.get("id") == AUTH_CONTEXT_RULE and rule.get("isEnabled") is True:
-                conditions.append(f"activation requires authentication context {rule.get('claimValue')} "
-                                  "(Conditional Access decides what it demands)")
+                conditions.append(
+                    f"activation requires authentication context {rule.get('claimValue')} "
+                    "(Conditional Access decides what it demands)"
+                )
             elif str(rule.get("id", "")).startswith("Approval_EndUser_Assignment"):
                 setting = rule.get("setting") or {}
                 if isinstance(setting, dict) and setting.get("isApprovalRequired") is True:
@@ -67,15 +71,31 @@ def activation_rules(policy_assignments: list[dict[str, Any]]) -> dict[str, Acti
 def transform_role_node(role: RoleInfo, tenant: str) -> tuple[Record, Record]:
     """The role as an identity one can assume, and what it grants on the tenant."""
     role_id = role_node_id(role.template_id)
-    role_node = node(role_id, Family.IDENTITY, "Role", Provider.ENTRA, role.name, tenant,
-                     human=False, template_id=role.template_id)
-    grant = edge(role_id, tenant, EdgeKind.HAS_PERMISSION, f"directory role {role.name}",
-                 level=role.level, actions=[role.name], role_template_id=role.template_id)
+    role_node = node(
+        role_id,
+        Family.IDENTITY,
+        "Role",
+        Provider.ENTRA,
+        role.name,
+        tenant,
+        human=False,
+        template_id=role.template_id,
+    )
+    grant = edge(
+        role_id,
+        tenant,
+        EdgeKind.HAS_PERMISSION,
+        f"directory role {role.name}",
+        level=role.level,
+        actions=[role.name],
+        role_template_id=role.template_id,
+    )
     return role_node, grant
 
 
-def transform_eligibility(schedule: dict[str, Any], roles: dict[str, RoleInfo],
-                          activation: dict[str, Activation]) -> tuple[Record, RoleInfo]:
+def transform_eligibility(
+    schedule: dict[str, Any], roles: dict[str, RoleInfo], activation: dict[str, Activation]
+) -> tuple[Record, RoleInfo]:
     """One roleEligibilitySchedule(Instance) -> CAN_ASSUME principal -> role node (fields checked)."""
     role_id = str(schedule["roleDefinitionId"])
     role = roles.get(role_id) or unknown_role(role_id)
@@ -92,7 +112,9 @@ def transform_eligibility(schedule: dict[str, Any], roles: dict[str, RoleInfo],
     expiration = (info.get("expiration") or {}) if isinstance(info, dict) else {}
     ends = iso(parse_time(expiration.get("endDateTime"))) if isinstance(expiration, dict) else None
     return edge(
-        f"entra:{schedule['principalId']}", role_node_id(role.template_id), EdgeKind.CAN_ASSUME,
+        f"entra:{schedule['principalId']}",
+        role_node_id(role.template_id),
+        EdgeKind.CAN_ASSUME,
         f"PIM eligible assignment of directory role {role.name}",
         mfa_required=bool(rule and rule.mfa),
         conditions=conditions,

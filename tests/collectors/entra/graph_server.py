@@ -5,8 +5,9 @@ pages ``<stem>.json``, ``<stem>.page2.json`` ... are returned one per request, e
 ``@odata.nextLink`` pointing back at this server (``$skiptoken=<page>``), as Graph pages.
 Per-object requests (``/groups/{id}/members`` ...) read ``<folder>/<id>.json`` and answer an
 empty collection when the object has none, as Graph does; ``POST /$batch`` answers up to 20 of
-them in one JSON batch response (``{"responses": [{"id", "status", "headers", "body"}]}``). ``faults`` injects responses (a
-429 with ``Retry-After``, a 403 with Graph's error body) before the normal answer.
+them in one JSON batch response (``{"responses": [{"id", "status", "headers", "body"}]}``).
+``faults`` injects responses (a 429 with ``Retry-After``, a 403 with Graph's error body) before
+the normal answer.
 """
 
 from __future__ import annotations
@@ -37,10 +38,16 @@ COLLECTIONS = {
 SINGLE = {"/policies/identitySecurityDefaultsEnforcementPolicy": "identitySecurityDefaultsEnforcementPolicy"}
 ARM = [  # Azure Resource Manager, served from azure/ (paging key "nextLink")
     (re.compile(r"^/subscriptions$"), "azure", "subscriptions"),
-    (re.compile(r"^/subscriptions/([^/]+)/providers/Microsoft.Authorization/roleAssignments$"),
-     "azure/roleAssignments", None),
-    (re.compile(r"^/subscriptions/([^/]+)/providers/Microsoft.Authorization/roleDefinitions$"),
-     "azure/roleDefinitions", None),
+    (
+        re.compile(r"^/subscriptions/([^/]+)/providers/Microsoft.Authorization/roleAssignments$"),
+        "azure/roleAssignments",
+        None,
+    ),
+    (
+        re.compile(r"^/subscriptions/([^/]+)/providers/Microsoft.Authorization/roleDefinitions$"),
+        "azure/roleDefinitions",
+        None,
+    ),
 ]
 PER_OBJECT = [
     (re.compile(r"^/groups/([^/]+)/members$"), "group-members"),
@@ -54,8 +61,17 @@ PER_OBJECT = [
 
 def graph_error(status: int, code: str, message: str) -> tuple[int, dict[str, str], dict]:
     """A Graph error response: {"error": {"code", "message", "innerError"}}."""
-    return status, {}, {"error": {"code": code, "message": message,
-                                  "innerError": {"date": "2026-11-01T00:00:00", "request-id": "test"}}}
+    return (
+        status,
+        {},
+        {
+            "error": {
+                "code": code,
+                "message": message,
+                "innerError": {"date": "2026-11-01T00:00:00", "request-id": "test"},
+            }
+        },
+    )
 
 
 def too_many_requests(seconds: int = 1) -> tuple[int, dict[str, str], dict]:
@@ -115,8 +131,11 @@ class GraphServer:
         if queued:
             status, headers, body = queued.pop(0)
         else:
-            status, headers, body = (self.resolve(path, parts.query, query) if graph
-                                     else self.resolve_arm(path, parts.query, query))
+            status, headers, body = (
+                self.resolve(path, parts.query, query)
+                if graph
+                else self.resolve_arm(path, parts.query, query)
+            )
         payload = json.dumps(body).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
@@ -130,8 +149,13 @@ class GraphServer:
         """``POST /v1.0/$batch``: each inner GET is answered (and faulted) as if sent alone."""
         length = int(handler.headers.get("Content-Length") or 0)
         body = json.loads(handler.rfile.read(length) or b"{}")
-        self.requests.append(Seen(urlsplit(handler.path).path.removeprefix("/v1.0"), {},
-                                  {k.lower(): v for k, v in handler.headers.items()}))
+        self.requests.append(
+            Seen(
+                urlsplit(handler.path).path.removeprefix("/v1.0"),
+                {},
+                {k.lower(): v for k, v in handler.headers.items()},
+            )
+        )
         responses = []
         for request in body.get("requests", []):
             parts = urlsplit(request["url"])
@@ -140,8 +164,14 @@ class GraphServer:
             self.requests.append(Seen(path, query, {"x-batch-id": str(request["id"])}))
             queued = self.faults.get(path)
             status, headers, answer = queued.pop(0) if queued else self.resolve(path, parts.query, query)
-            responses.append({"id": request["id"], "status": status,
-                              "headers": {"Content-Type": "application/json", **headers}, "body": answer})
+            responses.append(
+                {
+                    "id": request["id"],
+                    "status": status,
+                    "headers": {"Content-Type": "application/json", **headers},
+                    "body": answer,
+                }
+            )
         payload = json.dumps({"responses": responses}).encode()
         handler.send_response(200)
         handler.send_header("Content-Type", "application/json")
@@ -165,17 +195,40 @@ class GraphServer:
 
     def resolve_arm(self, path: str, raw_query: str, query: dict[str, list[str]]) -> tuple[int, dict, dict]:
         if "api-version" not in query:
-            return 400, {}, {"error": {"code": "MissingApiVersionParameter",
-                                       "message": "The api-version query parameter (?api-version=) is required."}}
+            return (
+                400,
+                {},
+                {
+                    "error": {
+                        "code": "MissingApiVersionParameter",
+                        "message": "The api-version query parameter (?api-version=) is required.",
+                    }
+                },
+            )
         for pattern, folder, stem in ARM:
             match = pattern.match(path)
             if match:
-                return self.page(self.folder / folder, stem or match.group(1), path, raw_query, query,
-                                 next_key="nextLink", base=self.arm_url)
+                return self.page(
+                    self.folder / folder,
+                    stem or match.group(1),
+                    path,
+                    raw_query,
+                    query,
+                    next_key="nextLink",
+                    base=self.arm_url,
+                )
         return 404, {}, {"error": {"code": "InvalidResourceType", "message": f"no route for {path}"}}
 
-    def page(self, folder: Path, stem: str, path: str, raw_query: str, query: dict[str, list[str]],
-             next_key: str = "@odata.nextLink", base: str | None = None) -> tuple[int, dict, dict]:
+    def page(
+        self,
+        folder: Path,
+        stem: str,
+        path: str,
+        raw_query: str,
+        query: dict[str, list[str]],
+        next_key: str = "@odata.nextLink",
+        base: str | None = None,
+    ) -> tuple[int, dict, dict]:
         base = base or self.base_url
         number = int(query.get("$skiptoken", ["1"])[0])
         file = folder / (f"{stem}.json" if number == 1 else f"{stem}.page{number}.json")
@@ -184,6 +237,8 @@ class GraphServer:
         body = json.loads(file.read_text())
         body.pop(next_key, None)
         if (folder / f"{stem}.page{number + 1}.json").is_file():
-            first_query = "&".join(p for p in raw_query.split("&") if p and not p.startswith(("$skiptoken", "%24skiptoken")))
+            first_query = "&".join(
+                p for p in raw_query.split("&") if p and not p.startswith(("$skiptoken", "%24skiptoken"))
+            )
             body[next_key] = f"{base}{path}?{first_query}&$skiptoken={number + 1}"
         return 200, {}, body

@@ -17,40 +17,69 @@ SUB = "/subscriptions/11111111-2222-3333-4444-555555555555"
 
 
 def assignment(role: str, scope: str = SUB, principal: str = "p1", condition: str | None = None) -> dict:
-    return {"id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/x", "name": "x",
-            "properties": {"roleDefinitionId": f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}",
-                           "principalId": principal, "principalType": "User", "scope": scope,
-                           "condition": condition}}
+    return {
+        "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/x",
+        "name": "x",
+        "properties": {
+            "roleDefinitionId": f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}",
+            "principalId": principal,
+            "principalType": "User",
+            "scope": scope,
+            "condition": condition,
+        },
+    }
 
 
-@pytest.mark.parametrize(("role", "name", "level"), [
-    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner", "admin"),
-    ("18d7d88d-d35e-4fb5-a5c3-7773c4a72b9d", "User Access Administrator", "admin"),
-    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor", "write"),
-    ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", "read"),
-])
+@pytest.mark.parametrize(
+    ("role", "name", "level"),
+    [
+        ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner", "admin"),
+        ("18d7d88d-d35e-4fb5-a5c3-7773c4a72b9d", "User Access Administrator", "admin"),
+        ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor", "write"),
+        ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", "read"),
+    ],
+)
 def test_built_in_role_levels(role: str, name: str, level: str) -> None:
     record = transform_azure_assignment(assignment(role), role_table([]), TENANT)
     assert (record["kind"], record["source"], record["level"], record["actions"]) == (
-        "HAS_PERMISSION", "entra:p1", level, [name])
+        "HAS_PERMISSION",
+        "entra:p1",
+        level,
+        [name],
+    )
     assert record["target"] == f"entra:azure{SUB}"
 
 
 def test_custom_role_that_writes_role_assignments_is_admin() -> None:
-    roles = role_table([
-        {"name": "c1", "properties": {"roleName": "Access Granter", "permissions": [
-            {"actions": ["Microsoft.Authorization/roleAssignments/write"]}]}},
-        {"name": "c2", "properties": {"roleName": "VM Reader", "permissions": [
-            {"actions": ["Microsoft.Compute/virtualMachines/read"]}]}},
-    ])
+    roles = role_table(
+        [
+            {
+                "name": "c1",
+                "properties": {
+                    "roleName": "Access Granter",
+                    "permissions": [{"actions": ["Microsoft.Authorization/roleAssignments/write"]}],
+                },
+            },
+            {
+                "name": "c2",
+                "properties": {
+                    "roleName": "VM Reader",
+                    "permissions": [{"actions": ["Microsoft.Compute/virtualMachines/read"]}],
+                },
+            },
+        ]
+    )
     assert roles["c1"] == ("Access Granter", "admin") and roles["c2"] == ("VM Reader", "read")
     unknown = transform_azure_assignment(assignment("zz"), roles, TENANT)
     assert unknown["level"] == "write" and "not exported" in unknown["conditions"][0]
 
 
 def test_condition_is_kept() -> None:
-    record = transform_azure_assignment(assignment("acdd72a7-3385-48ef-bd42-f606fba81ae7",
-                                                   condition="@Resource[...] StringEquals 'x'"), role_table([]), TENANT)
+    record = transform_azure_assignment(
+        assignment("acdd72a7-3385-48ef-bd42-f606fba81ae7", condition="@Resource[...] StringEquals 'x'"),
+        role_table([]),
+        TENANT,
+    )
     assert record["conditions"] == ["ABAC condition: @Resource[...] StringEquals 'x'"]
 
 
@@ -58,12 +87,16 @@ def test_scope_nodes() -> None:
     rg = scope_node(f"{SUB}/resourceGroups/rg-app", TENANT, {})
     assert (rg["kind"], rg["name"], rg["scope"]) == ("resource_group", "rg-app", f"entra:azure{SUB}")
     vault = scope_node(f"{SUB}/resourceGroups/rg-app/providers/Microsoft.KeyVault/vaults/kv-prod", TENANT, {})
-    assert (vault["kind"], vault["name"], vault["scope"]) == ("azure_resource", "kv-prod",
-                                                             f"entra:azure{SUB}/resourceGroups/rg-app")
+    assert (vault["kind"], vault["name"], vault["scope"]) == (
+        "azure_resource",
+        "kv-prod",
+        f"entra:azure{SUB}/resourceGroups/rg-app",
+    )
     group = scope_node("/providers/Microsoft.Management/managementGroups/mg-root", TENANT, {})
     assert (group["kind"], group["scope"]) == ("management_group", TENANT)
-    root = transform_azure_assignment(assignment("18d7d88d-d35e-4fb5-a5c3-7773c4a72b9d", scope="/"),
-                                      role_table([]), TENANT)
+    root = transform_azure_assignment(
+        assignment("18d7d88d-d35e-4fb5-a5c3-7773c4a72b9d", scope="/"), role_table([]), TENANT
+    )
     assert root["target"] == TENANT  # elevated access at the root scope: the whole tenant
 
 
@@ -72,8 +105,11 @@ def test_sample_subscriptions_and_inherited_duplicates(tmp_path: Path) -> None:
     shutil.copytree(SAMPLE, folder)
     prod = folder / "azure" / "roleAssignments" / "5a1b0000-0000-4000-8000-0000000000a1.json"
     dev = folder / "azure" / "roleAssignments" / "5a1b0000-0000-4000-8000-0000000000d1.json"
-    inherited = assignment("8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-                           scope="/providers/Microsoft.Management/managementGroups/lumen", principal="mg-admin")
+    inherited = assignment(
+        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+        scope="/providers/Microsoft.Management/managementGroups/lumen",
+        principal="mg-admin",
+    )
     for path in (prod, dev):  # ARM lists an inherited assignment under every subscription
         data = json.loads(path.read_text())
         data["value"].append(inherited)
@@ -81,8 +117,11 @@ def test_sample_subscriptions_and_inherited_duplicates(tmp_path: Path) -> None:
     result = collect_offline(folder)
     from_group = [e for e in result.edges if e["source"] == "entra:mg-admin"]
     assert len(from_group) == 1 and from_group[0]["target"] == (
-        "entra:azure/providers/Microsoft.Management/managementGroups/lumen")
-    prod_node = next(n for n in result.nodes if n["id"] == "entra:azure/subscriptions/5a1b0000-0000-4000-8000-0000000000a1")
+        "entra:azure/providers/Microsoft.Management/managementGroups/lumen"
+    )
+    prod_node = next(
+        n for n in result.nodes if n["id"] == "entra:azure/subscriptions/5a1b0000-0000-4000-8000-0000000000a1"
+    )
     assert prod_node["tags"] == ["env=prod"] and prod_node["name"] == "lumen-prod"
 
 
@@ -95,6 +134,7 @@ def test_assignment_without_principal_is_reported(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     result = collect_offline(folder)
     assert [(e.field, Path(e.file).name) for e in result.errors] == [
-        ("principalId", "5a1b0000-0000-4000-8000-0000000000d1.json")]
+        ("principalId", "5a1b0000-0000-4000-8000-0000000000d1.json")
+    ]
     assert result.coverage.status == "partial"
     assert len([e for e in result.edges if e["via"].startswith("Azure role")]) == 2

@@ -34,8 +34,13 @@ class StaticCredential:
 
 def collect(server: GraphServer, out: Path, credential: Any = None, allow_local_token: bool = False) -> dict:
     run = LiveRun("entra", out, quiet=True)
-    return run_collection(run, credential or StaticCredential(), server.base_url,
-                          allow_token_host=allow_local_token, arm_url=server.arm_url)
+    return run_collection(
+        run,
+        credential or StaticCredential(),
+        server.base_url,
+        allow_token_host=allow_local_token,
+        arm_url=server.arm_url,
+    )
 
 
 def comparable(result) -> tuple[list, list]:
@@ -87,17 +92,24 @@ def test_throttling_beyond_the_retries_is_recorded_as_throttled(tmp_path: Path) 
         log = collect(server, tmp_path)
     assert len(server.hits("/roleManagement/directory/roleDefinitions")) == 4  # first try + 3 retries
     assert [(p["kind"], p["call"]) for p in log["problems"]] == [
-        ("throttled", "GET /roleManagement/directory/roleDefinitions")]
+        ("throttled", "GET /roleManagement/directory/roleDefinitions")
+    ]
     assert log["counts"]["roleAssignments"] == 4  # the run went on
 
 
 def test_denied_endpoint_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
-    faults = {"/identity/conditionalAccess/policies": [
-        graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")]}
+    faults = {
+        "/identity/conditionalAccess/policies": [
+            graph_error(
+                403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+            )
+        ]
+    }
     with GraphServer(SAMPLE, faults=faults) as server:
         log = collect(server, tmp_path)
     assert [(p["kind"], p["call"]) for p in log["problems"]] == [
-        ("denied", "GET /identity/conditionalAccess/policies")]
+        ("denied", "GET /identity/conditionalAccess/policies")
+    ]
     assert "Authorization_RequestDenied" in log["problems"][0]["error"]
     assert log["problems"][0]["scope"] == "entra:tenant/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
     result = collect_offline(tmp_path / "entra")
@@ -108,8 +120,15 @@ def test_denied_endpoint_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None
 
 
 def test_sign_in_activity_denied_falls_back_to_users_without_it(tmp_path: Path) -> None:
-    faults = {"/users": [graph_error(403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
-                                     "Neither tenant is B2C or tenant doesn't have premium license")]}
+    faults = {
+        "/users": [
+            graph_error(
+                403,
+                "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+                "Neither tenant is B2C or tenant doesn't have premium license",
+            )
+        ]
+    }
     with GraphServer(SAMPLE, faults=faults) as server:
         log = collect(server, tmp_path)
     assert "signInActivity" not in server.hits("/users")[1].query["$select"][0]
@@ -131,20 +150,27 @@ def test_token_is_sent_but_never_written(tmp_path: Path) -> None:
 
 def test_cli_collect_entra_then_offline(tmp_path: Path) -> None:
     with GraphServer(SAMPLE) as server:
-        outcome = CliRunner().invoke(command, ["--graph-url", server.base_url, "--arm-url", server.arm_url,
-                                               "--out", str(tmp_path), "--quiet"])
+        outcome = CliRunner().invoke(
+            command,
+            ["--graph-url", server.base_url, "--arm-url", server.arm_url, "--out", str(tmp_path), "--quiet"],
+        )
     assert outcome.exit_code == 0, outcome.output
     assert "written to" in outcome.output
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert "entra" in manifest["sources"]
-    assert collect_offline(tmp_path / "entra").coverage.scopes[0] == "entra:tenant/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+    assert (
+        collect_offline(tmp_path / "entra").coverage.scopes[0]
+        == "entra:tenant/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+    )
 
 
-def test_client_secret_auth_needs_the_secret_in_the_environment(monkeypatch: pytest.MonkeyPatch,
-                                                                 tmp_path: Path) -> None:
+def test_client_secret_auth_needs_the_secret_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("AZURE_CLIENT_SECRET", raising=False)
-    outcome = CliRunner().invoke(command, ["--auth", "client-secret", "--tenant", "t", "--client-id", "c",
-                                           "--out", str(tmp_path)])
+    outcome = CliRunner().invoke(
+        command, ["--auth", "client-secret", "--tenant", "t", "--client-id", "c", "--out", str(tmp_path)]
+    )
     assert outcome.exit_code == 2
     assert "AZURE_CLIENT_SECRET" in outcome.output
 
@@ -160,8 +186,11 @@ def test_many_pages_of_group_members(tmp_path: Path) -> None:
     with GraphServer(folder) as server:
         collect(server, tmp_path / "out")
     assert len(server.hits(f"/groups/{group}/members")) == len(members) == 3
-    edges = [e for e in collect_offline(tmp_path / "out" / "entra").edges
-             if e["kind"] == "MEMBER_OF" and e["target"] == f"entra:{group}"]
+    edges = [
+        e
+        for e in collect_offline(tmp_path / "out" / "entra").edges
+        if e["kind"] == "MEMBER_OF" and e["target"] == f"entra:{group}"
+    ]
     assert len(edges) == 3
 
 
@@ -175,17 +204,30 @@ def test_azure_rbac_is_collected_per_subscription(tmp_path: Path) -> None:
     with GraphServer(SAMPLE) as server:
         log = collect(server, tmp_path)
     assert log["counts"]["azure/subscriptions"] == 2 and log["counts"]["azure/roleAssignments"] == 3
-    assert {seen.query["api-version"][0] for seen in server.requests if seen.path.startswith("/subscriptions")} == {
-        "2022-12-01", "2022-04-01"}
+    assert {
+        seen.query["api-version"][0] for seen in server.requests if seen.path.startswith("/subscriptions")
+    } == {"2022-12-01", "2022-04-01"}
     saved = json.loads((tmp_path / "entra" / "azure" / "roleAssignments" / f"{PROD_SUB}.json").read_text())
     assert len(saved["value"]) == 2
 
 
 def test_arm_throttling_is_retried_and_a_denied_subscription_is_recorded(tmp_path: Path) -> None:
     assignments = f"/subscriptions/{DEV_SUB}/providers/Microsoft.Authorization/roleAssignments"
-    faults = {"/subscriptions": [too_many_requests(1)],
-              assignments: [(403, {}, {"error": {"code": "AuthorizationFailed", "message": "The client does not "
-                                                 "have authorization to perform action"}})]}
+    faults = {
+        "/subscriptions": [too_many_requests(1)],
+        assignments: [
+            (
+                403,
+                {},
+                {
+                    "error": {
+                        "code": "AuthorizationFailed",
+                        "message": "The client does not have authorization to perform action",
+                    }
+                },
+            )
+        ],
+    }
     with GraphServer(SAMPLE, faults=faults) as server:
         log = collect(server, tmp_path)
     assert len(server.hits("/subscriptions")) == 2  # azure-core's RetryPolicy waited and retried
@@ -199,8 +241,19 @@ def test_arm_throttling_is_retried_and_a_denied_subscription_is_recorded(tmp_pat
 
 def test_no_azure_rbac_option_skips_resource_manager(tmp_path: Path) -> None:
     with GraphServer(SAMPLE) as server:
-        outcome = CliRunner().invoke(command, ["--graph-url", server.base_url, "--arm-url", server.arm_url,
-                                               "--no-azure-rbac", "--out", str(tmp_path), "--quiet"])
+        outcome = CliRunner().invoke(
+            command,
+            [
+                "--graph-url",
+                server.base_url,
+                "--arm-url",
+                server.arm_url,
+                "--no-azure-rbac",
+                "--out",
+                str(tmp_path),
+                "--quiet",
+            ],
+        )
     assert outcome.exit_code == 0, outcome.output
     assert not any(seen.path.startswith("/subscriptions") for seen in server.requests)
     assert not (tmp_path / "entra" / "azure").exists()
@@ -241,11 +294,17 @@ def test_throttled_item_inside_a_batch_is_retried_after_retry_after(tmp_path: Pa
 
 
 def test_denied_item_inside_a_batch_is_recorded_and_the_others_saved(tmp_path: Path) -> None:
-    faults = {f"/groups/{GROUP}/owners": [graph_error(403, "Authorization_RequestDenied",
-                                                      "Insufficient privileges to complete the operation.")]}
+    faults = {
+        f"/groups/{GROUP}/owners": [
+            graph_error(
+                403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+            )
+        ]
+    }
     with GraphServer(SAMPLE, faults=faults) as server:
         log = collect(server, tmp_path)
     assert [(p["kind"], p["call"], p["scope"].split()[-1]) for p in log["problems"]] == [
-        ("denied", "GET /groups/{id}/owners", GROUP)]
+        ("denied", "GET /groups/{id}/owners", GROUP)
+    ]
     assert "Authorization_RequestDenied" in log["problems"][0]["error"]
     assert len(list((tmp_path / "entra" / "group-owners").glob("*.json"))) == 4  # the other groups

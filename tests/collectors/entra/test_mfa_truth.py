@@ -17,16 +17,27 @@ USER = {"id": "u1", "userPrincipalName": "ann@contoso.com", "userType": "Member"
 
 
 def baseline(**users: list[str]) -> dict:
-    return {"id": "p", "displayName": "Baseline", "state": "enabled",
-            "conditions": {"clientAppTypes": ["all"], "applications": {"includeApplications": ["All"]},
-                           "users": {"includeUsers": ["All"], **users}},
-            "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
+    return {
+        "id": "p",
+        "displayName": "Baseline",
+        "state": "enabled",
+        "conditions": {
+            "clientAppTypes": ["all"],
+            "applications": {"includeApplications": ["All"]},
+            "users": {"includeUsers": ["All"], **users},
+        },
+        "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
+    }
 
 
 def directory(roles: dict[str, set[str]]) -> Directory:
     members = {"tier0": [{"@odata.type": "#microsoft.graph.user", "id": "u1"}]}
-    return Directory(memberships=build_memberships(members, {"tier0"}), group_names={"tier0": "Tier0"},
-                     principal_roles=roles, role_names={GA: "Global Administrator"})
+    return Directory(
+        memberships=build_memberships(members, {"tier0"}),
+        group_names={"tier0": "Tier0"},
+        principal_roles=roles,
+        role_names={GA: "Global Administrator"},
+    )
 
 
 def test_exclusion_by_role_held_directly_or_through_a_role_assignable_group() -> None:
