@@ -87,7 +87,8 @@ def _to_service_principals(holders: dict[str, str], tenant: Tenant, via: str, te
     edges = []
     for holder, why in holders.items():
         for sp_id, sp in sorted(tenant.service_principals.items()):
-            if _entra(sp_id) != holder:
+            # Azure holds a managed identity's credentials; Graph refuses to add one to it.
+            if _entra(sp_id) != holder and sp.get("servicePrincipalType") != "ManagedIdentity":
                 edges.append(
                     edge(
                         holder,

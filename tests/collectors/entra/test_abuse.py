@@ -226,3 +226,10 @@ def test_every_edge_names_its_technique_and_is_explainable() -> None:
     )
     assert edges and all(e["via"] and e["technique"] in {t.name for t in TECHNIQUES} for e in edges)
     assert all(isinstance(e["mfa_required"], bool) for e in edges)
+
+
+def test_managed_identities_get_no_secret_edges() -> None:
+    sps = {"sp1": {"id": "sp1", "displayName": "payroll"},
+           "mi1": {"id": "mi1", "displayName": "vm-identity", "servicePrincipalType": "ManagedIdentity"}}
+    edges = build("add_secret_by_role", tenant(roles={"x": {APPLICATION_ADMIN}}, service_principals=sps))
+    assert from_x(edges) == {("CAN_CREATE_CREDENTIAL", "entra:sp1")}
