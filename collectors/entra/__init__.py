@@ -44,7 +44,13 @@ from collectors.entra.graph_permissions import (
     transform_app_role_assignment,
 )
 from collectors.entra.membership import build_memberships
-from collectors.entra.pim import activation_rules, role_node_id, transform_eligibility, transform_role_node
+from collectors.entra.pim import (
+    activation_rules,
+    role_node_id,
+    transform_eligibility,
+    transform_group_eligibility,
+    transform_role_node,
+)
 from collectors.entra.transform import (
     app_alias,
     need,
@@ -81,6 +87,8 @@ OPTIONAL = frozenset({"roleEligibilitySchedules", "roleManagementPolicyAssignmen
 GROUP_OWNERS_DIR = "group-owners"
 FEDERATED_DIR = "federatedIdentityCredentials"
 APP_ROLE_ASSIGNED_TO_DIR = "appRoleAssignedTo"
+GROUP_ELIGIBILITY_DIR = "groupEligibilitySchedules"
+GROUP_POLICY_DIR = "groupPolicyAssignments"
 AZURE_DIR = "azure"
 ROLE_PREFIX = role_node_id("")
 MEMBERS_DIR = "group-members"
@@ -115,6 +123,8 @@ def collect_offline(folder: Path) -> CollectResult:
     group_owners = load_keyed_collections(folder / GROUP_OWNERS_DIR)
     federated = load_keyed_collections(folder / FEDERATED_DIR)
     app_role_assigned_to = load_keyed_collections(folder / APP_ROLE_ASSIGNED_TO_DIR)
+    group_eligibility = load_keyed_collections(folder / GROUP_ELIGIBILITY_DIR)
+    group_policies = load_keyed_collections(folder / GROUP_POLICY_DIR)
     security_defaults, sd_error = load_object(folder, SECURITY_DEFAULTS)
 
     if not any(c.present for c in exports.values()) and not members:
@@ -208,6 +218,7 @@ def collect_offline(folder: Path) -> CollectResult:
 
     # PIM eligibility, Microsoft Graph application permissions, abuse techniques.
     role_templates = _eligibility(result, folder, exports, roles, tenant)
+    _group_eligibility(result, folder, group_eligibility, group_policies, group_names)
     graph_permissions = _graph_permissions(result, folder, exports, app_role_assigned_to, tenant)
     # An eligible role, once activated, abuses like an active one: its role node holds it.
     holders = dict(principal_roles) | {f"role/{template}": {template} for template in role_templates}
@@ -536,3 +547,28 @@ def _azure(result: CollectResult, folder: Path, tenant: str) -> None:
     if nodes or edges:
         result.add(f"{AZURE_DIR}/subscriptions.json", list(nodes.values()), edges)
         result.coverage.scopes.extend(sorted(n["id"] for n in nodes.values() if n["kind"] == "subscription"))
+
+
+def _group_eligibility(
+    result: CollectResult,
+    folder: Path,
+    schedules: dict[str, Collection],
+    policies: dict[str, Collection],
+    group_names: dict[str, str],
+) -> None:
+    """PIM for Groups: CAN_ASSUME from eligible members / owners to the group."""
+    for group_id, collection in schedules.items():
+        activation = activation_rules(policies[group_id].objects()) if group_id in policies else {}
+        edges: list[Record] = []
+        for item in collection.items:
+            label = f"#{item.index} ({item.data.get('id', '')})"
+            try:
+                need(item.data, "principalId", item.file, label)
+            except SourceFileError as exc:
+                result.fail(exc.error)
+                continue
+            if str(item.data.get("status") or "Provisioned") not in ("Provisioned", "Granted"):
+                continue
+            schedule = {**item.data, "groupId": item.data.get("groupId") or group_id}
+            edges.append(transform_group_eligibility(schedule, group_names.get(group_id, group_id), activation))
+        _add(result, folder, collection, [], edges)

@@ -140,6 +140,20 @@ PER_OBJECT = (
         "/servicePrincipals/{id}/appRoleAssignedTo?$top=999",
         lambda sp: sp.get("appId") == MICROSOFT_GRAPH_APP_ID,
     ),
+    # PIM for Groups: eligible members / owners of each security group ...
+    PerObject(
+        "groupEligibilitySchedules",
+        "groups",
+        "/identityGovernance/privilegedAccess/group/eligibilitySchedules?$filter=groupId%20eq%20'{id}'",
+        lambda group: group.get("securityEnabled") is not False,
+    ),
+    # ... and, for the groups that have any, what activation demands.
+    PerObject(
+        "groupPolicyAssignments",
+        "groupEligibilitySchedules",
+        "/policies/roleManagementPolicyAssignments?$filter=scopeId%20eq%20'{id}'%20and%20scopeType%20eq%20"
+        "'Group'&$expand=policy($expand=rules)",
+    ),
 )
 
 
@@ -300,20 +314,18 @@ async def collect_per_object(
     objects: list[dict],
     tenant: str,
     advance: Callable[[], None],
-) -> None:
+) -> dict[str, list[dict]]:
     """One request per object, sent BATCH_SIZE at a time in Graph ``$batch`` POSTs; later pages
     of an object's answer are followed with plain GETs."""
     limit = asyncio.Semaphore(PARALLEL_REQUESTS)
-    denied: list[str] = []
+    repeats: dict[str, int] = {}
 
     def fail(object_id: str, error: BaseException) -> None:
         status = status_of(error)
-        if status in (401, 403):
-            if denied:
-                return  # one denial per kind of request is enough in the log
-            denied.append(object_id)
         kind = "denied" if status in (401, 403) else "throttled" if status == 429 else "failed"
-        run.denied(f"GET {spec.path.split('?')[0]}", f"{tenant} {object_id}", short_error(error), kind)
+        repeats[kind] = repeats.get(kind, 0) + 1
+        if repeats[kind] == 1:  # one entry per kind of failure; the rest are counted below
+            run.denied(f"GET {spec.path.split('?')[0]}", f"{tenant} {object_id}", short_error(error), kind)
 
     async def chunk(object_ids: list[str]) -> None:
         async with limit:
@@ -336,11 +348,17 @@ async def collect_per_object(
                     fail(object_id, exc)
                 else:
                     run.count(spec.folder, save_pages(run, f"{spec.folder}/{object_id}", pages))
+                    found[object_id] = [v for page in pages for v in page.get("value") or []]
                 finally:
                     advance()
 
+    found: dict[str, list[dict]] = {}
     ids = [str(obj["id"]) for obj in objects if obj.get("id") and spec.select(obj)]
     await asyncio.gather(*(chunk(ids[i : i + BATCH_SIZE]) for i in range(0, len(ids), BATCH_SIZE)))
+    for kind, count in sorted(repeats.items()):
+        if count > 1:
+            run.denied(f"GET {spec.path.split('?')[0]}", tenant, f"{count - 1} more object(s) answered the same", kind)
+    return found
 
 
 async def collect_tenant(run: LiveRun, client: Any, base_url: str, tenant: str) -> None:
@@ -360,7 +378,10 @@ async def collect_tenant(run: LiveRun, client: Any, base_url: str, tenant: str) 
             if not objects:
                 continue
             task = bar.add_task(f"{spec.folder}", total=len(objects))
-            await collect_per_object(run, fetcher, spec, objects, tenant, lambda task=task: bar.advance(task))
+            found = await collect_per_object(
+                run, fetcher, spec, objects, tenant, lambda task=task: bar.advance(task)
+            )
+            collected[spec.folder] = [{"id": object_id} for object_id, values in found.items() if values]
 
 
 class ArmFetcher:

@@ -121,3 +121,32 @@ def transform_eligibility(
         eligibility_ends=ends,
         member_type=str(schedule.get("memberType") or "Direct"),
     ), role
+
+
+def transform_group_eligibility(
+    schedule: dict[str, Any], group_name: str, activation: dict[str, Activation]
+) -> Record:
+    """One PIM for Groups eligibility (member or owner) -> CAN_ASSUME principal -> group.
+
+    An eligible owner can add itself as a member once active, so both reach the group's rights;
+    ``activation`` comes from the group's own policies (roleDefinitionId ``member`` / ``owner``)."""
+    access = str(schedule.get("accessId") or "member")
+    rule = activation.get(access)
+    conditions = (
+        list(rule.conditions)
+        if rule
+        else ["PIM policy of the group not exported: whether activation requires MFA is unknown"]
+    )
+    info = schedule.get("scheduleInfo") or {}
+    expiration = (info.get("expiration") or {}) if isinstance(info, dict) else {}
+    ends = iso(parse_time(expiration.get("endDateTime"))) if isinstance(expiration, dict) else None
+    return edge(
+        f"entra:{schedule['principalId']}",
+        f"entra:{schedule['groupId']}",
+        EdgeKind.CAN_ASSUME,
+        f"PIM for Groups eligible {access} of group {group_name}",
+        mfa_required=bool(rule and rule.mfa),
+        conditions=conditions,
+        eligibility_ends=ends,
+        access=access,
+    )

@@ -85,7 +85,8 @@ def test_sample_records_are_valid_and_complete() -> None:
                                             "MEMBER_OF", "HAS_PERMISSION", "AUTHENTICATES", "CAN_ASSUME")} == {
         "User": 10, "Group": 5, "ServiceIdentity": 7, "Role": 4, "client_secret": 4, "tenant": 1,
         # 4 directory roles + 2 Graph application permissions + 4 role nodes' grants + 3 Azure roles
-        "HAS_PERMISSION": 13, "AUTHENTICATES": 4, "CAN_ASSUME": 2,
+        # 2 PIM eligible roles + 1 PIM for Groups eligibility
+        "HAS_PERMISSION": 13, "AUTHENTICATES": 4, "CAN_ASSUME": 3,
         # 11 group memberships + 4 active holders of roles with abuse techniques -> role nodes
         "MEMBER_OF": 15,
     }

@@ -36,6 +36,13 @@ COLLECTIONS = {
     "/oauth2PermissionGrants": "oauth2PermissionGrants",
 }
 SINGLE = {"/policies/identitySecurityDefaultsEnforcementPolicy": "identitySecurityDefaultsEnforcementPolicy"}
+# Per-object requests that name the object in $filter rather than in the path.
+FILTERED = {
+    "/identityGovernance/privilegedAccess/group/eligibilitySchedules": (
+        re.compile(r"groupId eq '([^']+)'"), "groupEligibilitySchedules"),
+    "/policies/roleManagementPolicyAssignments": (
+        re.compile(r"scopeId eq '([^']+)' and scopeType eq 'Group'"), "groupPolicyAssignments"),
+}
 ARM = [  # Azure Resource Manager, served from azure/ (paging key "nextLink")
     (re.compile(r"^/subscriptions$"), "azure", "subscriptions"),
     (
@@ -185,6 +192,10 @@ class GraphServer:
             if file.is_file():
                 return 200, {}, json.loads(file.read_text())
             return graph_error(404, "Request_ResourceNotFound", "Resource not found.")
+        keyed = FILTERED.get(path)
+        filter_match = keyed and keyed[0].search(query.get("$filter", [""])[0])
+        if keyed and filter_match:
+            return self.page(self.folder / keyed[1], filter_match.group(1), path, raw_query, query)
         if path in COLLECTIONS:
             return self.page(self.folder, COLLECTIONS[path], path, raw_query, query)
         for pattern, folder in PER_OBJECT:

@@ -274,9 +274,9 @@ def test_per_object_requests_go_in_batches_of_twenty(tmp_path: Path) -> None:
     member_requests = [s for s in server.requests if s.path.endswith("/members")]
     assert len(member_requests) == 45 and all("x-batch-id" in s.headers for s in member_requests)
     batches = server.hits("/$batch")
-    # members and owners of 45 groups: 3 + 3 batches; app owners, SP owners, federated credentials,
-    # Graph app role assignments: 1 each
-    assert len(batches) == 10
+    # members, owners and PIM for Groups eligibility of 45 groups: 3 + 3 + 3 batches; app owners,
+    # SP owners, federated credentials, Graph app role assignments: 1 each
+    assert len(batches) == 13
     assert log["counts"]["group-members"] == 0 and log["problems"] == []
     assert len(list((tmp_path / "out" / "entra" / "group-members").glob("*.json"))) == 45
 

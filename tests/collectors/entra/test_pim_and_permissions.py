@@ -12,7 +12,7 @@ from collectors.entra import collect_offline
 from collectors.entra.directory_roles import roles_by_id
 from collectors.entra.federation import transform_federated_credentials
 from collectors.entra.graph_permissions import level_of, permission_names, transform_app_role_assignment
-from collectors.entra.pim import activation_rules, transform_eligibility
+from collectors.entra.pim import activation_rules, transform_eligibility, transform_group_eligibility
 
 SAMPLE = Path(__file__).resolve().parents[3] / "data" / "samples" / "entra"
 USER_ADMIN = "fe930be7-5e62-47db-91af-98c3a49a38b1"
@@ -84,7 +84,11 @@ def test_unexported_policy_and_authentication_context_never_count_as_mfa() -> No
 
 
 def test_sample_eligible_roles_with_and_without_mfa_on_activation() -> None:
-    edges = {e["source"]: e for e in collect_offline(SAMPLE).edges if e["kind"] == "CAN_ASSUME"}
+    edges = {
+        e["source"]: e
+        for e in collect_offline(SAMPLE).edges
+        if e["kind"] == "CAN_ASSUME" and e["target"].startswith("entra:role/")
+    }
     kai, eva = (
         edges["entra:a1000000-0000-4000-8000-000000000009"],
         edges["entra:a1000000-0000-4000-8000-000000000010"],
@@ -99,7 +103,11 @@ def test_removing_the_eligibility_removes_the_edge(tmp_path: Path) -> None:
     data = json.loads((folder / "roleEligibilitySchedules.json").read_text())
     data["value"] = [s for s in data["value"] if s["principalId"] != "a1000000-0000-4000-8000-000000000009"]
     (folder / "roleEligibilitySchedules.json").write_text(json.dumps(data))
-    sources = {e["source"] for e in collect_offline(folder).edges if e["kind"] == "CAN_ASSUME"}
+    sources = {
+        e["source"]
+        for e in collect_offline(folder).edges
+        if e["kind"] == "CAN_ASSUME" and e["target"].startswith("entra:role/")
+    }
     assert sources == {"entra:a1000000-0000-4000-8000-000000000010"}
 
 
@@ -176,3 +184,57 @@ def test_sample_github_subject_federates_to_terraform_prod() -> None:
         == "external:oidc/token.actions.githubusercontent.com/repo:lumenfreight/infra:environment:prod"
     )
     assert edge["target"] == "entra:c3000000-0000-4000-8000-0000000000b1"
+
+
+GROUP = "b2000000-0000-4000-8000-000000000001"  # AWS-Prod-Deployers
+
+
+def group_policy(access: str, enabled: list[str]) -> dict:
+    return {**policy(access, enabled), "scopeId": GROUP, "scopeType": "Group"}
+
+
+@pytest.mark.parametrize(
+    ("rules", "mfa"), [(["MultiFactorAuthentication"], True), (["Justification"], False)]
+)
+def test_pim_for_groups_eligibility(rules: list[str], mfa: bool) -> None:
+    schedule = {
+        "id": "g1",
+        "principalId": "u1",
+        "groupId": GROUP,
+        "accessId": "member",
+        "status": "Provisioned",
+    }
+    record = transform_group_eligibility(
+        schedule, "AWS-Prod-Deployers", activation_rules([group_policy("member", rules)])
+    )
+    assert (record["kind"], record["source"], record["target"]) == (
+        "CAN_ASSUME",
+        "entra:u1",
+        f"entra:{GROUP}",
+    )
+    assert record["mfa_required"] is mfa and record["access"] == "member"
+    owner = transform_group_eligibility(
+        {**schedule, "accessId": "owner"},
+        "AWS-Prod-Deployers",
+        activation_rules([group_policy("member", rules)]),
+    )
+    assert owner["mfa_required"] is False and "unknown" in owner["conditions"][0]  # owner policy not exported
+
+
+def test_sample_eva_is_eligible_for_aws_prod_deployers_with_mfa_on_activation(tmp_path: Path) -> None:
+    edges = [
+        e
+        for e in collect_offline(SAMPLE).edges
+        if e["kind"] == "CAN_ASSUME" and e["target"] == f"entra:{GROUP}"
+    ]
+    assert [(e["source"], e["mfa_required"]) for e in edges] == [
+        ("entra:a1000000-0000-4000-8000-000000000010", True)
+    ]
+    folder = tmp_path / "entra"
+    shutil.copytree(SAMPLE, folder)
+    (folder / "groupEligibilitySchedules" / f"{GROUP}.json").write_text(json.dumps({"value": []}))
+    assert not [
+        e
+        for e in collect_offline(folder).edges
+        if e["target"] == f"entra:{GROUP}" and e["kind"] == "CAN_ASSUME"
+    ]
