@@ -308,3 +308,14 @@ def test_denied_item_inside_a_batch_is_recorded_and_the_others_saved(tmp_path: P
     ]
     assert "Authorization_RequestDenied" in log["problems"][0]["error"]
     assert len(list((tmp_path / "entra" / "group-owners").glob("*.json"))) == 4  # the other groups
+
+
+def test_an_endpoint_denied_for_every_group_is_logged_once_with_a_count(tmp_path: Path) -> None:
+    no_p2 = graph_error(403, "AadPremiumLicenseRequired", "Entra ID P2 is required for PIM for Groups.")
+    faults = {"/identityGovernance/privilegedAccess/group/eligibilitySchedules": [no_p2] * 5}
+    with GraphServer(SAMPLE, faults=faults) as server:
+        log = collect(server, tmp_path)
+    calls = [(p["kind"], p["error"]) for p in log["problems"]]
+    assert len(calls) == 2 and calls[1] == ("denied", "4 more object(s) answered the same")
+    assert "AadPremiumLicenseRequired" in calls[0][1]
+    assert not server.hits("/policies/roleManagementPolicyAssignments")[1:]  # no group had eligibility
