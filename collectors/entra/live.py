@@ -5,10 +5,13 @@ otherwise), sends every request through the msgraph-sdk ``GraphServiceClient``'s
 adapter — so the SDK's middleware chain handles redirects and throttling (``RetryHandler``:
 429 / 503 / 504, honouring ``Retry-After``) — follows every ``@odata.nextLink`` and saves each
 response page unchanged as ``<stem>.json``, ``<stem>.page2.json`` ... under ``OUT/entra/``.
-A 403 on one endpoint is recorded as denied in ``collection.json`` and the run goes on.
+Per-object requests (members, owners, federated credentials, PIM for Groups) go 20 per JSON
+``$batch``. A 403 on one endpoint is recorded as denied in ``collection.json`` and the run goes
+on. Azure RBAC (subscriptions, role assignments) comes from Azure Resource Manager through the
+azure-core pipeline with the same credential.
 
-Read-only: only GET requests, and secrets never appear in a GET response (``secretText`` is
-always null); the access token is never written or printed.
+Read-only: only GET requests (``$batch`` POSTs carry GETs only), and secrets never appear in a
+GET response (``secretText`` is always null); the access token is never written or printed.
 """
 
 from __future__ import annotations
@@ -501,7 +504,22 @@ def make_credential(auth: str, tenant: str | None, client_id: str | None, certif
             if client_id
             else identity.DeviceCodeCredential(tenant_id=tenant)
         )
-    return identity.DefaultAzureCredential(**({"additionally_allowed_tenants": ["*"]} if tenant else {}))
+    if not tenant:
+        return identity.DefaultAzureCredential()
+    return TenantCredential(identity.DefaultAzureCredential(additionally_allowed_tenants=["*"]), tenant)
+
+
+class TenantCredential:
+    """Asks the wrapped azure-identity credential for tokens of one tenant (``--tenant`` with
+    DefaultAzureCredential, e.g. an Azure CLI login that can reach several tenants)."""
+
+    def __init__(self, inner: Any, tenant: str):
+        self.inner = inner
+        self.tenant = tenant
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("tenant_id", self.tenant)
+        return self.inner.get_token(*scopes, **kwargs)
 
 
 def graph_client(credential: Any, extra_token_host: str | None = None) -> Any:

@@ -13,7 +13,7 @@ from azure.core.credentials import AccessToken
 from click.testing import CliRunner
 
 from collectors.entra import collect_offline
-from collectors.entra.live import command, run_collection
+from collectors.entra.live import TenantCredential, command, make_credential, run_collection
 from collectors.live import LiveRun
 from tests.collectors.entra.graph_server import GraphServer, graph_error, too_many_requests
 
@@ -319,3 +319,18 @@ def test_an_endpoint_denied_for_every_group_is_logged_once_with_a_count(tmp_path
     assert len(calls) == 2 and calls[1] == ("denied", "4 more object(s) answered the same")
     assert "AadPremiumLicenseRequired" in calls[0][1]
     assert not server.hits("/policies/roleManagementPolicyAssignments")[1:]  # no group had eligibility
+
+
+def test_tenant_option_asks_the_default_credential_for_that_tenant() -> None:
+    class Recording:
+        def __init__(self) -> None:
+            self.kwargs: dict[str, Any] = {}
+
+        def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+            self.kwargs = kwargs
+            return AccessToken(TOKEN, int(time.time()) + 3600)
+
+    inner = Recording()
+    assert TenantCredential(inner, "contoso.onmicrosoft.com").get_token("https://graph.microsoft.com/.default")
+    assert inner.kwargs["tenant_id"] == "contoso.onmicrosoft.com"
+    assert isinstance(make_credential("default", "contoso.onmicrosoft.com", None, None), TenantCredential)
