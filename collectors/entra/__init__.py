@@ -14,10 +14,12 @@ from typing import Any
 from collectors.base import CollectResult, SourceFileError
 from collectors.entra.abuse import Tenant, abuse_edges
 from collectors.entra.azure_rbac import (
+    azure_activation_rules,
     role_table,
     scope_node,
     scope_node_id,
     transform_azure_assignment,
+    transform_azure_eligibility,
     transform_subscription,
 )
 from collectors.entra.conditional_access import Directory, decide_mfa
@@ -508,7 +510,10 @@ def _azure(result: CollectResult, folder: Path, tenant: str) -> None:
     subscriptions = load_collection(azure, "subscriptions")
     assignments = load_keyed_collections(azure / "roleAssignments")
     definitions = load_keyed_collections(azure / "roleDefinitions")
-    for collection in [subscriptions, *assignments.values(), *definitions.values()]:
+    eligibility = load_keyed_collections(azure / "roleEligibilityScheduleInstances")
+    policies = load_keyed_collections(azure / "roleManagementPolicyAssignments")
+    for collection in [subscriptions, *assignments.values(), *definitions.values(), *eligibility.values(),
+                       *policies.values()]:
         _account_for(result, folder, collection, "")
     nodes: dict[str, Record] = {}
     names: dict[str, str] = {}
@@ -544,6 +549,29 @@ def _azure(result: CollectResult, folder: Path, tenant: str) -> None:
             if target != tenant and target not in nodes:
                 nodes[target] = scope_node(scope, tenant, names)
             edges.append(transform_azure_assignment(item.data, roles, tenant))
+    rules = azure_activation_rules([p for c in policies.values() for p in c.objects()])
+    for collection in eligibility.values():
+        for item in collection.items:
+            props = item.data.get("properties")
+            label = f"#{item.index} ({item.data.get('name', '')})"
+            try:
+                need(item.data, "properties", item.file, label, kind=dict)
+                need(props, "principalId", item.file, label)
+                need(props, "roleDefinitionId", item.file, label)
+            except SourceFileError as exc:
+                result.fail(exc.error)
+                continue
+            key = str(item.data.get("id") or "") or f"{item.file}#{item.index}"
+            if key in seen or str(props.get("status") or "Provisioned") not in ("Provisioned", "Granted"):
+                continue
+            seen.add(key)
+            scope = str(props.get("scope") or "")
+            target = scope_node_id(scope, tenant)
+            if target != tenant and target not in nodes:
+                nodes[target] = scope_node(scope, tenant, names)
+            role_node, grant, assume = transform_azure_eligibility(item.data, roles, rules, tenant)
+            nodes.setdefault(role_node["id"], role_node)
+            edges.extend((grant, assume))
     if nodes or edges:
         result.add(f"{AZURE_DIR}/subscriptions.json", list(nodes.values()), edges)
         result.coverage.scopes.extend(sorted(n["id"] for n in nodes.values() if n["kind"] == "subscription"))

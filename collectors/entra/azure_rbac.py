@@ -7,7 +7,11 @@ Files under ``azure/`` in the Entra export folder, as ARM returns them (``{"valu
   ``GET /subscriptions/<id>/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01``
   (assignments at the subscription, its resource groups and resources, and inherited ones);
 * ``azure/roleDefinitions/<subscriptionId>.json`` (optional, for custom roles):
-  ``GET /subscriptions/<id>/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01``.
+  ``GET /subscriptions/<id>/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01``;
+* ``azure/roleEligibilityScheduleInstances/<subscriptionId>.json`` (optional, PIM for Azure
+  resources): ``GET /subscriptions/<id>/providers/Microsoft.Authorization/roleEligibilityScheduleInstances
+  ?api-version=2020-10-01`` and ``azure/roleManagementPolicyAssignments/<subscriptionId>.json``
+  (``.../roleManagementPolicyAssignments?api-version=2020-10-01``) for MFA on activation.
 
 Scopes become Resource nodes ``entra:azure<scope>`` (subscription, resource group, management
 group, resource); the root scope ``/`` is the tenant. Levels: Owner, User Access Administrator,
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from collectors.entra.pim import Activation, activation_from_rules
 from graph.records import Record, edge, node
 from graph.schema import EdgeKind, Family, Provider
 
@@ -145,3 +150,81 @@ def transform_azure_assignment(
         arm_scope=scope,
         conditions=conditions,
     )
+
+
+def _role_guid(role_definition_id: str) -> str:
+    return str(role_definition_id).rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def azure_activation_rules(policy_assignments: list[dict[str, Any]]) -> dict[tuple[str, str], Activation]:
+    """(scope lower-cased, role GUID) -> what activating that role at that scope demands."""
+    found: dict[tuple[str, str], Activation] = {}
+    for assignment in policy_assignments:
+        props = assignment.get("properties") or {}
+        rules = props.get("effectiveRules") if isinstance(props, dict) else None
+        if not isinstance(rules, list) or not props.get("roleDefinitionId"):
+            continue
+        key = (str(props.get("scope") or "").rstrip("/").lower(), _role_guid(props["roleDefinitionId"]))
+        found[key] = activation_from_rules(rules)
+    return found
+
+
+def _activation_for(scope: str, guid: str, rules: dict[tuple[str, str], Activation]) -> Activation | None:
+    """The policy at the eligibility's scope, else the closest parent scope's."""
+    current = scope.rstrip("/").lower()
+    while True:
+        if (current, guid) in rules:
+            return rules[(current, guid)]
+        if not current:
+            return None
+        current = current.rsplit("/", 2)[0] if current.count("/") > 2 else ""
+
+
+def transform_azure_eligibility(
+    instance: dict[str, Any],
+    roles: dict[str, tuple[str, str]],
+    rules: dict[tuple[str, str], Activation],
+    tenant: str,
+) -> tuple[Record, Record, Record]:
+    """One eligible Azure role assignment -> (role-at-scope node, its HAS_PERMISSION on the scope,
+    CAN_ASSUME from the principal with ``mfa_required`` from the scope's PIM policy)."""
+    props = instance["properties"]
+    guid = _role_guid(props["roleDefinitionId"])
+    name, level = roles.get(guid, (guid, "write"))
+    scope = str(props.get("scope") or "").rstrip("/")
+    role_id = f"{scope_node_id(scope, tenant)}/eligibleRole/{guid}"
+    role_node = node(
+        role_id,
+        Family.IDENTITY,
+        "Role",
+        Provider.ENTRA,
+        f"{name} on {scope or '/'}",
+        tenant,
+        human=False,
+        arm_scope=scope,
+        role_definition=guid,
+    )
+    grant = edge(
+        role_id,
+        scope_node_id(scope, tenant),
+        EdgeKind.HAS_PERMISSION,
+        f"Azure role {name} on {scope or '/'}",
+        level=level,
+        actions=[name],
+        arm_scope=scope,
+    )
+    activation = _activation_for(scope, guid, rules)
+    conditions = (
+        list(activation.conditions)
+        if activation
+        else ["PIM policy of the Azure role not exported: whether activation requires MFA is unknown"]
+    )
+    assume = edge(
+        f"entra:{props['principalId']}",
+        role_id,
+        EdgeKind.CAN_ASSUME,
+        f"PIM eligible Azure role {name} on {scope or '/'}",
+        mfa_required=bool(activation and activation.mfa),
+        conditions=conditions,
+    )
+    return role_node, grant, assume

@@ -38,6 +38,14 @@ ARM_URL = "https://management.azure.com"
 ARM_HOSTS = ("management.azure.com", "management.usgovcloudapi.net", "management.chinacloudapi.cn")
 SUBSCRIPTIONS_API = "2022-12-01"
 AUTHORIZATION_API = "2022-04-01"
+PIM_API = "2020-10-01"
+# Read per subscription: (Microsoft.Authorization collection, query).
+ARM_PER_SUBSCRIPTION = (
+    ("roleAssignments", f"api-version={AUTHORIZATION_API}"),
+    ("roleDefinitions", f"api-version={AUTHORIZATION_API}&$filter=type%20eq%20'CustomRole'"),
+    ("roleEligibilityScheduleInstances", f"api-version={PIM_API}"),  # PIM for Azure resources
+    ("roleManagementPolicyAssignments", f"api-version={PIM_API}"),  # ... and MFA on activation
+)
 PARALLEL_REQUESTS = 4  # $batch POSTs (of per-object requests: members, owners) in flight at once
 BATCH_SIZE = 20  # Graph's limit of requests per $batch
 MAX_BATCH_RETRIES = 3  # for 429 answers inside a batch (the SDK's RetryHandler covers the POST itself)
@@ -454,13 +462,8 @@ def collect_azure(run: LiveRun, fetcher: ArmFetcher, tenant: str) -> None:
         if isinstance(s, dict) and s.get("subscriptionId")
     ]
     for subscription in subscriptions:
-        for folder in ("roleAssignments", "roleDefinitions"):
-            path = (
-                f"/subscriptions/{subscription}/providers/Microsoft.Authorization/{folder}"
-                f"?api-version={AUTHORIZATION_API}"
-            )
-            if folder == "roleDefinitions":
-                path += "&$filter=type%20eq%20'CustomRole'"
+        for folder, query in ARM_PER_SUBSCRIPTION:
+            path = f"/subscriptions/{subscription}/providers/Microsoft.Authorization/{folder}?{query}"
             try:
                 pages = fetcher.pages(path)
             except Exception as exc:  # noqa: BLE001

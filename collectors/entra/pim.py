@@ -42,30 +42,34 @@ def activation_rules(policy_assignments: list[dict[str, Any]]) -> dict[str, Acti
         role_id = str(assignment.get("roleDefinitionId") or "")
         policy = assignment.get("policy") or {}
         rules = policy.get("rules") if isinstance(policy, dict) else None
-        if not role_id or not isinstance(rules, list):
-            continue
-        mfa = False
-        conditions: list[str] = []
-        for rule in rules:
-            if not isinstance(rule, dict):
-                continue
-            if rule.get("id") == ACTIVATION_RULE:
-                enabled = [str(r) for r in rule.get("enabledRules") or []]
-                mfa = "MultiFactorAuthentication" in enabled
-                conditions.extend(
-                    f"activation requires {r}" for r in enabled if r != "MultiFactorAuthentication"
-                )
-            elif rule.get("id") == AUTH_CONTEXT_RULE and rule.get("isEnabled") is True:
-                conditions.append(
-                    f"activation requires authentication context {rule.get('claimValue')} "
-                    "(Conditional Access decides what it demands)"
-                )
-            elif str(rule.get("id", "")).startswith("Approval_EndUser_Assignment"):
-                setting = rule.get("setting") or {}
-                if isinstance(setting, dict) and setting.get("isApprovalRequired") is True:
-                    conditions.append("activation requires approval")
-        found[role_id] = Activation(mfa, tuple(conditions))
+        if role_id and isinstance(rules, list):
+            found[role_id] = activation_from_rules(rules)
     return found
+
+
+def activation_from_rules(rules: list[Any]) -> Activation:
+    """What the end-user activation rules of one PIM policy demand (Graph and ARM use the same
+    rule ids: ``Enablement_EndUser_Assignment``, ``AuthenticationContext_EndUser_Assignment``,
+    ``Approval_EndUser_Assignment``)."""
+    mfa = False
+    conditions: list[str] = []
+    for rule in rules:
+        if not isinstance(rule, dict):
+            continue
+        if rule.get("id") == ACTIVATION_RULE:
+            enabled = [str(r) for r in rule.get("enabledRules") or []]
+            mfa = "MultiFactorAuthentication" in enabled
+            conditions.extend(f"activation requires {r}" for r in enabled if r != "MultiFactorAuthentication")
+        elif rule.get("id") == AUTH_CONTEXT_RULE and rule.get("isEnabled") is True:
+            conditions.append(
+                f"activation requires authentication context {rule.get('claimValue')} "
+                "(Conditional Access decides what it demands)"
+            )
+        elif str(rule.get("id", "")).startswith("Approval_EndUser_Assignment"):
+            setting = rule.get("setting") or {}
+            if isinstance(setting, dict) and setting.get("isApprovalRequired") is True:
+                conditions.append("activation requires approval")
+    return Activation(mfa, tuple(conditions))
 
 
 def transform_role_node(role: RoleInfo, tenant: str) -> tuple[Record, Record]:

@@ -83,10 +83,13 @@ def test_sample_records_are_valid_and_complete() -> None:
     counts = result.coverage.counts
     assert {kind: counts[kind] for kind in ("User", "Group", "ServiceIdentity", "Role", "client_secret", "tenant",
                                             "MEMBER_OF", "HAS_PERMISSION", "AUTHENTICATES", "CAN_ASSUME")} == {
-        "User": 10, "Group": 5, "ServiceIdentity": 7, "Role": 4, "client_secret": 4, "tenant": 1,
+        # 4 directory role nodes, 1 eligible Azure role (Owner on lumen-prod)
+        "User": 10, "Group": 5, "ServiceIdentity": 7, "Role": 5, "client_secret": 4, "tenant": 1,
         # 4 directory roles + 2 Graph application permissions + 4 role nodes' grants + 3 Azure roles
-        # 2 PIM eligible roles + 1 PIM for Groups eligibility
-        "HAS_PERMISSION": 13, "AUTHENTICATES": 4, "CAN_ASSUME": 3,
+        # + 1 eligible Azure role's grant
+        "HAS_PERMISSION": 14, "AUTHENTICATES": 4,
+        # 2 PIM eligible directory roles + 1 PIM for Groups + 1 PIM for Azure resources
+        "CAN_ASSUME": 4,
         # 11 group memberships + 4 active holders of roles with abuse techniques -> role nodes
         "MEMBER_OF": 15,
     }

@@ -55,6 +55,16 @@ ARM = [  # Azure Resource Manager, served from azure/ (paging key "nextLink")
         "azure/roleDefinitions",
         None,
     ),
+    (
+        re.compile(r"^/subscriptions/([^/]+)/providers/Microsoft.Authorization/roleEligibilityScheduleInstances$"),
+        "azure/roleEligibilityScheduleInstances",
+        None,
+    ),
+    (
+        re.compile(r"^/subscriptions/([^/]+)/providers/Microsoft.Authorization/roleManagementPolicyAssignments$"),
+        "azure/roleManagementPolicyAssignments",
+        None,
+    ),
 ]
 PER_OBJECT = [
     (re.compile(r"^/groups/([^/]+)/members$"), "group-members"),

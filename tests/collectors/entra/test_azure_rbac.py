@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from collectors.entra import collect_offline
-from collectors.entra.azure_rbac import role_table, scope_node, transform_azure_assignment
+from collectors.entra.azure_rbac import (
+    azure_activation_rules,
+    role_table,
+    scope_node,
+    transform_azure_assignment,
+    transform_azure_eligibility,
+)
 
 SAMPLE = Path(__file__).resolve().parents[3] / "data" / "samples" / "entra"
 TENANT = "entra:tenant/t1"
@@ -137,4 +143,74 @@ def test_assignment_without_principal_is_reported(tmp_path: Path) -> None:
         ("principalId", "5a1b0000-0000-4000-8000-0000000000d1.json")
     ]
     assert result.coverage.status == "partial"
-    assert len([e for e in result.edges if e["via"].startswith("Azure role")]) == 2
+    assigned = [
+        e
+        for e in result.edges
+        if e["via"].startswith("Azure role") and not e["source"].startswith("entra:azure")
+    ]
+    assert len(assigned) == 2
+
+
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+
+
+def eligibility(scope: str) -> dict:
+    return {
+        "id": "e1",
+        "properties": {
+            "scope": scope,
+            "principalId": "u1",
+            "status": "Provisioned",
+            "roleDefinitionId": f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{OWNER}",
+        },
+    }
+
+
+def policy(scope: str, enabled: list[str]) -> dict:
+    return {
+        "properties": {
+            "scope": scope,
+            "roleDefinitionId": f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{OWNER}",
+            "effectiveRules": [
+                {
+                    "id": "Enablement_EndUser_Assignment",
+                    "ruleType": "RoleManagementPolicyEnablementRule",
+                    "enabledRules": enabled,
+                }
+            ],
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("enabled", "mfa"), [(["MultiFactorAuthentication", "Justification"], True), (["Justification"], False)]
+)
+def test_pim_for_azure_resources(enabled: list[str], mfa: bool) -> None:
+    rules = azure_activation_rules([policy(SUB, enabled)])
+    role, grant, assume = transform_azure_eligibility(eligibility(SUB), role_table([]), rules, TENANT)
+    assert (role["kind"], role["name"]) == ("Role", f"Owner on {SUB}")
+    assert (grant["source"], grant["target"], grant["level"]) == (role["id"], f"entra:azure{SUB}", "admin")
+    assert (assume["kind"], assume["source"], assume["target"], assume["mfa_required"]) == (
+        "CAN_ASSUME",
+        "entra:u1",
+        role["id"],
+        mfa,
+    )
+
+
+def test_resource_group_eligibility_falls_back_to_the_subscription_policy() -> None:
+    rules = azure_activation_rules([policy(SUB, ["MultiFactorAuthentication"])])
+    _, _, assume = transform_azure_eligibility(
+        eligibility(f"{SUB}/resourceGroups/rg-app"), role_table([]), rules, TENANT
+    )
+    assert assume["mfa_required"] is True
+    _, _, unknown = transform_azure_eligibility(eligibility(SUB), role_table([]), {}, TENANT)
+    assert unknown["mfa_required"] is False and "unknown" in unknown["conditions"][0]
+
+
+def test_sample_eva_is_eligible_owner_of_lumen_prod_with_mfa() -> None:
+    result = collect_offline(SAMPLE)
+    assume = [e for e in result.edges if e["kind"] == "CAN_ASSUME" and "Azure role" in e["via"]]
+    assert [(e["source"], e["mfa_required"]) for e in assume] == [
+        ("entra:a1000000-0000-4000-8000-000000000010", True)
+    ]
