@@ -63,6 +63,7 @@ class Endpoint:
     stem: str
     path: str
     fallback: str = ""  # a narrower request when the full one is denied (e.g. no P1 licence)
+    fallback_drops: str = ""  # what the fallback leaves out, for the collection log
     single: bool = False  # one object, not a collection
 
 
@@ -72,6 +73,7 @@ TENANT_ENDPOINTS = (
         "users",
         f"/users?$select={USER_FIELDS},signInActivity&$top=999",
         fallback=f"/users?$select={USER_FIELDS}&$top=999",
+        fallback_drops="signInActivity",
     ),
     Endpoint(
         "groups",
@@ -261,8 +263,10 @@ async def collect_endpoint(
         except Exception as exc:  # noqa: BLE001 - every failure is recorded and the run goes on
             status = status_of(exc)
             kind = "denied" if status in (401, 403) else "throttled" if status == 429 else "failed"
-            run.denied(f"GET {path.split('?')[0]}", tenant, short_error(exc), kind)
-            if status == 403 and endpoint.fallback and path != endpoint.fallback:
+            retry = status == 403 and endpoint.fallback and path != endpoint.fallback
+            call = f"GET {path.split('?')[0]}" + (f" ({endpoint.fallback_drops})" if retry else "")
+            run.denied(call, tenant, short_error(exc) + ("; read again without it" if retry else ""), kind)
+            if retry:
                 continue
             return []
         run.count(endpoint.stem, save_pages(run, endpoint.stem, pages))

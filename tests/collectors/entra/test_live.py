@@ -133,7 +133,8 @@ def test_sign_in_activity_denied_falls_back_to_users_without_it(tmp_path: Path) 
         log = collect(server, tmp_path)
     assert "signInActivity" not in server.hits("/users")[1].query["$select"][0]
     assert log["counts"]["users"] == 10
-    assert log["problems"][0]["kind"] == "denied"
+    assert [(p["kind"], p["call"]) for p in log["problems"]] == [("denied", "GET /users (signInActivity)")]
+    assert log["problems"][0]["error"].endswith("; read again without it")
 
 
 def test_token_is_sent_but_never_written(tmp_path: Path) -> None:
