@@ -381,12 +381,20 @@ async def collect_tenant(run: LiveRun, client: Any, base_url: str, tenant: str) 
     collected: dict[str, list[dict]] = {}
     with run.progress() as bar:
         task = bar.add_task("Entra ID endpoints", total=len(TENANT_ENDPOINTS))
-        for endpoint in TENANT_ENDPOINTS:
-            collected[endpoint.stem] = await collect_endpoint(run, fetcher, endpoint, tenant)
-            bar.advance(task)
-            organization = collected.get("organization") or []
-            if endpoint.stem == "organization" and organization and organization[0].get("id"):
-                tenant = f"entra:tenant/{organization[0]['id']}"  # name later problems by the real id
+        first, *others = TENANT_ENDPOINTS  # organization first: later problems carry the real tenant id
+        organization = await collect_endpoint(run, fetcher, first, tenant)
+        bar.advance(task)
+        if organization and organization[0].get("id"):
+            tenant = f"entra:tenant/{organization[0]['id']}"
+        limit = asyncio.Semaphore(PARALLEL_REQUESTS)
+
+        async def one(endpoint: Endpoint) -> None:
+            # Paged lists cannot be batched, but different lists can be read side by side.
+            async with limit:
+                collected[endpoint.stem] = await collect_endpoint(run, fetcher, endpoint, tenant)
+                bar.advance(task)
+
+        await asyncio.gather(*(one(endpoint) for endpoint in others))
         run.scopes.append(tenant)
         for spec in PER_OBJECT:
             objects = [o for o in collected.get(spec.collection, []) if o.get("id") and spec.select(o)]
