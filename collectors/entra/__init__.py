@@ -137,7 +137,8 @@ def collect_offline(folder: Path) -> CollectResult:
     for name, collection in exports.items():
         _account_for(result, folder, collection, MISSING_EFFECT[name], optional=name in OPTIONAL)
     for group_collection in [*members.values(), *app_owners.values(), *sp_owners.values(),
-                             *group_owners.values(), *federated.values(), *app_role_assigned_to.values()]:
+                             *group_owners.values(), *federated.values(), *app_role_assigned_to.values(),
+                             *group_eligibility.values(), *group_policies.values()]:
         _account_for(result, folder, group_collection, "")
     if sd_error is not None:
         result.fail(sd_error)
@@ -232,7 +233,9 @@ def collect_offline(folder: Path) -> CollectResult:
                 role_templates.add(end.removeprefix(ROLE_PREFIX))
     _role_nodes(result, role_templates, roles, tenant)
     if abuse:
-        result.add("abuse techniques", [], abuse)
+        # Derived from several files, so listed as an origin for error messages, not as a file.
+        result.origins.append(("abuse techniques (collectors/entra/abuse.py)", 0, len(abuse)))
+        result.edges.extend(abuse)
     _azure(result, folder, tenant)
 
     apply_collection_log(folder, result)

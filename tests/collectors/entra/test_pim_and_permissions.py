@@ -238,3 +238,13 @@ def test_sample_eva_is_eligible_for_aws_prod_deployers_with_mfa_on_activation(tm
         for e in collect_offline(folder).edges
         if e["target"] == f"entra:{GROUP}" and e["kind"] == "CAN_ASSUME"
     ]
+
+
+def test_broken_pim_file_is_reported_and_the_rest_loads(tmp_path: Path) -> None:
+    folder = tmp_path / "entra"
+    shutil.copytree(SAMPLE, folder)
+    (folder / "groupEligibilitySchedules" / f"{GROUP}.json").write_text('{"value": [')
+    result = collect_offline(folder)
+    assert [Path(e.file).name for e in result.errors] == [f"{GROUP}.json"]
+    assert "invalid JSON" in result.errors[0].message and result.coverage.status == "partial"
+    assert len([e for e in result.edges if e["kind"] == "CAN_ASSUME"]) == 3  # the other eligibilities
