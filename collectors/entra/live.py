@@ -437,9 +437,10 @@ class ArmFetcher:
         from azure.core.rest import HttpRequest
 
         options = {"enforce_https": False} if self.local_token else {}
-        response = self.client.send_request(
-            HttpRequest("GET", url if url.startswith("http") else self.base_url + url), **options
-        )
+        target = url if url.startswith("http") else self.base_url + url
+        if urlsplit(target).hostname != urlsplit(self.base_url).hostname:
+            raise ValueError(f"refusing to follow a link to another host: {urlsplit(target).hostname}")
+        response = self.client.send_request(HttpRequest("GET", target), **options)
         if response.status_code >= 400:
             error = HttpResponseError(response=response)
             error.response_status_code = response.status_code  # type: ignore[attr-defined]

@@ -339,3 +339,14 @@ def test_tenant_option_asks_the_default_credential_for_that_tenant() -> None:
     )
     assert inner.kwargs["tenant_id"] == "contoso.onmicrosoft.com"
     assert isinstance(make_credential("default", "contoso.onmicrosoft.com", None, None), TenantCredential)
+
+
+def test_arm_next_link_to_another_host_is_not_followed(tmp_path: Path) -> None:
+    """The bearer token must never travel to a host a response names."""
+    from collectors.entra.live import ArmFetcher
+
+    with GraphServer(SAMPLE) as server:
+        fetcher = ArmFetcher(StaticCredential(), server.arm_url, allow_token_host=True)
+        with pytest.raises(ValueError, match="another host"):
+            fetcher.get("https://attacker.example/subscriptions?api-version=2022-12-01")
+    assert server.requests == []
