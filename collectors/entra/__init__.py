@@ -45,6 +45,7 @@ from collectors.entra.graph_permissions import (
     permission_names,
     transform_app_role_assignment,
 )
+from collectors.entra.managed_identities import run_as_edges
 from collectors.entra.membership import build_memberships
 from collectors.entra.pim import (
     activation_rules,
@@ -515,8 +516,9 @@ def _azure(result: CollectResult, folder: Path, tenant: str) -> None:
     definitions = load_keyed_collections(azure / "roleDefinitions")
     eligibility = load_keyed_collections(azure / "roleEligibilityScheduleInstances")
     policies = load_keyed_collections(azure / "roleManagementPolicyAssignments")
+    resources = load_keyed_collections(azure / "resources")
     for collection in [subscriptions, *assignments.values(), *definitions.values(), *eligibility.values(),
-                       *policies.values()]:
+                       *policies.values(), *resources.values()]:
         _account_for(result, folder, collection, "")
     nodes: dict[str, Record] = {}
     names: dict[str, str] = {}
@@ -575,6 +577,15 @@ def _azure(result: CollectResult, folder: Path, tenant: str) -> None:
             role_node, grant, assume = transform_azure_eligibility(item.data, roles, rules, tenant)
             nodes.setdefault(role_node["id"], role_node)
             edges.extend((grant, assume))
+    # Writers of compute resources run code as the resources' managed identities.
+    writers = [(e["source"], str(e.get("arm_scope") or ""), e["actions"][0]) for e in edges
+               if e["kind"] == "HAS_PERMISSION" and e["level"] in ("write", "admin")]
+    resource_nodes, run_as = run_as_edges([r for c in resources.values() for r in c.objects()], writers,
+                                          tenant, names)
+    for record in resource_nodes:
+        nodes.setdefault(record["id"], record).update(
+            {k: record[k] for k in ("resource_type", "managed_identities")})
+    edges.extend(run_as)
     if nodes or edges:
         result.add(f"{AZURE_DIR}/subscriptions.json", list(nodes.values()), edges)
         result.coverage.scopes.extend(sorted(n["id"] for n in nodes.values() if n["kind"] == "subscription"))

@@ -46,6 +46,7 @@ ARM_PER_SUBSCRIPTION = (
     ("roleEligibilityScheduleInstances", f"api-version={PIM_API}"),  # PIM for Azure resources
     ("roleManagementPolicyAssignments", f"api-version={PIM_API}"),  # ... and MFA on activation
 )
+RESOURCES_API = "2021-04-01"
 PARALLEL_REQUESTS = 4  # $batch POSTs (of per-object requests: members, owners) in flight at once
 BATCH_SIZE = 20  # Graph's limit of requests per $batch
 MAX_BATCH_RETRIES = 3  # for 429 answers inside a batch (the SDK's RetryHandler covers the POST itself)
@@ -489,6 +490,18 @@ def collect_azure(run: LiveRun, fetcher: ArmFetcher, tenant: str) -> None:
                 )
                 continue
             run.count(f"azure/{folder}", save_pages(run, f"azure/{folder}/{subscription}", pages))
+        # Resources with managed identities (their writers can run code as the identity).
+        path = f"/subscriptions/{subscription}/resources?api-version={RESOURCES_API}"
+        try:
+            pages = fetcher.pages(path)
+        except Exception as exc:  # noqa: BLE001
+            status = status_of(exc)
+            run.denied("GET /subscriptions/{id}/resources", f"subscription {subscription}", short_error(exc),
+                       "denied" if status in (401, 403) else "failed")
+            continue
+        kept = [{**page, "value": [r for r in page.get("value") or [] if isinstance(r, dict) and r.get("identity")]}
+                for page in pages]  # only resources with an identity matter; keeps the export small
+        run.count("azure/resources", save_pages(run, f"azure/resources/{subscription}", kept))
 
 
 def make_credential(auth: str, tenant: str | None, client_id: str | None, certificate: Path | None) -> Any:

@@ -84,7 +84,7 @@ def test_sample_records_are_valid_and_complete() -> None:
     assert {kind: counts[kind] for kind in ("User", "Group", "ServiceIdentity", "Role", "client_secret", "tenant",
                                             "MEMBER_OF", "HAS_PERMISSION", "AUTHENTICATES", "CAN_ASSUME")} == {
         # 4 directory role nodes, 1 eligible Azure role (Owner on lumen-prod)
-        "User": 10, "Group": 5, "ServiceIdentity": 7, "Role": 5, "client_secret": 4, "tenant": 1,
+        "User": 10, "Group": 5, "ServiceIdentity": 8, "Role": 5, "client_secret": 4, "tenant": 1,
         # 4 directory roles + 2 Graph application permissions + 4 role nodes' grants + 3 Azure roles
         # + 1 eligible Azure role's grant
         "HAS_PERMISSION": 14, "AUTHENTICATES": 4,
@@ -93,7 +93,7 @@ def test_sample_records_are_valid_and_complete() -> None:
         # 11 group memberships + 4 active holders of roles with abuse techniques -> role nodes
         "MEMBER_OF": 15,
     }
-    assert counts["ServiceIdentity"] == 7  # 4 own SPs, 2 Microsoft SPs, 1 GitHub OIDC subject
+    assert counts["ServiceIdentity"] == 8  # 4 own SPs, 2 Microsoft SPs, 1 VM managed identity, 1 GitHub subject
     assert "users.page2.json" in result.coverage.files
     tenant = nodes_by_id(result)[TENANT]
     assert (tenant["kind"], tenant["name"], tenant["scope"]) == ("tenant", "Lumen Freight", "")

@@ -55,6 +55,7 @@ ARM = [  # Azure Resource Manager, served from azure/ (paging key "nextLink")
         "azure/roleDefinitions",
         None,
     ),
+    (re.compile(r"^/subscriptions/([^/]+)/resources$"), "azure/resources", None),
     (
         re.compile(r"^/subscriptions/([^/]+)/providers/Microsoft.Authorization/roleEligibilityScheduleInstances$"),
         "azure/roleEligibilityScheduleInstances",

@@ -16,6 +16,7 @@ from collectors.entra.azure_rbac import (
     transform_azure_assignment,
     transform_azure_eligibility,
 )
+from collectors.entra.managed_identities import run_as_edges
 
 SAMPLE = Path(__file__).resolve().parents[3] / "data" / "samples" / "entra"
 TENANT = "entra:tenant/t1"
@@ -146,7 +147,9 @@ def test_assignment_without_principal_is_reported(tmp_path: Path) -> None:
     assigned = [
         e
         for e in result.edges
-        if e["via"].startswith("Azure role") and not e["source"].startswith("entra:azure")
+        if e["kind"] == "HAS_PERMISSION"
+        and e["via"].startswith("Azure role")
+        and not e["source"].startswith("entra:azure")
     ]
     assert len(assigned) == 2
 
@@ -214,3 +217,61 @@ def test_sample_eva_is_eligible_owner_of_lumen_prod_with_mfa() -> None:
     assert [(e["source"], e["mfa_required"]) for e in assume] == [
         ("entra:a1000000-0000-4000-8000-000000000010", True)
     ]
+
+
+VM = f"{SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/vm1"
+
+
+def vm(identity: dict | None) -> dict:
+    return {"id": VM, "name": "vm1", "type": "Microsoft.Compute/virtualMachines", "identity": identity}
+
+
+def test_writers_of_a_vm_can_run_as_its_managed_identities() -> None:
+    identity = {
+        "type": "SystemAssigned, UserAssigned",
+        "principalId": "mi-system",
+        "userAssignedIdentities": {
+            f"{SUB}/resourceGroups/rg-id/providers/Microsoft.ManagedIdentity/"
+            "userAssignedIdentities/id-deployer": {"principalId": "mi-user"}
+        },
+    }
+    writers = [
+        ("entra:rg-writer", f"{SUB}/resourceGroups/rg-app", "Contributor"),
+        ("entra:other-rg", f"{SUB}/resourceGroups/rg-other", "Contributor"),
+        ("entra:sub-owner", SUB, "Owner"),
+    ]
+    nodes, edges = run_as_edges([vm(identity)], writers, TENANT, {})
+    assert [(n["id"], n["kind"], n["managed_identities"]) for n in nodes] == [
+        (f"entra:azure{VM}", "azure_resource", ["mi-system", "mi-user"])
+    ]
+    assert {(e["kind"], e["source"], e["target"]) for e in edges} == {
+        ("CAN_RUN_AS", "entra:rg-writer", "entra:mi-system"),
+        ("CAN_RUN_AS", "entra:rg-writer", "entra:mi-user"),
+        ("CAN_RUN_AS", "entra:sub-owner", "entra:mi-system"),
+        ("CAN_RUN_AS", "entra:sub-owner", "entra:mi-user"),
+    }
+    assert "user-assigned id-deployer" in next(e["via"] for e in edges if e["target"] == "entra:mi-user")
+
+
+def test_no_identity_or_no_run_as_type_gives_no_edge() -> None:
+    writers = [("entra:w", SUB, "Contributor")]
+    assert run_as_edges([vm(None)], writers, TENANT, {}) == ([], [])
+    vault = {
+        "id": f"{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv",
+        "name": "kv",
+        "type": "Microsoft.KeyVault/vaults",
+        "identity": {"principalId": "mi"},
+    }
+    assert run_as_edges([vault], writers, TENANT, {}) == ([], [])
+
+
+def test_sample_vm_identity_reachable_from_subscription_owners() -> None:
+    run_as = {e["source"] for e in collect_offline(SAMPLE).edges if e["kind"] == "CAN_RUN_AS"}
+    assert (
+        run_as
+        == {
+            "entra:a1000000-0000-4000-8000-000000000003",  # li.chen, Owner of lumen-prod
+            "entra:c3000000-0000-4000-8000-0000000000b1",  # terraform-prod, User Access Administrator
+            f"entra:azure/subscriptions/5a1b0000-0000-4000-8000-0000000000a1/eligibleRole/{OWNER}",  # eva, eligible
+        }
+    )

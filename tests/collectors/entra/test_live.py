@@ -207,7 +207,7 @@ def test_azure_rbac_is_collected_per_subscription(tmp_path: Path) -> None:
     assert log["counts"]["azure/subscriptions"] == 2 and log["counts"]["azure/roleAssignments"] == 3
     assert {
         seen.query["api-version"][0] for seen in server.requests if seen.path.startswith("/subscriptions")
-    } == {"2022-12-01", "2022-04-01", "2020-10-01"}  # 2020-10-01: PIM for Azure resources
+    } == {"2022-12-01", "2022-04-01", "2020-10-01", "2021-04-01"}  # PIM for Azure resources, resources
     saved = json.loads((tmp_path / "entra" / "azure" / "roleAssignments" / f"{PROD_SUB}.json").read_text())
     assert len(saved["value"]) == 2
 
@@ -237,7 +237,11 @@ def test_arm_throttling_is_retried_and_a_denied_subscription_is_recorded(tmp_pat
     result = collect_offline(tmp_path / "entra")
     assert result.coverage.status == "partial"
     azure_edges = [
-        e for e in result.edges if e["via"].startswith("Azure role") and e["source"].startswith("entra:a1")
+        e
+        for e in result.edges
+        if e["kind"] == "HAS_PERMISSION"
+        and e["via"].startswith("Azure role")
+        and e["source"].startswith("entra:a1")
     ]
     assert len(azure_edges) == 1  # li.chen's Owner on the prod subscription still came through
 
