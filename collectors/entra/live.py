@@ -373,7 +373,12 @@ async def collect_per_object(
     await asyncio.gather(*(chunk(ids[i : i + BATCH_SIZE]) for i in range(0, len(ids), BATCH_SIZE)))
     for kind, count in sorted(repeats.items()):
         if count > 1:
-            run.denied(f"GET {spec.path.split('?')[0]}", tenant, f"{count - 1} more object(s) answered the same", kind)
+            run.denied(
+                f"GET {spec.path.split('?')[0]}",
+                tenant,
+                f"{count - 1} more object(s) answered the same",
+                kind,
+            )
     return found
 
 
@@ -496,11 +501,20 @@ def collect_azure(run: LiveRun, fetcher: ArmFetcher, tenant: str) -> None:
             pages = fetcher.pages(path)
         except Exception as exc:  # noqa: BLE001
             status = status_of(exc)
-            run.denied("GET /subscriptions/{id}/resources", f"subscription {subscription}", short_error(exc),
-                       "denied" if status in (401, 403) else "failed")
+            run.denied(
+                "GET /subscriptions/{id}/resources",
+                f"subscription {subscription}",
+                short_error(exc),
+                "denied" if status in (401, 403) else "failed",
+            )
             continue
-        kept = [{**page, "value": [r for r in page.get("value") or [] if isinstance(r, dict) and r.get("identity")]}
-                for page in pages]  # only resources with an identity matter; keeps the export small
+        kept = [
+            {
+                **page,
+                "value": [r for r in page.get("value") or [] if isinstance(r, dict) and r.get("identity")],
+            }
+            for page in pages
+        ]  # only resources with an identity matter; keeps the export small
         run.count("azure/resources", save_pages(run, f"azure/resources/{subscription}", kept))
 
 
@@ -536,6 +550,26 @@ def make_credential(auth: str, tenant: str | None, client_id: str | None, certif
     if not tenant:
         return identity.DefaultAzureCredential()
     return TenantCredential(identity.DefaultAzureCredential(additionally_allowed_tenants=["*"]), tenant)
+
+
+GRAPH_HOSTS = (
+    "graph.microsoft.com",
+    "graph.microsoft.us",
+    "dod-graph.microsoft.us",
+    "microsoftgraph.chinacloudapi.cn",
+)
+
+
+def check_sign_in(credential: Any) -> None:
+    """Fail at once, with the credential's own reason, rather than once per endpoint."""
+    try:
+        credential.get_token("https://graph.microsoft.com/.default")
+    except Exception as exc:  # azure-identity raises several types
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise click.ClickException(
+            f"cannot sign in to Microsoft Graph: {reason}\n"
+            "Fix: `az login` (or set AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET), or choose --auth."
+        ) from exc
 
 
 class TenantCredential:
@@ -633,14 +667,11 @@ def command(
     quiet: bool,
 ) -> None:
     """Read Microsoft Entra ID through Microsoft Graph (read-only) into OUT/entra/."""
+    credential = make_credential(auth, tenant, client_id, certificate)
+    if urlsplit(graph_url).hostname in GRAPH_HOSTS:
+        check_sign_in(credential)
     run = LiveRun(SOURCE, out_root, quiet=quiet)
-    log = run_collection(
-        run,
-        make_credential(auth, tenant, client_id, certificate),
-        graph_url,
-        tenant,
-        arm_url=arm_url if azure_rbac else None,
-    )
+    log = run_collection(run, credential, graph_url, tenant, arm_url=arm_url if azure_rbac else None)
     total = sum(log["counts"].values())
     click.echo(f"entra: {total} objects from {len(log['counts'])} endpoints written to {run.folder}")
     for problem in log["problems"]:

@@ -354,3 +354,19 @@ def test_arm_next_link_to_another_host_is_not_followed(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="another host"):
             fetcher.get("https://attacker.example/subscriptions?api-version=2022-12-01")
     assert server.requests == []
+
+
+def test_cli_stops_at_once_when_the_credential_cannot_sign_in(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    class NoSignIn:
+        def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+            raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
+
+    monkeypatch.setattr("collectors.entra.live.make_credential", lambda *args: NoSignIn())
+    outcome = CliRunner().invoke(command, ["--out", str(tmp_path), "--quiet"])  # the real Graph URL
+    assert outcome.exit_code == 1
+    assert "cannot sign in to Microsoft Graph: DefaultAzureCredential failed" in outcome.output
+    assert "az login" in outcome.output and not (tmp_path / "entra").exists()
