@@ -39,9 +39,13 @@ SINGLE = {"/policies/identitySecurityDefaultsEnforcementPolicy": "identitySecuri
 # Per-object requests that name the object in $filter rather than in the path.
 FILTERED = {
     "/identityGovernance/privilegedAccess/group/eligibilitySchedules": (
-        re.compile(r"groupId eq '([^']+)'"), "groupEligibilitySchedules"),
+        re.compile(r"groupId eq '([^']+)'"),
+        "groupEligibilitySchedules",
+    ),
     "/policies/roleManagementPolicyAssignments": (
-        re.compile(r"scopeId eq '([^']+)' and scopeType eq 'Group'"), "groupPolicyAssignments"),
+        re.compile(r"scopeId eq '([^']+)' and scopeType eq 'Group'"),
+        "groupPolicyAssignments",
+    ),
 }
 ARM = [  # Azure Resource Manager, served from azure/ (paging key "nextLink")
     (re.compile(r"^/subscriptions$"), "azure", "subscriptions"),
@@ -57,12 +61,16 @@ ARM = [  # Azure Resource Manager, served from azure/ (paging key "nextLink")
     ),
     (re.compile(r"^/subscriptions/([^/]+)/resources$"), "azure/resources", None),
     (
-        re.compile(r"^/subscriptions/([^/]+)/providers/Microsoft.Authorization/roleEligibilityScheduleInstances$"),
+        re.compile(
+            r"^/subscriptions/([^/]+)/providers/Microsoft.Authorization/roleEligibilityScheduleInstances$"
+        ),
         "azure/roleEligibilityScheduleInstances",
         None,
     ),
     (
-        re.compile(r"^/subscriptions/([^/]+)/providers/Microsoft.Authorization/roleManagementPolicyAssignments$"),
+        re.compile(
+            r"^/subscriptions/([^/]+)/providers/Microsoft.Authorization/roleManagementPolicyAssignments$"
+        ),
         "azure/roleManagementPolicyAssignments",
         None,
     ),
@@ -154,6 +162,10 @@ class GraphServer:
                 if graph
                 else self.resolve_arm(path, parts.query, query)
             )
+        self.send(handler, status, headers, body)
+
+    @staticmethod
+    def send(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: dict) -> None:
         payload = json.dumps(body).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
@@ -174,6 +186,10 @@ class GraphServer:
                 {k.lower(): v for k, v in handler.headers.items()},
             )
         )
+        queued = self.faults.get("/$batch")
+        if queued:  # the whole batch throttled or refused
+            self.send(handler, *queued.pop(0))
+            return
         responses = []
         for request in body.get("requests", []):
             parts = urlsplit(request["url"])

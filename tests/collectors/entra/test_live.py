@@ -370,3 +370,11 @@ def test_cli_stops_at_once_when_the_credential_cannot_sign_in(
     assert outcome.exit_code == 1
     assert "cannot sign in to Microsoft Graph: DefaultAzureCredential failed" in outcome.output
     assert "az login" in outcome.output and not (tmp_path / "entra").exists()
+
+
+def test_a_throttled_batch_post_is_retried_by_the_sdk(tmp_path: Path) -> None:
+    with GraphServer(SAMPLE, faults={"/$batch": [too_many_requests(1)]}) as server:
+        log = collect(server, tmp_path)
+    batches = server.hits("/$batch")
+    assert any(seen.headers.get("retry-attempt") == "1" for seen in batches)  # RetryHandler resent the POST
+    assert log["problems"] == [] and log["counts"]["group-members"] == 11
