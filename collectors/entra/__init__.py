@@ -12,8 +12,24 @@ from pathlib import Path
 from typing import Any
 
 from collectors.base import CollectResult, SourceFileError
+from collectors.entra.abuse import Tenant, abuse_edges
+from collectors.entra.azure_rbac import (
+    azure_activation_rules,
+    role_table,
+    scope_node,
+    scope_node_id,
+    transform_azure_assignment,
+    transform_azure_eligibility,
+    transform_subscription,
+)
 from collectors.entra.conditional_access import Directory, decide_mfa
-from collectors.entra.directory_roles import role_of, roles_by_id, transform_role_assignment
+from collectors.entra.directory_roles import (
+    RoleInfo,
+    role_of,
+    roles_by_id,
+    transform_role_assignment,
+    unknown_role,
+)
 from collectors.entra.exports import (
     SOURCE,
     Collection,
@@ -22,7 +38,22 @@ from collectors.entra.exports import (
     load_object,
     relative_name,
 )
+from collectors.entra.federation import transform_federated_credentials
+from collectors.entra.graph_permissions import (
+    MICROSOFT_GRAPH_APP_ID,
+    held_permissions,
+    permission_names,
+    transform_app_role_assignment,
+)
+from collectors.entra.managed_identities import run_as_edges
 from collectors.entra.membership import build_memberships
+from collectors.entra.pim import (
+    activation_rules,
+    role_node_id,
+    transform_eligibility,
+    transform_group_eligibility,
+    transform_role_node,
+)
 from collectors.entra.transform import (
     app_alias,
     need,
@@ -36,6 +67,7 @@ from collectors.entra.transform import (
     transform_tenant,
     transform_user,
 )
+from collectors.live import apply_collection_log
 from graph.records import Record, RecordError
 
 __all__ = ["collect_offline"]
@@ -50,7 +82,18 @@ COLLECTIONS = (
     "roleAssignments",
     "userRegistrationDetails",
     "conditionalAccessPolicies",
+    "roleEligibilitySchedules",
+    "roleManagementPolicyAssignments",
 )
+# Newer files: older exports lack them, which costs edges but does not make the tenant partial.
+OPTIONAL = frozenset({"roleEligibilitySchedules", "roleManagementPolicyAssignments"})
+GROUP_OWNERS_DIR = "group-owners"
+FEDERATED_DIR = "federatedIdentityCredentials"
+APP_ROLE_ASSIGNED_TO_DIR = "appRoleAssignedTo"
+GROUP_ELIGIBILITY_DIR = "groupEligibilitySchedules"
+GROUP_POLICY_DIR = "groupPolicyAssignments"
+AZURE_DIR = "azure"
+ROLE_PREFIX = role_node_id("")
 MEMBERS_DIR = "group-members"
 APP_OWNERS_DIR = "application-owners"
 SP_OWNERS_DIR = "servicePrincipal-owners"
@@ -67,6 +110,8 @@ MISSING_EFFECT = {
     "roleAssignments": "no directory role permissions; CA role conditions undecidable",
     "userRegistrationDetails": "mfa_registered unknown",
     "conditionalAccessPolicies": "every user's mfa is unknown (null)",
+    "roleEligibilitySchedules": "PIM eligible role assignments are not in the graph",
+    "roleManagementPolicyAssignments": "whether PIM activation requires MFA is unknown (edges say so)",
 }
 
 
@@ -78,6 +123,11 @@ def collect_offline(folder: Path) -> CollectResult:
     members = load_keyed_collections(folder / MEMBERS_DIR)
     app_owners = load_keyed_collections(folder / APP_OWNERS_DIR)
     sp_owners = load_keyed_collections(folder / SP_OWNERS_DIR)
+    group_owners = load_keyed_collections(folder / GROUP_OWNERS_DIR)
+    federated = load_keyed_collections(folder / FEDERATED_DIR)
+    app_role_assigned_to = load_keyed_collections(folder / APP_ROLE_ASSIGNED_TO_DIR)
+    group_eligibility = load_keyed_collections(folder / GROUP_ELIGIBILITY_DIR)
+    group_policies = load_keyed_collections(folder / GROUP_POLICY_DIR)
     security_defaults, sd_error = load_object(folder, SECURITY_DEFAULTS)
 
     if not any(c.present for c in exports.values()) and not members:
@@ -86,8 +136,10 @@ def collect_offline(folder: Path) -> CollectResult:
         return result
 
     for name, collection in exports.items():
-        _account_for(result, folder, collection, MISSING_EFFECT[name])
-    for group_collection in [*members.values(), *app_owners.values(), *sp_owners.values()]:
+        _account_for(result, folder, collection, MISSING_EFFECT[name], optional=name in OPTIONAL)
+    for group_collection in [*members.values(), *app_owners.values(), *sp_owners.values(),
+                             *group_owners.values(), *federated.values(), *app_role_assigned_to.values(),
+                             *group_eligibility.values(), *group_policies.values()]:
         _account_for(result, folder, group_collection, "")
     if sd_error is not None:
         result.fail(sd_error)
@@ -166,14 +218,36 @@ def collect_offline(folder: Path) -> CollectResult:
     sp_by_app = {record["app_id"]: record["id"] for record in sp_nodes}
     _credentials(result, folder, exports, sp_by_app, tenant)
     _owners(result, folder, exports, app_owners, sp_owners, sp_by_app)
+    _federation(result, folder, exports, federated, sp_nodes)
 
+    # PIM eligibility, Microsoft Graph application permissions, abuse techniques.
+    role_templates = _eligibility(result, folder, exports, roles, tenant)
+    _group_eligibility(result, folder, group_eligibility, group_policies, group_names)
+    graph_permissions = _graph_permissions(result, folder, exports, app_role_assigned_to, tenant)
+    # An eligible role, once activated, abuses like an active one: its role node holds it.
+    holders = dict(principal_roles) | {f"role/{template}": {template} for template in role_templates}
+    abuse = abuse_edges(_abuse_context(tenant, exports, user_nodes, holders, roles, directory,
+                                       graph_permissions, group_owners))
+    for record in abuse:  # every role node an abuse edge touches exists in the graph
+        for end in (record["source"], record["target"]):
+            if end.startswith(ROLE_PREFIX):
+                role_templates.add(end.removeprefix(ROLE_PREFIX))
+    _role_nodes(result, role_templates, roles, tenant)
+    if abuse:
+        # Derived from several files, so listed as an origin for error messages, not as a file.
+        result.origins.append(("abuse techniques (collectors/entra/abuse.py)", 0, len(abuse)))
+        result.edges.extend(abuse)
+    _azure(result, folder, tenant)
+
+    apply_collection_log(folder, result)
     _count(result)
     if result.errors and coverage.status == "complete":
         coverage.status = "partial"
     return result
 
 
-def _account_for(result: CollectResult, folder: Path, collection: Collection, missing_effect: str) -> None:
+def _account_for(result: CollectResult, folder: Path, collection: Collection, missing_effect: str,
+                 optional: bool = False) -> None:
     coverage = result.coverage
     for path in collection.files:
         name = relative_name(path, folder)
@@ -183,7 +257,8 @@ def _account_for(result: CollectResult, folder: Path, collection: Collection, mi
         result.fail(error)
     if not collection.present and missing_effect:
         coverage.notes.append(f"{collection.name}.json missing: {missing_effect}")
-        coverage.status = "partial"
+        if not optional:
+            coverage.status = "partial"
     if collection.incomplete:
         coverage.notes.append(
             f"{collection.name}: the last page still has @odata.nextLink; save the next page as "
@@ -321,3 +396,221 @@ def _count(result: CollectResult) -> None:
     for record in result.edges:
         counts[str(record["kind"])] += 1
     result.coverage.counts = dict(sorted(counts.items()))
+
+
+def _federation(result: CollectResult, folder: Path, exports: dict[str, Collection],
+                federated: dict[str, Collection], sp_nodes: list[Record]) -> None:
+    apps = {str(a.get("id")): a for a in exports["applications"].objects()}
+    sps_by_app = {record["app_id"]: record for record in sp_nodes}
+    for app_object_id, collection in federated.items():
+        app = apps.get(app_object_id)
+        if app is None:
+            result.fail(RecordError(SOURCE, str(collection.files[0]), "", "",
+                                    f"application {app_object_id} is not in applications.json",
+                                    "name the file after the application's object id (id, not appId)"))
+            continue
+        app_id = str(app.get("appId") or "")
+        sp = sps_by_app.get(app_id)
+        target = sp["id"] if sp else app_alias(app_id)
+        nodes, edges, k8s_subjects = transform_federated_credentials(
+            str(app.get("displayName") or app_object_id), target, collection.objects())
+        if k8s_subjects and sp is not None:
+            sp["federated_subjects"] = sorted(set(sp.get("federated_subjects") or []) | set(k8s_subjects))
+        _add(result, folder, collection, nodes, edges)
+
+
+def _eligibility(result: CollectResult, folder: Path, exports: dict[str, Collection],
+                 roles: dict[str, RoleInfo], tenant: str) -> set[str]:
+    """CAN_ASSUME edges for PIM eligible assignments; returns the role templates they reach."""
+    activation = activation_rules(exports["roleManagementPolicyAssignments"].objects())
+    collection = exports["roleEligibilitySchedules"]
+    edges: list[Record] = []
+    templates: set[str] = set()
+    for item in collection.items:
+        try:
+            label = f"#{item.index} ({item.data.get('id', '')})"
+            need(item.data, "principalId", item.file, label)
+            need(item.data, "roleDefinitionId", item.file, label)
+        except SourceFileError as exc:
+            result.fail(exc.error)
+            continue
+        if str(item.data.get("status") or "Provisioned") not in ("Provisioned", "Granted"):
+            continue
+        record, role = transform_eligibility(item.data, roles, activation)
+        edges.append(record)
+        templates.add(role.template_id)
+    _add(result, folder, collection, [], edges)
+    return templates
+
+
+def _role_nodes(result: CollectResult, templates: set[str], roles: dict[str, RoleInfo], tenant: str) -> None:
+    by_template = {info.template_id: info for info in roles.values()}
+    nodes: list[Record] = []
+    edges: list[Record] = []
+    for template in sorted(templates):
+        role_node, grant = transform_role_node(by_template.get(template) or unknown_role(template), tenant)
+        nodes.append(role_node)
+        edges.append(grant)
+    if nodes:
+        result.add("roleDefinitions.json", nodes, edges)
+
+
+def _graph_permissions(result: CollectResult, folder: Path, exports: dict[str, Collection],
+                       assigned_to: dict[str, Collection], tenant: str) -> dict[str, set[str]]:
+    """HAS_PERMISSION for Microsoft Graph application permissions; returns who holds which."""
+    graph_sp = next((sp for sp in exports["servicePrincipals"].objects()
+                     if sp.get("appId") == MICROSOFT_GRAPH_APP_ID), None)
+    names = permission_names(graph_sp)
+    held: dict[str, set[str]] = {}
+    for resource_id, collection in assigned_to.items():
+        objects = collection.objects()
+        is_graph = (graph_sp is not None and resource_id == str(graph_sp.get("id"))) or any(
+            o.get("resourceDisplayName") == "Microsoft Graph" for o in objects)
+        if not is_graph:
+            result.coverage.notes.append(
+                f"{APP_ROLE_ASSIGNED_TO_DIR}/{resource_id}: not Microsoft Graph, skipped")
+            continue
+        edges: list[Record] = []
+        for item in collection.items:
+            try:
+                label = f"#{item.index} ({item.data.get('principalDisplayName', '')})"
+                need(item.data, "principalId", item.file, label)
+                need(item.data, "appRoleId", item.file, label)
+            except SourceFileError as exc:
+                result.fail(exc.error)
+                continue
+            edges.append(transform_app_role_assignment(item.data, names, tenant))
+        for principal, permissions in held_permissions(objects, names).items():
+            held.setdefault(principal, set()).update(permissions)
+        _add(result, folder, collection, [], edges)
+    return held
+
+
+def _abuse_context(tenant: str, exports: dict[str, Collection], user_nodes: list[Record],
+                   principal_roles: dict[str, set[str]], roles: dict[str, RoleInfo], directory: Directory,
+                   graph_permissions: dict[str, set[str]], group_owners: dict[str, Collection]) -> Tenant:
+    users = {str(u.get("id")): u for u in exports["users"].objects() if u.get("id")}
+    own_tenant = tenant.removeprefix("entra:tenant/")
+    return Tenant(
+        tenant=tenant,
+        users=users,
+        user_mfa={record["id"].removeprefix("entra:"): record.get("mfa") for record in user_nodes},
+        groups={str(g.get("id")): g for g in exports["groups"].objects() if g.get("id")},
+        service_principals={str(sp.get("id")): sp for sp in exports["servicePrincipals"].objects()
+                            if sp.get("id") and sp.get("appOwnerOrganizationId") in (own_tenant, None)},
+        roles=principal_roles,
+        role_infos={info.template_id: info for info in roles.values()},
+        admins={user_id for user_id in users if directory.roles_of(user_id)},
+        graph_permissions=graph_permissions,
+        group_owners={group_id: c.objects() for group_id, c in group_owners.items()},
+    )
+
+
+def _azure(result: CollectResult, folder: Path, tenant: str) -> None:
+    """Azure RBAC from azure/ (optional): subscriptions and their role assignments."""
+    azure = folder / AZURE_DIR
+    if not azure.is_dir():
+        return
+    subscriptions = load_collection(azure, "subscriptions")
+    assignments = load_keyed_collections(azure / "roleAssignments")
+    definitions = load_keyed_collections(azure / "roleDefinitions")
+    eligibility = load_keyed_collections(azure / "roleEligibilityScheduleInstances")
+    policies = load_keyed_collections(azure / "roleManagementPolicyAssignments")
+    resources = load_keyed_collections(azure / "resources")
+    for collection in [subscriptions, *assignments.values(), *definitions.values(), *eligibility.values(),
+                       *policies.values(), *resources.values()]:
+        _account_for(result, folder, collection, "")
+    nodes: dict[str, Record] = {}
+    names: dict[str, str] = {}
+    for item in subscriptions.items:
+        try:
+            need(item.data, "subscriptionId", item.file, f"#{item.index}")
+        except SourceFileError as exc:
+            result.fail(exc.error)
+            continue
+        record = transform_subscription(item.data, tenant)
+        nodes[record["id"]] = record
+        names[str(item.data["subscriptionId"]).lower()] = record["name"]
+    roles = role_table([d for c in definitions.values() for d in c.objects()])
+    edges: list[Record] = []
+    seen: set[str] = set()
+    for collection in assignments.values():
+        for item in collection.items:
+            props = item.data.get("properties")
+            label = f"#{item.index} ({item.data.get('name', '')})"
+            try:
+                need(item.data, "properties", item.file, label, kind=dict)
+                need(props, "principalId", item.file, label)
+                need(props, "roleDefinitionId", item.file, label)
+            except SourceFileError as exc:
+                result.fail(exc.error)
+                continue
+            key = str(item.data.get("id") or item.data.get("name") or "") or f"{item.file}#{item.index}"
+            if key in seen:
+                continue  # inherited assignments repeat in every subscription's list
+            seen.add(key)
+            scope = str(props.get("scope") or "")
+            target = scope_node_id(scope, tenant)
+            if target != tenant and target not in nodes:
+                nodes[target] = scope_node(scope, tenant, names)
+            edges.append(transform_azure_assignment(item.data, roles, tenant))
+    rules = azure_activation_rules([p for c in policies.values() for p in c.objects()])
+    for collection in eligibility.values():
+        for item in collection.items:
+            props = item.data.get("properties")
+            label = f"#{item.index} ({item.data.get('name', '')})"
+            try:
+                need(item.data, "properties", item.file, label, kind=dict)
+                need(props, "principalId", item.file, label)
+                need(props, "roleDefinitionId", item.file, label)
+            except SourceFileError as exc:
+                result.fail(exc.error)
+                continue
+            key = str(item.data.get("id") or "") or f"{item.file}#{item.index}"
+            if key in seen or str(props.get("status") or "Provisioned") not in ("Provisioned", "Granted"):
+                continue
+            seen.add(key)
+            scope = str(props.get("scope") or "")
+            target = scope_node_id(scope, tenant)
+            if target != tenant and target not in nodes:
+                nodes[target] = scope_node(scope, tenant, names)
+            role_node, grant, assume = transform_azure_eligibility(item.data, roles, rules, tenant)
+            nodes.setdefault(role_node["id"], role_node)
+            edges.extend((grant, assume))
+    # Writers of compute resources run code as the resources' managed identities.
+    writers = [(e["source"], str(e.get("arm_scope") or ""), e["actions"][0]) for e in edges
+               if e["kind"] == "HAS_PERMISSION" and e["level"] in ("write", "admin")]
+    resource_nodes, run_as = run_as_edges([r for c in resources.values() for r in c.objects()], writers,
+                                          tenant, names)
+    for record in resource_nodes:
+        nodes.setdefault(record["id"], record).update(
+            {k: record[k] for k in ("resource_type", "managed_identities")})
+    edges.extend(run_as)
+    if nodes or edges:
+        result.add(f"{AZURE_DIR}/subscriptions.json", list(nodes.values()), edges)
+        result.coverage.scopes.extend(sorted(n["id"] for n in nodes.values() if n["kind"] == "subscription"))
+
+
+def _group_eligibility(
+    result: CollectResult,
+    folder: Path,
+    schedules: dict[str, Collection],
+    policies: dict[str, Collection],
+    group_names: dict[str, str],
+) -> None:
+    """PIM for Groups: CAN_ASSUME from eligible members / owners to the group."""
+    for group_id, collection in schedules.items():
+        activation = activation_rules(policies[group_id].objects()) if group_id in policies else {}
+        edges: list[Record] = []
+        for item in collection.items:
+            label = f"#{item.index} ({item.data.get('id', '')})"
+            try:
+                need(item.data, "principalId", item.file, label)
+            except SourceFileError as exc:
+                result.fail(exc.error)
+                continue
+            if str(item.data.get("status") or "Provisioned") not in ("Provisioned", "Granted"):
+                continue
+            schedule = {**item.data, "groupId": item.data.get("groupId") or group_id}
+            edges.append(transform_group_eligibility(schedule, group_names.get(group_id, group_id), activation))
+        _add(result, folder, collection, [], edges)

@@ -52,17 +52,21 @@ class Collection:
         return [item.data for item in self.items]
 
 
-def page_files(folder: Path, stem: str) -> list[Path]:
-    """``<stem>.json`` then ``<stem>.pageN.json`` in page-number order (page10 after page9)."""
+def page_files(folder: Path, stem: str, names: list[str] | None = None) -> list[Path]:
+    """``<stem>.json`` then ``<stem>.pageN.json`` in page-number order (page10 after page9).
+
+    ``names``: the folder's file names when the caller already listed it (one listing for a
+    folder of thousands of per-group files, instead of one per group)."""
     files: list[tuple[int, Path]] = []
     first = folder / f"{stem}.json"
-    if first.is_file():
+    if (f"{stem}.json" in names) if names is not None else first.is_file():
         files.append((1, first))
-    if folder.is_dir():
-        for path in folder.glob(f"{glob_escape(stem)}.page*.json"):
-            match = _PAGE_FILE.match(path.name)
-            if match and match.group("stem") == stem and path.is_file():
-                files.append((int(match.group("number")), path))
+    if names is None:
+        names = [p.name for p in folder.glob(f"{glob_escape(stem)}.page*.json")] if folder.is_dir() else []
+    for name in names:
+        match = _PAGE_FILE.match(name)
+        if match and match.group("stem") == stem and (folder / name).is_file():
+            files.append((int(match.group("number")), folder / name))
     return [path for _, path in sorted(files, key=lambda pair: (pair[0], pair[1].name))]
 
 
@@ -87,10 +91,10 @@ def _pages_of(data: Any, path: Path) -> tuple[list[dict[str, Any]], RecordError 
     )
 
 
-def load_collection(folder: Path, stem: str) -> Collection:
+def load_collection(folder: Path, stem: str, names: list[str] | None = None) -> Collection:
     """Read every page of one collection; a bad page is reported and the others still load."""
     collection = Collection(stem)
-    files = page_files(folder, stem)
+    files = page_files(folder, stem, names)
     collection.present = bool(files)
     last_page: dict[str, Any] | None = None
     for path in files:
@@ -132,12 +136,12 @@ def load_keyed_collections(folder: Path) -> dict[str, Collection]:
     result: dict[str, Collection] = {}
     if not folder.is_dir():
         return result
-    stems = set()
+    by_stem: dict[str, list[str]] = {}
     for path in folder.glob("*.json"):
         match = _PAGE_FILE.match(path.name)
-        stems.add(match.group("stem") if match else path.name[: -len(".json")])
-    for stem in sorted(stems):
-        result[stem] = load_collection(folder, stem)
+        by_stem.setdefault(match.group("stem") if match else path.name[: -len(".json")], []).append(path.name)
+    for stem in sorted(by_stem):
+        result[stem] = load_collection(folder, stem, by_stem[stem])
     return result
 
 

@@ -22,7 +22,7 @@ CONTRACTORS = "b2000000-0000-4000-8000-000000000005"
 
 
 def user_id(n: int) -> str:
-    return f"a1000000-0000-4000-8000-00000000000{n}"
+    return f"a1000000-0000-4000-8000-{n:012d}"
 
 
 @pytest.fixture
@@ -59,6 +59,9 @@ SAMPLE_MFA = [
     (6, True, True, "'Require MFA for all users' requires MFA"),
     (7, False, False, "excluded from 'Require MFA for all users' by name"),
     (8, False, False, "via group Contractors"),
+    (9, False, False, "via group Contractors"),
+    # registered for MFA, but no policy enforces it: registration alone is not MFA
+    (10, False, True, "via group Contractors"),
 ]
 
 
@@ -75,11 +78,22 @@ def test_sample_records_are_valid_and_complete() -> None:
     checked = validate_records(result.nodes, result.edges, RecordOrigin("entra"))
     assert checked.errors == [] and result.errors == []
     assert result.coverage.status == "complete"
-    assert result.coverage.scopes == [TENANT]
-    assert result.coverage.counts == {
-        "User": 8, "Group": 5, "ServiceIdentity": 4, "client_secret": 2, "tenant": 1,
-        "MEMBER_OF": 9, "HAS_PERMISSION": 4, "AUTHENTICATES": 2,
+    assert result.coverage.scopes == [TENANT, "entra:azure/subscriptions/5a1b0000-0000-4000-8000-0000000000a1",
+                                      "entra:azure/subscriptions/5a1b0000-0000-4000-8000-0000000000d1"]
+    counts = result.coverage.counts
+    assert {kind: counts[kind] for kind in ("User", "Group", "ServiceIdentity", "Role", "client_secret", "tenant",
+                                            "MEMBER_OF", "HAS_PERMISSION", "AUTHENTICATES", "CAN_ASSUME")} == {
+        # 4 directory role nodes, 1 eligible Azure role (Owner on lumen-prod)
+        "User": 10, "Group": 5, "ServiceIdentity": 8, "Role": 5, "client_secret": 4, "tenant": 1,
+        # 4 directory roles + 2 Graph application permissions + 4 role nodes' grants + 3 Azure roles
+        # + 1 eligible Azure role's grant
+        "HAS_PERMISSION": 14, "AUTHENTICATES": 4,
+        # 2 PIM eligible directory roles + 1 PIM for Groups + 1 PIM for Azure resources
+        "CAN_ASSUME": 4,
+        # 11 group memberships + 4 active holders of roles with abuse techniques -> role nodes
+        "MEMBER_OF": 15,
     }
+    assert counts["ServiceIdentity"] == 8  # 4 own SPs, 2 Microsoft SPs, 1 VM managed identity, 1 GitHub subject
     assert "users.page2.json" in result.coverage.files
     tenant = nodes_by_id(result)[TENANT]
     assert (tenant["kind"], tenant["name"], tenant["scope"]) == ("tenant", "Lumen Freight", "")
@@ -268,7 +282,7 @@ def test_paging_with_page_files_and_with_a_list_of_pages(sample: Path) -> None:
     (sample / "users.page2.json").unlink()
     save(sample / "users.json", [page1, page2])
     result = collect_offline(sample)
-    assert len(users(result)) == 8
+    assert len(users(result)) == 10
     assert result.coverage.status == "complete"
     assert not any("nextLink" in note for note in result.coverage.notes)
 
@@ -302,10 +316,12 @@ def test_application_secrets_ids_dates_and_target() -> None:
     notifier = by_id["entra:c3000000-0000-4000-8000-000000000002/password/d4000000-0000-4000-8000-000000000002"]
     assert notifier["created"] == "2026-10-22T00:00:00Z" and notifier["expires"] == "2027-04-22T00:00:00Z"
     auth = {(e["source"], e["target"], e["mfa"]) for e in result.edges if e["kind"] == "AUTHENTICATES"}
-    assert auth == {
+    assert {(source, target, mfa) for source, target, mfa in auth if target.endswith(("b1", "b2"))} == {
         (terraform["id"], "entra:c3000000-0000-4000-8000-0000000000b1", False),
         (notifier["id"], "entra:c3000000-0000-4000-8000-0000000000b2", False),
     }
+    hr_sync = by_id["entra:c3000000-0000-4000-8000-000000000003/password/d4000000-0000-4000-8000-000000000003"]
+    assert hr_sync["expires"] == "2028-11-01T00:00:00Z"  # two years after the export
 
 
 def test_service_principal_alias_and_type() -> None:
@@ -376,7 +392,8 @@ def test_application_owner_can_create_credential(sample: Path) -> None:
         "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects",
         "value": [{"@odata.type": "#microsoft.graph.user", "id": user_id(4),
                    "userPrincipalName": "tom.baker@lumenfreight.com"}]})
-    edges = [e for e in collect_offline(sample).edges if e["kind"] == "CAN_CREATE_CREDENTIAL"]
+    edges = [e for e in collect_offline(sample).edges if e["kind"] == "CAN_CREATE_CREDENTIAL"
+             and e["via"].startswith("owner of")]
     assert [(e["source"], e["target"], e["via"]) for e in edges] == [
         (f"entra:{user_id(4)}", "entra:c3000000-0000-4000-8000-0000000000b1", "owner of application terraform-prod")
     ]
@@ -385,7 +402,9 @@ def test_application_owner_can_create_credential(sample: Path) -> None:
 # --- directory roles ------------------------------------------------------------------------------
 
 def test_sample_role_assignment_levels() -> None:
-    perms = {(e["source"], e["via"]): e for e in collect_offline(SAMPLE).edges if e["kind"] == "HAS_PERMISSION"}
+    perms = {(e["source"], e["via"]): e for e in collect_offline(SAMPLE).edges
+             if e["kind"] == "HAS_PERMISSION" and e["via"].startswith("directory role")
+             and not e["source"].startswith("entra:role/")}
     assert {key: e["level"] for key, e in perms.items()} == {
         (f"entra:{user_id(3)}", "directory role Global Administrator"): "admin",
         (f"entra:{user_id(7)}", "directory role Global Administrator"): "admin",
@@ -427,7 +446,8 @@ def test_scoped_assignment_keeps_level_and_says_scope() -> None:
 
 def test_unexported_role_definitions_fall_back_to_template_ids(sample: Path) -> None:
     (sample / "roleDefinitions.json").unlink()
-    perms = [e for e in collect_offline(sample).edges if e["kind"] == "HAS_PERMISSION"]
+    perms = [e for e in collect_offline(sample).edges if e["kind"] == "HAS_PERMISSION"
+             and e["via"].startswith("directory role")]
     assert {e["level"] for e in perms} == {"admin"}
     assert any(e["via"] == "directory role Global Administrator" for e in perms)
 
@@ -452,7 +472,7 @@ def test_user_without_upn_is_reported_and_skipped(sample: Path) -> None:
     result = collect_offline(sample)
     assert [(e.field, e.file.endswith("users.json")) for e in result.errors] == [("userPrincipalName", True)]
     assert "#1" in result.errors[0].record
-    assert len(users(result)) == 7
+    assert len(users(result)) == 9
 
 
 def test_invalid_json_file_does_not_stop_other_files(sample: Path) -> None:
@@ -460,7 +480,7 @@ def test_invalid_json_file_does_not_stop_other_files(sample: Path) -> None:
     result = collect_offline(sample)
     assert result.errors and result.errors[0].file.endswith("groups.json")
     assert "invalid JSON" in result.errors[0].message
-    assert len(users(result)) == 8
+    assert len(users(result)) == 10
 
 
 def test_empty_folder_is_missing(tmp_path: Path) -> None:
@@ -472,7 +492,8 @@ def test_empty_folder_is_missing(tmp_path: Path) -> None:
 def test_missing_organization_infers_tenant_from_own_apps(sample: Path) -> None:
     (sample / "organization.json").unlink()
     result = collect_offline(sample)
-    assert result.coverage.scopes == [TENANT]
+    assert result.coverage.scopes == [TENANT, "entra:azure/subscriptions/5a1b0000-0000-4000-8000-0000000000a1",
+                                      "entra:azure/subscriptions/5a1b0000-0000-4000-8000-0000000000d1"]
     assert TENANT in nodes_by_id(result)
     assert any("appOwnerOrganizationId" in note for note in result.coverage.notes)
     assert {u["scope"] for u in users(result).values()} == {TENANT}

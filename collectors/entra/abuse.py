@@ -1,0 +1,374 @@
+"""Entra abuse edges: one registered technique per way to take over another identity.
+
+Each technique is a small function ``(Tenant) -> list[Record]`` listed in ``TECHNIQUES`` with a
+description and a reference, and has its own test (tests/collectors/entra/test_abuse.py). They
+cover BloodHound's Entra set (AZAddSecret, AZAddMembers, AZResetPassword, AZPrivilegedRoleAdmin,
+AZPrivilegedAuthAdmin, AZGlobalAdmin, AZMGAddSecret, AZMGGrantAppRoles, AZMGGrantRole,
+AZMGAddMember, AZOwns / AZAddOwner) with the edge kinds of the shared schema:
+
+* add a secret / certificate to an application or service principal -> ``CAN_CREATE_CREDENTIAL``
+  holder -> service principal (adding an owner first ends the same way, so it is folded in);
+* add members to a group -> ``CAN_GRANT`` holder -> group (it can grant itself membership);
+* reset a password -> ``CAN_CREATE_CREDENTIAL`` holder -> user; ``mfa_required`` is the target's
+  ``mfa`` when the technique cannot also reset the target's authentication methods;
+* assign any directory role -> ``CAN_GRANT`` holder -> the Global Administrator role node.
+
+Role-based techniques start at the role node ``entra:role/<templateId>``; its active holders
+(user, role-assignable group, service principal) are ``MEMBER_OF`` it and eligible (PIM) holders
+``CAN_ASSUME`` it. So a tenant with 100,000 users and 200 helpdesk admins gets one set of reset
+edges per role, not one per admin. Graph-permission techniques start at the holding principal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from collectors.entra.directory_roles import RoleInfo
+from collectors.entra.pim import role_node_id
+from graph.records import Record, edge
+from graph.schema import EdgeKind
+
+GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
+PRIVILEGED_ROLE_ADMIN = "e8611ab8-c189-46e8-94e1-60213ab1f814"
+PRIVILEGED_AUTH_ADMIN = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13"
+APPLICATION_ADMIN = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+CLOUD_APPLICATION_ADMIN = "158c047a-c907-4556-b7ef-446551a6b5f7"
+GROUPS_ADMIN = "fdd7a751-b60b-444a-984c-02652fe8fa1c"
+USER_ADMIN = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+DIRECTORY_WRITERS = "9360feb5-f418-4baa-8175-e2a00bac4301"
+HELPDESK_ADMIN = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+PASSWORD_ADMIN = "966707d0-3269-4727-9be2-8c3a10f19b9d"
+AUTHENTICATION_ADMIN = "c4e39bd9-1100-46d3-8c65-fb160da0071f"
+
+
+@dataclass
+class Tenant:
+    """What the techniques read: directory objects and who holds which role or permission."""
+
+    tenant: str
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # object id -> Graph user
+    user_mfa: dict[str, bool | None] = field(default_factory=dict)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    service_principals: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # own tenant's, not Microsoft's
+    roles: dict[str, set[str]] = field(default_factory=dict)  # principal -> active role template ids
+    role_infos: dict[str, RoleInfo] = field(default_factory=dict)  # template id -> RoleInfo
+    admins: set[str] = field(default_factory=set)  # users holding any directory role, also via groups
+    graph_permissions: dict[str, set[str]] = field(default_factory=dict)  # principal -> permission names
+    group_owners: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def role_sources(self, templates: set[str]) -> dict[str, str]:
+        """Role node id -> role name, for the templates someone holds (actively or eligibly)."""
+        held = set().union(*self.roles.values()) if self.roles else set()
+        found: dict[str, str] = {}
+        for template in sorted(held & templates):
+            info = self.role_infos.get(template)
+            found[role_node_id(template)] = info.name if info else template
+        return found
+
+    def holders_of_permissions(self, permissions: set[str]) -> dict[str, str]:
+        """Principal node id -> the first matching Graph permission."""
+        found: dict[str, str] = {}
+        for principal, held in sorted(self.graph_permissions.items()):
+            match = sorted(held & permissions)
+            if match:
+                found[_entra(principal)] = match[0]
+        return found
+
+
+def _entra(object_id: str) -> str:
+    return f"entra:{object_id}"
+
+
+def _to_service_principals(holders: dict[str, str], tenant: Tenant, via: str, technique: str) -> list[Record]:
+    edges = []
+    for holder, why in holders.items():
+        for sp_id, sp in sorted(tenant.service_principals.items()):
+            # Azure holds a managed identity's credentials; Graph refuses to add one to it.
+            if _entra(sp_id) != holder and sp.get("servicePrincipalType") != "ManagedIdentity":
+                edges.append(
+                    edge(
+                        holder,
+                        _entra(sp_id),
+                        EdgeKind.CAN_CREATE_CREDENTIAL,
+                        f"{why}: {via} {sp.get('displayName') or sp_id}",
+                        mfa_required=False,
+                        technique=technique,
+                    )
+                )
+    return edges
+
+
+def add_secret_by_role(tenant: Tenant) -> list[Record]:
+    holders = tenant.role_sources({GLOBAL_ADMIN, APPLICATION_ADMIN, CLOUD_APPLICATION_ADMIN})
+    return _to_service_principals(holders, tenant, "can add a secret to", "add_secret_by_role")
+
+
+def add_secret_by_graph_permission(tenant: Tenant) -> list[Record]:
+    holders = tenant.holders_of_permissions({"Application.ReadWrite.All", "Directory.ReadWrite.All"})
+    return _to_service_principals(holders, tenant, "can add a secret to", "add_secret_by_graph_permission")
+
+
+def _to_groups(
+    holders: dict[str, str], tenant: Tenant, role_assignable: bool | None, technique: str
+) -> list[Record]:
+    edges = []
+    for holder, why in holders.items():
+        for group_id, group in sorted(tenant.groups.items()):
+            assignable = group.get("isAssignableToRole") is True
+            if role_assignable is not None and assignable != role_assignable:
+                continue
+            if _entra(group_id) != holder:
+                edges.append(
+                    edge(
+                        holder,
+                        _entra(group_id),
+                        EdgeKind.CAN_GRANT,
+                        f"{why}: can add members to group {group.get('displayName') or group_id}",
+                        mfa_required=False,
+                        technique=technique,
+                    )
+                )
+    return edges
+
+
+def add_members_by_owner(tenant: Tenant) -> list[Record]:
+    edges = []
+    for group_id, owners in sorted(tenant.group_owners.items()):
+        group = tenant.groups.get(group_id, {})
+        for owner in owners:
+            owner_id = owner.get("id")
+            if isinstance(owner_id, str) and owner_id:
+                edges.append(
+                    edge(
+                        _entra(owner_id),
+                        _entra(group_id),
+                        EdgeKind.CAN_GRANT,
+                        f"owner of group {group.get('displayName') or group_id}: can add members",
+                        mfa_required=False,
+                        technique="add_members_by_owner",
+                    )
+                )
+    return edges
+
+
+def add_members_by_role(tenant: Tenant) -> list[Record]:
+    # Only Global / Privileged Role Administrators manage role-assignable groups' members.
+    any_group = tenant.role_sources({GLOBAL_ADMIN, PRIVILEGED_ROLE_ADMIN})
+    plain = tenant.role_sources({GROUPS_ADMIN, USER_ADMIN, DIRECTORY_WRITERS})
+    return _to_groups(any_group, tenant, None, "add_members_by_role") + _to_groups(
+        plain, tenant, False, "add_members_by_role"
+    )
+
+
+def add_members_by_graph_permission(tenant: Tenant) -> list[Record]:
+    any_group = tenant.holders_of_permissions({"RoleManagement.ReadWrite.Directory"})
+    plain = tenant.holders_of_permissions(
+        {"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"}
+    )
+    plain = {k: v for k, v in plain.items() if k not in any_group}
+    return _to_groups(any_group, tenant, None, "add_members_by_graph_permission") + _to_groups(
+        plain, tenant, False, "add_members_by_graph_permission"
+    )
+
+
+def _resets(
+    holders: dict[str, str], tenant: Tenant, admins_too: bool, methods_too: bool, technique: str
+) -> list[Record]:
+    edges = []
+    for holder, why in holders.items():
+        for user_id, user in sorted(tenant.users.items()):
+            if _entra(user_id) == holder or user.get("accountEnabled") is False:
+                continue
+            if not admins_too and user_id in tenant.admins:
+                continue
+            # Without resetting the methods too, the new password still meets the target's MFA.
+            needs_mfa = not methods_too and tenant.user_mfa.get(user_id) is True
+            what = (
+                "reset the password and authentication methods of" if methods_too else "reset the password of"
+            )
+            edges.append(
+                edge(
+                    holder,
+                    _entra(user_id),
+                    EdgeKind.CAN_CREATE_CREDENTIAL,
+                    f"{why}: can {what} {user.get('userPrincipalName') or user_id}",
+                    mfa_required=needs_mfa,
+                    technique=technique,
+                )
+            )
+    return edges
+
+
+def reset_password_by_role(tenant: Tenant) -> list[Record]:
+    """Microsoft's hierarchy: Global and Privileged Authentication Administrators reset anyone
+    (methods too); Authentication Administrators reset non-admins' methods; Helpdesk, Password
+    and User Administrators reset non-admins' passwords."""
+    everyone = tenant.role_sources({GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN})
+    methods = tenant.role_sources({AUTHENTICATION_ADMIN})
+    passwords = tenant.role_sources({HELPDESK_ADMIN, PASSWORD_ADMIN, USER_ADMIN})
+    return (
+        _resets(everyone, tenant, True, True, "reset_password_by_role")
+        + _resets(methods, tenant, False, True, "reset_password_by_role")
+        + _resets(passwords, tenant, False, False, "reset_password_by_role")
+    )
+
+
+def reset_password_by_graph_permission(tenant: Tenant) -> list[Record]:
+    methods = tenant.holders_of_permissions({"UserAuthenticationMethod.ReadWrite.All"})
+    passwords = {
+        k: v
+        for k, v in tenant.holders_of_permissions({"User-PasswordProfile.ReadWrite.All"}).items()
+        if k not in methods
+    }
+    return _resets(methods, tenant, True, True, "reset_password_by_graph_permission") + _resets(
+        passwords, tenant, True, False, "reset_password_by_graph_permission"
+    )
+
+
+def assign_global_admin(tenant: Tenant) -> list[Record]:
+    """Whoever can assign directory roles (or grant itself the permission to) can become Global
+    Administrator: Privileged Role Administrator, RoleManagement.ReadWrite.Directory,
+    RoleAssignmentSchedule.ReadWrite.Directory, AppRoleAssignment.ReadWrite.All (grants itself
+    RoleManagement.ReadWrite.Directory first)."""
+    holders = dict(tenant.role_sources({PRIVILEGED_ROLE_ADMIN}))
+    holders.update(
+        tenant.holders_of_permissions(
+            {
+                "RoleManagement.ReadWrite.Directory",
+                "RoleAssignmentSchedule.ReadWrite.Directory",
+                "AppRoleAssignment.ReadWrite.All",
+                "RoleEligibilitySchedule.ReadWrite.Directory",
+            }
+        )
+    )
+    return [
+        edge(
+            holder,
+            role_node_id(GLOBAL_ADMIN),
+            EdgeKind.CAN_GRANT,
+            f"{why}: can assign itself Global Administrator",
+            mfa_required=False,
+            technique="assign_global_admin",
+        )
+        for holder, why in holders.items()
+        if GLOBAL_ADMIN not in tenant.roles.get(holder.removeprefix("entra:"), set())
+    ]
+
+
+ABUSE_ROLES = frozenset(
+    {
+        GLOBAL_ADMIN,
+        PRIVILEGED_ROLE_ADMIN,
+        PRIVILEGED_AUTH_ADMIN,
+        APPLICATION_ADMIN,
+        CLOUD_APPLICATION_ADMIN,
+        GROUPS_ADMIN,
+        USER_ADMIN,
+        DIRECTORY_WRITERS,
+        HELPDESK_ADMIN,
+        PASSWORD_ADMIN,
+        AUTHENTICATION_ADMIN,
+    }
+)
+
+
+def role_holders(tenant: Tenant) -> list[Record]:
+    """Active holders of a role with techniques are MEMBER_OF its role node (eligible holders
+    already CAN_ASSUME it)."""
+    edges = []
+    for principal, held in sorted(tenant.roles.items()):
+        if principal.startswith("role/"):
+            continue
+        for template in sorted(held & ABUSE_ROLES):
+            info = tenant.role_infos.get(template)
+            edges.append(
+                edge(
+                    _entra(principal),
+                    role_node_id(template),
+                    EdgeKind.MEMBER_OF,
+                    f"active assignment of directory role {info.name if info else template}",
+                    mfa_required=False,
+                    technique="role_holders",
+                )
+            )
+    return edges
+
+
+@dataclass(frozen=True)
+class Technique:
+    name: str
+    build: Callable[[Tenant], list[Record]]
+    description: str
+    reference: str
+
+
+TECHNIQUES = (
+    Technique(
+        "role_holders",
+        role_holders,
+        "active holders of a directory role act through its role node",
+        "BloodHound AZHasRole",
+    ),
+    Technique(
+        "add_secret_by_role",
+        add_secret_by_role,
+        "Global / Application / Cloud Application Administrators add a secret to any service principal",
+        "BloodHound AZAddSecret",
+    ),
+    Technique(
+        "add_secret_by_graph_permission",
+        add_secret_by_graph_permission,
+        "Application.ReadWrite.All (or Directory.ReadWrite.All) adds a secret to any service principal",
+        "BloodHound AZMGAddSecret",
+    ),
+    Technique(
+        "add_members_by_owner",
+        add_members_by_owner,
+        "a group owner adds members (itself) to the group",
+        "BloodHound AZAddMembers",
+    ),
+    Technique(
+        "add_members_by_role",
+        add_members_by_role,
+        "Groups / User Administrators and Directory Writers manage non-role-assignable groups; Global and "
+        "Privileged Role Administrators any group",
+        "BloodHound AZAddMembers",
+    ),
+    Technique(
+        "add_members_by_graph_permission",
+        add_members_by_graph_permission,
+        "GroupMember / Group / Directory.ReadWrite.All (non-role-assignable groups); "
+        "RoleManagement.ReadWrite.Directory (any group)",
+        "BloodHound AZMGAddMember",
+    ),
+    Technique(
+        "reset_password_by_role",
+        reset_password_by_role,
+        "password reset following Microsoft's admin hierarchy",
+        "BloodHound AZResetPassword",
+    ),
+    Technique(
+        "reset_password_by_graph_permission",
+        reset_password_by_graph_permission,
+        "UserAuthenticationMethod.ReadWrite.All / User-PasswordProfile.ReadWrite.All reset sign-in",
+        "Microsoft Graph permissions reference",
+    ),
+    Technique(
+        "assign_global_admin",
+        assign_global_admin,
+        "Privileged Role Administrator, RoleManagement.ReadWrite.Directory, AppRoleAssignment.ReadWrite.All "
+        "assign Global Administrator",
+        "BloodHound AZPrivilegedRoleAdmin, AZMGGrantRole, AZMGGrantAppRoles",
+    ),
+)
+
+
+def abuse_edges(tenant: Tenant) -> list[Record]:
+    edges: list[Record] = []
+    for technique in TECHNIQUES:
+        edges.extend(technique.build(tenant))
+    return edges
