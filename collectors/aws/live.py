@@ -117,8 +117,8 @@ class Collector:
             mfa = self.pages("iam", "list_mfa_devices", UserName=user)
             if mfa is not None:
                 devices.extend(mfa)
-        self.run.write(f"{self.account}/access-keys.json", keys)
-        self.run.write(f"{self.account}/mfa-devices.json", devices)
+        self.run.write(f"{self.account}/access-keys.json", keys or {"AccessKeyMetadata": []})
+        self.run.write(f"{self.account}/mfa-devices.json", devices or {"MFADevices": []})
         self.run.count("access keys", sum(len(p.get("AccessKeyMetadata", [])) for p in keys))
         self.run.count("MFA devices", sum(len(p.get("MFADevices", [])) for p in devices))
 
@@ -218,11 +218,13 @@ class Collector:
         """EC2 instances with an instance profile (SSM SendCommand / StartSession targets) and EKS access."""
         reservations = self.pages("ec2", "describe_instances")
         if reservations is not None:
-            instances = [{"InstanceId": i["InstanceId"], "IamInstanceProfile": i.get("IamInstanceProfile"),
-                          "State": i.get("State"), "Tags": i.get("Tags", [])}
-                         for page in reservations for r in page.get("Reservations", []) for i in r["Instances"]]
-            self.run.write(f"{self.account}/ec2-instances.json", {"Instances": instances})
-            self.run.count("EC2 instances", len(instances))
+            # Only what the SSM techniques need: which instance runs with which instance profile.
+            kept = ("InstanceId", "IamInstanceProfile", "State", "Placement", "Tags")
+            trimmed = [{"ReservationId": r.get("ReservationId"), "OwnerId": r.get("OwnerId"),
+                        "Instances": [{k: i[k] for k in kept if k in i} for i in r.get("Instances", [])]}
+                       for page in reservations for r in page.get("Reservations", [])]
+            self.run.write(f"{self.account}/ec2-instances.json", {"Reservations": trimmed})
+            self.run.count("EC2 instances", sum(len(r["Instances"]) for r in trimmed))
         clusters = self.pages("eks", "list_clusters")
         if clusters is None:
             return
@@ -257,7 +259,7 @@ class Collector:
                 if detail:
                     entry["podIdentityAssociations"].append(_clean(detail["association"]))
             out.append(entry)
-        self.run.write(f"{self.account}/eks-clusters.json", {"Clusters": out})
+        self.run.write(f"{self.account}/eks-clusters.json", {"EksClusters": out})
         self.run.count("EKS clusters", len(out))
 
 

@@ -53,6 +53,8 @@ class AccountData:
     roles: dict[str, Principal] = field(default_factory=dict)
     errors: list[RecordError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # managed policy ARN -> (name, statements of its default version)
+    managed: dict[str, tuple[str, list[Statement]]] = field(default_factory=dict)
 
     def principals(self) -> list[Principal]:
         return [*self.users.values(), *self.groups.values(), *self.roles.values()]
@@ -88,7 +90,9 @@ def _managed_policies(details: dict[str, list[Any]], data: AccountData) -> dict[
     """Managed policy ARN -> (name, statements of its default version)."""
     managed: dict[str, tuple[str, list[Statement]]] = {}
     for index, policy in enumerate(details.get("Policies", [])):
-        label = str(policy.get("PolicyName", f"#{index}")) if isinstance(policy, dict) else f"#{index}"
+        label = f"#{index}"
+        if isinstance(policy, dict):  # moto omits PolicyName; the ARN ends with it
+            label = str(policy.get("PolicyName") or str(policy.get("Arn", "")).rsplit("/", 1)[-1] or label)
         if not isinstance(policy, dict) or "Arn" not in policy:
             data.errors.append(_error(data.path, f"policy {label}", "Arn", "managed policy without Arn"))
             continue
@@ -139,7 +143,7 @@ def load_account(auth: AuthorizationDetails, folder_account: str | None) -> Acco
         return None
     data = AccountData(account, auth.path)
     managed = _managed_policies(auth.details, data)
-    boundaries = 0
+    data.managed = managed
     for list_key, kind, name_key, id_key, inline_key in _KINDS:
         target = {"user": data.users, "group": data.groups, "role": data.roles}[kind]
         for index, entry in enumerate(auth.details.get(list_key, [])):
@@ -155,12 +159,7 @@ def load_account(auth: AuthorizationDetails, folder_account: str | None) -> Acco
                     principal.trust = parse_statements(entry.get("AssumeRolePolicyDocument") or {})
                 except (ValueError, TypeError) as exc:
                     data.errors.append(_error(auth.path, f"role {label}", "AssumeRolePolicyDocument", str(exc)))
-            if entry.get("PermissionsBoundary"):
-                boundaries += 1
             target[principal.name] = principal
-    if boundaries:
-        data.notes.append(f"{account}: {boundaries} principal(s) have a permissions boundary; boundaries are "
-                          "recorded but not evaluated yet, so their permissions may be overstated")
     return data
 
 

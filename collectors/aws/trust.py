@@ -107,7 +107,7 @@ def _allowing_grants(grants: list[Grant], role: Principal) -> Iterable[tuple[str
     plain_arn = f"arn:{role.arn.split(':')[1]}:iam::{role.account}:role/{role.name}"
     for grant in grants:
         if grant.resource == "*" or matches(grant.resource, role.arn) or matches(grant.resource, plain_arn):
-            yield grant.policy.via, grant.mfa_required, grant.conditions
+            yield grant.via, grant.mfa_required, grant.conditions
 
 
 def _best(candidates: list[_Candidate]) -> _Candidate:

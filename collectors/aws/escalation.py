@@ -1,0 +1,301 @@
+"""Privilege-escalation techniques: one registered unit per technique, each drawing transfer edges
+(CAN_GRANT, CAN_CREATE_CREDENTIAL, CAN_RUN_AS) from a principal to the identity it can become or
+empower.
+
+Every technique reads the principal's evaluated grants (identity policies after Denies,
+permissions boundaries and SCPs), so a boundary or SCP that removes one required action removes
+the edge. An edge's `via` names each policy and statement that allowed a required action.
+Coverage against PMapper is listed in docs/collectors/aws.md ("Escalation techniques").
+
+Role assumption (CAN_ASSUME: trust policy and identity policy both required, cross-account
+included) is drawn by collectors.aws.trust; it is listed here so the catalogue is complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from collectors.aws.access_levels import canonical
+from collectors.aws.policy_documents import Grant, matches
+from collectors.aws.transform import AccountData, Principal
+from graph.records import Record, edge
+from graph.schema import EdgeKind
+
+
+@dataclass
+class Instance:
+    """An EC2 instance running with a role (SSM targets)."""
+
+    arn: str
+    role: Principal
+
+
+@dataclass
+class Function:
+    """A Lambda function and its execution role."""
+
+    arn: str
+    role: Principal
+
+
+@dataclass
+class Context:
+    """What techniques may look at besides the principal: its account's identities and workloads."""
+
+    accounts: dict[str, AccountData]
+    instances: dict[str, list[Instance]] = field(default_factory=dict)  # account -> instances
+    functions: dict[str, list[Function]] = field(default_factory=dict)  # account -> functions
+
+    def identities(self, principal: Principal, *types: str) -> Iterator[Principal]:
+        data = self.accounts[principal.account]
+        for kind in types:
+            for target in {"user": data.users, "group": data.groups, "role": data.roles}[kind].values():
+                if target is not principal:
+                    yield target
+
+
+@dataclass
+class Hit:
+    """One way a principal reaches a target: the grants (one per required action) that allow it."""
+
+    target: Principal
+    grants: list[tuple[str, Grant]]  # (action, grant)
+
+
+@dataclass(frozen=True)
+class Technique:
+    name: str
+    kind: EdgeKind
+    description: str
+    pmapper: str  # the PMapper checker covering the same ground ("" when PMapper has none)
+    find: Callable[[Principal, Context], Iterable[Hit]] | None = None
+    drawn_by: str = "collectors.aws.escalation"
+
+
+TECHNIQUES: dict[str, Technique] = {}
+
+
+def register(name: str, kind: EdgeKind, description: str, pmapper: str = ""):
+    def wrap(find: Callable[[Principal, Context], Iterable[Hit]]):
+        TECHNIQUES[name] = Technique(name, kind, description, pmapper, find)
+        return find
+    return wrap
+
+
+TECHNIQUES["AssumeRole"] = Technique(
+    "AssumeRole", EdgeKind.CAN_ASSUME,
+    "sts:AssumeRole where the role's trust policy names the principal (or its account, and then the identity "
+    "policy must allow it too); cross-account included", "sts_edges", None, "collectors.aws.trust")
+
+
+def allowing(principal: Principal, action: str, resource: str) -> Grant | None:
+    """The grant letting principal do action on resource; a grant without an MFA condition wins."""
+    found = [g for g in principal.grants if action in g.actions and (g.resource == "*" or matches(g.resource, resource))]
+    return min(found, key=lambda g: (g.mfa_required, g.via)) if found else None
+
+
+def _can_at_all(principal: Principal, action: str) -> bool:
+    return any(action in g.actions for g in principal.grants)
+
+
+def _simple(types: tuple[str, ...], *actions: str) -> Callable[[Principal, Context], Iterator[Hit]]:
+    """Every one of actions on the target identity's ARN."""
+    def find(principal: Principal, ctx: Context) -> Iterator[Hit]:
+        if not all(_can_at_all(principal, a) for a in actions):
+            return
+        for target in ctx.identities(principal, *types):
+            grants = [(a, allowing(principal, a, target.arn)) for a in actions]
+            if all(g for _, g in grants):
+                yield Hit(target, grants)  # type: ignore[arg-type]
+    return find
+
+
+def _simple_technique(name: str, kind: EdgeKind, types: tuple[str, ...], actions: tuple[str, ...],
+                      description: str, pmapper: str) -> None:
+    register(name, kind, description, pmapper)(_simple(types, *actions))
+
+
+_simple_technique("CreateAccessKey", EdgeKind.CAN_CREATE_CREDENTIAL, ("user",), ("iam:createaccesskey",),
+                  "mint an access key for another user", "iam_edges")
+_simple_technique("CreateLoginProfile", EdgeKind.CAN_CREATE_CREDENTIAL, ("user",), ("iam:createloginprofile",),
+                  "set a console password for a user who has none", "iam_edges")
+_simple_technique("UpdateLoginProfile", EdgeKind.CAN_CREATE_CREDENTIAL, ("user",), ("iam:updateloginprofile",),
+                  "reset another user's console password", "iam_edges")
+_simple_technique("PutUserPolicy", EdgeKind.CAN_GRANT, ("user",), ("iam:putuserpolicy",),
+                  "write an inline policy on another user", "iam_edges")
+_simple_technique("AttachUserPolicy", EdgeKind.CAN_GRANT, ("user",), ("iam:attachuserpolicy",),
+                  "attach a managed policy (e.g. AdministratorAccess) to another user", "iam_edges")
+_simple_technique("PutRolePolicy", EdgeKind.CAN_GRANT, ("role",), ("iam:putrolepolicy",),
+                  "write an inline policy on a role", "iam_edges")
+_simple_technique("AttachRolePolicy", EdgeKind.CAN_GRANT, ("role",), ("iam:attachrolepolicy",),
+                  "attach a managed policy to a role", "iam_edges")
+_simple_technique("PutGroupPolicy", EdgeKind.CAN_GRANT, ("group",), ("iam:putgrouppolicy",),
+                  "write an inline policy on a group", "iam_edges")
+_simple_technique("AttachGroupPolicy", EdgeKind.CAN_GRANT, ("group",), ("iam:attachgrouppolicy",),
+                  "attach a managed policy to a group", "iam_edges")
+_simple_technique("AddUserToGroup", EdgeKind.CAN_GRANT, ("group",), ("iam:addusertogroup",),
+                  "add oneself to a group and inherit its policies", "iam_edges")
+_simple_technique("UpdateAssumeRolePolicy", EdgeKind.CAN_GRANT, ("role",),
+                  ("iam:updateassumerolepolicy", "sts:assumerole"),
+                  "rewrite a role's trust policy to trust oneself, then assume it", "iam_edges")
+
+
+@register("CreatePolicyVersion", EdgeKind.CAN_GRANT,
+          "publish a new default version of a customer-managed policy attached to the target", "iam_edges")
+def _create_policy_version(principal: Principal, ctx: Context) -> Iterator[Hit]:
+    if not _can_at_all(principal, "iam:createpolicyversion"):
+        return
+    for member in ctx.accounts[principal.account].principals():
+        for policy in member.policies:
+            arn = policy.ref.arn
+            if policy.ref.origin != "managed" or ":aws:policy/" in arn or member is principal:
+                continue  # AWS managed policies cannot be versioned by customers
+            grant = allowing(principal, "iam:createpolicyversion", arn)
+            if grant:
+                yield Hit(member, [("iam:createpolicyversion", grant)])
+
+
+def _pass_role(name: str, service: str, all_of: tuple[str, ...], any_of: tuple[str, ...], description: str,
+               pmapper: str, needs: Callable[[Principal, Principal], list[tuple[str, Grant]] | None] | None = None
+               ) -> None:
+    """iam:PassRole on a role the service trusts, plus the service's create / run actions."""
+    def find(principal: Principal, ctx: Context) -> Iterator[Hit]:
+        if not _can_at_all(principal, "iam:passrole") or not all(_can_at_all(principal, a) for a in all_of):
+            return
+        if any_of and not any(_can_at_all(principal, a) for a in any_of):
+            return
+        for role in ctx.identities(principal, "role"):
+            if service not in trusted_services(role):
+                continue
+            passing = allowing(principal, "iam:passrole", role.arn)
+            if passing is None:
+                continue
+            grants = [("iam:passrole", passing)]
+            for action in all_of:
+                grant = _allowing_any(principal, action)
+                if grant is None:
+                    break
+                grants.append((action, grant))
+            else:
+                if any_of:
+                    choice = next(((a, g) for a in any_of if (g := _allowing_any(principal, a))), None)
+                    if choice is None:
+                        continue
+                    grants.append(choice)
+                extra = needs(principal, role) if needs else []
+                if extra is None:
+                    continue
+                yield Hit(role, grants + extra)
+    register(name, EdgeKind.CAN_RUN_AS, description, pmapper)(find)
+
+
+def _allowing_any(principal: Principal, action: str) -> Grant | None:
+    """A grant for action on any resource (compute actions are usually granted on `*`)."""
+    return next((g for g in principal.grants if action in g.actions), None)
+
+
+def _instance_profile(principal: Principal, role: Principal) -> list[tuple[str, Grant]] | None:
+    """EC2 needs the role in an instance profile, or the power to put it in one."""
+    if role.raw.get("InstanceProfileList"):
+        return []
+    create = _allowing_any(principal, "iam:createinstanceprofile")
+    add = _allowing_any(principal, "iam:addroletoinstanceprofile")
+    if create and add:
+        return [("iam:createinstanceprofile", create), ("iam:addroletoinstanceprofile", add)]
+    return None
+
+
+_pass_role("PassRole:EC2", "ec2.amazonaws.com", ("ec2:runinstances",), (),
+           "launch an instance with the role's instance profile", "ec2_edges", _instance_profile)
+_pass_role("PassRole:Lambda", "lambda.amazonaws.com", ("lambda:createfunction",),
+           ("lambda:invokefunction", "lambda:createeventsourcemapping"),
+           "create a function running as the role, then invoke or trigger it", "lambda_edges")
+_pass_role("PassRole:CloudFormation", "cloudformation.amazonaws.com", ("cloudformation:createstack",), (),
+           "create a stack whose service role provisions anything", "cloudformation_edges")
+_pass_role("PassRole:CodeBuild", "codebuild.amazonaws.com", ("codebuild:createproject", "codebuild:startbuild"),
+           (), "create a build project running as the role and start it", "codebuild_edges")
+_pass_role("PassRole:SageMaker", "sagemaker.amazonaws.com", (),
+           ("sagemaker:createnotebookinstance", "sagemaker:createtrainingjob", "sagemaker:createprocessingjob"),
+           "create a notebook, training or processing job running as the role", "sagemaker_edges")
+_pass_role("PassRole:ECS", "ecs-tasks.amazonaws.com", ("ecs:registertaskdefinition",),
+           ("ecs:runtask", "ecs:starttask", "ecs:createservice"),
+           "register a task definition with the role and run it", "")
+_pass_role("PassRole:Glue", "glue.amazonaws.com", (), ("glue:createdevendpoint", "glue:createjob"),
+           "create a Glue dev endpoint or job running as the role", "")
+_pass_role("PassRole:AutoScaling", "ec2.amazonaws.com",
+           ("autoscaling:createlaunchconfiguration", "autoscaling:createautoscalinggroup"), (),
+           "create a launch configuration and group whose instances carry the role", "autoscaling_edges",
+           _instance_profile)
+
+
+@register("UpdateFunctionCode", EdgeKind.CAN_RUN_AS,
+          "replace the code of an existing Lambda function and run as its execution role", "lambda_edges")
+def _update_function_code(principal: Principal, ctx: Context) -> Iterator[Hit]:
+    if not _can_at_all(principal, "lambda:updatefunctioncode"):
+        return
+    for function in ctx.functions.get(principal.account, []):
+        grant = allowing(principal, "lambda:updatefunctioncode", function.arn)
+        if grant and function.role is not principal:
+            yield Hit(function.role, [("lambda:updatefunctioncode", grant)])
+
+
+def _ssm(action: str):
+    def find(principal: Principal, ctx: Context) -> Iterator[Hit]:
+        if not _can_at_all(principal, action):
+            return
+        seen: set[str] = set()
+        for instance in ctx.instances.get(principal.account, []):
+            grant = allowing(principal, action, instance.arn)
+            if grant and instance.role.arn not in seen and instance.role is not principal:
+                seen.add(instance.role.arn)
+                yield Hit(instance.role, [(action, grant)])
+    return find
+
+
+register("SSM:SendCommand", EdgeKind.CAN_RUN_AS, "run commands on an instance and use its role's credentials",
+         "ssm_edges")(_ssm("ssm:sendcommand"))
+register("SSM:StartSession", EdgeKind.CAN_RUN_AS, "open a shell on an instance and use its role's credentials",
+         "ssm_edges")(_ssm("ssm:startsession"))
+
+
+def trusted_services(role: Principal) -> set[str]:
+    services: set[str] = set()
+    for statement in role.trust:
+        if statement.effect != "Allow" or not isinstance(statement.principal, dict):
+            continue
+        value: Any = statement.principal.get("Service", [])
+        services.update([value] if isinstance(value, str) else value)
+    return services
+
+
+def escalation_edges(ctx: Context) -> list[Record]:
+    """Every registered technique over every collected principal; one edge per (source, target, kind)."""
+    merged: dict[tuple[str, str, EdgeKind], dict[str, Any]] = {}
+    for data in ctx.accounts.values():
+        for principal in data.principals():
+            if not principal.grants:
+                continue
+            for technique in TECHNIQUES.values():
+                if technique.find is None:
+                    continue
+                for hit in technique.find(principal, ctx):
+                    key = (principal.node_id, hit.target.node_id, technique.kind)
+                    entry = merged.setdefault(key, {"techniques": [], "vias": [], "actions": [], "mfa": [],
+                                                    "conditions": []})
+                    entry["techniques"].append(technique.name)
+                    for action, grant in hit.grants:
+                        if grant.via not in entry["vias"]:
+                            entry["vias"].append(grant.via)
+                        if canonical(action) not in entry["actions"]:
+                            entry["actions"].append(canonical(action))
+                        entry["conditions"].extend(c for c in grant.conditions if c not in entry["conditions"])
+                    entry["mfa"].append(any(g.mfa_required for _, g in hit.grants))
+    records = []
+    for (source, target, kind), entry in merged.items():
+        via = f"{' / '.join(entry['techniques'])}: {'; '.join(entry['vias'])}"
+        records.append(edge(source, target, kind, via, mfa_required=all(entry["mfa"]),
+                            conditions=entry["conditions"], actions=entry["actions"][:10],
+                            techniques=entry["techniques"]))
+    return records
