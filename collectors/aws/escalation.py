@@ -270,12 +270,24 @@ def trusted_services(role: Principal) -> set[str]:
     return services
 
 
+_SELF_ADMIN = frozenset({"iam:attachuserpolicy", "iam:attachrolepolicy", "iam:putuserpolicy", "iam:putrolepolicy"})
+
+
+def is_account_admin(principal: Principal) -> bool:
+    """Can write any identity's policies on `*` (AdministratorAccess, IAMFullAccess, ...) without MFA.
+
+    Such a principal already holds admin over its account (HAS_PERMISSION), so, as PMapper does,
+    no escalation edges are drawn from it: they would add nothing but noise.
+    """
+    return any(g.resource == "*" and not g.mfa_required and _SELF_ADMIN <= g.actions for g in principal.grants)
+
+
 def escalation_edges(ctx: Context) -> list[Record]:
     """Every registered technique over every collected principal; one edge per (source, target, kind)."""
     merged: dict[tuple[str, str, EdgeKind], dict[str, Any]] = {}
     for data in ctx.accounts.values():
         for principal in data.principals():
-            if not principal.grants:
+            if not principal.grants or is_account_admin(principal):
                 continue
             for technique in TECHNIQUES.values():
                 if technique.find is None:
