@@ -303,8 +303,8 @@ def _stub_accounts(result: CollectResult, sink: _Sink) -> None:
 
 def _service_control_policies(exports: Exports, folder: Path, accounts: dict[str, AccountData],
                               result: CollectResult) -> None:
-    management = next((str(item.get("MasterAccountId")) for _, items in exports.organization_accounts
-                       for item in items if isinstance(item, dict) and item.get("MasterAccountId")), None)
+    described = [org for _, org in exports.organization if isinstance(org, dict)]
+    management = next((str(org.get("MasterAccountId")) for org in described if org.get("MasterAccountId")), None)
     for path, document in exports.service_control_policies:
         account = str(document.get("AccountId") or account_from_path(path, folder) or "")
         if account not in accounts:

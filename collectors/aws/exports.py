@@ -36,6 +36,7 @@ class Exports:
     credential_reports: list[tuple[Path, list[dict[str, str]]]] = field(default_factory=list)
     access_keys: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)
     organization_accounts: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)
+    organization: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
     mfa_devices: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)
     resource_policies: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)
     service_control_policies: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
@@ -109,7 +110,9 @@ def classify(path: Path, data: Any, exports: Exports) -> None:
         if key in keys:
             target.append((path, _merge_lists(pages, key, path)))
             return
-    if "ServiceControlPolicyLevels" in keys:
+    if "Organization" in keys:  # aws organizations describe-organization
+        exports.organization.append((path, pages[0]["Organization"]))
+    elif "ServiceControlPolicyLevels" in keys:
         exports.service_control_policies.append((path, pages[0]))
     elif keys & set(AUTH_DETAILS_KEYS):
         exports.authorization_details.append(_authorization_details(pages, path))

@@ -129,6 +129,9 @@ class Collector:
             return
         self.run.write("organizations-accounts.json", accounts)
         org = self.client("organizations")
+        described = self.call("organizations:DescribeOrganization", org.describe_organization)
+        if described:
+            self.run.write("organization.json", _clean(described))
         levels: list[dict[str, Any]] = []
         target = self.account
         for _ in range(7):  # the account, up to five OU levels, the root

@@ -1,0 +1,296 @@
+"""Escalation techniques, one case each: the edge appears with every required permission and
+disappears when any one is missing. Plus the policy-evaluation features the edges rest on
+(permissions boundaries, SCPs, NotResource, conditions) on real-shape exports.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from collectors.aws import collect_offline
+from collectors.aws.escalation import TECHNIQUES
+from collectors.aws.policy_documents import (
+    AttachedPolicy,
+    PolicyRef,
+    apply_ceiling,
+    evaluate,
+    parse_statements,
+)
+from tests.collectors.test_aws import doc, role_entry, user_entry, write_account
+
+ACCT = "333333333333"
+ATTACKER = f"aws:arn:aws:iam::{ACCT}:user/attacker"
+
+
+def arn(kind: str, name: str) -> str:
+    return f"arn:aws:iam::{ACCT}:{kind}/{name}"
+
+
+def trusting(service: str) -> dict:
+    return doc({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
+
+
+def allow(actions, resource="*", sid=""):
+    statement = {"Effect": "Allow", "Action": list(actions) if isinstance(actions, tuple) else actions,
+                 "Resource": resource}
+    if sid:
+        statement["Sid"] = sid
+    return statement
+
+
+def group_entry(name: str) -> dict:
+    return {"Path": "/", "GroupName": name, "GroupId": f"AGPA{name.upper()}", "Arn": arn("group", name),
+            "CreateDate": "2026-01-01T00:00:00+00:00", "GroupPolicyList": [], "AttachedManagedPolicies": []}
+
+
+def admin_role(name: str, service: str, profile: bool = False) -> dict:
+    role = role_entry(ACCT, name, trusting(service), allow("s3:*", "arn:aws:s3:::prod-vault"))
+    if profile:
+        role["InstanceProfileList"] = [{"InstanceProfileName": name, "Arn": f"arn:aws:iam::{ACCT}:instance-profile/{name}",
+                                        "Roles": []}]
+    return role
+
+
+# technique -> (statements of the attacker, extra setup, edge kind, target arn)
+CASES = {
+    "CreateAccessKey": ([allow("iam:CreateAccessKey", arn("user", "victim"))], {}, "CAN_CREATE_CREDENTIAL",
+                        arn("user", "victim")),
+    "CreateLoginProfile": ([allow("iam:CreateLoginProfile", arn("user", "*"))], {}, "CAN_CREATE_CREDENTIAL",
+                           arn("user", "victim")),
+    "UpdateLoginProfile": ([allow("iam:UpdateLoginProfile", arn("user", "victim"))], {}, "CAN_CREATE_CREDENTIAL",
+                           arn("user", "victim")),
+    "PutUserPolicy": ([allow("iam:PutUserPolicy", arn("user", "victim"))], {}, "CAN_GRANT", arn("user", "victim")),
+    "AttachUserPolicy": ([allow("iam:AttachUserPolicy", arn("user", "vic*"))], {}, "CAN_GRANT",
+                         arn("user", "victim")),
+    "PutRolePolicy": ([allow("iam:PutRolePolicy", arn("role", "ops"))], {}, "CAN_GRANT", arn("role", "ops")),
+    "AttachRolePolicy": ([allow("iam:AttachRolePolicy", "*")], {}, "CAN_GRANT", arn("role", "ops")),
+    "UpdateAssumeRolePolicy": ([allow("iam:UpdateAssumeRolePolicy", arn("role", "ops")),
+                                allow("sts:AssumeRole", arn("role", "ops"))], {}, "CAN_GRANT", arn("role", "ops")),
+    "PutGroupPolicy": ([allow("iam:PutGroupPolicy", arn("group", "admins"))], {}, "CAN_GRANT", arn("group", "admins")),
+    "AttachGroupPolicy": ([allow("iam:AttachGroupPolicy", arn("group", "admins"))], {}, "CAN_GRANT",
+                          arn("group", "admins")),
+    "AddUserToGroup": ([allow("iam:AddUserToGroup", arn("group", "admins"))], {}, "CAN_GRANT",
+                       arn("group", "admins")),
+    "CreatePolicyVersion": ([allow("iam:CreatePolicyVersion", f"arn:aws:iam::{ACCT}:policy/shared-ops")], {},
+                            "CAN_GRANT", arn("role", "ops")),
+    "PassRole:EC2": ([allow("iam:PassRole", arn("role", "ec2-admin")), allow("ec2:RunInstances")], {},
+                     "CAN_RUN_AS", arn("role", "ec2-admin")),
+    "PassRole:Lambda": ([allow("iam:PassRole", arn("role", "lambda-admin")), allow("lambda:CreateFunction"),
+                         allow("lambda:InvokeFunction")], {}, "CAN_RUN_AS", arn("role", "lambda-admin")),
+    "PassRole:CloudFormation": ([allow("iam:PassRole", arn("role", "cfn-admin")), allow("cloudformation:CreateStack")],
+                                {}, "CAN_RUN_AS", arn("role", "cfn-admin")),
+    "PassRole:CodeBuild": ([allow("iam:PassRole", arn("role", "build-admin")), allow("codebuild:CreateProject"),
+                            allow("codebuild:StartBuild")], {}, "CAN_RUN_AS", arn("role", "build-admin")),
+    "PassRole:SageMaker": ([allow("iam:PassRole", arn("role", "sm-admin")),
+                            allow("sagemaker:CreateNotebookInstance")], {}, "CAN_RUN_AS", arn("role", "sm-admin")),
+    "PassRole:ECS": ([allow("iam:PassRole", arn("role", "task-admin")), allow("ecs:RegisterTaskDefinition"),
+                      allow("ecs:RunTask")], {}, "CAN_RUN_AS", arn("role", "task-admin")),
+    "PassRole:Glue": ([allow("iam:PassRole", arn("role", "glue-admin")), allow("glue:CreateDevEndpoint")], {},
+                      "CAN_RUN_AS", arn("role", "glue-admin")),
+    "PassRole:AutoScaling": ([allow("iam:PassRole", arn("role", "ec2-admin")),
+                              allow("autoscaling:CreateLaunchConfiguration"),
+                              allow("autoscaling:CreateAutoScalingGroup")], {}, "CAN_RUN_AS", arn("role", "ec2-admin")),
+    "UpdateFunctionCode": ([allow("lambda:UpdateFunctionCode", f"arn:aws:lambda:us-east-1:{ACCT}:function:billing")],
+                           {"functions": True}, "CAN_RUN_AS", arn("role", "lambda-admin")),
+    "SSM:SendCommand": ([allow("ssm:SendCommand", f"arn:aws:ec2:us-east-1:{ACCT}:instance/*")], {"instances": True},
+                        "CAN_RUN_AS", arn("role", "ec2-admin")),
+    "SSM:StartSession": ([allow("ssm:StartSession")], {"instances": True}, "CAN_RUN_AS", arn("role", "ec2-admin")),
+}
+
+
+def build(folder: Path, statements: list[dict], setup: dict) -> None:
+    roles = [role_entry(ACCT, "ops", doc(), allow("s3:PutObject", "arn:aws:s3:::prod-data/*")),
+             admin_role("ec2-admin", "ec2.amazonaws.com", profile=True), admin_role("lambda-admin", "lambda.amazonaws.com"),
+             admin_role("cfn-admin", "cloudformation.amazonaws.com"), admin_role("build-admin", "codebuild.amazonaws.com"),
+             admin_role("sm-admin", "sagemaker.amazonaws.com"), admin_role("task-admin", "ecs-tasks.amazonaws.com"),
+             admin_role("glue-admin", "glue.amazonaws.com")]
+    roles[0]["AttachedManagedPolicies"] = [{"PolicyName": "shared-ops", "PolicyArn": f"arn:aws:iam::{ACCT}:policy/shared-ops"}]
+    policies = [{"PolicyName": "shared-ops", "Arn": f"arn:aws:iam::{ACCT}:policy/shared-ops", "DefaultVersionId": "v1",
+                 "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True,
+                                        "Document": doc(allow("s3:GetObject", "arn:aws:s3:::prod-data/*"))}]}]
+    write_account(folder, ACCT, users=[user_entry(ACCT, "attacker", *statements) if statements
+                                       else user_entry(ACCT, "attacker"), user_entry(ACCT, "victim")],
+                  roles=roles, groups=[group_entry("admins")], policies=policies)
+    if setup.get("functions"):
+        (folder / ACCT / "resource-policies.json").write_text(json.dumps({"ResourcePolicies": [
+            {"Service": "lambda", "ResourceArn": f"arn:aws:lambda:us-east-1:{ACCT}:function:billing",
+             "ExecutionRole": arn("role", "lambda-admin")}]}))
+    if setup.get("instances"):
+        (folder / ACCT / "ec2-instances.json").write_text(json.dumps({"Reservations": [{"Instances": [
+            {"InstanceId": "i-0abc", "Placement": {"AvailabilityZone": "us-east-1a"},
+             "IamInstanceProfile": {"Arn": f"arn:aws:iam::{ACCT}:instance-profile/ec2-admin"}}]}]}))
+
+
+def transfer_edges(folder: Path, kind: str, target: str) -> list[dict]:
+    result = collect_offline(folder)
+    assert not result.errors, result.errors
+    return [e for e in result.edges if e["source"] == ATTACKER and e["kind"] == kind and e["target"] == f"aws:{target}"]
+
+
+def test_every_registered_technique_has_a_case():
+    assert set(CASES) == {name for name, t in TECHNIQUES.items() if t.find is not None}
+
+
+@pytest.mark.parametrize("technique", sorted(CASES))
+def test_technique_edge_needs_every_permission(technique, tmp_path):
+    statements, setup, kind, target = CASES[technique]
+    statements = [dict(s, Sid=f"S{i}") for i, s in enumerate(statements)]
+    build(tmp_path / "all", statements, setup)
+    found = transfer_edges(tmp_path / "all", kind, target)
+    assert len(found) == 1, f"{technique}: {found}"
+    assert technique in found[0]["techniques"]
+    assert "attacker-policy (inline policy on attacker), statement S0" in found[0]["via"]
+    for index in range(len(statements)):
+        fewer = statements[:index] + statements[index + 1:]
+        build(tmp_path / f"without-{index}", fewer, setup)
+        assert not transfer_edges(tmp_path / f"without-{index}", kind, target), (
+            f"{technique} still drawn without {statements[index]['Action']}")
+
+
+def test_compute_technique_needs_a_role_the_service_trusts(tmp_path):
+    statements = [allow("iam:PassRole", arn("role", "cfn-admin")), allow("lambda:CreateFunction"),
+                  allow("lambda:InvokeFunction")]
+    build(tmp_path, statements, {})
+    assert not transfer_edges(tmp_path, "CAN_RUN_AS", arn("role", "cfn-admin")), "cfn-admin trusts CloudFormation only"
+
+
+def test_ec2_without_instance_profile_needs_the_power_to_make_one(tmp_path):
+    statements = [allow("iam:PassRole", arn("role", "lambda-admin")), allow("ec2:RunInstances")]
+    build(tmp_path / "a", statements, {})
+    assert not transfer_edges(tmp_path / "a", "CAN_RUN_AS", arn("role", "lambda-admin"))
+
+
+def test_admins_draw_no_escalation_edges(tmp_path):
+    build(tmp_path, [allow("*")], {})
+    result = collect_offline(tmp_path)
+    assert not [e for e in result.edges if e["source"] == ATTACKER and e["kind"] in ("CAN_GRANT", "CAN_RUN_AS")]
+    admin = [e for e in result.edges if e["source"] == ATTACKER and e["kind"] == "HAS_PERMISSION"]
+    assert [e["level"] for e in admin] == ["admin"]
+
+
+def test_assume_role_needs_trust_and_identity_policy(tmp_path):
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "sts:AssumeRole"})
+
+    def run(folder: Path, statements) -> list[dict]:
+        write_account(folder, ACCT, users=[user_entry(ACCT, "attacker", *statements) if statements
+                                           else user_entry(ACCT, "attacker")],
+                      roles=[role_entry(ACCT, "deploy", trust, allow("s3:PutObject", "arn:aws:s3:::prod/*"))])
+        return transfer_edges(folder, "CAN_ASSUME", arn("role", "deploy"))
+
+    assert len(run(tmp_path / "both", [allow("sts:AssumeRole", arn("role", "deploy"))])) == 1
+    assert not run(tmp_path / "trust-only", [])
+
+
+# ------------------------------------------------------------- boundaries, SCPs, conditions
+
+
+def _boundary_account(folder: Path, boundary_doc: dict, statements: list[dict]) -> None:
+    victim_policy = f"arn:aws:iam::{ACCT}:policy/dev-boundary"
+    attacker = user_entry(ACCT, "attacker", *statements)
+    attacker["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": victim_policy}
+    write_account(folder, ACCT, users=[attacker, user_entry(ACCT, "victim")], policies=[
+        {"PolicyName": "dev-boundary", "Arn": victim_policy, "DefaultVersionId": "v1",
+         "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True, "Document": boundary_doc}]}])
+
+
+def test_permissions_boundary_caps_identity_policy_and_blocks_escalation(tmp_path):
+    boundary = doc(allow(["s3:Get*", "s3:List*"]))
+    _boundary_account(tmp_path, boundary, [allow("*")])
+    result = collect_offline(tmp_path)
+    mine = [e for e in result.edges if e["source"] == ATTACKER]
+    assert {(e["kind"], e["level"]) for e in mine} == {("HAS_PERMISSION", "read")}
+
+
+def test_boundary_allowing_the_action_keeps_the_edge(tmp_path):
+    boundary = doc(allow("iam:CreateAccessKey", arn("user", "*")))
+    _boundary_account(tmp_path, boundary, [allow("iam:CreateAccessKey", arn("user", "victim"))])
+    assert transfer_edges(tmp_path, "CAN_CREATE_CREDENTIAL", arn("user", "victim"))
+
+
+def test_boundary_narrows_a_star_grant_to_the_boundary_resource(tmp_path):
+    boundary = doc(allow("s3:*", "arn:aws:s3:::team-bucket/*"))
+    _boundary_account(tmp_path, boundary, [allow("s3:PutObject")])
+    result = collect_offline(tmp_path)
+    targets = {e["target"] for e in result.edges if e["source"] == ATTACKER}
+    assert targets == {"aws:arn:aws:s3:::team-bucket"}
+
+
+def _scp(folder: Path, *levels: list[dict]) -> None:
+    (folder / ACCT / "service-control-policies.json").write_text(json.dumps({
+        "AccountId": ACCT, "ServiceControlPolicyLevels": [
+            {"TargetId": target, "Policies": [{"PolicySummary": {"Name": f"scp-{i}-{j}"}, "Content": json.dumps(p)}
+                                              for j, p in enumerate(policies)]}
+            for i, (target, policies) in enumerate(zip([ACCT, "ou-ab12-prod", "r-ab12"], levels, strict=False))]}))
+
+
+FULL_ACCESS = doc(allow("*"))
+
+
+def test_scp_deny_removes_the_escalation_edge(tmp_path):
+    statements = [allow("iam:CreateAccessKey", arn("user", "victim"))]
+    build(tmp_path, statements, {})
+    _scp(tmp_path, [FULL_ACCESS], [FULL_ACCESS, doc({"Effect": "Deny", "Action": "iam:CreateAccessKey",
+                                                     "Resource": "*"})], [FULL_ACCESS])
+    assert not transfer_edges(tmp_path, "CAN_CREATE_CREDENTIAL", arn("user", "victim"))
+
+
+def test_scp_allow_list_must_allow_at_every_level(tmp_path):
+    statements = [allow("iam:CreateAccessKey", arn("user", "victim")), allow("s3:PutObject", "arn:aws:s3:::b/*")]
+    build(tmp_path, statements, {})
+    _scp(tmp_path, [FULL_ACCESS], [doc(allow("s3:*"))], [FULL_ACCESS])
+    assert not transfer_edges(tmp_path, "CAN_CREATE_CREDENTIAL", arn("user", "victim"))
+    result = collect_offline(tmp_path)
+    assert [e["target"] for e in result.edges if e["source"] == ATTACKER] == ["aws:arn:aws:s3:::b"]
+
+
+def test_management_account_is_not_subject_to_scps(tmp_path):
+    build(tmp_path, [allow("iam:CreateAccessKey", arn("user", "victim"))], {})
+    _scp(tmp_path, [doc({"Effect": "Deny", "Action": "*", "Resource": "*"})])
+    assert not transfer_edges(tmp_path, "CAN_CREATE_CREDENTIAL", arn("user", "victim"))
+    (tmp_path / "organization.json").write_text(json.dumps({"Organization": {
+        "Id": "o-abc123", "MasterAccountId": ACCT, "MasterAccountArn": f"arn:aws:organizations::{ACCT}:account/o-abc123/{ACCT}"}}))
+    assert transfer_edges(tmp_path, "CAN_CREATE_CREDENTIAL", arn("user", "victim"))
+
+
+def grants(*statements, boundary=None):
+    result = evaluate([AttachedPolicy(PolicyRef("p", "inline", "u"), parse_statements(doc(*statements)))])
+    if boundary is not None:
+        result = apply_ceiling(result, parse_statements(doc(*boundary)), "boundary")
+    return result
+
+
+def test_not_resource_grants_everything_but_the_excluded_resources():
+    (grant,) = grants({"Effect": "Allow", "Action": "s3:PutObject", "NotResource": "arn:aws:s3:::audit/*"})
+    assert grant.resource == "*" and any("NotResource" in c for c in grant.conditions)
+
+
+@pytest.mark.parametrize("condition, text", [
+    ({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}, "aws:SourceIp = 203.0.113.0/24"),
+    ({"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}, "aws:PrincipalOrgID = o-abc123"),
+    ({"StringEquals": {"sts:ExternalId": "partner-42"}}, "sts:ExternalId = partner-42"),
+])
+def test_conditions_are_kept_on_the_grant(condition, text):
+    (grant,) = grants({"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*", "Condition": condition})
+    assert any(text in c for c in grant.conditions) and not grant.mfa_required
+
+
+def test_external_id_in_a_trust_policy_reaches_the_edge(tmp_path):
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": arn("user", "attacker")}, "Action": "sts:AssumeRole",
+                 "Condition": {"StringEquals": {"sts:ExternalId": "partner-42"}}})
+    write_account(tmp_path, ACCT, users=[user_entry(ACCT, "attacker")], roles=[role_entry(ACCT, "partner", trust)])
+    (edge,) = transfer_edges(tmp_path, "CAN_ASSUME", arn("role", "partner"))
+    assert edge["conditions"] == ["StringEquals sts:ExternalId = partner-42"]
+
+
+def test_ceiling_with_mfa_condition_makes_the_grant_need_mfa():
+    (grant,) = grants(allow("s3:PutObject"), boundary=[{"Effect": "Allow", "Action": "*", "Resource": "*",
+                                                        "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}])
+    assert grant.mfa_required
+
+
+def test_wildcard_actions_and_deny_override_in_the_ceiling():
+    (grant,) = grants(allow("s3:*"), boundary=[allow("*"), {"Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}])
+    assert "s3:putobject" in grant.actions and not any(a.startswith("s3:delete") for a in grant.actions)
