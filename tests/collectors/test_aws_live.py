@@ -178,3 +178,98 @@ def test_bucket_policy_from_live_export_grants_the_other_account(collected):
     grant = next(e for e in result.edges if e["target"] == "aws:arn:aws:s3:::prod-artifacts"
                  and e["source"] == "aws:arn:aws:iam::999999999999:root")
     assert grant["level"] == "write" and "PartnerWrites" in grant["via"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Where moto falls short: it answers get_account_authorization_details and list_access_keys in one
+# page (no IsTruncated / Marker), never says a report is still being generated and never denies a
+# call. Those paths run on botocore's Stubber with responses in the real API's shape.
+
+def _stubbed_collector(tmp_path, services):
+    import boto3
+    from botocore.stub import Stubber
+
+    from collectors.aws.live import Collector
+    from collectors.live import LiveRun
+
+    run = LiveRun("aws", tmp_path, quiet=True)
+    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+    collector = Collector(session, run)
+    collector.account = ACCOUNT
+    stubs = {}
+    for service in services:
+        client = session.client(service, region_name="us-east-1")
+        collector._clients[service] = client
+        stubs[service] = Stubber(client)
+        stubs[service].activate()
+    return collector, run, stubs
+
+
+def _user(name: str) -> dict:
+    return {"Path": "/", "UserName": name, "UserId": f"AIDA{name.upper():0<17}"[:21],
+            "Arn": f"arn:aws:iam::{ACCOUNT}:user/{name}", "CreateDate": "2025-01-01T00:00:00Z",
+            "UserPolicyList": [], "GroupList": [], "AttachedManagedPolicies": [], "Tags": []}
+
+
+def test_authorization_details_and_access_keys_follow_every_page(tmp_path):
+    collector, run, stubs = _stubbed_collector(tmp_path, ["iam"])
+    iam = stubs["iam"]
+    iam.add_response("get_account_authorization_details",
+                     {"UserDetailList": [_user("ann")], "GroupDetailList": [], "RoleDetailList": [], "Policies": [],
+                      "IsTruncated": True, "Marker": "page-2"}, {})
+    iam.add_response("get_account_authorization_details",
+                     {"UserDetailList": [_user("ben")], "GroupDetailList": [], "RoleDetailList": [], "Policies": [],
+                      "IsTruncated": False}, {"Marker": "page-2"})
+    key = {"UserName": "ben", "Status": "Active", "CreateDate": "2024-01-01T00:00:00Z"}
+    iam.add_response("list_access_keys", {"AccessKeyMetadata": [], "IsTruncated": False}, {"UserName": "ann"})
+    iam.add_response("list_mfa_devices", {"MFADevices": [], "IsTruncated": False}, {"UserName": "ann"})
+    # ben's keys come on two pages
+    iam.add_response("list_access_keys", {"AccessKeyMetadata": [dict(key, AccessKeyId="AKIAPAGEONE000000001")],
+                                          "IsTruncated": True, "Marker": "k2"}, {"UserName": "ben"})
+    iam.add_response("list_access_keys", {"AccessKeyMetadata": [dict(key, AccessKeyId="AKIAPAGETWO000000002")],
+                                          "IsTruncated": False}, {"UserName": "ben", "Marker": "k2"})
+    iam.add_response("list_mfa_devices", {"MFADevices": [], "IsTruncated": False}, {"UserName": "ben"})
+
+    with run.progress() as bar:
+        pages = collector.authorization_details(bar)
+        collector.per_user([u["UserName"] for p in pages for u in p["UserDetailList"]], bar)
+    iam.assert_no_pending_responses()
+    result = collect_offline(tmp_path / "aws")
+    ids = {n["id"] for n in result.nodes}
+    assert {f"aws:arn:aws:iam::{ACCOUNT}:user/ann", f"aws:arn:aws:iam::{ACCOUNT}:user/ben"} <= ids
+    assert {"aws:access-key/AKIAPAGEONE000000001", "aws:access-key/AKIAPAGETWO000000002"} <= ids
+
+
+def test_credential_report_is_awaited_until_complete(tmp_path, monkeypatch):
+    monkeypatch.setattr("collectors.aws.live.time.sleep", lambda _: None)
+    collector, _, stubs = _stubbed_collector(tmp_path, ["iam"])
+    iam = stubs["iam"]
+    iam.add_response("generate_credential_report", {"State": "STARTED", "Description": "No report exists."}, {})
+    iam.add_response("generate_credential_report", {"State": "INPROGRESS"}, {})
+    iam.add_response("generate_credential_report", {"State": "COMPLETE"}, {})
+    csv = ("user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
+           "password_next_rotation,mfa_active\n"
+           f"ann,arn:aws:iam::{ACCOUNT}:user/ann,2025-01-01T00:00:00+00:00,true,N/A,N/A,N/A,false\n")
+    iam.add_response("get_credential_report", {"Content": csv.encode(), "ReportFormat": "text/csv",
+                                               "GeneratedTime": "2026-11-01T00:00:00Z"}, {})
+    collector.credential_report()
+    iam.assert_no_pending_responses()
+    assert (tmp_path / "aws" / ACCOUNT / "credential-report.csv").read_text() == csv
+
+
+def test_a_denied_call_is_logged_and_the_run_goes_on(tmp_path):
+    collector, run, stubs = _stubbed_collector(tmp_path, ["organizations", "sso-admin"])
+    stubs["organizations"].add_client_error("list_accounts", "AccessDeniedException",
+                                            "User is not authorized to perform: organizations:ListAccounts")
+    stubs["sso-admin"].add_response("list_instances", {"Instances": []}, {})
+    collector.organization()
+    collector.identity_center()
+    stubs["sso-admin"].assert_no_pending_responses()
+    assert [(p.call, p.kind) for p in run.problems] == [("organizations:ListAccounts", "denied")]
+    run.finish()
+    (tmp_path / "aws" / ACCOUNT).mkdir(parents=True, exist_ok=True)
+    (tmp_path / "aws" / ACCOUNT / "authorization-details.json").write_text(json.dumps(
+        {"UserDetailList": [_user("ann")], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}))
+    result = collect_offline(tmp_path / "aws")
+    assert result.coverage.status == "partial"
+    assert any("live collection denied: organizations:ListAccounts" in n for n in result.coverage.notes)
