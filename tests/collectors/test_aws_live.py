@@ -100,6 +100,30 @@ def lumen_account(moto_endpoint):
         {"Effect": "Allow", "Action": "dynamodb:PutItem",
          "Resource": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders"}))
 
+    iam.create_role(RoleName="ec2-admin", AssumeRolePolicyDocument=_doc(
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}))
+    iam.attach_role_policy(RoleName="ec2-admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    iam.create_instance_profile(InstanceProfileName="ec2-admin")
+    iam.add_role_to_instance_profile(InstanceProfileName="ec2-admin", RoleName="ec2-admin")
+    iam.create_user(UserName="ops-helper")
+    iam.put_user_policy(UserName="ops-helper", PolicyName="ops", PolicyDocument=_doc(
+        {"Sid": "Shell", "Effect": "Allow", "Action": "ssm:StartSession", "Resource": "*"},
+        {"Sid": "Patch", "Effect": "Allow", "Action": "lambda:UpdateFunctionCode", "Resource": "*"}))
+    ec2 = _client(moto_endpoint, "ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, IamInstanceProfile={"Name": "ec2-admin"})
+    _client(moto_endpoint, "lambda").create_function(
+        FunctionName="billing", Runtime="python3.12", Role=f"arn:aws:iam::{ACCOUNT}:role/lambda-admin",
+        Handler="app.handler", Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})
+
+    org = _client(moto_endpoint, "organizations")
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    scp = org.create_policy(Name="deny-leaving", Type="SERVICE_CONTROL_POLICY", Description="",
+                            Content=_doc({"Effect": "Deny", "Action": "organizations:LeaveOrganization",
+                                          "Resource": "*"}))["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=scp, TargetId=root)
+
     s3 = _client(moto_endpoint, "s3")
     s3.create_bucket(Bucket="prod-artifacts")
     s3.put_bucket_policy(Bucket="prod-artifacts", Policy=_doc(
@@ -160,6 +184,24 @@ def test_live_exports_give_trust_federation_and_group_admin(collected):
     assert irsa["federated_subjects"] == ["system:serviceaccount:orders:api"]
     run_as = edges[(user + "svc-deployer", role + "lambda-admin", "CAN_RUN_AS")]
     assert "lambda:CreateFunction" in " ".join(run_as["actions"]) and "PassDeployRole" in run_as["via"]
+
+
+def test_live_exports_give_ssm_and_function_code_escalation(collected):
+    out, _ = collected
+    result = collect_offline(out / "aws")
+    helper = f"aws:arn:aws:iam::{ACCOUNT}:user/ops-helper"
+    run_as = {e["target"]: e for e in result.edges if e["source"] == helper and e["kind"] == "CAN_RUN_AS"}
+    assert "SSM:StartSession" in run_as[f"aws:arn:aws:iam::{ACCOUNT}:role/ec2-admin"]["techniques"]
+    assert "UpdateFunctionCode" in run_as[f"aws:arn:aws:iam::{ACCOUNT}:role/lambda-admin"]["techniques"]
+
+
+def test_live_organization_export_names_the_management_account(collected):
+    out, _ = collected
+    levels = json.loads((out / "aws" / ACCOUNT / "service-control-policies.json").read_text())
+    names = [p["PolicySummary"]["Name"] for level in levels["ServiceControlPolicyLevels"] for p in level["Policies"]]
+    assert "deny-leaving" in names and "FullAWSAccess" in names
+    result = collect_offline(out / "aws")
+    assert any("management account" in n for n in result.coverage.notes)
 
 
 def test_boundary_is_in_the_export_even_where_moto_leaves_it_out(collected):
