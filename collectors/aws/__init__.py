@@ -237,8 +237,6 @@ def collect_offline(folder: Path) -> CollectResult:
     for path in exports.ignored:
         coverage.notes.append(f"ignored {path}: not a recognised AWS export")
     coverage.notes.extend(STANDING_NOTES)
-    if not exports.service_control_policies:
-        coverage.notes.append("no service-control-policies export: SCPs are not applied")
     if not exports.resource_policies:
         coverage.notes.append("no resource-policies export: bucket, key, secret, queue, topic and function "
                               "policies are not evaluated")
@@ -305,8 +303,10 @@ def _service_control_policies(exports: Exports, folder: Path, accounts: dict[str
                               result: CollectResult) -> None:
     described = [org for _, org in exports.organization if isinstance(org, dict)]
     management = next((str(org.get("MasterAccountId")) for org in described if org.get("MasterAccountId")), None)
+    covered = {management}
     for path, document in exports.service_control_policies:
         account = str(document.get("AccountId") or account_from_path(path, folder) or "")
+        covered.add(account)
         if account not in accounts:
             result.coverage.notes.append(f"{path}: SCPs for account {account or '?'}, which was not collected")
             continue
@@ -319,6 +319,8 @@ def _service_control_policies(exports: Exports, folder: Path, accounts: dict[str
         result.coverage.notes.extend(apply_scps(accounts[account], levels, management))
         if str(path) not in result.coverage.files:
             result.coverage.files.append(str(path))
+    for account in sorted(set(accounts) - covered):
+        result.coverage.notes.append(f"{account}: no service-control-policies export; SCPs are not applied")
 
 
 def _mfa_devices(exports: Exports, folder: Path, accounts: dict[str, AccountData]) -> dict[str, set[str]]:

@@ -73,7 +73,7 @@ def test_coverage_names_files_scopes_counts_and_limits(sample):
     assert cov.scopes == [f"aws:account/{PROD}", f"aws:account/{DEV}"]
     assert any(f.endswith(f"{PROD}/authorization-details.json") for f in cov.files)
     assert any(f.endswith("sso-account-assignments.json") for f in cov.files)
-    assert cov.counts["access_key"] == 3
+    assert cov.counts["access_key"] == 6
     assert cov.counts["HAS_PERMISSION"] == sum(e["kind"] == "HAS_PERMISSION" for e in sample.edges)
     assert any("scps are not applied" in note.lower() for note in cov.notes)
 
@@ -564,11 +564,13 @@ def test_pure_transforms_on_single_sample_files():
     classify(path, read_json(path, "aws"), exports)
     data = load_account(exports.authorization_details[0], None)
     assert data.account == PROD and data.errors == []
-    assert sorted(data.users) == ["bob.martin", "etl-runner", "ops-oncall", "svc-ci-deployer", "svc-metrics"]
-    assert sorted(data.roles) == ["AWSReservedSSO_ProdDeployer_7a1b2c3d4e5f6a7b", "ops-automation-a",
-                                  "ops-automation-b", "payments-irsa", "prod-breakglass", "reporting-etl"]
+    assert sorted(data.users) == ["bob.martin", "etl-runner", "jenna.kim", "ops-oncall", "svc-ci-deployer",
+                                  "svc-lambda-deployer", "svc-metrics", "svc-policy-sync", "svc-report-builder"]
+    assert sorted(data.roles) == ["AWSReservedSSO_ProdDeployer_7a1b2c3d4e5f6a7b", "billing-api-irsa", "github-deploy",
+                                  "ops-automation-a", "ops-automation-b", "payments-irsa", "prod-breakglass",
+                                  "prod-lambda-admin", "release-deployer", "reporting-etl"]
     report, errors = index_report(read_csv(SAMPLE / PROD / "credential-report.csv", "aws"), SAMPLE)
-    assert errors == [] and len(report) == 6
+    assert errors == [] and len(report) == 10
     ops = transform_user(data.users["ops-oncall"], sign_in_facts(report[data.users["ops-oncall"].arn]))
     assert (ops["kind"], ops["mfa"], ops["console_access"]) == ("User", False, True)
 
@@ -579,3 +581,28 @@ def test_pure_transforms_on_single_sample_files():
     assert [(e["source"], e["target"]) for e in records.edges] == [
         ("entra:b2000000-0000-4000-8000-000000000001", SSO_PROD)]
     assert any("222222222222" in note and "not collected" in note for note in records.notes)
+
+
+# ---------------------------------------------------------------- escalation and federation in the sample
+
+def test_sample_escalations_are_drawn(sample):
+    run_as = one_edge(sample, "CAN_RUN_AS", arn_id("user/svc-lambda-deployer"), arn_id("role/prod-lambda-admin"))
+    assert run_as["techniques"] == ["PassRole:Lambda"] and "statement PassLambdaAdmin" in run_as["via"]
+    key = one_edge(sample, "CAN_CREATE_CREDENTIAL", arn_id("user/jenna.kim"), BOB)
+    assert key["actions"] == ["iam:CreateAccessKey"]
+    one_edge(sample, "CAN_GRANT", arn_id("user/svc-policy-sync"), arn_id("role/release-deployer"))
+
+
+def test_sample_boundary_and_scp_block_their_escalations(sample):
+    assert not edges_of(sample, "CAN_RUN_AS", arn_id("user/svc-report-builder"))
+    assert not edges_of(sample, "HAS_PERMISSION", arn_id("user/svc-report-builder")), "the boundary leaves nothing"
+    assert not edges_of(sample, "CAN_CREATE_CREDENTIAL", arn_id("user/lee.park", DEV))
+
+
+def test_sample_github_actions_and_billing_irsa_federation(sample):
+    github = "external:oidc/token.actions.githubusercontent.com/repo:lumen/deploy:*"
+    one_edge(sample, "FEDERATES_TO", github, arn_id("role/github-deploy"))
+    billing = nodes_by_id(sample)[arn_id("role/billing-api-irsa")]
+    assert billing["federated_subjects"] == ["system:serviceaccount:billing:billing-api"]
+    one_edge(sample, "FEDERATES_TO", arn_id("role/billing-api-irsa"),
+             "aws:arn:aws:rds-db:us-east-1:111111111111:dbuser:db-BILLINGPROD4M8X/billing_api")
