@@ -157,37 +157,27 @@ def _create_policy_version(principal: Principal, ctx: Context) -> Iterator[Hit]:
                 yield Hit(member, [("iam:createpolicyversion", grant)])
 
 
-def _pass_role(name: str, service: str, all_of: tuple[str, ...], any_of: tuple[str, ...], description: str,
+def _pass_role(name: str, services: tuple[str, ...], ways: tuple[tuple[str, ...], ...], description: str,
                pmapper: str, needs: Callable[[Principal, Principal], list[tuple[str, Grant]] | None] | None = None
                ) -> None:
-    """iam:PassRole on a role the service trusts, plus the service's create / run actions."""
+    """iam:PassRole on a role the service trusts, plus every action of one way to make the service run it."""
     def find(principal: Principal, ctx: Context) -> Iterator[Hit]:
-        if not _can_at_all(principal, "iam:passrole") or not all(_can_at_all(principal, a) for a in all_of):
+        if not _can_at_all(principal, "iam:passrole"):
             return
-        if any_of and not any(_can_at_all(principal, a) for a in any_of):
+        way = next((w for w in ways if all(_can_at_all(principal, a) for a in w)), None)
+        if way is None:
             return
+        compute = [(a, _allowing_any(principal, a)) for a in way]
         for role in ctx.identities(principal, "role"):
-            if service not in trusted_services(role):
+            if not trusted_services(role) & set(services):
                 continue
             passing = allowing(principal, "iam:passrole", role.arn)
             if passing is None:
                 continue
-            grants = [("iam:passrole", passing)]
-            for action in all_of:
-                grant = _allowing_any(principal, action)
-                if grant is None:
-                    break
-                grants.append((action, grant))
-            else:
-                if any_of:
-                    choice = next(((a, g) for a in any_of if (g := _allowing_any(principal, a))), None)
-                    if choice is None:
-                        continue
-                    grants.append(choice)
-                extra = needs(principal, role) if needs else []
-                if extra is None:
-                    continue
-                yield Hit(role, grants + extra)
+            extra = needs(principal, role) if needs else []
+            if extra is None:
+                continue
+            yield Hit(role, [("iam:passrole", passing), *compute, *extra])  # type: ignore[list-item]
     register(name, EdgeKind.CAN_RUN_AS, description, pmapper)(find)
 
 
@@ -207,27 +197,39 @@ def _instance_profile(principal: Principal, role: Principal) -> list[tuple[str, 
     return None
 
 
-_pass_role("PassRole:EC2", "ec2.amazonaws.com", ("ec2:runinstances",), (),
+_pass_role("PassRole:EC2", ("ec2.amazonaws.com",), (("ec2:runinstances",), ("ec2:requestspotinstances",)),
            "launch an instance with the role's instance profile", "ec2_edges", _instance_profile)
-_pass_role("PassRole:Lambda", "lambda.amazonaws.com", ("lambda:createfunction",),
-           ("lambda:invokefunction", "lambda:createeventsourcemapping"),
-           "create a function running as the role, then invoke or trigger it", "lambda_edges")
-_pass_role("PassRole:CloudFormation", "cloudformation.amazonaws.com", ("cloudformation:createstack",), (),
-           "create a stack whose service role provisions anything", "cloudformation_edges")
-_pass_role("PassRole:CodeBuild", "codebuild.amazonaws.com", ("codebuild:createproject", "codebuild:startbuild"),
-           (), "create a build project running as the role and start it", "codebuild_edges")
-_pass_role("PassRole:SageMaker", "sagemaker.amazonaws.com", (),
-           ("sagemaker:createnotebookinstance", "sagemaker:createtrainingjob", "sagemaker:createprocessingjob"),
-           "create a notebook, training or processing job running as the role", "sagemaker_edges")
-_pass_role("PassRole:ECS", "ecs-tasks.amazonaws.com", ("ecs:registertaskdefinition",),
-           ("ecs:runtask", "ecs:starttask", "ecs:createservice"),
-           "register a task definition with the role and run it", "")
-_pass_role("PassRole:Glue", "glue.amazonaws.com", (), ("glue:createdevendpoint", "glue:createjob"),
-           "create a Glue dev endpoint or job running as the role", "")
-_pass_role("PassRole:AutoScaling", "ec2.amazonaws.com",
-           ("autoscaling:createlaunchconfiguration", "autoscaling:createautoscalinggroup"), (),
+_pass_role("PassRole:AutoScaling", ("ec2.amazonaws.com",),
+           (("autoscaling:createlaunchconfiguration", "autoscaling:createautoscalinggroup"),),
            "create a launch configuration and group whose instances carry the role", "autoscaling_edges",
            _instance_profile)
+_pass_role("PassRole:Lambda", ("lambda.amazonaws.com",),
+           (("lambda:createfunction", "lambda:invokefunction"), ("lambda:createfunction", "lambda:createeventsourcemapping"),
+            ("lambda:createfunction", "lambda:addpermission")),
+           "create a function running as the role, then invoke or trigger it", "lambda_edges")
+_pass_role("PassRole:CloudFormation", ("cloudformation.amazonaws.com",),
+           (("cloudformation:createstack",), ("cloudformation:createstackset", "cloudformation:createstackinstances"),
+            ("cloudformation:updatestackset",)),
+           "create a stack (or stack set) whose service role provisions anything", "cloudformation_edges")
+_pass_role("PassRole:CodeBuild", ("codebuild.amazonaws.com",),
+           (("codebuild:createproject", "codebuild:startbuild"), ("codebuild:createproject", "codebuild:startbuildbatch")),
+           "create a build project running as the role and start it", "codebuild_edges")
+_pass_role("PassRole:SageMaker", ("sagemaker.amazonaws.com",),
+           (("sagemaker:createnotebookinstance",), ("sagemaker:createtrainingjob",), ("sagemaker:createprocessingjob",)),
+           "create a notebook, training or processing job running as the role", "sagemaker_edges")
+_pass_role("PassRole:ECS", ("ecs-tasks.amazonaws.com",),
+           (("ecs:registertaskdefinition", "ecs:runtask"), ("ecs:registertaskdefinition", "ecs:starttask"),
+            ("ecs:registertaskdefinition", "ecs:createservice")),
+           "register a task definition with the role and run it", "")
+_pass_role("PassRole:Glue", ("glue.amazonaws.com",),
+           (("glue:createdevendpoint",), ("glue:createjob", "glue:startjobrun"), ("glue:createjob", "glue:createtrigger"),
+            ("glue:updatejob", "glue:startjobrun"), ("glue:updatejob", "glue:createtrigger")),
+           "create a Glue dev endpoint, or a job it then runs, as the role", "")
+_pass_role("PassRole:DataPipeline", ("datapipeline.amazonaws.com", "elasticmapreduce.amazonaws.com"),
+           (("datapipeline:createpipeline", "datapipeline:putpipelinedefinition"),),
+           "create a pipeline whose resources run as the role", "")
+_pass_role("PassRole:AppRunner", ("tasks.apprunner.amazonaws.com",), (("apprunner:createservice",),),
+           "create an App Runner service whose instances run as the role", "")
 
 
 @register("UpdateFunctionCode", EdgeKind.CAN_RUN_AS,

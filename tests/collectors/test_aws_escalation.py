@@ -88,8 +88,13 @@ CASES = {
                             allow("sagemaker:CreateNotebookInstance")], {}, "CAN_RUN_AS", arn("role", "sm-admin")),
     "PassRole:ECS": ([allow("iam:PassRole", arn("role", "task-admin")), allow("ecs:RegisterTaskDefinition"),
                       allow("ecs:RunTask")], {}, "CAN_RUN_AS", arn("role", "task-admin")),
-    "PassRole:Glue": ([allow("iam:PassRole", arn("role", "glue-admin")), allow("glue:CreateDevEndpoint")], {},
-                      "CAN_RUN_AS", arn("role", "glue-admin")),
+    "PassRole:Glue": ([allow("iam:PassRole", arn("role", "glue-admin")), allow("glue:CreateJob"),
+                       allow("glue:StartJobRun")], {}, "CAN_RUN_AS", arn("role", "glue-admin")),
+    "PassRole:DataPipeline": ([allow("iam:PassRole", arn("role", "pipeline-admin")),
+                               allow("datapipeline:CreatePipeline"), allow("datapipeline:PutPipelineDefinition")], {},
+                              "CAN_RUN_AS", arn("role", "pipeline-admin")),
+    "PassRole:AppRunner": ([allow("iam:PassRole", arn("role", "apprunner-admin")), allow("apprunner:CreateService")],
+                           {}, "CAN_RUN_AS", arn("role", "apprunner-admin")),
     "PassRole:AutoScaling": ([allow("iam:PassRole", arn("role", "ec2-admin")),
                               allow("autoscaling:CreateLaunchConfiguration"),
                               allow("autoscaling:CreateAutoScalingGroup")], {}, "CAN_RUN_AS", arn("role", "ec2-admin")),
@@ -106,7 +111,8 @@ def build(folder: Path, statements: list[dict], setup: dict) -> None:
              admin_role("ec2-admin", "ec2.amazonaws.com", profile=True), admin_role("lambda-admin", "lambda.amazonaws.com"),
              admin_role("cfn-admin", "cloudformation.amazonaws.com"), admin_role("build-admin", "codebuild.amazonaws.com"),
              admin_role("sm-admin", "sagemaker.amazonaws.com"), admin_role("task-admin", "ecs-tasks.amazonaws.com"),
-             admin_role("glue-admin", "glue.amazonaws.com")]
+             admin_role("glue-admin", "glue.amazonaws.com"), admin_role("pipeline-admin", "datapipeline.amazonaws.com"),
+             admin_role("apprunner-admin", "tasks.apprunner.amazonaws.com")]
     roles[0]["AttachedManagedPolicies"] = [{"PolicyName": "shared-ops", "PolicyArn": f"arn:aws:iam::{ACCT}:policy/shared-ops"}]
     policies = [{"PolicyName": "shared-ops", "Arn": f"arn:aws:iam::{ACCT}:policy/shared-ops", "DefaultVersionId": "v1",
                  "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True,
