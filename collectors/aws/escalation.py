@@ -72,14 +72,19 @@ class Technique:
     pmapper: str  # the PMapper checker covering the same ground ("" when PMapper has none)
     find: Callable[[Principal, Context], Iterable[Hit]] | None = None
     drawn_by: str = "collectors.aws.escalation"
+    # What it can reach: "user", "group", "role" (any role, or one trusting `services`), "policy holder",
+    # "function" (a Lambda function's role), "instance" (an EC2 instance's role).
+    target: str = "role"
+    services: tuple[str, ...] = ()
 
 
 TECHNIQUES: dict[str, Technique] = {}
 
 
-def register(name: str, kind: EdgeKind, description: str, pmapper: str = ""):
+def register(name: str, kind: EdgeKind, description: str, pmapper: str = "", target: str = "role",
+             services: tuple[str, ...] = ()):
     def wrap(find: Callable[[Principal, Context], Iterable[Hit]]):
-        TECHNIQUES[name] = Technique(name, kind, description, pmapper, find)
+        TECHNIQUES[name] = Technique(name, kind, description, pmapper, find, target=target, services=services)
         return find
     return wrap
 
@@ -114,7 +119,7 @@ def _simple(types: tuple[str, ...], *actions: str) -> Callable[[Principal, Conte
 
 def _simple_technique(name: str, kind: EdgeKind, types: tuple[str, ...], actions: tuple[str, ...],
                       description: str, pmapper: str) -> None:
-    register(name, kind, description, pmapper)(_simple(types, *actions))
+    register(name, kind, description, pmapper, target=types[0])(_simple(types, *actions))
 
 
 _simple_technique("CreateAccessKey", EdgeKind.CAN_CREATE_CREDENTIAL, ("user",), ("iam:createaccesskey",),
@@ -137,13 +142,15 @@ _simple_technique("AttachGroupPolicy", EdgeKind.CAN_GRANT, ("group",), ("iam:att
                   "attach a managed policy to a group", "iam_edges")
 _simple_technique("AddUserToGroup", EdgeKind.CAN_GRANT, ("group",), ("iam:addusertogroup",),
                   "add oneself to a group and inherit its policies", "iam_edges")
-_simple_technique("UpdateAssumeRolePolicy", EdgeKind.CAN_GRANT, ("role",),
-                  ("iam:updateassumerolepolicy", "sts:assumerole"),
-                  "rewrite a role's trust policy to trust oneself, then assume it", "iam_edges")
+# A trust policy naming a principal's ARN lets it assume the role within the account without any
+# identity-policy permission, so rewriting the trust policy is enough.
+_simple_technique("UpdateAssumeRolePolicy", EdgeKind.CAN_GRANT, ("role",), ("iam:updateassumerolepolicy",),
+                  "rewrite a role's trust policy to name oneself, then assume it", "iam_edges")
 
 
 @register("CreatePolicyVersion", EdgeKind.CAN_GRANT,
-          "publish a new default version of a customer-managed policy attached to the target", "iam_edges")
+          "publish a new default version of a customer-managed policy attached to the target", "iam_edges",
+          target="policy holder")
 def _create_policy_version(principal: Principal, ctx: Context) -> Iterator[Hit]:
     if not _can_at_all(principal, "iam:createpolicyversion"):
         return
@@ -178,7 +185,7 @@ def _pass_role(name: str, services: tuple[str, ...], ways: tuple[tuple[str, ...]
             if extra is None:
                 continue
             yield Hit(role, [("iam:passrole", passing), *compute, *extra])  # type: ignore[list-item]
-    register(name, EdgeKind.CAN_RUN_AS, description, pmapper)(find)
+    register(name, EdgeKind.CAN_RUN_AS, description, pmapper, services=services)(find)
 
 
 def _allowing_any(principal: Principal, action: str) -> Grant | None:
@@ -233,7 +240,8 @@ _pass_role("PassRole:AppRunner", ("tasks.apprunner.amazonaws.com",), (("apprunne
 
 
 @register("UpdateFunctionCode", EdgeKind.CAN_RUN_AS,
-          "replace the code of an existing Lambda function and run as its execution role", "lambda_edges")
+          "replace the code of an existing Lambda function and run as its execution role", "lambda_edges",
+          target="function")
 def _update_function_code(principal: Principal, ctx: Context) -> Iterator[Hit]:
     if not _can_at_all(principal, "lambda:updatefunctioncode"):
         return
@@ -257,9 +265,9 @@ def _ssm(action: str):
 
 
 register("SSM:SendCommand", EdgeKind.CAN_RUN_AS, "run commands on an instance and use its role's credentials",
-         "ssm_edges")(_ssm("ssm:sendcommand"))
+         "ssm_edges", target="instance")(_ssm("ssm:sendcommand"))
 register("SSM:StartSession", EdgeKind.CAN_RUN_AS, "open a shell on an instance and use its role's credentials",
-         "ssm_edges")(_ssm("ssm:startsession"))
+         "ssm_edges", target="instance")(_ssm("ssm:startsession"))
 
 
 def trusted_services(role: Principal) -> set[str]:
