@@ -6,7 +6,6 @@ registered techniques in collectors.aws.escalation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from collectors.aws.access_levels import action_level, canonical, has_wildcard, highest
@@ -70,13 +69,18 @@ def _sample(grant: Grant, on_account_or_iam: bool, actions: frozenset[str]) -> d
     return {canonical(a): LEVEL_RANK[action_level(a, on_account_or_iam)] for a in ranked[:MAX_ACTIONS]}
 
 
+def _manages_itself(principal: Principal, target: Target, actions: frozenset[str]) -> bool:
+    own = target.arn.rsplit("/", 1)[-1] == principal.name and f":{principal.type}/" in target.arn
+    return own and any(action_level(a, True) == "admin" for a in actions)
+
+
 def resource_node(target: Target) -> Record:
     return node(target.node_id, Family.RESOURCE, target.kind, "aws", target.name, f"aws:account/{target.account}",
                 environment="unknown", arn=target.arn, wildcard=target.wildcard)
 
 
-def transform_permissions(principal: Principal, identity_id: Callable[[str], str | None]) -> PermissionRecords:
-    """Edges for one principal's grants; identity_id maps an IAM ARN to a known node id."""
+def transform_permissions(principal: Principal) -> PermissionRecords:
+    """Edges for one principal's grants."""
     out = PermissionRecords()
     aggregates: dict[tuple[str, str, str], _Aggregate] = {}
     for grant in principal.grants:
@@ -87,7 +91,10 @@ def transform_permissions(principal: Principal, identity_id: Callable[[str], str
             if target.kind == "dbuser":
                 continue
         if target.kind == "identity":
-            continue  # power over another identity: collectors.aws.escalation
+            if not _manages_itself(principal, target, actions):
+                continue  # power over another identity: collectors.aws.escalation
+            # Writing one's own policies is the power to grant oneself anything: admin of the account.
+            target = resolve_target("*", principal.account)
         if not actions:
             continue
         on_account_or_iam = target.kind == "account" or target.service == "iam"

@@ -300,3 +300,17 @@ def test_ceiling_with_mfa_condition_makes_the_grant_need_mfa():
 def test_wildcard_actions_and_deny_override_in_the_ceiling():
     (grant,) = grants(allow("s3:*"), boundary=[allow("*"), {"Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}])
     assert "s3:putobject" in grant.actions and not any(a.startswith("s3:delete") for a in grant.actions)
+
+
+def test_writing_ones_own_policy_is_admin_of_the_account(tmp_path):
+    write_account(tmp_path, ACCT, users=[user_entry(ACCT, "attacker", allow(
+        ["iam:PutUserPolicy", "iam:GetUserPolicy"], f"arn:aws:iam::{ACCT}:user/${{aws:username}}"))])
+    result = collect_offline(tmp_path)
+    (edge,) = [e for e in result.edges if e["source"] == ATTACKER]
+    assert (edge["kind"], edge["target"], edge["level"]) == ("HAS_PERMISSION", f"aws:account/{ACCT}", "admin")
+
+
+def test_reading_ones_own_user_is_not_admin(tmp_path):
+    write_account(tmp_path, ACCT, users=[user_entry(ACCT, "attacker", allow(
+        ["iam:GetUser", "iam:ListAccessKeys"], f"arn:aws:iam::{ACCT}:user/${{aws:username}}"))])
+    assert not [e for e in collect_offline(tmp_path).edges if e["source"] == ATTACKER]
