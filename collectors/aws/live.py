@@ -124,14 +124,32 @@ class Collector:
 
     def organization(self) -> None:
         """Accounts and the service control policies in force on this account, level by level."""
-        accounts = self.pages("organizations", "list_accounts")
-        if accounts is None:
-            return
-        self.run.write("organizations-accounts.json", accounts)
+        from botocore.exceptions import ClientError
+
         org = self.client("organizations")
-        described = self.call("organizations:DescribeOrganization", org.describe_organization)
+        standalone = False
+
+        def describe() -> Any:
+            nonlocal standalone
+            try:
+                return org.describe_organization()
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "AWSOrganizationsNotInUseException":
+                    raise
+                standalone = True
+                return None
+
+        described = self.call("organizations:DescribeOrganization", describe)
+        if standalone:
+            # A standalone account: no SCP can apply, which is worth saying explicitly.
+            self.run.write(f"{self.account}/service-control-policies.json",
+                           {"AccountId": self.account, "ServiceControlPolicyLevels": [], "NotInOrganization": True})
+            return
         if described:
             self.run.write("organization.json", _clean(described))
+        accounts = self.pages("organizations", "list_accounts")
+        if accounts is not None:
+            self.run.write("organizations-accounts.json", accounts)
         levels: list[dict[str, Any]] = []
         target = self.account
         for _ in range(7):  # the account, up to five OU levels, the root

@@ -301,11 +301,14 @@ def test_credential_report_is_awaited_until_complete(tmp_path, monkeypatch):
 
 def test_a_denied_call_is_logged_and_the_run_goes_on(tmp_path):
     collector, run, stubs = _stubbed_collector(tmp_path, ["organizations", "sso-admin"])
+    stubs["organizations"].add_response("describe_organization", {"Organization": {
+        "Id": "o-abc123", "MasterAccountId": ACCOUNT, "FeatureSet": "ALL"}}, {})
     stubs["organizations"].add_client_error("list_accounts", "AccessDeniedException",
                                             "User is not authorized to perform: organizations:ListAccounts")
     stubs["sso-admin"].add_response("list_instances", {"Instances": []}, {})
     collector.organization()
     collector.identity_center()
+    stubs["organizations"].assert_no_pending_responses()
     stubs["sso-admin"].assert_no_pending_responses()
     assert [(p.call, p.kind) for p in run.problems] == [("organizations:ListAccounts", "denied")]
     run.finish()
@@ -315,3 +318,13 @@ def test_a_denied_call_is_logged_and_the_run_goes_on(tmp_path):
     result = collect_offline(tmp_path / "aws")
     assert result.coverage.status == "partial"
     assert any("live collection denied: organizations:ListAccounts" in n for n in result.coverage.notes)
+
+
+def test_a_standalone_account_says_no_scp_applies(tmp_path):
+    collector, run, stubs = _stubbed_collector(tmp_path, ["organizations"])
+    stubs["organizations"].add_client_error("describe_organization", "AWSOrganizationsNotInUseException",
+                                            "Your account is not a member of an organization.")
+    collector.organization()
+    assert run.problems == []
+    written = json.loads((tmp_path / "aws" / ACCOUNT / "service-control-policies.json").read_text())
+    assert written["NotInOrganization"] is True and written["ServiceControlPolicyLevels"] == []
