@@ -305,12 +305,15 @@ def test_a_denied_call_is_logged_and_the_run_goes_on(tmp_path):
         "Id": "o-abc123", "MasterAccountId": ACCOUNT, "FeatureSet": "ALL"}}, {})
     stubs["organizations"].add_client_error("list_accounts", "AccessDeniedException",
                                             "User is not authorized to perform: organizations:ListAccounts")
+    stubs["organizations"].add_client_error("list_policies_for_target", "AccessDeniedException",
+                                            "User is not authorized to perform: organizations:ListPoliciesForTarget")
     stubs["sso-admin"].add_response("list_instances", {"Instances": []}, {})
     collector.organization()
     collector.identity_center()
     stubs["organizations"].assert_no_pending_responses()
     stubs["sso-admin"].assert_no_pending_responses()
-    assert [(p.call, p.kind) for p in run.problems] == [("organizations:ListAccounts", "denied")]
+    assert [(p.call, p.kind) for p in run.problems] == [("organizations:ListAccounts", "denied"),
+                                                        ("organizations:ListPoliciesForTarget", "denied")]
     run.finish()
     (tmp_path / "aws" / ACCOUNT).mkdir(parents=True, exist_ok=True)
     (tmp_path / "aws" / ACCOUNT / "authorization-details.json").write_text(json.dumps(
