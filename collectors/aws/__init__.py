@@ -213,7 +213,7 @@ def collect_offline(folder: Path) -> CollectResult:
         sink.add(str(next(iter(accounts.values())).path), trust.nodes, trust.edges)
 
     _credentials(exports, folder, accounts, reports, sink, result)
-    context = Context(accounts)
+    context = Context(accounts, user_facts=_user_facts(reports))
     _resource_policies(exports, folder, accounts, lookup, context, sink, result)
     _instances(exports, folder, accounts, lookup, context, result)
     escalations = escalation_edges(context)
@@ -379,3 +379,14 @@ def _instances(exports: Exports, folder: Path, accounts: dict[str, AccountData],
                 context.instances.setdefault(account, []).append(Instance(arn, role))
         if str(path) not in result.coverage.files:
             result.coverage.files.append(str(path))
+
+
+def _user_facts(reports: dict[str, tuple[Path, dict]]) -> dict[str, dict[str, object]]:
+    """What escalation techniques need to know about target users, from the credential reports."""
+    facts: dict[str, dict[str, object]] = {}
+    for _, rows in reports.values():
+        for arn, row in rows.items():
+            keys = sum(1 for n in (1, 2) if row.get(f"access_key_{n}_last_rotated", "N/A") not in ("N/A", "", None))
+            password = row.get("password_enabled")
+            facts[arn] = {"keys": keys, **({"password": password == "true"} if password in ("true", "false") else {})}
+    return facts

@@ -47,6 +47,8 @@ class Context:
     accounts: dict[str, AccountData]
     instances: dict[str, list[Instance]] = field(default_factory=dict)  # account -> instances
     functions: dict[str, list[Function]] = field(default_factory=dict)  # account -> functions
+    # user ARN -> {"keys": number of access keys, "password": console password?} (credential report)
+    user_facts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def identities(self, principal: Principal, *types: str) -> Iterator[Principal]:
         data = self.accounts[principal.account]
@@ -122,12 +124,33 @@ def _simple_technique(name: str, kind: EdgeKind, types: tuple[str, ...], actions
     register(name, kind, description, pmapper, target=types[0])(_simple(types, *actions))
 
 
-_simple_technique("CreateAccessKey", EdgeKind.CAN_CREATE_CREDENTIAL, ("user",), ("iam:createaccesskey",),
-                  "mint an access key for another user", "iam_edges")
-_simple_technique("CreateLoginProfile", EdgeKind.CAN_CREATE_CREDENTIAL, ("user",), ("iam:createloginprofile",),
-                  "set a console password for a user who has none", "iam_edges")
-_simple_technique("UpdateLoginProfile", EdgeKind.CAN_CREATE_CREDENTIAL, ("user",), ("iam:updateloginprofile",),
-                  "reset another user's console password", "iam_edges")
+@register("CreateAccessKey", EdgeKind.CAN_CREATE_CREDENTIAL,
+          "mint an access key for another user (a user with two keys needs one deleted first)", "iam_edges",
+          target="user")
+def _create_access_key(principal: Principal, ctx: Context) -> Iterator[Hit]:
+    for hit in _simple(("user",), "iam:createaccesskey")(principal, ctx):
+        if ctx.user_facts.get(hit.target.arn, {}).get("keys", 0) >= 2:
+            delete = allowing(principal, "iam:deleteaccesskey", hit.target.arn)
+            if delete is None:
+                continue
+            hit.grants.append(("iam:deleteaccesskey", delete))
+        yield hit
+
+
+def _login_profile(action: str, has_password: bool) -> Callable[[Principal, Context], Iterator[Hit]]:
+    """CreateLoginProfile only works on a user without a password, UpdateLoginProfile only with one
+    (unknown without a credential report: then both are drawn)."""
+    def find(principal: Principal, ctx: Context) -> Iterator[Hit]:
+        for hit in _simple(("user",), action)(principal, ctx):
+            if ctx.user_facts.get(hit.target.arn, {}).get("password", has_password) == has_password:
+                yield hit
+    return find
+
+
+register("CreateLoginProfile", EdgeKind.CAN_CREATE_CREDENTIAL, "set a console password for a user who has none",
+         "iam_edges", target="user")(_login_profile("iam:createloginprofile", False))
+register("UpdateLoginProfile", EdgeKind.CAN_CREATE_CREDENTIAL, "reset another user's console password",
+         "iam_edges", target="user")(_login_profile("iam:updateloginprofile", True))
 _simple_technique("PutUserPolicy", EdgeKind.CAN_GRANT, ("user",), ("iam:putuserpolicy",),
                   "write an inline policy on another user", "iam_edges")
 _simple_technique("AttachUserPolicy", EdgeKind.CAN_GRANT, ("user",), ("iam:attachuserpolicy",),

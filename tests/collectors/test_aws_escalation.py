@@ -314,3 +314,38 @@ def test_reading_ones_own_user_is_not_admin(tmp_path):
     write_account(tmp_path, ACCT, users=[user_entry(ACCT, "attacker", allow(
         ["iam:GetUser", "iam:ListAccessKeys"], f"arn:aws:iam::{ACCT}:user/${{aws:username}}"))])
     assert not [e for e in collect_offline(tmp_path).edges if e["source"] == ATTACKER]
+
+
+REPORT_HEADER = ("user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
+                 "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
+                 "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
+                 "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
+                 "access_key_2_last_used_region,access_key_2_last_used_service\n")
+
+
+def _victim_report(folder: Path, password: bool, keys: int) -> None:
+    rotated = ["2025-01-01T00:00:00+00:00" if n < keys else "N/A" for n in range(2)]
+    row = (f"victim,{arn('user', 'victim')},2025-01-01T00:00:00+00:00,{str(password).lower()},N/A,N/A,N/A,false,"
+           f"{str(keys > 0).lower()},{rotated[0]},N/A,N/A,N/A,{str(keys > 1).lower()},{rotated[1]},N/A,N/A,N/A\n")
+    (folder / ACCT / "credential-report.csv").write_text(REPORT_HEADER + row)
+
+
+def test_create_access_key_on_a_user_with_two_keys_needs_delete_access_key(tmp_path):
+    statements = [allow("iam:CreateAccessKey", arn("user", "victim"))]
+    build(tmp_path / "two", statements, {})
+    _victim_report(tmp_path / "two", password=False, keys=2)
+    assert not transfer_edges(tmp_path / "two", "CAN_CREATE_CREDENTIAL", arn("user", "victim"))
+    build(tmp_path / "delete", [*statements, allow("iam:DeleteAccessKey", arn("user", "victim"))], {})
+    _victim_report(tmp_path / "delete", password=False, keys=2)
+    (edge,) = transfer_edges(tmp_path / "delete", "CAN_CREATE_CREDENTIAL", arn("user", "victim"))
+    assert edge["actions"] == ["iam:CreateAccessKey", "iam:DeleteAccessKey"]
+
+
+@pytest.mark.parametrize("action, password, drawn", [
+    ("iam:CreateLoginProfile", False, True), ("iam:CreateLoginProfile", True, False),
+    ("iam:UpdateLoginProfile", True, True), ("iam:UpdateLoginProfile", False, False),
+])
+def test_login_profile_techniques_follow_whether_the_user_has_a_password(tmp_path, action, password, drawn):
+    build(tmp_path, [allow(action, arn("user", "victim"))], {})
+    _victim_report(tmp_path, password=password, keys=0)
+    assert bool(transfer_edges(tmp_path, "CAN_CREATE_CREDENTIAL", arn("user", "victim"))) is drawn
