@@ -9,6 +9,7 @@ page (no Marker), so paging is proven with recorded real-shape pages.
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 import boto3
@@ -152,6 +153,18 @@ def test_live_run_writes_the_export_files_the_offline_collector_reads(collected)
     assert log["scopes"] == [f"aws:account/{ACCOUNT}"]
     assert log["counts"]["access keys"] == 2
     assert json.loads((out / "manifest.json").read_text())["sources"]["aws"]
+
+
+def test_role_arn_collects_through_an_assumed_audit_role(lumen_account, tmp_path):
+    audit = f"arn:aws:iam::{ACCOUNT}:role/breakglass"
+    result = CliRunner().invoke(main, ["collect", "aws", "--endpoint-url", lumen_account, "--role-arn", audit,
+                                       "--out", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    log = json.loads((tmp_path / "aws" / "collection.json").read_text())
+    assert log["scopes"] == [f"aws:account/{ACCOUNT}"] and log["counts"]["UserDetailList"] >= 5
+    for path in (tmp_path / "aws").rglob("*.*"):
+        text = path.read_text()
+        assert not re.search(r'"(SecretAccessKey|SessionToken)"\s*:', text), f"credential material in {path}"
 
 
 def test_live_exports_give_identities_credentials_and_mfa(collected):
