@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import venv
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -137,7 +138,11 @@ def crosspath_view(folder: Path) -> tuple[set[str], dict[str, set[str]], dict[st
     from collectors.aws.policy_documents import evaluate
     from collectors.aws.transform import load_account
 
+    started = time.perf_counter()
     result = collect_offline(folder)
+    elapsed = time.perf_counter() - started
+    print(f"crosspath: {folder.name}: {len(result.nodes)} nodes, {len(result.edges)} edges in {elapsed:.2f} s",
+          file=sys.stderr)
     kinds = {str(t.kind) for t in TECHNIQUES.values()}
     sources = {e["source"] for e in result.edges if e["kind"] in kinds and e.get("techniques")}
     members: dict[str, set[str]] = defaultdict(set)  # group node -> user nodes
