@@ -6,7 +6,8 @@
 - EKS OIDC providers: the allowed `sub` patterns go to `federated_subjects`; the Kubernetes
   collector draws the edge from the service-account side.
 - Other OIDC providers (CI systems): an `external:oidc/<issuer>/<sub>` identity FEDERATES_TO the role.
-- Service principals: `trusted_services`; AWSSSO SAML providers: left to the Identity Center exports.
+- Service principals: `trusted_services`; AWSSSO SAML providers: left to the Identity Center exports;
+  other SAML providers: an `external:saml/<account>/<provider>` group FEDERATES_TO the role.
 """
 
 from __future__ import annotations
@@ -139,8 +140,7 @@ def transform_trust(
                 host = _provider_host(provider)
                 if ":saml-provider/" in provider:
                     if "AWSSSO_" not in provider:
-                        out.notes.append(f"role {role.name} ({role.account}) trusts SAML provider {provider}; "
-                                         "its users are not modelled")
+                        _external_saml(role, statement, provider, out)
                 elif not _EKS_ISSUER.match(host):
                     _external_oidc(role, statement, host, out)
         for source, options in candidates.items():
@@ -211,3 +211,19 @@ def _external_oidc(role: Principal, statement: Statement, host: str, out: TrustR
         if subject == "*" or "*" in subject:
             out.notes.append(f"role {role.name} ({role.account}) trusts OIDC issuer {host} for subject "
                              f"{subject!r}; any matching workload can assume it")
+
+
+def _external_saml(role: Principal, statement: Statement, provider: str, out: TrustRecords) -> None:
+    """Users of an external SAML identity provider (Okta, AD FS, ...) as one group that federates to the role.
+
+    Who they are and whether the IdP enforces MFA is the IdP's business, so the group is not an
+    entry on its own; it shows who else reaches the role (blast radius, who-can-write).
+    """
+    name = provider.rsplit("/", 1)[-1]
+    source = f"external:saml/{provider.split(':')[4]}/{name}"
+    out.nodes.append(node(source, Family.IDENTITY, "Group", "external", f"{name} (SAML) users", "",
+                          human=False, saml_provider=provider))
+    out.edges.append(edge(source, role.node_id, EdgeKind.FEDERATES_TO,
+                          f"trust policy of role {role.name} (SAML provider {name})",
+                          mfa_required=requires_mfa(statement.condition),
+                          conditions=render_conditions(statement.condition)))

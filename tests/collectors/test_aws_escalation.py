@@ -349,3 +349,16 @@ def test_login_profile_techniques_follow_whether_the_user_has_a_password(tmp_pat
     build(tmp_path, [allow(action, arn("user", "victim"))], {})
     _victim_report(tmp_path, password=password, keys=0)
     assert bool(transfer_edges(tmp_path, "CAN_CREATE_CREDENTIAL", arn("user", "victim"))) is drawn
+
+
+def test_external_saml_provider_users_federate_to_the_role(tmp_path):
+    provider = f"arn:aws:iam::{ACCT}:saml-provider/okta"
+    trust = doc({"Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithSAML",
+                 "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}}})
+    write_account(tmp_path, ACCT, roles=[role_entry(ACCT, "okta-admins", trust, allow("s3:PutObject", "arn:aws:s3:::prod/*"))])
+    result = collect_offline(tmp_path)
+    (edge,) = [e for e in result.edges if e["kind"] == "FEDERATES_TO"]
+    assert (edge["source"], edge["target"]) == (f"external:saml/{ACCT}/okta", f"aws:{arn('role', 'okta-admins')}")
+    assert edge["conditions"] == ["StringEquals SAML:aud = https://signin.aws.amazon.com/saml"]
+    group = next(n for n in result.nodes if n["id"] == edge["source"])
+    assert (group["kind"], group["human"]) == ("Group", False)
