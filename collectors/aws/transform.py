@@ -178,10 +178,15 @@ def _common(principal: Principal) -> dict[str, Any]:
 def transform_user(principal: Principal, sign_in: dict[str, Any] | None) -> Record:
     """An IAM user; sign_in holds what the credential report says (MFA device, last use)."""
     tags = tag_map(principal.raw.get("Tags"))
+    sign_in = sign_in or {}
     machine = looks_like_service_account(principal.name, tags)
+    # A user who signs in only with access keys (no console password) is a machine user,
+    # unless its tags say it is a person.
+    keys_only = bool(sign_in.get("has_keys")) and sign_in.get("password_enabled") is False
+    if not machine and keys_only and not _tagged_human(tags):
+        machine = True
     principal.human = not machine
     email = next((v for k, v in tags.items() if k.lower() == "email"), None)
-    sign_in = sign_in or {}
     return node(
         principal.node_id, Family.IDENTITY, "ServiceIdentity" if machine else "User", "aws", principal.name,
         f"aws:account/{principal.account}",
@@ -194,6 +199,17 @@ def transform_user(principal: Principal, sign_in: dict[str, Any] | None) -> Reco
         groups=[str(g) for g in principal.raw.get("GroupList") or []],
         **_common(principal),
     )
+
+
+def _tagged_human(tags: dict[str, str]) -> bool:
+    for key, value in tags.items():
+        key_l, value_l = key.lower(), str(value).lower()
+        if key_l == "human" and value_l in ("true", "yes", "1"):
+            return True
+        if key_l in ("type", "identity-type", "identity_type", "kind", "account-type") and value_l in (
+                "human", "person", "user", "employee"):
+            return True
+    return False
 
 
 def transform_group(principal: Principal) -> Record:

@@ -362,3 +362,13 @@ def test_external_saml_provider_users_federate_to_the_role(tmp_path):
     assert edge["conditions"] == ["StringEquals SAML:aud = https://signin.aws.amazon.com/saml"]
     group = next(n for n in result.nodes if n["id"] == edge["source"])
     assert (group["kind"], group["human"]) == ("Group", False)
+
+
+@pytest.mark.parametrize("tags, kind", [((), "ServiceIdentity"), ((("human", "true"),), "User")])
+def test_a_user_with_keys_and_no_console_password_is_a_machine_unless_tagged_human(tmp_path, tags, kind):
+    write_account(tmp_path, ACCT, users=[user_entry(ACCT, "dana", tags=tags)])
+    row = (f"dana,{arn('user', 'dana')},2025-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,"
+           "true,2025-01-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A\n")
+    (tmp_path / ACCT / "credential-report.csv").write_text(REPORT_HEADER + row)
+    dana = next(n for n in collect_offline(tmp_path).nodes if n["id"] == f"aws:{arn('user', 'dana')}")
+    assert dana["kind"] == kind
