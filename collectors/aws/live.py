@@ -30,22 +30,29 @@ REPORT_WAIT_SECONDS = 60
 class Collector:
     """Collects one account with one boto3 session."""
 
-    def __init__(self, session: Any, run: LiveRun, endpoint_url: str | None = None, region: str | None = None):
+    def __init__(self, session: Any, run: LiveRun, endpoint_url: str | None = None,
+                 regions: list[str] | tuple[str, ...] | None = None):
         from botocore.config import Config
 
         self.session = session
         self.run = run
         self.endpoint_url = endpoint_url
-        self.region = region or session.region_name or "us-east-1"
+        self.regions = list(regions or [session.region_name or "us-east-1"])
+        self.region = self.regions[0]  # the region regional calls go to right now
         self.config = Config(**RETRY_CONFIG)
         self.account = ""
         self._clients: dict[str, Any] = {}
 
     def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.session.client(service, region_name=self.region,
-                                                         endpoint_url=self.endpoint_url, config=self.config)
-        return self._clients[service]
+        key = service if service in _GLOBAL else f"{service}@{self.region}"
+        if key not in self._clients:
+            self._clients[key] = self.session.client(service, region_name=self.region,
+                                                     endpoint_url=self.endpoint_url, config=self.config)
+        return self._clients[key]
+
+    def use_client(self, service: str, client: Any) -> None:
+        """Use a prepared client for service in the current region (e.g. one wrapped in botocore's Stubber)."""
+        self._clients[service if service in _GLOBAL else f"{service}@{self.region}"] = client
 
     def call(self, name: str, fn: Callable[[], Any], scope: str | None = None) -> Any:
         """Run one API call; a denied or failed call is recorded and returns None."""
@@ -229,30 +236,54 @@ class Collector:
 
     def resource_policies(self, bar: Any) -> None:
         """Resource-based policies that can grant other principals access (written as found)."""
-        found: list[dict[str, Any]] = []
-        for reader in self.run.track(_RESOURCE_READERS, f"{self.account}: resource policies", bar):
+        found: list[dict[str, Any]] = _s3_policies(self)
+        steps = [(region, reader) for region in self.regions for reader in _REGIONAL_READERS]
+        for region, reader in self.run.track(steps, f"{self.account}: resource policies", bar):
+            self.region = region
             found.extend(reader(self))
         self.run.write(f"{self.account}/resource-policies.json", {"ResourcePolicies": found})
-        self.run.count("resource policies", len(found))
+        self.run.count("resource policies", sum(1 for f in found if f.get("Policy")))
 
     def compute(self) -> None:
         """EC2 instances with an instance profile (SSM SendCommand / StartSession targets) and EKS access."""
-        reservations = self.pages("ec2", "describe_instances")
-        if reservations is not None:
-            # Only what the SSM techniques need: which instance runs with which instance profile.
-            kept = ("InstanceId", "IamInstanceProfile", "State", "Placement", "Tags")
-            trimmed = [{"ReservationId": r.get("ReservationId"), "OwnerId": r.get("OwnerId"),
-                        "Instances": [{k: i[k] for k in kept if k in i} for i in r.get("Instances", [])]}
-                       for page in reservations for r in page.get("Reservations", [])]
-            self.run.write(f"{self.account}/ec2-instances.json", {"Reservations": trimmed})
-            self.run.count("EC2 instances", sum(len(r["Instances"]) for r in trimmed))
-        clusters = self.pages("eks", "list_clusters")
-        if clusters is None:
-            return
+        reservations: list[dict[str, Any]] = []
+        clusters: list[dict[str, Any]] = []
+        instances_readable = clusters_readable = False
+        for region in self.regions:
+            self.region = region
+            found = self._instances()
+            if found is not None:
+                instances_readable = True
+                reservations.extend(found)
+            described = self._clusters()
+            if described is not None:
+                clusters_readable = True
+                clusters.extend(described)
+        if instances_readable:
+            self.run.write(f"{self.account}/ec2-instances.json", {"Reservations": reservations})
+            self.run.count("EC2 instances", sum(len(r["Instances"]) for r in reservations))
+        if clusters_readable:
+            self.run.write(f"{self.account}/eks-clusters.json", {"EksClusters": clusters})
+            self.run.count("EKS clusters", len(clusters))
+
+    def _instances(self) -> list[dict[str, Any]] | None:
+        pages = self.pages("ec2", "describe_instances")
+        if pages is None:
+            return None
+        # Only what the SSM techniques need: which instance runs with which instance profile.
+        kept = ("InstanceId", "IamInstanceProfile", "State", "Placement", "Tags")
+        return [{"ReservationId": r.get("ReservationId"), "OwnerId": r.get("OwnerId"),
+                 "Instances": [{k: i[k] for k in kept if k in i} for i in r.get("Instances", [])]}
+                for page in pages for r in page.get("Reservations", [])]
+
+    def _clusters(self) -> list[dict[str, Any]] | None:
+        listed = self.pages("eks", "list_clusters")
+        if listed is None:
+            return None
         eks = self.client("eks")
         out = []
-        for name in (c for page in clusters for c in page.get("clusters", [])):
-            entry: dict[str, Any] = {"name": name}
+        for name in (c for page in listed for c in page.get("clusters", [])):
+            entry: dict[str, Any] = {"name": name, "region": self.region}
             described = self.call("eks:DescribeCluster", lambda n=name: eks.describe_cluster(name=n))
             if described:
                 entry["arn"] = described["cluster"].get("arn")
@@ -280,8 +311,7 @@ class Collector:
                 if detail:
                     entry["podIdentityAssociations"].append(_clean(detail["association"]))
             out.append(entry)
-        self.run.write(f"{self.account}/eks-clusters.json", {"EksClusters": out})
-        self.run.count("EKS clusters", len(out))
+        return out
 
 
 def _policy(service: str, arn: str, document: Any) -> dict[str, Any]:
@@ -357,7 +387,9 @@ def _lambda_policies(c: Collector) -> list[dict[str, Any]]:
     return out
 
 
-_RESOURCE_READERS = [_s3_policies, _kms_policies, _secret_policies, _sqs_policies, _sns_policies, _lambda_policies]
+_REGIONAL_READERS = [_kms_policies, _secret_policies, _sqs_policies, _sns_policies, _lambda_policies]
+# Services whose API is global: one client whatever the region.
+_GLOBAL = {"iam", "sts", "organizations", "s3"}
 
 
 def _api_name(operation: str) -> str:
@@ -372,9 +404,9 @@ def _clean(value: Any) -> Any:
 
 
 def collect_account(session: Any, run: LiveRun, endpoint_url: str | None = None,
-                    region: str | None = None) -> str | None:
+                    regions: list[str] | tuple[str, ...] | None = None) -> str | None:
     """Collect one account; returns its id (None when even sts:GetCallerIdentity failed)."""
-    collector = Collector(session, run, endpoint_url, region)
+    collector = Collector(session, run, endpoint_url, regions)
     if collector.identify() is None:
         return None
     run.scopes.append(f"aws:account/{collector.account}")
@@ -414,25 +446,26 @@ def assume_role_session(base: Any, role_arn: str, endpoint_url: str | None = Non
 @click.option("--profile", default=None, help="AWS CLI profile (SSO profiles included); default credential chain.")
 @click.option("--role-arn", "role_arns", multiple=True,
               help="Audit role to assume, one per account (repeatable). Without it, the session's own account.")
-@click.option("--region", default=None, help="Region for regional APIs (default: the profile's, else us-east-1).")
+@click.option("--region", "regions", multiple=True,
+              help="Region for regional APIs (repeatable; default: the profile's, else us-east-1).")
 @click.option("--endpoint-url", default=None, help="Send every call to this endpoint (moto, LocalStack).")
 @out_option
 @quiet_option
-def command(profile: str | None, role_arns: tuple[str, ...], region: str | None, endpoint_url: str | None,
+def command(profile: str | None, role_arns: tuple[str, ...], regions: tuple[str, ...], endpoint_url: str | None,
             out_root: Any, quiet: bool) -> None:
     """AWS IAM, credentials, Organizations SCPs, Identity Center, resource policies, EKS access (read-only)."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
     run = LiveRun(SOURCE, out_root, quiet)
-    base = boto3.Session(profile_name=profile, region_name=region)
+    base = boto3.Session(profile_name=profile, region_name=regions[0] if regions else None)
     sessions: list[tuple[str, Any]] = [("(credential chain)", base)] if not role_arns else []
     for arn in role_arns:
         try:
             sessions.append((arn, assume_role_session(base, arn, endpoint_url)))
         except (ClientError, BotoCoreError) as exc:
             run.denied("sts:AssumeRole", arn, exc)
-    collected = [a for label, session in sessions if (a := collect_account(session, run, endpoint_url, region))]
+    collected = [a for label, session in sessions if (a := collect_account(session, run, endpoint_url, regions))]
     log = run.finish()
     click.echo(f"collected {len(collected)} account(s) into {run.folder}: "
                + ", ".join(f"{k} {v}" for k, v in log["counts"].items()))

@@ -125,6 +125,13 @@ def lumen_account(moto_endpoint):
                                           "Resource": "*"}))["Policy"]["PolicySummary"]["Id"]
     org.attach_policy(PolicyId=scp, TargetId=root)
 
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint, region_name="eu-west-1")
+    queue = sqs.create_queue(QueueName="eu-orders")["QueueUrl"]
+    queue_arn = f"arn:aws:sqs:eu-west-1:{ACCOUNT}:eu-orders"
+    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"Policy": _doc(
+        {"Sid": "PartnerSends", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::888888888888:root"},
+         "Action": "sqs:SendMessage", "Resource": queue_arn})})
+
     s3 = _client(moto_endpoint, "s3")
     s3.create_bucket(Bucket="prod-artifacts")
     s3.put_bucket_policy(Bucket="prod-artifacts", Policy=_doc(
@@ -137,7 +144,7 @@ def lumen_account(moto_endpoint):
 def collected(lumen_account, tmp_path_factory):
     out = tmp_path_factory.mktemp("live")
     result = CliRunner().invoke(main, ["collect", "aws", "--endpoint-url", lumen_account, "--region", "us-east-1",
-                                       "--out", str(out), "--quiet"])
+                                       "--region", "eu-west-1", "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     return out, result.output
 
@@ -217,6 +224,14 @@ def test_live_organization_export_names_the_management_account(collected):
     assert any("management account" in n for n in result.coverage.notes)
 
 
+def test_every_requested_region_is_collected(collected):
+    out, _ = collected
+    result = collect_offline(out / "aws")
+    grant = next(e for e in result.edges if e["target"] == f"aws:arn:aws:sqs:eu-west-1:{ACCOUNT}:eu-orders")
+    assert (grant["source"], grant["level"]) == ("aws:arn:aws:iam::888888888888:root", "write")
+    assert "PartnerSends" in grant["via"]
+
+
 def test_boundary_is_in_the_export_even_where_moto_leaves_it_out(collected):
     """moto 5 omits PermissionsBoundary from get_account_authorization_details (AWS includes it), so
     boundary evaluation is proven on real-shape exports in test_aws_escalation.py; here only that the
@@ -254,7 +269,7 @@ def _stubbed_collector(tmp_path, services):
     stubs = {}
     for service in services:
         client = session.client(service, region_name="us-east-1")
-        collector._clients[service] = client
+        collector.use_client(service, client)
         stubs[service] = Stubber(client)
         stubs[service].activate()
     return collector, run, stubs
