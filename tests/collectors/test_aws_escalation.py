@@ -372,3 +372,68 @@ def test_a_user_with_keys_and_no_console_password_is_a_machine_unless_tagged_hum
     (tmp_path / ACCT / "credential-report.csv").write_text(REPORT_HEADER + row)
     dana = next(n for n in collect_offline(tmp_path).nodes if n["id"] == f"aws:{arn('user', 'dana')}")
     assert dana["kind"] == kind
+
+
+# ------------------------------------------------------------- EKS access and resource policies
+
+
+def test_eks_access_entries_and_pod_identity_become_cross_stack_edges(tmp_path):
+    write_account(tmp_path, ACCT, users=[user_entry(ACCT, "attacker")],
+                  roles=[role_entry(ACCT, "payments", trusting("pods.eks.amazonaws.com"))])
+    (tmp_path / ACCT / "eks-clusters.json").write_text(json.dumps({"EksClusters": [{
+        "name": "prod-eks", "region": "us-east-1",
+        "accessEntries": [{"principalArn": arn("user", "attacker"), "kubernetesGroups": ["deployers"],
+                           "associatedAccessPolicies": [
+                               {"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                                "accessScope": {"type": "cluster", "namespaces": []}},
+                               {"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+                                "accessScope": {"type": "namespace", "namespaces": ["payments"]}}]}],
+        "podIdentityAssociations": [{"associationId": "a-1", "namespace": "payments", "serviceAccount": "api",
+                                     "roleArn": arn("role", "payments"), "clusterName": "prod-eks"}]}]}))
+    result = collect_offline(tmp_path)
+    mine = {(e["kind"], e["target"]): e for e in result.edges if e["source"] == ATTACKER}
+    assert ("FEDERATES_TO", "k8s:prod-eks/group/deployers") in mine
+    assert mine[("HAS_PERMISSION", "k8s:prod-eks")]["level"] == "admin"
+    assert mine[("HAS_PERMISSION", "k8s:prod-eks/ns/payments")]["level"] == "write"
+    pod = [e for e in result.edges if e["source"] == "k8s:prod-eks/sa/payments/api"]
+    assert [(e["kind"], e["target"]) for e in pod] == [("FEDERATES_TO", f"aws:{arn('role', 'payments')}")]
+
+
+def _bucket_policy(folder: Path, *statements: dict) -> None:
+    (folder / ACCT / "resource-policies.json").write_text(json.dumps({"ResourcePolicies": [
+        {"Service": "s3", "ResourceArn": "arn:aws:s3:::prod-vault", "Policy": json.dumps(doc(*statements))}]}))
+
+
+def test_resource_policy_to_a_collected_account_needs_its_identity_policy(tmp_path):
+    other = "555555555555"
+    write_account(tmp_path, ACCT, users=[user_entry(ACCT, "owner")])
+    write_account(tmp_path, other, users=[
+        user_entry(other, "writer", allow("s3:PutObject", "arn:aws:s3:::prod-vault/*")), user_entry(other, "reader")])
+    _bucket_policy(tmp_path, {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{other}:root"},
+                              "Action": "s3:PutObject", "Resource": "arn:aws:s3:::prod-vault/*"})
+    result = collect_offline(tmp_path)
+    sources = {e["source"] for e in result.edges if e["target"] == "aws:arn:aws:s3:::prod-vault"
+               and "s3 policy" in e["via"]}
+    assert sources == {f"aws:arn:aws:iam::{other}:user/writer"}
+
+
+def test_resource_policy_same_account_root_and_public_grants_draw_no_edge(tmp_path):
+    write_account(tmp_path, ACCT, users=[user_entry(ACCT, "owner")])
+    _bucket_policy(tmp_path,
+                   {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "s3:*",
+                    "Resource": "arn:aws:s3:::prod-vault/*"},
+                   {"Sid": "Anyone", "Effect": "Allow", "Principal": "*", "Action": "s3:PutObject",
+                    "Resource": "arn:aws:s3:::prod-vault/*"})
+    result = collect_offline(tmp_path)
+    assert not [e for e in result.edges if "s3 policy" in e["via"]]
+    assert any("lets any AWS principal write (public)" in n for n in result.coverage.notes)
+
+
+def test_resource_policy_naming_a_principal_directly(tmp_path):
+    write_account(tmp_path, ACCT, users=[user_entry(ACCT, "attacker")])
+    _bucket_policy(tmp_path, {"Sid": "Direct", "Effect": "Allow", "Principal": {"AWS": arn("user", "attacker")},
+                              "Action": ["s3:PutObject", "s3:GetObject"], "Resource": "arn:aws:s3:::prod-vault/*",
+                              "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}})
+    (edge,) = [e for e in collect_offline(tmp_path).edges if e["source"] == ATTACKER]
+    assert (edge["target"], edge["level"]) == ("aws:arn:aws:s3:::prod-vault", "write")
+    assert edge["conditions"] == ["IpAddress aws:SourceIp = 10.0.0.0/8"] and "statement Direct" in edge["via"]
