@@ -224,7 +224,10 @@ class Collector:
                     permission_sets.append(_clean(described))
                 accounts = self.pages("sso-admin", "list_accounts_for_provisioned_permission_set",
                                       InstanceArn=arn, PermissionSetArn=ps) or []
-                for account in (a for page in accounts for a in page.get("AccountIds", [])):
+                # The account being collected is always asked, provisioned or not (assignments
+                # pending provisioning still say who will get the role).
+                targets = {a for page in accounts for a in page.get("AccountIds", [])} | {self.account}
+                for account in sorted(targets):
                     assignments.extend(self.pages("sso-admin", "list_account_assignments", InstanceArn=arn,
                                                   AccountId=account, PermissionSetArn=ps) or [])
         for name, data in (("identitystore-groups", groups), ("identitystore-users", users),

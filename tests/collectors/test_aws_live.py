@@ -132,6 +132,21 @@ def lumen_account(moto_endpoint):
         {"Sid": "PartnerSends", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::888888888888:root"},
          "Action": "sqs:SendMessage", "Resource": queue_arn})})
 
+    # Identity Center: moto has one instance. It does not provision the AWSReservedSSO_* role nor list
+    # provisioned accounts, so the role is created by hand and the collector asks its own account.
+    sso = _client(moto_endpoint, "sso-admin")
+    instance = sso.list_instances()["Instances"][0]
+    group = _client(moto_endpoint, "identitystore").create_group(
+        IdentityStoreId=instance["IdentityStoreId"], DisplayName="Prod-Deployers")["GroupId"]
+    permission_set = sso.create_permission_set(InstanceArn=instance["InstanceArn"],
+                                               Name="ProdDeployer")["PermissionSet"]["PermissionSetArn"]
+    sso.create_account_assignment(InstanceArn=instance["InstanceArn"], TargetId=ACCOUNT, TargetType="AWS_ACCOUNT",
+                                  PermissionSetArn=permission_set, PrincipalType="GROUP", PrincipalId=group)
+    iam.create_role(RoleName="AWSReservedSSO_ProdDeployer_0a1b2c3d4e5f6a7b", Path="/aws-reserved/sso.amazonaws.com/",
+                    AssumeRolePolicyDocument=_doc({"Effect": "Allow", "Principal": {
+                        "Federated": f"arn:aws:iam::{ACCOUNT}:saml-provider/AWSSSO_0a1b2c3d_DO_NOT_DELETE"},
+                        "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}))
+
     s3 = _client(moto_endpoint, "s3")
     s3.create_bucket(Bucket="prod-artifacts")
     s3.put_bucket_policy(Bucket="prod-artifacts", Policy=_doc(
@@ -222,6 +237,14 @@ def test_live_organization_export_names_the_management_account(collected):
     assert "deny-leaving" in names and "FullAWSAccess" in names
     result = collect_offline(out / "aws")
     assert any("management account" in n for n in result.coverage.notes)
+
+
+def test_identity_center_assignment_reaches_the_reserved_sso_role(collected):
+    out, _ = collected
+    result = collect_offline(out / "aws")
+    (edge,) = [e for e in result.edges if e["kind"] == "CAN_ASSUME" and "AWSReservedSSO_ProdDeployer" in e["target"]]
+    assert edge["source"].startswith("aws:identitystore/") and "/group/" in edge["source"]
+    assert edge["via"] == f"IAM Identity Center assignment ProdDeployer in {ACCOUNT}"
 
 
 def test_every_requested_region_is_collected(collected):
