@@ -42,6 +42,7 @@ class Collector:
         self.config = Config(**RETRY_CONFIG)
         self.account = ""
         self._clients: dict[str, Any] = {}
+        self._refused: set[tuple[str, str]] = set()  # (call, error code) already logged
 
     def client(self, service: str) -> Any:
         key = service if service in _GLOBAL else f"{service}@{self.region}"
@@ -66,7 +67,10 @@ class Collector:
                 return None
             kind = "denied" if code in _DENIED or "AccessDenied" in code else (
                 "throttled" if "Throttl" in code else "failed")
-            self.run.denied(name, scope or f"aws:account/{self.account}", exc, kind)
+            # A per-user or per-resource call denied once is denied for all: log it once.
+            if (name, code) not in self._refused:
+                self._refused.add((name, code))
+                self.run.denied(name, scope or f"aws:account/{self.account}", exc, kind)
         except BotoCoreError as exc:
             self.run.denied(name, scope or f"aws:account/{self.account}", exc, "failed")
         return None
@@ -87,7 +91,7 @@ class Collector:
             self.account = str(identity["Account"])
         return self.account or None
 
-    def authorization_details(self, bar: Any) -> list[dict[str, Any]] | None:
+    def authorization_details(self) -> list[dict[str, Any]] | None:
         pages = self.pages("iam", "get_account_authorization_details")
         if pages is not None:
             self.run.write(f"{self.account}/authorization-details.json", pages)
@@ -111,7 +115,7 @@ class Collector:
         content = report["Content"]
         text = content.decode("utf-8") if isinstance(content, bytes) else base64.b64decode(content).decode()
         self.run.write(f"{self.account}/credential-report.csv", text if text.endswith("\n") else text + "\n")
-        self.run.count("credential report rows", max(0, text.count("\n")))
+        self.run.count("credential report rows", max(0, len(text.strip().splitlines()) - 1))
 
     def per_user(self, users: list[str], bar: Any) -> None:
         """Access key ids and MFA devices (no batch API for either; the report carries usage)."""
@@ -417,7 +421,7 @@ def collect_account(session: Any, run: LiveRun, endpoint_url: str | None = None,
         steps = ["authorization details", "credential report", "access keys and MFA devices", "organization",
                  "identity center", "resource policies", "compute"]
         task = bar.add_task(f"{collector.account}: IAM", total=len(steps))
-        pages = collector.authorization_details(bar)
+        pages = collector.authorization_details()
         bar.advance(task)
         collector.credential_report()
         bar.advance(task)

@@ -324,7 +324,7 @@ def test_authorization_details_and_access_keys_follow_every_page(tmp_path):
     iam.add_response("list_mfa_devices", {"MFADevices": [], "IsTruncated": False}, {"UserName": "ben"})
 
     with run.progress() as bar:
-        pages = collector.authorization_details(bar)
+        pages = collector.authorization_details()
         collector.per_user([u["UserName"] for p in pages for u in p["UserDetailList"]], bar)
     iam.assert_no_pending_responses()
     result = collect_offline(tmp_path / "aws")
@@ -382,3 +382,15 @@ def test_a_standalone_account_says_no_scp_applies(tmp_path):
     assert run.problems == []
     written = json.loads((tmp_path / "aws" / ACCOUNT / "service-control-policies.json").read_text())
     assert written["NotInOrganization"] is True and written["ServiceControlPolicyLevels"] == []
+
+
+def test_a_call_denied_for_every_user_is_logged_once(tmp_path):
+    collector, run, stubs = _stubbed_collector(tmp_path, ["iam"])
+    for user in ("ann", "ben", "cy"):
+        stubs["iam"].add_client_error("list_access_keys", "AccessDenied", "not authorized", expected_params={
+            "UserName": user})
+        stubs["iam"].add_response("list_mfa_devices", {"MFADevices": [], "IsTruncated": False}, {"UserName": user})
+    with run.progress() as bar:
+        collector.per_user(["ann", "ben", "cy"], bar)
+    stubs["iam"].assert_no_pending_responses()
+    assert [(p.call, p.kind) for p in run.problems] == [("iam:ListAccessKeys", "denied")]
