@@ -418,23 +418,26 @@ def collect_account(session: Any, run: LiveRun, endpoint_url: str | None = None,
         return None
     run.scopes.append(f"aws:account/{collector.account}")
     with run.progress() as bar:
-        steps = ["authorization details", "credential report", "access keys and MFA devices", "organization",
-                 "identity center", "resource policies", "compute"]
-        task = bar.add_task(f"{collector.account}: IAM", total=len(steps))
-        pages = collector.authorization_details()
-        bar.advance(task)
-        collector.credential_report()
-        bar.advance(task)
-        users = [u["UserName"] for page in pages or [] for u in page.get("UserDetailList", [])]
-        collector.per_user(users, bar)
-        bar.advance(task)
-        for step in (collector.organization, collector.identity_center):
+        pages: list[dict[str, Any]] = []
+
+        def details() -> None:
+            pages.extend(collector.authorization_details() or [])
+
+        def per_user() -> None:
+            collector.per_user([u["UserName"] for page in pages for u in page.get("UserDetailList", [])], bar)
+
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("authorization details", details), ("credential report", collector.credential_report),
+            ("access keys and MFA devices", per_user), ("organization and SCPs", collector.organization),
+            ("Identity Center", collector.identity_center),
+            ("resource policies", lambda: collector.resource_policies(bar)),
+            ("EC2 and EKS", collector.compute),
+        ]
+        task = bar.add_task(collector.account, total=len(steps))
+        for label, step in steps:
+            bar.update(task, description=f"{collector.account}: {label}")
             step()
             bar.advance(task)
-        collector.resource_policies(bar)
-        bar.advance(task)
-        collector.compute()
-        bar.advance(task)
     return collector.account
 
 
