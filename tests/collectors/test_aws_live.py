@@ -257,7 +257,7 @@ def test_every_requested_region_is_collected(collected):
 
 def test_boundary_is_in_the_export_even_where_moto_leaves_it_out(collected):
     """moto 5 omits PermissionsBoundary from get_account_authorization_details (AWS includes it), so
-    boundary evaluation is proven on real-shape exports in test_aws_escalation.py; here only that the
+    boundary evaluation is proven on real-shape exports in test_aws_evaluation.py; here only that the
     boundary policy itself is exported for it."""
     out, _ = collected
     pages = json.loads((out / "aws" / ACCOUNT / "authorization-details.json").read_text())
