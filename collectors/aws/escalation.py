@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.aws.access_levels import canonical
-from collectors.aws.policy_documents import Grant, matches
+from collectors.aws.policy_documents import Grant, condition_items, matches
 from collectors.aws.transform import AccountData, Principal
 from graph.records import Record, edge
 from graph.schema import EdgeKind
@@ -97,10 +97,24 @@ TECHNIQUES["AssumeRole"] = Technique(
     "policy must allow it too); cross-account included", "sts_edges", None, "collectors.aws.trust")
 
 
-def allowing(principal: Principal, action: str, resource: str) -> Grant | None:
+def allowing(principal: Principal, action: str, resource: str,
+             accept: Callable[[Grant], bool] | None = None) -> Grant | None:
     """The grant letting principal do action on resource; a grant without an MFA condition wins."""
-    found = [g for g in principal.grants if action in g.actions and (g.resource == "*" or matches(g.resource, resource))]
+    found = [g for g in principal.grants if action in g.actions and (g.resource == "*" or matches(g.resource, resource))
+             and (accept is None or accept(g))]
     return min(found, key=lambda g: (g.mfa_required, g.via)) if found else None
+
+
+def passes_to(grant: Grant, services: tuple[str, ...]) -> bool:
+    """Does an `iam:PassedToService` condition on a PassRole grant let the role go to one of services?"""
+    for operator, key, values in condition_items(grant.condition):
+        op = operator.lower().split(":")[-1]
+        if key.lower() != "iam:passedtoservice" or not op.startswith("string"):
+            continue
+        hit = any(matches(v, s, case_sensitive=False) for v in values for s in services)
+        if hit == ("not" in op):
+            return False
+    return True
 
 
 def _can_at_all(principal: Principal, action: str) -> bool:
@@ -201,7 +215,8 @@ def _pass_role(name: str, services: tuple[str, ...], ways: tuple[tuple[str, ...]
         for role in ctx.identities(principal, "role"):
             if not trusted_services(role) & set(services):
                 continue
-            passing = allowing(principal, "iam:passrole", role.arn)
+            passing = allowing(principal, "iam:passrole", role.arn,
+                               lambda g: passes_to(g, services))
             if passing is None:
                 continue
             extra = needs(principal, role) if needs else []

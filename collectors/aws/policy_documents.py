@@ -70,6 +70,7 @@ class Grant:
     mfa_required: bool = False
     reduced_by_deny: bool = False
     statement: str = ""  # "statement <Sid>" or "statement #<n>"
+    condition: dict[str, Any] = field(default_factory=dict)  # the Allow statement's Condition block, as written
 
     @property
     def via(self) -> str:
@@ -237,7 +238,8 @@ def evaluate(policies: list[AttachedPolicy], variables: dict[str, str] | None = 
             for raw_resource in resources:
                 resource = substitute_variables(raw_resource, variables)
                 grant = Grant(policy.ref, resource, allowed, () if statement.not_action else statement.actions,
-                              statement.not_action, list(base_conditions), mfa, statement=statement.label)
+                              statement.not_action, list(base_conditions), mfa, statement=statement.label,
+                              condition=statement.condition)
                 _apply_denies(grant, denies, variables)
                 if grant.actions:
                     grants.append(grant)
@@ -300,7 +302,7 @@ def apply_ceiling(grants: list[Grant], statements: list[Statement], label: str,
                 if key not in kept:
                     kept[key] = (grant, Grant(grant.policy, resource, frozenset(), grant.patterns,
                                               grant.not_action, list(grant.conditions), grant.mfa_required,
-                                              grant.reduced_by_deny, grant.statement))
+                                              grant.reduced_by_deny, grant.statement, grant.condition))
                 narrowed = kept[key][1]
                 narrowed.actions = narrowed.actions | hit
                 if ceiling.condition:

@@ -215,3 +215,12 @@ def test_login_profile_techniques_follow_whether_the_user_has_a_password(tmp_pat
     build(tmp_path, [allow(action, arn("user", "victim"))], {})
     _victim_report(tmp_path, password=password, keys=0)
     assert bool(transfer_edges(tmp_path, "CAN_CREATE_CREDENTIAL", arn("user", "victim"))) is drawn
+
+
+@pytest.mark.parametrize("service, drawn", [("lambda.amazonaws.com", True), ("ec2.amazonaws.com", False),
+                                            ("lambda.*", True)])
+def test_pass_role_respects_passed_to_service(tmp_path, service, drawn):
+    passing = dict(allow("iam:PassRole", arn("role", "lambda-admin")),
+                   Condition={"StringLike" if "*" in service else "StringEquals": {"iam:PassedToService": service}})
+    build(tmp_path, [passing, allow(["lambda:CreateFunction", "lambda:InvokeFunction"])], {})
+    assert bool(transfer_edges(tmp_path, "CAN_RUN_AS", arn("role", "lambda-admin"))) is drawn
