@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -196,10 +197,16 @@ def substitute_variables(resource: str, variables: dict[str, str]) -> str:
 
 
 def statement_actions(statement: Statement) -> frozenset[str]:
+    return _expanded(statement.actions, statement.not_action)
+
+
+@lru_cache(maxsize=4096)
+def _expanded(actions: tuple[str, ...], not_action: bool) -> frozenset[str]:
+    """Concrete actions of an Action / NotAction list; cached, since SCPs and boundaries repeat per principal."""
     named: set[str] = set()
-    for pattern in statement.actions:
+    for pattern in actions:
         named |= expand_action(pattern)
-    return all_actions() - named if statement.not_action else frozenset(named)
+    return all_actions() - named if not_action else frozenset(named)
 
 
 def _covers(deny: Statement, resource: str, variables: dict[str, str]) -> bool:
