@@ -180,7 +180,8 @@ def crosspath_view(folder: Path) -> tuple[set[str], dict[str, set[str]], dict[st
                     effective[principal.arn] |= {a for g in group.grants for a in g.actions}
                     if is_account_admin(group):
                         found.add(principal.node_id)
-    return {f[len("aws:"):] for f in found}, effective, inventory
+    # hub nodes (collectors.aws.escalation) are not principals
+    return {f[len("aws:"):] for f in found if f.startswith("aws:arn:")}, effective, inventory
 
 
 def compare(label: str, exe: Path, folder: Path, methods: dict[str, list[str]], work: Path) -> list[dict]:

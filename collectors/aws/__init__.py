@@ -218,7 +218,7 @@ def collect_offline(folder: Path) -> CollectResult:
     _instances(exports, folder, accounts, lookup, context, result)
     escalations = escalation_edges(context)
     if accounts:
-        sink.add(str(next(iter(accounts.values())).path), [], escalations)
+        sink.add(str(next(iter(accounts.values())).path), escalations.nodes, escalations.edges)
     for path, clusters in exports.eks_clusters:
         eks = transform_eks(clusters, lookup.node_id)
         coverage.notes.extend(eks.notes)

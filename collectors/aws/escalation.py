@@ -13,6 +13,7 @@ included) is drawn by collectors.aws.trust; it is listed here so the catalogue i
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +21,8 @@ from typing import Any
 from collectors.aws.access_levels import canonical
 from collectors.aws.policy_documents import Grant, condition_items, matches
 from collectors.aws.transform import AccountData, Principal
-from graph.records import Record, edge
-from graph.schema import EdgeKind
+from graph.records import Record, edge, node
+from graph.schema import EdgeKind, Family
 
 
 @dataclass
@@ -330,9 +331,32 @@ def is_account_admin(principal: Principal) -> bool:
     return any(g.resource == "*" and not g.mfa_required and _SELF_ADMIN <= g.actions for g in principal.grants)
 
 
-def escalation_edges(ctx: Context) -> list[Record]:
-    """Every registered technique over every collected principal; one edge per (source, target, kind)."""
+# From this many targets on, one principal's identical hits go through a shared hub node: the
+# principals holding a technique on `*` then cost one edge each instead of one per identity.
+HUB_MIN_TARGETS = 25
+
+
+@dataclass
+class EscalationRecords:
+    nodes: list[Record] = field(default_factory=list)
+    edges: list[Record] = field(default_factory=list)
+
+
+def _signature(hit: Hit) -> tuple[tuple[str, str, bool], ...]:
+    return tuple(sorted((action, grant.via, grant.mfa_required) for action, grant in hit.grants))
+
+
+def escalation_edges(ctx: Context) -> EscalationRecords:
+    """Every registered technique over every collected principal; one edge per (source, target, kind).
+
+    When one principal reaches HUB_MIN_TARGETS or more identities with a technique through the same
+    grants (a grant on `*`), the edge goes to a hub node standing for exactly that set of identities,
+    and the hub has one edge to each of them; principals reaching the same set share the hub. The
+    reachable set and every edge's MFA requirement stay the same; the edge count grows linearly.
+    """
+    out = EscalationRecords()
     merged: dict[tuple[str, str, EdgeKind], dict[str, Any]] = {}
+    hubs: dict[str, list[Principal]] = {}
     for data in ctx.accounts.values():
         for principal in data.principals():
             if not principal.grants or is_account_admin(principal):
@@ -340,22 +364,51 @@ def escalation_edges(ctx: Context) -> list[Record]:
             for technique in TECHNIQUES.values():
                 if technique.find is None:
                     continue
-                for hit in technique.find(principal, ctx):
-                    key = (principal.node_id, hit.target.node_id, technique.kind)
-                    entry = merged.setdefault(key, {"techniques": [], "vias": [], "actions": [], "mfa": [],
-                                                    "conditions": []})
-                    entry["techniques"].append(technique.name)
-                    for action, grant in hit.grants:
-                        if grant.via not in entry["vias"]:
-                            entry["vias"].append(grant.via)
-                        if canonical(action) not in entry["actions"]:
-                            entry["actions"].append(canonical(action))
-                        entry["conditions"].extend(c for c in grant.conditions if c not in entry["conditions"])
-                    entry["mfa"].append(any(g.mfa_required for _, g in hit.grants))
-    records = []
+                hits = list(technique.find(principal, ctx))
+                if len(hits) >= HUB_MIN_TARGETS and len({_signature(h) for h in hits}) == 1:
+                    reached = {h.target.node_id: h.target for h in hits}
+                    if principal.type == hits[0].target.type:
+                        # Holders of the same wildcard reach each other but not themselves; counting
+                        # oneself in (a no-op) lets them share one hub.
+                        reached[principal.node_id] = principal
+                    targets = sorted(reached.items())
+                    hub = _hub_id(data.account, technique.name, [t for t, _ in targets])
+                    if hub not in hubs:
+                        hubs[hub] = [p for _, p in targets]
+                        out.nodes.append(node(hub, Family.IDENTITY, "Group", "aws",
+                                              f"{len(targets)} identities {technique.name} reaches in {data.account}",
+                                              f"aws:account/{data.account}", human=False, hub=True,
+                                              technique=technique.name, members=len(targets)))
+                        for target_id, _ in targets:
+                            out.edges.append(edge(hub, target_id, technique.kind,
+                                                  f"{technique.name} reaches every identity of this set",
+                                                  mfa_required=False, conditions=[], techniques=[technique.name]))
+                    _merge(merged, principal.node_id, hub, technique, hits[0])
+                    continue
+                for hit in hits:
+                    _merge(merged, principal.node_id, hit.target.node_id, technique, hit)
     for (source, target, kind), entry in merged.items():
         via = f"{' / '.join(entry['techniques'])}: {'; '.join(entry['vias'])}"
-        records.append(edge(source, target, kind, via, mfa_required=all(entry["mfa"]),
-                            conditions=entry["conditions"], actions=entry["actions"][:10],
-                            techniques=entry["techniques"]))
-    return records
+        out.edges.append(edge(source, target, kind, via, mfa_required=all(entry["mfa"]),
+                              conditions=entry["conditions"], actions=entry["actions"][:10],
+                              techniques=entry["techniques"]))
+    return out
+
+
+def _hub_id(account: str, technique: str, targets: list[str]) -> str:
+    digest = hashlib.sha1("\n".join(targets).encode()).hexdigest()[:12]
+    return f"aws:account/{account}/reach/{technique}/{digest}"
+
+
+def _merge(merged: dict[tuple[str, str, EdgeKind], dict[str, Any]], source: str, target: str, technique: Technique,
+           hit: Hit) -> None:
+    entry = merged.setdefault((source, target, technique.kind),
+                              {"techniques": [], "vias": [], "actions": [], "mfa": [], "conditions": []})
+    entry["techniques"].append(technique.name)
+    for action, grant in hit.grants:
+        if grant.via not in entry["vias"]:
+            entry["vias"].append(grant.via)
+        if canonical(action) not in entry["actions"]:
+            entry["actions"].append(canonical(action))
+        entry["conditions"].extend(c for c in grant.conditions if c not in entry["conditions"])
+    entry["mfa"].append(any(g.mfa_required for _, g in hit.grants))

@@ -224,3 +224,54 @@ def test_pass_role_respects_passed_to_service(tmp_path, service, drawn):
                    Condition={"StringLike" if "*" in service else "StringEquals": {"iam:PassedToService": service}})
     build(tmp_path, [passing, allow(["lambda:CreateFunction", "lambda:InvokeFunction"])], {})
     assert bool(transfer_edges(tmp_path, "CAN_RUN_AS", arn("role", "lambda-admin"))) is drawn
+
+
+def _crowd(folder: Path, attackers: int, roles: int = 30) -> None:
+    """Holders of ssm:StartSession on `*`, and many instances running with roles; one role is admin.
+
+    (SSM, because IAM actions on `*` already make their holder admin of the account.)"""
+    users = [user_entry(ACCT, f"attacker{i}" if i else "attacker", allow("ssm:StartSession"))
+             for i in range(attackers)]
+    crowd = [admin_role(f"fn{i}", "ec2.amazonaws.com", profile=True) for i in range(roles - 1)]
+    for role in crowd:
+        role["RolePolicyList"] = []
+    admin = admin_role("fn-admin", "ec2.amazonaws.com", profile=True)
+    admin["AttachedManagedPolicies"] = [{"PolicyName": "AdministratorAccess",
+                                         "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}]
+    write_account(folder / "aws", ACCT, users=users, roles=[*crowd, admin], policies=[
+        {"PolicyName": "AdministratorAccess", "Arn": "arn:aws:iam::aws:policy/AdministratorAccess",
+         "DefaultVersionId": "v1", "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True,
+                                                          "Document": doc(allow("*"))}]}])
+    instances = [{"InstanceId": f"i-{r['RoleName']}", "Placement": {"AvailabilityZone": "us-east-1a"},
+                  "IamInstanceProfile": {"Arn": r["InstanceProfileList"][0]["Arn"]}} for r in [*crowd, admin]]
+    (folder / "aws" / ACCT / "ec2-instances.json").write_text(json.dumps({"Reservations": [{"Instances": instances}]}))
+    row = (f"attacker,{arn('user', 'attacker')},2025-01-01T00:00:00+00:00,true,N/A,N/A,N/A,false,"
+           "false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A\n")
+    (folder / "aws" / ACCT / "credential-report.csv").write_text(REPORT_HEADER + row)
+    # A sandbox account: plain writes in it are not privileged, admin over it is.
+    (folder / "aws" / "organizations-accounts.json").write_text(json.dumps({"Accounts": [
+        {"Id": ACCT, "Name": "sandbox", "Status": "ACTIVE"}]}))
+
+
+def test_many_wildcard_holders_share_one_hub_and_the_path_still_reaches_the_admin(tmp_path):
+    from crosspath.pipeline import scan
+
+    _crowd(tmp_path, attackers=3)
+    result = collect_offline(tmp_path / "aws")
+    run_as = [e for e in result.edges if e["kind"] == "CAN_RUN_AS"]
+    hubs = {e["target"] for e in run_as if e["source"].endswith(("attacker", "attacker1", "attacker2"))}
+    assert len(hubs) == 1, "the three holders of StartSession on * reach the same set of roles"
+    (hub,) = hubs
+    members = {e["target"] for e in run_as if e["source"] == hub}
+    assert f"aws:{arn('role', 'fn-admin')}" in members and len(members) == 30
+    assert len(run_as) == 3 + 30, "linear: one edge per holder and one per role, not one per (holder, role)"
+    findings = scan(tmp_path, tmp_path / "out").analysis.findings
+    (finding,) = [f for f in findings if f.entry["id"] == f"aws:password/{arn('user', 'attacker')}"]
+    assert [step.kind for step in finding.path] == ["AUTHENTICATES", "CAN_RUN_AS", "CAN_RUN_AS", "HAS_PERMISSION"]
+    assert finding.path[2].target == f"aws:{arn('role', 'fn-admin')}" and finding.gap_types == ["NO_MFA"]
+
+
+def test_below_the_hub_threshold_edges_stay_direct(tmp_path):
+    _crowd(tmp_path, attackers=2, roles=5)
+    run_as = [e for e in collect_offline(tmp_path / "aws").edges if e["kind"] == "CAN_RUN_AS"]
+    assert len(run_as) == 2 * 5 and all(e["target"].startswith("aws:arn:") for e in run_as)
