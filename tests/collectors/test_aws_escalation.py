@@ -275,3 +275,18 @@ def test_below_the_hub_threshold_edges_stay_direct(tmp_path):
     _crowd(tmp_path, attackers=2, roles=5)
     run_as = [e for e in collect_offline(tmp_path / "aws").edges if e["kind"] == "CAN_RUN_AS"]
     assert len(run_as) == 2 * 5 and all(e["target"].startswith("aws:arn:") for e in run_as)
+
+
+def test_account_root_trust_to_many_roles_goes_through_a_hub(tmp_path):
+    root = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "sts:AssumeRole"}
+    roles = [role_entry(ACCT, f"r{i}", doc(root)) for i in range(29)]
+    roles.append(role_entry(ACCT, "guarded", doc(dict(root, Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}}))))
+    users = [user_entry(ACCT, name, allow("sts:AssumeRole", f"arn:aws:iam::{ACCT}:role/*")) for name in ("a", "b")]
+    write_account(tmp_path, ACCT, users=users, roles=roles)
+    assume = [e for e in collect_offline(tmp_path).edges if e["kind"] == "CAN_ASSUME"]
+    hubs = {e["target"] for e in assume if e["source"].endswith(("user/a", "user/b"))}
+    assert len(hubs) == 1 and len(assume) == 2 + 30
+    (hub,) = hubs
+    guarded = next(e for e in assume if e["source"] == hub and e["target"].endswith("role/guarded"))
+    assert guarded["mfa_required"] is True
+    assert not next(e for e in assume if e["source"] == hub and e["target"].endswith("role/r0"))["mfa_required"]
