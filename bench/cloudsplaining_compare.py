@@ -43,6 +43,7 @@ COVERED = {
     "AddUserToGroup": "AddUserToGroup", "CreateNewPolicyVersion": "CreatePolicyVersion",
     "CreatePolicyVersionThenAssumeRole": "CreatePolicyVersion",
     "CreatePolicyVersionThenUpdateAssumeRolePolicy": "CreatePolicyVersion",
+    "SetExistingDefaultPolicyVersion": "SetDefaultPolicyVersion",
     "AttachUserPolicy": "AttachUserPolicy", "AttachUserPolicyThenCreateAccessKey": "AttachUserPolicy",
     "AttachGroupPolicy": "AttachGroupPolicy", "AttachRolePolicy": "AttachRolePolicy",
     "AttachRolePolicyThenUpdateAssumeRolePolicy": "AttachRolePolicy",
@@ -255,6 +256,9 @@ def synthetic_export(folder: Path, users: int, seed: int, methods: dict[str, lis
         _managed(acct, "read-only-boundary", [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": "*"}]),
         _managed(acct, "shared-workers", [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::w/*"}]),
     ]
+    # an older, broader version kept next to the default one
+    policies[1]["PolicyVersionList"].append({"VersionId": "v0", "IsDefaultVersion": False, "Document": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}})
     groups, user_list = [], []
     names = sorted(methods)
     for index in range(users):

@@ -202,6 +202,23 @@ def _create_policy_version(principal: Principal, ctx: Context) -> Iterator[Hit]:
                 yield Hit(member, [("iam:createpolicyversion", grant)])
 
 
+@register("SetDefaultPolicyVersion", EdgeKind.CAN_GRANT,
+          "make another kept version of a customer-managed policy the default (it may be broader)", "",
+          target="policy holder")
+def _set_default_policy_version(principal: Principal, ctx: Context) -> Iterator[Hit]:
+    if not _can_at_all(principal, "iam:setdefaultpolicyversion"):
+        return
+    data = ctx.accounts[principal.account]
+    for member in data.principals():
+        for policy in member.policies:
+            arn = policy.ref.arn
+            if policy.ref.origin != "managed" or member is principal or data.policy_versions.get(arn, 0) < 2:
+                continue  # only a policy with another version to switch to
+            grant = allowing(principal, "iam:setdefaultpolicyversion", arn)
+            if grant:
+                yield Hit(member, [("iam:setdefaultpolicyversion", grant)])
+
+
 def _pass_role(name: str, services: tuple[str, ...], ways: tuple[tuple[str, ...], ...], description: str,
                pmapper: str, needs: Callable[[Principal, Principal], list[tuple[str, Grant]] | None] | None = None
                ) -> None:

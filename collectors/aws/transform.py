@@ -55,6 +55,7 @@ class AccountData:
     notes: list[str] = field(default_factory=list)
     # managed policy ARN -> (name, statements of its default version)
     managed: dict[str, tuple[str, list[Statement]]] = field(default_factory=dict)
+    policy_versions: dict[str, int] = field(default_factory=dict)  # managed policy ARN -> versions kept
 
     def principals(self) -> list[Principal]:
         return [*self.users.values(), *self.groups.values(), *self.roles.values()]
@@ -105,6 +106,7 @@ def _managed_policies(details: dict[str, list[Any]], data: AccountData) -> dict[
             continue
         try:
             managed[policy["Arn"]] = (label, parse_statements(default.get("Document")))
+            data.policy_versions[policy["Arn"]] = sum(1 for v in versions if isinstance(v, dict))
         except (ValueError, TypeError) as exc:
             data.errors.append(_error(data.path, f"policy {label}", "PolicyVersionList.Document", str(exc)))
     return managed

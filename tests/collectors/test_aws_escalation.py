@@ -68,6 +68,8 @@ CASES = {
                        arn("group", "admins")),
     "CreatePolicyVersion": ([allow("iam:CreatePolicyVersion", f"arn:aws:iam::{ACCT}:policy/shared-ops")], {},
                             "CAN_GRANT", arn("role", "ops")),
+    "SetDefaultPolicyVersion": ([allow("iam:SetDefaultPolicyVersion", f"arn:aws:iam::{ACCT}:policy/shared-ops")], {},
+                                "CAN_GRANT", arn("role", "ops")),
     "PassRole:EC2": ([allow("iam:PassRole", arn("role", "ec2-admin")), allow("ec2:RunInstances")], {},
                      "CAN_RUN_AS", arn("role", "ec2-admin")),
     "PassRole:Lambda": ([allow("iam:PassRole", arn("role", "lambda-admin")), allow("lambda:CreateFunction"),
@@ -106,9 +108,10 @@ def build(folder: Path, statements: list[dict], setup: dict) -> None:
              admin_role("glue-admin", "glue.amazonaws.com"), admin_role("pipeline-admin", "datapipeline.amazonaws.com"),
              admin_role("apprunner-admin", "tasks.apprunner.amazonaws.com")]
     roles[0]["AttachedManagedPolicies"] = [{"PolicyName": "shared-ops", "PolicyArn": f"arn:aws:iam::{ACCT}:policy/shared-ops"}]
-    policies = [{"PolicyName": "shared-ops", "Arn": f"arn:aws:iam::{ACCT}:policy/shared-ops", "DefaultVersionId": "v1",
-                 "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True,
-                                        "Document": doc(allow("s3:GetObject", "arn:aws:s3:::prod-data/*"))}]}]
+    policies = [{"PolicyName": "shared-ops", "Arn": f"arn:aws:iam::{ACCT}:policy/shared-ops", "DefaultVersionId": "v2",
+                 "PolicyVersionList": [{"VersionId": "v2", "IsDefaultVersion": True,
+                                        "Document": doc(allow("s3:GetObject", "arn:aws:s3:::prod-data/*"))},
+                                       {"VersionId": "v1", "IsDefaultVersion": False, "Document": doc(allow("*"))}]}]
     write_account(folder, ACCT, users=[user_entry(ACCT, "attacker", *statements) if statements
                                        else user_entry(ACCT, "attacker"), user_entry(ACCT, "victim")],
                   roles=roles, groups=[group_entry("admins")], policies=policies)
@@ -290,3 +293,12 @@ def test_account_root_trust_to_many_roles_goes_through_a_hub(tmp_path):
     guarded = next(e for e in assume if e["source"] == hub and e["target"].endswith("role/guarded"))
     assert guarded["mfa_required"] is True
     assert not next(e for e in assume if e["source"] == hub and e["target"].endswith("role/r0"))["mfa_required"]
+
+
+def test_set_default_policy_version_needs_another_version(tmp_path):
+    build(tmp_path, [allow("iam:SetDefaultPolicyVersion")], {})
+    details = tmp_path / ACCT / "authorization-details.json"
+    data = json.loads(details.read_text())
+    data["Policies"][0]["PolicyVersionList"] = data["Policies"][0]["PolicyVersionList"][:1]
+    details.write_text(json.dumps(data))
+    assert not transfer_edges(tmp_path, "CAN_GRANT", arn("role", "ops"))
