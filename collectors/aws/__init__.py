@@ -151,6 +151,8 @@ def _principal_records(data: AccountData, report: dict | None, lookup: _Principa
             if group is None:
                 notes.append(f"{data.account}: user {user.name} is in group {group_name}, which is not exported")
                 continue
+            if user.groups_folded:
+                continue  # its group grants are on the user, capped by its permissions boundary
             edges.append(edge(user.node_id, group.node_id, EdgeKind.MEMBER_OF, f"IAM group membership {group.name}"))
     nodes.extend(transform_group(group) for group in data.groups.values())
     nodes.extend(transform_role(role, trust_properties(role)) for role in data.roles.values())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from collectors.aws.policy_documents import Statement, apply_ceiling, parse_statements
+from collectors.aws.policy_documents import Statement, apply_ceiling, evaluate, parse_statements
 from collectors.aws.transform import AccountData
 
 SERVICE_LINKED_PATH = "/aws-service-role/"
@@ -28,6 +28,12 @@ def apply_boundaries(data: AccountData) -> list[str]:
                          "exported Policies list; the boundary is not applied")
             continue
         name, statements = data.managed[boundary]
+        if principal.type == "user" and principal.raw.get("GroupList"):
+            # The boundary caps what the user gets through its groups too.
+            groups = [data.groups[str(g)] for g in principal.raw["GroupList"] if str(g) in data.groups]
+            policies = [*principal.policies, *(p for group in groups for p in group.policies)]
+            principal.grants = evaluate(policies, principal.variables)
+            principal.groups_folded = True
         principal.grants = apply_ceiling(principal.grants, statements, f"permissions boundary {name}",
                                          principal.variables)
     return notes

@@ -32,6 +32,9 @@ class Principal:
     trust: list[Statement] = field(default_factory=list)
     grants: list[Grant] = field(default_factory=list)
     human: bool = False
+    # A user under a permissions boundary carries its groups' grants itself (capped by the boundary)
+    # instead of reaching them through MEMBER_OF, which would bypass the boundary.
+    groups_folded: bool = False
 
     @property
     def node_id(self) -> str:

@@ -241,3 +241,20 @@ def test_resource_policy_naming_a_principal_directly(tmp_path):
     (edge,) = [e for e in collect_offline(tmp_path).edges if e["source"] == ATTACKER]
     assert (edge["target"], edge["level"]) == ("aws:arn:aws:s3:::prod-vault", "write")
     assert edge["conditions"] == ["IpAddress aws:SourceIp = 10.0.0.0/8"] and "statement Direct" in edge["via"]
+
+
+def test_boundary_caps_what_a_user_gets_through_its_groups(tmp_path):
+    group = {"Path": "/", "GroupName": "admins", "GroupId": "AGPAADMINS", "Arn": arn("group", "admins"),
+             "CreateDate": "2026-01-01T00:00:00+00:00", "AttachedManagedPolicies": [],
+             "GroupPolicyList": [{"PolicyName": "all", "PolicyDocument": doc(allow("*"))}]}
+    _boundary_account(tmp_path, doc(allow("s3:GetObject", "arn:aws:s3:::reports/*")), [])
+    details = tmp_path / ACCT / "authorization-details.json"
+    data = json.loads(details.read_text())
+    data["UserDetailList"][0]["GroupList"] = ["admins"]
+    data["GroupDetailList"] = [group]
+    details.write_text(json.dumps(data))
+    result = collect_offline(tmp_path)
+    mine = [e for e in result.edges if e["source"] == ATTACKER]
+    assert [(e["kind"], e["target"], e["level"]) for e in mine] == [
+        ("HAS_PERMISSION", "aws:arn:aws:s3:::reports", "read")], "no MEMBER_OF around the boundary"
+    assert "all (inline policy on admins)" in mine[0]["via"]
