@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from collectors.aws.ceilings import apply_boundaries, apply_scps, parse_scp_levels
 from collectors.aws.credentials import (
     ROOT_USER,
     index_report,
@@ -17,10 +18,13 @@ from collectors.aws.credentials import (
     transform_report_credentials,
     transform_root,
 )
+from collectors.aws.eks import transform_eks
+from collectors.aws.escalation import Context, Function, Instance, escalation_edges
 from collectors.aws.exports import SOURCE, Exports, account_from_path, read_exports
 from collectors.aws.identity_center import transform_identity_center
 from collectors.aws.permissions import transform_permissions
 from collectors.aws.policy_documents import evaluate
+from collectors.aws.resource_policies import transform_resource_policies
 from collectors.aws.resources import account_of, parse_arn
 from collectors.aws.transform import (
     AccountData,
@@ -33,6 +37,7 @@ from collectors.aws.transform import (
 )
 from collectors.aws.trust import transform_trust, trust_properties
 from collectors.base import CollectResult
+from collectors.live import apply_collection_log
 from graph.records import Record, RecordError, edge
 from graph.schema import EdgeKind
 
@@ -40,11 +45,7 @@ __all__ = ["collect_offline"]
 
 STANDING_NOTES = [
     (
-        "Service control policies, resource control policies and resource-based policies (bucket, key, "
-        "queue policies) are not part of these exports: permissions come from identity policies only."
-    ),
-    (
-        "Session policies and permissions boundaries are not evaluated; explicit Denies are subtracted "
+        "Session policies and resource control policies are not evaluated; explicit Denies are subtracted "
         "only when unconditional and covering the granted resource."
     ),
 ]
@@ -150,11 +151,13 @@ def _principal_records(data: AccountData, report: dict | None, lookup: _Principa
             if group is None:
                 notes.append(f"{data.account}: user {user.name} is in group {group_name}, which is not exported")
                 continue
+            if user.groups_folded:
+                continue  # its group grants are on the user, capped by its permissions boundary
             edges.append(edge(user.node_id, group.node_id, EdgeKind.MEMBER_OF, f"IAM group membership {group.name}"))
     nodes.extend(transform_group(group) for group in data.groups.values())
     nodes.extend(transform_role(role, trust_properties(role)) for role in data.roles.values())
     for principal in data.principals():
-        permissions = transform_permissions(principal, lookup.node_id)
+        permissions = transform_permissions(principal)
         nodes.extend(permissions.nodes)
         edges.extend(permissions.edges)
         notes.extend(permissions.notes)
@@ -180,6 +183,9 @@ def collect_offline(folder: Path) -> CollectResult:
     for data in accounts.values():
         for principal in data.principals():
             principal.grants = evaluate(principal.policies, principal.variables)
+        coverage.notes.extend(apply_boundaries(data))
+    _service_control_policies(exports, folder, accounts, result)
+    mfa_devices = _mfa_devices(exports, folder, accounts)
 
     sink = _Sink(result)
     org_names: dict[str, str] = {}
@@ -195,6 +201,8 @@ def collect_offline(folder: Path) -> CollectResult:
     for account, data in sorted(accounts.items()):
         account_node = transform_account(account, org_names.get(account), collected=True)
         report = reports.get(account, (None, None))[1]
+        if report is None and account in mfa_devices:
+            report = _report_from_mfa_devices(data, mfa_devices[account])
         nodes, edges, notes = _principal_records(data, report, lookup)
         coverage.notes.extend(notes)
         sink.add(str(data.path), [account_node, *nodes], edges)
@@ -207,6 +215,16 @@ def collect_offline(folder: Path) -> CollectResult:
         sink.add(str(next(iter(accounts.values())).path), trust.nodes, trust.edges)
 
     _credentials(exports, folder, accounts, reports, sink, result)
+    context = Context(accounts, user_facts=_user_facts(reports))
+    _resource_policies(exports, folder, accounts, lookup, context, sink, result)
+    _instances(exports, folder, accounts, lookup, context, result)
+    escalations = escalation_edges(context)
+    if accounts:
+        sink.add(str(next(iter(accounts.values())).path), escalations.nodes, escalations.edges)
+    for path, clusters in exports.eks_clusters:
+        eks = transform_eks(clusters, lookup.node_id)
+        coverage.notes.extend(eks.notes)
+        sink.add(str(path), [], eks.edges)
 
     if exports.identity_center:
         center = transform_identity_center(exports.identity_center,
@@ -221,6 +239,10 @@ def collect_offline(folder: Path) -> CollectResult:
     for path in exports.ignored:
         coverage.notes.append(f"ignored {path}: not a recognised AWS export")
     coverage.notes.extend(STANDING_NOTES)
+    if not exports.resource_policies:
+        coverage.notes.append("no resource-policies export: bucket, key, secret, queue, topic and function "
+                              "policies are not evaluated")
+    apply_collection_log(folder, result)
     coverage.counts = dict(sorted(Counter(r["kind"] for r in [*result.nodes, *result.edges]).items()))
     if not accounts:
         coverage.status = "failed" if result.errors else "missing"
@@ -277,3 +299,96 @@ def _stub_accounts(result: CollectResult, sink: _Sink) -> None:
     stubs = [transform_account(scope.split("/", 1)[1], None, collected=False) for scope in missing]
     if stubs:
         sink.add("(referenced in policies)", stubs, [])
+
+
+def _service_control_policies(exports: Exports, folder: Path, accounts: dict[str, AccountData],
+                              result: CollectResult) -> None:
+    described = [org for _, org in exports.organization if isinstance(org, dict)]
+    management = next((str(org.get("MasterAccountId")) for org in described if org.get("MasterAccountId")), None)
+    covered = {management}
+    for path, document in exports.service_control_policies:
+        account = str(document.get("AccountId") or account_from_path(path, folder) or "")
+        covered.add(account)
+        if account not in accounts:
+            result.coverage.notes.append(f"{path}: SCPs for account {account or '?'}, which was not collected")
+            continue
+        try:
+            levels = parse_scp_levels(document)
+        except (ValueError, TypeError, AttributeError) as exc:
+            result.fail(RecordError(SOURCE, str(path), f"account {account}", "ServiceControlPolicyLevels",
+                                    f"malformed SCP: {exc}", "re-run `crosspath collect aws`"))
+            continue
+        result.coverage.notes.extend(apply_scps(accounts[account], levels, management))
+        if str(path) not in result.coverage.files:
+            result.coverage.files.append(str(path))
+    for account in sorted(set(accounts) - covered):
+        result.coverage.notes.append(f"{account}: no service-control-policies export; SCPs are not applied")
+
+
+def _mfa_devices(exports: Exports, folder: Path, accounts: dict[str, AccountData]) -> dict[str, set[str]]:
+    """User names with an MFA device, per account (used when there is no credential report)."""
+    found: dict[str, set[str]] = {}
+    for path, devices in exports.mfa_devices:
+        account = _account_for_file(path, folder, accounts)
+        if account:
+            found.setdefault(account, set()).update(str(d.get("UserName")) for d in devices if isinstance(d, dict))
+    return found
+
+
+def _report_from_mfa_devices(data: AccountData, users_with_mfa: set[str]) -> dict[str, dict[str, str]]:
+    return {user.arn: {"user": user.name, "arn": user.arn,
+                       "mfa_active": "true" if user.name in users_with_mfa else "false"}
+            for user in data.users.values()}
+
+
+def _resource_policies(exports: Exports, folder: Path, accounts: dict[str, AccountData], lookup: _Principals,
+                       context: Context, sink: _Sink, result: CollectResult) -> None:
+    collected = {a: d.principals() for a, d in accounts.items()}
+    for path, items in exports.resource_policies:
+        account = _account_for_file(path, folder, accounts) or ""
+        records = transform_resource_policies([i for i in items if isinstance(i, dict)], account, collected,
+                                              lookup.find)
+        result.coverage.notes.extend(records.notes)
+        sink.add(str(path), records.nodes, records.edges)
+        for function_arn, role_arn in records.functions:
+            role = lookup.find(role_arn)
+            if role is not None:
+                context.functions.setdefault(account_of(function_arn) or account, []).append(
+                    Function(function_arn, role))
+
+
+def _instances(exports: Exports, folder: Path, accounts: dict[str, AccountData], lookup: _Principals,
+               context: Context, result: CollectResult) -> None:
+    """EC2 instances with an instance profile: whose role an SSM session would hand over."""
+    for path, reservations in exports.instances:
+        account = _account_for_file(path, folder, accounts)
+        if account is None or account not in accounts:
+            continue
+        profiles = {str(p.get("Arn")): role for role in accounts[account].roles.values()
+                    for p in role.raw.get("InstanceProfileList") or [] if isinstance(p, dict)}
+        for reservation in reservations:
+            for instance in (reservation or {}).get("Instances") or []:
+                profile = str((instance.get("IamInstanceProfile") or {}).get("Arn", ""))
+                role = profiles.get(profile)
+                if role is None:
+                    if profile:
+                        result.coverage.notes.append(f"instance {instance.get('InstanceId')} uses instance "
+                                                     f"profile {profile}, not in the authorization details")
+                    continue
+                zone = str((instance.get("Placement") or {}).get("AvailabilityZone", ""))
+                region = zone[:-1] if zone and zone[-1].isalpha() else zone or "*"
+                arn = f"arn:aws:ec2:{region}:{account}:instance/{instance.get('InstanceId')}"
+                context.instances.setdefault(account, []).append(Instance(arn, role))
+        if str(path) not in result.coverage.files:
+            result.coverage.files.append(str(path))
+
+
+def _user_facts(reports: dict[str, tuple[Path, dict]]) -> dict[str, dict[str, object]]:
+    """What escalation techniques need to know about target users, from the credential reports."""
+    facts: dict[str, dict[str, object]] = {}
+    for _, rows in reports.values():
+        for arn, row in rows.items():
+            keys = sum(1 for n in (1, 2) if row.get(f"access_key_{n}_last_rotated", "N/A") not in ("N/A", "", None))
+            password = row.get("password_enabled")
+            facts[arn] = {"keys": keys, **({"password": password == "true"} if password in ("true", "false") else {})}
+    return facts

@@ -57,6 +57,7 @@ def sign_in_facts(row: dict[str, str] | None) -> dict[str, Any] | None:
         "mfa": _flag(row.get("mfa_active")),
         "password_enabled": True if password == "not_supported" else _flag(password),
         "last_used": iso(last),
+        "has_keys": any(_flag(row.get(f"access_key_{n}_active")) for n in (1, 2)),
     }
 
 

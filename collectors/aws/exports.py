@@ -36,6 +36,12 @@ class Exports:
     credential_reports: list[tuple[Path, list[dict[str, str]]]] = field(default_factory=list)
     access_keys: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)
     organization_accounts: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)
+    organization: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
+    mfa_devices: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)
+    resource_policies: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)
+    service_control_policies: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
+    instances: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)
+    eks_clusters: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)
     # Identity Center: kind -> [(file, items)]
     identity_center: dict[str, list[tuple[Path, list[dict[str, Any]]]]] = field(default_factory=dict)
     ignored: list[Path] = field(default_factory=list)
@@ -99,7 +105,16 @@ def classify(path: Path, data: Any, exports: Exports) -> None:
         exports.ignored.append(path)
         return
     keys = set().union(*(page.keys() for page in pages))
-    if keys & set(AUTH_DETAILS_KEYS):
+    for key, target in (("MFADevices", exports.mfa_devices), ("ResourcePolicies", exports.resource_policies),
+                        ("Reservations", exports.instances), ("EksClusters", exports.eks_clusters)):
+        if key in keys:
+            target.append((path, _merge_lists(pages, key, path)))
+            return
+    if "Organization" in keys:  # aws organizations describe-organization
+        exports.organization.append((path, pages[0]["Organization"]))
+    elif "ServiceControlPolicyLevels" in keys:
+        exports.service_control_policies.append((path, pages[0]))
+    elif keys & set(AUTH_DETAILS_KEYS):
         exports.authorization_details.append(_authorization_details(pages, path))
     elif "AccessKeyMetadata" in keys:
         exports.access_keys.append((path, _merge_lists(pages, "AccessKeyMetadata", path)))

@@ -1,11 +1,11 @@
-"""A principal's evaluated grants -> HAS_PERMISSION, FEDERATES_TO (IAM database auth) and the
-transfer edges that IAM actions on another identity create (CAN_GRANT, CAN_CREATE_CREDENTIAL,
-CAN_RUN_AS).
+"""A principal's evaluated grants -> HAS_PERMISSION and FEDERATES_TO (IAM database auth).
+
+Power over other identities (CAN_GRANT, CAN_CREATE_CREDENTIAL, CAN_RUN_AS) is drawn by the
+registered techniques in collectors.aws.escalation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from collectors.aws.access_levels import action_level, canonical, has_wildcard, highest
@@ -22,9 +22,6 @@ _ASSUME_ACTIONS = frozenset({
     "sts:setsourceidentity", "sts:setcontext",
 })
 _DB_CONNECT = "rds-db:connect"
-_CREATE_CREDENTIAL = frozenset({"iam:createaccesskey", "iam:createloginprofile", "iam:updateloginprofile",
-                                "iam:createservicespecificcredential", "iam:uploadsshpublickey"})
-_PASS_ROLE = "iam:passrole"
 
 
 @dataclass
@@ -35,6 +32,11 @@ class _Aggregate:
     actions: dict[str, int] = field(default_factory=dict)  # display action -> level rank
     conditions: list[str] = field(default_factory=list)
     mfa_required: list[bool] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def via(self) -> str:
+        return f"{self.policy.via}, {', '.join(self.statements)}" if self.statements else self.policy.via
 
 
 @dataclass
@@ -67,23 +69,9 @@ def _sample(grant: Grant, on_account_or_iam: bool, actions: frozenset[str]) -> d
     return {canonical(a): LEVEL_RANK[action_level(a, on_account_or_iam)] for a in ranked[:MAX_ACTIONS]}
 
 
-def _identity_edges(principal: Principal, grant: Grant, target: Target, target_id: str) -> list[Record]:
-    """IAM actions on one named user / role / group give power over that identity."""
-    if target_id == principal.node_id:
-        return []
-    kind_of = {
-        EdgeKind.CAN_CREATE_CREDENTIAL: sorted(a for a in grant.actions if a in _CREATE_CREDENTIAL),
-        EdgeKind.CAN_RUN_AS: sorted(a for a in grant.actions if a == _PASS_ROLE),
-        EdgeKind.CAN_GRANT: sorted(a for a in grant.actions if action_level(a, True) == "admin"
-                                   and a not in _CREATE_CREDENTIAL and a != _PASS_ROLE),
-    }
-    records = []
-    for kind, actions in kind_of.items():
-        if actions:
-            records.append(edge(principal.node_id, target_id, kind, grant.policy.via,
-                                mfa_required=grant.mfa_required, conditions=list(grant.conditions),
-                                actions=[canonical(a) for a in actions[:MAX_ACTIONS]]))
-    return records
+def _manages_itself(principal: Principal, target: Target, actions: frozenset[str]) -> bool:
+    own = target.arn.rsplit("/", 1)[-1] == principal.name and f":{principal.type}/" in target.arn
+    return own and any(action_level(a, True) == "admin" for a in actions)
 
 
 def resource_node(target: Target) -> Record:
@@ -91,8 +79,8 @@ def resource_node(target: Target) -> Record:
                 environment="unknown", arn=target.arn, wildcard=target.wildcard)
 
 
-def transform_permissions(principal: Principal, identity_id: Callable[[str], str | None]) -> PermissionRecords:
-    """Edges for one principal's grants; identity_id maps an IAM ARN to a known node id."""
+def transform_permissions(principal: Principal) -> PermissionRecords:
+    """Edges for one principal's grants."""
     out = PermissionRecords()
     aggregates: dict[tuple[str, str, str], _Aggregate] = {}
     for grant in principal.grants:
@@ -103,8 +91,10 @@ def transform_permissions(principal: Principal, identity_id: Callable[[str], str
             if target.kind == "dbuser":
                 continue
         if target.kind == "identity":
-            out.edges.extend(_identity_edges(principal, grant, target, identity_id(target.arn) or target.node_id))
-            continue
+            if not _manages_itself(principal, target, actions):
+                continue  # power over another identity: collectors.aws.escalation
+            # Writing one's own policies is the power to grant oneself anything: admin of the account.
+            target = resolve_target("*", principal.account)
         if not actions:
             continue
         on_account_or_iam = target.kind == "account" or target.service == "iam"
@@ -117,12 +107,14 @@ def transform_permissions(principal: Principal, identity_id: Callable[[str], str
             agg.actions[action] = max(rank, agg.actions.get(action, 0))
         agg.conditions.extend(c for c in grant.conditions if c not in agg.conditions)
         agg.mfa_required.append(grant.mfa_required)
+        if grant.statement and grant.statement not in agg.statements:
+            agg.statements.append(grant.statement)
     for agg in aggregates.values():
         if agg.target.is_resource:
             out.nodes.append(resource_node(agg.target))
         ranked = sorted(agg.actions, key=lambda a: (-agg.actions[a], a))[:MAX_ACTIONS]
         out.edges.append(edge(
-            principal.node_id, agg.target.node_id, EdgeKind.HAS_PERMISSION, agg.policy.via,
+            principal.node_id, agg.target.node_id, EdgeKind.HAS_PERMISSION, agg.via,
             level=highest(agg.levels), actions=ranked, conditions=agg.conditions,
             mfa_required=all(agg.mfa_required),
         ))
@@ -135,7 +127,7 @@ def _database_login(principal: Principal, grant: Grant, target: Target, out: Per
         return
     explicit = any(p.lower().startswith("rds-db:") for p in grant.patterns)
     if target.kind == "dbuser" and not target.wildcard:
-        out.edges.append(edge(principal.node_id, target.node_id, EdgeKind.FEDERATES_TO, grant.policy.via,
+        out.edges.append(edge(principal.node_id, target.node_id, EdgeKind.FEDERATES_TO, grant.via,
                               mfa_required=grant.mfa_required, conditions=list(grant.conditions),
                               actions=["rds-db:connect"]))
     elif explicit:

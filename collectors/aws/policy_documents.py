@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -44,10 +45,11 @@ class Statement:
     condition: dict[str, Any]
     sid: str = ""
     principal: Any = None
+    index: int = 0
 
     @property
     def label(self) -> str:
-        return f"statement {self.sid}" if self.sid else "a statement"
+        return f"statement {self.sid}" if self.sid else f"statement #{self.index + 1}"
 
 
 @dataclass
@@ -68,6 +70,13 @@ class Grant:
     conditions: list[str] = field(default_factory=list)
     mfa_required: bool = False
     reduced_by_deny: bool = False
+    statement: str = ""  # "statement <Sid>" or "statement #<n>"
+    condition: dict[str, Any] = field(default_factory=dict)  # the Allow statement's Condition block, as written
+
+    @property
+    def via(self) -> str:
+        """The policy and the statement that allow it."""
+        return f"{self.policy.via}, {self.statement}" if self.statement else self.policy.via
 
 
 def decode_document(value: Any) -> dict[str, Any]:
@@ -124,6 +133,7 @@ def parse_statements(document: Any) -> list[Statement]:
                 condition=condition,
                 sid=str(item.get("Sid", "")),
                 principal=item.get("Principal", item.get("NotPrincipal")),
+                index=index,
             )
         )
     return statements
@@ -187,10 +197,16 @@ def substitute_variables(resource: str, variables: dict[str, str]) -> str:
 
 
 def statement_actions(statement: Statement) -> frozenset[str]:
+    return _expanded(statement.actions, statement.not_action)
+
+
+@lru_cache(maxsize=4096)
+def _expanded(actions: tuple[str, ...], not_action: bool) -> frozenset[str]:
+    """Concrete actions of an Action / NotAction list; cached, since SCPs and boundaries repeat per principal."""
     named: set[str] = set()
-    for pattern in statement.actions:
+    for pattern in actions:
         named |= expand_action(pattern)
-    return all_actions() - named if statement.not_action else frozenset(named)
+    return all_actions() - named if not_action else frozenset(named)
 
 
 def _covers(deny: Statement, resource: str, variables: dict[str, str]) -> bool:
@@ -229,7 +245,8 @@ def evaluate(policies: list[AttachedPolicy], variables: dict[str, str] | None = 
             for raw_resource in resources:
                 resource = substitute_variables(raw_resource, variables)
                 grant = Grant(policy.ref, resource, allowed, () if statement.not_action else statement.actions,
-                              statement.not_action, list(base_conditions), mfa)
+                              statement.not_action, list(base_conditions), mfa, statement=statement.label,
+                              condition=statement.condition)
                 _apply_denies(grant, denies, variables)
                 if grant.actions:
                     grants.append(grant)
@@ -260,3 +277,51 @@ def _apply_denies(grant: Grant, denies: list[tuple[PolicyRef, Statement, frozens
             grant.conditions.append(
                 f"Deny on part of the resources: {', '.join(deny.resources)} ({where}), not subtracted"
             )
+
+
+def apply_ceiling(grants: list[Grant], statements: list[Statement], label: str,
+                  variables: dict[str, str] | None = None) -> list[Grant]:
+    """Grants that a ceiling (a permissions boundary, or the SCPs of one organization level) leaves.
+
+    A ceiling never grants: an action stays only where one of its Allow statements covers it,
+    on the narrower of the two resources; its Denies subtract like identity-policy Denies.
+    """
+    variables = variables or {}
+    allows = [(s, statement_actions(s)) for s in statements if s.effect == "Allow"]
+    ref = PolicyRef(label, "ceiling", "")
+    denies = [(ref, s, statement_actions(s)) for s in statements if s.effect == "Deny"]
+    kept: dict[tuple[PolicyRef, str, str], tuple[Grant, Grant]] = {}  # -> (original, narrowed)
+    for grant in grants:
+        for ceiling, actions in allows:
+            hit = grant.actions & actions
+            if not hit:
+                continue
+            patterns = ["*"] if ceiling.not_resource else [substitute_variables(p, variables)
+                                                           for p in ceiling.resources]
+            for pattern in patterns:
+                if matches(pattern, grant.resource):
+                    resource = grant.resource
+                elif matches(grant.resource, pattern):
+                    resource = pattern
+                else:
+                    continue
+                key = (grant.policy, grant.statement, resource)
+                if key not in kept:
+                    kept[key] = (grant, Grant(grant.policy, resource, frozenset(), grant.patterns,
+                                              grant.not_action, list(grant.conditions), grant.mfa_required,
+                                              grant.reduced_by_deny, grant.statement, grant.condition))
+                narrowed = kept[key][1]
+                narrowed.actions = narrowed.actions | hit
+                if ceiling.condition:
+                    text = f"{label} allows only when {'; '.join(render_conditions(ceiling.condition))}"
+                    if text not in narrowed.conditions:
+                        narrowed.conditions.append(text)
+                    narrowed.mfa_required = narrowed.mfa_required or requires_mfa(ceiling.condition)
+    out = []
+    for original, narrowed in kept.values():
+        if narrowed.actions != original.actions or narrowed.resource != original.resource:
+            narrowed.reduced_by_deny = True
+        _apply_denies(narrowed, denies, variables)
+        if narrowed.actions:
+            out.append(narrowed)
+    return out

@@ -32,6 +32,9 @@ class Principal:
     trust: list[Statement] = field(default_factory=list)
     grants: list[Grant] = field(default_factory=list)
     human: bool = False
+    # A user under a permissions boundary carries its groups' grants itself (capped by the boundary)
+    # instead of reaching them through MEMBER_OF, which would bypass the boundary.
+    groups_folded: bool = False
 
     @property
     def node_id(self) -> str:
@@ -53,6 +56,9 @@ class AccountData:
     roles: dict[str, Principal] = field(default_factory=dict)
     errors: list[RecordError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # managed policy ARN -> (name, statements of its default version)
+    managed: dict[str, tuple[str, list[Statement]]] = field(default_factory=dict)
+    policy_versions: dict[str, int] = field(default_factory=dict)  # managed policy ARN -> versions kept
 
     def principals(self) -> list[Principal]:
         return [*self.users.values(), *self.groups.values(), *self.roles.values()]
@@ -88,7 +94,9 @@ def _managed_policies(details: dict[str, list[Any]], data: AccountData) -> dict[
     """Managed policy ARN -> (name, statements of its default version)."""
     managed: dict[str, tuple[str, list[Statement]]] = {}
     for index, policy in enumerate(details.get("Policies", [])):
-        label = str(policy.get("PolicyName", f"#{index}")) if isinstance(policy, dict) else f"#{index}"
+        label = f"#{index}"
+        if isinstance(policy, dict):  # moto omits PolicyName; the ARN ends with it
+            label = str(policy.get("PolicyName") or str(policy.get("Arn", "")).rsplit("/", 1)[-1] or label)
         if not isinstance(policy, dict) or "Arn" not in policy:
             data.errors.append(_error(data.path, f"policy {label}", "Arn", "managed policy without Arn"))
             continue
@@ -101,6 +109,7 @@ def _managed_policies(details: dict[str, list[Any]], data: AccountData) -> dict[
             continue
         try:
             managed[policy["Arn"]] = (label, parse_statements(default.get("Document")))
+            data.policy_versions[policy["Arn"]] = sum(1 for v in versions if isinstance(v, dict))
         except (ValueError, TypeError) as exc:
             data.errors.append(_error(data.path, f"policy {label}", "PolicyVersionList.Document", str(exc)))
     return managed
@@ -139,7 +148,7 @@ def load_account(auth: AuthorizationDetails, folder_account: str | None) -> Acco
         return None
     data = AccountData(account, auth.path)
     managed = _managed_policies(auth.details, data)
-    boundaries = 0
+    data.managed = managed
     for list_key, kind, name_key, id_key, inline_key in _KINDS:
         target = {"user": data.users, "group": data.groups, "role": data.roles}[kind]
         for index, entry in enumerate(auth.details.get(list_key, [])):
@@ -155,12 +164,7 @@ def load_account(auth: AuthorizationDetails, folder_account: str | None) -> Acco
                     principal.trust = parse_statements(entry.get("AssumeRolePolicyDocument") or {})
                 except (ValueError, TypeError) as exc:
                     data.errors.append(_error(auth.path, f"role {label}", "AssumeRolePolicyDocument", str(exc)))
-            if entry.get("PermissionsBoundary"):
-                boundaries += 1
             target[principal.name] = principal
-    if boundaries:
-        data.notes.append(f"{account}: {boundaries} principal(s) have a permissions boundary; boundaries are "
-                          "recorded but not evaluated yet, so their permissions may be overstated")
     return data
 
 
@@ -179,10 +183,15 @@ def _common(principal: Principal) -> dict[str, Any]:
 def transform_user(principal: Principal, sign_in: dict[str, Any] | None) -> Record:
     """An IAM user; sign_in holds what the credential report says (MFA device, last use)."""
     tags = tag_map(principal.raw.get("Tags"))
+    sign_in = sign_in or {}
     machine = looks_like_service_account(principal.name, tags)
+    # A user who signs in only with access keys (no console password) is a machine user,
+    # unless its tags say it is a person.
+    keys_only = bool(sign_in.get("has_keys")) and sign_in.get("password_enabled") is False
+    if not machine and keys_only and not _tagged_human(tags):
+        machine = True
     principal.human = not machine
     email = next((v for k, v in tags.items() if k.lower() == "email"), None)
-    sign_in = sign_in or {}
     return node(
         principal.node_id, Family.IDENTITY, "ServiceIdentity" if machine else "User", "aws", principal.name,
         f"aws:account/{principal.account}",
@@ -195,6 +204,17 @@ def transform_user(principal: Principal, sign_in: dict[str, Any] | None) -> Reco
         groups=[str(g) for g in principal.raw.get("GroupList") or []],
         **_common(principal),
     )
+
+
+def _tagged_human(tags: dict[str, str]) -> bool:
+    for key, value in tags.items():
+        key_l, value_l = key.lower(), str(value).lower()
+        if key_l == "human" and value_l in ("true", "yes", "1"):
+            return True
+        if key_l in ("type", "identity-type", "identity_type", "kind", "account-type") and value_l in (
+                "human", "person", "user", "employee"):
+            return True
+    return False
 
 
 def transform_group(principal: Principal) -> Record:

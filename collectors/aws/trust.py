@@ -6,11 +6,13 @@
 - EKS OIDC providers: the allowed `sub` patterns go to `federated_subjects`; the Kubernetes
   collector draws the edge from the service-account side.
 - Other OIDC providers (CI systems): an `external:oidc/<issuer>/<sub>` identity FEDERATES_TO the role.
-- Service principals: `trusted_services`; AWSSSO SAML providers: left to the Identity Center exports.
+- Service principals: `trusted_services`; AWSSSO SAML providers: left to the Identity Center exports;
+  other SAML providers: an `external:saml/<account>/<provider>` group FEDERATES_TO the role.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -96,6 +98,14 @@ class _Candidate:
     via: str
     mfa_required: bool
     conditions: list[str]
+    # account-root delegation only: the trust half and the identity-policy half, kept apart for hubs
+    trust: tuple[str, bool, tuple[str, ...]] | None = None
+    grant: tuple[str, bool, tuple[str, ...]] | None = None
+
+
+# From this many roles on, a principal's identical account-root delegations go through a hub node
+# (see collectors.aws.escalation.HUB_MIN_TARGETS): one edge per principal plus one per role.
+HUB_MIN_ROLES = 25
 
 
 def _assume_grants(principal: Principal) -> list[Grant]:
@@ -107,7 +117,7 @@ def _allowing_grants(grants: list[Grant], role: Principal) -> Iterable[tuple[str
     plain_arn = f"arn:{role.arn.split(':')[1]}:iam::{role.account}:role/{role.name}"
     for grant in grants:
         if grant.resource == "*" or matches(grant.resource, role.arn) or matches(grant.resource, plain_arn):
-            yield grant.policy.via, grant.mfa_required, grant.conditions
+            yield grant.via, grant.mfa_required, grant.conditions
 
 
 def _best(candidates: list[_Candidate]) -> _Candidate:
@@ -125,6 +135,7 @@ def transform_trust(
     # Only principals that may call sts:AssumeRole at all matter for account-root trust.
     assumers = {acct: [(p, grants) for p in members if (grants := _assume_grants(p))]
                 for acct, members in collected.items()}
+    delegated: dict[str, list[tuple[Principal, _Candidate]]] = {}
     for role in roles:
         candidates: dict[str, list[_Candidate]] = {}
         for statement in role.trust:
@@ -139,15 +150,50 @@ def transform_trust(
                 host = _provider_host(provider)
                 if ":saml-provider/" in provider:
                     if "AWSSSO_" not in provider:
-                        out.notes.append(f"role {role.name} ({role.account}) trusts SAML provider {provider}; "
-                                         "its users are not modelled")
+                        _external_saml(role, statement, provider, out)
                 elif not _EKS_ISSUER.match(host):
                     _external_oidc(role, statement, host, out)
         for source, options in candidates.items():
             best = _best(options)
+            if best.grant is not None and best.trust is not None:
+                delegated.setdefault(source, []).append((role, best))
+                continue
             out.edges.append(edge(source, role.node_id, EdgeKind.CAN_ASSUME, best.via,
                                   mfa_required=best.mfa_required, conditions=best.conditions))
+    _delegations(delegated, out)
     return out
+
+
+def _delegations(delegated: dict[str, list[tuple[Principal, _Candidate]]], out: TrustRecords) -> None:
+    """Account-root delegations: direct edges, or through a hub when one grant reaches many roles."""
+    hubs: set[str] = set()
+    for source, pairs in delegated.items():
+        by_grant: dict[tuple[str, bool, tuple[str, ...]], list[tuple[Principal, _Candidate]]] = {}
+        for role, candidate in pairs:
+            by_grant.setdefault(candidate.grant, []).append((role, candidate))  # type: ignore[arg-type]
+        for (grant_via, grant_mfa, grant_conditions), group in by_grant.items():
+            if len(group) < HUB_MIN_ROLES:
+                for role, candidate in group:
+                    out.edges.append(edge(source, role.node_id, EdgeKind.CAN_ASSUME, candidate.via,
+                                          mfa_required=candidate.mfa_required, conditions=candidate.conditions))
+                continue
+            account = group[0][0].account
+            role_ids = sorted(role.node_id for role, _ in group)
+            digest = hashlib.sha1("\n".join(role_ids).encode()).hexdigest()[:12]
+            hub = f"aws:account/{account}/reach/AssumeRole/{digest}"
+            if hub not in hubs:
+                hubs.add(hub)
+                out.nodes.append(node(hub, Family.IDENTITY, "Group", "aws",
+                                      f"{len(group)} roles trusting their account root in {account}",
+                                      f"aws:account/{account}", human=False, hub=True, technique="AssumeRole",
+                                      members=len(group)))
+                for role, candidate in sorted(group, key=lambda pair: pair[0].node_id):
+                    trust_via, trust_mfa, trust_conditions = candidate.trust  # type: ignore[misc]
+                    out.edges.append(edge(hub, role.node_id, EdgeKind.CAN_ASSUME, trust_via,
+                                          mfa_required=trust_mfa, conditions=list(trust_conditions)))
+            out.edges.append(edge(source, hub, EdgeKind.CAN_ASSUME, f"{grant_via} (sts:AssumeRole on {len(group)} "
+                                  "roles that trust their account root)", mfa_required=grant_mfa,
+                                  conditions=list(grant_conditions)))
 
 
 def _aws_principal(role: Principal, principal: str, trust_mfa: bool, trust_conditions: list[str],
@@ -186,6 +232,8 @@ def _aws_principal(role: Principal, principal: str, trust_mfa: bool, trust_condi
                     f"{trust_via} (account {acct}) + {via}",
                     trust_mfa or grant_mfa,
                     list(trust_conditions) + [c for c in grant_conditions if c not in trust_conditions],
+                    trust=(f"{trust_via} (account {acct})", trust_mfa, tuple(trust_conditions)),
+                    grant=(via, grant_mfa, tuple(grant_conditions)),
                 ))
 
 
@@ -211,3 +259,19 @@ def _external_oidc(role: Principal, statement: Statement, host: str, out: TrustR
         if subject == "*" or "*" in subject:
             out.notes.append(f"role {role.name} ({role.account}) trusts OIDC issuer {host} for subject "
                              f"{subject!r}; any matching workload can assume it")
+
+
+def _external_saml(role: Principal, statement: Statement, provider: str, out: TrustRecords) -> None:
+    """Users of an external SAML identity provider (Okta, AD FS, ...) as one group that federates to the role.
+
+    Who they are and whether the IdP enforces MFA is the IdP's business, so the group is not an
+    entry on its own; it shows who else reaches the role (blast radius, who-can-write).
+    """
+    name = provider.rsplit("/", 1)[-1]
+    source = f"external:saml/{provider.split(':')[4]}/{name}"
+    out.nodes.append(node(source, Family.IDENTITY, "Group", "external", f"{name} (SAML) users", "",
+                          human=False, saml_provider=provider))
+    out.edges.append(edge(source, role.node_id, EdgeKind.FEDERATES_TO,
+                          f"trust policy of role {role.name} (SAML provider {name})",
+                          mfa_required=requires_mfa(statement.condition),
+                          conditions=render_conditions(statement.condition)))

@@ -73,9 +73,9 @@ def test_coverage_names_files_scopes_counts_and_limits(sample):
     assert cov.scopes == [f"aws:account/{PROD}", f"aws:account/{DEV}"]
     assert any(f.endswith(f"{PROD}/authorization-details.json") for f in cov.files)
     assert any(f.endswith("sso-account-assignments.json") for f in cov.files)
-    assert cov.counts["access_key"] == 3
+    assert cov.counts["access_key"] == 6
     assert cov.counts["HAS_PERMISSION"] == sum(e["kind"] == "HAS_PERMISSION" for e in sample.edges)
-    assert any("service control policies" in note.lower() for note in cov.notes)
+    assert any("scps are not applied" in note.lower() for note in cov.notes)
 
 
 def test_accounts_take_their_names_from_organizations(sample):
@@ -132,7 +132,8 @@ def test_identity_policies_become_permissions_on_the_most_specific_resource(samp
     grant = one_edge(sample, "HAS_PERMISSION", CI, artifacts)
     assert grant["level"] == "write"
     assert set(grant["actions"]) == {"s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
-    assert grant["via"] == "ci-deploy-artifacts (inline policy on svc-ci-deployer)"
+    assert grant["via"] == ("ci-deploy-artifacts (inline policy on svc-ci-deployer), statement WriteArtifacts, "
+                            "statement ListArtifacts")
     assert grant["mfa_required"] is False
     bucket = nodes[artifacts]
     assert (bucket["kind"], bucket["scope"], bucket["environment"]) == ("bucket", f"aws:account/{PROD}", "unknown")
@@ -148,7 +149,7 @@ def test_star_grants_land_on_the_account_node(sample):
     account = f"aws:account/{PROD}"
     admin = one_edge(sample, "HAS_PERMISSION", BOB, account)
     assert admin["level"] == "admin"
-    assert admin["via"] == "AdministratorAccess (managed policy on bob.martin)"
+    assert admin["via"] == "AdministratorAccess (managed policy on bob.martin), statement #1"
     assert one_edge(sample, "HAS_PERMISSION", BREAKGLASS, account)["level"] == "admin"
     metrics = one_edge(sample, "HAS_PERMISSION", METRICS, account)
     assert (metrics["level"], metrics["actions"]) == ("write", ["cloudwatch:PutMetricData"])
@@ -159,7 +160,7 @@ def test_group_permissions_stay_on_the_group(sample):
     one_edge(sample, "MEMBER_OF", BOB, group)
     read = one_edge(sample, "HAS_PERMISSION", group, f"aws:account/{PROD}")
     assert read["level"] == "read"
-    assert "lumen-billing-read (managed policy on billing-viewers)" == read["via"]
+    assert read["via"] == "lumen-billing-read (managed policy on billing-viewers), statement CostExplorerRead"
     assert not [e for e in edges_of(sample, "HAS_PERMISSION", BOB) if "billing" in e["via"]]
 
 
@@ -199,7 +200,7 @@ def test_identity_center_assignments_start_at_the_entra_groups(sample):
 def test_rds_db_connect_federates_to_the_database_user(sample):
     dbuser = "aws:arn:aws:rds-db:us-east-1:111111111111:dbuser:db-ORDERSPROD7K2Q/reporting_app"
     edge = one_edge(sample, "FEDERATES_TO", REPORTING, dbuser)
-    assert edge["via"] == "rds-iam-connect (inline policy on reporting-etl)"
+    assert edge["via"] == "rds-iam-connect (inline policy on reporting-etl), statement ConnectAsReportingApp"
     assert not edges_of(sample, "HAS_PERMISSION", REPORTING), "the database collector owns the grants"
 
 
@@ -443,13 +444,16 @@ def test_iam_actions_on_named_identities_become_transfer_edges(tmp_path):
     write_account(tmp_path, ACCT, users=[
         user_entry(ACCT, "admin-lite",
                    {"Effect": "Allow", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{ACCT}:role/app"},
+                   {"Effect": "Allow", "Action": ["lambda:CreateFunction", "lambda:InvokeFunction"],
+                    "Resource": "*"},
                    {"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": f"arn:aws:iam::{ACCT}:user/bot"},
                    {"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": f"arn:aws:iam::{ACCT}:role/app"},
                    {"Effect": "Allow", "Action": "iam:AttachUserPolicy", "Resource": f"arn:aws:iam::{ACCT}:user/*"},
                    {"Effect": "Allow", "Action": "rds-db:connect",
                     "Resource": f"arn:aws:rds-db:us-east-1:{ACCT}:dbuser:db-ABC/*"}),
         user_entry(ACCT, "bot")],
-        roles=[role_entry(ACCT, "app", doc())])
+        roles=[role_entry(ACCT, "app", doc({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                            "Action": "sts:AssumeRole"}))])
     result = collect_offline(tmp_path)
     me, app, bot = (f"aws:arn:aws:iam::{ACCT}:{r}" for r in ("user/admin-lite", "role/app", "user/bot"))
     one_edge(result, "CAN_RUN_AS", me, app)
@@ -547,16 +551,6 @@ def test_two_keys_are_matched_to_report_slots_by_creation_time(tmp_path):
     assert f"aws:password/{arn}" not in nodes
 
 
-def test_permissions_boundaries_are_noted_as_not_evaluated(tmp_path):
-    entry = user_entry(ACCT, "bounded", {"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
-    entry["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy",
-                                    "PermissionsBoundaryArn": f"arn:aws:iam::{ACCT}:policy/boundary"}
-    write_account(tmp_path, ACCT, users=[entry])
-    result = collect_offline(tmp_path)
-    assert any("permissions boundary" in note for note in result.coverage.notes)
-    assert nodes_by_id(result)[f"aws:arn:aws:iam::{ACCT}:user/bounded"]["permissions_boundary"].endswith("/boundary")
-
-
 def test_pure_transforms_on_single_sample_files():
     """Each file's transform works on its own, without the collect_offline wiring."""
     from collectors.aws.credentials import index_report, sign_in_facts
@@ -570,11 +564,13 @@ def test_pure_transforms_on_single_sample_files():
     classify(path, read_json(path, "aws"), exports)
     data = load_account(exports.authorization_details[0], None)
     assert data.account == PROD and data.errors == []
-    assert sorted(data.users) == ["bob.martin", "etl-runner", "ops-oncall", "svc-ci-deployer", "svc-metrics"]
-    assert sorted(data.roles) == ["AWSReservedSSO_ProdDeployer_7a1b2c3d4e5f6a7b", "ops-automation-a",
-                                  "ops-automation-b", "payments-irsa", "prod-breakglass", "reporting-etl"]
+    assert sorted(data.users) == ["bob.martin", "etl-runner", "jenna.kim", "ops-oncall", "svc-ci-deployer",
+                                  "svc-lambda-deployer", "svc-metrics", "svc-policy-sync", "svc-report-builder"]
+    assert sorted(data.roles) == ["AWSReservedSSO_ProdDeployer_7a1b2c3d4e5f6a7b", "billing-api-irsa", "github-deploy",
+                                  "ops-automation-a", "ops-automation-b", "payments-irsa", "prod-breakglass",
+                                  "prod-lambda-admin", "release-deployer", "reporting-etl"]
     report, errors = index_report(read_csv(SAMPLE / PROD / "credential-report.csv", "aws"), SAMPLE)
-    assert errors == [] and len(report) == 6
+    assert errors == [] and len(report) == 10
     ops = transform_user(data.users["ops-oncall"], sign_in_facts(report[data.users["ops-oncall"].arn]))
     assert (ops["kind"], ops["mfa"], ops["console_access"]) == ("User", False, True)
 
@@ -585,3 +581,28 @@ def test_pure_transforms_on_single_sample_files():
     assert [(e["source"], e["target"]) for e in records.edges] == [
         ("entra:b2000000-0000-4000-8000-000000000001", SSO_PROD)]
     assert any("222222222222" in note and "not collected" in note for note in records.notes)
+
+
+# ---------------------------------------------------------------- escalation and federation in the sample
+
+def test_sample_escalations_are_drawn(sample):
+    run_as = one_edge(sample, "CAN_RUN_AS", arn_id("user/svc-lambda-deployer"), arn_id("role/prod-lambda-admin"))
+    assert run_as["techniques"] == ["PassRole:Lambda"] and "statement PassLambdaAdmin" in run_as["via"]
+    key = one_edge(sample, "CAN_CREATE_CREDENTIAL", arn_id("user/jenna.kim"), BOB)
+    assert key["actions"] == ["iam:CreateAccessKey"]
+    one_edge(sample, "CAN_GRANT", arn_id("user/svc-policy-sync"), arn_id("role/release-deployer"))
+
+
+def test_sample_boundary_and_scp_block_their_escalations(sample):
+    assert not edges_of(sample, "CAN_RUN_AS", arn_id("user/svc-report-builder"))
+    assert not edges_of(sample, "HAS_PERMISSION", arn_id("user/svc-report-builder")), "the boundary leaves nothing"
+    assert not edges_of(sample, "CAN_CREATE_CREDENTIAL", arn_id("user/lee.park", DEV))
+
+
+def test_sample_github_actions_and_billing_irsa_federation(sample):
+    github = "external:oidc/token.actions.githubusercontent.com/repo:lumen/deploy:*"
+    one_edge(sample, "FEDERATES_TO", github, arn_id("role/github-deploy"))
+    billing = nodes_by_id(sample)[arn_id("role/billing-api-irsa")]
+    assert billing["federated_subjects"] == ["system:serviceaccount:billing:billing-api"]
+    one_edge(sample, "FEDERATES_TO", arn_id("role/billing-api-irsa"),
+             "aws:arn:aws:rds-db:us-east-1:111111111111:dbuser:db-BILLINGPROD4M8X/billing_api")

@@ -1,0 +1,485 @@
+"""`crosspath collect aws`: live, read-only collection with boto3 into the export files the
+offline collector reads (docs/collectors/aws.md), under OUT/aws/<account-id>/.
+
+One session per account: the standard credential chain (`--profile`, SSO, env vars, instance
+role), optionally an audit role per account (`--role-arn`, repeatable). botocore retries in
+adaptive mode (client-side rate limiting on throttling); a denied call is logged in
+collection.json and the run goes on. Every call is a List / Get / Describe (plus
+GenerateCredentialReport, which only asks IAM to build the report).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from collectors.live import LiveRun, out_option, quiet_option
+
+SOURCE = "aws"
+RETRY_CONFIG = {"retries": {"mode": "adaptive", "max_attempts": 10}}
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
+           "AWSOrganizationsNotInUseException", "AccessDeniedForDependencyException"}
+_ABSENT = {"NoSuchBucketPolicy", "ResourceNotFoundException", "NoSuchEntity"}
+REPORT_WAIT_SECONDS = 60
+
+
+class Collector:
+    """Collects one account with one boto3 session."""
+
+    def __init__(self, session: Any, run: LiveRun, endpoint_url: str | None = None,
+                 regions: list[str] | tuple[str, ...] | None = None):
+        from botocore.config import Config
+
+        self.session = session
+        self.run = run
+        self.endpoint_url = endpoint_url
+        self.regions = list(regions or [session.region_name or "us-east-1"])
+        self.region = self.regions[0]  # the region regional calls go to right now
+        self.config = Config(**RETRY_CONFIG)
+        self.account = ""
+        self._clients: dict[str, Any] = {}
+        self._refused: set[tuple[str, str]] = set()  # (call, error code) already logged
+
+    def client(self, service: str) -> Any:
+        key = service if service in _GLOBAL else f"{service}@{self.region}"
+        if key not in self._clients:
+            self._clients[key] = self.session.client(service, region_name=self.region,
+                                                     endpoint_url=self.endpoint_url, config=self.config)
+        return self._clients[key]
+
+    def use_client(self, service: str, client: Any) -> None:
+        """Use a prepared client for service in the current region (e.g. one wrapped in botocore's Stubber)."""
+        self._clients[service if service in _GLOBAL else f"{service}@{self.region}"] = client
+
+    def call(self, name: str, fn: Callable[[], Any], scope: str | None = None) -> Any:
+        """Run one API call; a denied or failed call is recorded and returns None."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn()
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _ABSENT:
+                return None
+            kind = "denied" if code in _DENIED or "AccessDenied" in code else (
+                "throttled" if "Throttl" in code else "failed")
+            # A per-user or per-resource call denied once is denied for all: log it once.
+            if (name, code) not in self._refused:
+                self._refused.add((name, code))
+                self.run.denied(name, scope or f"aws:account/{self.account}", exc, kind)
+        except BotoCoreError as exc:
+            self.run.denied(name, scope or f"aws:account/{self.account}", exc, "failed")
+        return None
+
+    def pages(self, service: str, operation: str, **kwargs: Any) -> list[dict[str, Any]] | None:
+        """Every page of a paginated call (None when denied)."""
+        def fetch() -> list[dict[str, Any]]:
+            paginator = self.client(service).get_paginator(operation)
+            return [_clean(page) for page in paginator.paginate(**kwargs)]
+        return self.call(f"{service}:{_api_name(operation)}", fetch)
+
+    # -- per area ------------------------------------------------------------------------------
+
+    def identify(self) -> str | None:
+        identity = self.call("sts:GetCallerIdentity", lambda: self.client("sts").get_caller_identity(),
+                             scope="aws")
+        if identity:
+            self.account = str(identity["Account"])
+        return self.account or None
+
+    def authorization_details(self) -> list[dict[str, Any]] | None:
+        pages = self.pages("iam", "get_account_authorization_details")
+        if pages is not None:
+            self.run.write(f"{self.account}/authorization-details.json", pages)
+            for key in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"):
+                self.run.count(key, sum(len(p.get(key, [])) for p in pages))
+        return pages
+
+    def credential_report(self) -> None:
+        iam = self.client("iam")
+        deadline = time.monotonic() + REPORT_WAIT_SECONDS
+        while True:
+            state = self.call("iam:GenerateCredentialReport", iam.generate_credential_report)
+            if state is None:
+                return
+            if state.get("State") == "COMPLETE" or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        report = self.call("iam:GetCredentialReport", iam.get_credential_report)
+        if report is None:
+            return
+        content = report["Content"]
+        text = content.decode("utf-8") if isinstance(content, bytes) else base64.b64decode(content).decode()
+        self.run.write(f"{self.account}/credential-report.csv", text if text.endswith("\n") else text + "\n")
+        self.run.count("credential report rows", max(0, len(text.strip().splitlines()) - 1))
+
+    def per_user(self, users: list[str], bar: Any) -> None:
+        """Access key ids and MFA devices (no batch API for either; the report carries usage)."""
+        keys: list[dict[str, Any]] = []
+        devices: list[dict[str, Any]] = []
+        for user in self.run.track(users, f"{self.account}: access keys, MFA devices", bar):
+            listed = self.pages("iam", "list_access_keys", UserName=user)
+            if listed is not None:
+                keys.extend(listed)
+            mfa = self.pages("iam", "list_mfa_devices", UserName=user)
+            if mfa is not None:
+                devices.extend(mfa)
+        self.run.write(f"{self.account}/access-keys.json", keys or {"AccessKeyMetadata": []})
+        self.run.write(f"{self.account}/mfa-devices.json", devices or {"MFADevices": []})
+        self.run.count("access keys", sum(len(p.get("AccessKeyMetadata", [])) for p in keys))
+        self.run.count("MFA devices", sum(len(p.get("MFADevices", [])) for p in devices))
+
+    def organization(self) -> None:
+        """Accounts and the service control policies in force on this account, level by level."""
+        from botocore.exceptions import ClientError
+
+        org = self.client("organizations")
+        standalone = False
+
+        def describe() -> Any:
+            nonlocal standalone
+            try:
+                return org.describe_organization()
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "AWSOrganizationsNotInUseException":
+                    raise
+                standalone = True
+                return None
+
+        described = self.call("organizations:DescribeOrganization", describe)
+        if standalone:
+            # A standalone account: no SCP can apply, which is worth saying explicitly.
+            self.run.write(f"{self.account}/service-control-policies.json",
+                           {"AccountId": self.account, "ServiceControlPolicyLevels": [], "NotInOrganization": True})
+            return
+        if described:
+            self.run.write("organization.json", _clean(described))
+        accounts = self.pages("organizations", "list_accounts")
+        if accounts is not None:
+            self.run.write("organizations-accounts.json", accounts)
+        levels: list[dict[str, Any]] = []
+        target = self.account
+        for _ in range(7):  # the account, up to five OU levels, the root
+            documents = self._scps_on(target)
+            if documents is None:
+                return
+            levels.append({"TargetId": target, "Policies": documents})
+            parents = self.call("organizations:ListParents", lambda t=target: org.list_parents(ChildId=t))
+            if not parents or not parents.get("Parents"):
+                break
+            parent = parents["Parents"][0]
+            target = parent["Id"]
+            if parent.get("Type") == "ROOT":
+                documents = self._scps_on(target)
+                if documents is None:
+                    return
+                levels.append({"TargetId": target, "Policies": documents})
+                break
+        self.run.write(f"{self.account}/service-control-policies.json",
+                       {"AccountId": self.account, "ServiceControlPolicyLevels": levels})
+        self.run.count("SCP levels", len(levels))
+
+    def _scps_on(self, target: str) -> list[dict[str, Any]] | None:
+        org = self.client("organizations")
+        pages = self.pages("organizations", "list_policies_for_target", TargetId=target,
+                           Filter="SERVICE_CONTROL_POLICY")
+        if pages is None:
+            return None
+        documents = []
+        for summary in (p for page in pages for p in page.get("Policies", [])):
+            described = self.call("organizations:DescribePolicy",
+                                  lambda pid=summary["Id"]: org.describe_policy(PolicyId=pid))
+            if described is None:
+                return None
+            documents.append(_clean(described["Policy"]))
+        return documents
+
+    def identity_center(self) -> None:
+        instances = self.pages("sso-admin", "list_instances")
+        if not instances:
+            return
+        items = [i for page in instances for i in page.get("Instances", [])]
+        if not items:
+            return
+        folder = "identity-center"
+        self.run.write(f"{folder}/sso-instances.json", instances)
+        sso = self.client("sso-admin")
+        groups: list[dict[str, Any]] = []
+        users: list[dict[str, Any]] = []
+        memberships: list[dict[str, Any]] = []
+        permission_sets: list[dict[str, Any]] = []
+        assignments: list[dict[str, Any]] = []
+        for instance in items:
+            arn, store = instance["InstanceArn"], instance["IdentityStoreId"]
+            groups.extend(self.pages("identitystore", "list_groups", IdentityStoreId=store) or [])
+            users.extend(self.pages("identitystore", "list_users", IdentityStoreId=store) or [])
+            for group in (g for page in groups for g in page.get("Groups", [])):
+                memberships.extend(self.pages("identitystore", "list_group_memberships", IdentityStoreId=store,
+                                              GroupId=group["GroupId"]) or [])
+            listed = self.pages("sso-admin", "list_permission_sets", InstanceArn=arn) or []
+            for ps in (p for page in listed for p in page.get("PermissionSets", [])):
+                described = self.call("sso:DescribePermissionSet", lambda p=ps, a=arn: sso.describe_permission_set(
+                    InstanceArn=a, PermissionSetArn=p))
+                if described:
+                    permission_sets.append(_clean(described))
+                accounts = self.pages("sso-admin", "list_accounts_for_provisioned_permission_set",
+                                      InstanceArn=arn, PermissionSetArn=ps) or []
+                # The account being collected is always asked, provisioned or not (assignments
+                # pending provisioning still say who will get the role).
+                targets = {a for page in accounts for a in page.get("AccountIds", [])} | {self.account}
+                for account in sorted(targets):
+                    assignments.extend(self.pages("sso-admin", "list_account_assignments", InstanceArn=arn,
+                                                  AccountId=account, PermissionSetArn=ps) or [])
+        for name, data in (("identitystore-groups", groups), ("identitystore-users", users),
+                           ("identitystore-group-memberships", memberships),
+                           ("sso-permission-sets", permission_sets), ("sso-account-assignments", assignments)):
+            if data:
+                self.run.write(f"{folder}/{name}.json", data)
+        self.run.count("Identity Center permission sets", len(permission_sets))
+
+    def resource_policies(self, bar: Any) -> None:
+        """Resource-based policies that can grant other principals access (written as found)."""
+        found: list[dict[str, Any]] = _s3_policies(self)
+        steps = [(region, reader) for region in self.regions for reader in _REGIONAL_READERS]
+        for region, reader in self.run.track(steps, f"{self.account}: resource policies", bar):
+            self.region = region
+            found.extend(reader(self))
+        self.run.write(f"{self.account}/resource-policies.json", {"ResourcePolicies": found})
+        self.run.count("resource policies", sum(1 for f in found if f.get("Policy")))
+
+    def compute(self) -> None:
+        """EC2 instances with an instance profile (SSM SendCommand / StartSession targets) and EKS access."""
+        reservations: list[dict[str, Any]] = []
+        clusters: list[dict[str, Any]] = []
+        instances_readable = clusters_readable = False
+        for region in self.regions:
+            self.region = region
+            found = self._instances()
+            if found is not None:
+                instances_readable = True
+                reservations.extend(found)
+            described = self._clusters()
+            if described is not None:
+                clusters_readable = True
+                clusters.extend(described)
+        if instances_readable:
+            self.run.write(f"{self.account}/ec2-instances.json", {"Reservations": reservations})
+            self.run.count("EC2 instances", sum(len(r["Instances"]) for r in reservations))
+        if clusters_readable:
+            self.run.write(f"{self.account}/eks-clusters.json", {"EksClusters": clusters})
+            self.run.count("EKS clusters", len(clusters))
+
+    def _instances(self) -> list[dict[str, Any]] | None:
+        pages = self.pages("ec2", "describe_instances")
+        if pages is None:
+            return None
+        # Only what the SSM techniques need: which instance runs with which instance profile.
+        kept = ("InstanceId", "IamInstanceProfile", "State", "Placement", "Tags")
+        return [{"ReservationId": r.get("ReservationId"), "OwnerId": r.get("OwnerId"),
+                 "Instances": [{k: i[k] for k in kept if k in i} for i in r.get("Instances", [])]}
+                for page in pages for r in page.get("Reservations", [])]
+
+    def _clusters(self) -> list[dict[str, Any]] | None:
+        listed = self.pages("eks", "list_clusters")
+        if listed is None:
+            return None
+        eks = self.client("eks")
+        out = []
+        for name in (c for page in listed for c in page.get("clusters", [])):
+            entry: dict[str, Any] = {"name": name, "region": self.region}
+            described = self.call("eks:DescribeCluster", lambda n=name: eks.describe_cluster(name=n))
+            if described:
+                entry["arn"] = described["cluster"].get("arn")
+                entry["oidcIssuer"] = ((described["cluster"].get("identity") or {}).get("oidc") or {}).get("issuer")
+            entries = self.pages("eks", "list_access_entries", clusterName=name) or []
+            entry["accessEntries"] = []
+            for principal in (p for page in entries for p in page.get("accessEntries", [])):
+                detail = self.call("eks:DescribeAccessEntry", lambda n=name, p=principal: eks.describe_access_entry(
+                    clusterName=n, principalArn=p))
+                policies = self.pages("eks", "list_associated_access_policies", clusterName=name,
+                                      principalArn=principal) or []
+                entry["accessEntries"].append({
+                    "principalArn": principal,
+                    "kubernetesGroups": (detail or {}).get("accessEntry", {}).get("kubernetesGroups", []),
+                    "username": (detail or {}).get("accessEntry", {}).get("username"),
+                    "associatedAccessPolicies": [a for page in policies
+                                                 for a in page.get("associatedAccessPolicies", [])],
+                })
+            associations = self.pages("eks", "list_pod_identity_associations", clusterName=name) or []
+            entry["podIdentityAssociations"] = []
+            for summary in (a for page in associations for a in page.get("associations", [])):
+                detail = self.call("eks:DescribePodIdentityAssociation",
+                                   lambda n=name, s=summary: eks.describe_pod_identity_association(
+                                       clusterName=n, associationId=s["associationId"]))
+                if detail:
+                    entry["podIdentityAssociations"].append(_clean(detail["association"]))
+            out.append(entry)
+        return out
+
+
+def _policy(service: str, arn: str, document: Any) -> dict[str, Any]:
+    return {"Service": service, "ResourceArn": arn, "Policy": document}
+
+
+def _s3_policies(c: Collector) -> list[dict[str, Any]]:
+    s3 = c.client("s3")
+    listed = c.call("s3:ListAllMyBuckets", s3.list_buckets) or {}
+    out = []
+    for bucket in listed.get("Buckets", []):
+        name = bucket["Name"]
+        policy = c.call("s3:GetBucketPolicy", lambda n=name: s3.get_bucket_policy(Bucket=n),
+                        scope=f"aws:arn:aws:s3:::{name}")
+        if policy and policy.get("Policy"):
+            out.append(_policy("s3", f"arn:aws:s3:::{name}", policy["Policy"]))
+    return out
+
+
+def _kms_policies(c: Collector) -> list[dict[str, Any]]:
+    kms = c.client("kms")
+    out = []
+    for key in (k for page in c.pages("kms", "list_keys") or [] for k in page.get("Keys", [])):
+        policy = c.call("kms:GetKeyPolicy", lambda k=key: kms.get_key_policy(KeyId=k["KeyId"], PolicyName="default"),
+                        scope=f"aws:{key['KeyArn']}")
+        if policy and policy.get("Policy"):
+            out.append(_policy("kms", key["KeyArn"], policy["Policy"]))
+    return out
+
+
+def _secret_policies(c: Collector) -> list[dict[str, Any]]:
+    sm = c.client("secretsmanager")
+    out = []
+    for secret in (s for page in c.pages("secretsmanager", "list_secrets") or [] for s in page.get("SecretList", [])):
+        policy = c.call("secretsmanager:GetResourcePolicy",
+                        lambda s=secret: sm.get_resource_policy(SecretId=s["ARN"]), scope=f"aws:{secret['ARN']}")
+        if policy and policy.get("ResourcePolicy"):
+            out.append(_policy("secretsmanager", secret["ARN"], policy["ResourcePolicy"]))
+    return out
+
+
+def _sqs_policies(c: Collector) -> list[dict[str, Any]]:
+    sqs = c.client("sqs")
+    out = []
+    for url in (u for page in c.pages("sqs", "list_queues") or [] for u in page.get("QueueUrls", [])):
+        attrs = c.call("sqs:GetQueueAttributes", lambda u=url: sqs.get_queue_attributes(
+            QueueUrl=u, AttributeNames=["Policy", "QueueArn"]))
+        attributes = (attrs or {}).get("Attributes", {})
+        if attributes.get("Policy"):
+            out.append(_policy("sqs", attributes.get("QueueArn", url), attributes["Policy"]))
+    return out
+
+
+def _sns_policies(c: Collector) -> list[dict[str, Any]]:
+    sns = c.client("sns")
+    out = []
+    for topic in (t for page in c.pages("sns", "list_topics") or [] for t in page.get("Topics", [])):
+        attrs = c.call("sns:GetTopicAttributes", lambda t=topic: sns.get_topic_attributes(TopicArn=t["TopicArn"]))
+        policy = (attrs or {}).get("Attributes", {}).get("Policy")
+        if policy:
+            out.append(_policy("sns", topic["TopicArn"], policy))
+    return out
+
+
+def _lambda_policies(c: Collector) -> list[dict[str, Any]]:
+    client = c.client("lambda")
+    out = []
+    for function in (f for page in c.pages("lambda", "list_functions") or [] for f in page.get("Functions", [])):
+        policy = c.call("lambda:GetPolicy", lambda f=function: client.get_policy(FunctionName=f["FunctionName"]))
+        if policy and policy.get("Policy"):
+            out.append(_policy("lambda", function["FunctionArn"], policy["Policy"]))
+        out.append({"Service": "lambda", "ResourceArn": function["FunctionArn"], "ExecutionRole": function.get("Role")})
+    return out
+
+
+_REGIONAL_READERS = [_kms_policies, _secret_policies, _sqs_policies, _sns_policies, _lambda_policies]
+# Services whose API is global: one client whatever the region.
+_GLOBAL = {"iam", "sts", "organizations", "s3"}
+
+
+def _api_name(operation: str) -> str:
+    return "".join(part.capitalize() for part in operation.split("_"))
+
+
+def _clean(value: Any) -> Any:
+    """Drop botocore's ResponseMetadata; keep the native response shape."""
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k != "ResponseMetadata"}
+    return value
+
+
+def collect_account(session: Any, run: LiveRun, endpoint_url: str | None = None,
+                    regions: list[str] | tuple[str, ...] | None = None) -> str | None:
+    """Collect one account; returns its id (None when even sts:GetCallerIdentity failed)."""
+    collector = Collector(session, run, endpoint_url, regions)
+    if collector.identify() is None:
+        return None
+    run.scopes.append(f"aws:account/{collector.account}")
+    with run.progress() as bar:
+        pages: list[dict[str, Any]] = []
+
+        def details() -> None:
+            pages.extend(collector.authorization_details() or [])
+
+        def per_user() -> None:
+            collector.per_user([u["UserName"] for page in pages for u in page.get("UserDetailList", [])], bar)
+
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("authorization details", details), ("credential report", collector.credential_report),
+            ("access keys and MFA devices", per_user), ("organization and SCPs", collector.organization),
+            ("Identity Center", collector.identity_center),
+            ("resource policies", lambda: collector.resource_policies(bar)),
+            ("EC2 and EKS", collector.compute),
+        ]
+        task = bar.add_task(collector.account, total=len(steps))
+        for label, step in steps:
+            bar.update(task, description=f"{collector.account}: {label}")
+            step()
+            bar.advance(task)
+    return collector.account
+
+
+def assume_role_session(base: Any, role_arn: str, endpoint_url: str | None = None) -> Any:
+    """A session with an audit role's temporary credentials (never written anywhere)."""
+    import boto3
+    from botocore.config import Config
+
+    sts = base.client("sts", endpoint_url=endpoint_url, config=Config(**RETRY_CONFIG))
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="crosspath-audit")["Credentials"]
+    return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                         aws_session_token=creds["SessionToken"], region_name=base.region_name)
+
+
+@click.command(SOURCE)
+@click.option("--profile", default=None, help="AWS CLI profile (SSO profiles included); default credential chain.")
+@click.option("--role-arn", "role_arns", multiple=True,
+              help="Audit role to assume, one per account (repeatable). Without it, the session's own account.")
+@click.option("--region", "regions", multiple=True,
+              help="Region for regional APIs (repeatable; default: the profile's, else us-east-1).")
+@click.option("--endpoint-url", default=None, help="Send every call to this endpoint (moto, LocalStack).")
+@out_option
+@quiet_option
+def command(profile: str | None, role_arns: tuple[str, ...], regions: tuple[str, ...], endpoint_url: str | None,
+            out_root: Any, quiet: bool) -> None:
+    """AWS IAM, credentials, Organizations SCPs, Identity Center, resource policies, EKS access (read-only)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    run = LiveRun(SOURCE, out_root, quiet)
+    base = boto3.Session(profile_name=profile, region_name=regions[0] if regions else None)
+    sessions: list[tuple[str, Any]] = [("(credential chain)", base)] if not role_arns else []
+    for arn in role_arns:
+        try:
+            sessions.append((arn, assume_role_session(base, arn, endpoint_url)))
+        except (ClientError, BotoCoreError) as exc:
+            run.denied("sts:AssumeRole", arn, exc)
+    collected = [a for label, session in sessions if (a := collect_account(session, run, endpoint_url, regions))]
+    log = run.finish()
+    click.echo(f"collected {len(collected)} account(s) into {run.folder}: "
+               + ", ".join(f"{k} {v}" for k, v in log["counts"].items()))
+    if log["problems"]:
+        click.echo(f"{len(log['problems'])} call(s) denied or failed; see {run.folder / 'collection.json'}")
+    if not collected:
+        raise click.ClickException("no account could be collected (see collection.json)")
