@@ -1,0 +1,85 @@
+"""Everything expensive, computed once per snapshot file (keyed on its path, mtime and size) and
+shared by every session: reading the graph, the analysis, the tables, the path engine.
+
+`st.cache_resource` hands out the same object to every caller, so callers must not mutate them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pandas as pd
+import streamlit as st
+
+from crosspath.pipeline import run_analysis
+from dashboard.path_views import WriteAccess
+from dashboard.tables import findings_frame, nodes_frame
+from graph.snapshot import read_snapshot
+from queries.drift import Drift, diff
+from queries.findings import Analysis
+from queries.paths import PathEngine
+from queries.policy import load_policy
+
+FileKey = tuple[str, float, int]
+ConfigKey = tuple[str, float] | None  # (path, mtime) of a policy or exceptions file
+
+
+def config_key(path: Path | None) -> ConfigKey:
+    """Editing the policy or exceptions file changes this key, so the analysis is redone."""
+    if path is None:
+        return None
+    return str(path), path.stat().st_mtime if path.exists() else -1.0
+
+
+def _config_path(key: ConfigKey) -> Path | None:
+    return Path(key[0]) if key else None
+
+
+@st.cache_resource(max_entries=3, show_spinner="Reading the snapshot…")
+def load_graph(key: FileKey) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
+    return read_snapshot(Path(key[0]))
+
+
+@st.cache_resource(max_entries=6, show_spinner="Finding privileged write paths…")
+def load_analysis(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> Analysis:
+    return run_analysis(load_graph(key), _config_path(policy), _config_path(exceptions))
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def findings_table(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> pd.DataFrame:
+    return findings_frame(load_analysis(key, policy, exceptions))
+
+
+@st.cache_resource(max_entries=3, show_spinner="Indexing paths…")
+def path_engine(key: FileKey, policy: ConfigKey) -> PathEngine:
+    graph, _ = load_graph(key)
+    return PathEngine(graph, load_policy(_config_path(policy)))
+
+
+@st.cache_resource(max_entries=3, show_spinner="Indexing who can write what…")
+def write_access(key: FileKey, policy: ConfigKey) -> WriteAccess:
+    return WriteAccess(path_engine(key, policy))
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def nodes_table(key: FileKey, families: tuple[str, ...]) -> pd.DataFrame:
+    graph, _ = load_graph(key)
+    return nodes_frame(graph, families)
+
+
+@st.cache_resource(max_entries=3, show_spinner="Comparing snapshots…")
+def drift(old: FileKey, new: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> Drift:
+    return diff(
+        load_analysis(old, policy, exceptions), load_analysis(new, policy, exceptions),
+        load_graph(old)[0], load_graph(new)[0],
+    )
+
+
+@st.cache_data(max_entries=64, show_spinner="Counting findings in older snapshots…")
+def trend_point(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> dict[str, Any]:
+    """Open findings by severity in one snapshot; read without keeping its graph in memory."""
+    graph, metadata = read_snapshot(Path(key[0]))
+    summary = run_analysis((graph, metadata), _config_path(policy), _config_path(exceptions)).summary()
+    return {"collected_at": metadata.get("collected_at"), **summary["by_severity"], "open": summary["open"]}

@@ -1,0 +1,70 @@
+"""Snapshot files the dashboard can show: the scan output folder's history, plus uploads."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from crosspath.pipeline import HISTORY_DIR, SNAPSHOT_NAME
+from graph.snapshot import read_snapshot
+
+_STAMP = re.compile(r"snapshot-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
+UPLOAD_DIR = Path(tempfile.gettempdir()) / "crosspath-dashboard-uploads"
+
+
+@dataclass(frozen=True)
+class SnapshotFile:
+    path: Path
+    label: str
+
+    @property
+    def key(self) -> tuple[str, float, int]:
+        """Changes whenever the file does, so caches keyed on it never serve a stale snapshot."""
+        stat = self.path.stat()
+        return str(self.path.resolve()), stat.st_mtime, stat.st_size
+
+
+def _when(path: Path) -> str:
+    match = _STAMP.search(path.name)
+    if not match:
+        return path.name
+    y, mo, d, h, mi, s = match.groups()
+    return f"{y}-{mo}-{d} {h}:{mi}:{s}Z"
+
+
+def discover(folder: Path) -> list[SnapshotFile]:
+    """Newest first: every history snapshot, then `snapshot.json.gz` if it is not one of them."""
+    history = sorted((folder / HISTORY_DIR).glob("snapshot-*.json*"), key=lambda p: p.name, reverse=True)
+    found = [SnapshotFile(path, _when(path)) for path in history]
+    if found:
+        found[0] = SnapshotFile(found[0].path, f"{found[0].label} (latest)")
+    latest = folder / SNAPSHOT_NAME
+    if latest.is_file() and not any(latest.samefile(item.path) for item in found):
+        found.insert(0, SnapshotFile(latest, f"{SNAPSHOT_NAME} (latest)"))
+    return found
+
+
+def discover_uploads() -> list[SnapshotFile]:
+    if not UPLOAD_DIR.is_dir():
+        return []
+    files = sorted(UPLOAD_DIR.glob("*.json*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return [SnapshotFile(path, f"uploaded: {path.name}") for path in files]
+
+
+def save_upload(name: str, payload: bytes) -> SnapshotFile:
+    """Keep an uploaded snapshot once it reads as a snapshot; a bad file raises SnapshotError
+    and is not kept."""
+    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name) or "snapshot.json.gz"
+    target = UPLOAD_DIR / safe
+    temp = UPLOAD_DIR / f".{safe}.part"
+    temp.write_bytes(payload)
+    try:
+        read_snapshot(temp)
+    except Exception:
+        temp.unlink(missing_ok=True)
+        raise
+    temp.replace(target)
+    return SnapshotFile(target, f"uploaded: {safe}")

@@ -1,0 +1,96 @@
+"""Overview: what must I fix first? Counts, coverage per source, the top 10, the trend."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import cache
+from dashboard.context import Context
+from queries.findings import GAP_TYPES, SEVERITIES
+from queries.reports.coverage_text import coverage
+from queries.reports.describe import counts_text
+
+TREND_SNAPSHOTS = 12  # the trend reads at most this many snapshots (each is analysed once, then cached)
+
+
+def _counts(title: str, counts: dict[str, int], label: str) -> None:
+    st.markdown(f"**{title}**")
+    frame = pd.DataFrame({label: list(counts), "open findings": list(counts.values())})
+    st.bar_chart(frame, x=label, y="open findings", height=220)
+
+
+def _coverage(ctx: Context) -> None:
+    st.subheader("Coverage per source")
+    meta = ctx.metadata
+    st.caption(f"Collected at {meta.get('collected_at') or 'unknown'} · snapshot written "
+               f"{meta.get('created_at') or 'unknown'} · Crosspath {meta.get('tool_version') or '?'}")
+    rows = []
+    for item in coverage(ctx.analysis):
+        rows.append({
+            "source": item.source,
+            "status": item.status,
+            "what this means": item.statement,
+            "scopes": len(item.scopes),
+            "counts": counts_text(item.counts),
+            "errors": len(item.errors),
+        })
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    incomplete = [item for item in coverage(ctx.analysis) if not item.complete]
+    for item in incomplete:
+        st.warning(item.statement)
+    errors = [error for item in coverage(ctx.analysis) for error in item.errors]
+    if errors:
+        with st.expander(f"{len(errors)} rejected file(s) or record(s)"):
+            st.text("\n".join(errors))
+
+
+def _trend(ctx: Context) -> None:
+    st.subheader("Trend across snapshots")
+    points = []
+    for snapshot in ctx.snapshots[:TREND_SNAPSHOTS]:
+        if snapshot.path == ctx.current.path:
+            summary = ctx.analysis.summary()
+            point = {"collected_at": ctx.metadata.get("collected_at"), **summary["by_severity"],
+                     "open": summary["open"]}
+        else:
+            point = cache.trend_point(snapshot.key, ctx.policy_key, ctx.exceptions_key)
+        point["snapshot"] = snapshot.label
+        points.append(point)
+    if len(points) < 2:
+        st.info("Only one snapshot so far: every `crosspath scan` adds one to the history, and the trend "
+                "appears from the second.")
+    frame = pd.DataFrame(points)
+    frame["collected_at"] = pd.to_datetime(frame["collected_at"], utc=True, errors="coerce")
+    frame = frame.sort_values("collected_at")
+    st.line_chart(frame, x="collected_at", y=list(SEVERITIES), height=260)
+
+
+def render(ctx: Context) -> None:
+    st.header("Overview")
+    summary = ctx.analysis.summary()
+    columns = st.columns(6)
+    columns[0].metric("Open findings", summary["open"])
+    columns[1].metric("Critical", summary["by_severity"]["critical"])
+    columns[2].metric("High", summary["by_severity"]["high"])
+    columns[3].metric("Excepted", summary["excepted"])
+    columns[4].metric("MFA unknown", summary["mfa_unknown"])
+    columns[5].metric("Privileged targets", ctx.analysis.stats.get("privileged_targets", 0))
+    left, middle, right = st.columns(3)
+    with left:
+        _counts("By gap type", {gap: summary["by_gap_type"][gap] for gap in GAP_TYPES}, "gap type")
+    with middle:
+        _counts("By entry provider", summary["by_entry_provider"], "provider")
+    with right:
+        _counts("By severity", {sev: summary["by_severity"][sev] for sev in reversed(SEVERITIES)}, "severity")
+    st.subheader("Fix these first: the top 10 open findings")
+    frame = ctx.findings()
+    top = frame[frame["status"] == "open"].head(10) if not frame.empty else frame
+    if top.empty:
+        st.success("No open findings in this snapshot.")
+    else:
+        st.dataframe(top[["rank", "severity", "gaps", "title", "hops", "targets", "id"]], hide_index=True,
+                     width="stretch")
+    _coverage(ctx)
+    _trend(ctx)
+
