@@ -66,7 +66,8 @@ def _context(settings: Settings, snapshots: list[SnapshotFile], current: Snapsho
 
 
 def main(argv: list[str]) -> None:
-    st.set_page_config(page_title="Crosspath", page_icon=":material/route:", layout="wide")
+    # No page_icon: a Material icon favicon is fetched from fonts.gstatic.com, which offline hosts cannot reach.
+    st.set_page_config(page_title="Crosspath", layout="wide")
     settings = load_settings(argv)
     snapshots, current = _pick_snapshot(settings)
     page = _page()

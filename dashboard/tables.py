@@ -150,14 +150,15 @@ def subset(analysis: Analysis, ids: Iterable[str]) -> Analysis:
 
 
 def nodes_frame(graph: nx.MultiDiGraph, families: tuple[str, ...]) -> pd.DataFrame:
-    """id, name, kind, provider of every node in these families: the explorers' pick lists."""
+    """id, name, kind, provider of every node in these families: the explorers' pick lists, searchable
+    by id, name, email and UPN."""
     rows = [
-        (node_id, data.get("name") or node_id, data.get("kind", ""), data.get("provider", ""), data.get("family"))
+        (node_id, data.get("name") or node_id, data.get("kind", ""), data.get("provider", ""), data.get("family"),
+         f"{node_id} {data.get('name', '')} {data.get('email') or ''} {data.get('upn') or ''}".lower())
         for node_id, data in graph.nodes(data=True)
         if data.get("family") in families
     ]
-    frame = pd.DataFrame(rows, columns=["id", "name", "kind", "provider", "family"])
-    frame["search"] = (frame["id"] + " " + frame["name"]).str.lower()
+    frame = pd.DataFrame(rows, columns=["id", "name", "kind", "provider", "family", "search"])
     return frame.sort_values(["name", "id"], kind="stable").reset_index(drop=True)
 
 

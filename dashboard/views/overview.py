@@ -11,13 +11,15 @@ from queries.findings import GAP_TYPES, SEVERITIES
 from queries.reports.coverage_text import coverage
 from queries.reports.describe import counts_text
 
+SEVERITY_COLORS = {"low": "#9E9E9E", "medium": "#F9A825", "high": "#EF6C00", "critical": "#B71C1C"}
 TREND_SNAPSHOTS = 12  # the trend reads at most this many snapshots (each is analysed once, then cached)
 
 
 def _counts(title: str, counts: dict[str, int], label: str) -> None:
     st.markdown(f"**{title}**")
     frame = pd.DataFrame({label: list(counts), "open findings": list(counts.values())})
-    st.bar_chart(frame, x=label, y="open findings", height=220)
+    st.bar_chart(frame, x=label, y="open findings", horizontal=True, sort=False, height=200, x_label="",
+                 y_label="", color="#0078D4")
 
 
 def _coverage(ctx: Context) -> None:
@@ -63,7 +65,8 @@ def _trend(ctx: Context) -> None:
     frame = pd.DataFrame(points)
     frame["collected_at"] = pd.to_datetime(frame["collected_at"], utc=True, errors="coerce")
     frame = frame.sort_values("collected_at")
-    st.line_chart(frame, x="collected_at", y=list(SEVERITIES), height=260)
+    st.line_chart(frame, x="collected_at", y=list(SEVERITIES), height=260, x_label="collected at",
+                  y_label="open findings", color=[SEVERITY_COLORS[s] for s in SEVERITIES])
 
 
 def render(ctx: Context) -> None:
