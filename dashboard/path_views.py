@@ -6,6 +6,7 @@ privileged target it reaches) and who can write a resource (every entry that rea
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,11 +35,20 @@ class PathPicture:
     explanation: list[str] = field(default_factory=list)
 
     def svg(self) -> str:
-        return render_path_svg(self)  # type: ignore[arg-type]  # duck-typed: only these four fields are read
+        return render_path_svg(self, show_via=True)  # type: ignore[arg-type]  # duck-typed: reads these four fields
+
+    @property
+    def width(self) -> int:
+        """The picture's natural width in pixels."""
+        found = re.search(r'width="(\d+)"', self.svg())
+        return int(found.group(1)) if found else 800
 
     def html(self) -> str:
-        """Scrolls sideways instead of squeezing a long path."""
-        return f'<div class="crosspath-path" style="overflow-x:auto">{self.svg()}</div>'
+        """Fills the page's width, shrinking a long path to at most 3/4 of its size, then scrolls."""
+        svg = self.svg()
+        style = f"width:100%;max-width:{self.width}px;min-width:{int(self.width * 0.75)}px;height:auto"
+        svg = svg.replace("<svg ", f'<svg style="{style}" ', 1)
+        return f'<div class="crosspath-path" style="overflow-x:auto">{svg}</div>'
 
 
 def from_finding(finding: Finding) -> PathPicture:

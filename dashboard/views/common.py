@@ -14,6 +14,7 @@ OVERVIEW, FINDINGS, PATH_VIEW = "Overview", "Findings", "Path view"
 IDENTITIES, RESOURCES, DRIFT = "Identity explorer", "Resource explorer", "Drift"
 EXCEPTIONS, CYPHER = "Exceptions", "Cypher console"
 PAGES = [OVERVIEW, FINDINGS, PATH_VIEW, IDENTITIES, RESOURCES, DRIFT, EXCEPTIONS, CYPHER]
+SIDE_BY_SIDE_WIDTH = 900  # pixels: a wider picture gets the page's width and its text goes under it
 PATH_PICTURE = "path_picture"  # session state: the picture the Path view shows
 PATH_FINDING = "path_finding"  # session state: the finding the Path view shows (its selectbox)
 
@@ -34,18 +35,9 @@ def open_picture_button(picture: PathPicture, key: str) -> None:
     st.button("Open in Path view", key=key, on_click=go_to, kwargs={"page": PATH_VIEW, PATH_PICTURE: picture})
 
 
-def show_picture(picture: PathPicture, with_text: bool = True) -> None:
-    """The picture, and beside it the path in words, entry first."""
-    if not with_text:
-        st.markdown(picture.html(), unsafe_allow_html=True)
-        return
-    left, right = st.columns([3, 2])
-    with left:
-        st.markdown(picture.html(), unsafe_allow_html=True)
-    with right:
-        st.markdown("**How the path works**")
-        st.markdown("\n".join(f"{n}. {md(line)}" for n, line in enumerate(picture.explanation, 1)))
-
-
-def mark_mfa(value: bool) -> str:
-    return "yes" if value else "NO"
+def show_picture(picture: PathPicture) -> None:
+    """The picture with the path in words beside it (under it when the path is too long to fit)."""
+    picture_area, text_area = st.columns([3, 2]) if picture.width <= SIDE_BY_SIDE_WIDTH else (st, st)
+    picture_area.markdown(picture.html(), unsafe_allow_html=True)
+    text_area.markdown("**How the path works**")
+    text_area.markdown("\n".join(f"{n}. {md(line)}" for n, line in enumerate(picture.explanation, 1)))

@@ -37,15 +37,15 @@ def write_sample_out(folder: Path) -> SampleOut:
     older.graph.remove_node(DANA)
     meta = snapshot_metadata(older, when - timedelta(days=7), str(SAMPLES))
     meta["created_at"] = iso(when - timedelta(days=7))
-    older_path = save_snapshot(older, meta, folder)
-    older_path = sorted((folder / "history").iterdir())[0]
+    save_snapshot(older, meta, folder)
     newer = build_graph(collect_folder(SAMPLES), when)
     meta = snapshot_metadata(newer, when, str(SAMPLES))
     meta["created_at"] = iso(when)
-    newer_path = save_snapshot(newer, meta, folder)
+    save_snapshot(newer, meta, folder)
     exceptions = folder / "exceptions.yaml"
     shutil.copyfile(SAMPLES / "exceptions.yaml", exceptions)
-    return SampleOut(folder, exceptions, older_path, sorted((folder / "history").iterdir())[-1])
+    older_path, newer_path = sorted((folder / "history").iterdir())
+    return SampleOut(folder, exceptions, older_path, newer_path)
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ def _type(page, label: str, text: str, heading: str) -> None:
 def test_every_page_in_chromium(server: tuple[str, SampleOut]) -> None:
     from playwright.sync_api import sync_playwright
 
-    url, sample = server
+    url, _ = server
     SHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     with sync_playwright() as playwright:
