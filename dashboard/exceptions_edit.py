@@ -106,11 +106,15 @@ def add_exception(path: Path, new: NewException, analysis: Analysis | None, as_o
         raise ConfigError(f"field 'finding': no finding {new.finding.strip()} in this snapshot")
     item = new.to_yaml_dict()
     text = _appended_text(current, item)
-    parsed = _parse(text, path)
-    if len(parsed) != len(existing) + 1 or parsed[-1].id != item["id"]:
-        # The list is not the file's last block: rewrite it whole (comments are lost, content is not).
+    try:
+        parsed = _parse(text, path)
+        appended = len(parsed) == len(existing) + 1 and parsed[-1].id == item["id"]
+    except ConfigError:
+        appended = False  # a flow-style list (`exceptions: []`) or one that is not the last block
+    if not appended:
+        # Rewrite the document whole: its content stays, its comments do not.
         document = yaml.safe_load(current) or {}
-        document.setdefault("exceptions", []).append(item)
+        document["exceptions"] = list(document.get("exceptions") or []) + [item]
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
         parsed = _parse(text, path)
     write_atomic(path, text.encode("utf-8"))
