@@ -6,6 +6,7 @@ shared by every session: reading the graph, the analysis, the tables, the path e
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,14 @@ import networkx as nx
 import pandas as pd
 import streamlit as st
 
+from collectors.base import parse_time
 from crosspath.pipeline import run_analysis
 from dashboard.path_views import WriteAccess
 from dashboard.tables import findings_frame, nodes_frame
-from graph.snapshot import read_snapshot
+from graph.snapshot import gc_paused, read_snapshot
+from queries.analysis import analyze
 from queries.drift import Drift, diff
+from queries.exceptions import load_exceptions
 from queries.findings import Analysis
 from queries.paths import PathEngine
 from queries.policy import load_policy
@@ -44,7 +48,13 @@ def load_graph(key: FileKey) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
 
 @st.cache_resource(max_entries=6, show_spinner="Finding privileged write paths…")
 def load_analysis(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> Analysis:
-    return run_analysis(load_graph(key), _config_path(policy), _config_path(exceptions))
+    """As `crosspath report` does, but sharing the explorers' path engine."""
+    graph, metadata = load_graph(key)
+    as_of = parse_time(metadata.get("collected_at")) or datetime.now(UTC)
+    loaded_exceptions = load_exceptions(_config_path(exceptions))  # a broken file fails before the work
+    engine = path_engine(key, policy)
+    with gc_paused():
+        return analyze(graph, metadata, engine.policy, loaded_exceptions, as_of, engine=engine)
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
@@ -55,7 +65,9 @@ def findings_table(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> pd
 @st.cache_resource(max_entries=3, show_spinner="Indexing paths…")
 def path_engine(key: FileKey, policy: ConfigKey) -> PathEngine:
     graph, _ = load_graph(key)
-    return PathEngine(graph, load_policy(_config_path(policy)))
+    loaded = load_policy(_config_path(policy))
+    with gc_paused():
+        return PathEngine(graph, loaded)
 
 
 @st.cache_resource(max_entries=3, show_spinner="Indexing who can write what…")
@@ -81,5 +93,6 @@ def drift(old: FileKey, new: FileKey, policy: ConfigKey, exceptions: ConfigKey) 
 def trend_point(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> dict[str, Any]:
     """Open findings by severity in one snapshot; read without keeping its graph in memory."""
     graph, metadata = read_snapshot(Path(key[0]))
-    summary = run_analysis((graph, metadata), _config_path(policy), _config_path(exceptions)).summary()
+    with gc_paused():
+        summary = run_analysis((graph, metadata), _config_path(policy), _config_path(exceptions)).summary()
     return {"collected_at": metadata.get("collected_at"), **summary["by_severity"], "open": summary["open"]}

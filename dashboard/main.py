@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import cache
 from dashboard.context import Context
 from dashboard.settings import Settings, load_settings
-from dashboard.snapshots import SnapshotFile, discover, discover_uploads, save_upload
+from dashboard.snapshots import SnapshotFile, discover, discover_uploads, save_upload, upload_folder
 from dashboard.views import cypher, drift, exceptions, findings, identities, overview, path_view, resources
 from dashboard.views.common import PAGE_KEY, PAGES
 from graph.snapshot import SnapshotError
@@ -16,14 +16,17 @@ from queries.yaml_files import ConfigError
 RENDERERS = dict(zip(PAGES, (overview, findings, path_view, identities, resources, drift, exceptions, cypher),
                      strict=True))
 SNAPSHOT_KEY = "snapshot"
+UPLOADS = "upload_folder"  # session state: this session's private upload folder
 
 
 def _upload() -> None:
     uploaded = st.sidebar.file_uploader("Upload a snapshot", type=["gz", "json"], key="snapshot_upload")
     if uploaded is None or st.session_state.get("uploaded_name") == uploaded.name:
         return
+    if UPLOADS not in st.session_state:
+        st.session_state[UPLOADS] = upload_folder()
     try:
-        saved = save_upload(uploaded.name, uploaded.getvalue())
+        saved = save_upload(st.session_state[UPLOADS], uploaded.name, uploaded.getvalue())
     except SnapshotError as exc:
         st.sidebar.error(str(exc))
         return
@@ -34,7 +37,7 @@ def _upload() -> None:
 def _pick_snapshot(settings: Settings) -> tuple[list[SnapshotFile], SnapshotFile | None]:
     st.sidebar.title("Crosspath")
     _upload()
-    snapshots = discover(settings.snapshots) + discover_uploads()
+    snapshots = discover(settings.snapshots) + discover_uploads(st.session_state.get(UPLOADS))
     if not snapshots:
         return snapshots, None
     labels = {s.label: s for s in snapshots}

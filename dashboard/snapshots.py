@@ -11,7 +11,6 @@ from crosspath.pipeline import HISTORY_DIR, SNAPSHOT_NAME
 from graph.snapshot import read_snapshot
 
 _STAMP = re.compile(r"snapshot-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "crosspath-dashboard-uploads"
 
 
 @dataclass(frozen=True)
@@ -46,20 +45,25 @@ def discover(folder: Path) -> list[SnapshotFile]:
     return found
 
 
-def discover_uploads() -> list[SnapshotFile]:
-    if not UPLOAD_DIR.is_dir():
+def upload_folder() -> Path:
+    """A private folder for one browser session's uploads (other sessions do not see them)."""
+    return Path(tempfile.mkdtemp(prefix="crosspath-upload-"))
+
+
+def discover_uploads(folder: Path | None) -> list[SnapshotFile]:
+    if folder is None or not folder.is_dir():
         return []
-    files = sorted(UPLOAD_DIR.glob("*.json*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    files = sorted(folder.glob("*.json*"), key=lambda p: p.stat().st_mtime, reverse=True)
     return [SnapshotFile(path, f"uploaded: {path.name}") for path in files]
 
 
-def save_upload(name: str, payload: bytes) -> SnapshotFile:
+def save_upload(folder: Path, name: str, payload: bytes) -> SnapshotFile:
     """Keep an uploaded snapshot once it reads as a snapshot; a bad file raises SnapshotError
     and is not kept."""
-    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name) or "snapshot.json.gz"
-    target = UPLOAD_DIR / safe
-    temp = UPLOAD_DIR / f".{safe}.part"
+    target = folder / safe
+    temp = folder / f".{safe}.part"
     temp.write_bytes(payload)
     try:
         read_snapshot(temp)

@@ -33,9 +33,9 @@ def render(ctx: Context) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
     labels = {index: f"{row['level']} {row['target']} ({row['provider']} {row['kind']}, {row['hops']} hops)"
               for index, row in enumerate(rows[:500])}
-    if st.session_state.get("identity_target") not in labels:
-        st.session_state["identity_target"] = 0
-    index = st.selectbox("Show the path to", list(labels), format_func=labels.get, key="identity_target")
+    # One selector per node: a selector that keeps its key while its options change can show a stale label.
+    index = st.selectbox("Show the path to", list(labels), format_func=labels.get,
+                         key=f"identity_target:{node_id}")
     picture = rows[index]["picture"]
     show_picture(picture)
     open_picture_button(picture, key="identity_open_path")

@@ -13,6 +13,9 @@ from queries.reports.describe import counts_text
 
 SEVERITY_COLORS = {"low": "#9E9E9E", "medium": "#F9A825", "high": "#EF6C00", "critical": "#B71C1C"}
 TREND_SNAPSHOTS = 12  # the trend reads at most this many snapshots (each is analysed once, then cached)
+TREND_AUTO_BYTES = 5_000_000  # older snapshots larger than this join the trend on request (a 100k-identity
+# snapshot is ~26 MB and takes tens of seconds to read and analyse)
+TREND_ALL = "trend_all"  # session state: the user asked for the large snapshots too
 
 
 def _counts(title: str, counts: dict[str, int], label: str) -> None:
@@ -49,19 +52,22 @@ def _coverage(ctx: Context) -> None:
 
 def _trend(ctx: Context) -> None:
     st.subheader("Trend across snapshots")
-    points = []
-    for snapshot in ctx.snapshots[:TREND_SNAPSHOTS]:
-        if snapshot.path == ctx.current.path:
-            summary = ctx.analysis.summary()
-            point = {"collected_at": ctx.metadata.get("collected_at"), **summary["by_severity"],
-                     "open": summary["open"]}
-        else:
-            point = cache.trend_point(snapshot.key, ctx.policy_key, ctx.exceptions_key)
-        point["snapshot"] = snapshot.label
-        points.append(point)
+    history = ctx.snapshots[:TREND_SNAPSHOTS]
+    older = [s for s in history if s.path != ctx.current.path]
+    large = [s for s in older if s.path.stat().st_size > TREND_AUTO_BYTES]
+    if large and not st.session_state.get(TREND_ALL):
+        st.button(f"Add {len(large)} large older snapshot(s) to the trend (each is read and analysed once)",
+                  key="trend_add", on_click=st.session_state.update, kwargs={TREND_ALL: True})
+        older = [s for s in older if s not in large]
+    summary = ctx.analysis.summary()
+    points = [{"snapshot": ctx.current.label, "collected_at": ctx.metadata.get("collected_at"),
+               **summary["by_severity"], "open": summary["open"]}]
+    for snapshot in older:
+        points.append({"snapshot": snapshot.label,
+                       **cache.trend_point(snapshot.key, ctx.policy_key, ctx.exceptions_key)})
     if len(points) < 2:
-        st.info("Only one snapshot so far: every `crosspath scan` adds one to the history, and the trend "
-                "appears from the second.")
+        st.info("Only one snapshot in the trend: every `crosspath scan` adds one to the history, and the "
+                "trend appears from the second.")
     frame = pd.DataFrame(points)
     frame["collected_at"] = pd.to_datetime(frame["collected_at"], utc=True, errors="coerce")
     frame = frame.sort_values("collected_at")

@@ -33,9 +33,9 @@ def render(ctx: Context) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
     labels = {index: f"{row['entry']} ({row['provider']} {row['entry_kind']}, {row['hops']} hops)"
               for index, row in enumerate(rows[:500])}
-    if st.session_state.get("resource_entry") not in labels:
-        st.session_state["resource_entry"] = 0
-    index = st.selectbox("Show the path from", list(labels), format_func=labels.get, key="resource_entry")
+    # One selector per node: a selector that keeps its key while its options change can show a stale label.
+    index = st.selectbox("Show the path from", list(labels), format_func=labels.get,
+                         key=f"resource_entry:{node_id}")
     picture = rows[index]["picture"]
     show_picture(picture)
     open_picture_button(picture, key="resource_open_path")

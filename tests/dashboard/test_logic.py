@@ -9,7 +9,7 @@ import pytest
 
 from dashboard.exceptions_edit import NewException, add_exception
 from dashboard.settings import load_settings
-from dashboard.snapshots import discover, save_upload
+from dashboard.snapshots import discover, discover_uploads, save_upload
 from dashboard.tables import FindingFilter, findings_frame, page_count, page_of
 from graph.snapshot import SnapshotError
 from queries.exceptions import load_exceptions
@@ -83,11 +83,14 @@ def test_discover_lists_history_newest_first(sample_out: SampleOut) -> None:
     assert discover(sample_out.folder / "nothing-here") == []
 
 
-def test_an_upload_that_is_not_a_snapshot_is_refused(sample_out: SampleOut) -> None:
+def test_an_upload_that_is_not_a_snapshot_is_refused(sample_out: SampleOut, tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
     with pytest.raises(SnapshotError, match="not a Crosspath snapshot"):
-        save_upload("evil/../../x.json", b'{"format": "something else"}')
-    saved = save_upload("week 44.json.gz", sample_out.older.read_bytes())
-    assert saved.path.name == "week_44.json.gz" and saved.label == "uploaded: week_44.json.gz"
+        save_upload(uploads, "evil/../../x.json", b'{"format": "something else"}')
+    assert discover_uploads(uploads) == [] and not (tmp_path / "x.json").exists()
+    saved = save_upload(uploads, "week 44.json.gz", sample_out.older.read_bytes())
+    assert saved.path == uploads / "week_44.json.gz" and saved.label == "uploaded: week_44.json.gz"
+    assert discover_uploads(uploads) == [saved]
 
 
 def test_settings_command_line_wins_over_environment() -> None:
