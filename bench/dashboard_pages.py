@@ -28,7 +28,11 @@ def _timed(step, label: str, figures: list[tuple[str, float]]) -> None:
     if app.exception:
         raise SystemExit(f"{label}: {app.exception[0].value}")
     figures.append((label, elapsed))
-    print(f"{label:<58} {elapsed:7.2f} s", flush=True)
+    pictures = sum("<svg" in m.value for m in app.markdown)
+    rows = sum(len(df.value) for df in app.dataframe)
+    notes = "; ".join(n.value[:50] for n in [*app.info, *app.warning, *app.error])
+    print(f"{label:<58} {elapsed:7.2f} s   shown: {rows} table rows, {pictures} path picture(s)"
+          + (f", note: {notes}" if notes else ""), flush=True)
 
 
 def measure(snapshots: Path, search_identity: str, search_resource: str) -> list[tuple[str, float]]:

@@ -68,9 +68,30 @@ def _context(settings: Settings, snapshots: list[SnapshotFile], current: Snapsho
         return Context(settings, snapshots, current, cache.load_analysis(current.key, policy, None), message)
 
 
+def _login_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # no secrets.toml at all
+        return False
+
+
+def _signed_in() -> bool:
+    """With an `[auth]` section in .streamlit/secrets.toml (Streamlit's OIDC login), nothing is shown
+    until the user has signed in with the identity provider. Without one, the dashboard relies on
+    binding to 127.0.0.1 or on an authenticating reverse proxy (docs/dashboard.md)."""
+    if not _login_configured() or st.user.to_dict().get("is_logged_in"):
+        return True
+    st.header("Crosspath")
+    st.info("Sign in to see the identity-permission graph.")
+    st.button("Sign in", key="sign_in", on_click=st.login, type="primary")
+    return False
+
+
 def main(argv: list[str]) -> None:
     # No page_icon: a Material icon favicon is fetched from fonts.gstatic.com, which offline hosts cannot reach.
     st.set_page_config(page_title="Crosspath", layout="wide")
+    if not _signed_in():
+        return
     settings = load_settings(argv)
     snapshots, current = _pick_snapshot(settings)
     page = _page()
@@ -87,6 +108,8 @@ def main(argv: list[str]) -> None:
     except (SnapshotError, ConfigError) as exc:
         st.error(str(exc))
         return
+    if _login_configured():
+        st.sidebar.button("Sign out", key="sign_out", on_click=st.logout)
     st.sidebar.caption(f"As of {ctx.analysis.as_of} · {ctx.analysis.stats.get('nodes', 0):,} nodes · "
                        f"{ctx.analysis.stats.get('edges', 0):,} edges")
     RENDERERS[page].render(ctx)

@@ -231,3 +231,26 @@ def test_a_broken_exceptions_file_still_shows_findings(app_env: SampleOut) -> No
     assert any("exceptions file does not load" in w.value and "justification" in w.value for w in app.warning)
     shown, total = _count_line(app)
     assert shown == total > 0
+
+
+def test_large_older_snapshots_join_the_trend_on_request(app_env: SampleOut,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboard.views import overview
+
+    monkeypatch.setattr(overview, "TREND_AUTO_BYTES", 0)  # every older snapshot counts as large
+    app = _app()
+    assert any("Only one snapshot in the trend" in info.value for info in app.info)
+    app.button(key="trend_add").click().run()
+    assert not app.info and not app.exception
+
+
+def test_with_oidc_login_configured_nothing_shows_before_sign_in(app_env: SampleOut) -> None:
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x",
+                           "client_id": "crosspath", "client_secret": "y",
+                           "server_metadata_url": "https://login.example/.well-known/openid-configuration"}
+    app.run()
+    assert not app.exception
+    assert [h.value for h in app.header] == ["Crosspath"]
+    assert app.button(key="sign_in").label == "Sign in"
+    assert not app.metric and not app.dataframe  # no finding leaks before sign-in
