@@ -101,13 +101,13 @@ def blast_radius(engine: PathEngine, node_id: str) -> list[dict[str, Any]]:
         target = graph.nodes[item["target"]]
         rows.append({
             "target": target.get("name") or item["target"],
-            "target_id": item["target"],
             "kind": target.get("kind", ""),
             "provider": target.get("provider", ""),
             "environment": engine.environment(engine.index[item["target"]]),
             "level": item["level"],
             "mfa_on_every_path": item["requires_mfa"],
             "hops": len(item["path"]),
+            "target_id": item["target"],
             "picture": picture(graph, item["path"]),
         })
     return rows
@@ -166,17 +166,17 @@ class WriteAccess:
             long_lived = entry.is_credential and engine.policy.is_long_lived(data.get("age_days"), data.get("expires"))
             rows.append({
                 "entry": pic.entry["name"],
-                "entry_id": engine.ids[node],
                 "entry_kind": data.get("kind", ""),
                 "provider": data.get("provider", ""),
-                "signs_in_as": engine.data[entry.identity].get("name", ""),
-                "human": entry.human,
                 "entry_mfa": entry_mfa_mark(pic.entry),
+                "mfa_on_every_path": entry.mfa is True or node not in without_mfa,
                 "key_age": entry_age(pic.entry),
                 "long_lived_key": long_lived,
                 "level": pic.target["level"],
                 "hops": len(raw),
-                "mfa_on_every_path": entry.mfa is True or node not in without_mfa,
+                "signs_in_as": engine.data[entry.identity].get("name", ""),
+                "human": entry.human,
+                "entry_id": engine.ids[node],
                 "picture": pic,
             })
         rows.sort(key=lambda row: (row["mfa_on_every_path"], row["hops"], row["entry_id"]))
