@@ -254,3 +254,17 @@ def test_with_oidc_login_configured_nothing_shows_before_sign_in(app_env: Sample
     assert [h.value for h in app.header] == ["Crosspath"]
     assert app.button(key="sign_in").label == "Sign in"
     assert not app.metric and not app.dataframe  # no finding leaks before sign-in
+
+
+def test_paging_then_narrowing_the_filter_returns_to_page_one(app_env: SampleOut,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboard.views import findings
+
+    monkeypatch.setattr(findings, "page_of", lambda frame, page: frame.iloc[(page - 1) * 5:page * 5])
+    monkeypatch.setattr(findings, "page_count", lambda rows: max(1, -(-rows // 5)))
+    app = _page(_app(), "Findings")
+    app.number_input(key="findings_page").set_value(3).run()
+    assert list(_findings_table(app)["rank"]) == [11, 12, 13, 14, 15]
+    app.text_input(key="findings_search").input("lumen-prod-invoices").run()
+    assert not app.exception
+    assert app.number_input(key="findings_page").value == 1 and len(_findings_table(app)) == 2
