@@ -74,8 +74,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Samp
 
 
 def _settle(page, heading: str) -> None:
-    """Wait until the script run is over and the page's content is on screen."""
-    page.wait_for_timeout(300)
+    """Wait until the script run is over and the page's content is on screen. Streamlit shows its
+    status widget ("Running…") only from about half a second into a run: wait for it to come (a
+    quick run never shows it), then to go."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector('[data-testid="stStatusWidget"]', state="attached", timeout=1_500)
+    except PlaywrightTimeout:
+        pass
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
     page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
     page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=60_000)
