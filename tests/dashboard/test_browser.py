@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from crosspath.pipeline import run_analysis
+from graph.snapshot import read_snapshot
 from tests.dashboard.conftest import APP, ROOT, SampleOut, write_sample_out
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -110,7 +112,7 @@ def _type(page, label: str, text: str, heading: str) -> None:
 def test_every_page_in_chromium(server: tuple[str, SampleOut]) -> None:
     from playwright.sync_api import sync_playwright
 
-    url, _ = server
+    url, sample = server
     SHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     with sync_playwright() as playwright:
@@ -163,6 +165,15 @@ def test_every_page_in_chromium(server: tuple[str, SampleOut]) -> None:
 
         _goto(page, "Cypher console", "Cypher console (read-only)")
         _shot(page, "08-cypher-console.png")
+
+        # An uploaded snapshot becomes the one on screen: last week's, without Dana's finding.
+        page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(sample.older))
+        _settle(page, "Cypher console (read-only)")
+        assert "As of 2026-10-25T00:00:00Z" in page.get_by_test_id("stSidebar").inner_text()
+        _goto(page, "Overview", "Overview")
+        assert page.get_by_test_id("stMetricValue").first.inner_text() == str(
+            run_analysis(read_snapshot(sample.older), None, sample.exceptions).summary()["open"])
+        _shot(page, "09-uploaded-snapshot.png")
         browser.close()
     assert not problems, "\n".join(problems)
     if os.environ.get("CROSSPATH_README_IMAGES") == "1":
