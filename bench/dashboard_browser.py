@@ -34,7 +34,7 @@ def _settle(page, heading: str, timeout_s: float, started: float) -> float:
         if time.perf_counter() - started > timeout_s:
             raise SystemExit(f"{heading}: not rendered after {timeout_s} s")
         busy = page.locator('[data-testid="stStatusWidget"]').count() > 0
-        if busy or page.get_by_role("heading", name=heading).count() == 0:
+        if busy or page.get_by_role("heading", name=heading, exact=True).count() == 0:
             busy_until = time.perf_counter()
         page.wait_for_timeout(50)
     return busy_until - started
@@ -90,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         print("slowest repeat visit per page: " + ", ".join(f"{k} {v:.2f} s" for k, v in worst.items()))
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
     return 0
 
 

@@ -86,7 +86,7 @@ def _settle(page, heading: str) -> None:
     except PlaywrightTimeout:
         pass
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
-    page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+    page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=60_000)
     page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=60_000)
     page.wait_for_timeout(700)  # charts and data grids draw after the script has finished
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
