@@ -54,7 +54,7 @@ def measure(snapshots: Path, search_identity: str, search_resource: str) -> list
     _timed(lambda: app.number_input(key="findings_page").set_value(3).run(), "Findings: page 3", figures)
     _timed(lambda: page("Path view"), "Path view", figures)
     _timed(lambda: page("Identity explorer"),
-           "Identity explorer (first: builds the path engine)", figures)
+           "Identity explorer (first: builds its pick list)", figures)
     _timed(lambda: app.text_input(key="identity_node_search").input(search_identity).run(),
            f"Identity explorer: search {search_identity!r} + blast radius", figures)
     _timed(lambda: page("Resource explorer"),
@@ -68,7 +68,7 @@ def measure(snapshots: Path, search_identity: str, search_resource: str) -> list
     _timed(lambda: page("Cypher console"), "Cypher console", figures)
     _timed(lambda: page("Identity explorer"), "Identity explorer (warm)", figures)
     _timed(lambda: page("Resource explorer"), "Resource explorer (warm)", figures)
-    _timed(lambda: page("Overview"), "Overview (warm, trend cached)", figures)
+    _timed(lambda: page("Overview"), "Overview (warm, again)", figures)
     return figures
 
 
