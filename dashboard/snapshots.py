@@ -10,6 +10,7 @@ from pathlib import Path
 from crosspath.pipeline import HISTORY_DIR, SNAPSHOT_NAME
 from graph.snapshot import read_snapshot
 
+_SUFFIXES = (".json", ".json.gz")
 _STAMP = re.compile(r"snapshot-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 
 
@@ -33,9 +34,14 @@ def _when(path: Path) -> str:
     return f"{y}-{mo}-{d} {h}:{mi}:{s}Z"
 
 
+def _snapshot_files(folder: Path, pattern: str) -> list[Path]:
+    """Snapshot files only: graph stores keep their own files beside them (`<snapshot>.lbug/`)."""
+    return [p for p in folder.glob(pattern) if p.name.endswith(_SUFFIXES) and p.is_file()]
+
+
 def discover(folder: Path) -> list[SnapshotFile]:
     """Newest first: every history snapshot, then `snapshot.json.gz` if it is not one of them."""
-    history = sorted((folder / HISTORY_DIR).glob("snapshot-*.json*"), key=lambda p: p.name, reverse=True)
+    history = sorted(_snapshot_files(folder / HISTORY_DIR, "snapshot-*"), key=lambda p: p.name, reverse=True)
     found = [SnapshotFile(path, _when(path)) for path in history]
     if found:
         found[0] = SnapshotFile(found[0].path, f"{found[0].label} (latest)")
@@ -53,7 +59,7 @@ def upload_folder() -> Path:
 def discover_uploads(folder: Path | None) -> list[SnapshotFile]:
     if folder is None or not folder.is_dir():
         return []
-    files = sorted(folder.glob("*.json*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    files = sorted(_snapshot_files(folder, "*"), key=lambda p: p.stat().st_mtime, reverse=True)
     return [SnapshotFile(path, f"uploaded: {path.name}") for path in files]
 
 

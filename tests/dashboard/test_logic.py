@@ -81,6 +81,10 @@ def test_discover_lists_history_newest_first(sample_out: SampleOut) -> None:
     assert [item.path for item in found] == [sample_out.newer, sample_out.older]
     assert found[0].label == "2026-11-01 00:00:00Z (latest)"
     assert discover(sample_out.folder / "nothing-here") == []
+    # What a graph store keeps beside a snapshot (the embedded Cypher store's database) is not one.
+    (sample_out.folder / "history" / f"{sample_out.newer.name}.lbug").mkdir()
+    (sample_out.folder / "history" / "snapshot-20991231T000000Z.json.gz.tmp").write_text("")
+    assert [item.path for item in discover(sample_out.folder)] == [sample_out.newer, sample_out.older]
 
 
 def test_an_upload_that_is_not_a_snapshot_is_refused(sample_out: SampleOut, tmp_path: Path) -> None:
