@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from dashboard.exceptions_edit import NewException, add_exception
 from dashboard.settings import load_settings
 from dashboard.snapshots import discover, discover_uploads, save_upload
 from dashboard.tables import FindingFilter, findings_frame, page_count, page_of
-from graph.snapshot import SnapshotError
+from graph.snapshot import SnapshotError, read_snapshot
 from queries.exceptions import load_exceptions
 from queries.yaml_files import ConfigError
 from tests.dashboard.conftest import SampleOut
@@ -117,3 +118,22 @@ def test_filters_and_pages(sample_out: SampleOut) -> None:
     assert FindingFilter(search="NO-SUCH-THING").apply(frame).empty
     assert page_count(0) == 1 and page_count(50) == 1 and page_count(51) == 2
     assert list(page_of(frame, 2, size=5)["rank"]) == [6, 7, 8, 9, 10]
+
+
+def test_customer_names_in_path_pictures_are_inert(sample_out: SampleOut) -> None:
+    from dashboard.path_views import WriteAccess, blast_radius
+    from queries.paths import PathEngine
+    from queries.policy import load_policy
+    from queries.reports.markdown import md
+
+    graph, _ = read_snapshot(sample_out.newer)
+    hostile = '<img src=x onerror="alert(1)">[click](javascript:alert(2))'
+    graph.nodes["entra:a1000000-0000-4000-8000-000000000001"]["name"] = hostile
+    engine = PathEngine(graph, load_policy())
+    rows = WriteAccess(engine).who_can_write("aws:arn:aws:s3:::lumen-prod-invoices")
+    picture = next(row["picture"] for row in rows if row["entry_id"].endswith("000000000001"))
+    html = picture.html()
+    assert "<img" not in html and "&lt;img src=x" in html
+    sentences = [md(line) for line in picture.explanation]
+    assert all("<img" not in line and not re.search(r"(?<!\\)\]\(", line) for line in sentences), sentences
+    assert blast_radius(engine, "entra:a1000000-0000-4000-8000-000000000001")[0]["picture"].entry["name"] == hostile
