@@ -30,15 +30,19 @@ def _coverage(ctx: Context) -> None:
     meta = ctx.metadata
     st.caption(f"Collected at {meta.get('collected_at') or 'unknown'} · snapshot written "
                f"{meta.get('created_at') or 'unknown'} · Crosspath {meta.get('tool_version') or '?'}")
+    raw = meta.get("coverage") if isinstance(meta.get("coverage"), dict) else {}
     rows = []
     for item in coverage(ctx.analysis):
+        source = raw.get(item.source) or {}
         rows.append({
             "source": item.source,
             "status": item.status,
             "what this means": item.statement,
             "scopes": len(item.scopes),
-            "counts": counts_text(item.counts),
+            "files": len(source.get("files") or []),
             "errors": len(item.errors),
+            "notes": "; ".join(source.get("notes") or []),  # e.g. calls a live collection was denied
+            "counts": counts_text(item.counts),
         })
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     incomplete = [item for item in coverage(ctx.analysis) if not item.complete]

@@ -275,3 +275,26 @@ def test_paging_then_narrowing_the_filter_returns_to_page_one(app_env: SampleOut
     app.text_input(key="findings_search").input("lumen-prod-invoices").run()
     assert not app.exception
     assert app.number_input(key="findings_page").value == 1 and len(_findings_table(app)) == 2
+
+
+def test_overview_states_what_a_partial_collection_missed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source with a rejected file is partial and a missing one is not covered: the Overview says so."""
+    import shutil
+
+    from crosspath.pipeline import scan
+
+    samples = tmp_path / "samples"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "data" / "samples", samples)
+    shutil.rmtree(samples / "gcp")
+    (samples / "aws" / "222222222222" / "authorization-details.json").write_text("{not json")
+    scan(samples, tmp_path / "out")
+    monkeypatch.setenv("CROSSPATH_SNAPSHOTS", str(tmp_path / "out"))
+    monkeypatch.delenv("CROSSPATH_EXCEPTIONS", raising=False)
+    app = _app()
+    table = app.dataframe[1].value.set_index("source")
+    assert table.loc["aws", "status"] == "partial" and table.loc["aws", "errors"] == 1
+    assert table.loc["gcp", "status"] == "missing" and table.loc["entra", "status"] == "complete"
+    warnings = [w.value for w in app.warning]
+    assert any(w.startswith("gcp: not covered") for w in warnings)
+    assert any(w.startswith("aws: partially covered") for w in warnings)
+    assert any("1 rejected file(s) or record(s)" in e.label for e in app.expander)
