@@ -22,6 +22,7 @@ from queries.findings import GAP_TYPES, SEVERITIES
 from queries.reports import csv_report, json_report
 
 SELECTED = "findings_selected"
+ROW_PICK = "findings_row_pick"  # session state: the table row selection already applied
 
 
 def _filters(ctx: Context) -> FindingFilter:
@@ -71,8 +72,11 @@ def render(ctx: Context) -> None:
     )
     labels = {row.id: f"#{row.rank} {row.severity} · {row.title}" for row in shown.itertuples()}
     picked_rows = getattr(getattr(selection, "selection", None), "rows", []) or []
-    if picked_rows:
-        st.session_state[SELECTED] = shown.iloc[picked_rows[0]]["id"]
+    picked = shown.iloc[picked_rows[0]]["id"] if picked_rows and picked_rows[0] < len(shown) else None
+    if picked is not None and picked != st.session_state.get(ROW_PICK):
+        # A new click in the table wins; a row left selected does not override the selector below.
+        st.session_state[SELECTED] = picked
+    st.session_state[ROW_PICK] = picked
     if st.session_state.get(SELECTED) not in labels:
         st.session_state[SELECTED] = next(iter(labels))
     finding_id = st.selectbox("Show the path of", list(labels), format_func=labels.get, key=SELECTED)

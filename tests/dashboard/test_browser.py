@@ -135,8 +135,21 @@ def test_every_page_in_chromium(server: tuple[str, SampleOut]) -> None:
         _type(page, "Search (id, entry, target, path)", "invoices", "Findings")
         filtered_text = page.get_by_text(" findings", exact=False).filter(has_text=" of ").first.inner_text()
         assert 0 < int(filtered_text.split()[0]) < total, filtered_text
-        assert page.locator("svg.path-picture").count() == 1  # the selected finding's path
+        assert "Dana Ruiz" in page.locator("svg.path-picture").first.inner_html()  # the first row's path
+        # Selecting the second row in the table (its checkbox, drawn on the grid's canvas) shows its path.
+        grid = page.get_by_test_id("stDataFrame").first.bounding_box()
+        page.mouse.click(grid["x"] + 14, grid["y"] + 35 * 2 + 17)
+        _settle(page, "Findings")
+        assert "Omar Haddad" in page.locator("svg.path-picture").first.inner_html()
         _shot(page, "02-findings-filtered.png")
+        # The selector under the table still works while that row stays selected.
+        page.get_by_label("Show the path of").first.click()
+        page.get_by_role("option", name="Dana Ruiz", exact=False).first.click()
+        _settle(page, "Findings")
+        assert "Dana Ruiz" in page.locator("svg.path-picture").first.inner_html()
+        page.get_by_label("Show the path of").first.click()
+        page.get_by_role("option", name="Omar Haddad", exact=False).first.click()
+        _settle(page, "Findings")
 
         page.get_by_role("button", name="Open in Path view").click()
         _settle(page, "Path view")
