@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import networkx as nx
@@ -48,7 +48,7 @@ class Context:
 
     @property
     def as_of(self) -> datetime:
-        return parse_time(self.analysis.as_of) or datetime.now()
+        return parse_time(self.analysis.as_of) or datetime.now(UTC)
 
     def findings(self) -> pd.DataFrame:
         return cache.findings_table(self.key, self.policy_key, self.exceptions_key)

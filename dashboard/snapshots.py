@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crosspath.pipeline import HISTORY_DIR, SNAPSHOT_NAME
-from graph.snapshot import read_snapshot
+from graph.snapshot import SnapshotError, read_snapshot
 
 _SUFFIXES = (".json", ".json.gz")
 _STAMP = re.compile(r"snapshot-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
@@ -65,7 +65,7 @@ def discover_uploads(folder: Path | None) -> list[SnapshotFile]:
 
 def save_upload(folder: Path, name: str, payload: bytes) -> SnapshotFile:
     """Keep an uploaded snapshot once it reads as a snapshot; a bad file raises SnapshotError
-    and is not kept."""
+    (naming the uploaded file) and is not kept."""
     folder.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name) or "snapshot.json.gz"
     target = folder / safe
@@ -73,8 +73,10 @@ def save_upload(folder: Path, name: str, payload: bytes) -> SnapshotFile:
     temp.write_bytes(payload)
     try:
         read_snapshot(temp)
-    except Exception:
+    except Exception as exc:
         temp.unlink(missing_ok=True)
+        if isinstance(exc, SnapshotError):
+            raise SnapshotError(str(exc).replace(str(temp), f"uploaded file {name!r}")) from None
         raise
     temp.replace(target)
     return SnapshotFile(target, f"uploaded: {safe}")

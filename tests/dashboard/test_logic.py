@@ -90,7 +90,7 @@ def test_discover_lists_history_newest_first(sample_out: SampleOut) -> None:
 
 def test_an_upload_that_is_not_a_snapshot_is_refused(sample_out: SampleOut, tmp_path: Path) -> None:
     uploads = tmp_path / "uploads"
-    with pytest.raises(SnapshotError, match="not a Crosspath snapshot"):
+    with pytest.raises(SnapshotError, match=r"^uploaded file 'evil/../../x.json': not a Crosspath snapshot"):
         save_upload(uploads, "evil/../../x.json", b'{"format": "something else"}')
     assert discover_uploads(uploads) == [] and not (tmp_path / "x.json").exists()
     saved = save_upload(uploads, "week 44.json.gz", sample_out.older.read_bytes())
