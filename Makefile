@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SAMPLES := data/samples
 OUT ?= crosspath-out
 
-.PHONY: demo test setup lint bench
+.PHONY: demo test setup lint bench dashboard
 
 $(BIN)/crosspath: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,3 +26,9 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/run.py --sizes 10000 100000
+
+# The dashboard edits its own copy of the sample exceptions, never data/samples/.
+dashboard: setup
+	test -f $(OUT)/snapshot.json.gz || $(MAKE) demo
+	test -f $(OUT)/exceptions.yaml || cp $(SAMPLES)/exceptions.yaml $(OUT)/exceptions.yaml
+	$(BIN)/streamlit run app.py -- --snapshots $(OUT) --exceptions $(OUT)/exceptions.yaml

@@ -203,8 +203,10 @@ def analyze(
     policy: Policy,
     exceptions: list[PolicyException],
     as_of: datetime,
+    engine: PathEngine | None = None,
 ) -> Analysis:
-    engine = PathEngine(graph, policy)
+    """`engine`: one already built for this graph and policy (the dashboard keeps one for its explorers)."""
+    engine = engine or PathEngine(graph, policy)
     builder = _FindingBuilder(engine, policy)
     findings = rank([builder.build(gap) for gap in engine.gap_paths()])
     apply_exceptions(findings, exceptions, as_of)

@@ -73,7 +73,8 @@ def _node(x: float, name: str, node_id: str, provider: str, detail: str) -> str:
     )
 
 
-def render_path_svg(finding: Finding) -> str:
+def render_path_svg(finding: Finding, show_via: bool = False) -> str:
+    """`show_via` also writes each edge's `via` above its kind (the dashboard); reports keep it a tooltip."""
     entry, target, path = finding.entry, finding.target, finding.path
     nodes = [(label(path[0].source_name, path[0].source), path[0].source, path[0].source_provider)] if path else [
         (label(entry.get("name", ""), entry.get("id", "")), entry.get("id", ""), entry.get("provider", ""))
@@ -107,6 +108,9 @@ def render_path_svg(finding: Finding) -> str:
             f'<text x="{center:.0f}" y="{middle - 8:.0f}" font-size="9" fill="#333" '
             f'text-anchor="middle">{escape(kind)}</text>'
         )
+        if show_via:
+            parts.append(f'<text x="{center:.0f}" y="{middle - 20:.0f}" font-size="8" fill="#666" '
+                         f'text-anchor="middle">{escape(_clip(edge.via, 28))}</text>')
         mark = edge_mfa_mark(edge)
         if mark:
             parts.append(_mfa_badge(center, middle + 18, mark))

@@ -1,0 +1,114 @@
+"""Everything expensive, computed once per snapshot file (keyed on its path, mtime and size) and
+shared by every session: reading the graph, the analysis, the tables, the path engine.
+
+`st.cache_resource` hands out the same object to every caller, so callers must not mutate them.
+"""
+
+from __future__ import annotations
+
+import gc
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pandas as pd
+import streamlit as st
+
+from collectors.base import parse_time
+from crosspath.pipeline import run_analysis
+from dashboard.path_views import WriteAccess
+from dashboard.tables import findings_frame, nodes_frame
+from graph.snapshot import gc_paused, read_snapshot
+from queries.analysis import analyze
+from queries.drift import Drift, diff
+from queries.exceptions import load_exceptions
+from queries.findings import Analysis
+from queries.paths import PathEngine
+from queries.policy import load_policy
+
+FileKey = tuple[str, float, int]
+ConfigKey = tuple[str, float] | None  # (path, mtime) of a policy or exceptions file
+
+
+def config_key(path: Path | None) -> ConfigKey:
+    """Editing the policy or exceptions file changes this key, so the analysis is redone."""
+    if path is None:
+        return None
+    return str(path), path.stat().st_mtime if path.exists() else -1.0
+
+
+def _config_path(key: ConfigKey) -> Path | None:
+    return Path(key[0]) if key else None
+
+
+def _kept(value: Any) -> Any:
+    """Move everything allocated so far out of the cyclic garbage collector's reach.
+
+    Streamlit runs a full collection after every script run (`runner.postScriptGC`); over the
+    ~15 million objects of a 1M-edge graph that took 2-3 s per click. Frozen objects are still
+    freed by reference counting when the cache drops them; what only the cyclic collector can free
+    (a networkx graph references itself through its cached views) is collected when the next
+    snapshot is read (`load_graph`), which is also when the cache evicts graphs.
+    """
+    gc.freeze()
+    return value
+
+
+@st.cache_resource(max_entries=3, show_spinner="Reading the snapshot…")
+def load_graph(key: FileKey) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
+    gc.unfreeze()
+    gc.collect()  # graphs the cache has dropped since the last read
+    return _kept(read_snapshot(Path(key[0])))
+
+
+@st.cache_resource(max_entries=6, show_spinner="Finding privileged write paths…")
+def load_analysis(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> Analysis:
+    """As `crosspath report` does, but sharing the explorers' path engine."""
+    graph, metadata = load_graph(key)
+    as_of = parse_time(metadata.get("collected_at")) or datetime.now(UTC)
+    loaded_exceptions = load_exceptions(_config_path(exceptions))  # a broken file fails before the work
+    engine = path_engine(key, policy)
+    with gc_paused():
+        return _kept(analyze(graph, metadata, engine.policy, loaded_exceptions, as_of, engine=engine))
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def findings_table(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> pd.DataFrame:
+    return _kept(findings_frame(load_analysis(key, policy, exceptions)))
+
+
+@st.cache_resource(max_entries=3, show_spinner="Indexing paths…")
+def path_engine(key: FileKey, policy: ConfigKey) -> PathEngine:
+    graph, _ = load_graph(key)
+    loaded = load_policy(_config_path(policy))
+    with gc_paused():
+        return _kept(PathEngine(graph, loaded))
+
+
+@st.cache_resource(max_entries=3, show_spinner="Indexing who can write what…")
+def write_access(key: FileKey, policy: ConfigKey) -> WriteAccess:
+    return _kept(WriteAccess(path_engine(key, policy)))
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def nodes_table(key: FileKey, families: tuple[str, ...]) -> pd.DataFrame:
+    graph, _ = load_graph(key)
+    return _kept(nodes_frame(graph, families))
+
+
+@st.cache_resource(max_entries=3, show_spinner="Comparing snapshots…")
+def drift(old: FileKey, new: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> Drift:
+    return _kept(diff(
+        load_analysis(old, policy, exceptions), load_analysis(new, policy, exceptions),
+        load_graph(old)[0], load_graph(new)[0],
+    ))
+
+
+@st.cache_data(max_entries=64, show_spinner="Counting findings in older snapshots…")
+def trend_point(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> dict[str, Any]:
+    """Open findings by severity in one snapshot; read without keeping its graph in memory."""
+    graph, metadata = read_snapshot(Path(key[0]))
+    with gc_paused():
+        summary = run_analysis((graph, metadata), _config_path(policy), _config_path(exceptions)).summary()
+    return {"collected_at": metadata.get("collected_at"), **summary["by_severity"], "open": summary["open"]}

@@ -1,0 +1,115 @@
+"""The dashboard's frame: sidebar (snapshot picker, upload, pages), then the chosen page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cache
+from dashboard.context import Context
+from dashboard.settings import Settings, load_settings
+from dashboard.snapshots import SnapshotFile, discover, discover_uploads, save_upload, upload_folder
+from dashboard.views import cypher, drift, exceptions, findings, identities, overview, path_view, resources
+from dashboard.views.common import PAGE_KEY, PAGES
+from graph.snapshot import SnapshotError
+from queries.yaml_files import ConfigError
+
+RENDERERS = dict(zip(PAGES, (overview, findings, path_view, identities, resources, drift, exceptions, cypher),
+                     strict=True))
+SNAPSHOT_KEY = "snapshot"
+UPLOADS = "upload_folder"  # session state: this session's private upload folder
+
+
+def _upload() -> None:
+    uploaded = st.sidebar.file_uploader("Upload a snapshot", type=["gz", "json"], key="snapshot_upload")
+    if uploaded is None or st.session_state.get("uploaded_name") == uploaded.name:
+        return
+    if UPLOADS not in st.session_state:
+        st.session_state[UPLOADS] = upload_folder()
+    try:
+        saved = save_upload(st.session_state[UPLOADS], uploaded.name, uploaded.getvalue())
+    except SnapshotError as exc:
+        st.sidebar.error(str(exc))
+        return
+    st.session_state["uploaded_name"] = uploaded.name
+    st.session_state[SNAPSHOT_KEY] = saved.label
+
+
+def _pick_snapshot(settings: Settings) -> tuple[list[SnapshotFile], SnapshotFile | None]:
+    st.sidebar.title("Crosspath")
+    _upload()
+    snapshots = discover(settings.snapshots) + discover_uploads(st.session_state.get(UPLOADS))
+    if not snapshots:
+        return snapshots, None
+    labels = {s.label: s for s in snapshots}
+    if st.session_state.get(SNAPSHOT_KEY) not in labels:
+        st.session_state[SNAPSHOT_KEY] = next(iter(labels))
+    label = st.sidebar.selectbox("Snapshot", list(labels), key=SNAPSHOT_KEY)
+    return snapshots, labels[label]
+
+
+def _page() -> str:
+    if PAGE_KEY not in st.session_state:
+        wanted = st.query_params.get(PAGE_KEY)
+        st.session_state[PAGE_KEY] = wanted if wanted in PAGES else PAGES[0]
+    page = st.sidebar.radio("Page", PAGES, key=PAGE_KEY)
+    st.query_params[PAGE_KEY] = page
+    return page
+
+
+def _context(settings: Settings, snapshots: list[SnapshotFile], current: SnapshotFile) -> Context:
+    policy = cache.config_key(settings.policy)
+    try:
+        analysis = cache.load_analysis(current.key, policy, cache.config_key(settings.exceptions))
+        return Context(settings, snapshots, current, analysis)
+    except ConfigError as exc:
+        if settings.exceptions is None:
+            raise
+        message = f"The exceptions file does not load, so findings are shown without exceptions: {exc}"
+        return Context(settings, snapshots, current, cache.load_analysis(current.key, policy, None), message)
+
+
+def _login_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # no secrets.toml at all
+        return False
+
+
+def _signed_in() -> bool:
+    """With an `[auth]` section in .streamlit/secrets.toml (Streamlit's OIDC login), nothing is shown
+    until the user has signed in with the identity provider. Without one, the dashboard relies on
+    binding to 127.0.0.1 or on an authenticating reverse proxy (docs/dashboard.md)."""
+    if not _login_configured() or st.user.to_dict().get("is_logged_in"):
+        return True
+    st.header("Crosspath")
+    st.info("Sign in to see the identity-permission graph.")
+    st.button("Sign in", key="sign_in", on_click=st.login, type="primary")
+    return False
+
+
+def main(argv: list[str]) -> None:
+    # No page_icon: a Material icon favicon is fetched from fonts.gstatic.com, which offline hosts cannot reach.
+    st.set_page_config(page_title="Crosspath", layout="wide")
+    if not _signed_in():
+        return
+    settings = load_settings(argv)
+    snapshots, current = _pick_snapshot(settings)
+    page = _page()
+    st.sidebar.caption(f"Snapshots from `{settings.snapshots}`"
+                       + (f" · exceptions `{settings.exceptions}`" if settings.exceptions else "")
+                       + (f" · policy `{settings.policy}`" if settings.policy else ""))
+    if current is None:
+        st.header("No snapshot yet")
+        st.info(f"No snapshot in `{settings.snapshots}`. Run `crosspath scan DIR --out {settings.snapshots}` "
+                "(for the sample organisation: `make demo`), or upload a snapshot in the sidebar.")
+        return
+    try:
+        ctx = _context(settings, snapshots, current)
+    except (SnapshotError, ConfigError) as exc:
+        st.error(str(exc))
+        return
+    if _login_configured():
+        st.sidebar.button("Sign out", key="sign_out", on_click=st.logout)
+    st.sidebar.caption(f"As of {ctx.analysis.as_of} · {ctx.analysis.stats.get('nodes', 0):,} nodes · "
+                       f"{ctx.analysis.stats.get('edges', 0):,} edges")
+    RENDERERS[page].render(ctx)

@@ -1,0 +1,21 @@
+"""Picking one node out of 200k: a search box narrows a bounded pick list."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.tables import search_nodes
+
+
+def pick_node(frame: pd.DataFrame, label: str, key: str) -> str | None:
+    search = st.text_input(f"Search {label} by name or id", key=f"{key}_search")
+    matches = search_nodes(frame, search)
+    if matches.empty:
+        st.info(f"No {label} matches {search!r}.")
+        return None
+    labels = {row.id: f"{row.name} · {row.provider} {row.kind}" for row in matches.itertuples()}
+    note = f"showing the first {len(matches)} of the matches; type more to narrow" if len(matches) >= 200 else ""
+    if st.session_state.get(key) not in labels:
+        st.session_state[key] = next(iter(labels))
+    return st.selectbox(label.capitalize(), list(labels), format_func=labels.get, key=key, help=note or None)

@@ -1,0 +1,41 @@
+"""Resource explorer (who can write): pick a resource, see every entry that can write or
+administer it, with the MFA and key status of each."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.context import Context
+from dashboard.views.common import open_picture_button, show_picture
+from dashboard.views.explorer_common import pick_node
+
+NODE_KEY = "resource_node"
+
+
+def render(ctx: Context) -> None:
+    st.header("Resource explorer: who can write")
+    st.caption("Every entry (a credential, or a person's interactive sign-in) that reaches write or admin on "
+               "the resource, directly or through groups, roles, federation and secrets. Rows without MFA on "
+               "every path come first.")
+    node_id = pick_node(ctx.nodes("Resource"), "resource", NODE_KEY)
+    if node_id is None:
+        return
+    rows = ctx.write_access().who_can_write(node_id)
+    if not rows:
+        st.success("No entry can write or administer this resource.")
+        return
+    without_mfa = sum(not row["mfa_on_every_path"] for row in rows)
+    long_lived = sum(row["long_lived_key"] for row in rows)
+    st.markdown(f"**{len(rows)}** entr{'y' if len(rows) == 1 else 'ies'} can write it; **{without_mfa}** "
+                f"without MFA on some path; **{long_lived}** long-lived key(s).")
+    table = pd.DataFrame([{k: v for k, v in row.items() if k != "picture"} for row in rows])
+    st.dataframe(table, hide_index=True, width="stretch")
+    labels = {index: f"{row['entry']} ({row['provider']} {row['entry_kind']}, {row['hops']} hops)"
+              for index, row in enumerate(rows[:500])}
+    # One selector per node: a selector that keeps its key while its options change can show a stale label.
+    index = st.selectbox("Show the path from", list(labels), format_func=labels.get,
+                         key=f"resource_entry:{node_id}")
+    picture = rows[index]["picture"]
+    show_picture(picture)
+    open_picture_button(picture, key="resource_open_path")

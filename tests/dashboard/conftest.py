@@ -1,0 +1,61 @@
+"""The sample organisation scanned into a scan output folder with two snapshots a week apart.
+
+The older snapshot lacks dana.ruiz's Entra account (and so her finding), so Drift has a new
+finding, a new identity and new edges to show; the exceptions file is a copy the tests may edit.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from collectors.base import iso
+from crosspath.pipeline import collect_folder, read_manifest, resolve_as_of, save_snapshot, snapshot_metadata
+from graph.builder import build_graph
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "data" / "samples"
+APP = ROOT / "app.py"
+DANA = "entra:a1000000-0000-4000-8000-000000000001"
+
+
+@dataclass
+class SampleOut:
+    folder: Path  # what `crosspath scan --out` writes: snapshot.json.gz and history/
+    exceptions: Path  # a writable copy of data/samples/exceptions.yaml
+    older: Path
+    newer: Path
+
+
+def write_sample_out(folder: Path) -> SampleOut:
+    when = resolve_as_of(None, read_manifest(SAMPLES))
+    older = build_graph(collect_folder(SAMPLES), when - timedelta(days=7))
+    older.graph.remove_node(DANA)
+    meta = snapshot_metadata(older, when - timedelta(days=7), str(SAMPLES))
+    meta["created_at"] = iso(when - timedelta(days=7))
+    save_snapshot(older, meta, folder)
+    newer = build_graph(collect_folder(SAMPLES), when)
+    meta = snapshot_metadata(newer, when, str(SAMPLES))
+    meta["created_at"] = iso(when)
+    save_snapshot(newer, meta, folder)
+    exceptions = folder / "exceptions.yaml"
+    shutil.copyfile(SAMPLES / "exceptions.yaml", exceptions)
+    older_path, newer_path = sorted((folder / "history").iterdir())
+    return SampleOut(folder, exceptions, older_path, newer_path)
+
+
+@pytest.fixture
+def sample_out(tmp_path: Path) -> SampleOut:
+    return write_sample_out(tmp_path / "out")
+
+
+@pytest.fixture
+def app_env(sample_out: SampleOut, monkeypatch: pytest.MonkeyPatch) -> SampleOut:
+    monkeypatch.setenv("CROSSPATH_SNAPSHOTS", str(sample_out.folder))
+    monkeypatch.setenv("CROSSPATH_EXCEPTIONS", str(sample_out.exceptions))
+    monkeypatch.delenv("CROSSPATH_POLICY", raising=False)
+    return sample_out
