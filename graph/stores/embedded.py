@@ -73,11 +73,11 @@ def load_rows(connection: Any, rows: GraphRows) -> None:
         connection.execute(statement)
     for label, records in rows.nodes.items():
         if records:
-            frame = _arrow_table(records, rows.node_columns[label])  # noqa: F841 - scanned by name below
+            frame = _arrow_table(records, rows.node_columns[label])
             connection.execute(f"COPY {_quote(label)} FROM frame")
     for rel_type in rows.edges:
         for (source, target), records in sorted(rows.edges_between(rel_type).items()):
-            frame = _arrow_table(records, rows.edge_columns[rel_type], ("source", "target"))  # noqa: F841
+            frame = _arrow_table(records, rows.edge_columns[rel_type], ("source", "target"))  # noqa: F841 - COPY reads it by name
             connection.execute(f"COPY {_quote(rel_type)} FROM frame (from='{source}', to='{target}')")
 
 

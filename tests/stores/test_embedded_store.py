@@ -8,10 +8,9 @@ from collections import Counter
 
 import pytest
 
-import graph.stores.embedded as embedded
-from graph.stores import CypherError, ReadOnlyError, run_read_query
-from graph.stores.embedded import close_all, open_store, store_file
 from graph.snapshot import read_snapshot, write_snapshot
+from graph.stores import CypherError, ReadOnlyError, embedded, run_read_query
+from graph.stores.embedded import close_all, open_store, store_file
 from graph.stores.readonly import refuse_writes
 from queries.policy import load_policy
 
