@@ -177,6 +177,8 @@ def _explain(message: str) -> str:
         hints.append("the embedded store writes shortest paths as MATCH p = (a)-[* SHORTEST 1..10]->(b)")
     if "Parameter" in text and "not found" in text:
         hints.append("pass every $parameter (CLI: --param name=value)")
+    if "mismatched input" in text:
+        hints.append("a reserved word (GROUP, ORDER, COUNT, ...) as a name needs backticks: `group`")
     if "Table" in text and "does not exist" in text:
         hints.append("labels are Identity, Credential, Resource, Person; relationship types are the edge kinds; "
                      "quote reserved words with backticks")

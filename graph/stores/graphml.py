@@ -21,9 +21,9 @@ def _attributes(row: dict[str, Any], skip: tuple[str, ...] = ()) -> dict[str, An
 
 def to_graphml_graph(rows: GraphRows) -> nx.MultiDiGraph:
     graph = nx.MultiDiGraph()
-    for label, records in rows.nodes.items():
+    for records in rows.nodes.values():
         for row in records:
-            graph.add_node(row["id"], label=row["name"], family=label, **_attributes(row, ("id",)))
+            graph.add_node(row["id"], **{**_attributes(row, ("id",)), "label": row["name"]})
     for rel_type, records in rows.edges.items():
         for row in records:
             graph.add_edge(row["source"], row["target"], key=f"{rel_type}|{row['via']}",

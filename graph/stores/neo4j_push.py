@@ -197,8 +197,9 @@ def push(rows: GraphRows, tag: str, settings: Neo4jSettings, batch_size: int = D
 
 
 def run_neo4j_read_query(settings: Neo4jSettings, query: str, parameters: dict[str, Any] | None = None,
-                         limit: int | None = None) -> QueryResult:
-    """Read-only Cypher on Neo4j: refused if it writes, and run in a READ access-mode session."""
+                         limit: int | None = None, retry_seconds: float = 2.0) -> QueryResult:
+    """Read-only Cypher on Neo4j: refused if it writes, and run in a READ access-mode session
+    (retried briefly: a person is waiting for the answer)."""
     import time
 
     import neo4j
@@ -219,7 +220,7 @@ def run_neo4j_read_query(settings: Neo4jSettings, query: str, parameters: dict[s
         return columns, rows, truncated
 
     try:
-        with _driver(settings) as driver, driver.session(database=settings.database,
+        with _driver(settings, retry_seconds) as driver, driver.session(database=settings.database,
                                                          default_access_mode=neo4j.READ_ACCESS) as session:
             columns, rows, truncated = session.execute_read(read)
     except neo4j.exceptions.Neo4jError as exc:
