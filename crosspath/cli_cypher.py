@@ -58,7 +58,7 @@ def render(result: QueryResult, output_format: str) -> str:
         for row in result.rows:
             writer.writerow([json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else
                              short_text(v) for v in row])
-        return buffer.getvalue()
+        return buffer.getvalue().rstrip("\r\n")
     table = Table(show_lines=False, header_style="bold")
     for column in result.columns:
         table.add_column(column, overflow="fold")
@@ -69,7 +69,7 @@ def render(result: QueryResult, output_format: str) -> str:
     console.print(table)
     more = " (more rows not shown: raise --limit)" if result.truncated else ""
     console.print(f"{len(result.rows)} row(s) in {result.elapsed_ms:.0f} ms{more}", style="dim")
-    return console.export_text()
+    return console.export_text().rstrip("\n")
 
 
 def _run(query: str, parameters: dict[str, Any], store: str, snapshot_path: Path, neo4j_options: dict[str, Any],
@@ -177,8 +177,7 @@ def cypher_command(query: str | None, snapshot_path: Path, library_name: str | N
                 _shell(store, snapshot_path, neo4j_options, output_format, limit)
                 return
             query = sys.stdin.read()
-        click.echo(render(_run(query, parameters, store, snapshot_path, neo4j_options, limit), output_format),
-                   nl=output_format != "table")
+        click.echo(render(_run(query, parameters, store, snapshot_path, neo4j_options, limit), output_format))
     except (CypherError, LibraryError) as exc:
         raise click.ClickException(str(exc)) from exc
 
