@@ -7,7 +7,8 @@
 MATCH p = (e)-[:AUTHENTICATES|MEMBER_OF|CAN_ASSUME|CAN_IMPERSONATE|CAN_CREATE_CREDENTIAL|CAN_RUN_AS|FEDERATES_TO|CAN_GRANT|CAN_READ_SECRET*0..8]->(:Identity)-[g:HAS_PERMISSION]->(t:Resource)
 WHERE e.entry AND e.entry_no_mfa AND g.target_class > 0
   AND all(step IN relationships(p) WHERE step.traversable AND step.mfa_free)
-WITH e, t, min(length(p)) AS hops, max(CASE g.level WHEN 'admin' THEN 2 ELSE 1 END) AS rank
+WITH e, t, length(p) AS hops, CASE g.level WHEN 'admin' THEN 2 ELSE 1 END AS rank
+WITH e, t, min(hops) AS hops, max(rank) AS rank
 RETURN e.id AS entry, e.name AS entry_name, e.provider AS entry_provider, e.entry_mfa AS mfa,
        t.id AS target, t.name AS target_name, t.provider AS target_provider,
        CASE rank WHEN 2 THEN 'admin' ELSE 'write' END AS level, hops
