@@ -39,7 +39,7 @@ def by_entry(rows: list[dict]) -> dict[str, dict[str, int]]:
     return dict(grouped)
 
 
-def test_the_library_holds_the_nine_questions_with_one_variant_per_store():
+def test_the_library_holds_the_nine_questions_with_a_variant_per_store():
     assert set(LIBRARY) == {
         "privileged_write_no_mfa", "long_lived_nhi_keys_to_prod_write", "cross_stack_paths", "who_can_write",
         "blast_radius", "shortest_path", "tier_zero_identities", "stale_credentials", "identities_without_owner",
