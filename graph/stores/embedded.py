@@ -81,13 +81,24 @@ def load_rows(connection: Any, rows: GraphRows) -> None:
             connection.execute(f"COPY {_quote(rel_type)} FROM frame (from='{source}', to='{target}')")
 
 
+_digests: dict[tuple, str] = {}
+
+
 def snapshot_digest(snapshot_path: Path, policy: Any) -> str:
+    """sha256 of the snapshot, policy and loader version; cached per file identity so that a console
+    firing many queries does not re-read a large snapshot each time."""
+    stat = snapshot_path.stat()
+    policy_text = json.dumps({"loader": LOADER_VERSION, "policy": policy.raw}, sort_keys=True)
+    key = (str(snapshot_path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, policy_text)
+    if key in _digests:
+        return _digests[key]
     digest = hashlib.sha256()
     with snapshot_path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    digest.update(json.dumps({"loader": LOADER_VERSION, "policy": policy.raw}, sort_keys=True).encode())
-    return digest.hexdigest()[:20]
+    digest.update(policy_text.encode())
+    _digests[key] = digest.hexdigest()[:20]
+    return _digests[key]
 
 
 def store_file(snapshot_path: Path, policy: Any) -> Path:
