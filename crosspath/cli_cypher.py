@@ -73,14 +73,14 @@ def render(result: QueryResult, output_format: str) -> str:
 
 
 def _run(query: str, parameters: dict[str, Any], store: str, snapshot_path: Path, neo4j_options: dict[str, Any],
-         limit: int | None) -> QueryResult:
+         limit: int | None, timeout_s: float = 600) -> QueryResult:
     if store == "neo4j":
         from graph.stores.neo4j_push import Neo4jSettings, run_neo4j_read_query
 
         return run_neo4j_read_query(Neo4jSettings.from_env(**neo4j_options), query, parameters, limit)
     from graph.stores import run_read_query
 
-    return run_read_query(snapshot_path, query, parameters, limit)
+    return run_read_query(snapshot_path, query, parameters, limit, timeout_s)
 
 
 def _list_library() -> None:
@@ -143,6 +143,8 @@ def _shell(store: str, snapshot_path: Path, neo4j_options: dict[str, Any], outpu
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Print at most this many rows.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=600, show_default=True,
+              help="Stop an embedded-store query after this many seconds.")
 @click.option("--list", "list_library", is_flag=True, help="List the query library and exit.")
 @click.option("--store", type=click.Choice(["embedded", "neo4j"]), default="embedded", show_default=True,
               help="embedded: LadybugDB next to the snapshot, no server. neo4j: the server of `crosspath neo4j push`.")
@@ -151,8 +153,8 @@ def _shell(store: str, snapshot_path: Path, neo4j_options: dict[str, Any], outpu
 @_password
 @_database
 def cypher_command(query: str | None, snapshot_path: Path, library_name: str | None, params: tuple[str, ...],
-                   output_format: str, limit: int | None, list_library: bool, store: str, uri: str | None,
-                   user: str | None, password: str | None, database: str | None) -> None:
+                   output_format: str, limit: int | None, timeout_s: float, list_library: bool, store: str,
+                   uri: str | None, user: str | None, password: str | None, database: str | None) -> None:
     """Ask the graph anything in read-only Cypher. With no QUERY and no --library, an interactive shell
     (on a terminal) or the query read from standard input.
 
@@ -177,7 +179,8 @@ def cypher_command(query: str | None, snapshot_path: Path, library_name: str | N
                 _shell(store, snapshot_path, neo4j_options, output_format, limit)
                 return
             query = sys.stdin.read()
-        click.echo(render(_run(query, parameters, store, snapshot_path, neo4j_options, limit), output_format))
+        click.echo(render(_run(query, parameters, store, snapshot_path, neo4j_options, limit, timeout_s),
+                          output_format))
     except (CypherError, LibraryError) as exc:
         raise click.ClickException(str(exc)) from exc
 

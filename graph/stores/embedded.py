@@ -172,6 +172,10 @@ class EmbeddedStore:
                     break
                 rows.append([plain(value) for value in result.get_next()])
         except RuntimeError as exc:
+            if "interrupt" in str(exc).lower():
+                raise CypherError(f"the query ran longer than {timeout_s:g} s and was stopped; narrow it "
+                                  "(anchor a node by id, lower the hop bound) or allow more time "
+                                  "(CLI: --timeout)") from exc
             raise CypherError(_explain(str(exc))) from exc
         finally:
             connection.close()

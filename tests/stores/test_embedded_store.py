@@ -125,3 +125,15 @@ def test_a_changed_snapshot_gets_a_new_database_and_the_old_one_goes(snapshot, t
     result = run_read_query(copy, "MATCH (n {id: 'entra:a1000000-0000-4000-8000-000000000001'}) RETURN n")
     assert result.rows == []
     assert second.is_file() and not first.exists()
+
+
+def test_a_query_past_its_time_limit_is_stopped_with_advice(snapshot):
+    slow = ("MATCH p = (a)-[*1..12]->(b) WITH count(*) AS n MATCH q = (c)-[*1..12]->(d) "
+            "RETURN n, count(*)")
+    with pytest.raises(CypherError, match="longer than 0.1 s"):
+        run_read_query(snapshot, slow, timeout_s=0.1)
+
+
+def test_limit_truncates_and_says_so(snapshot):
+    result = run_read_query(snapshot, "MATCH (n:Identity) RETURN n.id", limit=5)
+    assert len(result.rows) == 5 and result.truncated
