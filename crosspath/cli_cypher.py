@@ -28,6 +28,10 @@ _snapshot_option = click.option(
     "--snapshot", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SNAPSHOT,
     show_default=True, help="The snapshot to query (written by `crosspath scan`).",
 )
+_policy_option = click.option(
+    "--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help="Policy YAML for the derived facts (entry_no_mfa, target_class, ...); default: the default policy.",
+)
 _uri = click.option("--uri", envvar="NEO4J_URI", show_envvar=True, help="Neo4j URI, e.g. neo4j://localhost:7687.")
 _user = click.option("--user", envvar=["NEO4J_USERNAME", "NEO4J_USER"], show_envvar=True, help="Neo4j user.")
 _password = click.option("--password", envvar="NEO4J_PASSWORD", show_envvar=True,
@@ -72,14 +76,28 @@ def render(result: QueryResult, output_format: str) -> str:
     return console.export_text().rstrip("\n")
 
 
+def _policy(policy_path: Path | None) -> Any:
+    from queries.policy import load_policy
+    from queries.yaml_files import ConfigError
+
+    try:
+        return load_policy(policy_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _run(query: str, parameters: dict[str, Any], store: str, snapshot_path: Path, neo4j_options: dict[str, Any],
-         limit: int | None, timeout_s: float = 600) -> QueryResult:
+         limit: int | None, timeout_s: float = 600, policy_path: Path | None = None) -> QueryResult:
     if store == "neo4j":
         from graph.stores.neo4j_push import Neo4jSettings, run_neo4j_read_query
 
         return run_neo4j_read_query(Neo4jSettings.from_env(**neo4j_options), query, parameters, limit)
     from graph.stores import run_read_query
 
+    if policy_path is not None:
+        from graph.stores.embedded import open_store
+
+        return open_store(snapshot_path, _policy(policy_path)).query(query, parameters, limit, timeout_s)
     return run_read_query(snapshot_path, query, parameters, limit, timeout_s)
 
 
@@ -91,7 +109,7 @@ def _list_library() -> None:
 
 
 def _shell(store: str, snapshot_path: Path, neo4j_options: dict[str, Any], output_format: str,
-           limit: int | None) -> None:
+           limit: int | None, timeout_s: float = 600, policy_path: Path | None = None) -> None:
     """Read queries ending in ';' (or a blank line) and print their results; history in ~/.crosspath_cypher_history."""
     try:
         import readline
@@ -125,7 +143,8 @@ def _shell(store: str, snapshot_path: Path, neo4j_options: dict[str, Any], outpu
         if not query:
             continue
         try:
-            click.echo(render(_run(query, {}, store, snapshot_path, neo4j_options, limit), output_format))
+            click.echo(render(_run(query, {}, store, snapshot_path, neo4j_options, limit, timeout_s, policy_path),
+                              output_format))
         except CypherError as exc:
             stderr.print(f"[red]error:[/] {exc}", highlight=False)
     if readline is not None:
@@ -138,6 +157,7 @@ def _shell(store: str, snapshot_path: Path, neo4j_options: dict[str, Any], outpu
 @click.command("cypher")
 @click.argument("query", required=False)
 @_snapshot_option
+@_policy_option
 @click.option("-q", "--library", "library_name", help="Run a saved question from the query library (see --list).")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="A query parameter ($NAME).")
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table",
@@ -152,7 +172,7 @@ def _shell(store: str, snapshot_path: Path, neo4j_options: dict[str, Any], outpu
 @_user
 @_password
 @_database
-def cypher_command(query: str | None, snapshot_path: Path, library_name: str | None, params: tuple[str, ...],
+def cypher_command(query: str | None, snapshot_path: Path, policy_path: Path | None, library_name: str | None, params: tuple[str, ...],
                    output_format: str, limit: int | None, timeout_s: float, list_library: bool, store: str,
                    uri: str | None, user: str | None, password: str | None, database: str | None) -> None:
     """Ask the graph anything in read-only Cypher. With no QUERY and no --library, an interactive shell
@@ -176,11 +196,11 @@ def cypher_command(query: str | None, snapshot_path: Path, library_name: str | N
             parameters = saved.bind(parameters)
         if not query:
             if sys.stdin.isatty():
-                _shell(store, snapshot_path, neo4j_options, output_format, limit)
+                _shell(store, snapshot_path, neo4j_options, output_format, limit, timeout_s, policy_path)
                 return
             query = sys.stdin.read()
-        click.echo(render(_run(query, parameters, store, snapshot_path, neo4j_options, limit, timeout_s),
-                          output_format))
+        click.echo(render(_run(query, parameters, store, snapshot_path, neo4j_options, limit, timeout_s,
+                               policy_path), output_format))
     except (CypherError, LibraryError) as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -190,7 +210,7 @@ def neo4j_group() -> None:
     """Load snapshots into Neo4j 5 for teams (browser, Bloom, shared queries)."""
 
 
-def _rows(snapshot_path: Path):
+def _rows(snapshot_path: Path, policy_path: Path | None = None):
     from graph.snapshot import SnapshotError, read_snapshot
     from graph.stores.rows import graph_rows
 
@@ -198,11 +218,12 @@ def _rows(snapshot_path: Path):
         graph, _ = read_snapshot(snapshot_path)
     except SnapshotError as exc:
         raise click.ClickException(str(exc)) from exc
-    return graph_rows(graph)
+    return graph_rows(graph, _policy(policy_path))
 
 
 @neo4j_group.command("push")
 @_snapshot_option
+@_policy_option
 @_uri
 @_user
 @_password
@@ -212,7 +233,7 @@ def _rows(snapshot_path: Path):
 @click.option("--retry-seconds", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="How long the driver retries a transaction after transient errors.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def neo4j_push_command(snapshot_path: Path, uri: str | None, user: str | None, password: str | None,
+def neo4j_push_command(snapshot_path: Path, policy_path: Path | None, uri: str | None, user: str | None, password: str | None,
                        database: str | None, batch_size: int, retry_seconds: float, quiet: bool) -> None:
     """Load a snapshot into Neo4j: constraints first, batched idempotent MERGEs, then removal of what
     earlier pushes held and this snapshot does not. Pushing the same snapshot twice changes nothing."""
@@ -226,7 +247,7 @@ def neo4j_push_command(snapshot_path: Path, uri: str | None, user: str | None, p
         settings = Neo4jSettings.from_env(uri, user, password, database)
     except CypherError as exc:
         raise click.ClickException(str(exc)) from exc
-    rows = _rows(snapshot_path)
+    rows = _rows(snapshot_path, policy_path)
     total = sum(len(r) for r in rows.nodes.values()) + sum(len(r) for r in rows.edges.values())
     with Progress(console=stderr, disable=quiet, transient=True) as progress:
         task = progress.add_task("pushing to Neo4j", total=total)
@@ -244,15 +265,16 @@ def neo4j_push_command(snapshot_path: Path, uri: str | None, user: str | None, p
 @neo4j_group.command("export-csv")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @_snapshot_option
+@_policy_option
 @click.option("--database", default="neo4j", show_default=True, help="Database name in import.sh.")
-def neo4j_export_csv_command(out_dir: Path, snapshot_path: Path, database: str) -> None:
+def neo4j_export_csv_command(out_dir: Path, snapshot_path: Path, policy_path: Path | None, database: str) -> None:
     """Write CSV files and import.sh for `neo4j-admin database import full` (very large graphs)."""
     from graph.stores.neo4j_csv import export_csv
     from graph.stores.neo4j_push import snapshot_tag
 
     if not snapshot_path.is_file():
         raise click.ClickException(f"{snapshot_path}: no snapshot here; run `crosspath scan DIR --out OUT` first")
-    files = export_csv(_rows(snapshot_path), out_dir, snapshot_tag(snapshot_path), database)
+    files = export_csv(_rows(snapshot_path, policy_path), out_dir, snapshot_tag(snapshot_path), database)
     for path in files:
         click.echo(path)
 
@@ -261,15 +283,16 @@ def neo4j_export_csv_command(out_dir: Path, snapshot_path: Path, database: str) 
 @click.option("--format", "output_format", type=click.Choice(["opengraph", "graphml"]), required=True,
               help="opengraph: BloodHound CE OpenGraph JSON. graphml: for Gephi and yEd.")
 @_snapshot_option
+@_policy_option
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File to write. Default: crosspath-graph.json / crosspath-graph.graphml beside the snapshot.")
-def export_command(output_format: str, snapshot_path: Path, out_path: Path | None) -> None:
+def export_command(output_format: str, snapshot_path: Path, policy_path: Path | None, out_path: Path | None) -> None:
     """Export the snapshot's graph for other tools: BloodHound (OpenGraph) or Gephi / yEd (GraphML)."""
     from graph.snapshot import write_atomic
 
     if not snapshot_path.is_file():
         raise click.ClickException(f"{snapshot_path}: no snapshot here; run `crosspath scan DIR --out OUT` first")
-    rows = _rows(snapshot_path)
+    rows = _rows(snapshot_path, policy_path)
     if output_format == "opengraph":
         from graph.stores.opengraph import to_opengraph
 

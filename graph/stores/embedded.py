@@ -1,7 +1,7 @@
 """The embedded Cypher store: LadybugDB (the maintained fork of Kùzu), loaded from a snapshot.
 
-No server: the database is one file next to the snapshot, `<snapshot>.lbug/<digest>.lbug`, where the
-digest covers the snapshot's bytes, the policy and this loader's version. A query on an unchanged
+No server: the database is one file next to the snapshot, `<snapshot>.lbug/<snapshot>-<policy>.lbug`,
+named by digests of the snapshot's bytes and of the policy with this loader's version. A query on an unchanged
 snapshot reopens that file (milliseconds); a new snapshot builds a new file (seconds) and removes the
 old ones. Queries run on a read-only database, after `refuse_writes` has read them.
 
@@ -84,26 +84,29 @@ def load_rows(connection: Any, rows: GraphRows) -> None:
 _digests: dict[tuple, str] = {}
 
 
-def snapshot_digest(snapshot_path: Path, policy: Any) -> str:
-    """sha256 of the snapshot, policy and loader version; cached per file identity so that a console
-    firing many queries does not re-read a large snapshot each time."""
+def snapshot_digest(snapshot_path: Path) -> str:
+    """sha256 of the snapshot's bytes; cached per file identity so that a console firing many queries
+    does not re-read a large snapshot each time."""
     stat = snapshot_path.stat()
-    policy_text = json.dumps({"loader": LOADER_VERSION, "policy": policy.raw}, sort_keys=True)
-    key = (str(snapshot_path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, policy_text)
-    if key in _digests:
-        return _digests[key]
-    digest = hashlib.sha256()
-    with snapshot_path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    digest.update(policy_text.encode())
-    _digests[key] = digest.hexdigest()[:20]
+    key = (str(snapshot_path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if key not in _digests:
+        digest = hashlib.sha256()
+        with snapshot_path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _digests[key] = digest.hexdigest()[:20]
     return _digests[key]
 
 
+def policy_digest(policy: Any) -> str:
+    text = json.dumps({"loader": LOADER_VERSION, "policy": policy.raw}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 def store_file(snapshot_path: Path, policy: Any) -> Path:
+    """`<snapshot>.lbug/<snapshot digest>-<policy digest>.lbug`: one database per snapshot and policy."""
     folder = snapshot_path.parent / f"{snapshot_path.name}{STORE_SUFFIX}"
-    return folder / f"{snapshot_digest(snapshot_path, policy)}{STORE_SUFFIX}"
+    return folder / f"{snapshot_digest(snapshot_path)}-{policy_digest(policy)}{STORE_SUFFIX}"
 
 
 def build_store(snapshot_path: Path, target: Path, policy: Any) -> Path:
@@ -132,7 +135,8 @@ def build_store(snapshot_path: Path, target: Path, policy: Any) -> Path:
             raise CypherError(f"{snapshot_path}: cannot load into the embedded store: {exc}") from exc
         raise
     os.replace(temp, target)
-    for old in target.parent.glob(f"*{STORE_SUFFIX}"):
+    policy_part = target.name.rsplit("-", 1)[-1]
+    for old in target.parent.glob(f"*-{policy_part}"):  # the same policy on an older snapshot
         if old != target:
             _remove_database(old)
     return target

@@ -92,3 +92,13 @@ def test_the_shell_reads_multi_line_queries_until_a_semicolon(snapshot, monkeypa
     out = capsys.readouterr()
     assert json.loads(out.out.strip()) == [{"people": 8}]
     assert "read-only" in out.err
+
+
+def test_a_policy_changes_the_derived_facts(snapshot, tmp_path):
+    lenient = tmp_path / "lenient.yaml"
+    lenient.write_text("rules:\n  max_key_age: {max_age_days: 1000}\n")
+    query = "MATCH (c:Credential {id: 'aws:access-key/AKIA5LUMENETLRUNNER1'}) RETURN c.entry_long_lived_nhi AS gap"
+    default = invoke("cypher", query, "--snapshot", str(snapshot), "--format", "json")
+    relaxed = invoke("cypher", query, "--snapshot", str(snapshot), "--policy", str(lenient), "--format", "json")
+    assert json.loads(default.output) == [{"gap": True}]  # 200 days old > 90
+    assert json.loads(relaxed.output) == [{"gap": False}], relaxed.output
