@@ -68,8 +68,9 @@ def render(result: QueryResult, output_format: str) -> str:
         table.add_column(column, overflow="fold")
     for row in result.rows:
         table.add_row(*(short_text(v) for v in row))
-    console = Console(width=max(stdout.width, 200) if not sys.stdout.isatty() else None, record=True,
-                      file=io.StringIO())
+    # A terminal gets its own width; a pipe or file gets room for long ids.
+    width = stdout.width if sys.stdout.isatty() else max(stdout.width, 200)
+    console = Console(width=width, record=True, file=io.StringIO())
     console.print(table)
     more = " (more rows not shown: raise --limit)" if result.truncated else ""
     console.print(f"{len(result.rows)} row(s) in {result.elapsed_ms:.0f} ms{more}", style="dim")
