@@ -155,3 +155,14 @@ def test_library_parameters_are_checked_and_typed():
         stale.bind({"max_age": 3})
     with pytest.raises(LibraryError, match="must be int"):
         stale.bind({"max_age_days": "ninety"})
+
+
+@pytest.mark.parametrize("name", sorted(n for n, q in LIBRARY.items() if "shortestPath(" not in q.text("neo4j")))
+def test_the_neo4j_text_parses_and_gives_the_same_answer_on_the_sample(snapshot, name):
+    """No Neo4j server here: the portable Neo4j texts also run on LadybugDB, where (on the small sample,
+    below the size where LadybugDB 0.15 drops paths) they must answer exactly like the LadybugDB texts."""
+    query = LIBRARY[name]
+    bound = query.bind(PARAMETERS.get(name))
+    neo4j_rows = run_read_query(snapshot, query.text("neo4j"), bound).rows
+    lbug_rows = run_read_query(snapshot, query.text("lbug"), bound).rows
+    assert sorted(map(repr, neo4j_rows)) == sorted(map(repr, lbug_rows))
