@@ -1,0 +1,232 @@
+"""The embedded Cypher store: LadybugDB (the maintained fork of Kùzu), loaded from a snapshot.
+
+No server: the database is one file next to the snapshot, `<snapshot>.lbug/<snapshot>-<policy>.lbug`,
+named by digests of the snapshot's bytes and of the policy with this loader's version. A query on an unchanged
+snapshot reopens that file (milliseconds); a new snapshot builds a new file (seconds) and removes the
+old ones. Queries run on a read-only database, after `refuse_writes` has read them.
+
+Schema (docs/cypher.md): one node table per family (Identity, Credential, Resource, Person) and one
+relationship table per edge kind, with every column of graph.stores.rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from graph.stores.errors import CypherError
+from graph.stores.readonly import refuse_writes
+from graph.stores.results import QueryResult, plain
+from graph.stores.rows import BOOL, FLOAT, INT, STRING, STRINGS, GraphRows, graph_rows
+
+LOADER_VERSION = 1
+STORE_SUFFIX = ".lbug"
+DEFAULT_TIMEOUT_S = 60
+_ARROW = {STRING: pa.string(), INT: pa.int64(), FLOAT: pa.float64(), BOOL: pa.bool_(), STRINGS: pa.list_(pa.string())}
+_lock = threading.Lock()
+_open: dict[Path, Any] = {}
+
+
+def _ladybug() -> Any:
+    import real_ladybug
+
+    return real_ladybug
+
+
+def _quote(name: str) -> str:
+    return f"`{name}`"
+
+
+def _columns_ddl(columns: dict[str, str]) -> str:
+    return ", ".join(f"{_quote(name)} {column_type}" for name, column_type in columns.items())
+
+
+def schema_statements(rows: GraphRows) -> list[str]:
+    """CREATE NODE / REL TABLE statements for every label and relationship type."""
+    statements = []
+    for label, columns in rows.node_columns.items():
+        statements.append(f"CREATE NODE TABLE {_quote(label)}({_columns_ddl(columns)}, PRIMARY KEY(`id`))")
+    for rel_type, columns in rows.edge_columns.items():
+        pairs = ", ".join(f"FROM {_quote(s)} TO {_quote(t)}" for s, t in rows.endpoints(rel_type))
+        statements.append(f"CREATE REL TABLE {_quote(rel_type)}({pairs}, {_columns_ddl(columns)})")
+    return statements
+
+
+def _arrow_table(records: list[dict[str, Any]], columns: dict[str, str], lead: tuple[str, ...] = ()) -> pa.Table:
+    arrays = {name: pa.array([r[key] for r in records], pa.string()) for name, key in zip(("from", "to"), lead,
+                                                                                          strict=False)}
+    for name, column_type in columns.items():
+        arrays[name] = pa.array([r.get(name) for r in records], _ARROW[column_type])
+    return pa.table(arrays)
+
+
+def load_rows(connection: Any, rows: GraphRows) -> None:
+    for statement in schema_statements(rows):
+        connection.execute(statement)
+    for label, records in rows.nodes.items():
+        if records:
+            frame = _arrow_table(records, rows.node_columns[label])
+            connection.execute(f"COPY {_quote(label)} FROM frame")
+    for rel_type in rows.edges:
+        for (source, target), records in sorted(rows.edges_between(rel_type).items()):
+            frame = _arrow_table(records, rows.edge_columns[rel_type], ("source", "target"))  # noqa: F841 - COPY reads it by name
+            connection.execute(f"COPY {_quote(rel_type)} FROM frame (from='{source}', to='{target}')")
+
+
+_digests: dict[tuple, str] = {}
+
+
+def snapshot_digest(snapshot_path: Path) -> str:
+    """sha256 of the snapshot's bytes; cached per file identity so that a console firing many queries
+    does not re-read a large snapshot each time."""
+    stat = snapshot_path.stat()
+    key = (str(snapshot_path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if key not in _digests:
+        digest = hashlib.sha256()
+        with snapshot_path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _digests[key] = digest.hexdigest()[:20]
+    return _digests[key]
+
+
+def policy_digest(policy: Any) -> str:
+    text = json.dumps({"loader": LOADER_VERSION, "policy": policy.raw}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def store_file(snapshot_path: Path, policy: Any) -> Path:
+    """`<snapshot>.lbug/<snapshot digest>-<policy digest>.lbug`: one database per snapshot and policy."""
+    folder = snapshot_path.parent / f"{snapshot_path.name}{STORE_SUFFIX}"
+    return folder / f"{snapshot_digest(snapshot_path)}-{policy_digest(policy)}{STORE_SUFFIX}"
+
+
+def build_store(snapshot_path: Path, target: Path, policy: Any) -> Path:
+    """Load the snapshot into a new database file at `target` (written aside, then renamed)."""
+    from graph.snapshot import SnapshotError, read_snapshot
+
+    try:
+        graph, _ = read_snapshot(snapshot_path)
+    except SnapshotError as exc:
+        raise CypherError(str(exc)) from exc
+    rows = graph_rows(graph, policy)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    _remove_database(temp)
+    lb = _ladybug()
+    database = lb.Database(str(temp))
+    try:
+        connection = lb.Connection(database)
+        load_rows(connection, rows)
+        connection.close()
+        database.close()
+    except BaseException as exc:
+        database.close()
+        _remove_database(temp)
+        if isinstance(exc, RuntimeError):
+            raise CypherError(f"{snapshot_path}: cannot load into the embedded store: {exc}") from exc
+        raise
+    os.replace(temp, target)
+    policy_part = target.name.rsplit("-", 1)[-1]
+    for old in target.parent.glob(f"*-{policy_part}"):  # the same policy on an older snapshot
+        if old != target:
+            _remove_database(old)
+    return target
+
+
+def _remove_database(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal"), path.with_name(path.name + ".lock")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+
+
+class EmbeddedStore:
+    """A read-only LadybugDB database; one per file per process, shared by threads."""
+
+    def __init__(self, path: Path):
+        lb = _ladybug()
+        self.path = path
+        self.database = lb.Database(str(path), read_only=True)
+
+    def query(self, query: str, parameters: dict[str, Any] | None = None, limit: int | None = None,
+              timeout_s: float = DEFAULT_TIMEOUT_S) -> QueryResult:
+        refuse_writes(query)
+        lb = _ladybug()
+        connection = lb.Connection(self.database)
+        connection.set_query_timeout(int(timeout_s * 1000))
+        started = time.perf_counter()
+        try:
+            result = connection.execute(query, parameters or {})
+            if isinstance(result, list):  # several statements: the last one answers
+                result = result[-1]
+            columns = list(result.get_column_names())
+            rows = []
+            truncated = False
+            while result.has_next():
+                if limit is not None and len(rows) >= limit:
+                    truncated = True
+                    break
+                rows.append([plain(value) for value in result.get_next()])
+        except RuntimeError as exc:
+            if "interrupt" in str(exc).lower():
+                raise CypherError(f"the query ran longer than {timeout_s:g} s and was stopped; narrow it "
+                                  "(anchor a node by id, lower the hop bound) or allow more time "
+                                  "(CLI: --timeout)") from exc
+            raise CypherError(_explain(str(exc))) from exc
+        finally:
+            connection.close()
+        elapsed = (time.perf_counter() - started) * 1000
+        return QueryResult(columns, rows, elapsed, truncated)
+
+
+def _explain(message: str) -> str:
+    text = message.strip()
+    if "read-only" in text.lower() or "read only" in text.lower():
+        return "the Cypher console is read-only: this query would change the database"
+    hints = []
+    if "shortestPath" in text or "shortestpath" in text.lower():
+        hints.append("the embedded store writes shortest paths as MATCH p = (a)-[* SHORTEST 1..10]->(b)")
+    if "Parameter" in text and "not found" in text:
+        hints.append("pass every $parameter (CLI: --param name=value)")
+    if "mismatched input" in text:
+        hints.append("a reserved word (GROUP, ORDER, COUNT, ...) as a name needs backticks: `group`")
+    if "Table" in text and "does not exist" in text:
+        hints.append("labels are Identity, Credential, Resource, Person; relationship types are the edge kinds; "
+                     "quote reserved words with backticks")
+    return text + (f" (hint: {'; '.join(hints)})" if hints else "")
+
+
+def open_store(snapshot_path: Path, policy: Any = None, rebuild: bool = False) -> EmbeddedStore:
+    """The embedded store for a snapshot, built on first use and reused while the snapshot is unchanged."""
+    from queries.policy import load_policy
+
+    policy = policy or load_policy()
+    snapshot_path = Path(snapshot_path)
+    if not snapshot_path.is_file():
+        raise CypherError(f"{snapshot_path}: no snapshot here; run `crosspath scan DIR --out OUT` first")
+    with _lock:
+        path = store_file(snapshot_path, policy).resolve()
+        if path in _open and not rebuild:
+            return _open[path]
+        if rebuild or not path.is_file():
+            stale = [p for p in _open if p.parent == path.parent]
+            for p in stale:
+                _open.pop(p).database.close()
+            build_store(snapshot_path, path, policy)
+        store = EmbeddedStore(path)
+        _open[path] = store
+        return store
+
+
+def close_all() -> None:
+    with _lock:
+        while _open:
+            _open.popitem()[1].database.close()

@@ -1,0 +1,1 @@
+"""The Cypher query library files (*.cypher); loaded by queries.cypher_library."""
