@@ -17,6 +17,7 @@ setup: $(BIN)/crosspath
 
 demo: setup
 	$(BIN)/crosspath scan $(SAMPLES) --out $(OUT) --exceptions $(SAMPLES)/exceptions.yaml
+	@echo "Explore it in the dashboard: make dashboard   (then open http://127.0.0.1:8501)"
 
 test: setup
 	$(BIN)/python -m pytest -q
