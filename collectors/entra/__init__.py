@@ -506,6 +506,21 @@ def _abuse_context(tenant: str, exports: dict[str, Collection], user_nodes: list
     )
 
 
+
+def _arm_assignment_properties(item, result: CollectResult) -> dict | None:
+    """An Azure role assignment's / eligibility's `properties`, or None (and an error) when it lacks
+    the principal or the role definition."""
+    props = item.data.get("properties")
+    label = f"#{item.index} ({item.data.get('name', '')})"
+    try:
+        need(item.data, "properties", item.file, label, kind=dict)
+        need(props, "principalId", item.file, label)
+        need(props, "roleDefinitionId", item.file, label)
+    except SourceFileError as exc:
+        result.fail(exc.error)
+        return None
+    return props
+
 def _azure(result: CollectResult, folder: Path, tenant: str) -> None:
     """Azure RBAC from azure/ (optional): subscriptions and their role assignments."""
     azure = folder / AZURE_DIR
@@ -536,14 +551,8 @@ def _azure(result: CollectResult, folder: Path, tenant: str) -> None:
     seen: set[str] = set()
     for collection in assignments.values():
         for item in collection.items:
-            props = item.data.get("properties")
-            label = f"#{item.index} ({item.data.get('name', '')})"
-            try:
-                need(item.data, "properties", item.file, label, kind=dict)
-                need(props, "principalId", item.file, label)
-                need(props, "roleDefinitionId", item.file, label)
-            except SourceFileError as exc:
-                result.fail(exc.error)
+            props = _arm_assignment_properties(item, result)
+            if props is None:
                 continue
             key = str(item.data.get("id") or item.data.get("name") or "") or f"{item.file}#{item.index}"
             if key in seen:
@@ -557,14 +566,8 @@ def _azure(result: CollectResult, folder: Path, tenant: str) -> None:
     rules = azure_activation_rules([p for c in policies.values() for p in c.objects()])
     for collection in eligibility.values():
         for item in collection.items:
-            props = item.data.get("properties")
-            label = f"#{item.index} ({item.data.get('name', '')})"
-            try:
-                need(item.data, "properties", item.file, label, kind=dict)
-                need(props, "principalId", item.file, label)
-                need(props, "roleDefinitionId", item.file, label)
-            except SourceFileError as exc:
-                result.fail(exc.error)
+            props = _arm_assignment_properties(item, result)
+            if props is None:
                 continue
             key = str(item.data.get("id") or "") or f"{item.file}#{item.index}"
             if key in seen or str(props.get("status") or "Provisioned") not in ("Provisioned", "Granted"):

@@ -3,12 +3,10 @@ administer it, with the MFA and key status of each."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard.context import Context
-from dashboard.views.common import open_picture_button, show_picture
-from dashboard.views.explorer_common import pick_node
+from dashboard.views.explorer_common import pick_node, table_with_paths
 
 NODE_KEY = "resource_node"
 
@@ -29,13 +27,6 @@ def render(ctx: Context) -> None:
     long_lived = sum(row["long_lived_key"] for row in rows)
     st.markdown(f"**{len(rows)}** entr{'y' if len(rows) == 1 else 'ies'} can write it; **{without_mfa}** "
                 f"without MFA on some path; **{long_lived}** long-lived key(s).")
-    table = pd.DataFrame([{k: v for k, v in row.items() if k != "picture"} for row in rows])
-    st.dataframe(table, hide_index=True, width="stretch")
-    labels = {index: f"{row['entry']} ({row['provider']} {row['entry_kind']}, {row['hops']} hops)"
-              for index, row in enumerate(rows[:500])}
-    # One selector per node: a selector that keeps its key while its options change can show a stale label.
-    index = st.selectbox("Show the path from", list(labels), format_func=labels.get,
-                         key=f"resource_entry:{node_id}")
-    picture = rows[index]["picture"]
-    show_picture(picture)
-    open_picture_button(picture, key="resource_open_path")
+    table_with_paths(rows, lambda row: f"{row['entry']} ({row['provider']} {row['entry_kind']}, {row['hops']} hops)",
+                     "Show the path from", key=f"resource_entry:{node_id}",
+                     button_key="resource_open_path")
