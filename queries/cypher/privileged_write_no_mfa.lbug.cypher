@@ -4,12 +4,26 @@
 //   over a whole scope) it can write or administer without meeting an MFA condition on the way.
 //   mfa = null means the MFA state is unknown: a gap, never safe. Path-engine finding type NO_MFA.
 // finding: NO_MFA
-// LadybugDB variant: the relationship filter sits inside the variable-length pattern
-// ((r, n | WHERE ...)), because LadybugDB 0.15 drops some paths when all(...) over relationships(p)
-// filters an unanchored variable-length match (seen on the 10k-identity benchmark organisation).
-MATCH p = (e)-[:AUTHENTICATES|MEMBER_OF|CAN_ASSUME|CAN_IMPERSONATE|CAN_CREATE_CREDENTIAL|CAN_RUN_AS|FEDERATES_TO|CAN_GRANT|CAN_READ_SECRET*0..8 (r, n | WHERE r.traversable AND r.mfa_free)]->(:Identity)-[g:HAS_PERMISSION]->(t:Resource)
-WHERE e.entry AND e.entry_no_mfa AND g.target_class > 0 AND g.traversable AND g.mfa_free
-WITH e, t, length(p) AS hops, CASE g.level WHEN 'admin' THEN 2 ELSE 1 END AS rank
+// LadybugDB variant (docs/cypher.md, "Where the dialects differ"): the relationship filter sits inside
+// the variable-length pattern ((r, n | WHERE ...)), because LadybugDB 0.15 drops some paths when
+// all(...) over relationships(p) filters an unanchored variable-length match (10k benchmark organisation);
+// and the start's own grants (a zero-length chain) are matched apart from the longer chains (*1..8),
+// then merged, because LadybugDB 0.15 loses the zero-length match of a *0..n pattern when the start
+// lies on a cycle (Entra's Global Administrator can reset its own members' passwords, for one);
+// values from an OPTIONAL MATCH go through list_filter, not CASE, which LadybugDB 0.15 mis-evaluates there.
+MATCH (e)
+WHERE e.entry AND e.entry_no_mfa
+OPTIONAL MATCH p = (e)-[:AUTHENTICATES|MEMBER_OF|CAN_ASSUME|CAN_IMPERSONATE|CAN_CREATE_CREDENTIAL|CAN_RUN_AS|FEDERATES_TO|CAN_GRANT|CAN_READ_SECRET*1..8 (r, n | WHERE r.traversable AND r.mfa_free)]->(:Identity)-[g:HAS_PERMISSION]->(t:Resource)
+WHERE g.target_class > 0 AND g.traversable AND g.mfa_free
+WITH e, t, length(p) AS hops, 1 + size(list_filter([g.level], x -> x = 'admin')) AS rank
+WITH e, t, min(hops) AS hops, max(rank) AS rank
+WITH e, collect({t: t, hops: hops, rank: rank}) AS chains
+OPTIONAL MATCH (e)-[g:HAS_PERMISSION]->(t:Resource)
+WHERE g.target_class > 0 AND g.traversable AND g.mfa_free
+WITH e, chains, collect({t: t, hops: 1, rank: 1 + size(list_filter([g.level], x -> x = 'admin'))}) AS own
+UNWIND list_concat(chains, own) AS reach
+WITH e, reach.t AS t, reach.hops AS hops, reach.rank AS rank
+WHERE t IS NOT NULL
 WITH e, t, min(hops) AS hops, max(rank) AS rank
 RETURN e.id AS entry, e.name AS entry_name, e.provider AS entry_provider, e.entry_mfa AS mfa,
        t.id AS target, t.name AS target_name, t.provider AS target_provider,

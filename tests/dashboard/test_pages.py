@@ -223,10 +223,15 @@ def test_cypher_console_answers_read_only_queries_or_says_why_not(app_env: Sampl
     assert not app.error and not app.exception
     rows = app.dataframe[0].value
     assert list(rows.columns) == ["credential", "kind", "identity"] and len(rows) > 5
+    nodes = len(read_snapshot(app_env.newer)[0])
     app.text_area(key="cypher_query").input("MATCH (n) DETACH DELETE n").run()
     app.button(key="cypher_run").click().run()
     assert any("read-only" in error.value for error in app.error)
-    assert len(read_snapshot(app_env.newer)[0]) == 148  # nothing was deleted
+    app.text_area(key="cypher_query").input("MATCH (n) RETURN count(*) AS nodes").run()
+    app.button(key="cypher_run").click().run()
+    assert not app.error and not app.exception
+    assert app.dataframe[0].value["nodes"].tolist() == [nodes] and nodes > 100  # nothing was deleted
+    assert len(read_snapshot(app_env.newer)[0]) == nodes
 
 
 def test_no_snapshot_explains_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
