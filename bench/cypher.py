@@ -29,7 +29,7 @@ def _parameters(snapshot: Path) -> dict[str, dict]:
     row = run_read_query(
         snapshot,
         "MATCH (e)-[:AUTHENTICATES|MEMBER_OF]->(:Identity)-[g:HAS_PERMISSION]->(t:Resource) "
-        "WHERE e.entry AND g.target_class > 0 RETURN e.id, t.id LIMIT 1",
+        "WHERE e.entry AND g.target_class > 0 RETURN e.id, t.id ORDER BY e.id, t.id LIMIT 1",
     ).rows[0]
     return {
         "who_can_write": {"resource": row[1]},
