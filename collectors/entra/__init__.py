@@ -365,18 +365,27 @@ def _credentials(result: CollectResult, folder: Path, exports: dict[str, Collect
         _add(result, folder, collection, nodes, edges)
 
 
-def _owners(result: CollectResult, folder: Path, exports: dict[str, Collection],
-            app_owners: dict[str, Collection], sp_owners: dict[str, Collection],
-            sp_by_app: dict[str, str]) -> None:
+def _per_known_application(result: CollectResult, exports: dict[str, Collection],
+                           per_app: dict[str, Collection]):
+    """(application, collection) for each per-application export folder entry; a file named after an
+    application that applications.json does not hold is an error, and the others still load."""
     apps = {str(a.get("id")): a for a in exports["applications"].objects()}
-    sps = {str(s.get("id")): s for s in exports["servicePrincipals"].objects()}
-    for app_object_id, collection in app_owners.items():
+    for app_object_id, collection in per_app.items():
         app = apps.get(app_object_id)
         if app is None:
             result.fail(RecordError(SOURCE, str(collection.files[0]), "", "",
                                     f"application {app_object_id} is not in applications.json",
                                     "name the file after the application's object id (id, not appId)"))
             continue
+        yield app, collection
+
+
+def _owners(result: CollectResult, folder: Path, exports: dict[str, Collection],
+            app_owners: dict[str, Collection], sp_owners: dict[str, Collection],
+            sp_by_app: dict[str, str]) -> None:
+    sps = {str(s.get("id")): s for s in exports["servicePrincipals"].objects()}
+    for app, collection in _per_known_application(result, exports, app_owners):
+        app_object_id = str(app.get("id"))
         app_id = str(app.get("appId") or "")
         target = sp_by_app.get(app_id, app_alias(app_id))
         edges = transform_owners(str(app.get("displayName") or app_object_id), "application", target,
@@ -400,15 +409,9 @@ def _count(result: CollectResult) -> None:
 
 def _federation(result: CollectResult, folder: Path, exports: dict[str, Collection],
                 federated: dict[str, Collection], sp_nodes: list[Record]) -> None:
-    apps = {str(a.get("id")): a for a in exports["applications"].objects()}
     sps_by_app = {record["app_id"]: record for record in sp_nodes}
-    for app_object_id, collection in federated.items():
-        app = apps.get(app_object_id)
-        if app is None:
-            result.fail(RecordError(SOURCE, str(collection.files[0]), "", "",
-                                    f"application {app_object_id} is not in applications.json",
-                                    "name the file after the application's object id (id, not appId)"))
-            continue
+    for app, collection in _per_known_application(result, exports, federated):
+        app_object_id = str(app.get("id"))
         app_id = str(app.get("appId") or "")
         sp = sps_by_app.get(app_id)
         target = sp["id"] if sp else app_alias(app_id)
