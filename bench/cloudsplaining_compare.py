@@ -38,43 +38,43 @@ SYNTHETIC_ACCOUNT = "444444444444"
 
 # cloudsplaining technique -> the Crosspath technique covering it (None: not covered).
 COVERED = {
-    "CreateAccessKey": "CreateAccessKey", "CreateAndRotateAccessKey": "CreateAccessKey",
-    "CreateLoginProfile": "CreateLoginProfile", "UpdateLoginProfile": "UpdateLoginProfile",
-    "AddUserToGroup": "AddUserToGroup", "CreateNewPolicyVersion": "CreatePolicyVersion",
-    "CreatePolicyVersionThenAssumeRole": "CreatePolicyVersion",
-    "CreatePolicyVersionThenUpdateAssumeRolePolicy": "CreatePolicyVersion",
-    "SetExistingDefaultPolicyVersion": "SetDefaultPolicyVersion",
-    "AttachUserPolicy": "AttachUserPolicy", "AttachUserPolicyThenCreateAccessKey": "AttachUserPolicy",
-    "AttachGroupPolicy": "AttachGroupPolicy", "AttachRolePolicy": "AttachRolePolicy",
-    "AttachRolePolicyThenUpdateAssumeRolePolicy": "AttachRolePolicy",
-    "PutUserPolicy": "PutUserPolicy", "PutUserPolicyThenCreateAccessKey": "PutUserPolicy",
-    "PutGroupPolicy": "PutGroupPolicy", "PutRolePolicy": "PutRolePolicy",
-    "PutRolePolicyThenUpdateAssumeRolePolicy": "PutRolePolicy",
-    "UpdateRolePolicyToAssumeIt": "UpdateAssumeRolePolicy",
-    "CreateEC2WithExistingIP": "PassRole:EC2", "PassExistingRoleToNewEC2SpotInstance": "PassRole:EC2",
-    "PassExistingRoleToNewLambdaThenInvoke": "PassRole:Lambda",
-    "PassExistingRoleToNewLambdaThenTriggerWithNewDynamo": "PassRole:Lambda",
-    "PassExistingRoleToNewLambdaThenTriggerWithExistingDynamo": "PassRole:Lambda",
-    "PassExistingRoleToNewLambdaThenAddPermission": "PassRole:Lambda",
-    "PassExistingRoleToNewGlueDevEndpoint": "PassRole:Glue", "PassExistingRoleToNewGlueJobThenRun": "PassRole:Glue",
-    "PassExistingRoleToNewGlueJobViaTrigger": "PassRole:Glue",
-    "PassExistingRoleToUpdatedGlueJobThenRun": "PassRole:Glue",
-    "PassExistingRoleToUpdatedGlueJobViaTrigger": "PassRole:Glue",
-    "PassExistingRoleToCloudFormation": "PassRole:CloudFormation",
-    "PassExistingRoleToNewCloudFormationStackSet": "PassRole:CloudFormation",
-    "PassRoleToUpdateCloudFormationStackSet": "PassRole:CloudFormation",
-    "PassExistingRoleToNewDataPipeline": "PassRole:DataPipeline",
-    "PassExistingRoleToNewAppRunnerService": "PassRole:AppRunner",
-    "PassExistingRoleToNewCodeBuildProjectThenBuild": "PassRole:CodeBuild",
-    "PassExistingRoleToNewCodeBuildProjectThenBuildBatch": "PassRole:CodeBuild",
-    "PassExistingRoleToNewECSClusterServiceTask": "PassRole:ECS", "PassExistingRoleToNewECSClusterRunTask": "PassRole:ECS",
-    "PassExistingRoleToNewECSService": "PassRole:ECS", "PassExistingRoleToNewECSTaskViaRunTask": "PassRole:ECS",
-    "PassExistingRoleToNewECSTaskViaStartTask": "PassRole:ECS",
-    "PassExistingRoleToNewSageMakerNotebookInstance": "PassRole:SageMaker",
-    "PassExistingRoleToNewSageMakerTrainingJob": "PassRole:SageMaker",
-    "PassExistingRoleToNewSageMakerProcessingJob": "PassRole:SageMaker",
-    "EditExistingLambdaFunctionWithRole": "UpdateFunctionCode", "UpdateAndInvokeLambdaFunction": "UpdateFunctionCode",
-    "UpdateLambdaFunctionAndAddPermission": "UpdateFunctionCode",
+    "CreateAccessKey": "aws.iam.create-access-key", "CreateAndRotateAccessKey": "aws.iam.create-access-key",
+    "CreateLoginProfile": "aws.iam.create-login-profile", "UpdateLoginProfile": "aws.iam.update-login-profile",
+    "AddUserToGroup": "aws.iam.add-user-to-group", "CreateNewPolicyVersion": "aws.iam.create-policy-version",
+    "CreatePolicyVersionThenAssumeRole": "aws.iam.create-policy-version",
+    "CreatePolicyVersionThenUpdateAssumeRolePolicy": "aws.iam.create-policy-version",
+    "SetExistingDefaultPolicyVersion": "aws.iam.set-default-policy-version",
+    "AttachUserPolicy": "aws.iam.attach-user-policy", "AttachUserPolicyThenCreateAccessKey": "aws.iam.attach-user-policy",
+    "AttachGroupPolicy": "aws.iam.attach-group-policy", "AttachRolePolicy": "aws.iam.attach-role-policy",
+    "AttachRolePolicyThenUpdateAssumeRolePolicy": "aws.iam.attach-role-policy",
+    "PutUserPolicy": "aws.iam.put-user-policy", "PutUserPolicyThenCreateAccessKey": "aws.iam.put-user-policy",
+    "PutGroupPolicy": "aws.iam.put-group-policy", "PutRolePolicy": "aws.iam.put-role-policy",
+    "PutRolePolicyThenUpdateAssumeRolePolicy": "aws.iam.put-role-policy",
+    "UpdateRolePolicyToAssumeIt": "aws.iam.update-assume-role-policy",
+    "CreateEC2WithExistingIP": "aws.ec2.pass-role-run-instances", "PassExistingRoleToNewEC2SpotInstance": "aws.ec2.pass-role-run-instances",
+    "PassExistingRoleToNewLambdaThenInvoke": "aws.lambda.pass-role-create-function",
+    "PassExistingRoleToNewLambdaThenTriggerWithNewDynamo": "aws.lambda.pass-role-create-function",
+    "PassExistingRoleToNewLambdaThenTriggerWithExistingDynamo": "aws.lambda.pass-role-create-function",
+    "PassExistingRoleToNewLambdaThenAddPermission": "aws.lambda.pass-role-create-function",
+    "PassExistingRoleToNewGlueDevEndpoint": "aws.glue.pass-role-create-job", "PassExistingRoleToNewGlueJobThenRun": "aws.glue.pass-role-create-job",
+    "PassExistingRoleToNewGlueJobViaTrigger": "aws.glue.pass-role-create-job",
+    "PassExistingRoleToUpdatedGlueJobThenRun": "aws.glue.pass-role-create-job",
+    "PassExistingRoleToUpdatedGlueJobViaTrigger": "aws.glue.pass-role-create-job",
+    "PassExistingRoleToCloudFormation": "aws.cloudformation.pass-role-create-stack",
+    "PassExistingRoleToNewCloudFormationStackSet": "aws.cloudformation.pass-role-create-stack",
+    "PassRoleToUpdateCloudFormationStackSet": "aws.cloudformation.pass-role-create-stack",
+    "PassExistingRoleToNewDataPipeline": "aws.datapipeline.pass-role-create-pipeline",
+    "PassExistingRoleToNewAppRunnerService": "aws.apprunner.pass-role-create-service",
+    "PassExistingRoleToNewCodeBuildProjectThenBuild": "aws.codebuild.pass-role-create-project",
+    "PassExistingRoleToNewCodeBuildProjectThenBuildBatch": "aws.codebuild.pass-role-create-project",
+    "PassExistingRoleToNewECSClusterServiceTask": "aws.ecs.pass-role-run-task", "PassExistingRoleToNewECSClusterRunTask": "aws.ecs.pass-role-run-task",
+    "PassExistingRoleToNewECSService": "aws.ecs.pass-role-run-task", "PassExistingRoleToNewECSTaskViaRunTask": "aws.ecs.pass-role-run-task",
+    "PassExistingRoleToNewECSTaskViaStartTask": "aws.ecs.pass-role-run-task",
+    "PassExistingRoleToNewSageMakerNotebookInstance": "aws.sagemaker.pass-role-create-job",
+    "PassExistingRoleToNewSageMakerTrainingJob": "aws.sagemaker.pass-role-create-job",
+    "PassExistingRoleToNewSageMakerProcessingJob": "aws.sagemaker.pass-role-create-job",
+    "EditExistingLambdaFunctionWithRole": "aws.lambda.update-function-code", "UpdateAndInvokeLambdaFunction": "aws.lambda.update-function-code",
+    "UpdateLambdaFunctionAndAddPermission": "aws.lambda.update-function-code",
 }
 
 
@@ -134,7 +134,7 @@ def crosspath_view(folder: Path) -> tuple[set[str], dict[str, set[str]], dict[st
     account -> what a technique could target there)."""
     from collectors.aws import collect_offline
     from collectors.aws.ceilings import apply_boundaries
-    from collectors.aws.escalation import TECHNIQUES, is_account_admin, trusted_services
+    from collectors.aws.escalation import is_account_admin, techniques, trusted_services
     from collectors.aws.exports import read_exports
     from collectors.aws.policy_documents import evaluate
     from collectors.aws.transform import load_account
@@ -144,7 +144,7 @@ def crosspath_view(folder: Path) -> tuple[set[str], dict[str, set[str]], dict[st
     elapsed = time.perf_counter() - started
     print(f"crosspath: {folder.name}: {len(result.nodes)} nodes, {len(result.edges)} edges in {elapsed:.2f} s",
           file=sys.stderr)
-    kinds = {str(t.kind) for t in TECHNIQUES.values()}
+    kinds = {str(t.edge_kind) for t in techniques()}
     sources = {e["source"] for e in result.edges if e["kind"] in kinds and e.get("techniques")}
     members: dict[str, set[str]] = defaultdict(set)  # group node -> user nodes
     for e in result.edges:
@@ -210,8 +210,9 @@ def compare(label: str, exe: Path, folder: Path, methods: dict[str, list[str]], 
 
 def _explain(techniques: set[str], effective: set[str], methods: dict[str, list[str]],
              inventory: dict) -> tuple[str, str]:
-    from collectors.aws.escalation import TECHNIQUES
+    from collectors import technique_catalogue
 
+    catalogue = technique_catalogue()
     covered = [t for t in techniques if COVERED.get(t)]
     if not covered:
         return "uncovered", "Crosspath has no technique for " + ", ".join(sorted(techniques))
@@ -220,13 +221,13 @@ def _explain(techniques: set[str], effective: set[str], methods: dict[str, list[
         missing = sorted({a for t in covered for a in methods[t] if a not in effective})
         return "blocked", f"boundary / Deny removes {', '.join(missing)}"
     for name in usable:
-        technique = TECHNIQUES[COVERED[name]]
-        if technique.services:
-            if inventory.get("services", set()) & set(technique.services):
-                return "MISS", f"{name}: a role trusts {technique.services} yet no edge"
-        elif inventory.get(technique.target, 0) > 1 or (technique.target not in ("user", "role", "group")
-                                                         and inventory.get(technique.target, 0) > 0):
-            return "MISS", f"{name}: {technique.target} targets exist yet no edge"
+        rule = catalogue[COVERED[name]].derive
+        if rule.services:
+            if inventory.get("services", set()) & set(rule.services):
+                return "MISS", f"{name}: a role trusts {rule.services} yet no edge"
+        elif inventory.get(rule.target, 0) > 1 or (rule.target not in ("user", "role", "group")
+                                                    and inventory.get(rule.target, 0) > 0):
+            return "MISS", f"{name}: {rule.target} targets exist yet no edge"
     return "no target", "nothing to reach with " + ", ".join(sorted({COVERED[t] for t in usable})) + (
         " (no role trusts that service / no Lambda function or instance in the export)")
 

@@ -162,7 +162,7 @@ def offline(users: int) -> None:
         result = collect_offline(folder)
         seconds = time.perf_counter() - started
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    techniques = Counter(str(e.get("technique")) for e in result.edges if e.get("technique"))
+    techniques = Counter(t for e in result.edges for t in e.get("techniques", ()))
     print(
         f"offline users={users:>7} nodes={len(result.nodes):>7} edges={len(result.edges):>8} "
         f"seconds={seconds:6.2f} peak_rss_mb={rss_mb:7.0f} errors={len(result.errors)}"

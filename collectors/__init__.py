@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from collectors.base import CollectResult
+from graph.techniques import CATALOGUE, Catalogue
 
 SOURCES: dict[str, str] = {
     "aws": "collectors.aws",
@@ -23,3 +24,10 @@ SOURCES: dict[str, str] = {
 def offline_collector(source: str) -> Callable[[Path], CollectResult]:
     """The offline collect function of a source, imported on first use."""
     return importlib.import_module(SOURCES[source]).collect_offline
+
+
+def technique_catalogue() -> Catalogue:
+    """Every source's techniques: each source registers its own when it is imported."""
+    for module in SOURCES.values():
+        importlib.import_module(module)
+    return CATALOGUE

@@ -8,7 +8,7 @@ the edge. An edge's `via` names each policy and statement that allowed a require
 Coverage against PMapper is listed in docs/collectors/aws.md ("Escalation techniques").
 
 Role assumption (CAN_ASSUME: trust policy and identity policy both required, cross-account
-included) is drawn by collectors.aws.trust; it is listed here so the catalogue is complete.
+included) is drawn and registered by collectors.aws.trust.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from collectors.aws.policy_documents import Grant, condition_items, matches
 from collectors.aws.transform import AccountData, Principal
 from graph.records import Record, edge, node
 from graph.schema import EdgeKind, Family
+from graph.techniques import CATALOGUE, References, Technique, register
 
 
 @dataclass
@@ -68,34 +69,31 @@ class Hit:
 
 
 @dataclass(frozen=True)
-class Technique:
-    name: str
-    kind: EdgeKind
-    description: str
-    pmapper: str  # the PMapper checker covering the same ground ("" when PMapper has none)
-    find: Callable[[Principal, Context], Iterable[Hit]] | None = None
-    drawn_by: str = "collectors.aws.escalation"
+class Rule:
+    """How an AWS technique finds its targets: the catalogue entry's `derive`."""
+
+    find: Callable[[Principal, Context], Iterable[Hit]]
     # What it can reach: "user", "group", "role" (any role, or one trusting `services`), "policy holder",
     # "function" (a Lambda function's role), "instance" (an EC2 instance's role).
     target: str = "role"
     services: tuple[str, ...] = ()
 
 
-TECHNIQUES: dict[str, Technique] = {}
-
-
-def register(name: str, kind: EdgeKind, description: str, pmapper: str = "", target: str = "role",
-             services: tuple[str, ...] = ()):
+def technique(technique_id: str, title: str, kind: EdgeKind, requires: tuple[str, ...], description: str,
+              remediation: str, *, pathfinding: tuple[str, ...] = (), pmapper: str = "", mitre: str = "",
+              target: str = "role", services: tuple[str, ...] = ()):
+    """Register one AWS technique in the catalogue, its finder beside its metadata."""
     def wrap(find: Callable[[Principal, Context], Iterable[Hit]]):
-        TECHNIQUES[name] = Technique(name, kind, description, pmapper, find, target=target, services=services)
+        register(Technique(technique_id, title, "aws", kind, requires, description, remediation,
+                           References(pathfinding=pathfinding, pmapper=pmapper, mitre=mitre),
+                           derive=Rule(find, target, services)))
         return find
     return wrap
 
 
-TECHNIQUES["AssumeRole"] = Technique(
-    "AssumeRole", EdgeKind.CAN_ASSUME,
-    "sts:AssumeRole where the role's trust policy names the principal (or its account, and then the identity "
-    "policy must allow it too); cross-account included", "sts_edges", None, "collectors.aws.trust")
+def techniques() -> list[Technique]:
+    """The AWS techniques this module draws (role assumption is drawn by collectors.aws.trust)."""
+    return [t for t in CATALOGUE.of("aws") if t.derive is not None]
 
 
 def allowing(principal: Principal, action: str, resource: str,
@@ -134,14 +132,25 @@ def _simple(types: tuple[str, ...], *actions: str) -> Callable[[Principal, Conte
     return find
 
 
-def _simple_technique(name: str, kind: EdgeKind, types: tuple[str, ...], actions: tuple[str, ...],
-                      description: str, pmapper: str) -> None:
-    register(name, kind, description, pmapper, target=types[0])(_simple(types, *actions))
+_POLICY_WRITE_FIX = ("Allow IAM policy writes only to administrators, scope them to named resources (never `*`), "
+                     "and cap delegated administrators with a permissions boundary that denies policy writes "
+                     "outside their own path.")
 
 
-@register("CreateAccessKey", EdgeKind.CAN_CREATE_CREDENTIAL,
-          "mint an access key for another user (a user with two keys needs one deleted first)", "iam_edges",
-          target="user")
+def _simple_technique(technique_id: str, title: str, kind: EdgeKind, types: tuple[str, ...], action: str,
+                      description: str, remediation: str, *, pathfinding: tuple[str, ...], pmapper: str = "",
+                      mitre: str = "T1098.003") -> None:
+    """One IAM action on the target identity's ARN is the whole technique."""
+    technique(technique_id, title, kind, (action,), description, remediation, pathfinding=pathfinding,
+              pmapper=pmapper, mitre=mitre, target=types[0])(_simple(types, action.lower()))
+
+
+@technique("aws.iam.create-access-key", "Create an access key for another user", EdgeKind.CAN_CREATE_CREDENTIAL,
+           ("iam:CreateAccessKey", "iam:DeleteAccessKey (when the user already has two keys)"),
+           "mint an access key for another user (a user with two keys needs one deleted first)",
+           "Restrict iam:CreateAccessKey to the caller's own user (arn:aws:iam::*:user/${aws:username}); "
+           "alert on CreateAccessKey for another user.",
+           pathfinding=("iam-002", "iam-003"), pmapper="iam_edges", mitre="T1098.001", target="user")
 def _create_access_key(principal: Principal, ctx: Context) -> Iterator[Hit]:
     for hit in _simple(("user",), "iam:createaccesskey")(principal, ctx):
         if ctx.user_facts.get(hit.target.arn, {}).get("keys", 0) >= 2:
@@ -162,33 +171,55 @@ def _login_profile(action: str, has_password: bool) -> Callable[[Principal, Cont
     return find
 
 
-register("CreateLoginProfile", EdgeKind.CAN_CREATE_CREDENTIAL, "set a console password for a user who has none",
-         "iam_edges", target="user")(_login_profile("iam:createloginprofile", False))
-register("UpdateLoginProfile", EdgeKind.CAN_CREATE_CREDENTIAL, "reset another user's console password",
-         "iam_edges", target="user")(_login_profile("iam:updateloginprofile", True))
-_simple_technique("PutUserPolicy", EdgeKind.CAN_GRANT, ("user",), ("iam:putuserpolicy",),
-                  "write an inline policy on another user", "iam_edges")
-_simple_technique("AttachUserPolicy", EdgeKind.CAN_GRANT, ("user",), ("iam:attachuserpolicy",),
-                  "attach a managed policy (e.g. AdministratorAccess) to another user", "iam_edges")
-_simple_technique("PutRolePolicy", EdgeKind.CAN_GRANT, ("role",), ("iam:putrolepolicy",),
-                  "write an inline policy on a role", "iam_edges")
-_simple_technique("AttachRolePolicy", EdgeKind.CAN_GRANT, ("role",), ("iam:attachrolepolicy",),
-                  "attach a managed policy to a role", "iam_edges")
-_simple_technique("PutGroupPolicy", EdgeKind.CAN_GRANT, ("group",), ("iam:putgrouppolicy",),
-                  "write an inline policy on a group", "iam_edges")
-_simple_technique("AttachGroupPolicy", EdgeKind.CAN_GRANT, ("group",), ("iam:attachgrouppolicy",),
-                  "attach a managed policy to a group", "iam_edges")
-_simple_technique("AddUserToGroup", EdgeKind.CAN_GRANT, ("group",), ("iam:addusertogroup",),
-                  "add oneself to a group and inherit its policies", "iam_edges")
+_LOGIN_FIX = ("Restrict console-password management to the caller's own user and to identity administrators; "
+              "require MFA for console sign-in so a set password alone is not enough.")
+technique("aws.iam.create-login-profile", "Set a console password for a user who has none",
+          EdgeKind.CAN_CREATE_CREDENTIAL, ("iam:CreateLoginProfile",),
+          "set a console password for a user who has none", _LOGIN_FIX, pathfinding=("iam-004",),
+          pmapper="iam_edges", mitre="T1098.001", target="user")(_login_profile("iam:createloginprofile", False))
+technique("aws.iam.update-login-profile", "Reset another user's console password", EdgeKind.CAN_CREATE_CREDENTIAL,
+          ("iam:UpdateLoginProfile",), "reset another user's console password", _LOGIN_FIX,
+          pathfinding=("iam-006",), pmapper="iam_edges", mitre="T1098.001",
+          target="user")(_login_profile("iam:updateloginprofile", True))
+_simple_technique("aws.iam.put-user-policy", "Write an inline policy on another user", EdgeKind.CAN_GRANT, ("user",),
+                  "iam:PutUserPolicy", "write an inline policy on another user", _POLICY_WRITE_FIX,
+                  pathfinding=("iam-007",), pmapper="iam_edges")
+_simple_technique("aws.iam.attach-user-policy", "Attach a managed policy to another user", EdgeKind.CAN_GRANT,
+                  ("user",), "iam:AttachUserPolicy",
+                  "attach a managed policy (e.g. AdministratorAccess) to another user", _POLICY_WRITE_FIX,
+                  pathfinding=("iam-008",), pmapper="iam_edges")
+_simple_technique("aws.iam.put-role-policy", "Write an inline policy on a role", EdgeKind.CAN_GRANT, ("role",),
+                  "iam:PutRolePolicy", "write an inline policy on a role", _POLICY_WRITE_FIX,
+                  pathfinding=("iam-005",), pmapper="iam_edges")
+_simple_technique("aws.iam.attach-role-policy", "Attach a managed policy to a role", EdgeKind.CAN_GRANT, ("role",),
+                  "iam:AttachRolePolicy", "attach a managed policy to a role", _POLICY_WRITE_FIX,
+                  pathfinding=("iam-009",), pmapper="iam_edges")
+_simple_technique("aws.iam.put-group-policy", "Write an inline policy on a group", EdgeKind.CAN_GRANT, ("group",),
+                  "iam:PutGroupPolicy", "write an inline policy on a group", _POLICY_WRITE_FIX,
+                  pathfinding=("iam-011",), pmapper="iam_edges")
+_simple_technique("aws.iam.attach-group-policy", "Attach a managed policy to a group", EdgeKind.CAN_GRANT,
+                  ("group",), "iam:AttachGroupPolicy", "attach a managed policy to a group", _POLICY_WRITE_FIX,
+                  pathfinding=("iam-010",), pmapper="iam_edges")
+_simple_technique("aws.iam.add-user-to-group", "Add oneself to a group", EdgeKind.CAN_GRANT, ("group",),
+                  "iam:AddUserToGroup", "add oneself to a group and inherit its policies",
+                  "Grant iam:AddUserToGroup only to identity administrators and only on the groups they own; "
+                  "alert on membership changes of privileged groups.",
+                  pathfinding=("iam-013",), pmapper="iam_edges")
 # A trust policy naming a principal's ARN lets it assume the role within the account without any
 # identity-policy permission, so rewriting the trust policy is enough.
-_simple_technique("UpdateAssumeRolePolicy", EdgeKind.CAN_GRANT, ("role",), ("iam:updateassumerolepolicy",),
-                  "rewrite a role's trust policy to name oneself, then assume it", "iam_edges")
+_simple_technique("aws.iam.update-assume-role-policy", "Rewrite a role's trust policy", EdgeKind.CAN_GRANT,
+                  ("role",), "iam:UpdateAssumeRolePolicy", "rewrite a role's trust policy to name oneself, then "
+                  "assume it", "Allow iam:UpdateAssumeRolePolicy only to identity administrators, on named roles; "
+                  "alert on trust-policy changes of privileged roles.", pathfinding=("iam-012",),
+                  pmapper="iam_edges")
 
 
-@register("CreatePolicyVersion", EdgeKind.CAN_GRANT,
-          "publish a new default version of a customer-managed policy attached to the target", "iam_edges",
-          target="policy holder")
+@technique("aws.iam.create-policy-version", "Publish a new default version of a managed policy", EdgeKind.CAN_GRANT,
+           ("iam:CreatePolicyVersion",),
+           "publish a new default version of a customer-managed policy attached to the target",
+           "Allow iam:CreatePolicyVersion only to the policy's owners, on named policy ARNs; a permissions "
+           "boundary can deny it everywhere else.", pathfinding=("iam-001",), pmapper="iam_edges",
+           mitre="T1098.003", target="policy holder")
 def _create_policy_version(principal: Principal, ctx: Context) -> Iterator[Hit]:
     if not _can_at_all(principal, "iam:createpolicyversion"):
         return
@@ -202,9 +233,11 @@ def _create_policy_version(principal: Principal, ctx: Context) -> Iterator[Hit]:
                 yield Hit(member, [("iam:createpolicyversion", grant)])
 
 
-@register("SetDefaultPolicyVersion", EdgeKind.CAN_GRANT,
-          "make another kept version of a customer-managed policy the default (it may be broader)", "",
-          target="policy holder")
+@technique("aws.iam.set-default-policy-version", "Switch a managed policy to another kept version",
+           EdgeKind.CAN_GRANT, ("iam:SetDefaultPolicyVersion",),
+           "make another kept version of a customer-managed policy the default (it may be broader)",
+           "Delete old policy versions that grant more than the current one, and restrict "
+           "iam:SetDefaultPolicyVersion to the policy's owners.", mitre="T1098.003", target="policy holder")
 def _set_default_policy_version(principal: Principal, ctx: Context) -> Iterator[Hit]:
     if not _can_at_all(principal, "iam:setdefaultpolicyversion"):
         return
@@ -219,9 +252,14 @@ def _set_default_policy_version(principal: Principal, ctx: Context) -> Iterator[
                 yield Hit(member, [("iam:setdefaultpolicyversion", grant)])
 
 
-def _pass_role(name: str, services: tuple[str, ...], ways: tuple[tuple[str, ...], ...], description: str,
-               pmapper: str, needs: Callable[[Principal, Principal], list[tuple[str, Grant]] | None] | None = None
-               ) -> None:
+_PASS_ROLE_FIX = ("Scope iam:PassRole to the exact roles a deployer needs (never `*`), with an iam:PassedToService "
+                  "condition; keep privileged roles out of reach of anyone who can launch compute.")
+
+
+def _pass_role(technique_id: str, title: str, services: tuple[str, ...], ways: tuple[tuple[str, ...], ...],
+               requires: tuple[str, ...], description: str, *, pathfinding: tuple[str, ...] = (), pmapper: str = "",
+               mitre: str = "T1078.004",
+               needs: Callable[[Principal, Principal], list[tuple[str, Grant]] | None] | None = None) -> None:
     """iam:PassRole on a role the service trusts, plus every action of one way to make the service run it."""
     def find(principal: Principal, ctx: Context) -> Iterator[Hit]:
         if not _can_at_all(principal, "iam:passrole"):
@@ -241,7 +279,8 @@ def _pass_role(name: str, services: tuple[str, ...], ways: tuple[tuple[str, ...]
             if extra is None:
                 continue
             yield Hit(role, [("iam:passrole", passing), *compute, *extra])  # type: ignore[list-item]
-    register(name, EdgeKind.CAN_RUN_AS, description, pmapper, services=services)(find)
+    technique(technique_id, title, EdgeKind.CAN_RUN_AS, ("iam:PassRole", *requires), description, _PASS_ROLE_FIX,
+              pathfinding=pathfinding, pmapper=pmapper, mitre=mitre, services=services)(find)
 
 
 def _allowing_any(principal: Principal, action: str) -> Grant | None:
@@ -260,44 +299,76 @@ def _instance_profile(principal: Principal, role: Principal) -> list[tuple[str, 
     return None
 
 
-_pass_role("PassRole:EC2", ("ec2.amazonaws.com",), (("ec2:runinstances",), ("ec2:requestspotinstances",)),
-           "launch an instance with the role's instance profile", "ec2_edges", _instance_profile)
-_pass_role("PassRole:AutoScaling", ("ec2.amazonaws.com",),
-           (("autoscaling:createlaunchconfiguration", "autoscaling:createautoscalinggroup"),),
-           "create a launch configuration and group whose instances carry the role", "autoscaling_edges",
-           _instance_profile)
-_pass_role("PassRole:Lambda", ("lambda.amazonaws.com",),
+_PROFILE = "an instance profile holding the role, or iam:CreateInstanceProfile + iam:AddRoleToInstanceProfile"
+_pass_role("aws.ec2.pass-role-run-instances", "Launch an EC2 instance with a role", ("ec2.amazonaws.com",),
+           (("ec2:runinstances",), ("ec2:requestspotinstances",)),
+           ("ec2:RunInstances | ec2:RequestSpotInstances", _PROFILE),
+           "launch an instance with the role's instance profile", pathfinding=("ec2-001", "ec2-003"),
+           pmapper="ec2_edges", needs=_instance_profile)
+_pass_role("aws.autoscaling.pass-role-launch-configuration", "Create an Auto Scaling group whose instances carry a "
+           "role", ("ec2.amazonaws.com",), (("autoscaling:createlaunchconfiguration", "autoscaling:createautoscalinggroup"),),
+           ("autoscaling:CreateLaunchConfiguration", "autoscaling:CreateAutoScalingGroup", _PROFILE),
+           "create a launch configuration and group whose instances carry the role", pmapper="autoscaling_edges",
+           needs=_instance_profile)
+_pass_role("aws.lambda.pass-role-create-function", "Create a Lambda function running as a role",
+           ("lambda.amazonaws.com",),
            (("lambda:createfunction", "lambda:invokefunction"), ("lambda:createfunction", "lambda:createeventsourcemapping"),
             ("lambda:createfunction", "lambda:addpermission")),
-           "create a function running as the role, then invoke or trigger it", "lambda_edges")
-_pass_role("PassRole:CloudFormation", ("cloudformation.amazonaws.com",),
+           ("lambda:CreateFunction", "lambda:InvokeFunction | lambda:CreateEventSourceMapping | lambda:AddPermission"),
+           "create a function running as the role, then invoke or trigger it",
+           pathfinding=("lambda-001", "lambda-002", "lambda-006"), pmapper="lambda_edges", mitre="T1648")
+_pass_role("aws.cloudformation.pass-role-create-stack", "Create a CloudFormation stack with a service role",
+           ("cloudformation.amazonaws.com",),
            (("cloudformation:createstack",), ("cloudformation:createstackset", "cloudformation:createstackinstances"),
             ("cloudformation:updatestackset",)),
-           "create a stack (or stack set) whose service role provisions anything", "cloudformation_edges")
-_pass_role("PassRole:CodeBuild", ("codebuild.amazonaws.com",),
+           (("cloudformation:CreateStack | cloudformation:CreateStackSet + cloudformation:CreateStackInstances | "
+            "cloudformation:UpdateStackSet"),),
+           "create a stack (or stack set) whose service role provisions anything",
+           pathfinding=("cloudformation-001", "cloudformation-003", "cloudformation-004"),
+           pmapper="cloudformation_edges")
+_pass_role("aws.codebuild.pass-role-create-project", "Create a CodeBuild project running as a role",
+           ("codebuild.amazonaws.com",),
            (("codebuild:createproject", "codebuild:startbuild"), ("codebuild:createproject", "codebuild:startbuildbatch")),
-           "create a build project running as the role and start it", "codebuild_edges")
-_pass_role("PassRole:SageMaker", ("sagemaker.amazonaws.com",),
+           ("codebuild:CreateProject", "codebuild:StartBuild | codebuild:StartBuildBatch"),
+           "create a build project running as the role and start it", pathfinding=("codebuild-001", "codebuild-004"),
+           pmapper="codebuild_edges")
+_pass_role("aws.sagemaker.pass-role-create-job", "Create a SageMaker notebook or job running as a role",
+           ("sagemaker.amazonaws.com",),
            (("sagemaker:createnotebookinstance",), ("sagemaker:createtrainingjob",), ("sagemaker:createprocessingjob",)),
-           "create a notebook, training or processing job running as the role", "sagemaker_edges")
-_pass_role("PassRole:ECS", ("ecs-tasks.amazonaws.com",),
+           ("sagemaker:CreateNotebookInstance | sagemaker:CreateTrainingJob | sagemaker:CreateProcessingJob",),
+           "create a notebook, training or processing job running as the role",
+           pathfinding=("sagemaker-001", "sagemaker-002", "sagemaker-003"), pmapper="sagemaker_edges")
+_pass_role("aws.ecs.pass-role-run-task", "Register an ECS task definition with a role and run it",
+           ("ecs-tasks.amazonaws.com",),
            (("ecs:registertaskdefinition", "ecs:runtask"), ("ecs:registertaskdefinition", "ecs:starttask"),
             ("ecs:registertaskdefinition", "ecs:createservice")),
-           "register a task definition with the role and run it", "")
-_pass_role("PassRole:Glue", ("glue.amazonaws.com",),
+           ("ecs:RegisterTaskDefinition", "ecs:RunTask | ecs:StartTask | ecs:CreateService"),
+           "register a task definition with the role and run it",
+           pathfinding=("ecs-001", "ecs-002", "ecs-003", "ecs-004", "ecs-005"))
+_pass_role("aws.glue.pass-role-create-job", "Create a Glue dev endpoint or job running as a role",
+           ("glue.amazonaws.com",),
            (("glue:createdevendpoint",), ("glue:createjob", "glue:startjobrun"), ("glue:createjob", "glue:createtrigger"),
             ("glue:updatejob", "glue:startjobrun"), ("glue:updatejob", "glue:createtrigger")),
-           "create a Glue dev endpoint, or a job it then runs, as the role", "")
-_pass_role("PassRole:DataPipeline", ("datapipeline.amazonaws.com", "elasticmapreduce.amazonaws.com"),
+           ("glue:CreateDevEndpoint | glue:CreateJob or glue:UpdateJob + glue:StartJobRun or glue:CreateTrigger",),
+           "create a Glue dev endpoint, or a job it then runs, as the role",
+           pathfinding=("glue-001", "glue-003", "glue-004", "glue-005", "glue-006"))
+_pass_role("aws.datapipeline.pass-role-create-pipeline", "Create a Data Pipeline whose resources run as a role",
+           ("datapipeline.amazonaws.com", "elasticmapreduce.amazonaws.com"),
            (("datapipeline:createpipeline", "datapipeline:putpipelinedefinition"),),
-           "create a pipeline whose resources run as the role", "")
-_pass_role("PassRole:AppRunner", ("tasks.apprunner.amazonaws.com",), (("apprunner:createservice",),),
-           "create an App Runner service whose instances run as the role", "")
+           ("datapipeline:CreatePipeline", "datapipeline:PutPipelineDefinition"),
+           "create a pipeline whose resources run as the role", pathfinding=("datapipeline-001",))
+_pass_role("aws.apprunner.pass-role-create-service", "Create an App Runner service running as a role",
+           ("tasks.apprunner.amazonaws.com",), (("apprunner:createservice",),), ("apprunner:CreateService",),
+           "create an App Runner service whose instances run as the role", pathfinding=("apprunner-001",))
 
 
-@register("UpdateFunctionCode", EdgeKind.CAN_RUN_AS,
-          "replace the code of an existing Lambda function and run as its execution role", "lambda_edges",
-          target="function")
+@technique("aws.lambda.update-function-code", "Replace the code of a Lambda function", EdgeKind.CAN_RUN_AS,
+           ("lambda:UpdateFunctionCode",),
+           "replace the code of an existing Lambda function and run as its execution role",
+           "Allow lambda:UpdateFunctionCode only to the function's deployment pipeline, on named functions; "
+           "sign code (Lambda code signing) for functions with privileged roles.",
+           pathfinding=("lambda-003", "lambda-004", "lambda-005"), pmapper="lambda_edges", mitre="T1648",
+           target="function")
 def _update_function_code(principal: Principal, ctx: Context) -> Iterator[Hit]:
     if not _can_at_all(principal, "lambda:updatefunctioncode"):
         return
@@ -320,10 +391,14 @@ def _ssm(action: str):
     return find
 
 
-register("SSM:SendCommand", EdgeKind.CAN_RUN_AS, "run commands on an instance and use its role's credentials",
-         "ssm_edges", target="instance")(_ssm("ssm:sendcommand"))
-register("SSM:StartSession", EdgeKind.CAN_RUN_AS, "open a shell on an instance and use its role's credentials",
-         "ssm_edges", target="instance")(_ssm("ssm:startsession"))
+_SSM_FIX = ("Scope SSM access to tagged instances (ssm:resourceTag condition) and keep privileged instance "
+            "profiles off instances that operators can reach; log sessions and commands.")
+technique("aws.ssm.send-command", "Run commands on an instance through SSM", EdgeKind.CAN_RUN_AS,
+          ("ssm:SendCommand",), "run commands on an instance and use its role's credentials", _SSM_FIX,
+          pathfinding=("ssm-002",), pmapper="ssm_edges", mitre="T1651", target="instance")(_ssm("ssm:sendcommand"))
+technique("aws.ssm.start-session", "Open an SSM session on an instance", EdgeKind.CAN_RUN_AS, ("ssm:StartSession",),
+          "open a shell on an instance and use its role's credentials", _SSM_FIX, pathfinding=("ssm-001",),
+          pmapper="ssm_edges", mitre="T1651", target="instance")(_ssm("ssm:startsession"))
 
 
 def trusted_services(role: Principal) -> set[str]:
@@ -374,14 +449,13 @@ def escalation_edges(ctx: Context) -> EscalationRecords:
     out = EscalationRecords()
     merged: dict[tuple[str, str, EdgeKind], dict[str, Any]] = {}
     hubs: dict[str, list[Principal]] = {}
+    catalogue = techniques()
     for data in ctx.accounts.values():
         for principal in data.principals():
             if not principal.grants or is_account_admin(principal):
                 continue
-            for technique in TECHNIQUES.values():
-                if technique.find is None:
-                    continue
-                hits = list(technique.find(principal, ctx))
+            for item in catalogue:
+                hits = list(item.derive.find(principal, ctx))
                 if len(hits) >= HUB_MIN_TARGETS and len({_signature(h) for h in hits}) == 1:
                     reached = {h.target.node_id: h.target for h in hits}
                     if principal.type == hits[0].target.type:
@@ -389,21 +463,21 @@ def escalation_edges(ctx: Context) -> EscalationRecords:
                         # oneself in (a no-op) lets them share one hub.
                         reached[principal.node_id] = principal
                     targets = sorted(reached.items())
-                    hub = _hub_id(data.account, technique.name, [t for t, _ in targets])
+                    hub = _hub_id(data.account, item.id, [t for t, _ in targets])
                     if hub not in hubs:
                         hubs[hub] = [p for _, p in targets]
                         out.nodes.append(node(hub, Family.IDENTITY, "Group", "aws",
-                                              f"{len(targets)} identities {technique.name} reaches in {data.account}",
+                                              f"{len(targets)} identities {item.id} reaches in {data.account}",
                                               f"aws:account/{data.account}", human=False, hub=True,
-                                              technique=technique.name, members=len(targets)))
+                                              techniques=[item.id], members=len(targets)))
                         for target_id, _ in targets:
-                            out.edges.append(edge(hub, target_id, technique.kind,
-                                                  f"{technique.name} reaches every identity of this set",
-                                                  mfa_required=False, conditions=[], techniques=[technique.name]))
-                    _merge(merged, principal.node_id, hub, technique, hits[0])
+                            out.edges.append(edge(hub, target_id, item.edge_kind,
+                                                  f"{item.id} reaches every identity of this set",
+                                                  mfa_required=False, conditions=[], techniques=[item.id]))
+                    _merge(merged, principal.node_id, hub, item, hits[0])
                     continue
                 for hit in hits:
-                    _merge(merged, principal.node_id, hit.target.node_id, technique, hit)
+                    _merge(merged, principal.node_id, hit.target.node_id, item, hit)
     for (source, target, kind), entry in merged.items():
         via = f"{' / '.join(entry['techniques'])}: {'; '.join(entry['vias'])}"
         out.edges.append(edge(source, target, kind, via, mfa_required=all(entry["mfa"]),
@@ -417,11 +491,11 @@ def _hub_id(account: str, technique: str, targets: list[str]) -> str:
     return f"aws:account/{account}/reach/{technique}/{digest}"
 
 
-def _merge(merged: dict[tuple[str, str, EdgeKind], dict[str, Any]], source: str, target: str, technique: Technique,
+def _merge(merged: dict[tuple[str, str, EdgeKind], dict[str, Any]], source: str, target: str, item: Technique,
            hit: Hit) -> None:
-    entry = merged.setdefault((source, target, technique.kind),
+    entry = merged.setdefault((source, target, item.edge_kind),
                               {"techniques": [], "vias": [], "actions": [], "mfa": [], "conditions": []})
-    entry["techniques"].append(technique.name)
+    entry["techniques"].append(item.id)
     for action, grant in hit.grants:
         if grant.via not in entry["vias"]:
             entry["vias"].append(grant.via)

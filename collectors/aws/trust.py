@@ -30,9 +30,19 @@ from collectors.aws.resources import parse_arn
 from collectors.aws.transform import Principal
 from graph.records import Record, edge, node
 from graph.schema import EdgeKind, Family
+from graph.techniques import References, Technique, register
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _EKS_ISSUER = re.compile(r"^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/id/", re.IGNORECASE)
+
+ASSUME_ROLE = register(Technique(
+    "aws.sts.assume-role", "Assume a role that trusts the principal", "aws", EdgeKind.CAN_ASSUME,
+    ("sts:AssumeRole (when the trust policy names the account rather than the principal)",),
+    "sts:AssumeRole where the role's trust policy names the principal (or its account, and then the identity "
+    "policy must allow it too); cross-account included",
+    "Name exact principals in trust policies instead of account roots, and require MFA "
+    "(aws:MultiFactorAuthPresent) or an ExternalId where people or third parties assume the role.",
+    References(pathfinding=("sts-001",), pmapper="sts_edges, cross_account_edges", mitre="T1078.004")))
 
 
 def _values(principal: Any, key: str) -> list[str]:
@@ -159,7 +169,8 @@ def transform_trust(
                 delegated.setdefault(source, []).append((role, best))
                 continue
             out.edges.append(edge(source, role.node_id, EdgeKind.CAN_ASSUME, best.via,
-                                  mfa_required=best.mfa_required, conditions=best.conditions))
+                                  mfa_required=best.mfa_required, conditions=best.conditions,
+                                  techniques=[ASSUME_ROLE.id]))
     _delegations(delegated, out)
     return out
 
@@ -175,7 +186,8 @@ def _delegations(delegated: dict[str, list[tuple[Principal, _Candidate]]], out: 
             if len(group) < HUB_MIN_ROLES:
                 for role, candidate in group:
                     out.edges.append(edge(source, role.node_id, EdgeKind.CAN_ASSUME, candidate.via,
-                                          mfa_required=candidate.mfa_required, conditions=candidate.conditions))
+                                          mfa_required=candidate.mfa_required, conditions=candidate.conditions,
+                                          techniques=[ASSUME_ROLE.id]))
                 continue
             account = group[0][0].account
             role_ids = sorted(role.node_id for role, _ in group)
@@ -185,15 +197,16 @@ def _delegations(delegated: dict[str, list[tuple[Principal, _Candidate]]], out: 
                 hubs.add(hub)
                 out.nodes.append(node(hub, Family.IDENTITY, "Group", "aws",
                                       f"{len(group)} roles trusting their account root in {account}",
-                                      f"aws:account/{account}", human=False, hub=True, technique="AssumeRole",
+                                      f"aws:account/{account}", human=False, hub=True, techniques=[ASSUME_ROLE.id],
                                       members=len(group)))
                 for role, candidate in sorted(group, key=lambda pair: pair[0].node_id):
                     trust_via, trust_mfa, trust_conditions = candidate.trust  # type: ignore[misc]
                     out.edges.append(edge(hub, role.node_id, EdgeKind.CAN_ASSUME, trust_via,
-                                          mfa_required=trust_mfa, conditions=list(trust_conditions)))
+                                          mfa_required=trust_mfa, conditions=list(trust_conditions),
+                                          techniques=[ASSUME_ROLE.id]))
             out.edges.append(edge(source, hub, EdgeKind.CAN_ASSUME, f"{grant_via} (sts:AssumeRole on {len(group)} "
                                   "roles that trust their account root)", mfa_required=grant_mfa,
-                                  conditions=list(grant_conditions)))
+                                  conditions=list(grant_conditions), techniques=[ASSUME_ROLE.id]))
 
 
 def _aws_principal(role: Principal, principal: str, trust_mfa: bool, trust_conditions: list[str],

@@ -26,6 +26,16 @@ from collectors.databases.privileges import (
 )
 from graph.records import edge, node
 from graph.schema import EdgeKind, Family
+from graph.techniques import References, Technique, register
+
+GRANT_WITH_ADMIN_OPTION = register(Technique(
+    "mysql.roles.grant-with-admin-option", "Grant a role to anyone, oneself included", "databases",
+    EdgeKind.CAN_GRANT, ("the role granted WITH ADMIN OPTION",),
+    "an account holding a role WITH ADMIN OPTION can GRANT it to any account, itself included, and make it a "
+    "default role, so the role's privileges are one statement away even when the role is not active at login",
+    "Grant roles without ADMIN OPTION (REVOKE role FROM account, then GRANT role TO account) except to the "
+    "database administrators who manage them.",
+    References(mitre="T1098", links=("https://dev.mysql.com/doc/refman/8.0/en/grant.html",))))
 
 PROVIDER = "mysql"
 PASSWORD_PLUGINS = frozenset({"", "mysql_native_password", "caching_sha2_password", "sha256_password",
@@ -187,7 +197,7 @@ class _MySQLTransform:
                                            via + f" (needs SET ROLE {role[0]})", mfa_required=False))
             if admin:
                 self.out.edges.append(edge(source, target, EdgeKind.CAN_GRANT, via + " WITH ADMIN OPTION",
-                                           mfa_required=False))
+                                           mfa_required=False, techniques=[GRANT_WITH_ADMIN_OPTION.id]))
 
     def _mandatory_roles(self) -> list[Account]:
         value = self.variables.get("mandatory_roles") or ""

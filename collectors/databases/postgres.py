@@ -18,6 +18,16 @@ from collectors.databases.output import Transformed, environment, resource_node,
 from collectors.databases.privileges import POSTGRES_LEVELS, PermissionEdges, level_of, unknown_privileges
 from graph.records import edge, node
 from graph.schema import EdgeKind, Family
+from graph.techniques import References, Technique, register
+
+GRANT_WITH_ADMIN_OPTION = register(Technique(
+    "postgres.roles.grant-with-admin-option", "Grant a role to anyone, oneself included", "databases",
+    EdgeKind.CAN_GRANT, ("membership in the role WITH ADMIN OPTION",),
+    "a member holding ADMIN OPTION on a role can GRANT that role to any role, so it can give itself the "
+    "role's privileges even where its own membership does not inherit them",
+    "Revoke ADMIN OPTION (REVOKE ADMIN OPTION FOR role FROM member) from everyone but the role's owner "
+    "team; grant application logins plain membership.",
+    References(mitre="T1098", links=("https://www.postgresql.org/docs/current/sql-grant.html",))))
 
 PROVIDER = "postgres"
 PUBLIC = "PUBLIC"
@@ -217,8 +227,8 @@ class _PostgresTransform:
                                            f"{grant} (no inherit: privileges need SET ROLE {role})",
                                            mfa_required=False))
             if row.get("admin_option"):
-                self.out.edges.append(edge(source, target, EdgeKind.CAN_GRANT,
-                                           f"{grant} WITH ADMIN OPTION", mfa_required=False))
+                self.out.edges.append(edge(source, target, EdgeKind.CAN_GRANT, f"{grant} WITH ADMIN OPTION",
+                                           mfa_required=False, techniques=[GRANT_WITH_ADMIN_OPTION.id]))
 
     # -- resources and grants -----------------------------------------------------------------
     def _resource(self, kind: str, database: str, schema: str | None, name: str | None) -> str:

@@ -1,7 +1,8 @@
 """Entra abuse edges: one registered technique per way to take over another identity.
 
-Each technique is a small function ``(Tenant) -> list[Record]`` listed in ``TECHNIQUES`` with a
-description and a reference, and has its own test (tests/collectors/entra/test_abuse.py). They
+Each technique is a small function ``(Tenant, technique id) -> list[Record]`` registered in the
+technique catalogue (graph.techniques) with its metadata, and has its present / absent cases in
+tests/techniques/entra_cases.py. They
 cover BloodHound's Entra set (AZAddSecret, AZAddMembers, AZResetPassword, AZPrivilegedRoleAdmin,
 AZPrivilegedAuthAdmin, AZGlobalAdmin, AZMGAddSecret, AZMGGrantAppRoles, AZMGGrantRole,
 AZMGAddMember, AZOwns / AZAddOwner) with the edge kinds of the shared schema:
@@ -29,6 +30,7 @@ from collectors.entra.directory_roles import RoleInfo
 from collectors.entra.pim import role_node_id
 from graph.records import Record, edge
 from graph.schema import EdgeKind
+from graph.techniques import CATALOGUE, References, Technique, register
 
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 PRIVILEGED_ROLE_ADMIN = "e8611ab8-c189-46e8-94e1-60213ab1f814"
@@ -96,20 +98,20 @@ def _to_service_principals(holders: dict[str, str], tenant: Tenant, via: str, te
                         EdgeKind.CAN_CREATE_CREDENTIAL,
                         f"{why}: {via} {sp.get('displayName') or sp_id}",
                         mfa_required=False,
-                        technique=technique,
+                        techniques=[technique],
                     )
                 )
     return edges
 
 
-def add_secret_by_role(tenant: Tenant) -> list[Record]:
+def add_secret_by_role(tenant: Tenant, technique: str) -> list[Record]:
     holders = tenant.role_sources({GLOBAL_ADMIN, APPLICATION_ADMIN, CLOUD_APPLICATION_ADMIN})
-    return _to_service_principals(holders, tenant, "can add a secret to", "add_secret_by_role")
+    return _to_service_principals(holders, tenant, "can add a secret to", technique)
 
 
-def add_secret_by_graph_permission(tenant: Tenant) -> list[Record]:
+def add_secret_by_graph_permission(tenant: Tenant, technique: str) -> list[Record]:
     holders = tenant.holders_of_permissions({"Application.ReadWrite.All", "Directory.ReadWrite.All"})
-    return _to_service_principals(holders, tenant, "can add a secret to", "add_secret_by_graph_permission")
+    return _to_service_principals(holders, tenant, "can add a secret to", technique)
 
 
 def _to_groups(
@@ -129,13 +131,13 @@ def _to_groups(
                         EdgeKind.CAN_GRANT,
                         f"{why}: can add members to group {group.get('displayName') or group_id}",
                         mfa_required=False,
-                        technique=technique,
+                        techniques=[technique],
                     )
                 )
     return edges
 
 
-def add_members_by_owner(tenant: Tenant) -> list[Record]:
+def add_members_by_owner(tenant: Tenant, technique: str) -> list[Record]:
     edges = []
     for group_id, owners in sorted(tenant.group_owners.items()):
         group = tenant.groups.get(group_id, {})
@@ -149,29 +151,29 @@ def add_members_by_owner(tenant: Tenant) -> list[Record]:
                         EdgeKind.CAN_GRANT,
                         f"owner of group {group.get('displayName') or group_id}: can add members",
                         mfa_required=False,
-                        technique="add_members_by_owner",
+                        techniques=[technique],
                     )
                 )
     return edges
 
 
-def add_members_by_role(tenant: Tenant) -> list[Record]:
+def add_members_by_role(tenant: Tenant, technique: str) -> list[Record]:
     # Only Global / Privileged Role Administrators manage role-assignable groups' members.
     any_group = tenant.role_sources({GLOBAL_ADMIN, PRIVILEGED_ROLE_ADMIN})
     plain = tenant.role_sources({GROUPS_ADMIN, USER_ADMIN, DIRECTORY_WRITERS})
-    return _to_groups(any_group, tenant, None, "add_members_by_role") + _to_groups(
-        plain, tenant, False, "add_members_by_role"
+    return _to_groups(any_group, tenant, None, technique) + _to_groups(
+        plain, tenant, False, technique
     )
 
 
-def add_members_by_graph_permission(tenant: Tenant) -> list[Record]:
+def add_members_by_graph_permission(tenant: Tenant, technique: str) -> list[Record]:
     any_group = tenant.holders_of_permissions({"RoleManagement.ReadWrite.Directory"})
     plain = tenant.holders_of_permissions(
         {"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"}
     )
     plain = {k: v for k, v in plain.items() if k not in any_group}
-    return _to_groups(any_group, tenant, None, "add_members_by_graph_permission") + _to_groups(
-        plain, tenant, False, "add_members_by_graph_permission"
+    return _to_groups(any_group, tenant, None, technique) + _to_groups(
+        plain, tenant, False, technique
     )
 
 
@@ -197,13 +199,13 @@ def _resets(
                     EdgeKind.CAN_CREATE_CREDENTIAL,
                     f"{why}: can {what} {user.get('userPrincipalName') or user_id}",
                     mfa_required=needs_mfa,
-                    technique=technique,
+                    techniques=[technique],
                 )
             )
     return edges
 
 
-def reset_password_by_role(tenant: Tenant) -> list[Record]:
+def reset_password_by_role(tenant: Tenant, technique: str) -> list[Record]:
     """Microsoft's hierarchy: Global and Privileged Authentication Administrators reset anyone
     (methods too); Authentication Administrators reset non-admins' methods; Helpdesk, Password
     and User Administrators reset non-admins' passwords."""
@@ -211,25 +213,25 @@ def reset_password_by_role(tenant: Tenant) -> list[Record]:
     methods = tenant.role_sources({AUTHENTICATION_ADMIN})
     passwords = tenant.role_sources({HELPDESK_ADMIN, PASSWORD_ADMIN, USER_ADMIN})
     return (
-        _resets(everyone, tenant, True, True, "reset_password_by_role")
-        + _resets(methods, tenant, False, True, "reset_password_by_role")
-        + _resets(passwords, tenant, False, False, "reset_password_by_role")
+        _resets(everyone, tenant, True, True, technique)
+        + _resets(methods, tenant, False, True, technique)
+        + _resets(passwords, tenant, False, False, technique)
     )
 
 
-def reset_password_by_graph_permission(tenant: Tenant) -> list[Record]:
+def reset_password_by_graph_permission(tenant: Tenant, technique: str) -> list[Record]:
     methods = tenant.holders_of_permissions({"UserAuthenticationMethod.ReadWrite.All"})
     passwords = {
         k: v
         for k, v in tenant.holders_of_permissions({"User-PasswordProfile.ReadWrite.All"}).items()
         if k not in methods
     }
-    return _resets(methods, tenant, True, True, "reset_password_by_graph_permission") + _resets(
-        passwords, tenant, True, False, "reset_password_by_graph_permission"
+    return _resets(methods, tenant, True, True, technique) + _resets(
+        passwords, tenant, True, False, technique
     )
 
 
-def assign_global_admin(tenant: Tenant) -> list[Record]:
+def assign_global_admin(tenant: Tenant, technique: str) -> list[Record]:
     """Whoever can assign directory roles (or grant itself the permission to) can become Global
     Administrator: Privileged Role Administrator, RoleManagement.ReadWrite.Directory,
     RoleAssignmentSchedule.ReadWrite.Directory, AppRoleAssignment.ReadWrite.All (grants itself
@@ -252,7 +254,7 @@ def assign_global_admin(tenant: Tenant) -> list[Record]:
             EdgeKind.CAN_GRANT,
             f"{why}: can assign itself Global Administrator",
             mfa_required=False,
-            technique="assign_global_admin",
+            techniques=[technique],
         )
         for holder, why in holders.items()
         if GLOBAL_ADMIN not in tenant.roles.get(holder.removeprefix("entra:"), set())
@@ -276,7 +278,7 @@ ABUSE_ROLES = frozenset(
 )
 
 
-def role_holders(tenant: Tenant) -> list[Record]:
+def role_holders(tenant: Tenant, technique: str) -> list[Record]:
     """Active holders of a role with techniques are MEMBER_OF its role node (eligible holders
     already CAN_ASSUME it)."""
     edges = []
@@ -292,83 +294,84 @@ def role_holders(tenant: Tenant) -> list[Record]:
                     EdgeKind.MEMBER_OF,
                     f"active assignment of directory role {info.name if info else template}",
                     mfa_required=False,
-                    technique="role_holders",
+                    techniques=[technique],
                 )
             )
     return edges
 
 
-@dataclass(frozen=True)
-class Technique:
-    name: str
-    build: Callable[[Tenant], list[Record]]
-    description: str
-    reference: str
+def _register(technique_id: str, title: str, build: Callable[[Tenant, str], list[Record]], kind: EdgeKind,
+              requires: tuple[str, ...], description: str, remediation: str, bloodhound: str, mitre: str) -> None:
+    """One Entra technique: its metadata and `build(tenant, technique_id)`, the function drawing its edges."""
+    register(Technique(technique_id, title, "entra", kind, requires, description, remediation,
+                       References(bloodhound=bloodhound, mitre=mitre), derive=build))
 
 
-TECHNIQUES = (
-    Technique(
-        "role_holders",
-        role_holders,
-        "active holders of a directory role act through its role node",
-        "BloodHound AZHasRole",
-    ),
-    Technique(
-        "add_secret_by_role",
-        add_secret_by_role,
-        "Global / Application / Cloud Application Administrators add a secret to any service principal",
-        "BloodHound AZAddSecret",
-    ),
-    Technique(
-        "add_secret_by_graph_permission",
-        add_secret_by_graph_permission,
-        "Application.ReadWrite.All (or Directory.ReadWrite.All) adds a secret to any service principal",
-        "BloodHound AZMGAddSecret",
-    ),
-    Technique(
-        "add_members_by_owner",
-        add_members_by_owner,
-        "a group owner adds members (itself) to the group",
-        "BloodHound AZAddMembers",
-    ),
-    Technique(
-        "add_members_by_role",
-        add_members_by_role,
-        "Groups / User Administrators and Directory Writers manage non-role-assignable groups; Global and "
-        "Privileged Role Administrators any group",
-        "BloodHound AZAddMembers",
-    ),
-    Technique(
-        "add_members_by_graph_permission",
-        add_members_by_graph_permission,
-        "GroupMember / Group / Directory.ReadWrite.All (non-role-assignable groups); "
-        "RoleManagement.ReadWrite.Directory (any group)",
-        "BloodHound AZMGAddMember",
-    ),
-    Technique(
-        "reset_password_by_role",
-        reset_password_by_role,
-        "password reset following Microsoft's admin hierarchy",
-        "BloodHound AZResetPassword",
-    ),
-    Technique(
-        "reset_password_by_graph_permission",
-        reset_password_by_graph_permission,
-        "UserAuthenticationMethod.ReadWrite.All / User-PasswordProfile.ReadWrite.All reset sign-in",
-        "Microsoft Graph permissions reference",
-    ),
-    Technique(
-        "assign_global_admin",
-        assign_global_admin,
-        "Privileged Role Administrator, RoleManagement.ReadWrite.Directory, AppRoleAssignment.ReadWrite.All "
-        "assign Global Administrator",
-        "BloodHound AZPrivilegedRoleAdmin, AZMGGrantRole, AZMGGrantAppRoles",
-    ),
-)
+_ROLE_FIX = ("Hold the role through PIM (eligible, MFA on activation, time-bound) rather than as a standing "
+             "assignment, and keep few holders; scope it to an administrative unit where the role allows.")
+_GRAPH_FIX = ("Replace the tenant-wide application permission with a narrower one (or a scoped RBAC for "
+              "applications assignment), and protect the app's credentials: no long-lived secrets.")
+_register("entra.roles.active-assignment", "Act through an active directory role", role_holders, EdgeKind.MEMBER_OF,
+          ("an active assignment of a directory role that has abuse techniques",),
+          "active holders of a directory role act through its role node",
+          _ROLE_FIX, "AZHasRole", "T1078.004")
+_register("entra.applications.add-secret-by-role", "Add a secret to any service principal (admin role)",
+          add_secret_by_role, EdgeKind.CAN_CREATE_CREDENTIAL,
+          ("Global Administrator | Application Administrator | Cloud Application Administrator",),
+          "Global / Application / Cloud Application Administrators add a secret to any service principal",
+          _ROLE_FIX + " Alert on credentials added to service principals.", "AZAddSecret", "T1098.001")
+_register("entra.applications.add-secret-by-graph-permission", "Add a secret to any service principal (Graph "
+          "permission)", add_secret_by_graph_permission, EdgeKind.CAN_CREATE_CREDENTIAL,
+          ("Application.ReadWrite.All | Directory.ReadWrite.All (application permission)",),
+          "Application.ReadWrite.All (or Directory.ReadWrite.All) adds a secret to any service principal",
+          _GRAPH_FIX, "AZMGAddSecret", "T1098.001")
+_register("entra.groups.add-members-by-owner", "Add members to an owned group", add_members_by_owner,
+          EdgeKind.CAN_GRANT, ("owner of the group",), "a group owner adds members (itself) to the group",
+          "Give privileged groups no owners (role-assignable groups are managed by Privileged Role "
+          "Administrators), or owners who are themselves as protected as the group.", "AZAddMembers", "T1098.003")
+_register("entra.groups.add-members-by-role", "Add members to a group (admin role)", add_members_by_role,
+          EdgeKind.CAN_GRANT,
+          (("Groups Administrator | User Administrator | Directory Writers (not role-assignable groups) | "
+           "Global Administrator | Privileged Role Administrator (any group)"),),
+          "Groups / User Administrators and Directory Writers manage non-role-assignable groups; Global and "
+          "Privileged Role Administrators any group",
+          _ROLE_FIX + " Make groups that grant privileged access role-assignable.", "AZAddMembers", "T1098.003")
+_register("entra.groups.add-members-by-graph-permission", "Add members to a group (Graph permission)",
+          add_members_by_graph_permission, EdgeKind.CAN_GRANT,
+          (("GroupMember.ReadWrite.All | Group.ReadWrite.All | Directory.ReadWrite.All (not role-assignable "
+           "groups) | RoleManagement.ReadWrite.Directory (any group)"),),
+          "GroupMember / Group / Directory.ReadWrite.All (non-role-assignable groups); "
+          "RoleManagement.ReadWrite.Directory (any group)", _GRAPH_FIX, "AZMGAddMember", "T1098.003")
+_register("entra.users.reset-password-by-role", "Reset a user's password (admin role)", reset_password_by_role,
+          EdgeKind.CAN_CREATE_CREDENTIAL,
+          (("Global Administrator | Privileged Authentication Administrator (anyone) | Authentication "
+           "Administrator | Helpdesk Administrator | Password Administrator | User Administrator (non-admins)"),),
+          "password reset following Microsoft's admin hierarchy",
+          _ROLE_FIX + " Enforce MFA for every user so a reset password alone does not sign in.",
+          "AZResetPassword", "T1098")
+_register("entra.users.reset-password-by-graph-permission", "Reset a user's password (Graph permission)",
+          reset_password_by_graph_permission, EdgeKind.CAN_CREATE_CREDENTIAL,
+          ("UserAuthenticationMethod.ReadWrite.All | User-PasswordProfile.ReadWrite.All (application permission)",),
+          "UserAuthenticationMethod.ReadWrite.All / User-PasswordProfile.ReadWrite.All reset sign-in",
+          _GRAPH_FIX, "AZResetPassword", "T1098")
+_register("entra.roles.assign-global-admin", "Assign oneself Global Administrator", assign_global_admin,
+          EdgeKind.CAN_GRANT,
+          (("Privileged Role Administrator | RoleManagement.ReadWrite.Directory | "
+           "RoleAssignmentSchedule.ReadWrite.Directory | RoleEligibilitySchedule.ReadWrite.Directory | "
+           "AppRoleAssignment.ReadWrite.All"),),
+          "Privileged Role Administrator, RoleManagement.ReadWrite.Directory, AppRoleAssignment.ReadWrite.All "
+          "assign Global Administrator", _ROLE_FIX + " " + _GRAPH_FIX,
+          "AZPrivilegedRoleAdmin, AZMGGrantRole, AZMGGrantAppRoles", "T1098.003")
+
+
+def techniques() -> list[Technique]:
+    """The Entra techniques drawn from the tenant's roles and permissions (owners and managed identities
+    are drawn by their own modules)."""
+    return [t for t in CATALOGUE.of("entra") if t.derive is not None]
 
 
 def abuse_edges(tenant: Tenant) -> list[Record]:
     edges: list[Record] = []
-    for technique in TECHNIQUES:
-        edges.extend(technique.build(tenant))
+    for item in techniques():
+        edges.extend(item.derive(tenant, item.id))
     return edges

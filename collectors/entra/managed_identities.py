@@ -17,6 +17,7 @@ from typing import Any
 from collectors.entra.azure_rbac import scope_node, scope_node_id
 from graph.records import Record, edge
 from graph.schema import EdgeKind
+from graph.techniques import References, Technique, register
 
 # Resource types whose writers can run code as the resource's managed identity, and how.
 RUN_AS_TYPES = {
@@ -29,6 +30,19 @@ RUN_AS_TYPES = {
     "microsoft.app/containerapps": "deploy a container app revision to",
     "microsoft.datafactory/factories": "run a pipeline in data factory",
 }
+
+
+RUN_AS_MANAGED_IDENTITY = register(Technique(
+    "entra.managed-identities.run-as-by-azure-role", "Run code as a resource's managed identity", "entra",
+    EdgeKind.CAN_RUN_AS,
+    ("an Azure role at write or admin level on a scope containing a compute resource with a managed identity "
+     "(" + ", ".join(sorted(RUN_AS_TYPES)) + ")",),
+    "whoever can write a virtual machine, app, automation account, logic app, container or data factory makes "
+    "it run their code, which signs in as the resource's managed identity",
+    "Give compute resources that carry privileged managed identities their own resource group with few "
+    "writers, and grant those identities only what the workload needs.",
+    References(bloodhound="AZVMContributor, AZExecuteCommand, AZWebsiteContributor, AZAutomationContributor, "
+                          "AZLogicAppContributor", mitre="T1078.004")))
 
 
 def identities_of(resource: dict[str, Any]) -> list[tuple[str, str]]:
@@ -81,6 +95,7 @@ def run_as_edges(
                         "managed identity",
                         mfa_required=False,
                         resource=scope_node_id(resource_id, tenant),
+                        techniques=[RUN_AS_MANAGED_IDENTITY.id],
                     )
                 )
     return nodes, edges

@@ -16,6 +16,7 @@ from collectors.entra.conditional_access import MfaDecision
 from collectors.entra.membership import member_kind
 from graph.records import Record, RecordError, edge, node
 from graph.schema import EdgeKind, Family, Provider
+from graph.techniques import References, Technique, register
 
 SOURCE = "entra"
 MEMBERSHIP_VIA = "Entra group membership"
@@ -270,6 +271,16 @@ def transform_credentials(
     return nodes, edges
 
 
+ADD_SECRET_AS_OWNER = register(Technique(
+    "entra.applications.add-secret-by-owner", "Add a secret to an owned application or service principal",
+    "entra", EdgeKind.CAN_CREATE_CREDENTIAL, ("owner of the application or service principal",),
+    "an owner of an application or service principal can add a client secret or certificate to it and sign "
+    "in as its service principal",
+    "Remove user owners from applications with privileged permissions (assign application administrators "
+    "through PIM instead) and alert on credentials added to service principals.",
+    References(bloodhound="AZOwns, AZAddSecret", mitre="T1098.001")))
+
+
 def transform_owners(
     owned_name: str, owned_kind: str, target_sp_id: str, owners: list[dict[str, Any]]
 ) -> list[Record]:
@@ -280,6 +291,7 @@ def transform_owners(
         if member_kind(owner) in ("user", "servicePrincipal") and isinstance(owner_id, str) and owner_id:
             edges.append(
                 edge(object_node_id(owner_id), target_sp_id, EdgeKind.CAN_CREATE_CREDENTIAL,
-                     f"owner of {owned_kind} {owned_name}", mfa_required=False)
+                     f"owner of {owned_kind} {owned_name}", mfa_required=False,
+                     techniques=[ADD_SECRET_AS_OWNER.id])
             )
     return edges

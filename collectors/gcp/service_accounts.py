@@ -154,13 +154,13 @@ def transfer_edges(
         for found in escalations(grant.member.node_id, permissions, scope, runs_itself or run_grant is not None):
             technique = found.technique
             text = via
-            if technique.needs_run_permission and run_grant is not None:
+            if technique.derive.needs_run_permission and run_grant is not None:
                 text += f" + {run_grant.via} (can run code)"
             properties: dict[str, Any] = {"mfa_required": False, "role": grant.role,
-                                          "technique": technique.name, "permissions": found.permissions[:10]}
+                                          "techniques": [technique.id], "permissions": found.permissions[:10]}
             if grant.conditions:
                 properties["conditions"] = grant.conditions
-            result.edges.append(edge(grant.member.node_id, found.target, technique.kind, text, **properties))
+            result.edges.append(edge(grant.member.node_id, found.target, technique.edge_kind, text, **properties))
     return result
 
 

@@ -286,8 +286,8 @@ def _apply_policy(out: Transformed, job: PolicyJob, grants: list[Grant], known_r
     for record in transfer.nodes:
         reg.node(file, record)
     for record in transfer.edges:
-        if "technique" in record:
-            out.counts[f"escalation.{record['technique']}"] += 1
+        for technique_id in record.get("techniques", ()):
+            out.counts[f"escalation.{technique_id}"] += 1
         reg.edge(file, record)
     for target, subjects in transfer.subjects.items():
         account = reg.nodes.get(target)

@@ -1,9 +1,10 @@
 """Kubernetes escalation techniques: one registered unit each, turning a Grant into transfer edges.
 
-Each `Technique` names the KubeHound edge it corresponds to, the Crosspath edge kind it emits and
-what it reaches. `reaches(grant, scope)` yields (target id, action text, extra properties); the
-transform merges several techniques that reach the same target into one edge (strongest kind first,
-the others listed in `also`). Catalogue and rationale: docs/collectors/kubernetes.md.
+Each technique is registered in the catalogue (graph.techniques) with the KubeHound edge it
+corresponds to, the Crosspath edge kind it emits and its requirements; its function yields (target
+id, action text, extra properties) for a grant. The transform merges several techniques that reach
+the same target into one edge (strongest kind first; `techniques` lists every id, `actions` every
+way). Catalogue: docs/techniques.md; rationale: docs/collectors/kubernetes.md.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from collectors.kubernetes.rbac import CORE, RBAC_GROUP, READ_VERBS, WORKLOAD_CREATE, Grant, _qualified
 from collectors.kubernetes.secrets import SecretInfo
 from graph.schema import EdgeKind
+from graph.techniques import CATALOGUE, References, Technique, register
 
 CERTIFICATES = "certificates.k8s.io"
 CLIENT_SIGNERS = ("kubernetes.io/kube-apiserver-client", "kubernetes.io/legacy-unknown")
@@ -93,23 +95,19 @@ Reach = tuple[str, str, dict[str, Any]]  # (target id, action, extra edge proper
 OWNER = "_owner"  # a Reach property, not an edge property: the identity that gains nothing from it
 
 
-@dataclass(frozen=True)
-class Technique:
-    name: str
-    kubehound: str  # the KubeHound edge(s) it covers, "" when KubeHound has none
-    edge: EdgeKind
-    description: str
-    reaches: Callable[[Grant, Scope], Iterator[Reach]]
-
-
-TECHNIQUES: list[Technique] = []
-
-
-def technique(name: str, kubehound: str, edge: EdgeKind, description: str):
-    def register(function: Callable[[Grant, Scope], Iterator[Reach]]):
-        TECHNIQUES.append(Technique(name, kubehound, edge, description, function))
+def technique(technique_id: str, title: str, kubehound: str, edge: EdgeKind, requires: tuple[str, ...],
+              description: str, remediation: str, mitre: str):
+    """Register one Kubernetes technique in the catalogue; the decorated function is its `derive`:
+    `(grant, scope) -> (target id, action text, extra edge properties)` for each target it reaches."""
+    def wrap(function: Callable[[Grant, Scope], Iterator[Reach]]):
+        register(Technique(technique_id, title, "kubernetes", edge, requires, description, remediation,
+                           References(kubehound=kubehound, mitre=mitre), derive=function))
         return function
-    return register
+    return wrap
+
+
+def techniques() -> list[Technique]:
+    return CATALOGUE.of("kubernetes")
 
 
 def _first(grant: Grant, verbs: tuple[str, ...], pairs: tuple[tuple[str, str], ...],
@@ -138,16 +136,22 @@ def _pod_path(pod: PodInfo) -> str:
 # --- becoming a service account ------------------------------------------------------------------
 
 
-@technique("impersonate-serviceaccount", "IDENTITY_IMPERSONATE", EdgeKind.CAN_ASSUME,
-           "impersonate on serviceaccounts: send requests as the service account")
+@technique("k8s.rbac.impersonate-serviceaccount", "Impersonate a service account", "IDENTITY_IMPERSONATE",
+           EdgeKind.CAN_ASSUME, ("impersonate serviceaccounts",),
+           "impersonate on serviceaccounts: send requests as the service account",
+           "Remove `impersonate` from roles held by people and workloads; where a tool needs it, name the one "
+           "service account in resourceNames.", "T1078")
 def _impersonate_sa(grant: Grant, scope: Scope) -> Iterator[Reach]:
     for sa in scope.service_accounts_for(grant):
         if grant.can_impersonate_sa(sa.name):
             yield sa.id, f"impersonate serviceaccounts ({sa.namespace}/{sa.name})", {}
 
 
-@technique("impersonate-user-group", "IDENTITY_IMPERSONATE", EdgeKind.CAN_ASSUME,
-           "impersonate on named users / groups (cluster-wide only); unrestricted impersonation is admin")
+@technique("k8s.rbac.impersonate-user-group", "Impersonate a named user or group", "IDENTITY_IMPERSONATE",
+           EdgeKind.CAN_ASSUME, ("impersonate users | impersonate groups (ClusterRoleBinding)",),
+           "impersonate on named users / groups (cluster-wide only); unrestricted impersonation is admin",
+           "Remove `impersonate` on users and groups from everyone but the API gateway or proxy that needs it, "
+           "and never on system:masters.", "T1078")
 def _impersonate_named(grant: Grant, scope: Scope) -> Iterator[Reach]:
     unrestricted, named = grant.impersonable()
     if unrestricted:
@@ -157,8 +161,12 @@ def _impersonate_named(grant: Grant, scope: Scope) -> Iterator[Reach]:
         yield f"{scope.cluster_id}/{kind}/{name}", f"impersonate {resource} ({name})", {}
 
 
-@technique("serviceaccount-token", "", EdgeKind.CAN_CREATE_CREDENTIAL,
-           "create serviceaccounts/token (TokenRequest) or a service-account-token secret for the account")
+@technique("k8s.serviceaccounts.token-create", "Mint a token for a service account", "",
+           EdgeKind.CAN_CREATE_CREDENTIAL,
+           ("create serviceaccounts/token | create secrets (type kubernetes.io/service-account-token)",),
+           "create serviceaccounts/token (TokenRequest) or a service-account-token secret for the account",
+           "Do not grant `create` on serviceaccounts/token or on secrets to workloads; bound tokens from the "
+           "kubelet are all a pod needs.", "T1528")
 def _token_mint(grant: Grant, scope: Scope) -> Iterator[Reach]:
     for sa in scope.service_accounts_for(grant):
         action = grant.token_mint(sa.name)
@@ -166,8 +174,12 @@ def _token_mint(grant: Grant, scope: Scope) -> Iterator[Reach]:
             yield sa.id, f"{action} ({sa.namespace}/{sa.name})", {}
 
 
-@technique("pod-create", "POD_CREATE", EdgeKind.CAN_RUN_AS,
-           "create pods or any pod controller: a pod may name any service account of its namespace")
+@technique("k8s.pods.create", "Create a pod that runs as a service account", "POD_CREATE", EdgeKind.CAN_RUN_AS,
+           (("create pods | create a pod controller (deployments, daemonsets, statefulsets, replicasets, jobs, "
+            "cronjobs, replicationcontrollers)"),),
+           "create pods or any pod controller: a pod may name any service account of its namespace",
+           "Keep powerful service accounts in namespaces where only their owners can create workloads; "
+           "restrict serviceAccountName with an admission policy.", "T1610")
 def _pod_create(grant: Grant, scope: Scope) -> Iterator[Reach]:
     action = grant.workload_create()
     if not action:
@@ -176,8 +188,11 @@ def _pod_create(grant: Grant, scope: Scope) -> Iterator[Reach]:
         yield sa.id, f"{action} running as the service account ({sa.namespace}/{sa.name})", {}
 
 
-@technique("workload-patch", "POD_PATCH", EdgeKind.CAN_RUN_AS,
-           "patch / update a pod controller: its template's serviceAccountName can be changed to any SA")
+@technique("k8s.workloads.patch", "Patch a pod controller to run as another service account", "POD_PATCH",
+           EdgeKind.CAN_RUN_AS, ("patch | update a pod controller (deployments, daemonsets, statefulsets, ...)",),
+           "patch / update a pod controller: its template's serviceAccountName can be changed to any SA",
+           "Limit who can patch workloads in namespaces holding powerful service accounts; pin "
+           "serviceAccountName with an admission policy.", "T1610")
 def _workload_patch(grant: Grant, scope: Scope) -> Iterator[Reach]:
     controllers = tuple(pair for pair in WORKLOAD_CREATE if pair != (CORE, "pods"))
     action = _first(grant, MUTATE_VERBS, controllers)
@@ -187,14 +202,19 @@ def _workload_patch(grant: Grant, scope: Scope) -> Iterator[Reach]:
         yield sa.id, f"{action} to run as the service account ({sa.namespace}/{sa.name})", {}
 
 
-@technique("pod-patch", "POD_PATCH", EdgeKind.CAN_RUN_AS,
-           "patch / update a running pod: its image can be replaced, keeping the pod's service account")
+@technique("k8s.pods.patch", "Patch a running pod's image", "POD_PATCH", EdgeKind.CAN_RUN_AS,
+           ("patch | update pods",),
+           "patch / update a running pod: its image can be replaced, keeping the pod's service account",
+           "Do not grant patch / update on pods; changes go through the controller that owns the pod.", "T1610")
 def _pod_patch(grant: Grant, scope: Scope) -> Iterator[Reach]:
     yield from _pods_reached(grant, scope, MUTATE_VERBS, ((CORE, "pods"),))
 
 
-@technique("pod-exec", "POD_EXEC, IDENTITY_ASSUME", EdgeKind.CAN_RUN_AS,
-           "create pods/exec or pods/attach: a shell in a pod holds its mounted service-account token")
+@technique("k8s.pods.exec", "Exec into a pod and use its token", "POD_EXEC, IDENTITY_ASSUME", EdgeKind.CAN_RUN_AS,
+           ("create | get pods/exec | pods/attach",),
+           "create pods/exec or pods/attach: a shell in a pod holds its mounted service-account token",
+           "Grant pods/exec only for debugging, time-boxed; set automountServiceAccountToken: false on pods "
+           "that do not call the API.", "T1609")
 def _pod_exec(grant: Grant, scope: Scope) -> Iterator[Reach]:
     yield from _pods_reached(grant, scope, EXEC_VERBS, EXEC_PAIRS)
 
@@ -211,8 +231,11 @@ def _pods_reached(grant: Grant, scope: Scope, verbs: tuple[str, ...], pairs: tup
                 yield pod.sa_id, f"{action} ({_pod_path(pod)})", {"pod": _pod_path(pod)}
 
 
-@technique("node-token-steal", "TOKEN_STEAL", EdgeKind.CAN_RUN_AS,
-           "exec into a privileged / hostPath / hostPID pod: read every token mounted on its node")
+@technique("k8s.nodes.token-steal", "Escape to the node and read its pods' tokens", "TOKEN_STEAL",
+           EdgeKind.CAN_RUN_AS, ("create | get pods/exec on a privileged / hostPath / hostPID pod",),
+           "exec into a privileged / hostPath / hostPID pod: read every token mounted on its node",
+           "Forbid privileged, hostPath and hostPID pods (Pod Security Admission `restricted` or `baseline`), "
+           "and keep exec away from the ones that must exist.", "T1611")
 def _node_token_steal(grant: Grant, scope: Scope) -> Iterator[Reach]:
     if not _may(grant, EXEC_VERBS, EXEC_PAIRS):
         return
@@ -228,8 +251,11 @@ def _node_token_steal(grant: Grant, scope: Scope) -> Iterator[Reach]:
                                   f"the token of {_pod_path(pod)}"), {"pod": _pod_path(pod), "node": pod.node}
 
 
-@technique("nodes-proxy", "", EdgeKind.CAN_RUN_AS,
-           "get / create nodes/proxy: the kubelet API runs commands in any pod of the node")
+@technique("k8s.nodes.proxy", "Run commands through the kubelet API", "", EdgeKind.CAN_RUN_AS,
+           ("create | get nodes/proxy (ClusterRoleBinding)",),
+           "get / create nodes/proxy: the kubelet API runs commands in any pod of the node",
+           "Grant nodes/proxy only to monitoring that needs it, and prefer the metrics API; it bypasses "
+           "pods/exec authorization and audit.", "T1609")
 def _nodes_proxy(grant: Grant, scope: Scope) -> Iterator[Reach]:
     if grant.namespace is not None or not _may(grant, ("create", "get"), ((CORE, "nodes/proxy"),)):
         return  # nodes are cluster-scoped: only a ClusterRoleBinding grants nodes/proxy
@@ -243,8 +269,11 @@ def _nodes_proxy(grant: Grant, scope: Scope) -> Iterator[Reach]:
 # --- reading stored credentials ------------------------------------------------------------------
 
 
-@technique("secret-read", "TOKEN_LIST, TOKEN_BRUTEFORCE", EdgeKind.CAN_READ_SECRET,
-           "get / list / watch secrets (get alone: names can be guessed), or mount them in a new pod")
+@technique("k8s.secrets.read", "Read a secret holding a credential", "TOKEN_LIST, TOKEN_BRUTEFORCE",
+           EdgeKind.CAN_READ_SECRET, ("get | list | watch secrets | create a pod that mounts the secret",),
+           "get / list / watch secrets (get alone: names can be guessed), or mount them in a new pod",
+           "Grant secret reads by resourceNames, never list / watch on all secrets; keep cloud keys out of "
+           "secrets with workload identity (IRSA, Pod Identity, GKE or Azure workload identity).", "T1552.007")
 def _secret_read(grant: Grant, scope: Scope) -> Iterator[Reach]:
     workload = grant.workload_create()
     if not workload and not _may(grant, READ_VERBS, ((CORE, "secrets"),)):
@@ -266,9 +295,13 @@ def _secret_read(grant: Grant, scope: Scope) -> Iterator[Reach]:
 # --- changing permissions ------------------------------------------------------------------------
 
 
-@technique("role-bind", "ROLE_BIND", EdgeKind.CAN_GRANT,
+@technique("k8s.rbac.bind", "Grant oneself a role", "ROLE_BIND", EdgeKind.CAN_GRANT,
+           ("bind roles | clusterroles + create | update | patch rolebindings (clusterrolebindings cluster-wide)",
+            "or: escalate + create | update | patch roles | clusterroles"),
            "bind + create / update / patch role bindings, or escalate + create / update / patch roles: "
-           "grant any permission in the scope")
+           "grant any permission in the scope",
+           "Grant `bind` and `escalate` only to cluster operators, and with resourceNames naming the roles a "
+           "delegated admin may hand out.", "T1098.006")
 def _role_bind(grant: Grant, scope: Scope) -> Iterator[Reach]:
     cluster_wide = grant.namespace is None
     role_kinds = ("roles", "clusterroles")
@@ -284,8 +317,13 @@ def _role_bind(grant: Grant, scope: Scope) -> Iterator[Reach]:
         yield target, f"{write_role} + {escalate}", {}
 
 
-@technique("csr-approve", "", EdgeKind.CAN_CREATE_CREDENTIAL,
-           "create and approve a client CertificateSigningRequest: a certificate for group system:masters")
+@technique("k8s.certificates.csr-approve", "Issue a client certificate for system:masters", "",
+           EdgeKind.CAN_CREATE_CREDENTIAL,
+           ("create certificatesigningrequests", "update certificatesigningrequests/approval",
+            "approve signers (kubernetes.io/kube-apiserver-client | kubernetes.io/legacy-unknown)"),
+           "create and approve a client CertificateSigningRequest: a certificate for group system:masters",
+           "Leave CSR approval to the controller manager; never grant approve on the kube-apiserver-client "
+           "signer to people or workloads.", "T1649")
 def _csr_approve(grant: Grant, scope: Scope) -> Iterator[Reach]:
     if grant.namespace is not None:
         return
@@ -302,7 +340,7 @@ def _csr_approve(grant: Grant, scope: Scope) -> Iterator[Reach]:
 def reaches(grant: Grant, scope: Scope) -> dict[str, list[tuple[Technique, str, dict[str, Any]]]]:
     """Every target a grant reaches, with each technique that reaches it."""
     found: dict[str, list[tuple[Technique, str, dict[str, Any]]]] = {}
-    for item in TECHNIQUES:
-        for target, action, props in item.reaches(grant, scope):
+    for item in techniques():
+        for target, action, props in item.derive(grant, scope):
             found.setdefault(target, []).append((item, action, props))
     return found

@@ -512,18 +512,19 @@ def _grant_edges(b: _Builder, grant: Grant, subject_ids: list[str], file: str, s
             ways = [w for w in ways if other != sid and w[2].get(escalations.OWNER) != sid]
             if not ways:
                 continue
-            # One edge per (subject, target): the strongest technique, the others listed in `also`.
-            ways.sort(key=lambda w: escalations.EDGE_ORDER.index(w[0].edge))
+            # One edge per (subject, target) of the strongest technique's kind; `techniques` and `actions`
+            # list every way, strongest first.
+            ways.sort(key=lambda w: escalations.EDGE_ORDER.index(w[0].edge_kind))
             first, action, props = ways[0]
             if other.startswith(f"{b.cid}/user/"):
                 b.user(other.split("/user/", 1)[1], file)
             elif other.startswith(f"{b.cid}/group/"):
                 b.group(other.split("/group/", 1)[1], file)
             extra = {k: v for k, v in props.items() if not k.startswith("_")}
-            extra.update(mfa_required=False, technique=first.name)
+            extra.update(mfa_required=False, techniques=list(dict.fromkeys(item.id for item, _, _ in ways)))
             if len(ways) > 1:
-                extra["also"] = [text for _, text, _ in ways[1:]]
-            b.add_edge(edge(sid, other, first.edge, f"{grant.via}: {action}", **extra), file)
+                extra["actions"] = [text for _, text, _ in ways]
+            b.add_edge(edge(sid, other, first.edge_kind, f"{grant.via}: {action}", **extra), file)
 
 
 def _system_groups(b: _Builder, grants: list[tuple[Grant, str]]) -> None:

@@ -587,7 +587,7 @@ def test_pure_transforms_on_single_sample_files():
 
 def test_sample_escalations_are_drawn(sample):
     run_as = one_edge(sample, "CAN_RUN_AS", arn_id("user/svc-lambda-deployer"), arn_id("role/prod-lambda-admin"))
-    assert run_as["techniques"] == ["PassRole:Lambda"] and "statement PassLambdaAdmin" in run_as["via"]
+    assert run_as["techniques"] == ["aws.lambda.pass-role-create-function"] and "statement PassLambdaAdmin" in run_as["via"]
     key = one_edge(sample, "CAN_CREATE_CREDENTIAL", arn_id("user/jenna.kim"), BOB)
     assert key["actions"] == ["iam:CreateAccessKey"]
     one_edge(sample, "CAN_GRANT", arn_id("user/svc-policy-sync"), arn_id("role/release-deployer"))

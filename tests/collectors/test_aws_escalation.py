@@ -1,5 +1,5 @@
-"""Escalation techniques, one case each: the edge appears with every required permission and
-disappears when any one is missing (policy evaluation itself: test_aws_evaluation.py).
+"""AWS escalation techniques beyond present / absent (tests/techniques runs that rule for every
+technique): preconditions, hubs, explanations. Policy evaluation itself: test_aws_evaluation.py.
 """
 
 from __future__ import annotations
@@ -10,145 +10,27 @@ from pathlib import Path
 import pytest
 
 from collectors.aws import collect_offline
-from collectors.aws.escalation import TECHNIQUES
 from tests.collectors.test_aws import doc, role_entry, user_entry, write_account
-
-ACCT = "333333333333"
-ATTACKER = f"aws:arn:aws:iam::{ACCT}:user/attacker"
-
-
-def arn(kind: str, name: str) -> str:
-    return f"arn:aws:iam::{ACCT}:{kind}/{name}"
-
-
-def trusting(service: str) -> dict:
-    return doc({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
-
-
-def allow(actions, resource="*", sid=""):
-    statement = {"Effect": "Allow", "Action": list(actions) if isinstance(actions, tuple) else actions,
-                 "Resource": resource}
-    if sid:
-        statement["Sid"] = sid
-    return statement
+from tests.techniques.aws_cases import (
+    ACCT,
+    ATTACKER,
+    STATEMENTS,
+    admin_role,
+    allow,
+    arn,
+    build,
+    transfer_edges,
+)
 
 
-def group_entry(name: str) -> dict:
-    return {"Path": "/", "GroupName": name, "GroupId": f"AGPA{name.upper()}", "Arn": arn("group", name),
-            "CreateDate": "2026-01-01T00:00:00+00:00", "GroupPolicyList": [], "AttachedManagedPolicies": []}
-
-
-def admin_role(name: str, service: str, profile: bool = False) -> dict:
-    role = role_entry(ACCT, name, trusting(service), allow("s3:*", "arn:aws:s3:::prod-vault"))
-    if profile:
-        role["InstanceProfileList"] = [{"InstanceProfileName": name, "Arn": f"arn:aws:iam::{ACCT}:instance-profile/{name}",
-                                        "Roles": []}]
-    return role
-
-
-# technique -> (statements of the attacker, extra setup, edge kind, target arn)
-CASES = {
-    "CreateAccessKey": ([allow("iam:CreateAccessKey", arn("user", "victim"))], {}, "CAN_CREATE_CREDENTIAL",
-                        arn("user", "victim")),
-    "CreateLoginProfile": ([allow("iam:CreateLoginProfile", arn("user", "*"))], {}, "CAN_CREATE_CREDENTIAL",
-                           arn("user", "victim")),
-    "UpdateLoginProfile": ([allow("iam:UpdateLoginProfile", arn("user", "victim"))], {}, "CAN_CREATE_CREDENTIAL",
-                           arn("user", "victim")),
-    "PutUserPolicy": ([allow("iam:PutUserPolicy", arn("user", "victim"))], {}, "CAN_GRANT", arn("user", "victim")),
-    "AttachUserPolicy": ([allow("iam:AttachUserPolicy", arn("user", "vic*"))], {}, "CAN_GRANT",
-                         arn("user", "victim")),
-    "PutRolePolicy": ([allow("iam:PutRolePolicy", arn("role", "ops"))], {}, "CAN_GRANT", arn("role", "ops")),
-    "AttachRolePolicy": ([allow("iam:AttachRolePolicy", "*")], {}, "CAN_GRANT", arn("role", "ops")),
-    "UpdateAssumeRolePolicy": ([allow("iam:UpdateAssumeRolePolicy", arn("role", "ops"))], {}, "CAN_GRANT",
-                               arn("role", "ops")),
-    "PutGroupPolicy": ([allow("iam:PutGroupPolicy", arn("group", "admins"))], {}, "CAN_GRANT", arn("group", "admins")),
-    "AttachGroupPolicy": ([allow("iam:AttachGroupPolicy", arn("group", "admins"))], {}, "CAN_GRANT",
-                          arn("group", "admins")),
-    "AddUserToGroup": ([allow("iam:AddUserToGroup", arn("group", "admins"))], {}, "CAN_GRANT",
-                       arn("group", "admins")),
-    "CreatePolicyVersion": ([allow("iam:CreatePolicyVersion", f"arn:aws:iam::{ACCT}:policy/shared-ops")], {},
-                            "CAN_GRANT", arn("role", "ops")),
-    "SetDefaultPolicyVersion": ([allow("iam:SetDefaultPolicyVersion", f"arn:aws:iam::{ACCT}:policy/shared-ops")], {},
-                                "CAN_GRANT", arn("role", "ops")),
-    "PassRole:EC2": ([allow("iam:PassRole", arn("role", "ec2-admin")), allow("ec2:RunInstances")], {},
-                     "CAN_RUN_AS", arn("role", "ec2-admin")),
-    "PassRole:Lambda": ([allow("iam:PassRole", arn("role", "lambda-admin")), allow("lambda:CreateFunction"),
-                         allow("lambda:InvokeFunction")], {}, "CAN_RUN_AS", arn("role", "lambda-admin")),
-    "PassRole:CloudFormation": ([allow("iam:PassRole", arn("role", "cfn-admin")), allow("cloudformation:CreateStack")],
-                                {}, "CAN_RUN_AS", arn("role", "cfn-admin")),
-    "PassRole:CodeBuild": ([allow("iam:PassRole", arn("role", "build-admin")), allow("codebuild:CreateProject"),
-                            allow("codebuild:StartBuild")], {}, "CAN_RUN_AS", arn("role", "build-admin")),
-    "PassRole:SageMaker": ([allow("iam:PassRole", arn("role", "sm-admin")),
-                            allow("sagemaker:CreateNotebookInstance")], {}, "CAN_RUN_AS", arn("role", "sm-admin")),
-    "PassRole:ECS": ([allow("iam:PassRole", arn("role", "task-admin")), allow("ecs:RegisterTaskDefinition"),
-                      allow("ecs:RunTask")], {}, "CAN_RUN_AS", arn("role", "task-admin")),
-    "PassRole:Glue": ([allow("iam:PassRole", arn("role", "glue-admin")), allow("glue:CreateJob"),
-                       allow("glue:StartJobRun")], {}, "CAN_RUN_AS", arn("role", "glue-admin")),
-    "PassRole:DataPipeline": ([allow("iam:PassRole", arn("role", "pipeline-admin")),
-                               allow("datapipeline:CreatePipeline"), allow("datapipeline:PutPipelineDefinition")], {},
-                              "CAN_RUN_AS", arn("role", "pipeline-admin")),
-    "PassRole:AppRunner": ([allow("iam:PassRole", arn("role", "apprunner-admin")), allow("apprunner:CreateService")],
-                           {}, "CAN_RUN_AS", arn("role", "apprunner-admin")),
-    "PassRole:AutoScaling": ([allow("iam:PassRole", arn("role", "ec2-admin")),
-                              allow("autoscaling:CreateLaunchConfiguration"),
-                              allow("autoscaling:CreateAutoScalingGroup")], {}, "CAN_RUN_AS", arn("role", "ec2-admin")),
-    "UpdateFunctionCode": ([allow("lambda:UpdateFunctionCode", f"arn:aws:lambda:us-east-1:{ACCT}:function:billing")],
-                           {"functions": True}, "CAN_RUN_AS", arn("role", "lambda-admin")),
-    "SSM:SendCommand": ([allow("ssm:SendCommand", f"arn:aws:ec2:us-east-1:{ACCT}:instance/*")], {"instances": True},
-                        "CAN_RUN_AS", arn("role", "ec2-admin")),
-    "SSM:StartSession": ([allow("ssm:StartSession")], {"instances": True}, "CAN_RUN_AS", arn("role", "ec2-admin")),
-}
-
-
-def build(folder: Path, statements: list[dict], setup: dict) -> None:
-    roles = [role_entry(ACCT, "ops", doc(), allow("s3:PutObject", "arn:aws:s3:::prod-data/*")),
-             admin_role("ec2-admin", "ec2.amazonaws.com", profile=True), admin_role("lambda-admin", "lambda.amazonaws.com"),
-             admin_role("cfn-admin", "cloudformation.amazonaws.com"), admin_role("build-admin", "codebuild.amazonaws.com"),
-             admin_role("sm-admin", "sagemaker.amazonaws.com"), admin_role("task-admin", "ecs-tasks.amazonaws.com"),
-             admin_role("glue-admin", "glue.amazonaws.com"), admin_role("pipeline-admin", "datapipeline.amazonaws.com"),
-             admin_role("apprunner-admin", "tasks.apprunner.amazonaws.com")]
-    roles[0]["AttachedManagedPolicies"] = [{"PolicyName": "shared-ops", "PolicyArn": f"arn:aws:iam::{ACCT}:policy/shared-ops"}]
-    policies = [{"PolicyName": "shared-ops", "Arn": f"arn:aws:iam::{ACCT}:policy/shared-ops", "DefaultVersionId": "v2",
-                 "PolicyVersionList": [{"VersionId": "v2", "IsDefaultVersion": True,
-                                        "Document": doc(allow("s3:GetObject", "arn:aws:s3:::prod-data/*"))},
-                                       {"VersionId": "v1", "IsDefaultVersion": False, "Document": doc(allow("*"))}]}]
-    write_account(folder, ACCT, users=[user_entry(ACCT, "attacker", *statements) if statements
-                                       else user_entry(ACCT, "attacker"), user_entry(ACCT, "victim")],
-                  roles=roles, groups=[group_entry("admins")], policies=policies)
-    if setup.get("functions"):
-        (folder / ACCT / "resource-policies.json").write_text(json.dumps({"ResourcePolicies": [
-            {"Service": "lambda", "ResourceArn": f"arn:aws:lambda:us-east-1:{ACCT}:function:billing",
-             "ExecutionRole": arn("role", "lambda-admin")}]}))
-    if setup.get("instances"):
-        (folder / ACCT / "ec2-instances.json").write_text(json.dumps({"Reservations": [{"Instances": [
-            {"InstanceId": "i-0abc", "Placement": {"AvailabilityZone": "us-east-1a"},
-             "IamInstanceProfile": {"Arn": f"arn:aws:iam::{ACCT}:instance-profile/ec2-admin"}}]}]}))
-
-
-def transfer_edges(folder: Path, kind: str, target: str) -> list[dict]:
-    result = collect_offline(folder)
-    assert not result.errors, result.errors
-    return [e for e in result.edges if e["source"] == ATTACKER and e["kind"] == kind and e["target"] == f"aws:{target}"]
-
-
-def test_every_registered_technique_has_a_case():
-    assert set(CASES) == {name for name, t in TECHNIQUES.items() if t.find is not None}
-
-
-@pytest.mark.parametrize("technique", sorted(CASES))
-def test_technique_edge_needs_every_permission(technique, tmp_path):
-    statements, setup, kind, target = CASES[technique]
-    statements = [dict(s, Sid=f"S{i}") for i, s in enumerate(statements)]
-    build(tmp_path / "all", statements, setup)
-    found = transfer_edges(tmp_path / "all", kind, target)
-    assert len(found) == 1, f"{technique}: {found}"
-    assert technique in found[0]["techniques"]
-    assert "attacker-policy (inline policy on attacker), statement S0" in found[0]["via"]
-    for index in range(len(statements)):
-        fewer = statements[:index] + statements[index + 1:]
-        build(tmp_path / f"without-{index}", fewer, setup)
-        assert not transfer_edges(tmp_path / f"without-{index}", kind, target), (
-            f"{technique} still drawn without {statements[index]['Action']}")
+@pytest.mark.parametrize("technique", sorted(STATEMENTS))
+def test_technique_edge_names_the_statements_that_allow_it(technique, tmp_path):
+    """Present / absent for every technique: tests/techniques/test_present_and_absent.py."""
+    statements, setup, kind, target = STATEMENTS[technique]
+    build(tmp_path, [dict(s, Sid=f"S{i}") for i, s in enumerate(statements)], setup)
+    (found,) = transfer_edges(tmp_path, kind, target)
+    assert technique in found["techniques"]
+    assert "attacker-policy (inline policy on attacker), statement S0" in found["via"]
 
 
 def test_compute_technique_needs_a_role_the_service_trusts(tmp_path):

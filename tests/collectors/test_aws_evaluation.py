@@ -18,16 +18,8 @@ from collectors.aws.policy_documents import (
     parse_statements,
 )
 from tests.collectors.test_aws import doc, role_entry, user_entry, write_account
-from tests.collectors.test_aws_escalation import (
-    ACCT,
-    ATTACKER,
-    REPORT_HEADER,
-    allow,
-    arn,
-    build,
-    transfer_edges,
-    trusting,
-)
+from tests.collectors.test_aws_escalation import REPORT_HEADER
+from tests.techniques.aws_cases import ACCT, ATTACKER, allow, arn, build, transfer_edges, trusting
 
 # ------------------------------------------------------------- boundaries, SCPs, conditions
 

@@ -226,8 +226,8 @@ def test_live_exports_give_ssm_and_function_code_escalation(collected):
     result = collect_offline(out / "aws")
     helper = f"aws:arn:aws:iam::{ACCOUNT}:user/ops-helper"
     run_as = {e["target"]: e for e in result.edges if e["source"] == helper and e["kind"] == "CAN_RUN_AS"}
-    assert "SSM:StartSession" in run_as[f"aws:arn:aws:iam::{ACCOUNT}:role/ec2-admin"]["techniques"]
-    assert "UpdateFunctionCode" in run_as[f"aws:arn:aws:iam::{ACCOUNT}:role/lambda-admin"]["techniques"]
+    assert "aws.ssm.start-session" in run_as[f"aws:arn:aws:iam::{ACCOUNT}:role/ec2-admin"]["techniques"]
+    assert "aws.lambda.update-function-code" in run_as[f"aws:arn:aws:iam::{ACCOUNT}:role/lambda-admin"]["techniques"]
 
 
 def test_live_organization_export_names_the_management_account(collected):

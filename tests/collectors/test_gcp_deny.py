@@ -69,9 +69,10 @@ def test_deny_on_set_iam_policy_makes_an_owner_write_not_admin(tmp_path):
     perm = next(e for e in result.edges if e["kind"] == "HAS_PERMISSION" and e["source"] == ME)
     assert perm["level"] == "write"
     edges = my_edges(result)
-    techniques = {e["technique"] for e in result.edges if e["source"] == ME and "technique" in e}
-    assert "resource-set-iam-policy" not in techniques and "sa-set-iam-policy" not in techniques
-    assert "custom-role-update" in techniques  # iam.roles.update was not denied
+    techniques = {t for e in result.edges if e["source"] == ME for t in e.get("techniques", ())}
+    assert "gcp.resourcemanager.set-iam-policy" not in techniques
+    assert "gcp.iam.service-account-set-iam-policy" not in techniques
+    assert "gcp.iam.custom-role-update" in techniques  # iam.roles.update was not denied
     assert ("CAN_GRANT", SA) not in edges  # the wildcard took iam.serviceAccounts.setIamPolicy
     assert ("CAN_RUN_AS", SA) not in edges  # ... and actAs
     assert ("CAN_CREATE_CREDENTIAL", SA) in edges

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from collectors.gcp import collect_offline
-from collectors.gcp.escalation import TECHNIQUES, Scope, escalations
+from collectors.gcp.escalation import Scope, escalations, techniques
 from collectors.gcp.role_catalogue import bundled_roles, parse_roles, partial_roles
 from collectors.gcp.roles import classify_role
 
@@ -21,57 +21,57 @@ PROJECT_SCOPE = Scope("gcp:projects/p1", "project", [SA_A, SA_B], {"bucket": ["g
 
 
 def found(permissions: list[str], scope: Scope = PROJECT_SCOPE, can_run: bool = False) -> set[tuple[str, str, str]]:
-    return {(e.technique.name, str(e.technique.kind), e.target) for e in escalations(ME, permissions, scope, can_run)}
+    return {(e.technique.id, str(e.technique.edge_kind), e.target) for e in escalations(ME, permissions, scope, can_run)}
 
 
 @pytest.mark.parametrize("permission", ["iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.signBlob",
                                         "iam.serviceAccounts.signJwt", "iam.serviceAccounts.implicitDelegation"])
 def test_token_creator_permissions_impersonate_every_covered_sa(permission):
-    assert found([permission]) == {("sa-token-creator", "CAN_IMPERSONATE", SA_A),
-                                   ("sa-token-creator", "CAN_IMPERSONATE", SA_B)}
+    assert found([permission]) == {("gcp.iam.service-account-token-creator", "CAN_IMPERSONATE", SA_A),
+                                   ("gcp.iam.service-account-token-creator", "CAN_IMPERSONATE", SA_B)}
     assert found(["iam.serviceAccounts.getOpenIdToken", "iam.serviceAccounts.get"]) == set()
 
 
 def test_act_as_needs_a_service_that_runs_code():
     assert found(["iam.serviceAccounts.actAs"], can_run=False) == set()
     assert found(["iam.serviceAccounts.actAs"], can_run=True) == {
-        ("sa-act-as-compute", "CAN_RUN_AS", SA_A), ("sa-act-as-compute", "CAN_RUN_AS", SA_B)}
+        ("gcp.iam.act-as-with-compute", "CAN_RUN_AS", SA_A), ("gcp.iam.act-as-with-compute", "CAN_RUN_AS", SA_B)}
 
 
 def test_key_create_mints_a_credential():
-    assert found(["iam.serviceAccountKeys.create"]) == {("sa-key-create", "CAN_CREATE_CREDENTIAL", SA_A),
-                                                         ("sa-key-create", "CAN_CREATE_CREDENTIAL", SA_B)}
+    assert found(["iam.serviceAccountKeys.create"]) == {("gcp.iam.service-account-key-create", "CAN_CREATE_CREDENTIAL", SA_A),
+                                                         ("gcp.iam.service-account-key-create", "CAN_CREATE_CREDENTIAL", SA_B)}
     assert found(["iam.serviceAccountKeys.list", "iam.serviceAccountKeys.delete"]) == set()
 
 
 def test_sa_set_iam_policy_can_grant_on_the_account():
-    assert ("sa-set-iam-policy", "CAN_GRANT", SA_A) in found(["iam.serviceAccounts.setIamPolicy"])
+    assert ("gcp.iam.service-account-set-iam-policy", "CAN_GRANT", SA_A) in found(["iam.serviceAccounts.setIamPolicy"])
     assert found(["iam.serviceAccounts.getIamPolicy"]) == set()
 
 
 def test_resource_set_iam_policy_targets_the_node_kind_it_controls():
     assert found(["resourcemanager.projects.setIamPolicy"]) == {
-        ("resource-set-iam-policy", "CAN_GRANT", "gcp:projects/p1")}
+        ("gcp.resourcemanager.set-iam-policy", "CAN_GRANT", "gcp:projects/p1")}
     # bucket setIamPolicy bound on a project governs its buckets, not the project policy
-    assert found(["storage.buckets.setIamPolicy"]) == {("resource-set-iam-policy", "CAN_GRANT", "gcp:buckets/b1")}
+    assert found(["storage.buckets.setIamPolicy"]) == {("gcp.resourcemanager.set-iam-policy", "CAN_GRANT", "gcp:buckets/b1")}
     org = Scope("gcp:organizations/1", "organization", [], {"folder": ["gcp:folders/9"],
                                                             "project": ["gcp:projects/p1"]})
     assert found(["resourcemanager.projects.setIamPolicy"], org) == {
-        ("resource-set-iam-policy", "CAN_GRANT", "gcp:projects/p1")}
+        ("gcp.resourcemanager.set-iam-policy", "CAN_GRANT", "gcp:projects/p1")}
     assert found(["resourcemanager.organizations.setIamPolicy"], org) == {
-        ("resource-set-iam-policy", "CAN_GRANT", "gcp:organizations/1")}
+        ("gcp.resourcemanager.set-iam-policy", "CAN_GRANT", "gcp:organizations/1")}
     assert found(["resourcemanager.projects.getIamPolicy"], org) == set()
 
 
 def test_custom_role_update_can_grant_where_the_roles_live():
-    assert found(["iam.roles.update"]) == {("custom-role-update", "CAN_GRANT", "gcp:projects/p1")}
+    assert found(["iam.roles.update"]) == {("gcp.iam.custom-role-update", "CAN_GRANT", "gcp:projects/p1")}
     assert found(["iam.roles.get", "iam.roles.list"]) == set()
     folder = Scope("gcp:folders/9", "folder")
     assert found(["iam.roles.update"], folder) == set()  # custom roles live in orgs and projects only
 
 
 def test_deployment_manager_runs_as_the_google_apis_service_agent():
-    assert found(["deploymentmanager.deployments.create"]) == {("deployment-manager", "CAN_RUN_AS", AGENT)}
+    assert found(["deploymentmanager.deployments.create"]) == {("gcp.deploymentmanager.create-deployment", "CAN_RUN_AS", AGENT)}
     assert found(["deploymentmanager.deployments.list"]) == set()
 
 
@@ -81,9 +81,9 @@ def test_never_an_edge_to_oneself():
 
 
 def test_every_technique_is_registered_with_a_reference():
-    assert set(TECHNIQUES) == {"sa-token-creator", "sa-act-as-compute", "sa-key-create", "sa-set-iam-policy",
-                               "resource-set-iam-policy", "custom-role-update", "deployment-manager"}
-    assert all(t.reference.startswith("https://") and t.description for t in TECHNIQUES.values())
+    assert {t.id for t in techniques()} == {"gcp.iam.service-account-token-creator", "gcp.iam.act-as-with-compute", "gcp.iam.service-account-key-create", "gcp.iam.service-account-set-iam-policy",
+                               "gcp.resourcemanager.set-iam-policy", "gcp.iam.custom-role-update", "gcp.deploymentmanager.create-deployment"}
+    assert all(t.references.links[0].startswith("https://") and t.description for t in techniques())
 
 
 # --- the role catalogue ------------------------------------------------------------------------------
@@ -145,9 +145,9 @@ def test_service_account_user_plus_a_compute_role_elsewhere_runs_as(tmp_path):
     result = collect_offline(folder)
     run_as = [e for e in result.edges if e["kind"] == "CAN_RUN_AS" and e["source"] == ME]
     assert {e["target"] for e in run_as} == {SA_A, SA_B}
-    assert run_as[0]["technique"] == "sa-act-as-compute"
+    assert run_as[0]["techniques"] == ["gcp.iam.act-as-with-compute"]
     assert "projects/p1/roles/vmLauncher on projects/p1 (can run code)" in run_as[0]["via"]
-    assert result.coverage.counts["escalation.sa-act-as-compute"] == 2
+    assert result.coverage.counts["escalation.gcp.iam.act-as-with-compute"] == 2
 
 
 def test_token_creator_chain_through_a_service_account(tmp_path):

@@ -1,86 +1,33 @@
-"""Escalation techniques, one case each (present with the right, absent without), without a server.
-
-The same manifests as the live tests (k8s_manifests/dangerous-rbac.yaml) are turned into a kubectl
-List offline; test_kubernetes_live.py proves the same edges on the real API server.
-"""
+"""Kubernetes escalation techniques without a server, beyond the present / absent rule that
+tests/techniques runs for every technique (its cases: tests/techniques/kubernetes_cases.py)."""
 
 from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from collectors.kubernetes import collect_offline
-from collectors.kubernetes.escalations import TECHNIQUES
+from collectors import technique_catalogue
 from collectors.kubernetes.live import reduce_secret
+from tests.techniques.kubernetes_cases import CASES, collect, sa
 
-MANIFESTS = Path(__file__).parent / "k8s_manifests" / "dangerous-rbac.yaml"
-C = "k8s:offline"
-
-
-def _pod(name: str, ns: str, sa: str, automount: bool | None = None, privileged: bool = False) -> dict[str, Any]:
-    spec: dict[str, Any] = {"serviceAccountName": sa, "nodeName": "node-1",
-                            "containers": [{"name": "main", "securityContext": {"privileged": privileged}}]}
-    if automount is not None:
-        spec["automountServiceAccountToken"] = automount
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns}, "spec": spec}
-
-
-def _as_export(doc: dict[str, Any]) -> dict[str, Any]:
-    if doc.get("kind") == "Secret" and "stringData" in doc:  # what the API server stores
-        doc = {**doc, "data": {k: base64.b64encode(v.encode()).decode() for k, v in doc.pop("stringData").items()}}
-    return doc
+CATALOGUE = technique_catalogue()
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory):
-    folder = tmp_path_factory.mktemp("k8s") / "offline"
-    folder.mkdir()
-    items = [_as_export(d) for d in yaml.safe_load_all(MANIFESTS.read_text()) if d]
-    items += [_pod("web", "team-a", "app"), _pod("privileged-debug", "team-a", "debug", privileged=True),
-              _pod("no-token", "team-a", "pod-creator", automount=False), _pod("agent", "kube-system", "legacy-bot")]
-    (folder / "rbac.json").write_text(json.dumps({"kind": "List", "items": items}))
-    return collect_offline(folder.parent)
-
-
-def sa(ns: str, name: str) -> str:
-    return f"{C}/sa/{ns}/{name}"
-
-
-# technique -> (subject with the right, target it reaches, subject without the right)
-CASES = {
-    "impersonate-serviceaccount": (sa("team-b", "impersonator"), sa("team-a", "app"), sa("team-b", "binder")),
-    "impersonate-user-group": (f"{C}/user/mallory", f"{C}/user/admin-bob", sa("team-b", "impersonator")),
-    "serviceaccount-token": (sa("team-b", "token-minter"), sa("team-a", "app"), sa("team-a", "get-pods-only")),
-    "pod-create": (sa("team-a", "pod-creator"), sa("team-a", "debug"), sa("team-a", "get-pods-only")),
-    "workload-patch": (sa("team-a", "deploy-patcher"), sa("team-a", "pod-creator"), sa("team-a", "pod-patcher")),
-    "pod-patch": (sa("team-a", "pod-patcher"), sa("team-a", "app"), sa("team-a", "get-pods-only")),
-    "pod-exec": (sa("team-a", "exec-user"), sa("team-a", "app"), sa("team-a", "get-pods-only")),
-    "node-token-steal": (sa("team-a", "debug-exec"), sa("kube-system", "legacy-bot"), sa("team-a", "pod-patcher")),
-    "nodes-proxy": (sa("team-b", "node-proxier"), sa("kube-system", "legacy-bot"), sa("team-b", "binder")),
-    "secret-read": (sa("team-b", "secret-lister"), "aws:access-key/AKIAOLDKEY0000000001", sa("team-b", "binder")),
-    "role-bind": (sa("team-b", "binder"), f"{C}/ns/team-b", sa("team-b", "binding-writer")),
-    "csr-approve": (sa("team-b", "csr-approver"), f"{C}/group/system:masters", sa("team-b", "binder")),
-}
-
-
-def test_every_registered_technique_has_a_case():
-    assert {t.name for t in TECHNIQUES} == set(CASES)
-    assert all(t.description and t.edge for t in TECHNIQUES)
+    return collect(tmp_path_factory.mktemp("k8s"))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_technique_present_with_the_right_absent_without(result, name):
-    technique = next(t for t in TECHNIQUES if t.name == name)
-    holder, target, other = CASES[name]
-    edges = {(e["source"], e["target"]): e for e in result.edges if e["kind"] == technique.edge}
-    edge = edges[(holder, target)]
-    assert edge["technique"] == name
-    assert (other, target) not in edges
+def test_technique_edge_is_explained_by_its_binding(result, name):
+    """Present / absent for every technique: tests/techniques/test_present_and_absent.py."""
+    technique = CATALOGUE[name]
+    probe = CASES[name].present
+    edges = {(e["source"], e["target"]): e for e in result.edges if e["kind"] == technique.edge_kind}
+    edge = edges[(probe.holder, probe.target)]
+    assert edge["techniques"][0] == name
     assert edge["mfa_required"] is False and edge["via"].startswith(("Role", "ClusterRole"))
 
 

@@ -230,7 +230,7 @@ def test_pod_create_runs_as_every_sa_of_the_namespace_and_get_pods_does_not(live
     _, result = live
     run_as = edges_of(result, "CAN_RUN_AS", sa("team-a", "pod-creator"))
     assert {sa("team-a", "app"), sa("team-a", "debug")} <= set(run_as)
-    assert run_as[sa("team-a", "app")]["technique"] == "pod-create"
+    assert run_as[sa("team-a", "app")]["techniques"][0] == "k8s.pods.create"
     assert not any(t.startswith(f"{C}/sa/team-b/") for t in run_as)
     assert transfers(result, sa("team-a", "get-pods-only")) == {}
 
@@ -238,11 +238,11 @@ def test_pod_create_runs_as_every_sa_of_the_namespace_and_get_pods_does_not(live
 def test_pod_exec_reaches_the_pods_service_accounts_only(live):
     _, result = live
     run_as = edges_of(result, "CAN_RUN_AS", sa("team-a", "exec-user"))
-    by_exec = {target for target, e in run_as.items() if e["technique"] == "pod-exec"}
+    by_exec = {target for target, e in run_as.items() if e["techniques"][0] == "k8s.pods.exec"}
     assert by_exec == {sa("team-a", "app"), sa("team-a", "debug")}  # the no-token pod mounts nothing
     # It may exec into the privileged pod too, hence every token of that node.
-    assert run_as[sa("kube-system", "legacy-bot")]["technique"] == "node-token-steal"
-    assert run_as[sa("team-a", "app")]["technique"] == "pod-exec"
+    assert run_as[sa("kube-system", "legacy-bot")]["techniques"][0] == "k8s.nodes.token-steal"
+    assert run_as[sa("team-a", "app")]["techniques"][0] == "k8s.pods.exec"
     assert run_as[sa("team-a", "app")]["pod"] == "team-a/web"
 
 
@@ -252,22 +252,22 @@ def test_pod_patch_and_workload_patch(live):
         sa("team-a", "app"), sa("team-a", "debug")}
     workload = edges_of(result, "CAN_RUN_AS", sa("team-a", "deploy-patcher"))
     assert sa("team-a", "pod-creator") in workload  # any SA: the template can name it
-    assert workload[sa("team-a", "pod-creator")]["technique"] == "workload-patch"
+    assert workload[sa("team-a", "pod-creator")]["techniques"][0] == "k8s.workloads.patch"
 
 
 def test_exec_into_a_privileged_pod_steals_every_token_on_its_node(live):
     _, result = live
     run_as = edges_of(result, "CAN_RUN_AS", sa("team-a", "debug-exec"))
-    assert run_as[sa("team-a", "debug")]["technique"] == "pod-exec"
-    assert run_as[sa("kube-system", "legacy-bot")]["technique"] == "node-token-steal"
-    assert run_as[sa("team-a", "app")]["technique"] == "node-token-steal"
+    assert run_as[sa("team-a", "debug")]["techniques"][0] == "k8s.pods.exec"
+    assert run_as[sa("kube-system", "legacy-bot")]["techniques"][0] == "k8s.nodes.token-steal"
+    assert run_as[sa("team-a", "app")]["techniques"][0] == "k8s.nodes.token-steal"
 
 
 def test_nodes_proxy_reaches_every_pod_with_a_token(live):
     _, result = live
     run_as = edges_of(result, "CAN_RUN_AS", sa("team-b", "node-proxier"))
     assert set(run_as) == {sa("team-a", "app"), sa("team-a", "debug"), sa("kube-system", "legacy-bot")}
-    assert {e["technique"] for e in run_as.values()} == {"nodes-proxy"}
+    assert {e["techniques"][0] for e in run_as.values()} == {"k8s.nodes.proxy"}
 
 
 def test_listing_secrets_in_kube_system_reads_tokens_and_cloud_keys(live):
@@ -303,7 +303,7 @@ def test_bind_and_escalate_grant_and_creating_bindings_alone_does_not(live):
 def test_csr_approval_mints_a_system_masters_certificate(live):
     _, result = live
     mint = edges_of(result, "CAN_CREATE_CREDENTIAL", sa("team-b", "csr-approver"))
-    assert mint[f"{C}/group/system:masters"]["technique"] == "csr-approve"
+    assert mint[f"{C}/group/system:masters"]["techniques"][0] == "k8s.certificates.csr-approve"
     assert edges_of(result, "CAN_CREATE_CREDENTIAL", sa("team-b", "binder")) == {}
 
 
@@ -587,7 +587,7 @@ def test_every_escalation_edge_rests_on_requests_the_api_server_allows(plane, li
     authz = client.AuthorizationV1Api(plane.api_client(ADMIN_TOKEN))
     checked, denied = 0, []
     for e in result.edges:
-        if "technique" not in e or not e["via"].startswith(("RoleBinding ", "ClusterRoleBinding ")):
+        if "techniques" not in e or not e["via"].startswith(("RoleBinding ", "ClusterRoleBinding ")):
             continue
         kind, _, name = e["source"].removeprefix(f"{C}/").partition("/")
         if kind == "sa":

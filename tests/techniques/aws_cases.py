@@ -1,0 +1,162 @@
+"""AWS technique cases: the attacker's statements for each technique; each absent case drops one.
+
+The edge must appear with every statement and disappear when any one is missing (the one rule in
+tests/techniques/test_present_and_absent.py runs them). Policy evaluation itself:
+tests/collectors/test_aws_evaluation.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from collectors.aws import collect_offline
+from tests.collectors.test_aws import doc, role_entry, user_entry, write_account
+from tests.techniques.cases import Case, Probe, Step, steps_of
+
+ACCT = "333333333333"
+ATTACKER = f"aws:arn:aws:iam::{ACCT}:user/attacker"
+
+
+def arn(kind: str, name: str) -> str:
+    return f"arn:aws:iam::{ACCT}:{kind}/{name}"
+
+
+def trusting(service: str) -> dict:
+    return doc({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
+
+
+def allow(actions, resource="*", sid=""):
+    statement = {"Effect": "Allow", "Action": list(actions) if isinstance(actions, tuple) else actions,
+                 "Resource": resource}
+    if sid:
+        statement["Sid"] = sid
+    return statement
+
+
+def group_entry(name: str) -> dict:
+    return {"Path": "/", "GroupName": name, "GroupId": f"AGPA{name.upper()}", "Arn": arn("group", name),
+            "CreateDate": "2026-01-01T00:00:00+00:00", "GroupPolicyList": [], "AttachedManagedPolicies": []}
+
+
+def admin_role(name: str, service: str, profile: bool = False) -> dict:
+    role = role_entry(ACCT, name, trusting(service), allow("s3:*", "arn:aws:s3:::prod-vault"))
+    if profile:
+        role["InstanceProfileList"] = [{"InstanceProfileName": name, "Arn": f"arn:aws:iam::{ACCT}:instance-profile/{name}",
+                                        "Roles": []}]
+    return role
+
+
+# technique -> (statements of the attacker, extra setup, edge kind, target arn)
+STATEMENTS = {
+    "aws.iam.create-access-key": ([allow("iam:CreateAccessKey", arn("user", "victim"))], {}, "CAN_CREATE_CREDENTIAL",
+                        arn("user", "victim")),
+    "aws.iam.create-login-profile": ([allow("iam:CreateLoginProfile", arn("user", "*"))], {}, "CAN_CREATE_CREDENTIAL",
+                           arn("user", "victim")),
+    "aws.iam.update-login-profile": ([allow("iam:UpdateLoginProfile", arn("user", "victim"))], {}, "CAN_CREATE_CREDENTIAL",
+                           arn("user", "victim")),
+    "aws.iam.put-user-policy": ([allow("iam:PutUserPolicy", arn("user", "victim"))], {}, "CAN_GRANT", arn("user", "victim")),
+    "aws.iam.attach-user-policy": ([allow("iam:AttachUserPolicy", arn("user", "vic*"))], {}, "CAN_GRANT",
+                         arn("user", "victim")),
+    "aws.iam.put-role-policy": ([allow("iam:PutRolePolicy", arn("role", "ops"))], {}, "CAN_GRANT", arn("role", "ops")),
+    "aws.iam.attach-role-policy": ([allow("iam:AttachRolePolicy", "*")], {}, "CAN_GRANT", arn("role", "ops")),
+    "aws.iam.update-assume-role-policy": ([allow("iam:UpdateAssumeRolePolicy", arn("role", "ops"))], {}, "CAN_GRANT",
+                               arn("role", "ops")),
+    "aws.iam.put-group-policy": ([allow("iam:PutGroupPolicy", arn("group", "admins"))], {}, "CAN_GRANT", arn("group", "admins")),
+    "aws.iam.attach-group-policy": ([allow("iam:AttachGroupPolicy", arn("group", "admins"))], {}, "CAN_GRANT",
+                          arn("group", "admins")),
+    "aws.iam.add-user-to-group": ([allow("iam:AddUserToGroup", arn("group", "admins"))], {}, "CAN_GRANT",
+                       arn("group", "admins")),
+    "aws.iam.create-policy-version": ([allow("iam:CreatePolicyVersion", f"arn:aws:iam::{ACCT}:policy/shared-ops")], {},
+                            "CAN_GRANT", arn("role", "ops")),
+    "aws.iam.set-default-policy-version": ([allow("iam:SetDefaultPolicyVersion", f"arn:aws:iam::{ACCT}:policy/shared-ops")], {},
+                                "CAN_GRANT", arn("role", "ops")),
+    "aws.ec2.pass-role-run-instances": ([allow("iam:PassRole", arn("role", "ec2-admin")), allow("ec2:RunInstances")], {},
+                     "CAN_RUN_AS", arn("role", "ec2-admin")),
+    "aws.lambda.pass-role-create-function": ([allow("iam:PassRole", arn("role", "lambda-admin")), allow("lambda:CreateFunction"),
+                         allow("lambda:InvokeFunction")], {}, "CAN_RUN_AS", arn("role", "lambda-admin")),
+    "aws.cloudformation.pass-role-create-stack": ([allow("iam:PassRole", arn("role", "cfn-admin")), allow("cloudformation:CreateStack")],
+                                {}, "CAN_RUN_AS", arn("role", "cfn-admin")),
+    "aws.codebuild.pass-role-create-project": ([allow("iam:PassRole", arn("role", "build-admin")), allow("codebuild:CreateProject"),
+                            allow("codebuild:StartBuild")], {}, "CAN_RUN_AS", arn("role", "build-admin")),
+    "aws.sagemaker.pass-role-create-job": ([allow("iam:PassRole", arn("role", "sm-admin")),
+                            allow("sagemaker:CreateNotebookInstance")], {}, "CAN_RUN_AS", arn("role", "sm-admin")),
+    "aws.ecs.pass-role-run-task": ([allow("iam:PassRole", arn("role", "task-admin")), allow("ecs:RegisterTaskDefinition"),
+                      allow("ecs:RunTask")], {}, "CAN_RUN_AS", arn("role", "task-admin")),
+    "aws.glue.pass-role-create-job": ([allow("iam:PassRole", arn("role", "glue-admin")), allow("glue:CreateJob"),
+                       allow("glue:StartJobRun")], {}, "CAN_RUN_AS", arn("role", "glue-admin")),
+    "aws.datapipeline.pass-role-create-pipeline": ([allow("iam:PassRole", arn("role", "pipeline-admin")),
+                               allow("datapipeline:CreatePipeline"), allow("datapipeline:PutPipelineDefinition")], {},
+                              "CAN_RUN_AS", arn("role", "pipeline-admin")),
+    "aws.apprunner.pass-role-create-service": ([allow("iam:PassRole", arn("role", "apprunner-admin")), allow("apprunner:CreateService")],
+                           {}, "CAN_RUN_AS", arn("role", "apprunner-admin")),
+    "aws.autoscaling.pass-role-launch-configuration": ([allow("iam:PassRole", arn("role", "ec2-admin")),
+                              allow("autoscaling:CreateLaunchConfiguration"),
+                              allow("autoscaling:CreateAutoScalingGroup")], {}, "CAN_RUN_AS", arn("role", "ec2-admin")),
+    "aws.lambda.update-function-code": ([allow("lambda:UpdateFunctionCode", f"arn:aws:lambda:us-east-1:{ACCT}:function:billing")],
+                           {"functions": True}, "CAN_RUN_AS", arn("role", "lambda-admin")),
+    "aws.ssm.send-command": ([allow("ssm:SendCommand", f"arn:aws:ec2:us-east-1:{ACCT}:instance/*")], {"instances": True},
+                        "CAN_RUN_AS", arn("role", "ec2-admin")),
+    "aws.ssm.start-session": ([allow("ssm:StartSession")], {"instances": True}, "CAN_RUN_AS", arn("role", "ec2-admin")),
+    # The role trusts its account root, so the identity policy must allow sts:AssumeRole too.
+    "aws.sts.assume-role": ([allow("sts:AssumeRole", arn("role", "deploy"))], {"account_trust": True}, "CAN_ASSUME",
+                            arn("role", "deploy")),
+}
+
+
+def build(folder: Path, statements: list[dict], setup: dict) -> None:
+    roles = [role_entry(ACCT, "ops", doc(), allow("s3:PutObject", "arn:aws:s3:::prod-data/*")),
+             admin_role("ec2-admin", "ec2.amazonaws.com", profile=True), admin_role("lambda-admin", "lambda.amazonaws.com"),
+             admin_role("cfn-admin", "cloudformation.amazonaws.com"), admin_role("build-admin", "codebuild.amazonaws.com"),
+             admin_role("sm-admin", "sagemaker.amazonaws.com"), admin_role("task-admin", "ecs-tasks.amazonaws.com"),
+             admin_role("glue-admin", "glue.amazonaws.com"), admin_role("pipeline-admin", "datapipeline.amazonaws.com"),
+             admin_role("apprunner-admin", "tasks.apprunner.amazonaws.com")]
+    if setup.get("account_trust"):
+        trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "sts:AssumeRole"})
+        roles.append(role_entry(ACCT, "deploy", trust, allow("s3:PutObject", "arn:aws:s3:::prod/*")))
+    roles[0]["AttachedManagedPolicies"] = [{"PolicyName": "shared-ops", "PolicyArn": f"arn:aws:iam::{ACCT}:policy/shared-ops"}]
+    policies = [{"PolicyName": "shared-ops", "Arn": f"arn:aws:iam::{ACCT}:policy/shared-ops", "DefaultVersionId": "v2",
+                 "PolicyVersionList": [{"VersionId": "v2", "IsDefaultVersion": True,
+                                        "Document": doc(allow("s3:GetObject", "arn:aws:s3:::prod-data/*"))},
+                                       {"VersionId": "v1", "IsDefaultVersion": False, "Document": doc(allow("*"))}]}]
+    write_account(folder, ACCT, users=[user_entry(ACCT, "attacker", *statements) if statements
+                                       else user_entry(ACCT, "attacker"), user_entry(ACCT, "victim")],
+                  roles=roles, groups=[group_entry("admins")], policies=policies)
+    if setup.get("functions"):
+        (folder / ACCT / "resource-policies.json").write_text(json.dumps({"ResourcePolicies": [
+            {"Service": "lambda", "ResourceArn": f"arn:aws:lambda:us-east-1:{ACCT}:function:billing",
+             "ExecutionRole": arn("role", "lambda-admin")}]}))
+    if setup.get("instances"):
+        (folder / ACCT / "ec2-instances.json").write_text(json.dumps({"Reservations": [{"Instances": [
+            {"InstanceId": "i-0abc", "Placement": {"AvailabilityZone": "us-east-1a"},
+             "IamInstanceProfile": {"Arn": f"arn:aws:iam::{ACCT}:instance-profile/ec2-admin"}}]}]}))
+
+
+def transfer_edges(folder: Path, kind: str, target: str) -> list[dict]:
+    result = collect_offline(folder)
+    assert not result.errors, result.errors
+    return [e for e in result.edges if e["source"] == ATTACKER and e["kind"] == kind and e["target"] == f"aws:{target}"]
+
+
+def _with_sids(statements: list[dict]) -> list[dict]:
+    return [dict(s, Sid=f"S{i}") for i, s in enumerate(statements)]
+
+
+def _case(statements: list[dict], setup: dict, target: str) -> Case:
+    statements = _with_sids(statements)
+    absent = tuple(Probe((statements[:i] + statements[i + 1:], setup), ATTACKER, f"aws:{target}")
+                   for i in range(len(statements)))
+    return Case(Probe((statements, setup), ATTACKER, f"aws:{target}"), absent)
+
+
+CASES: dict[str, Case] = {tid: _case(statements, setup, target)
+                          for tid, (statements, setup, _kind, target) in STATEMENTS.items()}
+
+
+def steps(scenario: Any, workdir: Path) -> list[Step]:
+    statements, setup = scenario
+    build(workdir, statements, setup)
+    result = collect_offline(workdir)
+    assert not result.errors, result.errors
+    return steps_of(result.edges)
