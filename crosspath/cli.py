@@ -15,6 +15,7 @@ from rich.console import Console
 from collectors import SOURCES
 from crosspath import __version__
 from crosspath.cli_cypher import register as register_cypher_commands
+from crosspath.cli_techniques import register as register_technique_commands
 from crosspath.pipeline import SNAPSHOT_NAME, run_analysis, scan
 from graph.snapshot import SnapshotError, read_snapshot
 from queries.drift import diff
@@ -234,6 +235,7 @@ def blast_radius_command(node_id: str, snapshot_path: Path, policy: Path | None,
 
 # Ad-hoc Cypher, Neo4j and graph exports (issue 9) live in their own module.
 register_cypher_commands(main)
+register_technique_commands(main)
 
 if __name__ == "__main__":
     main()

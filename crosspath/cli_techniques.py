@@ -1,0 +1,95 @@
+"""`crosspath techniques`: the technique catalogue (graph.techniques) as a table, JSON or Markdown.
+
+`docs/techniques.md` is this command's Markdown output (`crosspath techniques --format markdown >
+docs/techniques.md`); tests/techniques/test_catalogue.py fails when the file is out of date.
+Registered on the main group by crosspath/cli.py (`register(main)`)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from collectors import SOURCES, technique_catalogue
+from graph.techniques import References, Technique
+
+stdout = Console()
+
+MITRE = "https://attack.mitre.org/techniques/{}/"
+PATHFINDING = "https://pathfinding.cloud/paths/{}"
+
+
+def techniques_of(source: str | None) -> list[Technique]:
+    catalogue = technique_catalogue()
+    return [t for t in catalogue if source is None or t.source == source]
+
+
+def _reference_markdown(references: References) -> list[str]:
+    parts = []
+    if references.pathfinding:
+        parts.append("pathfinding.cloud " + ", ".join(f"[{p}]({PATHFINDING.format(p)})"
+                                                       for p in references.pathfinding))
+    if references.mitre:
+        parts.append(f"MITRE ATT&CK [{references.mitre}]({MITRE.format(references.mitre.replace('.', '/'))})")
+    for label, value in (("BloodHound", references.bloodhound), ("KubeHound", references.kubehound),
+                         ("PMapper", references.pmapper)):
+        if value:
+            parts.append(f"{label} `{value}`")
+    return parts + [f"<{link}>" for link in references.links]
+
+
+def catalogue_markdown(techniques: list[Technique]) -> str:
+    """The catalogue as docs/techniques.md: an index per source, then one section per technique."""
+    lines = ["# Technique catalogue", "",
+             ("Every escalation and abuse technique Crosspath draws, one entry each, generated from the registry "
+             "(`graph/techniques.py`) by `crosspath techniques --format markdown`. Each derived edge names the "
+             "techniques that draw it in its `techniques` property; each technique has a present and an absent "
+             "case in `tests/techniques/`."), ""]
+    for source in SOURCES:
+        of_source = [t for t in techniques if t.source == source]
+        lines += [f"## {source} ({len(of_source)})", ""]
+        if not of_source:
+            lines += ["No techniques.", ""]
+            continue
+        lines += ["| id | title | edge |", "|---|---|---|"]
+        lines += [f"| [`{t.id}`](#{t.anchor}) | {t.title} | `{t.edge_kind}` |" for t in of_source]
+        lines.append("")
+    for t in techniques:
+        lines += [f'<a id="{t.anchor}"></a>', f"### `{t.id}`: {t.title}", "",
+                  f"- **Source / edge:** {t.source}, `{t.edge_kind}`",
+                  "- **Requires:** " + "; ".join(f"`{r}`" for r in t.requires),
+                  f"- **Attack:** {t.description}",
+                  f"- **Remediation:** {t.remediation}"]
+        references = _reference_markdown(t.references)
+        if references:
+            lines.append("- **References:** " + "; ".join(references))
+        lines.append("")
+    return "\n".join(lines)
+
+
+@click.command("techniques")
+@click.option("--source", type=click.Choice(list(SOURCES)), default=None, help="Only this source's techniques.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "markdown"]), default="table",
+              show_default=True)
+def techniques_command(source: str | None, output_format: str) -> None:
+    """List the technique catalogue: every escalation / abuse technique with its requirements."""
+    techniques = techniques_of(source)
+    if output_format == "json":
+        click.echo(json.dumps([t.to_dict() for t in techniques], indent=2, ensure_ascii=False))
+        return
+    if output_format == "markdown":
+        click.echo(catalogue_markdown(techniques), nl=False)
+        return
+    table = Table(title=f"{len(techniques)} technique(s); every field: --format json or markdown")
+    table.add_column("id", no_wrap=True)
+    for column in ("edge", "title", "requires"):
+        table.add_column(column, overflow="fold")
+    for t in techniques:
+        table.add_row(t.id, str(t.edge_kind), t.title, "\n".join(t.requires))
+    stdout.print(table)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(techniques_command)
