@@ -23,6 +23,7 @@ from typing import Any
 import networkx as nx
 
 from graph.schema import LEVEL_RANK, TRAVERSED_EDGES, EdgeKind, Family
+from queries.environment import Environments
 from queries.policy import Policy
 
 INF = 1 << 30
@@ -69,7 +70,7 @@ class PathEngine:
         self.data: list[dict[str, Any]] = [graph.nodes[node_id] for node_id in self.ids]
         self.human = [self._human(i) for i in range(len(self.ids))]
         self.usable = [self._usable(d) for d in self.data]
-        self._environments: dict[int, str] = {}
+        self.environments = Environments.of_graph(graph, policy)
         self._entries: list[Entry] | None = None
         self._forward: dict[bool, dict[int, list[int]]] = {}
         self._compile()
@@ -85,21 +86,8 @@ class PathEngine:
         return data.get("enabled") is not False and not data.get("expired")
 
     def environment(self, i: int) -> str:
-        """The resource's environment: its own, else the policy's reading, else its scope's."""
-        if i in self._environments:
-            return self._environments[i]
-        data = self.data[i]
-        env = data.get("environment")
-        if env not in ("prod", "nonprod"):
-            tags = list(data.get("tags") or []) + list(data.get("labels") or [])
-            env = self.policy.environment_of(self.ids[i], str(data.get("name", "")), tags)
-        self._environments[i] = env  # set before recursing: scope cycles end here
-        if env == "unknown" and self.policy.inherit_environment:
-            scope = self.index.get(data.get("scope") or "")
-            if scope is not None and scope != i:
-                env = self.environment(scope)
-                self._environments[i] = env
-        return env
+        """The resource's environment as the policy decides it (queries/environment.py)."""
+        return self.environments(self.ids[i])
 
     def target_class(self, resource: int, level: str) -> int:
         """0 when not a privileged target at this level, else its severity class."""

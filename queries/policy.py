@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,42 @@ from queries.yaml_files import ConfigError, line_of, load_yaml, strip_lines
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.yaml")
 _WORDS = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class _EnvRules:
+    """One environment's section of the policy, compiled for matching."""
+
+    ids: frozenset[str]
+    tag_keys: frozenset[str]
+    words: frozenset[str]  # one-part words: compared with tag values and with name tokens
+    phrases: tuple[tuple[str, ...], ...]  # words of several parts (`non-prod`): runs of name tokens
+    tags: dict[str, frozenset[str]]
+    name_globs: tuple[str, ...]
+
+    @classmethod
+    def of(cls, rules: dict[str, Any], tag_keys: frozenset[str]) -> _EnvRules:
+        words = [str(word).strip().lower() for word in rules["words"]]
+        return cls(
+            ids=frozenset(str(i) for i in rules["ids"]),
+            tag_keys=tag_keys,
+            words=frozenset(words),
+            phrases=tuple(parts for parts in (tuple(_WORDS.findall(w)) for w in words) if len(parts) > 1),
+            tags={str(k).lower(): frozenset(str(v).lower() for v in values) for k, values in rules["tags"].items()},
+            name_globs=tuple(str(glob) for glob in rules["name_globs"]),
+        )
+
+    def tag_matches(self, key: str, value: str) -> bool:
+        return (key in self.tag_keys and value in self.words) or value in self.tags.get(key, ())
+
+    def name_matches(self, name: str, tokens: list[str]) -> bool:
+        if not self.words.isdisjoint(tokens):
+            return True
+        for parts in self.phrases:
+            width = len(parts)
+            if any(tuple(tokens[i : i + width]) == parts for i in range(len(tokens) - width + 1)):
+                return True
+        return any(fnmatchcase(name, glob) for glob in self.name_globs)
 
 
 def _merge(base: Any, override: Any, path: str, file: Path) -> Any:
@@ -94,29 +131,56 @@ class Policy:
             return False
         return None
 
-    def environment_of(self, node_id: str, name: str, tags: list[str] | None) -> str:
-        """prod / nonprod from the policy's ids, tags and name words; 'unknown' if none match."""
-        env_rules = self.raw["environment"]
+    # -- environment: one word list for every source (README "Policy") ------------------------
+
+    @cached_property
+    def _environment_rules(self) -> dict[str, _EnvRules]:
+        section = self.raw["environment"]
+        keys = frozenset(str(key).lower() for key in section["tag_keys"])
+        return {env: _EnvRules.of(section[env], keys) for env in ("prod", "nonprod")}
+
+    def tag_environment(self, tags: list[str] | None) -> str | None:
+        """prod / nonprod from `key=value` tags: a value of one of `tag_keys` that is one of the
+        environment's `words`, or an explicit `tags` pair. Prod first: a conflict counts as prod."""
+        pairs = [(key.strip().lower(), value.strip().lower())
+                 for key, value in (tag.split("=", 1) for tag in tags or () if "=" in tag)]
         for env in ("prod", "nonprod"):
-            if node_id in env_rules[env]["ids"]:
+            if any(self._environment_rules[env].tag_matches(key, value) for key, value in pairs):
                 return env
-        pairs = [tag.split("=", 1) for tag in tags or () if "=" in tag]
+        return None
+
+    def rule_environment(self, node_id: str, tags: list[str] | None) -> str | None:
+        """The policy's explicit say: its `ids`, then its tag rules. Overrides what a source stated."""
         for env in ("prod", "nonprod"):
-            wanted = env_rules[env]["tags"]
-            for key, value in pairs:
-                if value.lower() in [str(v).lower() for v in wanted.get(key.lower(), ())]:
-                    return env
-        words = set(_WORDS.findall(name.lower()))
-        # nonprod first: "preprod" and "nonprod" must not read as prod.
+            if node_id in self._environment_rules[env].ids:
+                return env
+        return self.tag_environment(tags)
+
+    def name_environment(self, name: str) -> str | None:
+        """prod / nonprod from whole words of the name (`product` is not `prod`; `pre-prod` is one
+        word of two parts) or a name glob. Non-production first: `preprod-cache` is nonprod."""
+        tokens = _WORDS.findall(name.lower())
         for env in ("nonprod", "prod"):
-            rules = env_rules[env]
-            if words & set(rules["name_words"]) or any(fnmatchcase(name, g) for g in rules["name_globs"]):
+            if self._environment_rules[env].name_matches(name, tokens):
                 return env
-        return "unknown"
+        return None
+
+    def environment_of(self, node_id: str, name: str, tags: list[str] | None, stated: str | None = None) -> str:
+        """One resource on its own (no scope): ids, tags, what its source `stated`, name words."""
+        if stated not in ("prod", "nonprod"):
+            stated = None
+        return self.rule_environment(node_id, tags) or stated or self.name_environment(name) or "unknown"
 
     @property
     def inherit_environment(self) -> bool:
         return bool(self.raw["environment"]["inherit_from_scope"])
+
+    @property
+    def environment_from_contents(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(scope kinds, content kinds): a scope of the first kinds takes its environment from the
+        resources of the second kinds beneath it (GCP: organization / folder from its projects)."""
+        rule = self.raw["environment"]["from_contents"]
+        return frozenset(rule["kinds"]), frozenset(rule["of"])
 
     def is_sensitive(self, node_id: str, name: str, sensitivity: str | None) -> bool:
         rules = self.raw["sensitive"]
@@ -157,6 +221,11 @@ def _check(raw: dict[str, Any], file: Path) -> None:
     bad_levels = set(raw["privileged"]["levels"]) - set(LEVELS)
     if bad_levels:
         raise ConfigError(f"{file}: field 'privileged.levels' has unknown levels {sorted(bad_levels)}; use {LEVELS}")
+    env = raw["environment"]
+    both = {str(w).lower() for w in env["prod"]["words"]} & {str(w).lower() for w in env["nonprod"]["words"]}
+    if both:
+        raise ConfigError(f"{file}: field 'environment.prod.words' and 'environment.nonprod.words' share "
+                          f"{sorted(both)}; a word names one environment")
     for key in ("scope_admin", "admin", "write"):
         if raw["severity"][key] not in ("low", "medium", "high", "critical"):
             raise ConfigError(f"{file}: field 'severity.{key}' must be low, medium, high or critical")

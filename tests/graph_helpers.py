@@ -8,6 +8,7 @@ from collectors.base import CollectResult
 from graph.builder import build_graph
 from graph.records import edge, node
 from queries.analysis import analyze
+from queries.environment import Environments
 from queries.findings import Analysis
 from queries.policy import load_policy
 
@@ -71,3 +72,9 @@ class Org:
 
 def by_entry(analysis: Analysis) -> dict[str, object]:
     return {finding.entry["id"]: finding for finding in analysis.findings}
+
+
+def environments(records, policy_path=None) -> Environments:
+    """The environment the policy (default or `policy_path`) gives each record: `env(node_id)`.
+    Collectors leave it to the policy, so this is what the engine, reports and Cypher see."""
+    return Environments.of_records(records, load_policy(policy_path))

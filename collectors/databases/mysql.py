@@ -14,7 +14,7 @@ from typing import Any
 
 from collectors.base import iso, parse_time
 from collectors.databases.accounts import is_human, is_system_account, rds_iam_alias
-from collectors.databases.output import Transformed, environment, resource_node, server_node
+from collectors.databases.output import Transformed, resource_node, server_node
 from collectors.databases.privileges import (
     MYSQL_DYNAMIC_ADMIN,
     MYSQL_LEVELS,
@@ -66,7 +66,6 @@ class _MySQLTransform:
         self.engine = self.server["engine"]
         self.name = self.server["name"]
         self.server_id = f"mysql:{self.name}"
-        self.env = environment(self.server)
         self.collected = parse_time(self.server.get("collected_at"))
         self.variables = {row["Variable_name"].lower(): row["Value"] for row in dump["variables"]}
         self.users: dict[Account, dict[str, Any]] = {(row["User"], row["Host"]): row for row in dump["users"]}
@@ -213,7 +212,7 @@ class _MySQLTransform:
     def _db_node(self, db: str) -> str:
         node_id = f"mysql:{self.name}/db/{db}"
         if not self.out.has(node_id):
-            self.out.add_node(resource_node(node_id, "database", PROVIDER, db, self.server_id, self.env))
+            self.out.add_node(resource_node(node_id, "database", PROVIDER, db, self.server_id))
         return node_id
 
     def _table_node(self, db: str, table: str) -> str:
@@ -221,7 +220,7 @@ class _MySQLTransform:
         node_id = f"{db_id}/table/{table}"
         if not self.out.has(node_id):
             self.out.add_node(resource_node(node_id, "table", PROVIDER, f"{db}.{table}", self.server_id,
-                                            self.env, database=db, parent=db_id))
+                                            database=db, parent=db_id))
         return node_id
 
     def _grant(self, account: Account, target: str, privileges: list[str], all_granted: bool,

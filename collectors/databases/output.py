@@ -42,6 +42,9 @@ class Transformed:
 
 
 def environment(server: dict[str, Any]) -> str:
+    """The server's environment as its operator stated it (`environment:` in the target config or
+    `--environment`, a field meant for nothing else): a source-stated environment the policy keeps
+    unless its ids / tag rules say otherwise. Databases, schemas and tables inherit it by scope."""
     value = server.get("environment")
     return value if value in ("prod", "nonprod") else "unknown"
 
@@ -52,8 +55,7 @@ def server_node(server_id: str, provider: str, server: dict[str, Any]) -> Record
                 environment=environment(server), **props)
 
 
-def resource_node(
-    node_id: str, kind: str, provider: str, name: str, server_id: str, env: str, **props: Any
-) -> Record:
-    """A database / schema / table: scoped to its server and sharing its environment."""
-    return node(node_id, Family.RESOURCE, kind, provider, name, server_id, environment=env, **props)
+def resource_node(node_id: str, kind: str, provider: str, name: str, server_id: str, **props: Any) -> Record:
+    """A database / schema / table: scoped to its server, whose environment the policy gives it
+    (not copied here, so a policy rule that reclassifies the server reaches every table)."""
+    return node(node_id, Family.RESOURCE, kind, provider, name, server_id, environment="unknown", **props)

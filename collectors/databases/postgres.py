@@ -14,7 +14,7 @@ from typing import Any
 
 from collectors.base import iso, parse_time
 from collectors.databases.accounts import cloudsql_iam_principal, is_human, managed_logins, rds_iam_alias
-from collectors.databases.output import Transformed, environment, resource_node, server_node
+from collectors.databases.output import Transformed, resource_node, server_node
 from collectors.databases.privileges import POSTGRES_LEVELS, PermissionEdges, level_of, unknown_privileges
 from graph.records import edge, node
 from graph.schema import EdgeKind, Family
@@ -118,7 +118,6 @@ class _PostgresTransform:
         self.server = dump["server"]
         self.name = self.server["name"]
         self.server_id = f"postgres:{self.name}"
-        self.env = environment(self.server)
         self.collected = parse_time(self.server.get("collected_at"))
         self.roles = {row["rolname"]: row for row in dump["roles"]}
         self.member_of = _closure(dump["memberships"])
@@ -241,7 +240,7 @@ class _PostgresTransform:
                 self._resource("schema", database, schema, None)
             label = {"database": database, "schema": f"{database}.{name or schema}"}.get(kind, f"{schema}.{name}")
             parent = {} if kind == "database" else {"database": database, "parent": db_id}
-            self.out.add_node(resource_node(node_id, kind, PROVIDER, label, self.server_id, self.env, **parent))
+            self.out.add_node(resource_node(node_id, kind, PROVIDER, label, self.server_id, **parent))
         return node_id
 
     def _grantee(self, grantee: str) -> str | None:

@@ -9,11 +9,10 @@ from collectors.base import iso, parse_time
 from graph.records import Record, node
 from graph.schema import Family, Provider
 
-_PROD_VALUES = frozenset({"prod", "production", "prd"})
-_NONPROD_VALUES = frozenset(
-    {"dev", "development", "test", "testing", "qa", "uat", "staging", "stage", "sandbox", "nonprod", "non-prod"}
-)
-ENV_LABEL_KEYS = ("env", "environment")
+# Environment: Resource Manager has no field for a project's environment; the `env` label is a
+# free-form label like any other. So every node here has environment "unknown" and carries its
+# labels as `tags` ("env=prod"); the policy decides (queries/environment.py), including "an
+# organization / folder holding a prod project is prod" (policy environment.from_contents).
 
 
 def org_id(value: str) -> str:
@@ -30,19 +29,6 @@ def project_id(value: str) -> str:
 
 def bucket_id(name: str) -> str:
     return f"gcp:buckets/{name}"
-
-
-def environment_from_labels(labels: Mapping[str, Any] | None) -> str:
-    """`env` / `environment` label: prod|production -> prod, dev/test/staging/sandbox -> nonprod."""
-    for key, value in (labels or {}).items():
-        if str(key).lower() not in ENV_LABEL_KEYS:
-            continue
-        text = str(value).strip().lower()
-        if text in _PROD_VALUES:
-            return "prod"
-        if text in _NONPROD_VALUES:
-            return "nonprod"
-    return "unknown"
 
 
 def label_list(labels: Mapping[str, Any] | None) -> list[str]:
@@ -97,7 +83,7 @@ def transform_project(info: Mapping[str, Any]) -> Record:
     return node(
         project_id(str(info["projectId"])), Family.RESOURCE, "project", Provider.GCP,
         str(info["projectId"]), parent_node_id(info.get("parent")),
-        environment=environment_from_labels(labels),
+        environment="unknown",  # the `env` label is a tag for the policy
         labels=label_list(labels),
         tags=label_list(labels),
         display_name=info.get("name") or info.get("displayName"),
@@ -116,36 +102,10 @@ def transform_bare_project(ident: str) -> Record:
 
 
 def transform_bucket(name: str, project: Record) -> Record:
-    """A bucket with its own IAM policy; it takes the owning project's environment."""
+    """A bucket with its own IAM policy; scoped to its project, whose environment it inherits
+    (bucket labels are not exported, so it carries no tags of its own)."""
     return node(bucket_id(name), Family.RESOURCE, "bucket", Provider.GCP, name, project["id"],
-                environment=project.get("environment", "unknown"), tags=list(project.get("tags", [])))
-
-
-def derive_hierarchy_environment(resources: Mapping[str, Record]) -> None:
-    """An org / folder holding a prod project is prod: a write bound there reaches that project.
-
-    Nonprod when every project beneath is nonprod; unknown otherwise. Mutates the records.
-    """
-    below: dict[str, list[str]] = {}
-    for record in resources.values():
-        if record["kind"] != "project":
-            continue
-        seen: set[str] = set()
-        parent = record["scope"]
-        while parent and parent in resources and parent not in seen:
-            seen.add(parent)
-            below.setdefault(parent, []).append(record.get("environment", "unknown"))
-            parent = resources[parent]["scope"]
-    for ident, envs in below.items():
-        record = resources[ident]
-        if record["kind"] not in ("organization", "folder"):
-            continue
-        if "prod" in envs:
-            record["environment"] = "prod"
-            record["environment_source"] = "contains a prod project"
-        elif envs and all(env == "nonprod" for env in envs):
-            record["environment"] = "nonprod"
-            record["environment_source"] = "contains only nonprod projects"
+                environment="unknown")
 
 
 def ancestors(resource: str, resources: Mapping[str, Record]) -> list[str]:

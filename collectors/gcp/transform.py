@@ -15,7 +15,6 @@ from collectors.gcp.members import Member, identity_node, parse_member
 from collectors.gcp.resources import (
     ancestors,
     bucket_id,
-    derive_hierarchy_environment,
     folder_id,
     org_id,
     project_id,
@@ -147,7 +146,6 @@ def _resources(export: GcpExport, out: Transformed) -> dict[str, Record]:
             out.note(f"projects/{ident} is not in projects.json: labels and parent unknown")
             record = reg.node(loaded.file if loaded else str(export.folder), transform_bare_project(ident))
             resources[record["id"]] = record
-    derive_hierarchy_environment(resources)
     for ident, record in sorted(resources.items()):
         parent = record["scope"]
         if record["kind"] in ("project", "folder") and parent and parent not in resources:

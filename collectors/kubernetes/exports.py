@@ -23,10 +23,6 @@ METADATA_FILES = frozenset({NAMESPACES_FILE, AWS_AUTH_FILE, CLUSTER_FILE, EKS_AC
 RE_EXPORT = "re-export with `kubectl get serviceaccounts,roles,rolebindings,clusterroles," \
     "clusterrolebindings,secrets -A -o json`"
 
-_ENV_KEYS = ("environment", "env")
-_PROD = frozenset({"prod", "production", "prd", "live"})
-_NONPROD = frozenset({"dev", "development", "test", "testing", "qa", "staging", "stage", "sandbox",
-                      "nonprod", "non-prod", "uat", "preprod", "pre-prod"})
 _ACCOUNT = re.compile(r"^arn:aws[\w-]*:eks:[\w-]+:(\d{12}):cluster/")
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)/", re.IGNORECASE)
 _GKE_PROJECT = re.compile(r"/projects/([^/]+)/")
@@ -74,7 +70,8 @@ class ClusterExport:
 class ClusterInfo:
     name: str
     platform: str  # eks | aks | gke | unknown
-    environment: str
+    # EKS / AKS tags and GKE resourceLabels as "key=value". None of the three describe outputs has
+    # a field for the environment, so an `env` tag is read by the policy, never decided here.
     tags: list[str] = field(default_factory=list)
     arn: str | None = None
     cloud_scope: str | None = None  # aws:account/... or gcp:projects/... the cluster runs in
@@ -169,19 +166,6 @@ def load_cluster(folder: Path) -> ClusterExport:
 # --- cluster metadata --------------------------------------------------------------------------
 
 
-def environment_of(labels: dict[str, Any] | None) -> str | None:
-    """prod / nonprod from an env / environment tag or label (any case); None when absent."""
-    for key, value in (labels or {}).items():
-        if str(key).lower() in _ENV_KEYS and isinstance(value, str):
-            low = value.strip().lower()
-            if low in _PROD:
-                return "prod"
-            if low in _NONPROD:
-                return "nonprod"
-            return "unknown"
-    return None
-
-
 def _tag_list(tags: dict[str, Any] | None) -> list[str]:
     return [f"{k}={v}" for k, v in sorted((tags or {}).items())]
 
@@ -192,10 +176,10 @@ def _aks_profile(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def cluster_info(doc: dict[str, Any] | None, folder_name: str) -> ClusterInfo:
-    """Platform, name, environment and identity settings from the cloud's describe output."""
+    """Platform, name, tags and identity settings from the cloud's describe output."""
     if not doc:
-        return ClusterInfo(folder_name, "unknown", "unknown",
-                           notes=[f"{folder_name}: no cluster.json, platform and environment unknown"])
+        return ClusterInfo(folder_name, "unknown",
+                           notes=[f"{folder_name}: no cluster.json, platform and cluster tags unknown"])
     if isinstance(doc.get("cluster"), dict) and str(doc["cluster"].get("arn", "")).find(":eks:") > 0:
         eks = doc["cluster"]
         arn = eks.get("arn")
@@ -203,7 +187,6 @@ def cluster_info(doc: dict[str, Any] | None, folder_name: str) -> ClusterInfo:
         info = ClusterInfo(
             name=eks.get("name") or folder_name,
             platform="eks",
-            environment=environment_of(eks.get("tags")) or "unknown",
             tags=_tag_list(eks.get("tags")),
             arn=arn,
             cloud_scope=f"aws:account/{account.group(1)}" if account else None,
@@ -220,7 +203,6 @@ def cluster_info(doc: dict[str, Any] | None, folder_name: str) -> ClusterInfo:
         info = ClusterInfo(
             name=doc.get("name") or folder_name,
             platform="aks",
-            environment=environment_of(doc.get("tags")) or "unknown",
             tags=_tag_list(doc.get("tags")),
             azure_subscription=sub.group(1) if sub else None,
             oidc_issuer=(doc.get("oidcIssuerProfile") or {}).get("issuerUrl"),
@@ -245,7 +227,6 @@ def cluster_info(doc: dict[str, Any] | None, folder_name: str) -> ClusterInfo:
         info = ClusterInfo(
             name=doc.get("name") or folder_name,
             platform="gke",
-            environment=environment_of(doc.get("resourceLabels")) or "unknown",
             tags=_tag_list(doc.get("resourceLabels")),
             cloud_scope=f"gcp:projects/{project_id}" if project_id else None,
             workload_pool=pool,
@@ -253,5 +234,6 @@ def cluster_info(doc: dict[str, Any] | None, folder_name: str) -> ClusterInfo:
         info.notes.append(f"{info.name}: GKE also grants cluster access through GCP IAM roles "
                           "(roles/container.*), which the GCP collector reads")
         return info
-    return ClusterInfo(doc.get("name") or folder_name, "unknown", environment_of(doc.get("tags")) or "unknown",
+    tags = doc.get("tags") if isinstance(doc.get("tags"), dict) else None
+    return ClusterInfo(doc.get("name") or folder_name, "unknown", tags=_tag_list(tags),
                        notes=[f"{folder_name}: cluster.json is not an EKS, AKS or GKE describe output"])

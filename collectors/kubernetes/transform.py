@@ -20,7 +20,6 @@ from collectors.kubernetes.exports import (
     ClusterInfo,
     Item,
     cluster_info,
-    environment_of,
 )
 from collectors.kubernetes.rbac import (
     Grant,
@@ -124,9 +123,9 @@ class _Builder:
                   created: Any = None) -> str:
         return self.add_node(node(
             f"{self.cid}/ns/{name}", Family.RESOURCE, "namespace", Provider.K8S, name, self.cid,
-            environment=environment_of(labels) or "unknown",
-            # Kept for policies that let an unlabelled namespace inherit its cluster's environment.
-            cluster_environment=self.info.environment,
+            # Labels are tags for the policy (env=prod); an unlabelled namespace inherits its
+            # cluster's environment through its scope.
+            environment="unknown",
             tags=[f"{k}={v}" for k, v in sorted((labels or {}).items())],
             created=iso(parse_time(created)),
         ), file)
@@ -198,7 +197,7 @@ class _Builder:
 
 def _cluster_node(b: _Builder, file: str) -> None:
     info = b.info
-    props: dict[str, Any] = {"environment": info.environment, "platform": info.platform, "tags": info.tags}
+    props: dict[str, Any] = {"environment": "unknown", "platform": info.platform, "tags": info.tags}
     for key, value in (("arn", info.arn), ("cloud_scope", info.cloud_scope), ("oidc_issuer", info.oidc_issuer),
                        ("workload_pool", info.workload_pool), ("azure_subscription", info.azure_subscription),
                        ("entra_tenant", info.entra_tenant)):

@@ -15,6 +15,7 @@ from collectors.databases import collect_offline, transform_mysql, transform_pos
 from collectors.databases.dump_format import SCHEMA_PATH, validate_dump
 from collectors.databases.privileges import parse_mysql_set
 from graph.records import RecordOrigin, validate_records
+from tests.graph_helpers import environments
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples" / "databases"
 PG = "postgres:orders-prod"
@@ -276,7 +277,8 @@ def test_pg_sample_grants() -> None:
     assert permission(records, f"{PG}/role/rds_superuser", PG)["level"] == "admin"
     assert edges(records, "MEMBER_OF", f"{PG}/role/dba_maria", f"{PG}/role/rds_superuser")
     nodes = by_id(records)
-    assert nodes[table]["environment"] == "prod" and nodes[table]["scope"] == PG
+    # the table inherits the server's stated environment through its scope
+    assert environments(records.nodes)(table) == "prod" and nodes[table]["scope"] == PG
     assert nodes[f"{PG}/role/dba_maria"]["kind"] == "User" and nodes[f"{PG}/role/dba_maria"]["mfa"] is False
     assert nodes[f"{PG}/role/app_orders"]["kind"] == "ServiceIdentity"
     assert nodes[f"{PG}/role/readonly_bi"]["kind"] == "ServiceIdentity"  # from identity_hints
@@ -497,7 +499,7 @@ def test_mysql_table_priv_set_parsing() -> None:
     granted = permission(records, "mysql:my1/user/svc_g@%", table)
     assert granted["level"] == "admin" and granted["via"].endswith("WITH GRANT OPTION")
     assert permission(records, "mysql:my1/user/svc_c@%", table)["level"] == "write"
-    assert by_id(records)[table]["environment"] == "prod"
+    assert environments(records.nodes)(table) == "prod"
 
 
 def test_mysql_global_and_db_privileges() -> None:

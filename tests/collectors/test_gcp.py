@@ -11,10 +11,11 @@ import pytest
 
 from collectors.gcp import collect_offline
 from collectors.gcp.members import parse_member
-from collectors.gcp.resources import environment_from_labels
+from collectors.gcp.resources import transform_project
 from collectors.gcp.roles import classify_role, custom_role_level
 from collectors.gcp.service_accounts import transform_keys
 from graph.records import RecordOrigin, validate_records
+from tests.graph_helpers import environments
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "samples" / "gcp"
 PROD = "gcp:projects/lumen-data-prod"
@@ -66,15 +67,16 @@ def test_sample_loads_cleanly_and_every_record_validates(sample):
 
 def test_sample_projects_take_environment_from_labels(sample):
     nodes = nodes_by_id(sample)
-    assert nodes[PROD]["environment"] == "prod"
+    env = environments(sample.nodes)  # the policy decides from the labels the collector passes on
+    assert env(PROD) == "prod"
     assert nodes[PROD]["labels"] == ["env=prod", "team=data"]
     assert nodes[PROD]["scope"] == PROD_FOLDER and nodes[PROD_FOLDER]["scope"] == ORG
-    assert nodes[PROD_FOLDER]["name"] == "Production" and nodes[PROD_FOLDER]["environment"] == "prod"
-    assert nodes["gcp:folders/301234567891"]["environment"] == "nonprod"
+    assert nodes[PROD_FOLDER]["name"] == "Production" and env(PROD_FOLDER) == "prod"
+    assert env("gcp:folders/301234567891") == "nonprod"
     assert "gcp:projects/482910375612" in nodes[PROD]["aliases"]
-    assert nodes["gcp:projects/lumen-sandbox"]["environment"] == "nonprod"
+    assert env("gcp:projects/lumen-sandbox") == "nonprod"
     # org-level write reaches every project, so an org holding a prod project is prod
-    assert nodes[ORG]["environment"] == "prod"
+    assert env(ORG) == "prod"
     assert nodes[ORG]["name"] == "lumenfreight.com"
 
 
@@ -278,7 +280,8 @@ def test_custom_roles_are_classified_from_permissions():
     ],
 )
 def test_labels_to_environment(labels, environment):
-    assert environment_from_labels(labels) == environment
+    project = transform_project({"projectId": "p1", **({"labels": labels} if labels is not None else {})})
+    assert environments([project])("gcp:projects/p1") == environment
 
 
 # --- keys ----------------------------------------------------------------------------------------
@@ -366,7 +369,7 @@ def test_project_level_token_creator_covers_every_sa_and_folder_owner_is_inherit
     folder_edge = next(e for e in edges_of(result, "HAS_PERMISSION") if e["target"] == "gcp:folders/9")
     assert folder_edge["level"] == "admin"
     nodes = nodes_by_id(result)
-    assert nodes["gcp:folders/9"]["environment"] == "prod"  # holds the prod project p1
+    assert environments(result.nodes)("gcp:folders/9") == "prod"  # holds the prod project p1
     assert nodes["gcp:projects/p1"]["scope"] == "gcp:folders/9"
 
 
@@ -403,7 +406,7 @@ def test_bucket_policy_storage_admin_is_admin_of_the_bucket(tmp_path):
            "etag": "CAE=", "version": 1})
     result = collect_offline(folder)
     bucket = nodes_by_id(result)["gcp:buckets/lumen-exports"]
-    assert bucket["environment"] == "prod" and bucket["scope"] == "gcp:projects/p1"
+    assert environments(result.nodes)(bucket["id"]) == "prod" and bucket["scope"] == "gcp:projects/p1"
     edge = next(e for e in edges_of(result, "HAS_PERMISSION") if e["target"] == "gcp:buckets/lumen-exports")
     assert edge["source"] == APP and edge["level"] == "admin"
 

@@ -12,6 +12,7 @@ import pytest
 from collectors.kubernetes import collect_offline
 from collectors.kubernetes.rbac import Rule, classify
 from graph.records import RecordOrigin, validate_records
+from tests.graph_helpers import environments
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples" / "kubernetes"
 RBAC = "rbac.authorization.k8s.io/v1"
@@ -109,13 +110,14 @@ def test_sample_clusters_platforms_and_environments(sample):
     assert sample.coverage.status == "complete"
     assert sample.coverage.scopes == ["k8s:aks-prod", "k8s:gke-analytics", "k8s:prod-eks"]
     clusters = {n["id"]: n for n in sample.nodes if n["kind"] == "cluster"}
-    assert {c: (n["platform"], n["environment"]) for c, n in clusters.items()} == {
+    env = environments(sample.nodes)  # the policy reads the cluster tags / labels
+    assert {c: (n["platform"], env(c)) for c, n in clusters.items()} == {
         "k8s:prod-eks": ("eks", "prod"), "k8s:aks-prod": ("aks", "prod"), "k8s:gke-analytics": ("gke", "prod")}
     assert clusters["k8s:prod-eks"]["oidc_issuer"] == \
         "https://oidc.eks.us-east-1.amazonaws.com/id/5C1E0FA4B7D04E2A9F3C"
     assert clusters["k8s:gke-analytics"]["workload_pool"] == "lumen-data-prod.svc.id.goog"
     ns = node_of(sample, "k8s:prod-eks/ns/payments")
-    assert (ns["kind"], ns["scope"], ns["environment"]) == ("namespace", "k8s:prod-eks", "prod")
+    assert (ns["kind"], ns["scope"], env(ns["id"])) == ("namespace", "k8s:prod-eks", "prod")
     assert sample.coverage.counts["token"] == 5
 
 
@@ -139,7 +141,7 @@ def test_sample_service_accounts_and_tokens(sample):
 def test_sample_billing_api_irsa_and_its_legacy_token(sample):
     token = node_of(sample, "k8s:prod-eks/secret/billing/billing-api-token")
     assert (token["created"], token["expires"]) == ("2023-05-02T00:00:00Z", None)
-    assert node_of(sample, "k8s:prod-eks/ns/billing")["environment"] == "prod"
+    assert environments(sample.nodes)(node_of(sample, "k8s:prod-eks/ns/billing")["id"]) == "prod"
     fed = edges_of(sample, "FEDERATES_TO", "k8s:prod-eks/sa/billing/billing-api")
     assert [e["target"] for e in fed] == ["aws:arn:aws:iam::111111111111:role/billing-api-irsa"]
 
@@ -324,7 +326,7 @@ def test_system_masters_is_cluster_admin_and_aws_auth_maps_into_it(tmp_path):
                            "identity": {"oidc": {"issuer": "https://oidc.example/id/1"}}}}
     result = collect(write_cluster(tmp_path, "c1", [sa("x", "n", None)], cluster=cluster,
                                    aws_auth=aws_auth).parent)
-    assert node_of(result, "k8s:c1")["environment"] == "prod"
+    assert environments(result.nodes)(node_of(result, "k8s:c1")["id"]) == "prod"
     fed = edges_of(result, "FEDERATES_TO", "aws:arn:aws:iam::111111111111:role/platform-admin")
     assert [e["target"] for e in fed] == ["k8s:c1/user/platform-admin"]
     assert node_of(result, "k8s:c1/user/platform-admin")["human"] is False  # reached only through AWS
@@ -468,7 +470,7 @@ def test_workload_identity_annotations(tmp_path):
     assert "k8s:gke1/sa/n/broken" not in fed
     assert any("n/broken" in n and "not an IAM role ARN" in n for n in result.coverage.notes)
     cluster_node = node_of(result, "k8s:gke1")
-    assert (cluster_node["platform"], cluster_node["environment"]) == ("gke", "nonprod")
+    assert (cluster_node["platform"], environments(result.nodes)(cluster_node["id"])) == ("gke", "nonprod")
     assert node_of(result, "k8s:gke1/sa/n/gke")["aliases"] == ["gcp:workloadIdentity/p1.svc.id.goog/n/gke"]
 
 
@@ -514,7 +516,7 @@ def test_malformed_rbac_json_fails_that_cluster_only(tmp_path):
     error = result.errors[0]
     assert error.file.endswith("bad/rbac.json") and "invalid JSON" in error.message
     assert node_of(result, "k8s:good/secret/n/app-token")
-    assert node_of(result, "k8s:bad")["environment"] == "prod"  # what could be read still loads
+    assert environments(result.nodes)(node_of(result, "k8s:bad")["id"]) == "prod"  # what could be read still loads
     assert set(result.coverage.scopes) == {"k8s:good", "k8s:bad"}
 
 

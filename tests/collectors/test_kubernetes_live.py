@@ -34,6 +34,7 @@ from tests.collectors.kube_cluster import (
     ControlPlane,
     wait_for,
 )
+from tests.graph_helpers import environments
 
 MANIFESTS = Path(__file__).parent / "k8s_manifests"
 READER_ROLE = Path(__file__).resolve().parents[2] / "collectors" / "kubernetes" / "crosspath-reader.yaml"
@@ -187,8 +188,9 @@ def test_folder_names_from_contexts():
 def test_namespaces_carry_environment_from_labels(live):
     _, result = live
     ns = {n["id"]: n for n in result.nodes if n["kind"] == "namespace"}
-    assert ns[f"{C}/ns/team-a"]["environment"] == "prod"
-    assert ns[f"{C}/ns/team-b"]["environment"] == "nonprod"
+    env = environments(result.nodes)  # the policy reads the labels the collector passes on as tags
+    assert env(ns[f"{C}/ns/team-a"]["id"]) == "prod"
+    assert env(ns[f"{C}/ns/team-b"]["id"]) == "nonprod"
 
 
 def test_workload_identity_and_aws_auth(live):
