@@ -27,17 +27,20 @@ def techniques_of(source: str | None) -> list[Technique]:
 
 
 def _reference_markdown(references: References) -> list[str]:
+    """Each reference, linked where the catalogue has a page per entry."""
     parts = []
-    if references.pathfinding:
-        parts.append("pathfinding.cloud " + ", ".join(f"[{p}]({PATHFINDING.format(p)})"
-                                                       for p in references.pathfinding))
-    if references.mitre:
-        parts.append(f"MITRE ATT&CK [{references.mitre}]({MITRE.format(references.mitre.replace('.', '/'))})")
-    for label, value in (("BloodHound", references.bloodhound), ("KubeHound", references.kubehound),
-                         ("PMapper", references.pmapper)):
-        if value:
-            parts.append(f"{label} `{value}`")
-    return parts + [f"<{link}>" for link in references.links]
+    for label, value in references.labelled():
+        if label == "pathfinding.cloud":
+            value = ", ".join(f"[{p}]({PATHFINDING.format(p)})" for p in references.pathfinding)
+        elif label == "MITRE ATT&CK":
+            value = f"[{value}]({MITRE.format(value.replace('.', '/'))})"
+        elif label == "link":
+            parts.append(f"<{value}>")
+            continue
+        else:
+            value = f"`{value}`"
+        parts.append(f"{label} {value}")
+    return parts
 
 
 def catalogue_markdown(techniques: list[Technique]) -> str:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from collectors import SOURCES, offline_collector
+from collectors import SOURCES, offline_collector, technique_catalogue
 from collectors.base import CollectResult, Coverage, SourceFileError, iso, parse_time, read_json
 from crosspath import __version__
 from graph.builder import BuildResult, build_graph
@@ -127,7 +127,8 @@ def run_analysis(
 ) -> Analysis:
     graph, metadata = graph_and_metadata
     when = as_of or parse_time(metadata.get("collected_at")) or datetime.now(UTC)
-    return analyze(graph, metadata, load_policy(policy_path), load_exceptions(exceptions_path), when)
+    return analyze(graph, metadata, load_policy(policy_path), load_exceptions(exceptions_path), when,
+                   techniques=technique_catalogue())
 
 
 def scan(
@@ -150,7 +151,7 @@ def scan(
     progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {build.graph.number_of_edges()} edges)")
     snapshot = save_snapshot(build, metadata, out_dir)
     progress("finding privileged write paths")
-    analysis = analyze(build.graph, metadata, policy, exceptions, when)
+    analysis = analyze(build.graph, metadata, policy, exceptions, when, techniques=technique_catalogue())
     progress(f"writing reports into {out_dir}")
     outputs = {**write_reports(analysis, out_dir, formats), "snapshot": snapshot}
     return ScanResult(analysis, snapshot, build, outputs)

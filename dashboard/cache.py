@@ -15,6 +15,7 @@ import networkx as nx
 import pandas as pd
 import streamlit as st
 
+from collectors import technique_catalogue
 from collectors.base import parse_time
 from crosspath.pipeline import run_analysis
 from dashboard.path_views import WriteAccess
@@ -70,7 +71,8 @@ def load_analysis(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> Ana
     loaded_exceptions = load_exceptions(_config_path(exceptions))  # a broken file fails before the work
     engine = path_engine(key, policy)
     with gc_paused():
-        return _kept(analyze(graph, metadata, engine.policy, loaded_exceptions, as_of, engine=engine))
+        return _kept(analyze(graph, metadata, engine.policy, loaded_exceptions, as_of, engine=engine,
+                             techniques=technique_catalogue()))
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)

@@ -14,6 +14,7 @@ from typing import Any
 import networkx as nx
 
 from graph.schema import EdgeKind
+from graph.techniques import Catalogue, Technique
 from queries.findings import Finding, PathEdge
 from queries.paths import PathEngine
 from queries.reports.describe import edge_text, entry_age, entry_mfa_mark
@@ -55,19 +56,23 @@ def from_finding(finding: Finding) -> PathPicture:
     return PathPicture(finding.title, finding.entry, finding.target, finding.path, list(finding.explanation))
 
 
+def techniques_on(path: list[PathEdge], catalogue: Catalogue) -> list[tuple[Technique, list[int]]]:
+    """The catalogue entries of the techniques on a path, in path order, with the hops (1-based) using each."""
+    hops: dict[str, list[int]] = {}
+    for number, edge in enumerate(path, 1):
+        for technique_id in edge.techniques:
+            hops.setdefault(technique_id, []).append(number)
+    return [(catalogue[t], numbers) for t, numbers in hops.items() if t in catalogue]
+
+
+def reference_text(technique: Technique) -> str:
+    return " · ".join(value if label == "link" else f"{label} {value}"
+                      for label, value in technique.references.labelled()) or "none"
+
+
 def path_edges(graph: nx.MultiDiGraph, raw: RawPath) -> list[PathEdge]:
-    edges = []
-    for source, target, data in raw:
-        s, t = graph.nodes[source], graph.nodes[target]
-        edges.append(PathEdge(
-            source=source, target=target, kind=data["kind"], via=data.get("via", ""),
-            mfa_required=data.get("mfa_required", data.get("mfa")),
-            source_name=s.get("name", source), target_name=t.get("name", target),
-            source_provider=s.get("provider", ""), target_provider=t.get("provider", ""),
-            level=data.get("level") if data["kind"] == _ACCESS else None,
-            conditions=list(data.get("conditions") or []),
-        ))
-    return edges
+    return [PathEdge.from_graph(source, target, data, graph.nodes[source], graph.nodes[target])
+            for source, target, data in raw]
 
 
 def node_summary(graph: nx.MultiDiGraph, node_id: str, mfa: bool | None = None) -> dict[str, Any]:

@@ -49,6 +49,18 @@ class References:
     mitre: str = ""  # MITRE ATT&CK technique id, e.g. "T1098.001"
     links: tuple[str, ...] = ()  # write-ups
 
+    def labelled(self) -> list[tuple[str, str]]:
+        """(catalogue, value) for each reference present, e.g. ("MITRE ATT&CK", "T1098.001"); links last."""
+        pairs = [("pathfinding.cloud", ", ".join(self.pathfinding)), ("MITRE ATT&CK", self.mitre),
+                 ("BloodHound", self.bloodhound), ("KubeHound", self.kubehound), ("PMapper", self.pmapper)]
+        return [(label, value) for label, value in pairs if value] + [("link", link) for link in self.links]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> References:
+        """The inverse of `to_dict` (findings.json carries references as plain JSON)."""
+        return cls(tuple(data.get("pathfinding", ())), data.get("bloodhound", ""), data.get("kubehound", ""),
+                   data.get("pmapper", ""), data.get("mitre", ""), tuple(data.get("links", ())))
+
     def to_dict(self) -> dict[str, Any]:
         return {"pathfinding": list(self.pathfinding), "bloodhound": self.bloodhound, "kubehound": self.kubehound,
                 "pmapper": self.pmapper, "mitre": self.mitre, "links": list(self.links)}
@@ -72,13 +84,17 @@ class Technique:
 
     @property
     def anchor(self) -> str:
-        """The HTML / Markdown anchor of its catalogue entry."""
-        return "technique-" + self.id.replace(".", "-")
+        return technique_anchor(self.id)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "source": self.source, "edge_kind": str(self.edge_kind),
                 "requires": list(self.requires), "description": self.description,
                 "remediation": self.remediation, "references": self.references.to_dict()}
+
+
+def technique_anchor(technique_id: str) -> str:
+    """The HTML / Markdown anchor of a technique's catalogue entry (docs/techniques.md, report.html)."""
+    return "technique-" + technique_id.replace(".", "-")
 
 
 class TechniqueError(ValueError):

@@ -8,6 +8,7 @@ from typing import Any
 import networkx as nx
 
 from collectors.base import iso
+from graph.techniques import Catalogue
 from queries.exceptions import PolicyException, apply_exceptions
 from queries.findings import (
     CROSS_STACK,
@@ -81,25 +82,8 @@ class _FindingBuilder:
         }
 
     def _path(self, gap: GapPath) -> list[PathEdge]:
-        steps = []
-        for source, target, data in gap.edges:
-            s, t = self.nodes[source], self.nodes[target]
-            steps.append(
-                PathEdge(
-                    source=source,
-                    target=target,
-                    kind=data["kind"],
-                    via=data["via"],
-                    mfa_required=data.get("mfa_required", data.get("mfa")),
-                    source_name=s["name"],
-                    target_name=t["name"],
-                    source_provider=s["provider"],
-                    target_provider=t["provider"],
-                    level=data.get("level"),
-                    conditions=list(data.get("conditions") or []),
-                )
-            )
-        return steps
+        return [PathEdge.from_graph(source, target, data, self.nodes[source], self.nodes[target])
+                for source, target, data in gap.edges]
 
     def _title(self, entry: dict[str, Any], gap: GapPath, target: dict[str, Any], count: int) -> str:
         if gap.long_lived:
@@ -204,8 +188,11 @@ def analyze(
     exceptions: list[PolicyException],
     as_of: datetime,
     engine: PathEngine | None = None,
+    techniques: Catalogue | None = None,
 ) -> Analysis:
-    """`engine`: one already built for this graph and policy (the dashboard keeps one for its explorers)."""
+    """`engine`: one already built for this graph and policy (the dashboard keeps one for its explorers).
+    `techniques`: the technique catalogue, whose entries for the techniques on the findings' paths go
+    into the analysis (reports explain and link them)."""
     engine = engine or PathEngine(graph, policy)
     builder = _FindingBuilder(engine, policy)
     findings = rank([builder.build(gap) for gap in engine.gap_paths()])
@@ -216,4 +203,7 @@ def analyze(
         "entries": len(engine.entries()),
         "privileged_targets": len({r for rows in engine.access for r, _, _ in rows}),
     }
-    return Analysis(findings=findings, metadata=metadata, policy=policy.summary(), as_of=iso(as_of), stats=stats)
+    used = {t for finding in findings for step in finding.path for t in step.techniques}
+    entries = {t: techniques[t].to_dict() for t in sorted(used) if techniques is not None and t in techniques}
+    return Analysis(findings=findings, metadata=metadata, policy=policy.summary(), as_of=iso(as_of), stats=stats,
+                    techniques=entries)

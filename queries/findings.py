@@ -48,6 +48,20 @@ class PathEdge:
     target_provider: str = ""
     level: str | None = None  # on the final HAS_PERMISSION edge
     conditions: list[str] = field(default_factory=list)
+    techniques: list[str] = field(default_factory=list)  # catalogue ids of the techniques behind a derived edge
+
+    @classmethod
+    def from_graph(cls, source: str, target: str, data: dict[str, Any], source_node: dict[str, Any],
+                   target_node: dict[str, Any]) -> PathEdge:
+        """One step of a path, from a graph edge's properties and its two nodes'."""
+        return cls(
+            source=source, target=target, kind=data["kind"], via=data.get("via", ""),
+            mfa_required=data.get("mfa_required", data.get("mfa")),
+            source_name=source_node.get("name", source), target_name=target_node.get("name", target),
+            source_provider=source_node.get("provider", ""), target_provider=target_node.get("provider", ""),
+            level=data.get("level"), conditions=list(data.get("conditions") or []),
+            techniques=list(data.get("techniques") or []),
+        )
 
 
 @dataclass
@@ -101,6 +115,8 @@ class Analysis:
     policy: dict[str, Any]  # the effective policy (name, rules, thresholds)
     as_of: str
     stats: dict[str, Any] = field(default_factory=dict)  # nodes, edges, entries, privileged targets
+    # Catalogue entries (graph.techniques, `Technique.to_dict()`) of the techniques on the findings' paths.
+    techniques: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def open_findings(self) -> list[Finding]:
@@ -134,4 +150,5 @@ class Analysis:
             "stats": self.stats,
             "summary": self.summary(),
             "findings": [finding.to_dict() for finding in self.findings],
+            "techniques": [self.techniques[t] for t in sorted(self.techniques)],
         }

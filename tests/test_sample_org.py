@@ -168,3 +168,21 @@ def test_diff_lists_new_and_resolved_findings(tmp_path):
     new_titles = " ".join(f["title"] for f in drift["new_findings"])
     assert "legacy-exporter" in new_titles and drift["resolved_findings"] == []
     assert drift["nodes_added"]["Identity"]
+
+
+def test_each_path_step_names_its_techniques_and_the_reports_link_their_catalogue_entries(sample_scan):
+    result, out = sample_scan
+    finding = next(f for f in result.analysis.findings
+                   if f.entry["id"] == "k8s:prod-eks/secret/ci/gitlab-runner-token")
+    assert [(step.kind, step.techniques) for step in finding.path] == [
+        ("AUTHENTICATES", []), ("CAN_READ_SECRET", ["k8s.secrets.read"]), ("AUTHENTICATES", []),
+        ("HAS_PERMISSION", [])]
+    document = json.loads((out / "findings.json").read_text())
+    listed = {entry["id"]: entry for entry in document["techniques"]}
+    named = {t for f in document["findings"] for step in f["path"] for t in step["techniques"]}
+    assert set(listed) == named and "k8s.secrets.read" in named
+    assert listed["k8s.secrets.read"]["remediation"] and listed["k8s.secrets.read"]["requires"]
+    html = (out / "report.html").read_text()
+    for technique_id in named:
+        anchor = "technique-" + technique_id.replace(".", "-")
+        assert f'href="#{anchor}"' in html and f'id="{anchor}"' in html

@@ -6,7 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.path_views import PathPicture
+from collectors import technique_catalogue
+from dashboard.path_views import PathPicture, reference_text, techniques_on
 from queries.reports.markdown import md
 
 PAGE_KEY = "page"
@@ -41,3 +42,21 @@ def show_picture(picture: PathPicture) -> None:
     picture_area.markdown(picture.html(), unsafe_allow_html=True)
     text_area.markdown("**How the path works**")
     text_area.markdown("\n".join(f"{n}. {md(line)}" for n, line in enumerate(picture.explanation, 1)))
+    show_techniques(picture, text_area)
+
+
+def show_techniques(picture: PathPicture, area: Any) -> None:
+    """Each escalation technique on the path, linked to its catalogue entry (requires, fix, references)."""
+    used = techniques_on(picture.path, technique_catalogue())
+    if not used:
+        return
+    area.markdown("**Techniques on this path**")
+    area.markdown("\n".join(f"- hop {', '.join(map(str, hops))}: [`{t.id}`](#{t.anchor}) {md(t.title)}"
+                             for t, hops in used))
+    for t, _ in used:
+        with area.expander(f"{t.id}: {t.title}"):
+            st.markdown(f'<a id="{t.anchor}"></a>', unsafe_allow_html=True)
+            st.markdown("\n".join([f"- **Requires:** {md('; '.join(t.requires))}",
+                                   f"- **Attack:** {md(t.description)}",
+                                   f"- **Remediation:** {md(t.remediation)}",
+                                   f"- **References:** {md(reference_text(t))}"]))

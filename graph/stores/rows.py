@@ -44,7 +44,7 @@ NODE_COLUMNS: dict[str, str] = {
 }
 EDGE_COLUMNS: dict[str, str] = {
     "kind": STRING, "via": STRING, "mfa": BOOL, "mfa_required": BOOL, "level": STRING, "actions": STRINGS,
-    "conditions": STRINGS, "verified": BOOL, "traversable": BOOL, "mfa_free": BOOL, "target_class": INT,
+    "conditions": STRINGS, "techniques": STRINGS, "verified": BOOL, "traversable": BOOL, "mfa_free": BOOL, "target_class": INT,
 }
 _NAME = re.compile(r"[^A-Za-z0-9_]")
 _TRAVERSED = frozenset(str(kind) for kind in TRAVERSED_EDGES)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from graph.techniques import References, technique_anchor
 from queries.findings import GAP_TYPES, SEVERITIES, Analysis
 from queries.reports.coverage_text import coverage
 from queries.reports.describe import TOP_PICTURES, finding_views, short_list
@@ -41,4 +42,8 @@ def render(analysis: Analysis) -> str:
         severities=list(reversed(SEVERITIES)),
         provider_colors=PROVIDER_COLORS,
         short_list=short_list,
+        techniques=[analysis.techniques[t] for t in sorted(analysis.techniques)],
+        anchor=technique_anchor,
+        references=lambda entry: References.from_dict(entry["references"]).labelled(),
+        zip=zip,
     )

@@ -307,3 +307,19 @@ def test_overview_states_what_a_partial_collection_missed(tmp_path: Path, monkey
     assert any(w.startswith("gcp: not covered") for w in warnings)
     assert any(w.startswith("aws: partially covered") for w in warnings)
     assert any("1 rejected file(s) or record(s)" in e.label for e in app.expander)
+
+
+def test_path_view_links_each_technique_to_its_catalogue_entry(app_env: SampleOut) -> None:
+    runner = next(f for f in _analysis(app_env).findings
+                  if f.entry["id"] == "k8s:prod-eks/secret/ci/gitlab-runner-token")
+    app = _page(_app(), "Path view")
+    app.selectbox(key="path_finding").set_value(runner.id).run()
+    text = " ".join(m.value for m in app.markdown)
+    assert "Techniques on this path" in text
+    assert "hop 2: [`k8s.secrets.read`](#technique-k8s-secrets-read)" in text
+    assert '<a id="technique-k8s-secrets-read"></a>' in text
+    assert [e.label for e in app.expander] == ["k8s.secrets.read: Read a secret holding a credential"]
+    assert "resourceNames" in text  # the catalogue entry's remediation
+    dana = next(f for f in _analysis(app_env).findings if f.entry["id"] == DANA)
+    app.selectbox(key="path_finding").set_value(dana.id).run()
+    assert "Techniques on this path" not in " ".join(m.value for m in app.markdown)  # membership and SSO only
