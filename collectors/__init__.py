@@ -9,7 +9,7 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from collectors.base import CollectResult
+from graph.coverage import CollectResult
 
 SOURCES: dict[str, str] = {
     "aws": "collectors.aws",

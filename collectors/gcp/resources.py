@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from collectors.base import iso, parse_time
 from graph.records import Record, node
 from graph.schema import Family, Provider
+from graph.times import iso, parse_time
 
 _PROD_VALUES = frozenset({"prod", "production", "prd"})
 _NONPROD_VALUES = frozenset(

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from queries.findings import GAP_TYPES, SEVERITIES, Analysis
 from queries.reports.coverage_text import coverage
-from queries.reports.describe import TOP_PICTURES, finding_views, short_list
+from queries.reports.describe import TOP_PICTURES, counts_text, finding_views, short_list
 from queries.reports.path_picture import PROVIDER_COLORS, render_path_svg
 
 _ENV = Environment(
@@ -41,4 +41,5 @@ def render(analysis: Analysis) -> str:
         severities=list(reversed(SEVERITIES)),
         provider_colors=PROVIDER_COLORS,
         short_list=short_list,
+        counts_text=counts_text,
     )
