@@ -44,7 +44,6 @@ def test_node_and_edge_counts_are_what_the_records_hold(results: list[CollectRes
         expected = Counter(f"nodes.{record['kind']}" for record in result.nodes)
         expected.update(f"edges.{record['kind']}" for record in result.edges)
         assert counted == dict(expected), result.source
-        assert list(result.coverage.counts) == sorted(result.coverage.counts), result.source
 
 
 def test_count_records_replaces_record_counts_and_keeps_the_other_families() -> None:
