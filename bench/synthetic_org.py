@@ -29,7 +29,6 @@ import gc
 import random
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
@@ -39,7 +38,7 @@ from typing import Any
 import orjson
 
 from collectors import SOURCES
-from collectors.base import CollectResult, Coverage
+from graph.coverage import CollectResult, Coverage, CoverageStatus
 from graph.records import Record, node
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -1520,16 +1519,14 @@ class _Org:
         out = []
         for source in SOURCES:
             nodes, edges = self.nodes[source], self.edges[source]
-            counts = Counter(record["kind"] for record in nodes)
-            counts.update(record["kind"] for record in edges)
             coverage = Coverage(
                 source,
-                status="complete",
+                status=CoverageStatus.COMPLETE,
                 files=[f"synthetic:{source}"],
                 scopes=list(self.scopes[source]),
-                counts={"nodes": len(nodes), "edges": len(edges), **dict(sorted(counts.items()))},
                 notes=[f"synthetic organisation: identities={self.n}, seed={self.seed}, as_of={AS_OF_ISO}"],
             )
+            coverage.count_records(nodes, edges)
             out.append(
                 CollectResult(
                     source,

@@ -9,7 +9,7 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from collectors.base import CollectResult
+from graph.coverage import CollectResult
 from graph.techniques import CATALOGUE, Catalogue
 
 SOURCES: dict[str, str] = {

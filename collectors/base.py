@@ -1,8 +1,8 @@
-"""What every collector shares: its result type, file reading with clear errors, dates.
+"""What every collector shares: file reading with clear errors, the machine-identity heuristic.
 
-A collector module exposes ``collect_offline(folder: Path) -> CollectResult``.
+A collector module exposes ``collect_offline(folder: Path) -> CollectResult`` (``graph.coverage``).
 It reads the source's native export files (get), turns them into records with
-pure ``transform_*`` functions, and never talks to a graph store.
+pure ``transform_*`` functions, and never talks to a graph store. Timestamps: ``graph.times``.
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ import csv
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from graph.records import Record, RecordError
+from graph.records import RecordError
 
 
 class SourceFileError(Exception):
@@ -25,64 +23,6 @@ class SourceFileError(Exception):
     def __init__(self, error: RecordError):
         super().__init__(str(error))
         self.error = error
-
-
-@dataclass
-class Coverage:
-    """What one source run saw: which files, how many records, what failed."""
-
-    source: str
-    status: str = "complete"  # complete | partial | missing | failed
-    files: list[str] = field(default_factory=list)
-    scopes: list[str] = field(default_factory=list)  # accounts, tenants, projects, clusters, servers
-    counts: dict[str, int] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "status": self.status,
-            "files": self.files,
-            "scopes": self.scopes,
-            "counts": self.counts,
-            "notes": self.notes,
-        }
-
-
-@dataclass
-class CollectResult:
-    """Records from one source plus what was covered and what went wrong."""
-
-    source: str
-    nodes: list[Record] = field(default_factory=list)
-    edges: list[Record] = field(default_factory=list)
-    errors: list[RecordError] = field(default_factory=list)
-    coverage: Coverage | None = None
-    # Per-file record batches, so validation errors can name the file a record came from.
-    origins: list[tuple[str, int, int]] = field(default_factory=list)
-    # Index of coverage.files, so adding 10,000s of files stays linear; rebuilt if the list changed size.
-    _file_index: set[str] = field(default_factory=set, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.coverage is None:
-            self.coverage = Coverage(self.source)
-
-    def add(self, file: str, nodes: list[Record], edges: list[Record]) -> None:
-        """Append one file's records and remember which file they came from."""
-        self.origins.append((file, len(nodes), len(edges)))
-        self.nodes.extend(nodes)
-        self.edges.extend(edges)
-        files = self.coverage.files
-        if len(self._file_index) != len(files):
-            self._file_index = set(files)
-        if file not in self._file_index:
-            files.append(file)
-            self._file_index.add(file)
-
-    def fail(self, error: RecordError) -> None:
-        self.errors.append(error)
-        if self.coverage.status == "complete":
-            self.coverage.status = "partial"
 
 
 def read_json(path: Path, source: str) -> Any:
@@ -130,34 +70,6 @@ def require(obj: Any, key: str, source: str, file: str, record: str, fix: str = 
 
 def json_files(folder: Path) -> Iterator[Path]:
     yield from sorted(p for p in folder.rglob("*.json") if p.is_file())
-
-
-_FRACTION = re.compile(r"\.(\d+)")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Parse the timestamp shapes the sources use (ISO 8601 with Z, offsets, dates); None if absent."""
-    if value in (None, "", "N/A", "not_supported", "no_information"):
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    text = str(value).strip().replace("Z", "+00:00")
-    if " " in text and "T" not in text:
-        text = text.replace(" ", "T", 1)
-    # Python 3.11 accepts up to 6 fractional digits; Graph and k8s may send 7.
-    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def iso(value: datetime | None) -> str | None:
-    """The one timestamp form stored in records: ISO 8601, UTC, seconds."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 _SERVICE_NAME = re.compile(

@@ -34,8 +34,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from collectors.base import CollectResult, iso, read_json
+from collectors.base import read_json
+from graph.coverage import CollectResult
 from graph.records import RecordError
+from graph.times import iso
 
 LOG_NAME = "collection.json"
 MANIFEST_NAME = "manifest.json"
@@ -172,8 +174,8 @@ def apply_collection_log(folder: Path, result: CollectResult) -> None:
             f"live collection {problem.get('kind', 'denied')}: {problem.get('call')} on "
             f"{problem.get('scope')}: {problem.get('error')}"
         )
-    if problems and result.coverage.status == "complete":
-        result.coverage.status = "partial"
+    if problems:
+        result.coverage.degrade()
     if path.name not in result.coverage.files:
         result.coverage.files.append(path.name)
     for error in log.get("errors", []) if isinstance(log, dict) else []:

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from collectors import SOURCES, offline_collector, technique_catalogue
-from collectors.base import CollectResult, Coverage, SourceFileError, iso, parse_time, read_json
+from collectors.base import SourceFileError, read_json
 from crosspath import __version__
 from graph.builder import BuildResult, build_graph
+from graph.coverage import CollectResult, Coverage, CoverageStatus
 from graph.records import RecordError
 from graph.snapshot import write_snapshot
+from graph.times import iso, parse_time
 from queries.analysis import analyze
 from queries.exceptions import load_exceptions
 from queries.findings import Analysis
@@ -63,7 +65,7 @@ def collect_folder(folder: Path, progress: Progress = _quiet) -> list[CollectRes
     for source in SOURCES:
         sub = folder / source
         if not sub.is_dir():
-            coverage = Coverage(source, status="missing", notes=[f"not covered: no {source}/ folder in {folder}"])
+            coverage = Coverage(source, status=CoverageStatus.MISSING, notes=[f"not covered: no {source}/ folder in {folder}"])
             results.append(CollectResult(source, coverage=coverage))
             progress(f"{source}: not covered (no {source}/ folder)")
             continue
@@ -71,10 +73,10 @@ def collect_folder(folder: Path, progress: Progress = _quiet) -> list[CollectRes
         try:
             result = offline_collector(source)(sub)
         except SourceFileError as exc:
-            result = CollectResult(source, coverage=Coverage(source, status="failed"))
+            result = CollectResult(source, coverage=Coverage(source, status=CoverageStatus.FAILED))
             result.errors.append(exc.error)
         except Exception as exc:  # noqa: BLE001 - one broken source must not lose the others
-            result = CollectResult(source, coverage=Coverage(source, status="failed"))
+            result = CollectResult(source, coverage=Coverage(source, status=CoverageStatus.FAILED))
             result.errors.append(
                 RecordError(source, str(sub), "", "", f"collector failed: {type(exc).__name__}: {exc}",
                             "report this with the export files' shapes (not their contents)")

@@ -16,11 +16,11 @@ import pandas as pd
 import streamlit as st
 
 from collectors import technique_catalogue
-from collectors.base import parse_time
 from crosspath.pipeline import run_analysis
 from dashboard.path_views import WriteAccess
 from dashboard.tables import findings_frame, nodes_frame
 from graph.snapshot import gc_paused, read_snapshot
+from graph.times import parse_time
 from queries.analysis import analyze
 from queries.drift import Drift, diff
 from queries.exceptions import load_exceptions

@@ -9,11 +9,11 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from collectors.base import parse_time
 from dashboard import cache
 from dashboard.path_views import WriteAccess
 from dashboard.settings import Settings
 from dashboard.snapshots import SnapshotFile
+from graph.times import parse_time
 from queries.findings import Analysis
 from queries.paths import PathEngine
 

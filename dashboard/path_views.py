@@ -144,7 +144,7 @@ class WriteAccess:
             v = queue.popleft()
             for edge_no in self.reverse[v]:
                 u, _, data = engine.edges[edge_no]
-                if u in path_of or (mfa_free_only and not engine._mfa_free(data["kind"], data)):
+                if u in path_of or (mfa_free_only and not engine.mfa_free(data["kind"], data)):
                     continue
                 path_of[u] = [(engine.ids[u], engine.ids[v], data), *path_of[v]]
                 queue.append(u)

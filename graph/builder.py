@@ -16,9 +16,10 @@ from typing import Any
 
 import networkx as nx
 
-from collectors.base import CollectResult, Coverage, parse_time
+from graph.coverage import CollectResult, Coverage
 from graph.records import Record, RecordError, RecordOrigin, endpoint_problem, validate_records
 from graph.schema import EdgeKind, Family, Provider, normalise_email, person_id
+from graph.times import parse_time
 
 _MAX_UNRESOLVED_NOTES = 5
 
@@ -119,8 +120,8 @@ def build_graph(results: Iterable[CollectResult], as_of: datetime) -> BuildResul
         build.errors.extend(result.errors)
         build.errors.extend(errors)
         build.coverage[result.source] = result.coverage
-        if errors and result.coverage.status == "complete":
-            result.coverage.status = "partial"
+        if errors:
+            result.coverage.degrade()
         for record in sorted(nodes, key=lambda r: r["id"]):
             node_id = record["id"]
             if node_id in graph:
@@ -161,7 +162,7 @@ def build_graph(results: Iterable[CollectResult], as_of: datetime) -> BuildResul
 
     for source, missing in unresolved.items():
         coverage = build.coverage[source]
-        coverage.counts["unresolved_edges"] = len(missing)
+        coverage.counts["skipped.unresolved_edges"] = len(missing)
         shown = "; ".join(sorted(missing)[:_MAX_UNRESOLVED_NOTES])
         more = len(missing) - _MAX_UNRESOLVED_NOTES
         coverage.notes.append(

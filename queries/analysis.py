@@ -7,8 +7,8 @@ from typing import Any
 
 import networkx as nx
 
-from collectors.base import iso
 from graph.techniques import Catalogue
+from graph.times import iso
 from queries.exceptions import PolicyException, apply_exceptions
 from queries.findings import (
     CROSS_STACK,

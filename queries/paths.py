@@ -101,18 +101,23 @@ class PathEngine:
             return SCOPE_ADMIN if kind in scope_kinds else ADMIN
         return WRITE
 
-    # -- compilation --------------------------------------------------------------------
+    # -- edge judgement (public: the graph stores and the dashboard read it, never re-implement it) ----
 
     @staticmethod
-    def _mfa_free(kind: str, data: dict[str, Any]) -> bool:
+    def mfa_free(kind: str, data: dict[str, Any]) -> bool:
+        """Can a path cross this Authentication / Transfer edge without a second factor?"""
         if kind == _AUTH:
             return data.get("mfa") is not True
         return data.get("mfa_required") is not True
 
-    def _traversable(self, u: int, v: int, kind: str, data: dict[str, Any]) -> bool:
+    def traversable(self, u: int, v: int, kind: str, data: dict[str, Any]) -> bool:
+        """Does a path follow this edge between node numbers u and v (both usable, a traversed kind,
+        and, for FEDERATES_TO, not refused by the target's trust)?"""
         if kind not in _TRAVERSED or not (self.usable[u] and self.usable[v]):
             return False
         return not (kind == _FEDERATES and data.get("verified") is False)
+
+    # -- compilation --------------------------------------------------------------------
 
     def _compile(self) -> None:
         n = len(self.ids)
@@ -136,13 +141,13 @@ class PathEngine:
                 continue
             if kind in _TRANSFER_INTO_IDENTITY:
                 self.signed_in_by_other[v] = 1
-            if not self._traversable(u, v, kind, data):
+            if not self.traversable(u, v, kind, data):
                 continue
             self.edges.append((u, v, data))
             edge_no = len(self.edges) - 1
             if kind == _AUTH:
                 self.auth_out[u].append(edge_no)
-            if self._mfa_free(kind, data):
+            if self.mfa_free(kind, data):
                 self.radj[v].append((u, edge_no))
 
     # -- the reverse search -------------------------------------------------------------
@@ -344,7 +349,7 @@ class PathEngine:
             for edge_no, (u, _, data) in enumerate(self.edges):
                 if data["kind"] == _ACCESS:
                     continue
-                if mfa_free_only and not self._mfa_free(data["kind"], data):
+                if mfa_free_only and not self.mfa_free(data["kind"], data):
                     continue
                 out.setdefault(u, []).append(edge_no)
             self._forward[mfa_free_only] = out

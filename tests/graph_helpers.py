@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from collectors.base import CollectResult
 from graph.builder import build_graph
+from graph.coverage import CollectResult
 from graph.records import edge, node
 from queries.analysis import analyze
 from queries.environment import Environments

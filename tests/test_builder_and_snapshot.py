@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from collectors.base import CollectResult
 from graph.builder import build_graph
+from graph.coverage import CollectResult
 from graph.records import edge, node
 from graph.snapshot import SnapshotError, read_snapshot, write_snapshot
 from tests.graph_helpers import AS_OF
@@ -61,7 +61,7 @@ def test_cross_stack_edge_joins_through_an_alias_and_unresolved_edges_are_noted(
     dangling = edge("aws:arn:aws:iam::1:role/etl", "gcp:serviceAccount/nobody", "CAN_IMPERSONATE", "x")
     build = build_graph([_result("aws", [role], [federation, dangling]), _result("databases", [login], [])], AS_OF)
     assert build.graph.has_edge("aws:arn:aws:iam::1:role/etl", "postgres:orders/role/app")
-    assert build.coverage["aws"].counts["unresolved_edges"] == 1
+    assert build.coverage["aws"].counts["skipped.unresolved_edges"] == 1
     assert "gcp:serviceAccount/nobody" in build.coverage["aws"].notes[0]
 
 

@@ -6,7 +6,6 @@ See docs/collectors/aws.md for the commands that produce each file.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 from collectors.aws.ceilings import apply_boundaries, apply_scps, parse_scp_levels
@@ -36,8 +35,8 @@ from collectors.aws.transform import (
     transform_user,
 )
 from collectors.aws.trust import transform_trust, trust_properties
-from collectors.base import CollectResult
 from collectors.live import apply_collection_log
+from graph.coverage import CollectResult, CoverageStatus
 from graph.records import Record, RecordError, edge
 from graph.schema import EdgeKind
 
@@ -172,7 +171,7 @@ def collect_offline(folder: Path) -> CollectResult:
     if not folder.is_dir():
         result.fail(RecordError(SOURCE, str(folder), "", "", "export folder not found",
                                 "point the collector at the folder holding the AWS exports"))
-        coverage.status = "missing"
+        coverage.status = CoverageStatus.MISSING
         return result
     exports = read_exports(folder)
     for error in exports.errors:
@@ -243,9 +242,9 @@ def collect_offline(folder: Path) -> CollectResult:
         coverage.notes.append("no resource-policies export: bucket, key, secret, queue, topic and function "
                               "policies are not evaluated")
     apply_collection_log(folder, result)
-    coverage.counts = dict(sorted(Counter(r["kind"] for r in [*result.nodes, *result.edges]).items()))
+    coverage.count_records(result.nodes, result.edges)
     if not accounts:
-        coverage.status = "failed" if result.errors else "missing"
+        coverage.status = CoverageStatus.FAILED if result.errors else CoverageStatus.MISSING
     return result
 
 

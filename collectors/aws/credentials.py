@@ -12,9 +12,9 @@ from typing import Any
 
 from collectors.aws.exports import SOURCE
 from collectors.aws.transform import AccountData
-from collectors.base import iso, parse_time
 from graph.records import Record, RecordError, edge, node
 from graph.schema import EdgeKind, Family
+from graph.times import iso, parse_time
 
 ROOT_USER = "<root_account>"
 REPORT_FIX = "re-run `aws iam generate-credential-report` and decode `aws iam get-credential-report`"

@@ -13,9 +13,10 @@ from typing import Any
 from collectors.aws.exports import AUTH_FIX, SOURCE, AuthorizationDetails
 from collectors.aws.policy_documents import AttachedPolicy, Grant, PolicyRef, Statement, parse_statements
 from collectors.aws.resources import account_of
-from collectors.base import iso, looks_like_service_account, parse_time
+from collectors.base import looks_like_service_account
 from graph.records import Record, RecordError, node
 from graph.schema import Family
+from graph.times import iso, parse_time
 
 
 @dataclass

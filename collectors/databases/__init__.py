@@ -7,15 +7,15 @@ PyMySQL) writes the same format with the documented read-only SELECTs, so both s
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
-from collectors.base import CollectResult, SourceFileError, json_files
+from collectors.base import SourceFileError, json_files
 from collectors.databases.dump_format import SOURCE, load_dump
 from collectors.databases.mysql import transform_mysql
 from collectors.databases.output import Transformed
 from collectors.databases.postgres import transform_postgres
 from collectors.live import LOG_NAME, apply_collection_log
+from graph.coverage import CollectResult, CoverageStatus
 from graph.records import RecordError
 
 __all__ = ["collect_offline", "transform_dump", "transform_mysql", "transform_postgres"]
@@ -28,22 +28,13 @@ def transform_dump(dump: dict) -> Transformed:
     return transform_mysql(dump)
 
 
-def _count(result: CollectResult, transformed: Transformed) -> None:
-    counts = Counter(result.coverage.counts)
-    for record in transformed.nodes:
-        counts[f"node:{record['kind']}"] += 1
-    for record in transformed.edges:
-        counts[f"edge:{record['kind']}"] += 1
-    result.coverage.counts = dict(sorted(counts.items()))
-
-
 def collect_offline(folder: Path) -> CollectResult:
     """Read every `*.json` dump under folder; one bad file never stops the others."""
     result = CollectResult(SOURCE)
     folder = Path(folder)
     files = [p for p in json_files(folder) if p.name != LOG_NAME] if folder.is_dir() else []
     if not files:
-        result.coverage.status = "missing"
+        result.coverage.status = CoverageStatus.MISSING
         result.coverage.notes.append(f"no database dump (*.json) found under {folder}")
         apply_collection_log(folder, result)
         return result
@@ -74,8 +65,8 @@ def collect_offline(folder: Path) -> CollectResult:
             where = f" ({skipped['database']})" if skipped.get("database") else ""
             result.coverage.notes.append(f"{server_id}: section {skipped['section']}{where} not collected: "
                                          f"{skipped['reason']}")
-        _count(result, transformed)
+    result.coverage.count_records(result.nodes, result.edges)
     if loaded == 0:
-        result.coverage.status = "failed"
+        result.coverage.status = CoverageStatus.FAILED
     apply_collection_log(folder, result)
     return result

@@ -16,12 +16,12 @@ import click
 import psycopg
 import pymysql
 
-from collectors.base import iso
 from collectors.databases.dump_format import FORMAT, SOURCE, VERSION
 from collectors.databases.read_mysql import MySQLReader
 from collectors.databases.read_postgres import PostgresReader, one_line
 from collectors.databases.servers import ENV_DSNS, Target, TargetError, gather_targets
 from collectors.live import LiveRun, out_option, quiet_option
+from graph.times import iso
 
 # Whatever goes wrong on one server (refused, bad password, TLS, an unexpected catalog) fails that
 # server only; the run goes on with the others.

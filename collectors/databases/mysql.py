@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.base import iso, parse_time
 from collectors.databases.accounts import is_human, is_system_account, rds_iam_alias
 from collectors.databases.output import Transformed, resource_node, server_node
 from collectors.databases.privileges import (
@@ -26,6 +25,7 @@ from collectors.databases.privileges import (
 )
 from graph.records import edge, node
 from graph.schema import EdgeKind, Family
+from graph.times import iso, parse_time
 from graph.techniques import References, Technique, register
 
 GRANT_WITH_ADMIN_OPTION = register(Technique(

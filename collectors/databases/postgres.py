@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from collectors.base import iso, parse_time
 from collectors.databases.accounts import cloudsql_iam_principal, is_human, managed_logins, rds_iam_alias
 from collectors.databases.output import Transformed, resource_node, server_node
 from collectors.databases.privileges import POSTGRES_LEVELS, PermissionEdges, level_of, unknown_privileges
 from graph.records import edge, node
 from graph.schema import EdgeKind, Family
+from graph.times import iso, parse_time
 from graph.techniques import References, Technique, register
 
 GRANT_WITH_ADMIN_OPTION = register(Technique(

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from collectors.base import CollectResult, SourceFileError
+from collectors.base import SourceFileError
 from collectors.entra.abuse import Tenant, abuse_edges
 from collectors.entra.azure_rbac import (
     azure_activation_rules,
@@ -68,6 +68,7 @@ from collectors.entra.transform import (
     transform_user,
 )
 from collectors.live import apply_collection_log
+from graph.coverage import CollectResult, CoverageStatus
 from graph.records import Record, RecordError
 
 __all__ = ["collect_offline"]
@@ -131,7 +132,7 @@ def collect_offline(folder: Path) -> CollectResult:
     security_defaults, sd_error = load_object(folder, SECURITY_DEFAULTS)
 
     if not any(c.present for c in exports.values()) and not members:
-        coverage.status = "missing"
+        coverage.status = CoverageStatus.MISSING
         coverage.notes.append(f"no Microsoft Graph export files found in {folder}")
         return result
 
@@ -145,7 +146,7 @@ def collect_offline(folder: Path) -> CollectResult:
         result.fail(sd_error)
     if not members:
         coverage.notes.append(f"{MEMBERS_DIR}/ missing: no membership edges; CA group conditions undecidable")
-        coverage.status = "partial"
+        coverage.status = CoverageStatus.PARTIAL
     if not app_owners and not sp_owners:
         coverage.notes.append(f"{APP_OWNERS_DIR}/ and {SP_OWNERS_DIR}/ not exported: owners who can add "
                               "credentials to an app are not in the graph")
@@ -240,9 +241,9 @@ def collect_offline(folder: Path) -> CollectResult:
     _azure(result, folder, tenant)
 
     apply_collection_log(folder, result)
-    _count(result)
-    if result.errors and coverage.status == "complete":
-        coverage.status = "partial"
+    coverage.count_records(result.nodes, result.edges)
+    if result.errors:
+        coverage.degrade()
     return result
 
 
@@ -258,13 +259,13 @@ def _account_for(result: CollectResult, folder: Path, collection: Collection, mi
     if not collection.present and missing_effect:
         coverage.notes.append(f"{collection.name}.json missing: {missing_effect}")
         if not optional:
-            coverage.status = "partial"
+            coverage.status = CoverageStatus.PARTIAL
     if collection.incomplete:
         coverage.notes.append(
             f"{collection.name}: the last page still has @odata.nextLink; save the next page as "
             f"{collection.name}.page{len(collection.files) + 1}.json"
         )
-        coverage.status = "partial"
+        coverage.status = CoverageStatus.PARTIAL
 
 
 def _per_item(result: CollectResult, collection: Collection, build: Any) -> list[Record]:
@@ -396,15 +397,6 @@ def _owners(result: CollectResult, folder: Path, exports: dict[str, Collection],
         name = str(sp.get("displayName") or sp_object_id) if sp else sp_object_id
         edges = transform_owners(name, "service principal", object_node_id(sp_object_id), collection.objects())
         _add(result, folder, collection, [], edges)
-
-
-def _count(result: CollectResult) -> None:
-    counts: Counter[str] = Counter()
-    for record in result.nodes:
-        counts[str(record["kind"])] += 1
-    for record in result.edges:
-        counts[str(record["kind"])] += 1
-    result.coverage.counts = dict(sorted(counts.items()))
 
 
 def _federation(result: CollectResult, folder: Path, exports: dict[str, Collection],

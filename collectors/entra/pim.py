@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from collectors.base import iso, parse_time
 from collectors.entra.directory_roles import RoleInfo, unknown_role
 from graph.records import Record, edge, node
 from graph.schema import EdgeKind, Family, Provider
+from graph.times import iso, parse_time
 
 ACTIVATION_RULE = "Enablement_EndUser_Assignment"
 AUTH_CONTEXT_RULE = "AuthenticationContext_EndUser_Assignment"

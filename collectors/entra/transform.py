@@ -11,12 +11,13 @@ import base64
 import binascii
 from typing import Any
 
-from collectors.base import SourceFileError, iso, parse_time
+from collectors.base import SourceFileError
 from collectors.entra.conditional_access import MfaDecision
 from collectors.entra.membership import member_kind
 from graph.records import Record, RecordError, edge, node
 from graph.schema import EdgeKind, Family, Provider
 from graph.techniques import References, Technique, register
+from graph.times import iso, parse_time
 
 SOURCE = "entra"
 MEMBERSHIP_VIA = "Entra group membership"

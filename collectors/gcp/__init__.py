@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from collectors.base import CollectResult
 from collectors.gcp.exports import SOURCE, load_export
 from collectors.gcp.transform import transform_export
 from collectors.live import apply_collection_log
+from graph.coverage import CollectResult, CoverageStatus
 from graph.records import RecordError
 
 __all__ = ["collect_offline"]
@@ -23,7 +23,7 @@ def collect_offline(folder: Path) -> CollectResult:
     if not folder.is_dir():
         result.fail(RecordError(SOURCE, str(folder), "", "", "export folder not found",
                                 "run the gcloud commands in docs/collectors/gcp.md into this folder"))
-        result.coverage.status = "missing"
+        result.coverage.status = CoverageStatus.MISSING
         return result
     export = load_export(folder)
     for error in export.errors:
@@ -38,11 +38,12 @@ def collect_offline(folder: Path) -> CollectResult:
     coverage = result.coverage
     coverage.files.sort()
     coverage.scopes = out.scopes
-    coverage.counts = dict(sorted(out.counts.items()))
+    coverage.counts = dict(out.counts)
+    coverage.count_records(result.nodes, result.edges)
     coverage.notes = out.notes
     apply_collection_log(folder, result)
     if not export.files():
-        coverage.status = "missing" if not export.errors else "failed"
+        coverage.status = CoverageStatus.MISSING if not export.errors else CoverageStatus.FAILED
         if not export.errors:
             result.errors.append(RecordError(SOURCE, str(folder), "", "", "no gcloud export files found",
                                              "see docs/collectors/gcp.md for the folder layout"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from collectors.base import iso, parse_time
 from graph.records import Record, node
 from graph.schema import Family, Provider
+from graph.times import iso, parse_time
 
 # Environment: Resource Manager has no field for a project's environment; the `env` label is a
 # free-form label like any other. So every node here has environment "unknown" and carries its

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.base import iso, parse_time
 from collectors.gcp.bindings import Grant
 from collectors.gcp.escalation import RUN_PERMISSIONS, Scope, escalations
 from collectors.gcp.members import is_google_managed_sa
 from collectors.gcp.roles import WORKLOAD_IDENTITY_USER, role_permissions
 from graph.records import Record, RecordError, edge, node
 from graph.schema import EdgeKind, Family, Provider
+from graph.times import iso, parse_time
 
 SOURCE = "gcp"
 NEVER = "9999-12-31"  # validBeforeTime of a key that never expires

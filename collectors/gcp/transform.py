@@ -188,8 +188,8 @@ def _service_accounts(export: GcpExport, out: Transformed, org_scope: str) -> di
                 continue
             keys = transform_keys(email, account.keys.data, pid, account.keys.file)
             out.errors.extend(keys.errors)
-            out.counts["user_managed_keys"] += keys.user_managed
-            out.counts["system_managed_keys"] += keys.system_managed
+            out.counts["read.user_managed_keys"] += keys.user_managed
+            out.counts["skipped.system_managed_keys"] += keys.system_managed
             for record in keys.nodes:
                 reg.node(account.keys.file, record)
             for record in keys.edges:
@@ -312,7 +312,7 @@ def _pool_providers(export: GcpExport, resources: dict[str, Record],
                 out.note(f"projects/{ident}: project number unknown, pool {pool}'s members cannot be matched")
             parsed = [parse_provider(pool, p) for p in loaded.data if isinstance(p, dict)]
             providers[(number, pool)] = parsed
-            out.counts["workload_identity_providers"] += len(parsed)
+            out.counts["read.workload_identity_providers"] += len(parsed)
     return providers
 
 
@@ -351,7 +351,7 @@ def _denials(export: GcpExport, out: Transformed) -> Denials:
         out.errors.extend(errors)
         for rule in rules:
             denials.add(rule)
-        out.counts["deny_rules"] += len(rules)
+        out.counts["deny.rules"] += len(rules)
     return denials
 
 
@@ -373,7 +373,7 @@ def _apply_denials(grants: list[Grant], job: PolicyJob, denials: Denials, known_
         if removed:
             grant.permissions, grant.denied = kept, removed
             grant.deny_policies = sorted({rule.policy for rule in applied})
-            out.counts["denied_grants"] += 1
+            out.counts["deny.narrowed_grants"] += 1
 
 
 def transform_export(export: GcpExport) -> Transformed:
@@ -397,8 +397,8 @@ def transform_export(export: GcpExport) -> Transformed:
         out.errors.extend(policy.errors)
         for text in policy.notes:
             out.note(text)
-        out.counts["bindings"] += policy.bindings
-        out.counts["conditional_bindings"] += policy.conditional
+        out.counts["read.bindings"] += policy.bindings
+        out.counts["read.conditional_bindings"] += policy.conditional
         grants = _federated_grants(policy.grants, providers, out, job.loaded.file)
         if denials:
             _apply_denials(grants, job, denials, known_roles, out)
@@ -431,20 +431,13 @@ def _summarise(export: GcpExport, out: Transformed, resources: dict[str, Record]
     out.scopes = sorted(ident for ident, record in resources.items()
                         if record["kind"] in ("organization", "folder", "project"))
     nodes = out.registry.nodes.values()
-    edges = [record for _, batch in out.registry.batches.values() for record in batch]
-    for record in nodes:
-        out.counts[f"nodes.{record['kind']}"] += 1
-    for record in edges:
-        out.counts[f"edges.{record['kind']}"] += 1
-    out.counts["service_accounts"] = sum(1 for r in nodes if r["id"].startswith("gcp:serviceAccount/")
-                                         and r["family"] == "Identity")
     fixed = [MFA_NOTE]
     if any(r["kind"] == "Group" and r["id"].startswith("gcp:group/") for r in nodes):
         fixed.append(GROUP_NOTE)
-    if out.counts["conditional_bindings"]:
+    if out.counts["read.conditional_bindings"]:
         fixed.append(CONDITION_NOTE)
-    if out.counts["system_managed_keys"]:
-        fixed.append(f"{out.counts['system_managed_keys']} system-managed keys counted but not emitted "
+    if out.counts["skipped.system_managed_keys"]:
+        fixed.append(f"{out.counts['skipped.system_managed_keys']} system-managed keys counted but not emitted "
                      "(Google-managed, rotated by Google, never downloadable)")
     if export.organizations or export.folders:
         fixed.append(INHERITANCE_NOTE)

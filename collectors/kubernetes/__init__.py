@@ -7,13 +7,12 @@ Secret values are never kept; see docs/collectors/kubernetes.md.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
-from collectors.base import CollectResult
 from collectors.kubernetes.exports import SOURCE, load_cluster
 from collectors.kubernetes.transform import ClusterRecords, transform_cluster
 from collectors.live import apply_collection_log
+from graph.coverage import CollectResult, CoverageStatus
 from graph.records import RecordError
 
 __all__ = ["cluster_folders", "collect_offline", "transform_cluster"]
@@ -31,27 +30,24 @@ def collect_offline(folder: Path) -> CollectResult:
     result = CollectResult(SOURCE)
     folder = Path(folder)
     if not folder.is_dir():
-        result.coverage.status = "missing"  # fail() keeps a status that is not "complete"
+        result.coverage.status = CoverageStatus.MISSING  # fail() keeps a status that is not complete
         result.fail(RecordError(SOURCE, str(folder), "", "", "export folder not found",
                                 "create kubernetes/<cluster>/rbac.json as in docs/collectors/kubernetes.md"))
         return result
     clusters = cluster_folders(folder)
     if not clusters:
-        result.coverage.status = "missing"
+        result.coverage.status = CoverageStatus.MISSING
         result.coverage.notes.append(f"no cluster folders with JSON exports under {folder}")
         return result
-    counts: Counter[str] = Counter()
     for cluster_folder in clusters:
         records: ClusterRecords = transform_cluster(load_cluster(cluster_folder))
         for file, (nodes, edges) in records.batches.items():
             result.add(file, nodes, edges)
-            counts.update(n["kind"] for n in nodes)
-            counts.update(e["kind"] for e in edges)
         for error in records.errors:
             result.fail(error)
         if records.info.id not in result.coverage.scopes:
             result.coverage.scopes.append(records.info.id)
         result.coverage.notes.extend(records.notes)
-    result.coverage.counts = dict(sorted(counts.items()))
+    result.coverage.count_records(result.nodes, result.edges)
     apply_collection_log(folder, result)
     return result

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.base import iso, looks_like_service_account, parse_time
+from collectors.base import looks_like_service_account
 from collectors.kubernetes import escalations
 from collectors.kubernetes.escalations import PodInfo, Scope, ServiceAccountRef
 from collectors.kubernetes.exports import (
@@ -44,6 +44,7 @@ from collectors.kubernetes.workload_identity import (
 )
 from graph.records import Record, RecordError, edge, node
 from graph.schema import EdgeKind, Family, Provider
+from graph.times import iso, parse_time
 
 MASTERS = "system:masters"
 _EMAIL = re.compile(r"^[^@\s:]+@[^@\s:]+\.[^@\s:]+$")

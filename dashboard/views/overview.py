@@ -36,7 +36,7 @@ def _coverage(ctx: Context) -> None:
         source = raw.get(item.source) or {}
         rows.append({
             "source": item.source,
-            "status": item.status,
+            "status": str(item.status),
             "what this means": item.statement,
             "scopes": len(item.scopes),
             "files": len(source.get("files") or []),

@@ -169,8 +169,8 @@ def _edge_facts(engine: Any, u_id: str, v_id: str, data: dict[str, Any]) -> dict
         row["mfa_free"] = data.get("mfa_required") is not True
         row["target_class"] = engine.target_class(v, level) if level in engine.policy.privileged_levels else 0
     elif kind in _TRAVERSED:
-        row["traversable"] = engine._traversable(u, v, kind, data)
-        row["mfa_free"] = engine._mfa_free(kind, data)
+        row["traversable"] = engine.traversable(u, v, kind, data)
+        row["mfa_free"] = engine.mfa_free(kind, data)
     else:
         row["traversable"] = False
         row["mfa_free"] = True

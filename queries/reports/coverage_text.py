@@ -9,14 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from graph.coverage import CoverageStatus
 from queries.findings import Analysis
 from queries.reports.describe import plural
+
+# Two rows that are not a source's own coverage status:
+NOT_RECORDED = "unknown"  # the snapshot carries no coverage at all
+ERRORS_ONLY = "errors"  # a source (or the build) that only reported errors, with no coverage of its own
 
 
 @dataclass(frozen=True)
 class SourceCoverage:
     source: str
-    status: str
+    status: CoverageStatus | str  # a CoverageStatus, NOT_RECORDED, ERRORS_ONLY, or an unknown value shown as is
     statement: str  # one plain sentence a reader cannot misread, e.g. "gcp: not covered (no gcp/ folder)"
     scopes: list[str]
     counts: dict[str, Any]
@@ -24,7 +29,7 @@ class SourceCoverage:
 
     @property
     def complete(self) -> bool:
-        return self.status == "complete"
+        return self.status == CoverageStatus.COMPLETE
 
 
 def error_text(error: dict[str, Any]) -> str:
@@ -37,15 +42,26 @@ def error_text(error: dict[str, Any]) -> str:
     return f"{text} (fix: {error['fix']})" if error.get("fix") else text
 
 
-def _statement(source: str, status: str, notes: list[str], errors: int) -> str:
-    if status == "complete":
+def _status(item: dict[str, Any]) -> CoverageStatus | str:
+    """The status a snapshot recorded; one this Crosspath does not know is kept as written."""
+    raw = item.get("status")
+    if raw is None:
+        return ERRORS_ONLY
+    try:
+        return CoverageStatus(raw)
+    except ValueError:
+        return str(raw)
+
+
+def _statement(source: str, status: CoverageStatus | str, notes: list[str], errors: int) -> str:
+    if status == CoverageStatus.COMPLETE:
         return f"{source}: covered" + (f" ({plural(errors, 'error')})" if errors else "")
-    if status == "missing":
+    if status == CoverageStatus.MISSING:
         reason = next((n.removeprefix("not covered: ") for n in notes if n), f"no {source}/ folder")
         return f"{source}: not covered ({reason})"
-    if status == "failed":
+    if status == CoverageStatus.FAILED:
         return f"{source}: not covered (collection failed, {plural(errors, 'error')})"
-    if status == "partial":
+    if status == CoverageStatus.PARTIAL:
         return f"{source}: partially covered ({plural(errors, 'error')}; paths through the rejected input are missing)"
     return f"{source}: {status}" + (f" ({plural(errors, 'error')})" if errors else "")
 
@@ -59,12 +75,12 @@ def coverage(analysis: Analysis) -> list[SourceCoverage]:
     for error in meta.get("errors") or []:
         errors.setdefault(str(error.get("source") or "build"), []).append(error_text(error))
     if not items and not errors:
-        return [SourceCoverage("snapshot", "unknown", "coverage: not recorded in this snapshot; treat the "
+        return [SourceCoverage("snapshot", NOT_RECORDED, "coverage: not recorded in this snapshot; treat the "
                                "results as partial", [], {}, [])]
     rows = []
     for source in sorted(set(items) | set(errors)):
         item = items.get(source, {})
-        status = item.get("status", "errors")
+        status = _status(item)
         mine = errors.get(source, [])
         rows.append(SourceCoverage(
             source, status, _statement(source, status, list(item.get("notes") or []), len(mine)),

@@ -133,6 +133,7 @@ def more_targets(finding: Finding) -> str:
 
 
 def counts_text(counts: dict[str, Any]) -> str:
+    """Coverage counters (or any counts) as one line, keys as recorded: `edges.HAS_PERMISSION 14, nodes.User 10`."""
     return ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
 
 

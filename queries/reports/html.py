@@ -13,7 +13,7 @@ from markupsafe import Markup
 from graph.techniques import References, technique_anchor
 from queries.findings import GAP_TYPES, SEVERITIES, Analysis
 from queries.reports.coverage_text import coverage
-from queries.reports.describe import TOP_PICTURES, finding_views, short_list
+from queries.reports.describe import TOP_PICTURES, counts_text, finding_views, short_list
 from queries.reports.path_picture import PROVIDER_COLORS, render_path_svg
 
 _ENV = Environment(
@@ -42,6 +42,7 @@ def render(analysis: Analysis) -> str:
         severities=list(reversed(SEVERITIES)),
         provider_colors=PROVIDER_COLORS,
         short_list=short_list,
+        counts_text=counts_text,
         techniques=[analysis.techniques[t] for t in sorted(analysis.techniques)],
         anchor=technique_anchor,
         references=lambda entry: References.from_dict(entry["references"]).labelled(),

@@ -13,6 +13,7 @@ import json
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from graph.coverage import CoverageStatus
 from queries.findings import GAP_TYPES, Analysis, Finding
 from queries.reports.coverage_text import coverage
 from queries.reports.describe import GAPS, SEVERITY_LEVEL, path_text, primary_gap
@@ -95,7 +96,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
 def to_sarif(analysis: Analysis) -> dict[str, Any]:
     rule_index = {gap: index for index, gap in enumerate(GAP_TYPES)}
     notifications = [
-        {"level": "warning" if row.status != "failed" else "error", "message": {"text": row.statement}}
+        {"level": "warning" if row.status != CoverageStatus.FAILED else "error", "message": {"text": row.statement}}
         for row in coverage(analysis) if not row.complete
     ]
     meta = analysis.metadata or {}

@@ -11,12 +11,13 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from graph.coverage import CoverageStatus
 from queries.findings import GAP_TYPES, SEVERITIES, Analysis
-from queries.reports.coverage_text import coverage
+from queries.reports.coverage_text import ERRORS_ONLY, coverage
 
 TOP = 10
 _SEVERITY_STYLE = {"critical": "bold magenta", "high": "bold red", "medium": "yellow", "low": "cyan"}
-_STATUS_STYLE = {"complete": "green", "partial": "yellow", "errors": "yellow"}
+_STATUS_STYLE = {CoverageStatus.COMPLETE: "green", CoverageStatus.PARTIAL: "yellow", ERRORS_ONLY: "yellow"}
 
 
 def _counts(analysis: Analysis) -> Table:
@@ -42,7 +43,7 @@ def _coverage(analysis: Analysis) -> Table:
         table.add_column(column)
     for row in coverage(analysis):
         style = _STATUS_STYLE.get(row.status, "bold red")
-        table.add_row(Text(row.source), Text(row.status, style=style), Text(str(len(row.scopes))),
+        table.add_row(Text(row.source), Text(str(row.status), style=style), Text(str(len(row.scopes))),
                       Text(str(len(row.errors))), Text(row.statement, style="" if row.complete else style))
     return table
 

@@ -73,8 +73,8 @@ def test_coverage_names_files_scopes_counts_and_limits(sample):
     assert cov.scopes == [f"aws:account/{PROD}", f"aws:account/{DEV}"]
     assert any(f.endswith(f"{PROD}/authorization-details.json") for f in cov.files)
     assert any(f.endswith("sso-account-assignments.json") for f in cov.files)
-    assert cov.counts["access_key"] == 6
-    assert cov.counts["HAS_PERMISSION"] == sum(e["kind"] == "HAS_PERMISSION" for e in sample.edges)
+    assert cov.counts["nodes.access_key"] == 6
+    assert cov.counts["edges.HAS_PERMISSION"] == sum(e["kind"] == "HAS_PERMISSION" for e in sample.edges)
     assert any("scps are not applied" in note.lower() for note in cov.notes)
 
 

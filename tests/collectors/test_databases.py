@@ -96,7 +96,7 @@ def test_samples_load_completely_and_validate_as_records() -> None:
     assert len(result.coverage.files) == 2
     checked = validate_records(result.nodes, result.edges, RecordOrigin("databases"))
     assert checked.errors == []
-    assert result.coverage.counts["node:server"] == 2
+    assert result.coverage.counts["nodes.server"] == 2
     assert any("pg_hba_file_rules" in note for note in result.coverage.notes)
 
 

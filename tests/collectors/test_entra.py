@@ -81,19 +81,21 @@ def test_sample_records_are_valid_and_complete() -> None:
     assert result.coverage.scopes == [TENANT, "entra:azure/subscriptions/5a1b0000-0000-4000-8000-0000000000a1",
                                       "entra:azure/subscriptions/5a1b0000-0000-4000-8000-0000000000d1"]
     counts = result.coverage.counts
-    assert {kind: counts[kind] for kind in ("User", "Group", "ServiceIdentity", "Role", "client_secret", "tenant",
-                                            "MEMBER_OF", "HAS_PERMISSION", "AUTHENTICATES", "CAN_ASSUME")} == {
+    assert {kind: counts[kind] for kind in ("nodes.User", "nodes.Group", "nodes.ServiceIdentity", "nodes.Role",
+                                            "nodes.client_secret", "nodes.tenant", "edges.MEMBER_OF",
+                                            "edges.HAS_PERMISSION", "edges.AUTHENTICATES", "edges.CAN_ASSUME")} == {
         # 4 directory role nodes, 1 eligible Azure role (Owner on lumen-prod)
-        "User": 10, "Group": 5, "ServiceIdentity": 8, "Role": 5, "client_secret": 4, "tenant": 1,
+        "nodes.User": 10, "nodes.Group": 5, "nodes.ServiceIdentity": 8, "nodes.Role": 5, "nodes.client_secret": 4,
+        "nodes.tenant": 1,
         # 4 directory roles + 2 Graph application permissions + 4 role nodes' grants + 3 Azure roles
         # + 1 eligible Azure role's grant
-        "HAS_PERMISSION": 14, "AUTHENTICATES": 4,
+        "edges.HAS_PERMISSION": 14, "edges.AUTHENTICATES": 4,
         # 2 PIM eligible directory roles + 1 PIM for Groups + 1 PIM for Azure resources
-        "CAN_ASSUME": 4,
+        "edges.CAN_ASSUME": 4,
         # 11 group memberships + 4 active holders of roles with abuse techniques -> role nodes
-        "MEMBER_OF": 15,
+        "edges.MEMBER_OF": 15,
     }
-    assert counts["ServiceIdentity"] == 8  # 4 own SPs, 2 Microsoft SPs, 1 VM managed identity, 1 GitHub subject
+    assert counts["nodes.ServiceIdentity"] == 8  # 4 own SPs, 2 Microsoft SPs, 1 VM managed identity, 1 GitHub subject
     assert "users.page2.json" in result.coverage.files
     tenant = nodes_by_id(result)[TENANT]
     assert (tenant["kind"], tenant["name"], tenant["scope"]) == ("tenant", "Lumen Freight", "")

@@ -96,8 +96,8 @@ def test_sample_keys_only_user_managed_become_credentials(sample):
     assert legacy["created"] == "2025-09-27T08:14:31Z"
     archiver = keys[sa("archiver") + "/key/0badc0de0badc0de0badc0de0badc0de0badc0de"]
     assert archiver["enabled"] is False
-    assert sample.coverage.counts["system_managed_keys"] == 8
-    assert sample.coverage.counts["user_managed_keys"] == 5
+    assert sample.coverage.counts["skipped.system_managed_keys"] == 8
+    assert sample.coverage.counts["read.user_managed_keys"] == 5
     auth = edges_of(sample, "AUTHENTICATES")
     assert {(e["source"], e["target"]) for e in auth} == {(k, k.rsplit("/key/", 1)[0]) for k in keys}
     assert all(e["mfa"] is False for e in auth)
@@ -382,7 +382,7 @@ def test_condition_is_kept_and_noted(tmp_path):
     edge = next(e for e in edges_of(result, "HAS_PERMISSION") if e["source"] == "gcp:user/contractor@x.com")
     assert edge["conditions"] == ['temporary-access: request.time < timestamp("2026-12-01T00:00:00Z")']
     assert edge["level"] == "write" and "(conditional)" in edge["via"]
-    assert result.coverage.counts["conditional_bindings"] == 1
+    assert result.coverage.counts["read.conditional_bindings"] == 1
     assert any("not evaluated" in note for note in result.coverage.notes)
     assert validate_records(result.nodes, result.edges, RecordOrigin("gcp")).errors == []
 

@@ -59,7 +59,7 @@ def test_folder_deny_on_key_creation_removes_that_escalation_only(tmp_path):
     perm = next(e for e in denied.edges if e["kind"] == "HAS_PERMISSION" and e["source"] == ME)
     assert perm["level"] == "write" and perm["denied_permissions"] == ["iam.serviceAccountKeys.create"]
     assert perm["via"] == "roles/editor on projects/p1 (deny no-keys removes 1 permission)"
-    assert denied.coverage.counts["deny_rules"] == 1 and denied.coverage.counts["denied_grants"] == 1
+    assert denied.coverage.counts["deny.rules"] == 1 and denied.coverage.counts["deny.narrowed_grants"] == 1
 
 
 def test_deny_on_set_iam_policy_makes_an_owner_write_not_admin(tmp_path):

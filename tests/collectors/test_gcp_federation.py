@@ -78,7 +78,7 @@ def test_aws_role_federates_to_a_service_account_end_to_end(tmp_path: Path):
     assert (edge["source"], edge["target"]) == ("aws:arn:aws:iam::111111111111:role/reporting-etl",
                                                 "gcp:serviceAccount/x@p1.iam.gserviceaccount.com")
     assert not any(n["id"].startswith("aws:") for n in result.nodes)  # the AWS collector owns that node
-    assert result.coverage.counts["workload_identity_providers"] == 1
+    assert result.coverage.counts["read.workload_identity_providers"] == 1
 
 
 def test_workforce_pool_subject_is_a_person_and_other_principals_get_a_node(tmp_path: Path):

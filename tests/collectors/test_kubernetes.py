@@ -118,7 +118,7 @@ def test_sample_clusters_platforms_and_environments(sample):
     assert clusters["k8s:gke-analytics"]["workload_pool"] == "lumen-data-prod.svc.id.goog"
     ns = node_of(sample, "k8s:prod-eks/ns/payments")
     assert (ns["kind"], ns["scope"], env(ns["id"])) == ("namespace", "k8s:prod-eks", "prod")
-    assert sample.coverage.counts["token"] == 5
+    assert sample.coverage.counts["nodes.token"] == 5
 
 
 def test_sample_service_accounts_and_tokens(sample):

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from collectors.base import iso
 from crosspath.pipeline import collect_folder, read_manifest, resolve_as_of, save_snapshot, snapshot_metadata
 from graph.builder import build_graph
+from graph.times import iso
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "data" / "samples"

@@ -20,11 +20,11 @@ import psycopg
 import pymysql
 import pytest
 
-from collectors.base import CollectResult
 from collectors.databases import collect_offline
 from collectors.databases.dump_format import SCHEMA_PATH
 from collectors.databases.live import collect_databases
 from collectors.databases.servers import Target, parse_dsn
+from graph.coverage import CollectResult
 
 PG_HOST = os.environ.get("CROSSPATH_TEST_PG", "127.0.0.1:5432")
 MY_HOST = os.environ.get("CROSSPATH_TEST_MYSQL", "127.0.0.1:3306")
