@@ -25,8 +25,8 @@ from collectors.databases.privileges import (
 )
 from graph.records import edge, node
 from graph.schema import EdgeKind, Family
-from graph.times import iso, parse_time
 from graph.techniques import References, Technique, register
+from graph.times import iso, parse_time
 
 GRANT_WITH_ADMIN_OPTION = register(Technique(
     "mysql.roles.grant-with-admin-option", "Grant a role to anyone, oneself included", "databases",

@@ -17,8 +17,8 @@ from collectors.databases.output import Transformed, resource_node, server_node
 from collectors.databases.privileges import POSTGRES_LEVELS, PermissionEdges, level_of, unknown_privileges
 from graph.records import edge, node
 from graph.schema import EdgeKind, Family
-from graph.times import iso, parse_time
 from graph.techniques import References, Technique, register
+from graph.times import iso, parse_time
 
 GRANT_WITH_ADMIN_OPTION = register(Technique(
     "postgres.roles.grant-with-admin-option", "Grant a role to anyone, oneself included", "databases",

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from collectors.base import CollectResult
 from collectors.kubernetes import collect_offline
+from graph.coverage import CollectResult
 from tests.techniques.cases import Case, Probe, Step, steps_of
 
 MANIFESTS = Path(__file__).parent.parent / "collectors" / "k8s_manifests" / "dangerous-rbac.yaml"
