@@ -17,7 +17,7 @@ SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 
 # The families graph.coverage.Coverage documents; nothing else may appear.
 RECORD_COUNT = re.compile(r"^(nodes|edges)\.[A-Za-z_]+$")
-OTHER_COUNT = re.compile(r"^(read|skipped|deny)\.[a-z_]+$|^escalation\.[a-z0-9-]+$")
+OTHER_COUNT = re.compile(r"^(read|skipped|deny)\.[a-z_]+$|^escalation\.[a-z0-9]+\.[a-z0-9-]+\.[a-z0-9-]+$")
 
 
 @pytest.fixture(scope="module")

@@ -84,3 +84,11 @@ def test_generated_doc_is_current():
         "docs/techniques.md is out of date: run `crosspath techniques --format markdown > docs/techniques.md`")
     cli = CliRunner().invoke(main, ["techniques", "--format", "markdown"])
     assert cli.output == expected
+
+
+def test_readme_counts_match_the_catalogue():
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    catalogue = technique_catalogue()
+    counts = {source: len(catalogue.of(source)) for source in SOURCES}
+    assert (f"{len(catalogue)} techniques (AWS {counts['aws']}, Kubernetes {counts['kubernetes']}, "
+            f"Entra ID {counts['entra']}, GCP {counts['gcp']}, databases {counts['databases']})") in readme
