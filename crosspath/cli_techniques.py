@@ -49,7 +49,12 @@ def catalogue_markdown(techniques: list[Technique]) -> str:
              ("Every escalation and abuse technique Crosspath draws, one entry each, generated from the registry "
              "(`graph/techniques.py`) by `crosspath techniques --format markdown`. Each derived edge names the "
              "techniques that draw it in its `techniques` property; each technique has a present and an absent "
-             "case in `tests/techniques/`."), ""]
+             "case in `tests/techniques/`."), "",
+             ("**Composition.** A technique marked *changes the target's permissions* (attach or write a policy) "
+              "does not let its holder act as the target. The path engine instead gives admin over the target's "
+              "scope (its AWS account) to whoever holds the grant (directly, or through a group or role it acts "
+              "as) and can also act as the target (is it, assumes it, mints its key, ...). A CAN_GRANT on a "
+              "scope itself (bind a role on a namespace, setIamPolicy on a project) is admin over that scope."), ""]
     for source in SOURCES:
         of_source = [t for t in techniques if t.source == source]
         lines += [f"## {source} ({len(of_source)})", ""]
@@ -61,7 +66,9 @@ def catalogue_markdown(techniques: list[Technique]) -> str:
         lines.append("")
     for t in techniques:
         lines += [f'<a id="{t.anchor}"></a>', f"### `{t.id}`: {t.title}", "",
-                  f"- **Source / edge:** {t.source}, `{t.edge_kind}`",
+                  f"- **Source / edge:** {t.source}, `{t.edge_kind}`"
+                  + (" — changes the target's permissions: admin over its scope only together with acting as "
+                     "the target (composition)" if t.changes_permissions else ""),
                   "- **Requires:** " + "; ".join(f"`{r}`" for r in t.requires),
                   f"- **Attack:** {t.description}",
                   f"- **Remediation:** {t.remediation}"]

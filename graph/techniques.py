@@ -78,6 +78,10 @@ class Technique:
     description: str
     remediation: str
     references: References = References()
+    # True when the holder can change the target identity's permissions (attach or write a policy)
+    # rather than become it: the edge then carries `grant_scope`, and only whoever can also act as the
+    # target gains admin over that scope (the path engine's composition rule, docs/techniques.md).
+    changes_permissions: bool = False
     # The source's implementation (its signature is the source's own); None when the module that
     # registers the technique draws its edges itself.
     derive: Any = field(default=None, compare=False, repr=False)
@@ -89,7 +93,8 @@ class Technique:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "source": self.source, "edge_kind": str(self.edge_kind),
                 "requires": list(self.requires), "description": self.description,
-                "remediation": self.remediation, "references": self.references.to_dict()}
+                "remediation": self.remediation, "changes_permissions": self.changes_permissions,
+                "references": self.references.to_dict()}
 
 
 def technique_anchor(technique_id: str) -> str:

@@ -30,6 +30,8 @@ INF = 1 << 30
 _AUTH = str(EdgeKind.AUTHENTICATES)
 _ACCESS = str(EdgeKind.HAS_PERMISSION)
 _FEDERATES = str(EdgeKind.FEDERATES_TO)
+_GRANT = str(EdgeKind.CAN_GRANT)
+_RESOURCE = str(Family.RESOURCE)
 _TRAVERSED = frozenset(str(kind) for kind in TRAVERSED_EDGES)
 _TRANSFER_INTO_IDENTITY = frozenset({_AUTH, _FEDERATES})
 
@@ -115,6 +117,8 @@ class PathEngine:
         and, for FEDERATES_TO, not refused by the target's trust)?"""
         if kind not in _TRAVERSED or not (self.usable[u] and self.usable[v]):
             return False
+        if kind == _GRANT and data.get("grant_scope"):
+            return False  # a policy write on the target does not make the holder the target: see _compose
         return not (kind == _FEDERATES and data.get("verified") is False)
 
     # -- compilation --------------------------------------------------------------------
@@ -127,21 +131,24 @@ class PathEngine:
         self.access: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]  # (resource, edge, class)
         self.auth_out: list[list[int]] = [[] for _ in range(n)]  # credential -> AUTHENTICATES edges
         self.signed_in_by_other = bytearray(n)  # identity has AUTHENTICATES / FEDERATES_TO into it
+        # Policy writes on identities (CAN_GRANT with `grant_scope`): not followed, composed (_compose).
+        self.permission_grants: list[tuple[int, int, dict[str, Any]]] = []
+        # HAS_PERMISSION edges the engine derives (grant on a scope, composition): the stores add them.
+        self.derived_access: list[tuple[str, str, dict[str, Any]]] = []
         levels = self.policy.privileged_levels
         for u_id, v_id, data in self.graph.edges(data=True):
             kind = data["kind"]
             u, v = index[u_id], index[v_id]
             if kind == _ACCESS:
-                level = data.get("level")
-                if level in levels and self.usable[u] and data.get("mfa_required") is not True:
-                    target_class = self.target_class(v, level)
-                    if target_class:
-                        self.edges.append((u, v, data))
-                        self.access[u].append((v, len(self.edges) - 1, target_class))
+                if data.get("level") in levels and self.usable[u] and data.get("mfa_required") is not True:
+                    self._add_access(u, v, data)
                 continue
             if kind in _TRANSFER_INTO_IDENTITY:
                 self.signed_in_by_other[v] = 1
             if not self.traversable(u, v, kind, data):
+                if (kind == _GRANT and data.get("grant_scope") and self.usable[u] and self.usable[v]
+                        and self.mfa_free(kind, data)):
+                    self.permission_grants.append((u, v, data))
                 continue
             self.edges.append((u, v, data))
             edge_no = len(self.edges) - 1
@@ -149,6 +156,138 @@ class PathEngine:
                 self.auth_out[u].append(edge_no)
             if self.mfa_free(kind, data):
                 self.radj[v].append((u, edge_no))
+                if kind == _GRANT and self.data[v].get("family") == _RESOURCE and "admin" in levels:
+                    # The power to grant any role on a scope (bind a role, setIamPolicy) is admin over it.
+                    self._add_access(u, v, {**data, "kind": _ACCESS, "level": "admin", "granted_by": _GRANT,
+                                            "derived": True,
+                                            "via": f"{data.get('via', '')} (can grant itself any role there)"})
+        self._compose()
+
+    def _add_access(self, u: int, v: int, data: dict[str, Any]) -> None:
+        target_class = self.target_class(v, data["level"])
+        if target_class:
+            self.edges.append((u, v, data))
+            self.access[u].append((v, len(self.edges) - 1, target_class))
+            if data.get("derived"):
+                self.derived_access.append((self.ids[u], self.ids[v], data))
+
+    # -- composition: change an identity's permissions + act as it = admin over its scope -----
+
+    def _compose(self) -> None:
+        """An identity that can write the permissions of identity T (a CAN_GRANT carrying `grant_scope`,
+        held by itself or by anything it acts as) and can act as T (is T, or reaches it over MFA-free
+        transfer edges) is admin over T's scope (`grant_scope`, e.g. T's AWS account).
+
+        One pass over the strongly connected components of the MFA-free act-as graph, with one bit
+        per target identity: acts[x] = targets x can act as, holds[x] = targets whose permissions x can
+        write. Where acts & holds first becomes non-empty, x gets a composed admin access to the scope,
+        so everything acting as x reaches it too."""
+        if not self.permission_grants:
+            return
+        grants = self.permission_grants
+        hubs = {t for _, t, _ in grants if self.data[t].get("hub")}
+        bit_of: dict[int, int] = {}
+        scope_of_bit: list[int] = []
+        holds_own: dict[int, int] = {}
+        grant_edge_of: dict[tuple[int, int], int] = {}  # (holder or hub, bit) -> index in grants
+        for edge_no, (holder, target, data) in enumerate(grants):
+            if target in hubs:
+                continue
+            scope = self.index.get(data["grant_scope"])
+            if scope is None:
+                continue
+            if target not in bit_of:
+                bit_of[target] = len(scope_of_bit)
+                scope_of_bit.append(scope)
+            holds_own[holder] = holds_own.get(holder, 0) | (1 << bit_of[target])
+            grant_edge_of.setdefault((holder, bit_of[target]), edge_no)
+        for edge_no, (holder, hub, _) in enumerate(grants):  # a grant on a hub is a grant on its set
+            if hub in hubs and hub in holds_own:
+                holds_own[holder] = holds_own.get(holder, 0) | holds_own[hub]
+                for bit in _bits(holds_own[hub]):
+                    grant_edge_of.setdefault((holder, bit), edge_no)
+        if not bit_of:
+            return
+        forward: dict[int, list[int]] = {}
+        for v in range(len(self.ids)):
+            for u, _ in self.radj[v]:
+                forward.setdefault(u, []).append(v)
+        relevant = self._ancestors(set(bit_of) | set(holds_own))
+        acts: dict[int, int] = {}
+        holds: dict[int, int] = {}
+        composed: dict[int, int] = {}
+        for component in _components(relevant, forward):
+            members = set(component)
+            act_bits = 0
+            hold_bits = 0
+            below = 0
+            for member in component:
+                if member in bit_of:
+                    act_bits |= 1 << bit_of[member]
+                hold_bits |= holds_own.get(member, 0)
+                for child in forward.get(member, ()):
+                    if child not in members and child in acts:
+                        act_bits |= acts[child]
+                        hold_bits |= holds[child]
+                        below |= composed[child]
+            both = act_bits & hold_bits
+            for member in component:
+                acts[member], holds[member], composed[member] = act_bits, hold_bits, both
+            new = both & ~below
+            if new:
+                target_of_bit = {bit: target for target, bit in bit_of.items()}
+                for member in component:
+                    for bit in self._one_bit_per_scope(new, scope_of_bit):
+                        holder = self._nearest_holder(member, bit, holds_own, forward)
+                        self._add_composed_access(member, target_of_bit[bit], scope_of_bit[bit],
+                                                  grant_edge_of[(holder, bit)])
+
+    def _ancestors(self, starts: set[int]) -> set[int]:
+        """Every node that reaches one of `starts` over MFA-free transfer edges (starts included)."""
+        seen = set(starts)
+        queue = deque(starts)
+        while queue:
+            v = queue.popleft()
+            for u, _ in self.radj[v]:
+                if u not in seen:
+                    seen.add(u)
+                    queue.append(u)
+        return seen
+
+    @staticmethod
+    def _one_bit_per_scope(bits: int, scope_of_bit: list[int]) -> list[int]:
+        by_scope: dict[int, int] = {}
+        for bit in _bits(bits):
+            by_scope.setdefault(scope_of_bit[bit], bit)
+        return list(by_scope.values())
+
+    @staticmethod
+    def _nearest_holder(start: int, bit: int, holds_own: dict[int, int], forward: dict[int, list[int]]) -> int:
+        """The nearest node `start` acts as that holds the grant for `bit` (it exists: holds[start] has it)."""
+        mask = 1 << bit
+        seen = {start}
+        queue = deque([start])
+        while queue:
+            u = queue.popleft()
+            if holds_own.get(u, 0) & mask:
+                return u
+            for v in forward.get(u, ()):
+                if v not in seen:
+                    seen.add(v)
+                    queue.append(v)
+        raise AssertionError("composition bit without a holder")
+
+    def _add_composed_access(self, node: int, target: int, scope: int, grant: int) -> None:
+        holder, _, grant_data = self.permission_grants[grant]
+        name = self.data[target].get("name") or self.ids[target]
+        holder_text = "itself" if holder == node else (self.data[holder].get("name") or self.ids[holder])
+        self._add_access(node, scope, {
+            "kind": _ACCESS, "level": "admin", "mfa_required": False, "conditions": [], "composed": True,
+            "derived": True,
+            "techniques": list(grant_data.get("techniques") or []), "grant_target": self.ids[target],
+            "via": (f"composition: can change the permissions of {name} (grant held by {holder_text}: "
+                    f"{grant_data.get('via', '')}) and can act as it, so it can make {name} admin here"),
+        })
 
     # -- the reverse search -------------------------------------------------------------
 
@@ -400,3 +539,62 @@ class PathEngine:
                         "path": self._path_to(u, came_by, edge_no),
                     }
         return sorted(results.values(), key=lambda r: (len(r["path"]), r["target"]))
+
+
+def _bits(value: int) -> list[int]:
+    """The positions of the set bits of value."""
+    found = []
+    while value:
+        low = value & -value
+        found.append(low.bit_length() - 1)
+        value ^= low
+    return found
+
+
+def _components(nodes: set[int], forward: dict[int, list[int]]) -> list[list[int]]:
+    """Strongly connected components of the subgraph on `nodes`, sinks first (Tarjan, iterative)."""
+    order: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    found: list[list[int]] = []
+    inside: dict[int, list[int]] = {}  # each node's successors within `nodes`, computed once
+    for root in sorted(nodes):
+        if root in order:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, child_at = work.pop()
+            if child_at == 0:
+                order[node] = low[node] = len(order)
+                stack.append(node)
+                on_stack.add(node)
+            children = inside.get(node)
+            if children is None:
+                children = inside[node] = [c for c in forward.get(node, ()) if c in nodes]
+            recursed = False
+            while child_at < len(children):
+                child = children[child_at]
+                child_at += 1
+                if child not in order:
+                    work.append((node, child_at))
+                    work.append((child, 0))
+                    recursed = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], order[child])
+            if recursed:
+                continue
+            if low[node] == order[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                found.append(component)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return found

@@ -81,12 +81,12 @@ class Rule:
 
 def technique(technique_id: str, title: str, kind: EdgeKind, requires: tuple[str, ...], description: str,
               remediation: str, *, pathfinding: tuple[str, ...] = (), pmapper: str = "", mitre: str = "",
-              target: str = "role", services: tuple[str, ...] = ()):
+              target: str = "role", services: tuple[str, ...] = (), changes_permissions: bool = False):
     """Register one AWS technique in the catalogue, its finder beside its metadata."""
     def wrap(find: Callable[[Principal, Context], Iterable[Hit]]):
         register(Technique(technique_id, title, "aws", kind, requires, description, remediation,
                            References(pathfinding=pathfinding, pmapper=pmapper, mitre=mitre),
-                           derive=Rule(find, target, services)))
+                           changes_permissions, derive=Rule(find, target, services)))
         return find
     return wrap
 
@@ -139,10 +139,11 @@ _POLICY_WRITE_FIX = ("Allow IAM policy writes only to administrators, scope them
 
 def _simple_technique(technique_id: str, title: str, kind: EdgeKind, types: tuple[str, ...], action: str,
                       description: str, remediation: str, *, pathfinding: tuple[str, ...], pmapper: str = "",
-                      mitre: str = "T1098.003") -> None:
-    """One IAM action on the target identity's ARN is the whole technique."""
+                      mitre: str = "T1098.003", changes_permissions: bool = True) -> None:
+    """One IAM action on the target identity's ARN is the whole technique (by default a policy write)."""
     technique(technique_id, title, kind, (action,), description, remediation, pathfinding=pathfinding,
-              pmapper=pmapper, mitre=mitre, target=types[0])(_simple(types, action.lower()))
+              pmapper=pmapper, mitre=mitre, target=types[0],
+              changes_permissions=changes_permissions)(_simple(types, action.lower()))
 
 
 @technique("aws.iam.create-access-key", "Create an access key for another user", EdgeKind.CAN_CREATE_CREDENTIAL,
@@ -204,14 +205,14 @@ _simple_technique("aws.iam.add-user-to-group", "Add oneself to a group", EdgeKin
                   "iam:AddUserToGroup", "add oneself to a group and inherit its policies",
                   "Grant iam:AddUserToGroup only to identity administrators and only on the groups they own; "
                   "alert on membership changes of privileged groups.",
-                  pathfinding=("iam-013",), pmapper="iam_edges")
+                  pathfinding=("iam-013",), pmapper="iam_edges", changes_permissions=False)
 # A trust policy naming a principal's ARN lets it assume the role within the account without any
 # identity-policy permission, so rewriting the trust policy is enough.
 _simple_technique("aws.iam.update-assume-role-policy", "Rewrite a role's trust policy", EdgeKind.CAN_GRANT,
                   ("role",), "iam:UpdateAssumeRolePolicy", "rewrite a role's trust policy to name oneself, then "
                   "assume it", "Allow iam:UpdateAssumeRolePolicy only to identity administrators, on named roles; "
                   "alert on trust-policy changes of privileged roles.", pathfinding=("iam-012",),
-                  pmapper="iam_edges")
+                  pmapper="iam_edges", changes_permissions=False)
 
 
 @technique("aws.iam.create-policy-version", "Publish a new default version of a managed policy", EdgeKind.CAN_GRANT,
@@ -219,7 +220,7 @@ _simple_technique("aws.iam.update-assume-role-policy", "Rewrite a role's trust p
            "publish a new default version of a customer-managed policy attached to the target",
            "Allow iam:CreatePolicyVersion only to the policy's owners, on named policy ARNs; a permissions "
            "boundary can deny it everywhere else.", pathfinding=("iam-001",), pmapper="iam_edges",
-           mitre="T1098.003", target="policy holder")
+           mitre="T1098.003", target="policy holder", changes_permissions=True)
 def _create_policy_version(principal: Principal, ctx: Context) -> Iterator[Hit]:
     if not _can_at_all(principal, "iam:createpolicyversion"):
         return
@@ -237,7 +238,8 @@ def _create_policy_version(principal: Principal, ctx: Context) -> Iterator[Hit]:
            EdgeKind.CAN_GRANT, ("iam:SetDefaultPolicyVersion",),
            "make another kept version of a customer-managed policy the default (it may be broader)",
            "Delete old policy versions that grant more than the current one, and restrict "
-           "iam:SetDefaultPolicyVersion to the policy's owners.", mitre="T1098.003", target="policy holder")
+           "iam:SetDefaultPolicyVersion to the policy's owners.", mitre="T1098.003", target="policy holder",
+           changes_permissions=True)
 def _set_default_policy_version(principal: Principal, ctx: Context) -> Iterator[Hit]:
     if not _can_at_all(principal, "iam:setdefaultpolicyversion"):
         return
@@ -447,7 +449,7 @@ def escalation_edges(ctx: Context) -> EscalationRecords:
     reachable set and every edge's MFA requirement stay the same; the edge count grows linearly.
     """
     out = EscalationRecords()
-    merged: dict[tuple[str, str, EdgeKind], dict[str, Any]] = {}
+    merged: dict[tuple[str, str, EdgeKind, bool], dict[str, Any]] = {}
     hubs: dict[str, list[Principal]] = {}
     catalogue = techniques()
     for data in ctx.accounts.values():
@@ -473,17 +475,23 @@ def escalation_edges(ctx: Context) -> EscalationRecords:
                         for target_id, _ in targets:
                             out.edges.append(edge(hub, target_id, item.edge_kind,
                                                   f"{item.id} reaches every identity of this set",
-                                                  mfa_required=False, conditions=[], techniques=[item.id]))
-                    _merge(merged, principal.node_id, hub, item, hits[0])
+                                                  mfa_required=False, conditions=[], techniques=[item.id],
+                                                  **_grant_scope(item, data.account)))
+                    _merge(merged, principal.node_id, hub, item, hits[0], data.account)
                     continue
                 for hit in hits:
-                    _merge(merged, principal.node_id, hit.target.node_id, item, hit)
-    for (source, target, kind), entry in merged.items():
+                    _merge(merged, principal.node_id, hit.target.node_id, item, hit, data.account)
+    for (source, target, kind, _), entry in merged.items():
         via = f"{' / '.join(entry['techniques'])}: {'; '.join(entry['vias'])}"
         out.edges.append(edge(source, target, kind, via, mfa_required=all(entry["mfa"]),
                               conditions=entry["conditions"], actions=entry["actions"][:10],
-                              techniques=entry["techniques"]))
+                              techniques=entry["techniques"], **entry["grant_scope"]))
     return out
+
+
+def _grant_scope(item: Technique, account: str) -> dict[str, str]:
+    """A policy write confers admin over the target's account, to whoever can also act as the target."""
+    return {"grant_scope": f"aws:account/{account}"} if item.changes_permissions else {}
 
 
 def _hub_id(account: str, technique: str, targets: list[str]) -> str:
@@ -491,10 +499,13 @@ def _hub_id(account: str, technique: str, targets: list[str]) -> str:
     return f"aws:account/{account}/reach/{technique}/{digest}"
 
 
-def _merge(merged: dict[tuple[str, str, EdgeKind], dict[str, Any]], source: str, target: str, item: Technique,
-           hit: Hit) -> None:
-    entry = merged.setdefault((source, target, item.edge_kind),
-                              {"techniques": [], "vias": [], "actions": [], "mfa": [], "conditions": []})
+def _merge(merged: dict[tuple[str, str, EdgeKind, bool], dict[str, Any]], source: str, target: str,
+           item: Technique, hit: Hit, account: str) -> None:
+    """One edge per (source, target, kind), apart for techniques that change the target's permissions
+    (they confer nothing on their own, see `_grant_scope`)."""
+    entry = merged.setdefault((source, target, item.edge_kind, item.changes_permissions),
+                              {"techniques": [], "vias": [], "actions": [], "mfa": [], "conditions": [],
+                               "grant_scope": _grant_scope(item, account)})
     entry["techniques"].append(item.id)
     for action, grant in hit.grants:
         if grant.via not in entry["vias"]:

@@ -27,7 +27,7 @@ from graph.stores.readonly import refuse_writes
 from graph.stores.results import QueryResult, plain
 from graph.stores.rows import BOOL, FLOAT, INT, STRING, STRINGS, GraphRows, graph_rows
 
-LOADER_VERSION = 1
+LOADER_VERSION = 2  # 2: `techniques` and `derived` columns, the engine's derived HAS_PERMISSION edges
 STORE_SUFFIX = ".lbug"
 DEFAULT_TIMEOUT_S = 60
 _ARROW = {STRING: pa.string(), INT: pa.int64(), FLOAT: pa.float64(), BOOL: pa.bool_(), STRINGS: pa.list_(pa.string())}

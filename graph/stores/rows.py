@@ -11,7 +11,9 @@ nodes  `usable` (enabled and not expired), `human` (after the policy's overrides
        or a person's interactive sign-in), `entry_human`, `entry_mfa` (true / false / null = unknown),
        `entry_no_mfa` (the MFA rule applies and is not met), `entry_long_lived_nhi` (a machine's
        long-lived key);
-edges  `traversable` (the engine follows it: a transfer or sign-in edge between usable nodes, not an
+edges  `derived` (HAS_PERMISSION the engine derives, not in the snapshot: admin over a scope one can
+       grant any role on, and composition — writing an identity's permissions while acting as it),
+       `traversable` (the engine follows it: a transfer or sign-in edge between usable nodes, not an
        unverified federation; for HAS_PERMISSION, a usable holder), `mfa_free` (it does not demand a
        second factor), `target_class` (HAS_PERMISSION: 0 not privileged, 1 write, 2 admin, 3 admin over
        a whole account / tenant / project / cluster / server).
@@ -44,7 +46,7 @@ NODE_COLUMNS: dict[str, str] = {
 }
 EDGE_COLUMNS: dict[str, str] = {
     "kind": STRING, "via": STRING, "mfa": BOOL, "mfa_required": BOOL, "level": STRING, "actions": STRINGS,
-    "conditions": STRINGS, "techniques": STRINGS, "verified": BOOL, "traversable": BOOL, "mfa_free": BOOL, "target_class": INT,
+    "conditions": STRINGS, "techniques": STRINGS, "derived": BOOL, "verified": BOOL, "traversable": BOOL, "mfa_free": BOOL, "target_class": INT,
 }
 _NAME = re.compile(r"[^A-Za-z0-9_]")
 _TRAVERSED = frozenset(str(kind) for kind in TRAVERSED_EDGES)
@@ -193,7 +195,7 @@ def graph_rows(graph: nx.MultiDiGraph, policy: Any = None) -> GraphRows:
     for label, label_rows in by_label.items():
         rows.nodes[label], rows.node_columns[label] = _typed(label_rows, NODE_COLUMNS)
     by_type: dict[str, list[dict[str, Any]]] = {rel: [] for rel in REL_TYPES}
-    for u_id, v_id, data in graph.edges(data=True):
+    for u_id, v_id, data in [*graph.edges(data=True), *engine.derived_access]:
         by_type[str(data["kind"])].append(_edge_facts(engine, u_id, v_id, data))
     for rel, rel_rows in by_type.items():
         rows.edges[rel], rows.edge_columns[rel] = _typed(rel_rows, EDGE_COLUMNS)

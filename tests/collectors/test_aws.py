@@ -73,7 +73,7 @@ def test_coverage_names_files_scopes_counts_and_limits(sample):
     assert cov.scopes == [f"aws:account/{PROD}", f"aws:account/{DEV}"]
     assert any(f.endswith(f"{PROD}/authorization-details.json") for f in cov.files)
     assert any(f.endswith("sso-account-assignments.json") for f in cov.files)
-    assert cov.counts["nodes.access_key"] == 6
+    assert cov.counts["nodes.access_key"] == 7
     assert cov.counts["edges.HAS_PERMISSION"] == sum(e["kind"] == "HAS_PERMISSION" for e in sample.edges)
     assert any("scps are not applied" in note.lower() for note in cov.notes)
 
@@ -565,12 +565,13 @@ def test_pure_transforms_on_single_sample_files():
     data = load_account(exports.authorization_details[0], None)
     assert data.account == PROD and data.errors == []
     assert sorted(data.users) == ["bob.martin", "etl-runner", "jenna.kim", "ops-oncall", "svc-ci-deployer",
-                                  "svc-lambda-deployer", "svc-metrics", "svc-policy-sync", "svc-report-builder"]
+                                  "svc-lambda-deployer", "svc-metrics", "svc-policy-sync", "svc-release-bot",
+                                  "svc-report-builder"]
     assert sorted(data.roles) == ["AWSReservedSSO_ProdDeployer_7a1b2c3d4e5f6a7b", "billing-api-irsa", "github-deploy",
                                   "ops-automation-a", "ops-automation-b", "payments-irsa", "prod-breakglass",
-                                  "prod-lambda-admin", "release-deployer", "reporting-etl"]
+                                  "prod-lambda-admin", "release-approver", "release-deployer", "reporting-etl"]
     report, errors = index_report(read_csv(SAMPLE / PROD / "credential-report.csv", "aws"), SAMPLE)
-    assert errors == [] and len(report) == 10
+    assert errors == [] and len(report) == 11
     ops = transform_user(data.users["ops-oncall"], sign_in_facts(report[data.users["ops-oncall"].arn]))
     assert (ops["kind"], ops["mfa"], ops["console_access"]) == ("User", False, True)
 

@@ -67,7 +67,7 @@ def test_cli_json_lists_every_technique_with_its_fields():
     listed = json.loads(result.output)
     assert [t["id"] for t in listed] == [t.id for t in technique_catalogue()]
     assert set(listed[0]) == {"id", "title", "source", "edge_kind", "requires", "description", "remediation",
-                              "references"}
+                              "changes_permissions", "references"}
 
 
 def test_cli_filters_by_source_and_prints_a_table():
