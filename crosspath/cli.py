@@ -199,7 +199,8 @@ def diff_command(old: Path, new: Path, policy: Path | None, exceptions: Path | N
 @click.option("--json", "as_json", is_flag=True, help="Print the targets as JSON.")
 def blast_radius_command(node_id: str, snapshot_path: Path, policy: Path | None, as_json: bool) -> None:
     """Every privileged target NODE_ID (an identity or credential) can write or administer, each with
-    its shortest path and whether every path to it requires MFA."""
+    its shortest path and whether every path to it requires MFA; write or admin over a scope (account,
+    project, namespace, server ...) lists the privileged resources inside it, `through` that scope."""
     graph, _ = _load(snapshot_path)
     try:
         engine = PathEngine(graph, load_policy(policy))
@@ -216,6 +217,7 @@ def blast_radius_command(node_id: str, snapshot_path: Path, policy: Path | None,
             "level": t["level"],
             "requires_mfa": t["requires_mfa"],
             "hops": len(t["path"]),
+            "through": t["through"],
             "path": [{"source": s, "target": d, "kind": e["kind"], "via": e["via"],
                       "mfa_required": e.get("mfa_required", e.get("mfa"))} for s, d, e in t["path"]],
         }
@@ -228,7 +230,8 @@ def blast_radius_command(node_id: str, snapshot_path: Path, policy: Path | None,
     for row in rows:
         mfa = "MFA required" if row["requires_mfa"] else "NO MFA"
         chain = " → ".join([row["path"][0]["source"]] + [step["target"] for step in row["path"]])
-        stdout.print(f"  {row['level']:5} {row['name']} ({row['provider']}) [{mfa}, {row['hops']} hops]",
+        through = f", through {graph.nodes[row['through']]['name']}" if row["through"] else ""
+        stdout.print(f"  {row['level']:5} {row['name']} ({row['provider']}) [{mfa}, {row['hops']} hops{through}]",
                      markup=False, highlight=False)
         stdout.print(f"        {chain}", markup=False, highlight=False)
 

@@ -112,6 +112,7 @@ def blast_radius(engine: PathEngine, node_id: str) -> list[dict[str, Any]]:
             "level": item["level"],
             "mfa_on_every_path": item["requires_mfa"],
             "hops": len(item["path"]),
+            "through": graph.nodes[item["through"]].get("name", item["through"]) if item["through"] else "",
             "target_id": item["target"],
             "picture": picture(graph, item["path"]),
         })
@@ -129,12 +130,12 @@ class WriteAccess:
                 self.reverse[v].append(edge_no)
         self.entries = {entry.node: entry for entry in engine.entries()}
 
-    def _search(self, grants: list[tuple[int, RawPath]], mfa_free_only: bool) -> dict[int, RawPath]:
-        """Shortest path from every node that reaches one of `grants` (grantee, final edge)."""
+    def _search(self, grants: list[tuple[int, RawPath, int]], mfa_free_only: bool) -> dict[int, RawPath]:
+        """Shortest path from every node that reaches one of `grants` (grantee, final edge, scope depth)."""
         engine = self.engine
         path_of: dict[int, RawPath] = {}
         queue: deque[int] = deque()
-        for grantee, final in grants:
+        for grantee, final, _ in grants:
             if mfa_free_only and final[0][2].get("mfa_required") is True:
                 continue
             if grantee not in path_of:
@@ -151,14 +152,21 @@ class WriteAccess:
         return path_of
 
     def who_can_write(self, resource_id: str) -> list[dict[str, Any]]:
+        """Every entry that can write the resource: through a grant on it, or on a scope that contains it
+        (`through` names that scope)."""
         engine, graph = self.engine, self.engine.graph
         grants: list[tuple[int, RawPath]] = []
-        for source, _, data in graph.in_edges(resource_id, data=True):
-            if data["kind"] == _ACCESS and data.get("level") in _WRITE_LEVELS:
-                grantee = engine.index[source]
-                if engine.usable[grantee]:
-                    grants.append((grantee, [(source, resource_id, data)]))
-        grants.sort(key=lambda item: (item[1][0][2]["level"] != "admin", engine.ids[item[0]]))
+        scopes = [resource_id, *(engine.ids[i] for i in engine.within(engine.index[resource_id]))]
+        for depth, scope in enumerate(scopes):
+            for source, _, data in graph.in_edges(scope, data=True):
+                if data["kind"] == _ACCESS and data.get("level") in _WRITE_LEVELS:
+                    grantee = engine.index[source]
+                    if engine.usable[grantee]:
+                        grants.append((grantee, [(source, scope, data)], depth))
+        for source, scope, data in engine.derived_access:
+            if scope in scopes and engine.usable[engine.index[source]]:
+                grants.append((engine.index[source], [(source, scope, data)], scopes.index(scope)))
+        grants.sort(key=lambda item: (item[2], item[1][0][2]["level"] != "admin", engine.ids[item[0]]))
         shortest = self._search(grants, mfa_free_only=False)
         without_mfa = self._search(grants, mfa_free_only=True)
         rows = []
@@ -177,9 +185,10 @@ class WriteAccess:
                 "mfa_on_every_path": entry.mfa is True or node not in without_mfa,
                 "key_age": entry_age(pic.entry),
                 "long_lived_key": long_lived,
-                "level": pic.target["level"],
+                "level": pic.target["level"] if raw[-1][1] == resource_id else "write",  # a scope's writer writes it
                 "hops": len(raw),
                 "signs_in_as": engine.data[entry.identity].get("name", ""),
+                "through": "" if raw[-1][1] == resource_id else graph.nodes[raw[-1][1]].get("name", raw[-1][1]),
                 "human": entry.human,
                 "entry_id": engine.ids[node],
                 "picture": pic,

@@ -107,7 +107,7 @@ class TechniqueError(ValueError):
 
 
 class Catalogue:
-    """The one registry of techniques, in registration order."""
+    """The one registry of techniques."""
 
     def __init__(self) -> None:
         self._by_id: dict[str, Technique] = {}
@@ -131,13 +131,15 @@ class Catalogue:
         return technique_id in self._by_id
 
     def __iter__(self) -> Iterator[Technique]:
-        return iter(self._by_id.values())
+        """By source (in SOURCE_PREFIXES order), then id: the same order whichever module registered first."""
+        order = list(SOURCE_PREFIXES)
+        return iter(sorted(self._by_id.values(), key=lambda t: (order.index(t.source), t.id)))
 
     def __len__(self) -> int:
         return len(self._by_id)
 
     def of(self, source: str) -> list[Technique]:
-        return [t for t in self._by_id.values() if t.source == source]
+        return [t for t in self if t.source == source]
 
 
 def _problem(technique: Technique) -> str:

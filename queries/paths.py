@@ -75,6 +75,8 @@ class PathEngine:
         self.environments = Environments.of_graph(graph, policy)
         self._entries: list[Entry] | None = None
         self._forward: dict[bool, dict[int, list[int]]] = {}
+        self._within: dict[int, list[int]] = {}
+        self._contained: dict[int, list[int]] | None = None
         self._compile()
 
     # -- classification ---------------------------------------------------------------
@@ -90,6 +92,27 @@ class PathEngine:
     def environment(self, i: int) -> str:
         """The resource's environment as the policy decides it (queries/environment.py)."""
         return self.environments(self.ids[i])
+
+    def within(self, i: int) -> list[int]:
+        """The scopes that contain node i, nearest first: its `parent` (a table's database), else its
+        `scope` (a bucket's account, a project's folder, a namespace's cluster), and theirs upward."""
+        if i not in self._within:
+            self._within[i] = []  # set before climbing: a cycle of scopes ends here
+            data = self.data[i]
+            up = self.index.get(data.get("parent") or data.get("scope") or "")
+            if up is not None and up != i and self.data[up].get("family") == _RESOURCE:
+                self._within[i] = [up, *(s for s in self.within(up) if s != i)]
+        return self._within[i]
+
+    def contained(self, scope: int) -> list[int]:
+        """Every resource inside `scope`, at any depth (the inverse of `within`)."""
+        if self._contained is None:
+            self._contained = {}
+            for i, data in enumerate(self.data):
+                if data.get("family") == _RESOURCE:
+                    for up in self.within(i):
+                        self._contained.setdefault(up, []).append(i)
+        return self._contained.get(scope, [])
 
     def target_class(self, resource: int, level: str) -> int:
         """0 when not a privileged target at this level, else its severity class."""
@@ -519,7 +542,9 @@ class PathEngine:
 
     def blast_radius(self, node_id: str) -> list[dict[str, Any]]:
         """Every privileged target `node_id` can reach, each with its shortest path and whether
-        every path to it requires MFA."""
+        every path to it requires MFA. Write or admin over a scope (account, project, namespace,
+        server ...) is write on every privileged resource inside it: those come too, with `through`
+        naming the scope and the scope's path (the grant is on the scope, not on them)."""
         if node_id not in self.index:
             raise KeyError(node_id)
         start = self.index[node_id]
@@ -537,7 +562,16 @@ class PathEngine:
                         "class": target_class,
                         "requires_mfa": requires_mfa or edge_data.get("mfa_required") is True,
                         "path": self._path_to(u, came_by, edge_no),
+                        "through": None,
                     }
+        # A grant on the resource itself wins; else the best way (MFA-free first, then shortest) to a scope.
+        granted = list(results.values())
+        for scope_result in sorted(granted, key=lambda r: (r["requires_mfa"], len(r["path"]), r["target"])):
+            for inside in self.contained(self.index[scope_result["target"]]):
+                target_class = self.target_class(inside, "write")
+                if target_class and inside not in results:
+                    results[inside] = {**scope_result, "target": self.ids[inside], "level": "write",
+                                       "class": target_class, "through": scope_result["target"]}
         return sorted(results.values(), key=lambda r: (len(r["path"]), r["target"]))
 
 

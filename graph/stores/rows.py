@@ -5,7 +5,8 @@ rows, so they all hold the same properties. Besides the snapshot's own propertie
 the facts the path engine derives from the policy (snapshots do not store them, see docs/snapshot.md),
 so that Cypher can ask the same questions the engine answers:
 
-nodes  `usable` (enabled and not expired), `human` (after the policy's overrides), `environment`
+nodes  `within` (Resources: the scopes that contain it, nearest first), `write_class` (Resources: the
+       target class of write on it, 0 when not privileged), `usable` (enabled and not expired), `human` (after the policy's overrides), `environment`
        (Resources: as the policy judges it, inherited from the scope), `sensitive`, `long_lived`
        (Credentials: by the key-age rule), `entry` (where a path starts: a credential that signs in,
        or a person's interactive sign-in), `entry_human`, `entry_mfa` (true / false / null = unknown),
@@ -42,6 +43,7 @@ NODE_COLUMNS: dict[str, str] = {
     "human": BOOL, "mfa": BOOL, "enabled": BOOL, "usable": BOOL, "email": STRING, "last_used": STRING,
     "created": STRING, "expires": STRING, "expired": BOOL, "age_days": INT, "long_lived": BOOL,
     "environment": STRING, "sensitivity": STRING, "sensitive": BOOL, "tags": STRINGS, "labels": STRINGS,
+    "within": STRINGS, "write_class": INT,
     "entry": BOOL, "entry_human": BOOL, "entry_mfa": BOOL, "entry_no_mfa": BOOL, "entry_long_lived_nhi": BOOL,
 }
 EDGE_COLUMNS: dict[str, str] = {
@@ -149,6 +151,8 @@ def _node_facts(engine: Any, policy: Any) -> Iterable[tuple[str, dict[str, Any]]
             facts["human"] = engine.human[i]
         if family == Family.RESOURCE:
             facts["environment"] = engine.environment(i)
+            facts["within"] = [engine.ids[scope] for scope in engine.within(i)]
+            facts["write_class"] = engine.target_class(i, "write")
             facts["sensitive"] = policy.is_sensitive(node_id, str(data.get("name", "")), data.get("sensitivity"))
         if family == Family.CREDENTIAL:
             facts["long_lived"] = policy.is_long_lived(data.get("age_days"), data.get("expires"))

@@ -1,7 +1,8 @@
 // title: Blast radius of an identity or credential
 // description: Every privileged resource one node can write or administer, through any chain of sign-in
 //   and transfer edges, with the shortest path's length and whether every way there demands MFA
-//   (hops counts the shortest MFA-free path when there is one). Same answer as `crosspath blast-radius`.
+//   (hops counts the shortest MFA-free path when there is one). Write or admin over a scope is write on the
+//   privileged resources inside it (their `within` lists the scope). Same answer as `crosspath blast-radius`.
 // param node: string -- id of the identity or credential, e.g. entra:a1000000-0000-4000-8000-000000000001
 // LadybugDB variant (docs/cypher.md, "Where the dialects differ"): the relationship filter sits inside
 // the variable-length pattern ((r, n | WHERE ...)), because LadybugDB 0.15 drops some paths when
@@ -25,6 +26,15 @@ WHERE g.target_class > 0 AND g.traversable
 WITH chains, collect({t: t, hops: 1, open_hops: 1 + 100 * size(list_filter([g.mfa_free], x -> NOT x)),
                       rank: 1 + size(list_filter([g.level], x -> x = 'admin'))}) AS own
 UNWIND list_concat(chains, own) AS reach
+WITH reach.t AS t, reach.hops AS hops, reach.open_hops AS open_hops, reach.rank AS rank
+WHERE t IS NOT NULL
+WITH t, min(hops) AS hops, min(open_hops) AS open_hops, max(rank) AS rank
+WITH collect({t: t, hops: hops, open_hops: open_hops, rank: rank}) AS direct
+UNWIND direct AS d
+OPTIONAL MATCH (x:Resource)
+WHERE d.t.id IN x.within AND x.write_class > 0 AND NOT list_contains(list_transform(direct, y -> y.t.id), x.id)
+WITH direct, collect({t: x, hops: d.hops, open_hops: d.open_hops, rank: 1}) AS inside
+UNWIND list_concat(direct, inside) AS reach
 WITH reach.t AS t, reach.hops AS hops, reach.open_hops AS open_hops, reach.rank AS rank
 WHERE t IS NOT NULL
 WITH t, min(hops) AS hops, min(open_hops) AS open_hops, max(rank) AS rank

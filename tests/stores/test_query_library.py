@@ -34,8 +34,10 @@ def run(snapshot, name: str, **parameters) -> list[dict]:
 
 
 def mfa_free_reach(engine, node_id: str) -> dict[str, int]:
-    """Privileged targets the engine says `node_id` reaches without MFA, with the shortest MFA-free hops."""
-    return {t["target"]: len(t["path"]) for t in engine.blast_radius(node_id) if not t["requires_mfa"]}
+    """Privileged targets the engine says `node_id` reaches without MFA through a grant on them (not through
+    a scope that contains them: findings count the former), with the shortest MFA-free hops."""
+    return {t["target"]: len(t["path"]) for t in engine.blast_radius(node_id)
+            if not t["requires_mfa"] and t["through"] is None}
 
 
 def by_entry(rows: list[dict]) -> dict[str, dict[str, int]]:
