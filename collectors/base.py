@@ -1,4 +1,5 @@
-"""What every collector shares: file reading with clear errors, the machine-identity heuristic.
+"""What every collector shares: file reading with clear errors, the per-item "use it or report it and
+go on" loop (``checked``), the machine-identity heuristic.
 
 A collector module exposes ``collect_offline(folder: Path) -> CollectResult`` (``graph.coverage``).
 It reads the source's native export files (get), turns them into records with
@@ -10,9 +11,9 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from graph.records import RecordError
 
@@ -23,6 +24,27 @@ class SourceFileError(Exception):
     def __init__(self, error: RecordError):
         super().__init__(str(error))
         self.error = error
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def checked(items: Iterable[T], check: Callable[[T], R],
+            report: Callable[[RecordError], object]) -> Iterator[tuple[T, R]]:
+    """Each item with what ``check`` made of it, in order. An item whose check raises SourceFileError
+    is reported (its RecordError names file, record, field and fix) and skipped; the next one is tried.
+
+    Lazy: each item is checked only when the loop asks for it, so a check sees what the loop body did
+    with the items before it, and errors interleave with the body's notes as in a plain loop.
+    """
+    for item in items:
+        try:
+            value = check(item)
+        except SourceFileError as exc:
+            report(exc.error)
+            continue
+        yield item, value
 
 
 def read_json(path: Path, source: str) -> Any:

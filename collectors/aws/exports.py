@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collectors.base import SourceFileError, read_csv, read_json
+from collectors.base import SourceFileError, checked, read_csv, read_json
 from graph.records import RecordError
 
 SOURCE = "aws"
@@ -131,21 +131,23 @@ def classify(path: Path, data: Any, exports: Exports) -> None:
 def read_exports(folder: Path) -> Exports:
     """Load every JSON and CSV file under folder; a bad file becomes an error, not a crash."""
     exports = Exports()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        suffix = path.suffix.lower()
-        try:
-            if suffix == ".json":
-                classify(path, read_json(path, SOURCE), exports)
-            elif suffix == ".csv":
-                rows = read_csv(path, SOURCE)
-                header = set(rows[0].keys()) if rows else _csv_header(path)
-                if CREDENTIAL_REPORT_COLUMNS <= header:
-                    exports.credential_reports.append((path, rows))
-                else:
-                    exports.ignored.append(path)
-        except SourceFileError as exc:
-            exports.errors.append(exc.error)
+    paths = sorted(p for p in folder.rglob("*") if p.is_file())
+    for _ in checked(paths, lambda path: _read_file(path, exports), exports.errors.append):
+        pass  # each file is filed under what it holds as it is read
     return exports
+
+
+def _read_file(path: Path, exports: Exports) -> None:
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        classify(path, read_json(path, SOURCE), exports)
+    elif suffix == ".csv":
+        rows = read_csv(path, SOURCE)
+        header = set(rows[0].keys()) if rows else _csv_header(path)
+        if CREDENTIAL_REPORT_COLUMNS <= header:
+            exports.credential_reports.append((path, rows))
+        else:
+            exports.ignored.append(path)
 
 
 def _csv_header(path: Path) -> set[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from collectors.base import SourceFileError, json_files
+from collectors.base import checked, json_files
 from collectors.databases.dump_format import SOURCE, load_dump
 from collectors.databases.mysql import transform_mysql
 from collectors.databases.output import Transformed
@@ -39,12 +39,7 @@ def collect_offline(folder: Path) -> CollectResult:
         apply_collection_log(folder, result)
         return result
     loaded = 0
-    for path in files:
-        try:
-            dump, row_errors, removed = load_dump(path)
-        except SourceFileError as exc:
-            result.fail(exc.error)
-            continue
+    for path, (dump, row_errors, removed) in checked(files, load_dump, result.fail):
         for error in row_errors:
             result.fail(error)
         try:

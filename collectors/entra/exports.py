@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collectors.base import SourceFileError, read_json
+from collectors.base import SourceFileError, checked, read_json
 from graph.records import RecordError
 
 SOURCE = "entra"
@@ -97,13 +97,8 @@ def load_collection(folder: Path, stem: str, names: list[str] | None = None) -> 
     files = page_files(folder, stem, names)
     collection.present = bool(files)
     last_page: dict[str, Any] | None = None
-    for path in files:
-        collection.files.append(path)
-        try:
-            data = read_json(path, SOURCE)
-        except SourceFileError as exc:
-            collection.errors.append(exc.error)
-            continue
+    collection.files.extend(files)
+    for path, data in checked(files, lambda path: read_json(path, SOURCE), collection.errors.append):
         pages, error = _pages_of(data, path)
         if error is not None:
             collection.errors.append(error)

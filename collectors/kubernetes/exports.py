@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collectors.base import SourceFileError, read_json
+from collectors.base import SourceFileError, checked, read_json
 from graph.records import RecordError
 
 SOURCE = "kubernetes"
@@ -125,42 +125,44 @@ def valid_item(item: Item, errors: list[RecordError]) -> bool:
 def load_cluster(folder: Path) -> ClusterExport:
     """Read every file of one cluster folder; a bad file is an error, the rest still load."""
     export = ClusterExport(folder)
-    for path in sorted(p for p in folder.glob("*.json") if p.is_file()):
-        try:
-            if path.name == CLUSTER_FILE:
-                doc = read_json(path, SOURCE)
-                if not isinstance(doc, dict):
-                    raise SourceFileError(_error(str(path), "", "", "expected the cloud CLI's JSON object",
-                                                 "re-export with the command in docs/collectors/kubernetes.md"))
-                export.cluster_doc, export.cluster_file = doc, str(path)
-            elif path.name == EKS_ACCESS_FILE:
-                doc = read_json(path, SOURCE)
-                if not isinstance(doc, dict):
-                    raise SourceFileError(_error(str(path), "", "", "expected an object with accessEntries "
-                                                 "and podIdentityAssociations",
-                                                 "re-export with the commands in docs/collectors/kubernetes.md"))
-                export.eks_access, export.eks_access_file = doc, str(path)
-            elif path.name == NAMESPACES_FILE:
-                export.namespaces.extend(i for i in read_list(path) if valid_item(i, export.errors))
-            elif path.name == AWS_AUTH_FILE:
-                items = [i for i in read_list(path) if valid_item(i, export.errors)]
-                export.aws_auth = next((i for i in items if i.kind == "ConfigMap"), None)
-            else:
-                items = [i for i in read_list(path) if valid_item(i, export.errors)]
-                export.list_files.append(str(path))
-                for item in items:
-                    if item.kind == "Namespace":
-                        export.namespaces.append(item)
-                    elif item.kind == "ConfigMap" and item.meta.get("name") == "aws-auth":
-                        export.aws_auth = item
-                    else:
-                        export.items.append(item)
-            export.files.append(str(path))
-        except SourceFileError as exc:
-            export.errors.append(exc.error)
+    paths = sorted(p for p in folder.glob("*.json") if p.is_file())
+    for path, _ in checked(paths, lambda path: _read_file(path, export), export.errors.append):
+        export.files.append(str(path))
     if not any(p.name not in METADATA_FILES for p in folder.glob("*.json")):
         export.errors.append(_error(str(folder / "rbac.json"), "", "", "no RBAC export in the cluster folder"))
     return export
+
+
+def _read_file(path: Path, export: ClusterExport) -> None:
+    """File one export of the cluster folder under what it holds; SourceFileError if it is unusable."""
+    if path.name == CLUSTER_FILE:
+        doc = read_json(path, SOURCE)
+        if not isinstance(doc, dict):
+            raise SourceFileError(_error(str(path), "", "", "expected the cloud CLI's JSON object",
+                                         "re-export with the command in docs/collectors/kubernetes.md"))
+        export.cluster_doc, export.cluster_file = doc, str(path)
+    elif path.name == EKS_ACCESS_FILE:
+        doc = read_json(path, SOURCE)
+        if not isinstance(doc, dict):
+            raise SourceFileError(_error(str(path), "", "", "expected an object with accessEntries "
+                                         "and podIdentityAssociations",
+                                         "re-export with the commands in docs/collectors/kubernetes.md"))
+        export.eks_access, export.eks_access_file = doc, str(path)
+    elif path.name == NAMESPACES_FILE:
+        export.namespaces.extend(i for i in read_list(path) if valid_item(i, export.errors))
+    elif path.name == AWS_AUTH_FILE:
+        items = [i for i in read_list(path) if valid_item(i, export.errors)]
+        export.aws_auth = next((i for i in items if i.kind == "ConfigMap"), None)
+    else:
+        items = [i for i in read_list(path) if valid_item(i, export.errors)]
+        export.list_files.append(str(path))
+        for item in items:
+            if item.kind == "Namespace":
+                export.namespaces.append(item)
+            elif item.kind == "ConfigMap" and item.meta.get("name") == "aws-auth":
+                export.aws_auth = item
+            else:
+                export.items.append(item)
 
 
 # --- cluster metadata --------------------------------------------------------------------------
