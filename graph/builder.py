@@ -2,8 +2,9 @@
 
 The builder validates every record, merges duplicate node ids deterministically,
 joins edges to nodes by id or alias (that is how cross-stack edges meet), checks
-workload-identity federation against what the target trusts, and correlates
-humans across providers into Person nodes by normalised email / UPN.
+workload-identity federation against what the target trusts, drops edges whose grant is
+inactive at the collection time (`time_bounds`, the one place time conditions are evaluated),
+and correlates humans across providers into Person nodes by normalised email / UPN.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import networkx as nx
 from graph.coverage import CollectResult, Coverage
 from graph.records import Record, RecordError, RecordOrigin, endpoint_problem, validate_records
 from graph.schema import EdgeKind, Family, Provider, normalise_email, person_id
-from graph.times import parse_time
+from graph.times import bound_holds, describe_bound, iso, parse_time
 
 _MAX_UNRESOLVED_NOTES = 5
+INACTIVE_COUNTER = "skipped.inactive_edges"
 
 
 @dataclass
@@ -88,6 +90,26 @@ def _credential_ages(graph: nx.MultiDiGraph, as_of: datetime) -> None:
         data["expired"] = bool(expires and expires <= as_of)
 
 
+def inactive_bound(record: Record, as_of: datetime) -> str | None:
+    """The first of the edge's `time_bounds` that does not hold at as_of: its grant is expired or not yet
+    valid then. None when every bound holds (or the edge has none)."""
+    for bound in record.get("time_bounds") or ():
+        if bound_holds(bound, as_of) is False:
+            return str(bound)
+    return None
+
+
+def _note_inactive(coverage: Coverage, inactive: list[tuple[Record, str]], as_of: datetime) -> None:
+    coverage.counts[INACTIVE_COUNTER] = len(inactive)
+    record, bound = min(inactive, key=lambda pair: (pair[0]["kind"], pair[0]["via"], pair[0]["source"],
+                                                     pair[0]["target"]))
+    coverage.notes.append(
+        f"{len(inactive)} edge(s) not drawn: the grant behind each is inactive at the collection time "
+        f"{iso(as_of)} (a time condition has expired or is not yet valid), e.g. {record['kind']} "
+        f"{record['source']} -> {record['target']} via {record['via']}: {describe_bound(bound)}"
+    )
+
+
 def _correlate_people(graph: nx.MultiDiGraph) -> int:
     """One Person per normalised email, linked from every human account that carries it."""
     people: dict[str, list[str]] = {}
@@ -133,6 +155,7 @@ def build_graph(results: Iterable[CollectResult], as_of: datetime) -> BuildResul
         source_edges.extend((result.source, record) for record in edges)
 
     unresolved: dict[str, list[str]] = {}
+    inactive: dict[str, list[tuple[Record, str]]] = {}
     batch: list[tuple[str, str, str, dict[str, Any]]] = []
     seen: set[str] = set()
     for source, record in source_edges:
@@ -151,6 +174,13 @@ def build_graph(results: Iterable[CollectResult], as_of: datetime) -> BuildResul
             continue
         key = f"{record['kind']}|{record['via']}"
         identity = f"{start}\x00{end}\x00{key}"
+        bound = inactive_bound(record, as_of)
+        if bound is not None:
+            # Checked before de-duplication: an inactive grant must not hide an active one with the same via.
+            if f"inactive\x00{identity}" not in seen:
+                seen.add(f"inactive\x00{identity}")
+                inactive.setdefault(source, []).append((record, bound))
+            continue
         if identity in seen:
             continue
         seen.add(identity)
@@ -169,6 +199,9 @@ def build_graph(results: Iterable[CollectResult], as_of: datetime) -> BuildResul
             f"{len(missing)} edge(s) point at nodes no collected source has (not covered): {shown}"
             + (f"; and {more} more" if more > 0 else "")
         )
+
+    for source, dropped in sorted(inactive.items()):
+        _note_inactive(build.coverage[source], dropped, as_of)
 
     _credential_ages(graph, as_of)
     _correlate_people(graph)

@@ -39,7 +39,8 @@ class Coverage:
     - `read.<what>`: export items read that do not map one to one onto records
       (`read.bindings`, `read.conditional_bindings`, `read.user_managed_keys`, ...)
     - `skipped.<what>`: items read or drawn and deliberately not kept (`skipped.system_managed_keys`,
-      `skipped.unresolved_edges`: edges whose end no collected source has)
+      `skipped.unresolved_edges`: edges whose end no collected source has; `skipped.inactive_edges`: edges
+      whose grant a time condition makes inactive at the collection time, dropped by the graph builder)
     - `deny.<what>`: deny policies (`deny.rules`, `deny.narrowed_grants`: grants they took permissions from)
     - `escalation.<technique id>`: edges derived by a privilege-escalation technique
     """

@@ -56,6 +56,19 @@ def _severity(policy: Policy, max_class: int, downgrade: bool) -> str:
     return SEVERITIES[rank]
 
 
+def _caveats(number: int, step: PathEdge) -> list[str]:
+    """What a step stands on besides its grant: a condition not provable at collection time, an assumption."""
+    lines = []
+    if step.conditional:
+        lines.append(f"Step {number} ({step.source_name} —{step.kind}→ {step.target_name}) is conditional: "
+                     f"{'; '.join(step.conditions)}. The path holds only when that condition does.")
+    if step.assumed:
+        reason = f" {step.assumed_reason}" if step.assumed_reason else ""
+        lines.append(f"Step {number} ({step.source_name} —{step.kind}→ {step.target_name}) is assumed, "
+                     f"not proven by the collected inventory:{reason}")
+    return lines
+
+
 class _FindingBuilder:
     def __init__(self, engine: PathEngine, policy: Policy):
         self.engine = engine
@@ -104,14 +117,15 @@ class _FindingBuilder:
         if entry["family"] == "Identity":
             mfa = {True: "enforces MFA", False: "does not enforce MFA", None: "MFA state unknown"}[entry["mfa"]]
             lines.append(f"{entry['name']} signs in interactively; sign-in {mfa}.")
-        for step in path:
+        for number, step in enumerate(path, 1):
             if step.kind == "HAS_PERMISSION":
                 lines.append(f"{step.source_name} has {step.level} on {step.target_name} via {step.via}.")
-                continue
-            mfa = " (no MFA required)" if step.mfa_required is False else ""
-            if step.mfa_required is None:
-                mfa = " (MFA requirement unknown)"
-            lines.append(f"{step.source_name} —{step.kind}→ {step.target_name} via {step.via}{mfa}.")
+            else:
+                mfa = " (no MFA required)" if step.mfa_required is False else ""
+                if step.mfa_required is None:
+                    mfa = " (MFA requirement unknown)"
+                lines.append(f"{step.source_name} —{step.kind}→ {step.target_name} via {step.via}{mfa}.")
+            lines.extend(_caveats(number, step))
         return lines
 
     def _remediation(self, gap: GapPath, entry: dict[str, Any], path: list[PathEdge]) -> list[str]:

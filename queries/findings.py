@@ -49,6 +49,8 @@ class PathEdge:
     level: str | None = None  # on the final HAS_PERMISSION edge
     conditions: list[str] = field(default_factory=list)
     techniques: list[str] = field(default_factory=list)  # catalogue ids of the techniques behind a derived edge
+    assumed: bool = False  # drawn without the inventory that would prove it; assumed_reason says what is assumed
+    assumed_reason: str = ""
 
     @classmethod
     def from_graph(cls, source: str, target: str, data: dict[str, Any], source_node: dict[str, Any],
@@ -61,7 +63,13 @@ class PathEdge:
             source_provider=source_node.get("provider", ""), target_provider=target_node.get("provider", ""),
             level=data.get("level"), conditions=list(data.get("conditions") or []),
             techniques=list(data.get("techniques") or []),
+            assumed=data.get("assumed") is True, assumed_reason=str(data.get("assumed_reason") or ""),
         )
+
+    @property
+    def conditional(self) -> bool:
+        """The step holds only when its conditions do (kept as text: not provable at collection time)."""
+        return bool(self.conditions)
 
 
 @dataclass

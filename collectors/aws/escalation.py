@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.aws.access_levels import canonical
-from collectors.aws.policy_documents import Grant, condition_items, matches
+from collectors.aws.policy_documents import Grant, bound_properties, condition_items, matches
 from collectors.aws.transform import AccountData, Principal
 from graph.records import Record, edge, node
 from graph.schema import EdgeKind, Family
@@ -66,6 +66,13 @@ class Hit:
 
     target: Principal
     grants: list[tuple[str, Grant]]  # (action, grant)
+    # Why the hit stands on an assumption (inventory that would prove it was not collected); "" when proven.
+    assumed: str = ""
+
+    @property
+    def bounds(self) -> tuple[str, ...]:
+        """The time bounds of every grant the hit needs (all must hold)."""
+        return tuple(sorted({bound for _, grant in self.grants for bound in grant.bounds}))
 
 
 @dataclass(frozen=True)
@@ -98,10 +105,11 @@ def techniques() -> list[Technique]:
 
 def allowing(principal: Principal, action: str, resource: str,
              accept: Callable[[Grant], bool] | None = None) -> Grant | None:
-    """The grant letting principal do action on resource; a grant without an MFA condition wins."""
+    """The grant letting principal do action on resource; a grant without an MFA condition wins, then one
+    without time bounds (which may have lapsed by the collection time)."""
     found = [g for g in principal.grants if action in g.actions and (g.resource == "*" or matches(g.resource, resource))
              and (accept is None or accept(g))]
-    return min(found, key=lambda g: (g.mfa_required, g.via)) if found else None
+    return min(found, key=lambda g: (g.mfa_required, bool(g.bounds), g.via)) if found else None
 
 
 def passes_to(grant: Grant, services: tuple[str, ...]) -> bool:
@@ -154,11 +162,15 @@ def _simple_technique(technique_id: str, title: str, kind: EdgeKind, types: tupl
            pathfinding=("iam-002", "iam-003"), pmapper="iam_edges", mitre="T1098.001", target="user")
 def _create_access_key(principal: Principal, ctx: Context) -> Iterator[Hit]:
     for hit in _simple(("user",), "iam:createaccesskey")(principal, ctx):
-        if ctx.user_facts.get(hit.target.arn, {}).get("keys", 0) >= 2:
+        keys = ctx.user_facts.get(hit.target.arn, {}).get("keys")
+        if keys is not None and keys >= 2:
             delete = allowing(principal, "iam:deleteaccesskey", hit.target.arn)
             if delete is None:
                 continue
             hit.grants.append(("iam:deleteaccesskey", delete))
+        elif keys is None and allowing(principal, "iam:deleteaccesskey", hit.target.arn) is None:
+            hit.assumed = (f"No credential report row for {hit.target.name}: assumed to have fewer than two "
+                           "access keys (with two, iam:DeleteAccessKey is needed first).")
         yield hit
 
 
@@ -167,7 +179,11 @@ def _login_profile(action: str, has_password: bool) -> Callable[[Principal, Cont
     (unknown without a credential report: then both are drawn)."""
     def find(principal: Principal, ctx: Context) -> Iterator[Hit]:
         for hit in _simple(("user",), action)(principal, ctx):
-            if ctx.user_facts.get(hit.target.arn, {}).get("password", has_password) == has_password:
+            password = ctx.user_facts.get(hit.target.arn, {}).get("password")
+            if password is None:
+                hit.assumed = (f"No credential report row for {hit.target.name}: assumed to "
+                               f"{'have a' if has_password else 'have no'} console password.")
+            if password in (None, has_password):
                 yield hit
     return find
 
@@ -286,8 +302,10 @@ def _pass_role(technique_id: str, title: str, services: tuple[str, ...], ways: t
 
 
 def _allowing_any(principal: Principal, action: str) -> Grant | None:
-    """A grant for action on any resource (compute actions are usually granted on `*`)."""
-    return next((g for g in principal.grants if action in g.actions), None)
+    """A grant for action on any resource (compute actions are usually granted on `*`); one without time
+    bounds first."""
+    found = [g for g in principal.grants if action in g.actions]
+    return min(found, key=lambda g: bool(g.bounds)) if found else None
 
 
 def _instance_profile(principal: Principal, role: Principal) -> list[tuple[str, Grant]] | None:
@@ -422,7 +440,8 @@ def is_account_admin(principal: Principal) -> bool:
     Such a principal already holds admin over its account (HAS_PERMISSION), so, as PMapper does,
     no escalation edges are drawn from it: they would add nothing but noise.
     """
-    return any(g.resource == "*" and not g.mfa_required and _SELF_ADMIN <= g.actions for g in principal.grants)
+    return any(g.resource == "*" and not g.mfa_required and not g.bounds and _SELF_ADMIN <= g.actions
+               for g in principal.grants)
 
 
 # From this many targets on, one principal's identical hits go through a shared hub node: the
@@ -437,7 +456,8 @@ class EscalationRecords:
 
 
 def _signature(hit: Hit) -> tuple[tuple[str, str, bool], ...]:
-    return tuple(sorted((action, grant.via, grant.mfa_required) for action, grant in hit.grants))
+    return tuple(sorted((action, grant.via, grant.mfa_required) for action, grant in hit.grants)) + (
+        (hit.assumed, "", False),)
 
 
 def escalation_edges(ctx: Context) -> EscalationRecords:
@@ -449,7 +469,7 @@ def escalation_edges(ctx: Context) -> EscalationRecords:
     reachable set and every edge's MFA requirement stay the same; the edge count grows linearly.
     """
     out = EscalationRecords()
-    merged: dict[tuple[str, str, EdgeKind, bool], dict[str, Any]] = {}
+    merged: dict[tuple[str, str, EdgeKind, bool, tuple[str, ...]], dict[str, Any]] = {}
     hubs: dict[str, list[Principal]] = {}
     catalogue = techniques()
     for data in ctx.accounts.values():
@@ -481,11 +501,12 @@ def escalation_edges(ctx: Context) -> EscalationRecords:
                     continue
                 for hit in hits:
                     _merge(merged, principal.node_id, hit.target.node_id, item, hit, data.account)
-    for (source, target, kind, _), entry in merged.items():
+    for (source, target, kind, _, bounds), entry in merged.items():
         via = f"{' / '.join(entry['techniques'])}: {'; '.join(entry['vias'])}"
         out.edges.append(edge(source, target, kind, via, mfa_required=all(entry["mfa"]),
                               conditions=entry["conditions"], actions=entry["actions"][:10],
-                              techniques=entry["techniques"], **entry["grant_scope"]))
+                              techniques=entry["techniques"], **entry["grant_scope"], **bound_properties(bounds),
+                              **assumed_properties(entry["assumed"])))
     return out
 
 
@@ -499,14 +520,23 @@ def _hub_id(account: str, technique: str, targets: list[str]) -> str:
     return f"aws:account/{account}/reach/{technique}/{digest}"
 
 
-def _merge(merged: dict[tuple[str, str, EdgeKind, bool], dict[str, Any]], source: str, target: str,
-           item: Technique, hit: Hit, account: str) -> None:
-    """One edge per (source, target, kind), apart for techniques that change the target's permissions
-    (they confer nothing on their own, see `_grant_scope`)."""
-    entry = merged.setdefault((source, target, item.edge_kind, item.changes_permissions),
+def assumed_properties(reasons: list[str]) -> dict[str, Any]:
+    """`assumed` / `assumed_reason` for an edge that every one of its hits draws on an assumption."""
+    if not reasons or not all(reasons):
+        return {}
+    return {"assumed": True, "assumed_reason": " ".join(dict.fromkeys(reasons))}
+
+
+def _merge(merged: dict[tuple[str, str, EdgeKind, bool, tuple[str, ...]], dict[str, Any]], source: str,
+           target: str, item: Technique, hit: Hit, account: str) -> None:
+    """Hits of one edge kind between the same two nodes become one edge, apart for techniques that change
+    the target's permissions (they confer nothing on their own, see `_grant_scope`) and for grants whose
+    time bounds differ: each window gets its own edge, so the graph builder can drop exactly the lapsed ones."""
+    entry = merged.setdefault((source, target, item.edge_kind, item.changes_permissions, hit.bounds),
                               {"techniques": [], "vias": [], "actions": [], "mfa": [], "conditions": [],
-                               "grant_scope": _grant_scope(item, account)})
+                               "assumed": [], "grant_scope": _grant_scope(item, account)})
     entry["techniques"].append(item.id)
+    entry["assumed"].append(hit.assumed)
     for action, grant in hit.grants:
         if grant.via not in entry["vias"]:
             entry["vias"].append(grant.via)

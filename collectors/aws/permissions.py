@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from collectors.aws.access_levels import action_level, canonical, has_wildcard, highest
-from collectors.aws.policy_documents import Grant, PolicyRef
+from collectors.aws.policy_documents import Grant, PolicyRef, bound_properties
 from collectors.aws.resources import Target, resolve_target
 from collectors.aws.transform import Principal
 from graph.records import Record, edge, node
@@ -33,6 +33,7 @@ class _Aggregate:
     conditions: list[str] = field(default_factory=list)
     mfa_required: list[bool] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
+    bounds: tuple[str, ...] = ()  # the grants' time bounds: grants with other bounds get their own edge
 
     @property
     def via(self) -> str:
@@ -82,7 +83,7 @@ def resource_node(target: Target) -> Record:
 def transform_permissions(principal: Principal) -> PermissionRecords:
     """Edges for one principal's grants."""
     out = PermissionRecords()
-    aggregates: dict[tuple[str, str, str], _Aggregate] = {}
+    aggregates: dict[tuple[str, str, str, tuple[str, ...]], _Aggregate] = {}
     for grant in principal.grants:
         target = resolve_target(grant.resource, principal.account)
         actions = grant.actions - _ASSUME_ACTIONS
@@ -100,8 +101,8 @@ def transform_permissions(principal: Principal) -> PermissionRecords:
         on_account_or_iam = target.kind == "account" or target.service == "iam"
         level = "admin" if _full_control(grant, target) else highest(
             {action_level(a, on_account_or_iam) for a in actions})
-        key = (target.node_id, grant.policy.via, grant.policy.arn)
-        agg = aggregates.setdefault(key, _Aggregate(target, grant.policy))
+        key = (target.node_id, grant.policy.via, grant.policy.arn, grant.bounds)
+        agg = aggregates.setdefault(key, _Aggregate(target, grant.policy, bounds=grant.bounds))
         agg.levels.add(level)
         for action, rank in _sample(grant, on_account_or_iam, actions).items():
             agg.actions[action] = max(rank, agg.actions.get(action, 0))
@@ -116,7 +117,7 @@ def transform_permissions(principal: Principal) -> PermissionRecords:
         out.edges.append(edge(
             principal.node_id, agg.target.node_id, EdgeKind.HAS_PERMISSION, agg.via,
             level=highest(agg.levels), actions=ranked, conditions=agg.conditions,
-            mfa_required=all(agg.mfa_required),
+            mfa_required=all(agg.mfa_required), **bound_properties(agg.bounds),
         ))
     return out
 
@@ -129,7 +130,7 @@ def _database_login(principal: Principal, grant: Grant, target: Target, out: Per
     if target.kind == "dbuser" and not target.wildcard:
         out.edges.append(edge(principal.node_id, target.node_id, EdgeKind.FEDERATES_TO, grant.via,
                               mfa_required=grant.mfa_required, conditions=list(grant.conditions),
-                              actions=["rds-db:connect"]))
+                              actions=["rds-db:connect"], **bound_properties(grant.bounds)))
     elif explicit:
         out.notes.append(f"{principal.name} may rds-db:connect on {grant.resource} ({grant.policy.via}); "
                          "wildcard database users are not expanded into FEDERATES_TO edges")

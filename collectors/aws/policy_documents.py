@@ -4,6 +4,12 @@ This is a deliberately conservative reading of the IAM evaluation logic, tuned f
 paths rather than for proving denial: an Allow counts unless an explicit, unconditional Deny
 covers the same actions on the same (or a wider) resource. Conditional Denies are not
 subtracted but are written into the grant's `conditions` so the analyst sees them.
+
+Time conditions on an Allow (`aws:CurrentTime` / `aws:EpochTime` compared with DateLessThan,
+DateGreaterThan and friends, or NumericLessThan... for EpochTime) become the grant's `bounds`
+(graph.times time bounds); the graph builder drops the edges of a grant inactive at the collection
+time. `...IfExists`, negated operators, `ForAnyValue:` / `ForAllValues:` and other keys are only
+kept as text.
 """
 
 from __future__ import annotations
@@ -12,11 +18,13 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
 from collectors.aws.access_levels import all_actions, expand_action, wildcard_regex
+from graph.times import parse_time, time_bound
 
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
 
@@ -72,6 +80,7 @@ class Grant:
     reduced_by_deny: bool = False
     statement: str = ""  # "statement <Sid>" or "statement #<n>"
     condition: dict[str, Any] = field(default_factory=dict)  # the Allow statement's Condition block, as written
+    bounds: tuple[str, ...] = ()  # provable time bounds of the condition (graph.times), all must hold
 
     @property
     def via(self) -> str:
@@ -151,6 +160,61 @@ def condition_items(condition: dict[str, Any]) -> Iterable[tuple[str, str, list[
 
 def render_conditions(condition: dict[str, Any]) -> list[str]:
     return [f"{op} {key} = {', '.join(values)}" for op, key, values in condition_items(condition)]
+
+
+_TIME_KEYS = ("aws:currenttime", "aws:epochtime")
+_DATE_OPERATORS = {"datelessthan": "<", "datelessthanequals": "<=", "dategreaterthan": ">",
+                   "dategreaterthanequals": ">="}
+_NUMERIC_OPERATORS = {"numericlessthan": "<", "numericlessthanequals": "<=", "numericgreaterthan": ">",
+                      "numericgreaterthanequals": ">="}
+_EPOCH = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def _condition_time(value: str) -> datetime | None:
+    """A Date operator's value: ISO 8601 (date or date-time) or epoch seconds."""
+    text = value.strip()
+    if _EPOCH.match(text):
+        try:
+            return datetime.fromtimestamp(float(text), UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return parse_time(text) if re.match(r"^\d{4}-\d{2}-\d{2}", text) else None
+
+
+def time_bounds(condition: dict[str, Any]) -> tuple[str, ...]:
+    """The time bounds a Condition block proves, each as a graph.times bound; all must hold.
+
+    Only plain comparisons of `aws:CurrentTime` / `aws:EpochTime` count: an operator with `IfExists`, a
+    negated one (`DateNotEquals`), a set prefix (`ForAnyValue:`) or any other key proves nothing here.
+    Several values under one key are alternatives, so the loosest one is the bound.
+    """
+    bounds: list[str] = []
+    for operator, key, values in condition_items(condition):
+        key_l, op_l = key.lower(), operator.lower()
+        if key_l not in _TIME_KEYS:
+            continue
+        symbol = _DATE_OPERATORS.get(op_l)
+        if symbol is None and key_l == "aws:epochtime":
+            symbol = _NUMERIC_OPERATORS.get(op_l)
+            if symbol is not None and not all(_EPOCH.match(v.strip()) for v in values):
+                continue
+        if symbol is None or not values:
+            continue
+        times = [_condition_time(v) for v in values]
+        if any(t is None for t in times):
+            continue
+        when = max(times) if symbol.startswith("<") else min(times)  # type: ignore[type-var]
+        bound = time_bound(symbol, when)  # type: ignore[arg-type]
+        if bound not in bounds:
+            bounds.append(bound)
+    return tuple(bounds)
+
+
+def bound_properties(*groups: Iterable[str]) -> dict[str, list[str]]:
+    """The edge property `time_bounds` for the bounds of the grants behind an edge (all must hold; the
+    graph builder evaluates them); nothing when there are none."""
+    bounds = sorted({bound for group in groups for bound in group})
+    return {"time_bounds": bounds} if bounds else {}
 
 
 def requires_mfa(condition: dict[str, Any]) -> bool:
@@ -239,6 +303,7 @@ def evaluate(policies: list[AttachedPolicy], variables: dict[str, str] | None = 
                 continue
             base_conditions = render_conditions(statement.condition)
             mfa = requires_mfa(statement.condition)
+            bounds = time_bounds(statement.condition)
             resources = ["*"] if statement.not_resource else list(statement.resources)
             if statement.not_resource:
                 base_conditions.append("NotResource: " + ", ".join(statement.resources))
@@ -246,7 +311,7 @@ def evaluate(policies: list[AttachedPolicy], variables: dict[str, str] | None = 
                 resource = substitute_variables(raw_resource, variables)
                 grant = Grant(policy.ref, resource, allowed, () if statement.not_action else statement.actions,
                               statement.not_action, list(base_conditions), mfa, statement=statement.label,
-                              condition=statement.condition)
+                              condition=statement.condition, bounds=bounds)
                 _apply_denies(grant, denies, variables)
                 if grant.actions:
                     grants.append(grant)
@@ -309,7 +374,8 @@ def apply_ceiling(grants: list[Grant], statements: list[Statement], label: str,
                 if key not in kept:
                     kept[key] = (grant, Grant(grant.policy, resource, frozenset(), grant.patterns,
                                               grant.not_action, list(grant.conditions), grant.mfa_required,
-                                              grant.reduced_by_deny, grant.statement, grant.condition))
+                                              grant.reduced_by_deny, grant.statement, grant.condition,
+                                              grant.bounds))
                 narrowed = kept[key][1]
                 narrowed.actions = narrowed.actions | hit
                 if ceiling.condition:

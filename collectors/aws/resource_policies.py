@@ -15,11 +15,13 @@ from typing import Any
 from collectors.aws.access_levels import action_level, canonical, highest
 from collectors.aws.permissions import MAX_ACTIONS, resource_node
 from collectors.aws.policy_documents import (
+    bound_properties,
     matches,
     parse_statements,
     render_conditions,
     requires_mfa,
     statement_actions,
+    time_bounds,
 )
 from collectors.aws.resources import account_of, resolve_target
 from collectors.aws.transform import Principal
@@ -84,7 +86,8 @@ def transform_resource_policies(
             sample = sorted(actions, key=lambda a: (-LEVEL_RANK[action_level(a, False)], a))[:MAX_ACTIONS]
             props = {"level": level, "actions": [canonical(a) for a in sample],
                      "conditions": render_conditions(statement.condition),
-                     "mfa_required": requires_mfa(statement.condition)}
+                     "mfa_required": requires_mfa(statement.condition),
+                     **bound_properties(time_bounds(statement.condition))}
             for principal in _aws_principals(statement.principal):
                 if principal == "*":
                     out.notes.append(f"{via} lets any AWS principal write"
@@ -112,8 +115,10 @@ def _other_account(account: str, actions: frozenset[str], arn: str, target_id: s
         out.edges.append(edge(f"aws:arn:aws:iam::{account}:root", target_id, EdgeKind.HAS_PERMISSION, via, **props))
         return
     for member in members:
-        grant = next((g for g in member.grants if g.actions & actions
-                      and (g.resource == "*" or matches(g.resource, arn) or matches(g.resource, arn + "/*"))), None)
-        if grant is not None:
+        found = [g for g in member.grants if g.actions & actions
+                 and (g.resource == "*" or matches(g.resource, arn) or matches(g.resource, arn + "/*"))]
+        if found:
+            grant = min(found, key=lambda g: bool(g.bounds))  # one without time bounds first
+            bounds = bound_properties(props.get("time_bounds", ()), grant.bounds)
             out.edges.append(edge(member.node_id, target_id, EdgeKind.HAS_PERMISSION,
-                                  f"{via} and {grant.via}", **props))
+                                  f"{via} and {grant.via}", **{**props, **bounds}))

@@ -21,10 +21,12 @@ from typing import Any
 from collectors.aws.policy_documents import (
     Grant,
     Statement,
+    bound_properties,
     condition_items,
     matches,
     render_conditions,
     requires_mfa,
+    time_bounds,
 )
 from collectors.aws.resources import parse_arn
 from collectors.aws.transform import Principal
@@ -108,9 +110,11 @@ class _Candidate:
     via: str
     mfa_required: bool
     conditions: list[str]
-    # account-root delegation only: the trust half and the identity-policy half, kept apart for hubs
-    trust: tuple[str, bool, tuple[str, ...]] | None = None
-    grant: tuple[str, bool, tuple[str, ...]] | None = None
+    # account-root delegation only: the trust half and the identity-policy half, kept apart for hubs:
+    # (via, mfa_required, conditions, time bounds)
+    trust: tuple[str, bool, tuple[str, ...], tuple[str, ...]] | None = None
+    grant: tuple[str, bool, tuple[str, ...], tuple[str, ...]] | None = None
+    bounds: tuple[str, ...] = ()  # time bounds of the trust statement and the grant (all must hold)
 
 
 # From this many roles on, a principal's identical account-root delegations go through a hub node
@@ -122,17 +126,17 @@ def _assume_grants(principal: Principal) -> list[Grant]:
     return [g for g in principal.grants if "sts:assumerole" in g.actions]
 
 
-def _allowing_grants(grants: list[Grant], role: Principal) -> Iterable[tuple[str, bool, list[str]]]:
-    """(via, mfa_required, conditions) of identity-policy grants allowing sts:AssumeRole on the role."""
+def _allowing_grants(grants: list[Grant], role: Principal) -> Iterable[Grant]:
+    """Identity-policy grants allowing sts:AssumeRole on the role."""
     plain_arn = f"arn:{role.arn.split(':')[1]}:iam::{role.account}:role/{role.name}"
     for grant in grants:
         if grant.resource == "*" or matches(grant.resource, role.arn) or matches(grant.resource, plain_arn):
-            yield grant.via, grant.mfa_required, grant.conditions
+            yield grant
 
 
 def _best(candidates: list[_Candidate]) -> _Candidate:
-    """The easiest way in: an edge without an MFA requirement wins."""
-    return min(candidates, key=lambda c: (c.mfa_required, c.via))
+    """The easiest way in: an edge without an MFA requirement wins, then one without time bounds."""
+    return min(candidates, key=lambda c: (c.mfa_required, bool(c.bounds), c.via))
 
 
 def transform_trust(
@@ -153,9 +157,10 @@ def transform_trust(
                 continue
             trust_mfa = requires_mfa(statement.condition)
             trust_conditions = render_conditions(statement.condition)
+            trust_bounds = time_bounds(statement.condition)
             for principal in _values(statement.principal, "AWS"):
-                _aws_principal(role, principal, trust_mfa, trust_conditions, assumers, find_principal,
-                               candidates, out)
+                _aws_principal(role, principal, (trust_mfa, trust_conditions, trust_bounds), assumers,
+                               find_principal, candidates, out)
             for provider in _values(statement.principal, "Federated"):
                 host = _provider_host(provider)
                 if ":saml-provider/" in provider:
@@ -170,7 +175,7 @@ def transform_trust(
                 continue
             out.edges.append(edge(source, role.node_id, EdgeKind.CAN_ASSUME, best.via,
                                   mfa_required=best.mfa_required, conditions=best.conditions,
-                                  techniques=[ASSUME_ROLE.id]))
+                                  techniques=[ASSUME_ROLE.id], **bound_properties(best.bounds)))
     _delegations(delegated, out)
     return out
 
@@ -179,15 +184,15 @@ def _delegations(delegated: dict[str, list[tuple[Principal, _Candidate]]], out: 
     """Account-root delegations: direct edges, or through a hub when one grant reaches many roles."""
     hubs: set[str] = set()
     for source, pairs in delegated.items():
-        by_grant: dict[tuple[str, bool, tuple[str, ...]], list[tuple[Principal, _Candidate]]] = {}
+        by_grant: dict[tuple[str, bool, tuple[str, ...], tuple[str, ...]], list[tuple[Principal, _Candidate]]] = {}
         for role, candidate in pairs:
             by_grant.setdefault(candidate.grant, []).append((role, candidate))  # type: ignore[arg-type]
-        for (grant_via, grant_mfa, grant_conditions), group in by_grant.items():
+        for (grant_via, grant_mfa, grant_conditions, grant_bounds), group in by_grant.items():
             if len(group) < HUB_MIN_ROLES:
                 for role, candidate in group:
                     out.edges.append(edge(source, role.node_id, EdgeKind.CAN_ASSUME, candidate.via,
                                           mfa_required=candidate.mfa_required, conditions=candidate.conditions,
-                                          techniques=[ASSUME_ROLE.id]))
+                                          techniques=[ASSUME_ROLE.id], **bound_properties(candidate.bounds)))
                 continue
             account = group[0][0].account
             role_ids = sorted(role.node_id for role, _ in group)
@@ -200,20 +205,22 @@ def _delegations(delegated: dict[str, list[tuple[Principal, _Candidate]]], out: 
                                       f"aws:account/{account}", human=False, hub=True, techniques=[ASSUME_ROLE.id],
                                       members=len(group)))
                 for role, candidate in sorted(group, key=lambda pair: pair[0].node_id):
-                    trust_via, trust_mfa, trust_conditions = candidate.trust  # type: ignore[misc]
+                    trust_via, trust_mfa, trust_conditions, trust_bounds = candidate.trust  # type: ignore[misc]
                     out.edges.append(edge(hub, role.node_id, EdgeKind.CAN_ASSUME, trust_via,
                                           mfa_required=trust_mfa, conditions=list(trust_conditions),
-                                          techniques=[ASSUME_ROLE.id]))
+                                          techniques=[ASSUME_ROLE.id], **bound_properties(trust_bounds)))
             out.edges.append(edge(source, hub, EdgeKind.CAN_ASSUME, f"{grant_via} (sts:AssumeRole on {len(group)} "
                                   "roles that trust their account root)", mfa_required=grant_mfa,
-                                  conditions=list(grant_conditions), techniques=[ASSUME_ROLE.id]))
+                                  conditions=list(grant_conditions), techniques=[ASSUME_ROLE.id],
+                                  **bound_properties(grant_bounds)))
 
 
-def _aws_principal(role: Principal, principal: str, trust_mfa: bool, trust_conditions: list[str],
+def _aws_principal(role: Principal, principal: str, trust: tuple[bool, list[str], tuple[str, ...]],
                    assumers: dict[str, list[tuple[Principal, list[Grant]]]],
                    find_principal: Callable[[str], Principal | None],
                    candidates: dict[str, list[_Candidate]], out: TrustRecords) -> None:
     trust_via = f"trust policy of role {role.name}"
+    trust_mfa, trust_conditions, trust_bounds = trust
     account = _delegated_account(principal)
     if principal == "*":
         out.notes.append(f"role {role.name} ({role.account}) trusts any AWS principal (\"*\"); "
@@ -229,7 +236,8 @@ def _aws_principal(role: Principal, principal: str, trust_mfa: bool, trust_condi
                              "principal (deleted identities show as unique ids); skipped")
             return
         if source != role.node_id:
-            candidates.setdefault(source, []).append(_Candidate(trust_via, trust_mfa, list(trust_conditions)))
+            candidates.setdefault(source, []).append(_Candidate(trust_via, trust_mfa, list(trust_conditions),
+                                                                bounds=trust_bounds))
         return
     for acct in accounts or sorted(assumers):
         members = assumers.get(acct)
@@ -240,13 +248,14 @@ def _aws_principal(role: Principal, principal: str, trust_mfa: bool, trust_condi
         for member, grants in members:
             if member.node_id == role.node_id:
                 continue
-            for via, grant_mfa, grant_conditions in _allowing_grants(grants, role):
+            for grant in _allowing_grants(grants, role):
                 candidates.setdefault(member.node_id, []).append(_Candidate(
-                    f"{trust_via} (account {acct}) + {via}",
-                    trust_mfa or grant_mfa,
-                    list(trust_conditions) + [c for c in grant_conditions if c not in trust_conditions],
-                    trust=(f"{trust_via} (account {acct})", trust_mfa, tuple(trust_conditions)),
-                    grant=(via, grant_mfa, tuple(grant_conditions)),
+                    f"{trust_via} (account {acct}) + {grant.via}",
+                    trust_mfa or grant.mfa_required,
+                    list(trust_conditions) + [c for c in grant.conditions if c not in trust_conditions],
+                    trust=(f"{trust_via} (account {acct})", trust_mfa, tuple(trust_conditions), trust_bounds),
+                    grant=(grant.via, grant.mfa_required, tuple(grant.conditions), grant.bounds),
+                    bounds=tuple(sorted(set(trust_bounds) | set(grant.bounds))),
                 ))
 
 
@@ -268,7 +277,8 @@ def _external_oidc(role: Principal, statement: Statement, host: str, out: TrustR
                               human=False, oidc_subject=subject, issuer=f"https://{host}"))
         out.edges.append(edge(source, role.node_id, EdgeKind.FEDERATES_TO,
                               f"trust policy of role {role.name} (OIDC provider {host})",
-                              mfa_required=False, conditions=render_conditions(statement.condition)))
+                              mfa_required=False, conditions=render_conditions(statement.condition),
+                              **bound_properties(time_bounds(statement.condition))))
         if subject == "*" or "*" in subject:
             out.notes.append(f"role {role.name} ({role.account}) trusts OIDC issuer {host} for subject "
                              f"{subject!r}; any matching workload can assume it")
@@ -287,4 +297,5 @@ def _external_saml(role: Principal, statement: Statement, provider: str, out: Tr
     out.edges.append(edge(source, role.node_id, EdgeKind.FEDERATES_TO,
                           f"trust policy of role {role.name} (SAML provider {name})",
                           mfa_required=requires_mfa(statement.condition),
-                          conditions=render_conditions(statement.condition)))
+                          conditions=render_conditions(statement.condition),
+                          **bound_properties(time_bounds(statement.condition))))

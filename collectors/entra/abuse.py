@@ -59,6 +59,9 @@ class Tenant:
     roles: dict[str, set[str]] = field(default_factory=dict)  # principal -> active role template ids
     role_infos: dict[str, RoleInfo] = field(default_factory=dict)  # template id -> RoleInfo
     admins: set[str] = field(default_factory=set)  # users holding any directory role, also via groups
+    # Names of groups holding a directory role whose members were not exported: any user may be in
+    # them, so "not an administrator" is then an assumption.
+    admin_groups_unknown: list[str] = field(default_factory=list)
     graph_permissions: dict[str, set[str]] = field(default_factory=dict)  # principal -> permission names
     group_owners: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -192,14 +195,21 @@ def _resets(
             what = (
                 "reset the password and authentication methods of" if methods_too else "reset the password of"
             )
+            name = user.get("userPrincipalName") or user_id
+            assumed: dict[str, Any] = {}
+            if not admins_too and tenant.admin_groups_unknown:
+                groups = ", ".join(tenant.admin_groups_unknown[:3])
+                assumed = {"assumed": True, "assumed_reason": f"Members of role-holding group(s) {groups} not "
+                           f"exported: {name} assumed not to be an administrator (whom this role cannot reset)."}
             edges.append(
                 edge(
                     holder,
                     _entra(user_id),
                     EdgeKind.CAN_CREATE_CREDENTIAL,
-                    f"{why}: can {what} {user.get('userPrincipalName') or user_id}",
+                    f"{why}: can {what} {name}",
                     mfa_required=needs_mfa,
                     techniques=[technique],
+                    **assumed,
                 )
             )
     return edges

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from collectors.entra.pim import Activation, activation_from_rules
+from collectors.entra.pim import Activation, activation_from_rules, unknown_activation
 from graph.records import Record, edge, node
 from graph.schema import EdgeKind, Family, Provider
 
@@ -135,7 +135,9 @@ def transform_azure_assignment(
     props = assignment["properties"]
     guid = str(props["roleDefinitionId"]).rstrip("/").rsplit("/", 1)[-1].lower()
     name, level = roles.get(guid, (guid, "write"))
-    conditions = [] if guid in roles else ["role definition not exported; assumed write"]
+    conditions = []
+    assumed = {} if guid in roles else {"assumed": True, "assumed_reason": f"Role definition {guid} not "
+                                        "exported: level assumed write."}
     if props.get("condition"):
         conditions.append(f"ABAC condition: {props['condition']}")
     scope = str(props.get("scope") or "")
@@ -149,6 +151,7 @@ def transform_azure_assignment(
         principal_type=props.get("principalType"),
         arm_scope=scope,
         conditions=conditions,
+        **assumed,
     )
 
 
@@ -214,17 +217,13 @@ def transform_azure_eligibility(
         arm_scope=scope,
     )
     activation = _activation_for(scope, guid, rules)
-    conditions = (
-        list(activation.conditions)
-        if activation
-        else ["PIM policy of the Azure role not exported: whether activation requires MFA is unknown"]
-    )
     assume = edge(
         f"entra:{props['principalId']}",
         role_id,
         EdgeKind.CAN_ASSUME,
         f"PIM eligible Azure role {name} on {scope or '/'}",
         mfa_required=bool(activation and activation.mfa),
-        conditions=conditions,
+        conditions=list(activation.conditions) if activation else [],
+        **({} if activation else unknown_activation("Azure role")),
     )
     return role_node, grant, assume

@@ -94,7 +94,9 @@ def transform_app_role_assignment(assignment: dict[str, Any], names: dict[str, s
     """One appRoleAssignment on Microsoft Graph -> HAS_PERMISSION holder -> tenant (fields checked)."""
     role_id = str(assignment["appRoleId"])
     permission = names.get(role_id, role_id)
-    conditions = [] if role_id in names else ["unknown Graph permission id; level assumed read"]
+    assumed = {} if role_id in names else {"assumed": True, "assumed_reason": f"Graph permission id {role_id} "
+                                           "unknown (not in the Microsoft Graph service principal's app roles): "
+                                           "level assumed read."}
     return edge(
         f"entra:{assignment['principalId']}",
         tenant,
@@ -104,5 +106,6 @@ def transform_app_role_assignment(assignment: dict[str, Any], names: dict[str, s
         actions=[permission],
         app_role_id=role_id,
         granted=str(assignment.get("createdDateTime") or "") or None,
-        conditions=conditions,
+        conditions=[],
+        **assumed,
     )

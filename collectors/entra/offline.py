@@ -477,6 +477,9 @@ def _abuse_context(tenant: str, exports: dict[str, Collection], user_nodes: list
         roles=principal_roles,
         role_infos={info.template_id: info for info in roles.values()},
         admins={user_id for user_id in users if directory.roles_of(user_id)},
+        admin_groups_unknown=sorted(directory.group_name(group) for group in directory.principal_roles
+                                    if group in directory.memberships.group_ids
+                                    and directory.memberships.unknown_within(group) is not None),
         graph_permissions=graph_permissions,
         group_owners={group_id: c.objects() for group_id, c in group_owners.items()},
     )

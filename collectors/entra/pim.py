@@ -97,6 +97,12 @@ def transform_role_node(role: RoleInfo, tenant: str) -> tuple[Record, Record]:
     return role_node, grant
 
 
+def unknown_activation(what: str) -> dict[str, Any]:
+    """An eligibility whose PIM policy was not exported: drawn as if activation needed no MFA, marked assumed."""
+    return {"assumed": True, "assumed_reason": f"PIM policy of the {what} not exported: activation assumed not "
+            "to require MFA."}
+
+
 def transform_eligibility(
     schedule: dict[str, Any], roles: dict[str, RoleInfo], activation: dict[str, Activation]
 ) -> tuple[Record, RoleInfo]:
@@ -104,11 +110,7 @@ def transform_eligibility(
     role_id = str(schedule["roleDefinitionId"])
     role = roles.get(role_id) or unknown_role(role_id)
     rule = activation.get(role_id) or activation.get(role.template_id)
-    conditions: list[str] = []
-    if rule is None:
-        conditions.append("PIM policy of the role not exported: whether activation requires MFA is unknown")
-    else:
-        conditions.extend(rule.conditions)
+    conditions: list[str] = [] if rule is None else list(rule.conditions)
     scope = str(schedule.get("directoryScopeId") or "/")
     if scope != "/":
         conditions.append(f"eligible only at scope {scope}, not the whole tenant")
@@ -124,6 +126,7 @@ def transform_eligibility(
         conditions=conditions,
         eligibility_ends=ends,
         member_type=str(schedule.get("memberType") or "Direct"),
+        **({} if rule else unknown_activation("role")),
     ), role
 
 
@@ -136,11 +139,7 @@ def transform_group_eligibility(
     ``activation`` comes from the group's own policies (roleDefinitionId ``member`` / ``owner``)."""
     access = str(schedule.get("accessId") or "member")
     rule = activation.get(access)
-    conditions = (
-        list(rule.conditions)
-        if rule
-        else ["PIM policy of the group not exported: whether activation requires MFA is unknown"]
-    )
+    conditions = list(rule.conditions) if rule else []
     info = schedule.get("scheduleInfo") or {}
     expiration = (info.get("expiration") or {}) if isinstance(info, dict) else {}
     ends = iso(parse_time(expiration.get("endDateTime"))) if isinstance(expiration, dict) else None
@@ -153,4 +152,5 @@ def transform_group_eligibility(
         conditions=conditions,
         eligibility_ends=ends,
         access=access,
+        **({} if rule else unknown_activation("group")),
     )

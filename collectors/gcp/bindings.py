@@ -7,6 +7,7 @@ of the policy still loads.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,9 +16,12 @@ from collectors.gcp.members import Member, parse_member
 from collectors.gcp.roles import Classification, classify_role, custom_role_level
 from graph.records import Record, RecordError, edge
 from graph.schema import EdgeKind
+from graph.times import parse_time, time_bound
 
 SOURCE = "gcp"
-CONDITION_NOTE = "IAM Conditions are kept on the edge but not evaluated (the grant is assumed to apply)"
+CONDITION_NOTE = ("IAM Conditions are kept on the edge; a `request.time` bound (alone or in an `&&`) is checked "
+                  "against the collection time and a binding it makes inactive draws no edge; any other "
+                  "expression is not evaluated (the grant is assumed to apply)")
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Grant:
     permissions: list[str] | None = None
     denied: list[str] = field(default_factory=list)
     deny_policies: list[str] = field(default_factory=list)
+    bounds: tuple[str, ...] = ()  # time bounds the condition proves (graph.times), all must hold
 
     @property
     def via(self) -> str:
@@ -61,6 +66,80 @@ def condition_text(condition: Any) -> list[str]:
     if title and expression:
         return [f"{title}: {expression}"]
     return [expression or title] if (expression or title) else []
+
+
+_TIMESTAMP = r"""timestamp\(\s*(?:"([^"]*)"|'([^']*)')\s*\)"""
+_TIME_LEFT = re.compile(r"^request\.time\s*(<=|>=|<|>)\s*" + _TIMESTAMP + r"$")
+_TIME_RIGHT = re.compile(r"^" + _TIMESTAMP + r"\s*(<=|>=|<|>)\s*request\.time$")
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _scan(text: str) -> tuple[list[int], bool]:
+    """Indexes of the characters outside quotes and parentheses, and whether the parentheses balance
+    (never closing more than they opened)."""
+    outside, depth, quote = [], 0, ""
+    for index, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote and text[index - 1] != "\\" else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+            if depth < 0:
+                return outside, False
+        elif depth == 0:
+            outside.append(index)
+    return outside, depth == 0 and not quote
+
+
+def _strip_parentheses(text: str) -> str:
+    """`(a && b)` -> `a && b`, only when the outer pair encloses the whole expression."""
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")") and _scan(text[1:-1])[1]:
+        text = text[1:-1].strip()
+    return text
+
+
+def conjuncts(expression: str) -> list[str]:
+    """The parts of a CEL expression joined by a top-level `&&` (nested conjunctions flattened). An
+    expression with a top-level `||` or `?:` (which bind looser than `&&`) is one opaque part, as is
+    anything else (`!`, a function call)."""
+    text = _strip_parentheses(expression)
+    outside, balanced = _scan(text)
+    if not balanced:
+        return [text]
+    top = set(outside)
+    if any(text[i] == "?" or text.startswith("||", i) for i in outside):
+        return [text]
+    parts, start, index = [], 0, 0
+    while index < len(text):
+        if index in top and text.startswith("&&", index):
+            parts.append(text[start:index])
+            start = index = index + 2
+            continue
+        index += 1
+    if not parts:
+        return [text]
+    parts.append(text[start:])
+    return [piece for part in parts for piece in conjuncts(part)]
+
+
+def cel_time_bounds(expression: str) -> tuple[str, ...]:
+    """Time bounds an IAM Condition proves: each `request.time <op> timestamp("...")` conjunct (either
+    side); the binding holds only while every conjunct does. `||`, negation or any other form proves none."""
+    bounds: list[str] = []
+    for part in conjuncts(expression):
+        part = _strip_parentheses(part)
+        left, right = _TIME_LEFT.match(part), _TIME_RIGHT.match(part)
+        if left:
+            operator, when = left.group(1), parse_time(left.group(2) or left.group(3))
+        elif right:
+            operator, when = _FLIP[right.group(3)], parse_time(right.group(1) or right.group(2))
+        else:
+            continue
+        if when is not None and time_bound(operator, when) not in bounds:
+            bounds.append(time_bound(operator, when))
+    return tuple(bounds)
 
 
 def parse_policy(policy: Any, holder: str, holder_label: str, file: str) -> ParsedPolicy:
@@ -92,14 +171,23 @@ def parse_policy(policy: Any, holder: str, holder_label: str, file: str) -> Pars
         conditions = condition_text(binding.get("condition"))
         if conditions:
             parsed.conditional += 1
+        condition = binding.get("condition")
+        bounds = cel_time_bounds(str(condition.get("expression", ""))) if isinstance(condition, dict) else ()
         for raw in members:
             member = parse_member(raw)
             if member.note:
                 parsed.notes.append(f"{holder_label}: {member.note}")
             if member.node_id is None:
                 continue
-            parsed.grants.append(Grant(member, role, holder, holder_label, conditions))
+            parsed.grants.append(Grant(member, role, holder, holder_label, conditions, bounds=bounds))
     return parsed
+
+
+def bound_properties(*groups: tuple[str, ...]) -> dict[str, list[str]]:
+    """The edge property `time_bounds` for the bounds of the grants behind an edge (the graph builder
+    evaluates them); nothing when there are none."""
+    bounds = sorted({bound for group in groups for bound in group})
+    return {"time_bounds": bounds} if bounds else {}
 
 
 def permission_edges(
@@ -122,6 +210,7 @@ def permission_edges(
         properties: dict[str, Any] = {"level": result.level, "actions": [grant.role], "role": grant.role}
         if grant.conditions:
             properties["conditions"] = grant.conditions
+        properties.update(bound_properties(grant.bounds))
         if grant.denied:
             properties["denied_permissions"] = grant.denied[:10]
         edges.append(edge(grant.member.node_id, grant.holder, EdgeKind.HAS_PERMISSION, grant.via, **properties))

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.gcp.bindings import Grant
+from collectors.gcp.bindings import Grant, bound_properties
 from collectors.gcp.escalation import RUN_PERMISSIONS, Scope, escalations
 from collectors.gcp.members import is_google_managed_sa
 from collectors.gcp.roles import WORKLOAD_IDENTITY_USER, role_permissions
@@ -154,10 +154,13 @@ def transfer_edges(
         for found in escalations(grant.member.node_id, permissions, scope, runs_itself or run_grant is not None):
             technique = found.technique
             text = via
+            bounds = grant.bounds
             if technique.derive.needs_run_permission and run_grant is not None:
                 text += f" + {run_grant.via} (can run code)"
+                bounds += run_grant.bounds
             properties: dict[str, Any] = {"mfa_required": False, "role": grant.role,
-                                          "techniques": [technique.id], "permissions": found.permissions[:10]}
+                                          "techniques": [technique.id], "permissions": found.permissions[:10],
+                                          **bound_properties(bounds)}
             if grant.conditions:
                 properties["conditions"] = grant.conditions
             result.edges.append(edge(grant.member.node_id, found.target, technique.edge_kind, text, **properties))
@@ -180,7 +183,8 @@ def _federation(grant: Grant, targets: list[str], result: TransferResult) -> Non
         return
     if member.type == "external":  # node emitted by the transform (collectors/gcp/federation.py)
         for target in targets:
-            properties: dict[str, Any] = {"mfa_required": False, "role": grant.role}
+            properties: dict[str, Any] = {"mfa_required": False, "role": grant.role,
+                                          **bound_properties(grant.bounds)}
             if grant.conditions:
                 properties["conditions"] = grant.conditions
             result.edges.append(edge(member.node_id, target, EdgeKind.FEDERATES_TO, grant.via, **properties))

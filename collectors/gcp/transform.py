@@ -335,7 +335,8 @@ def _federated_grants(grants: list[Grant], providers: dict[tuple[str, str], list
             out.registry.node(file, record)
         for ident in resolved.ids:
             member = Member(grant.member.raw, "external", ident)
-            expanded.append(Grant(member, grant.role, grant.holder, grant.holder_label, grant.conditions))
+            expanded.append(Grant(member, grant.role, grant.holder, grant.holder_label, grant.conditions,
+                                  bounds=grant.bounds))
     return expanded
 
 
@@ -405,7 +406,9 @@ def transform_export(export: GcpExport) -> Transformed:
         parsed.append((job, grants))
         for grant in grants:
             if grant.member.node_id and job.resource_kind and can_run_code(grant, known_roles):
-                run_grants.setdefault(grant.member.node_id, grant)
+                known = run_grants.get(grant.member.node_id)
+                if known is None or (known.bounds and not grant.bounds):  # one without time bounds first
+                    run_grants[grant.member.node_id] = grant
     for job, grants in parsed:
         _apply_policy(out, job, grants, known_roles, run_grants, org_scope)
 

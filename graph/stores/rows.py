@@ -17,7 +17,8 @@ edges  `derived` (HAS_PERMISSION the engine derives, not in the snapshot: admin 
        `traversable` (the engine follows it: a transfer or sign-in edge between usable nodes, not an
        unverified federation; for HAS_PERMISSION, a usable holder), `mfa_free` (it does not demand a
        second factor), `target_class` (HAS_PERMISSION: 0 not privileged, 1 write, 2 admin, 3 admin over
-       a whole account / tenant / project / cluster / server).
+       a whole account / tenant / project / cluster / server), `assumed` (true when drawn without the
+       inventory that would prove it, else false; `assumed_reason` says why).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ NODE_COLUMNS: dict[str, str] = {
 }
 EDGE_COLUMNS: dict[str, str] = {
     "kind": STRING, "via": STRING, "mfa": BOOL, "mfa_required": BOOL, "level": STRING, "actions": STRINGS,
-    "conditions": STRINGS, "techniques": STRINGS, "derived": BOOL, "verified": BOOL, "traversable": BOOL, "mfa_free": BOOL, "target_class": INT,
+    "conditions": STRINGS, "techniques": STRINGS, "derived": BOOL, "verified": BOOL, "traversable": BOOL,
+    "mfa_free": BOOL, "target_class": INT, "assumed": BOOL, "assumed_reason": STRING, "time_bounds": STRINGS,
 }
 _NAME = re.compile(r"[^A-Za-z0-9_]")
 _TRAVERSED = frozenset(str(kind) for kind in TRAVERSED_EDGES)
@@ -168,7 +170,7 @@ def _node_facts(engine: Any, policy: Any) -> Iterable[tuple[str, dict[str, Any]]
 def _edge_facts(engine: Any, u_id: str, v_id: str, data: dict[str, Any]) -> dict[str, Any]:
     kind = data["kind"]
     u, v = engine.index[u_id], engine.index[v_id]
-    row = {"source": u_id, "target": v_id, **data}
+    row = {"source": u_id, "target": v_id, **data, "assumed": data.get("assumed") is True}
     if kind == EdgeKind.HAS_PERMISSION:
         level = data.get("level")
         row["traversable"] = engine.usable[u]

@@ -105,13 +105,25 @@ def entry_age(entry: dict[str, Any]) -> str:
     return f"{what} {plural(age, 'day')} old{never}"
 
 
+def edge_caveats(edge: PathEdge) -> list[str]:
+    """'conditional: <condition>' and 'assumed: <reason>' for a step that holds only under a condition or
+    that was drawn without the inventory that would prove it."""
+    caveats = []
+    if edge.conditions:
+        caveats.append(f"conditional: {'; '.join(edge.conditions)}")
+    if edge.assumed:
+        caveats.append(f"assumed: {edge.assumed_reason or 'not proven by the collected inventory'}")
+    return caveats
+
+
 def edge_text(edge: PathEdge) -> str:
-    """'source —KIND [via] → target', with the access level and MFA marks."""
+    """'source —KIND [via] → target', with the access level and MFA marks, then any caveats."""
     level = f" ({edge.level})" if edge.level else ""
     mark = edge_mfa_mark(edge)
     mark = f" ({mark})" if mark else ""
     source, target = label(edge.source_name, edge.source), label(edge.target_name, edge.target)
-    return f"{source} —{edge.kind}{level} [{edge.via}] → {target}{mark}"
+    caveats = "".join(f" — {caveat}" for caveat in edge_caveats(edge))
+    return f"{source} —{edge.kind}{level} [{edge.via}] → {target}{mark}{caveats}"
 
 
 def path_text(finding: Finding) -> str:

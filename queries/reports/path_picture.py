@@ -1,7 +1,8 @@
 """An inline SVG of one finding's path: nodes left to right, coloured by provider.
 
-Edges are labelled by kind, with `via` (and conditions) as a hover <title>; MFA shows as a lock
-badge on an edge that demands it, "MFA ?" where unknown, and a red "no MFA" under the entry.
+Edges are labelled by kind, with `via` (and conditions, and what an assumed edge assumes) as a hover
+<title>; an assumed edge is drawn dashed. MFA shows as a lock badge on an edge that demands it,
+"MFA ?" where unknown, and a red "no MFA" under the entry.
 Self-contained: no ids, no scripts, no external fonts, every text escaped.
 """
 
@@ -99,10 +100,14 @@ def render_path_svg(finding: Finding, show_via: bool = False) -> str:
         start = MARGIN + index * (NODE_W + GAP) + NODE_W
         end, center = start + GAP, start + GAP / 2
         tooltip = edge.via + "".join(f"\n{condition}" for condition in edge.conditions)
+        if edge.assumed:
+            tooltip += f"\nassumed: {edge.assumed_reason or 'not proven by the collected inventory'}"
         kind = f"{edge.kind} ({edge.level})" if edge.level else edge.kind
+        dashed = ' stroke-dasharray="5 3"' if edge.assumed else ""
         parts.append(
             f'<g><title>{escape(tooltip)}</title>'
-            f'<line x1="{start + 4}" y1="{middle:.0f}" x2="{end - 10}" y2="{middle:.0f}" stroke="#555" stroke-width="2"/>'
+            f'<line x1="{start + 4}" y1="{middle:.0f}" x2="{end - 10}" y2="{middle:.0f}" stroke="#555" '
+            f'stroke-width="2"{dashed}/>'
             f'<polygon points="{end - 2},{middle:.0f} {end - 12},{middle - 5:.0f} {end - 12},{middle + 5:.0f}" '
             f'fill="#555"/>'
             f'<text x="{center:.0f}" y="{middle - 8:.0f}" font-size="9" fill="#333" '

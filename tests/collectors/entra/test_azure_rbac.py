@@ -78,7 +78,7 @@ def test_custom_role_that_writes_role_assignments_is_admin() -> None:
     )
     assert roles["c1"] == ("Access Granter", "admin") and roles["c2"] == ("VM Reader", "read")
     unknown = transform_azure_assignment(assignment("zz"), roles, TENANT)
-    assert unknown["level"] == "write" and "not exported" in unknown["conditions"][0]
+    assert unknown["level"] == "write" and unknown["assumed"] is True and "not exported" in unknown["assumed_reason"]
 
 
 def test_condition_is_kept() -> None:
@@ -208,7 +208,7 @@ def test_resource_group_eligibility_falls_back_to_the_subscription_policy() -> N
     )
     assert assume["mfa_required"] is True
     _, _, unknown = transform_azure_eligibility(eligibility(SUB), role_table([]), {}, TENANT)
-    assert unknown["mfa_required"] is False and "unknown" in unknown["conditions"][0]
+    assert unknown["mfa_required"] is False and unknown["assumed"] is True and unknown["conditions"] == []
 
 
 def test_sample_eva_is_eligible_owner_of_lumen_prod_with_mfa() -> None:

@@ -75,7 +75,9 @@ def test_activation_mfa_from_the_role_policy(rules: list[str], mfa: bool) -> Non
 
 def test_unexported_policy_and_authentication_context_never_count_as_mfa() -> None:
     record, _ = transform_eligibility(SCHEDULE, {}, {})
-    assert record["mfa_required"] is False and "unknown" in record["conditions"][0]
+    # an unexported PIM policy is an assumption (no MFA on activation), not a condition
+    assert record["mfa_required"] is False and record["assumed"] is True and "not exported" in record["assumed_reason"]
+    assert record["conditions"] == []
     context, _ = transform_eligibility(
         SCHEDULE, {}, activation_rules([policy(USER_ADMIN, [], auth_context=True)])
     )
@@ -130,7 +132,8 @@ def test_graph_permission_names_from_the_graph_service_principal_and_well_known_
     assert names["new-id"] == "Brand.New.Permission"
     assert names["9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8"] == "RoleManagement.ReadWrite.Directory"
     unknown = transform_app_role_assignment({"principalId": "p", "appRoleId": "zzz"}, names, "entra:tenant/t")
-    assert unknown["level"] == "read" and "unknown Graph permission id" in unknown["conditions"][0]
+    assert unknown["level"] == "read" and unknown["assumed"] is True
+    assert "level assumed read" in unknown["assumed_reason"] and unknown["conditions"] == []
 
 
 def test_sample_graph_admin_permission_on_the_two_year_secret() -> None:
@@ -218,7 +221,8 @@ def test_pim_for_groups_eligibility(rules: list[str], mfa: bool) -> None:
         "AWS-Prod-Deployers",
         activation_rules([group_policy("member", rules)]),
     )
-    assert owner["mfa_required"] is False and "unknown" in owner["conditions"][0]  # owner policy not exported
+    assert owner["mfa_required"] is False and owner["assumed"] is True  # owner policy not exported
+    assert "activation assumed not to require MFA" in owner["assumed_reason"] and owner["conditions"] == []
 
 
 def test_sample_eva_is_eligible_for_aws_prod_deployers_with_mfa_on_activation(tmp_path: Path) -> None:
