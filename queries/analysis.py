@@ -92,6 +92,7 @@ class _FindingBuilder:
             "expires": entry.get("expires"),
             "age_days": entry.get("age_days"),
             "long_lived": gap.long_lived,
+            "members_known": not gap.entry.members_unknown,
         }
 
     def _path(self, gap: GapPath) -> list[PathEdge]:
@@ -103,6 +104,8 @@ class _FindingBuilder:
             age = entry["age_days"]
             qualifier = f"(key {age} days old" if age is not None else "(key of unknown age"
             qualifier += ", never expires)" if entry["expires"] is None else ")"
+        elif not entry["members_known"]:
+            qualifier = "(members unknown, MFA unknown)"
         elif entry["mfa"] is None:
             qualifier = "(MFA unknown)"
         else:
@@ -114,7 +117,10 @@ class _FindingBuilder:
 
     def _explanation(self, path: list[PathEdge], entry: dict[str, Any]) -> list[str]:
         lines = []
-        if entry["family"] == "Identity":
+        if not entry["members_known"]:
+            lines.append(f"{entry['name']} is a group whose members the export does not show: each member holds "
+                         "what the group holds, and whether they sign in with MFA is unknown.")
+        elif entry["family"] == "Identity":
             mfa = {True: "enforces MFA", False: "does not enforce MFA", None: "MFA state unknown"}[entry["mfa"]]
             lines.append(f"{entry['name']} signs in interactively; sign-in {mfa}.")
         for number, step in enumerate(path, 1):
@@ -130,6 +136,10 @@ class _FindingBuilder:
 
     def _remediation(self, gap: GapPath, entry: dict[str, Any], path: list[PathEdge]) -> list[str]:
         advice = []
+        if not entry["members_known"]:
+            advice.append(f"Export the members of {entry['name']} (Cloud Identity Groups / Graph group members) "
+                          "so each becomes its own entry, or grant the role to named identities instead of the "
+                          "group; a domain or allUsers grant should not hold write or admin at all.")
         if gap.no_mfa:
             advice.append(
                 f"Enforce MFA for {entry['identity_name']} (a Conditional Access policy, an MFA device, or an "

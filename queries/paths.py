@@ -46,6 +46,7 @@ class Entry:
     human: bool
     mfa: bool | None
     is_credential: bool
+    members_unknown: bool = False  # a group whose members the export cannot show: it stands for them
 
 
 @dataclass
@@ -430,8 +431,11 @@ class PathEngine:
     # -- entries and gaps ---------------------------------------------------------------
 
     def entries(self) -> list[Entry]:
-        """Every enabled credential that signs in to something, and every human sign-in not
-        already modelled as a credential or a federation. Computed once per engine."""
+        """Every enabled credential that signs in to something, every human sign-in not already
+        modelled as a credential or a federation, and every group whose members are not visible
+        (`members_known` false: a Google group offline, a domain, allUsers, a workforce pool, an Entra
+        group whose members were not exported): its unknown members sign in somehow, MFA unknown, so
+        a privileged grant to it is a finding, never silence. Computed once per engine."""
         if self._entries is not None:
             return self._entries
         found: list[Entry] = []
@@ -452,6 +456,8 @@ class PathEngine:
                 and not self.signed_in_by_other[i]
             ):
                 found.append(Entry(i, i, True, data.get("mfa"), False))
+            elif family == Family.IDENTITY and data.get("kind") == "Group" and data.get("members_known") is False:
+                found.append(Entry(i, i, True, None, False, members_unknown=True))
         self._entries = found
         return found
 

@@ -149,7 +149,7 @@ def transform_group(group: dict[str, Any], file: str, index: int, tenant: str, m
         security_enabled=group.get("securityEnabled") if isinstance(group.get("securityEnabled"), bool) else None,
         mail_enabled=group.get("mailEnabled") if isinstance(group.get("mailEnabled"), bool) else None,
         role_assignable=group.get("isAssignableToRole") is True,
-        members_exported=members_known,
+        members_known=members_known,
     )
 
 
