@@ -16,8 +16,9 @@ from collectors import SOURCES
 from crosspath import __version__
 from crosspath.cli_cypher import register as register_cypher_commands
 from crosspath.cli_techniques import register as register_technique_commands
-from crosspath.pipeline import SNAPSHOT_NAME, run_analysis, scan
+from crosspath.pipeline import SNAPSHOT_NAME, NothingCollected, ScanError, run_analysis, scan
 from graph.snapshot import SnapshotError, read_snapshot
+from queries.coverage_gate import gate_problems
 from queries.drift import diff
 from queries.findings import SEVERITIES, SEVERITY_RANK, Analysis
 from queries.paths import PathEngine
@@ -27,6 +28,7 @@ from queries.reports.terminal_summary import render_summary
 from queries.yaml_files import ConfigError
 
 EXIT_FINDINGS = 3
+EXIT_COVERAGE = 4  # nothing collected, or (with a gate) a source covered last time is not covered now
 DEFAULT_OUT = Path("crosspath-out")
 DEFAULT_SNAPSHOT = DEFAULT_OUT / SNAPSHOT_NAME
 
@@ -111,12 +113,26 @@ def collect_group() -> None:
               "collected_at, else now.")
 @_formats_option
 @_fail_on_option
+@click.option("--optional-sources", default="", metavar="LIST",
+              help="Comma-separated sources (aws, entra, gcp, kubernetes, databases) the coverage gate may "
+                   "find missing or partial.")
 @click.option("--quiet", is_flag=True, help="No progress, no summary; just the exit code.")
 def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions: Path | None,
-                 as_of: str | None, formats: str, fail_on: str | None, quiet: bool) -> None:
+                 as_of: str | None, formats: str, fail_on: str | None, optional_sources: str, quiet: bool) -> None:
     """Collect every export under DIRECTORY (aws/, entra/, gcp/, kubernetes/, databases/), build one
-    graph, write a snapshot and the gap reports into --out."""
+    graph, write a snapshot and the gap reports into --out.
+
+    Exit 4 when nothing was collected (the last snapshot is kept), and, with --fail-on, when a source the
+    previous snapshot in --out covered is missing, failed or partial now (unless --optional-sources);
+    else 3 when open findings reach --fail-on."""
     chosen = _formats(formats)
+    optional = {part.strip() for part in optional_sources.split(",") if part.strip()}
+    unknown = optional - set(SOURCES)
+    if unknown:
+        raise click.BadParameter(f"unknown source(s) {sorted(unknown)}; choose from {', '.join(SOURCES)}",
+                                 param_hint="--optional-sources")
+    gated = fail_on is not None or bool(optional)
+    previous = _load(out_dir / SNAPSHOT_NAME)[1] if gated and (out_dir / SNAPSHOT_NAME).is_file() else None
 
     def progress(message: str) -> None:
         if not quiet:
@@ -126,11 +142,19 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
         result = scan(directory, out_dir, policy, exceptions, as_of, progress, chosen)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    except NothingCollected as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_COVERAGE)
+    except ScanError as exc:
+        raise click.ClickException(str(exc)) from exc
     for error in result.build.errors:
         stderr.print(f"[yellow]warning:[/] {error}", markup=False, highlight=False)
     if not quiet:
         stdout.print(render_summary(result.analysis, result.outputs))
-    sys.exit(_gate(result.analysis, fail_on))
+    problems = gate_problems(previous, result.analysis.metadata, optional) if gated else []
+    for problem in problems:
+        click.echo(f"coverage gate: {problem}", err=True)
+    sys.exit(EXIT_COVERAGE if problems else _gate(result.analysis, fail_on))
 
 
 @main.command("report")
@@ -178,8 +202,14 @@ def diff_command(old: Path, new: Path, policy: Path | None, exceptions: Path | N
         click.echo(json.dumps(drift.to_dict(), indent=2))
     else:
         stdout.print(f"[bold]{len(drift.new)} new[/], [bold]{len(drift.resolved)} resolved[/], "
-                     f"{len(drift.changed)} changed finding(s)")
-        for label, findings in (("new", drift.new), ("resolved", drift.resolved)):
+                     f"{len(drift.changed)} changed finding(s), {len(drift.not_rechecked)} not re-checked")
+        for source, status in sorted(drift.coverage["new"].items()):
+            if status != "complete":
+                was = drift.coverage["old"].get(source, "absent")
+                stdout.print(f"  coverage: {source} {status} in the newer snapshot (was {was}): its findings "
+                             "are not re-checked, not resolved", markup=False, highlight=False)
+        for label, findings in (("new", drift.new), ("resolved", drift.resolved),
+                                ("not re-checked (source not covered)", drift.not_rechecked)):
             for finding in findings:
                 stdout.print(f"  {label:8} {finding.id}  {finding.severity:8} {finding.title}",
                              markup=False, highlight=False)

@@ -5,8 +5,10 @@ Each step is a function so the CLI, scheduled jobs, tests and benchmarks share o
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,14 +23,16 @@ from graph.records import RecordError
 from graph.snapshot import write_snapshot
 from graph.times import iso, parse_time
 from queries.analysis import analyze
+from queries.coverage_gate import SEEN
 from queries.exceptions import load_exceptions
 from queries.findings import Analysis
 from queries.policy import load_policy
-from queries.reports import REPORT_FORMATS, write_reports
+from queries.reports import REPORT_FORMATS, WRITERS, write_reports
 
 SNAPSHOT_NAME = "snapshot.json.gz"
 HISTORY_DIR = "history"
 MANIFEST_NAME = "manifest.json"
+LOCK_NAME = ".crosspath.lock"
 
 Progress = Callable[[str], None]
 
@@ -97,11 +101,61 @@ def snapshot_metadata(build: BuildResult, collected_at: datetime, source_dir: st
     }
 
 
+class ScanError(Exception):
+    """A scan that must not go on (nothing collected, another scan writing the same OUT); says why."""
+
+
+class NothingCollected(ScanError):
+    pass
+
+
+def _history_file(out_dir: Path, created_at: str) -> Path:
+    """A history file name no other scan has taken, reserved by creating it exclusively (two scans in
+    the same second get `_2`, `_3` ..., which sort after the first, as the dashboard orders history)."""
+    folder = out_dir / HISTORY_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = created_at.replace(":", "").replace("-", "")
+    for number in range(1, 10_000):
+        path = folder / (f"snapshot-{stamp}.json.gz" if number == 1 else f"snapshot-{stamp}_{number}.json.gz")
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return path
+        except FileExistsError:
+            continue
+    raise ScanError(f"{folder}: no free history file name for {stamp}")
+
+
+@contextmanager
+def out_lock(out_dir: Path) -> Iterator[None]:
+    """One writer per OUT folder at a time; a second scan fails clearly instead of interleaving files."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / LOCK_NAME, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ScanError(f"another crosspath scan is writing into {out_dir}; wait for it to finish or "
+                            "use another --out") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def remove_reports(out_dir: Path) -> None:
+    """Before the snapshot is switched: a scan stopped between the switch and the new reports then leaves
+    no report of the older snapshot beside the newer one."""
+    for file_name, _ in WRITERS.values():
+        (out_dir / file_name).unlink(missing_ok=True)
+
+
 def save_snapshot(build: BuildResult, metadata: dict[str, Any], out_dir: Path) -> Path:
     """Write the snapshot into history, then point `snapshot.json.gz` at it; both steps are atomic,
-    and earlier snapshots are never touched."""
-    stamp = metadata["created_at"].replace(":", "").replace("-", "")
-    history = write_snapshot(out_dir / HISTORY_DIR / f"snapshot-{stamp}.json.gz", build.graph, metadata)
+    and earlier snapshots are never touched. The history file's name is the snapshot's id, recorded in
+    its metadata (`snapshot_id`) and so in every report made from it."""
+    history_path = _history_file(out_dir, metadata["created_at"])
+    metadata["snapshot_id"] = history_path.name.removesuffix(".json.gz")
+    history = write_snapshot(history_path, build.graph, metadata)
+    remove_reports(out_dir)
     latest = out_dir / SNAPSHOT_NAME
     temp = out_dir / f".{SNAPSHOT_NAME}.link"
     temp.unlink(missing_ok=True)
@@ -147,13 +201,18 @@ def scan(
     exceptions = load_exceptions(exceptions_path)
     when = resolve_as_of(as_of, read_manifest(folder))
     results = collect_folder(folder, progress)
+    if not any(result.coverage.status in SEEN for result in results):
+        raise NothingCollected(f"nothing was collected from {folder}: every source is missing or failed "
+                               f"(expected one of {', '.join(f'{s}/' for s in SOURCES)}); the last snapshot "
+                               f"in {out_dir} is kept")
     progress("building the graph")
     build = build_graph(results, when)
     metadata = snapshot_metadata(build, when, str(folder))
-    progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {build.graph.number_of_edges()} edges)")
-    snapshot = save_snapshot(build, metadata, out_dir)
-    progress("finding privileged write paths")
-    analysis = analyze(build.graph, metadata, policy, exceptions, when, techniques=technique_catalogue())
-    progress(f"writing reports into {out_dir}")
-    outputs = {**write_reports(analysis, out_dir, formats), "snapshot": snapshot}
+    with out_lock(out_dir):
+        progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {build.graph.number_of_edges()} edges)")
+        snapshot = save_snapshot(build, metadata, out_dir)
+        progress("finding privileged write paths")
+        analysis = analyze(build.graph, metadata, policy, exceptions, when, techniques=technique_catalogue())
+        progress(f"writing reports into {out_dir}")
+        outputs = {**write_reports(analysis, out_dir, formats), "snapshot": snapshot}
     return ScanResult(analysis, snapshot, build, outputs)

@@ -8,6 +8,7 @@ from typing import Any
 import networkx as nx
 
 from graph.schema import Family
+from queries.coverage_gate import not_complete, sources_of, statuses
 from queries.findings import Analysis, Finding
 
 
@@ -15,6 +16,9 @@ from queries.findings import Analysis, Finding
 class Drift:
     new: list[Finding] = field(default_factory=list)
     resolved: list[Finding] = field(default_factory=list)
+    # gone from the newer snapshot, but a source on its path was not (fully) covered there
+    not_rechecked: list[Finding] = field(default_factory=list)
+    coverage: dict[str, dict[str, str]] = field(default_factory=dict)  # "old" / "new" -> source -> status
     changed: list[tuple[Finding, Finding]] = field(default_factory=list)  # (old, new): gaps or severity moved
     nodes_added: dict[str, list[str]] = field(default_factory=dict)  # family -> ids
     nodes_removed: dict[str, list[str]] = field(default_factory=dict)
@@ -28,6 +32,8 @@ class Drift:
         return {
             "new_findings": [brief(f) for f in self.new],
             "resolved_findings": [brief(f) for f in self.resolved],
+            "not_rechecked_findings": [brief(f) for f in self.not_rechecked],
+            "coverage": self.coverage,
             "changed_findings": [{"old": brief(o), "new": brief(n)} for o, n in self.changed],
             "nodes_added": self.nodes_added,
             "nodes_removed": self.nodes_removed,
@@ -50,12 +56,18 @@ def _edge_set(graph: nx.MultiDiGraph) -> set[tuple[str, str, str]]:
 
 
 def diff(old: Analysis, new: Analysis, old_graph: nx.MultiDiGraph, new_graph: nx.MultiDiGraph) -> Drift:
-    """Only open findings count: an exception granted since last time resolves a finding."""
+    """Only open findings count: an exception granted since last time resolves a finding. A finding gone
+    from the newer snapshot is resolved only when every source on its path was completely covered there;
+    otherwise it was not re-checked."""
     old_open = {f.id: f for f in old.open_findings}
     new_open = {f.id: f for f in new.open_findings}
+    unseen = not_complete(new.metadata)
+    gone = [old_open[i] for i in old_open if i not in new_open]
     drift = Drift(
         new=[new_open[i] for i in new_open if i not in old_open],
-        resolved=[old_open[i] for i in old_open if i not in new_open],
+        resolved=[f for f in gone if not sources_of(f.providers) & unseen],
+        not_rechecked=[f for f in gone if sources_of(f.providers) & unseen],
+        coverage={"old": statuses(old.metadata), "new": statuses(new.metadata)},
         changed=[
             (old_open[i], new_open[i])
             for i in new_open

@@ -34,17 +34,25 @@ def render(ctx: Context) -> None:
     drift = cache.drift(labels[old_name].key, labels[new_name].key, ctx.policy_key, ctx.exceptions_key)
     added = {family: len(ids) for family, ids in drift.nodes_added.items()}
     removed = {family: len(ids) for family, ids in drift.nodes_removed.items()}
-    columns = st.columns(6)
+    columns = st.columns(7)
     columns[0].metric("New findings", len(drift.new))
     columns[1].metric("Resolved findings", len(drift.resolved))
-    columns[2].metric("Changed findings", len(drift.changed))
-    columns[3].metric("New identities", added.get("Identity", 0))
-    columns[4].metric("New credentials", added.get("Credential", 0))
-    columns[5].metric("Edges", f"+{len(drift.edges_added)} / -{len(drift.edges_removed)}")
+    columns[2].metric("Not re-checked", len(drift.not_rechecked))
+    columns[3].metric("Changed findings", len(drift.changed))
+    columns[4].metric("New identities", added.get("Identity", 0))
+    columns[5].metric("New credentials", added.get("Credential", 0))
+    columns[6].metric("Edges", f"+{len(drift.edges_added)} / -{len(drift.edges_removed)}")
+    uncovered = {source: status for source, status in drift.coverage["new"].items() if status != "complete"}
+    if uncovered:
+        st.warning("Not covered in the newer snapshot: " + ", ".join(f"{s} ({v})" for s, v in sorted(uncovered.items()))
+                   + ". Their findings are not re-checked, not resolved.")
     st.subheader(f"New findings ({len(drift.new)})")
     st.dataframe(_findings(drift.new), hide_index=True, width="stretch")
     st.subheader(f"Resolved findings ({len(drift.resolved)})")
     st.dataframe(_findings(drift.resolved), hide_index=True, width="stretch")
+    if drift.not_rechecked:
+        st.subheader(f"Not re-checked: source not covered ({len(drift.not_rechecked)})")
+        st.dataframe(_findings(drift.not_rechecked), hide_index=True, width="stretch")
     if drift.changed:
         st.subheader(f"Changed findings ({len(drift.changed)})")
         st.dataframe(pd.DataFrame([
