@@ -93,9 +93,9 @@ def test_reports_carry_their_snapshot_id_and_are_removed_before_the_switch(tmp_p
 
 
 def test_one_writer_per_out_folder(tmp_path):
-    with out_lock(tmp_path), pytest.raises(ScanError, match="another crosspath scan is writing into"):
-        with out_lock(tmp_path):
-            pass
+    busy = pytest.raises(ScanError, match="another crosspath scan is writing into")
+    with out_lock(tmp_path), busy, out_lock(tmp_path):
+        pass
     assert (tmp_path / LOCK_NAME).exists()
     with out_lock(tmp_path):  # released: the next scan may write
         pass
