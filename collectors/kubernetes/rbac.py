@@ -433,7 +433,9 @@ def classify(rules: Iterable[Rule], cluster_scope: bool) -> tuple[str | None, li
                     add(level, f"{verb} {url}", position, rule_index)
                     position += 1
                 continue
-            for resource in sorted(rule.resources):
+            # `impersonate *` is impersonation of users and groups (service accounts: CAN_ASSUME edges)
+            resources = ("users", "groups") if verb == "impersonate" and "*" in rule.resources else rule.resources
+            for resource in sorted(resources):
                 for group in sorted(rule.api_groups) or [CORE]:
                     level = _atom_level(verb, group, resource, rule, cluster_scope, admin_atoms)
                     if level is None:
