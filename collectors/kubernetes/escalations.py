@@ -276,10 +276,13 @@ def _pods_reached(grant: Grant, scope: Scope, verbs: tuple[str, ...], pairs: tup
 
 
 @technique("k8s.nodes.token-steal", "Escape to the node and read its pods' tokens", "TOKEN_STEAL",
-           EdgeKind.CAN_RUN_AS, ("create | get pods/exec on a privileged / hostPath / hostPID pod",),
-           "exec into a privileged / hostPath / hostPID pod: read every token mounted on its node",
-           "Forbid privileged, hostPath and hostPID pods (Pod Security Admission `restricted` or `baseline`), "
-           "and keep exec away from the ones that must exist.", "T1611")
+           EdgeKind.CAN_RUN_AS,
+           (("create | get pods/exec on a pod that escapes to its node: privileged, hostPID, added capability "
+             "SYS_ADMIN | SYS_MODULE, or a hostPath of /, /var/lib/kubelet, /etc/kubernetes, a container runtime's "
+             "directory or socket (a directory above one of them counts)"),),
+           "exec into a pod that escapes to its node: read every service-account token mounted on that node",
+           "Forbid privileged, hostPID, added-capability and hostPath pods (Pod Security Admission `baseline` or "
+           "`restricted`), and keep exec away from the ones that must exist.", "T1611")
 def _node_token_steal(grant: Grant, scope: Scope) -> Iterator[Reach]:
     if not _may(grant, EXEC_VERBS, EXEC_PAIRS):
         return
