@@ -364,6 +364,7 @@ def _atom_level(verb: str, group: str, resource: str, rule: Rule, cluster_scope:
     """The level one verb grants on one (group, resource) of a rule, on the scope it is bound to."""
     if _bound_scope_drops(group, resource, verb, cluster_scope):
         return None  # a RoleBinding cannot authorise a cluster-scoped resource
+    verb = _action_verb(verb, group, resource, cluster_scope)  # `*` there is its one honoured verb
     if group in (RBAC_GROUP, "*") and not rule.resource_names and any(
             verb in (v, "*") and resource in (r, "*") for v, r in admin_atoms):
         return "admin"  # half of bind + write bindings, or of escalate + update roles

@@ -218,6 +218,8 @@ def test_bind_on_cluster_roles_is_honoured_in_a_role_binding_namespace(result):
         ({"apiGroups": [RBAC], "resources": ["clusterroles"], "verbs": ["*"]}, "write",
          ["bind clusterroles.rbac.authorization.k8s.io"]),
         ({"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch", "create"]}, None, []),
+        ({"apiGroups": ["policy"], "resources": ["podsecuritypolicies"], "verbs": ["*"]}, "read",
+         ["use podsecuritypolicies.policy"]),
         ({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, "admin", ["* *"]),
     ],
 )
