@@ -13,7 +13,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.kubernetes.rbac import CORE, RBAC_GROUP, READ_VERBS, WORKLOAD_CREATE, Grant, _qualified
+from collectors.kubernetes.rbac import (
+    CORE,
+    RBAC_GROUP,
+    READ_VERBS,
+    WORKLOAD_CREATE,
+    WRITE_ROLE,
+    Grant,
+    _qualified,
+)
 from collectors.kubernetes.secrets import SecretInfo
 from graph.schema import EdgeKind
 from graph.techniques import CATALOGUE, References, Technique, register
@@ -43,13 +51,24 @@ class PodInfo:
     token_mounted: bool
     node: str | None
     privileged: bool = False
-    host_path: bool = False
+    host_path: bool = False  # any hostPath volume, escaping or not
     host_pid: bool = False
+    escape: tuple[str, ...] = ()  # why a shell here reaches the node (collectors/kubernetes/pods.py)
 
     @property
     def escapes_to_node(self) -> bool:
-        """A shell in this pod reaches the node's filesystem, hence every token mounted on the node."""
-        return self.privileged or self.host_path or self.host_pid
+        """A shell in this pod reaches the node, hence every token mounted on the node."""
+        return bool(self.escape)
+
+
+@dataclass(frozen=True)
+class BindingRef:
+    """An existing RoleBinding / ClusterRoleBinding: its subjects can be changed, its roleRef cannot."""
+
+    namespace: str | None  # None: a ClusterRoleBinding
+    name: str
+    role_kind: str  # Role | ClusterRole
+    role_name: str
 
 
 @dataclass
@@ -65,12 +84,20 @@ class Scope:
     service_accounts: list[ServiceAccountRef] = field(default_factory=list)
     pods: list[PodInfo] = field(default_factory=list)
     secrets: list[SecretInfo] = field(default_factory=list)
+    namespaces: list[str] = field(default_factory=list)
+    roles: dict[str, list[str]] = field(default_factory=dict)  # namespace -> names of its Roles
+    cluster_roles: list[str] = field(default_factory=list)
+    bindings: list[BindingRef] = field(default_factory=list)
+    users: list[str] = field(default_factory=list)  # ids of the users the export names
 
     def __post_init__(self) -> None:
         self._by_namespace: dict[str, dict[str, list[Any]]] = {"sa": {}, "pod": {}, "secret": {}}
         for kind, items in (("sa", self.service_accounts), ("pod", self.pods), ("secret", self.secrets)):
             for item in items:
                 self._by_namespace[kind].setdefault(item.namespace, []).append(item)
+        self._bindings: dict[str | None, list[BindingRef]] = {}
+        for binding in self.bindings:
+            self._bindings.setdefault(binding.namespace, []).append(binding)
         self.pods_on_node: dict[str, list[PodInfo]] = {}
         for pod in self.pods:
             if pod.node:
@@ -89,6 +116,17 @@ class Scope:
 
     def secrets_for(self, grant: Grant) -> list[SecretInfo]:
         return self._of("secret", grant)
+
+    def bindings_in(self, namespace: str | None) -> list[BindingRef]:
+        """The RoleBindings of a namespace; None: the ClusterRoleBindings."""
+        return self._bindings.get(namespace, [])
+
+    def namespaces_for(self, grant: Grant) -> list[str]:
+        """The namespaces a grant's rules apply in: its own, or every one for a ClusterRoleBinding."""
+        return self.namespaces if grant.namespace is None else [grant.namespace]
+
+    def namespace_id(self, namespace: str) -> str:
+        return f"{self.cluster_id}/ns/{namespace}"
 
 
 Reach = tuple[str, str, dict[str, Any]]  # (target id, action, extra edge properties)
@@ -147,15 +185,21 @@ def _impersonate_sa(grant: Grant, scope: Scope) -> Iterator[Reach]:
             yield sa.id, f"impersonate serviceaccounts ({sa.namespace}/{sa.name})", {}
 
 
-@technique("k8s.rbac.impersonate-user-group", "Impersonate a named user or group", "IDENTITY_IMPERSONATE",
-           EdgeKind.CAN_ASSUME, ("impersonate users | impersonate groups (ClusterRoleBinding)",),
-           "impersonate on named users / groups (cluster-wide only); unrestricted impersonation is admin",
+@technique("k8s.rbac.impersonate-user-group", "Impersonate a user or group", "IDENTITY_IMPERSONATE",
+           EdgeKind.CAN_ASSUME, ("impersonate | * on users | groups | * (ClusterRoleBinding)",),
+           "impersonate (or `*`) on users / groups, cluster-wide only: each named one; any group is "
+           "system:masters; any user is every user the cluster names",
            "Remove `impersonate` on users and groups from everyone but the API gateway or proxy that needs it, "
            "and never on system:masters.", "T1078")
 def _impersonate_named(grant: Grant, scope: Scope) -> Iterator[Reach]:
     unrestricted, named = grant.impersonable()
-    if unrestricted:
-        return
+    if grant.allows("*", "*", "*"):
+        unrestricted = set()  # a superuser already holds what any user or group holds
+    if "groups" in unrestricted:  # Impersonate-Group: system:masters
+        yield scope.masters_group_id, f"impersonate groups ({scope.masters_group_id.rsplit('/', 1)[1]})", {}
+    if "users" in unrestricted:
+        for user in scope.users:
+            yield user, f"impersonate users ({user.split('/user/', 1)[1]})", {}
     for resource, name in named:
         kind = "user" if resource == "users" else "group"
         yield f"{scope.cluster_id}/{kind}/{name}", f"impersonate {resource} ({name})", {}
@@ -232,10 +276,13 @@ def _pods_reached(grant: Grant, scope: Scope, verbs: tuple[str, ...], pairs: tup
 
 
 @technique("k8s.nodes.token-steal", "Escape to the node and read its pods' tokens", "TOKEN_STEAL",
-           EdgeKind.CAN_RUN_AS, ("create | get pods/exec on a privileged / hostPath / hostPID pod",),
-           "exec into a privileged / hostPath / hostPID pod: read every token mounted on its node",
-           "Forbid privileged, hostPath and hostPID pods (Pod Security Admission `restricted` or `baseline`), "
-           "and keep exec away from the ones that must exist.", "T1611")
+           EdgeKind.CAN_RUN_AS,
+           (("create | get pods/exec on a pod that escapes to its node: privileged, hostPID, added capability "
+             "SYS_ADMIN | SYS_MODULE, or a hostPath of /, /var/lib/kubelet, /etc/kubernetes, a container runtime's "
+             "directory or socket (a directory above one of them counts)"),),
+           "exec into a pod that escapes to its node: read every service-account token mounted on that node",
+           "Forbid privileged, hostPID, added-capability and hostPath pods (Pod Security Admission `baseline` or "
+           "`restricted`), and keep exec away from the ones that must exist.", "T1611")
 def _node_token_steal(grant: Grant, scope: Scope) -> Iterator[Reach]:
     if not _may(grant, EXEC_VERBS, EXEC_PAIRS):
         return
@@ -247,8 +294,9 @@ def _node_token_steal(grant: Grant, scope: Scope) -> Iterator[Reach]:
             continue
         for pod in scope.pods_on_node[escape.node]:
             if pod.token_mounted and pod is not escape:
-                yield pod.sa_id, (f"{action} ({_pod_path(escape)}, escapes to node {escape.node}) and reads "
-                                  f"the token of {_pod_path(pod)}"), {"pod": _pod_path(pod), "node": pod.node}
+                yield pod.sa_id, (f"{action} ({_pod_path(escape)}, escapes to node {escape.node} through "
+                                  f"{', '.join(escape.escape)}) and reads the token of {_pod_path(pod)}"), \
+                    {"pod": _pod_path(pod), "node": pod.node}
 
 
 @technique("k8s.nodes.proxy", "Run commands through the kubelet API", "", EdgeKind.CAN_RUN_AS,
@@ -296,25 +344,98 @@ def _secret_read(grant: Grant, scope: Scope) -> Iterator[Reach]:
 
 
 @technique("k8s.rbac.bind", "Grant oneself a role", "ROLE_BIND", EdgeKind.CAN_GRANT,
-           ("bind roles | clusterroles + create | update | patch rolebindings (clusterrolebindings cluster-wide)",
-            "or: escalate + create | update | patch roles | clusterroles"),
-           "bind + create / update / patch role bindings, or escalate + create / update / patch roles: "
-           "grant any permission in the scope",
+           ("bind clusterroles + create | update | patch clusterrolebindings (ClusterRoleBinding): the cluster",
+            ("or: bind clusterroles | roles + create | update | patch rolebindings: that namespace, or every "
+             "namespace through a ClusterRoleBinding (a Role: only where one exists)"),
+            "or: escalate + update | patch on an existing role of the same kind (roles: its namespace)"),
+           "bind a role through a new or changed binding, or widen a role that exists with escalate: any "
+           "permission in the scope the API server's escalation check lets that binding or role cover",
            "Grant `bind` and `escalate` only to cluster operators, and with resourceNames naming the roles a "
            "delegated admin may hand out.", "T1098.006")
 def _role_bind(grant: Grant, scope: Scope) -> Iterator[Reach]:
-    cluster_wide = grant.namespace is None
-    role_kinds = ("roles", "clusterroles")
-    binding_kinds = ("rolebindings", "clusterrolebindings") if cluster_wide else ("rolebindings",)
-    target = scope.cluster_id if cluster_wide else f"{scope.cluster_id}/ns/{grant.namespace}"
-    bind = _first(grant, ("bind",), tuple((RBAC_GROUP, r) for r in role_kinds))
-    write_binding = _first(grant, ("create", "update", "patch"), tuple((RBAC_GROUP, r) for r in binding_kinds))
-    if bind and write_binding:
-        yield target, f"{write_binding} + {bind}", {}
-    escalate = _first(grant, ("escalate",), tuple((RBAC_GROUP, r) for r in role_kinds))
-    write_role = _first(grant, ("create", "update", "patch"), tuple((RBAC_GROUP, r) for r in role_kinds))
-    if escalate and write_role:
-        yield target, f"{write_role} + {escalate}", {}
+    routes = []
+    if _may(grant, ("bind",), ROLE_PAIRS):
+        routes.append(_binding_route)
+    if _may(grant, ("escalate",), ROLE_PAIRS):
+        routes.append(_escalate_route)
+    for route in routes:
+        cluster = grant.namespace is None and route(grant, scope, None)
+        if cluster:  # the whole cluster, which holds every namespace
+            yield scope.cluster_id, cluster, {}
+            continue
+        for namespace in scope.namespaces_for(grant):
+            action = route(grant, scope, namespace)
+            if action:
+                yield scope.namespace_id(namespace), action, {}
+
+
+ROLE_PAIRS = ((RBAC_GROUP, "roles"), (RBAC_GROUP, "clusterroles"))
+ROLE_RESOURCE = {"Role": "roles", "ClusterRole": "clusterroles"}
+CHANGE_BINDING = ("update", "patch")  # an existing binding: its subjects can change, its roleRef cannot
+
+
+def _bind_action(grant: Grant, kind: str, name: str | None, namespace: str | None) -> str | None:
+    """`bind <kind> [(<name>)]` if a binding may reference this role (the API server's bind check)."""
+    if not grant.allows("bind", RBAC_GROUP, kind, name):
+        return None
+    text = f"bind {_qualified(RBAC_GROUP, kind)}"
+    if name is None:
+        return text
+    return f"{text} ({namespace}/{name})" if namespace else f"{text} ({name})"
+
+
+def _bindable_role(grant: Grant, scope: Scope, namespace: str | None) -> str | None:
+    """A role that a new binding in this namespace (None: a ClusterRoleBinding) may reference, as its action.
+
+    ClusterRoles: any, when `bind` names none (every cluster has the built-in admin roles), else a named
+    ClusterRole that exists. Roles (RoleBindings only, in their own namespace): a Role that exists there.
+    """
+    candidates = [("clusterroles", None, None)] + [("clusterroles", n, None) for n in sorted(scope.cluster_roles)]
+    if namespace is not None:  # a ClusterRoleBinding can reference only a ClusterRole
+        candidates += [("roles", n, namespace) for n in sorted(scope.roles.get(namespace, []))]
+    return next((a for kind, name, ns in candidates if (a := _bind_action(grant, kind, name, ns))), None)
+
+
+def _binding_route(grant: Grant, scope: Scope, namespace: str | None) -> str | None:
+    """Create a binding to a bindable role, or add oneself to an existing binding of a bindable role."""
+    kind = "rolebindings" if namespace is not None else "clusterrolebindings"
+    written = _qualified(RBAC_GROUP, kind)
+    if grant.allows("create", RBAC_GROUP, kind):
+        bind = _bindable_role(grant, scope, namespace)
+        if bind:
+            return f"create {written} + {bind}"
+    if not _may(grant, CHANGE_BINDING, ((RBAC_GROUP, kind),)):
+        return None
+    for binding in scope.bindings_in(namespace):
+        write = next((v for v in CHANGE_BINDING if grant.allows(v, RBAC_GROUP, kind, binding.name)), None)
+        role_ns = namespace if binding.role_kind == "Role" else None
+        bind = write and _bind_action(grant, ROLE_RESOURCE[binding.role_kind], binding.role_name, role_ns)
+        if bind:
+            where = f"{namespace}/{binding.name}" if namespace else binding.name
+            return f"{write} {written} ({where}) + {bind}"
+    return None
+
+
+def _escalate_route(grant: Grant, scope: Scope, namespace: str | None) -> str | None:
+    """Widen an existing role with `escalate` and `update` / `patch` on that role kind.
+
+    ClusterRoles (a ClusterRoleBinding): any, when neither names one (the built-in system:basic-user is bound
+    to system:authenticated), else a named ClusterRole that exists. Roles: one that exists in the namespace.
+    """
+    kind = "roles" if namespace is not None else "clusterroles"
+    qualified = _qualified(RBAC_GROUP, kind)
+    if namespace is None:
+        names: list[str | None] = [None, *sorted(scope.cluster_roles)]
+    else:
+        names = sorted(scope.roles.get(namespace, []))
+    for name in names:
+        write = next((v for v in WRITE_ROLE if grant.allows(v, RBAC_GROUP, kind, name)), None)
+        if write and grant.allows("escalate", RBAC_GROUP, kind, name):
+            if name is None:
+                return f"{write} {qualified} + escalate {qualified}"
+            where = f"{namespace}/{name}" if namespace else name
+            return f"{write} {qualified} ({where}) + escalate {qualified} ({where})"
+    return None
 
 
 @technique("k8s.certificates.csr-approve", "Issue a client certificate for system:masters", "",

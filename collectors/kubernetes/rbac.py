@@ -22,8 +22,59 @@ RBAC_ESCALATION_VERBS = frozenset({"escalate", "bind"})
 # Verbs that grant nothing by themselves (PodSecurityPolicy `use`, read-only URL verbs).
 HARMLESS_VERBS = frozenset({"use", "head", "options"})
 NON_RESOURCE_READ_VERBS = frozenset({"get", "head", "options"})
-# Identities that impersonation can target cluster-wide (not service accounts, which are namespaced).
-IDENTITY_RESOURCES = ("users", "groups", "uids", "userextras")
+AUTHENTICATION_GROUP = "authentication.k8s.io"
+# Virtual resources whose only verb is `impersonate` (serviceaccounts also have create / delete ...).
+IMPERSONATION_ONLY = frozenset({(CORE, "users"), (CORE, "groups"), (AUTHENTICATION_GROUP, "uids"),
+                                (AUTHENTICATION_GROUP, "userextras")})
+# The writes that pair with `bind` (a binding referencing the role) and with `escalate` (widening a role
+# that exists, and so may already be bound: a new role needs a binding, which needs `bind`).
+WRITE_BINDING = ("create", "update", "patch")
+WRITE_ROLE = ("update", "patch")
+# Built-in cluster-scoped resources (`kubectl api-resources --namespaced=false`, 1.20 to 1.31, plus the
+# impersonation and signer virtual resources). A RoleBinding never authorises a request on them: the
+# request carries no namespace. Custom resources are taken as namespaced (their scope is in their CRD).
+CLUSTER_SCOPED = frozenset({
+    (CORE, "namespaces"), (CORE, "nodes"), (CORE, "persistentvolumes"), (CORE, "componentstatuses"),
+    (CORE, "users"), (CORE, "groups"),
+    (AUTHENTICATION_GROUP, "uids"), (AUTHENTICATION_GROUP, "userextras"),
+    (AUTHENTICATION_GROUP, "tokenreviews"), (AUTHENTICATION_GROUP, "selfsubjectreviews"),
+    ("authorization.k8s.io", "subjectaccessreviews"), ("authorization.k8s.io", "selfsubjectaccessreviews"),
+    ("authorization.k8s.io", "selfsubjectrulesreviews"),
+    (RBAC_GROUP, "clusterroles"), (RBAC_GROUP, "clusterrolebindings"),
+    ("certificates.k8s.io", "certificatesigningrequests"), ("certificates.k8s.io", "signers"),
+    ("certificates.k8s.io", "clustertrustbundles"),
+    ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
+    ("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicies"),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicybindings"),
+    ("admissionregistration.k8s.io", "mutatingadmissionpolicies"),
+    ("admissionregistration.k8s.io", "mutatingadmissionpolicybindings"),
+    ("apiextensions.k8s.io", "customresourcedefinitions"), ("apiregistration.k8s.io", "apiservices"),
+    ("storage.k8s.io", "storageclasses"), ("storage.k8s.io", "csidrivers"), ("storage.k8s.io", "csinodes"),
+    ("storage.k8s.io", "volumeattachments"), ("storage.k8s.io", "volumeattributesclasses"),
+    ("scheduling.k8s.io", "priorityclasses"), ("node.k8s.io", "runtimeclasses"),
+    ("networking.k8s.io", "ingressclasses"), ("networking.k8s.io", "ipaddresses"),
+    ("networking.k8s.io", "servicecidrs"), ("policy", "podsecuritypolicies"),
+    ("flowcontrol.apiserver.k8s.io", "flowschemas"),
+    ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations"),
+    ("internal.apiserver.k8s.io", "storageversions"), ("resource.k8s.io", "deviceclasses"),
+    ("resource.k8s.io", "resourceslices"), ("metrics.k8s.io", "nodes"),
+})
+_CLUSTER_SCOPED_NAMES = frozenset(resource for _, resource in CLUSTER_SCOPED)
+# Cluster-scoped resources with verbs the API server checks in a namespace, so a RoleBinding does grant
+# them: `bind` on a ClusterRole (for a RoleBinding in that namespace), `use` of a PodSecurityPolicy (in the
+# pod's namespace), and get / update / patch / delete of the binding's own Namespace object (its URL
+# /api/v1/namespaces/<ns> carries the namespace); never list / watch / create.
+NAMESPACE_CHECKED: dict[str, tuple[str, ...]] = {"clusterroles": ("bind",), "podsecuritypolicies": ("use",),
+                                                 "namespaces": ("get", "update", "patch", "delete")}
+
+
+def is_cluster_scoped(group: str, resource: str) -> bool:
+    """Is this resource (or the resource of this subresource) cluster-scoped? `*` groups: by name."""
+    base = resource.split("/", 1)[0]
+    if group == "*":
+        return base in _CLUSTER_SCOPED_NAMES
+    return (group, base) in CLUSTER_SCOPED
 # Creating (or re-pointing) one of these starts a pod under a service account the author chooses.
 WORKLOAD_CREATE = (
     (CORE, "pods"),
@@ -234,14 +285,16 @@ class Grant:
             return "create secrets (type service-account-token)"
         return None
 
-    def impersonable(self) -> tuple[bool, list[tuple[str, str]]]:
-        """(can impersonate any user / group, named users and groups it can impersonate).
+    def impersonable(self) -> tuple[set[str], list[tuple[str, str]]]:
+        """(`users` / `groups` it may impersonate by any name, named users and groups it may impersonate).
 
-        Impersonating users and groups is authorised cluster-wide only, so a RoleBinding grants none.
+        `impersonate` or `*` on users / groups (or on `*` resources) of the core group. Impersonating users
+        and groups is authorised cluster-wide only (the request has no namespace), so a RoleBinding
+        grants none.
         """
         if self.namespace is not None:
-            return False, []
-        unrestricted = False
+            return set(), []
+        unrestricted: set[str] = set()
         named: list[tuple[str, str]] = []
         for rule in self.rules:
             if not rule.has_verb("impersonate"):
@@ -250,10 +303,10 @@ class Grant:
                 if not rule.matches_resource(CORE, resource):
                     continue
                 if not rule.resource_names:
-                    unrestricted = True
+                    unrestricted.add(resource)
                 else:
                     named.extend((resource, n) for n in sorted(rule.resource_names))
-        return unrestricted, named
+        return unrestricted, [(r, n) for r, n in named if r not in unrestricted]
 
 
 def _qualified(group: str, resource: str) -> str:
@@ -265,30 +318,70 @@ def _qualified(group: str, resource: str) -> str:
     return f"{resource}.{group}"
 
 
-def _verb_level(verb: str, rule: Rule, cluster_scope: bool) -> str | None:
-    """The level one verb of one rule grants on the scope it is bound to."""
-    if rule.non_resource_urls and not rule.resources:
-        if not cluster_scope:
-            return None  # nonResourceURLs are honoured only through ClusterRoleBindings
-        return "read" if verb in NON_RESOURCE_READ_VERBS else "write"
-    touches_rbac_roles = any(
-        rule.matches_resource(RBAC_GROUP, r) for r in ("roles", "clusterroles")
-    )
+def _bound_scope_drops(group: str, resource: str, verb: str, cluster_scope: bool) -> bool:
+    """Does a RoleBinding's namespace make this (group, resource) unreachable for this verb?
+
+    Requests on cluster-scoped resources carry no namespace, so a RoleBinding never authorises them;
+    `bind` on clusterroles is the exception (the API server checks it in the new RoleBinding's
+    namespace), and so is PodSecurityPolicy `use` (checked in the pod's namespace).
+    """
+    if cluster_scope or not is_cluster_scoped(group, resource):
+        return False
+    honoured = NAMESPACE_CHECKED.get(resource.split("/", 1)[0], ())
+    return not honoured if verb == "*" else verb not in honoured
+
+
+def rbac_escalation_pairs(rules: Iterable[Rule], cluster_scope: bool) -> list[tuple[str, str, str, str]]:
+    """The RBAC escalations these rules hold on their own scope, whatever roles exist there.
+
+    (verb, role resource, write verb, resource written): `bind` on a role kind with `create` / `update` /
+    `patch` on the bindings that can reference it on this scope, or `escalate` with `update` / `patch` on
+    the same role kind (a role already bound can be widened). Names must not be restricted: resourceNames
+    leave only the named roles, which CAN_GRANT edges weigh against the roles that exist. A
+    ClusterRoleBinding's rolebindings and roles reach namespaces, not the cluster (CAN_GRANT edges).
+    """
+    rules = list(rules)
+
+    def allowed(verb: str, resource: str) -> bool:
+        return any(rule.allows(verb, RBAC_GROUP, resource) for rule in rules)
+
+    if cluster_scope:
+        candidates = [("bind", "clusterroles", WRITE_BINDING, "clusterrolebindings"),
+                      ("escalate", "clusterroles", WRITE_ROLE, "clusterroles")]
+    else:
+        candidates = [("bind", "roles", WRITE_BINDING, "rolebindings"),
+                      ("bind", "clusterroles", WRITE_BINDING, "rolebindings"),
+                      ("escalate", "roles", WRITE_ROLE, "roles")]
+    pairs = []
+    for verb, role_kind, write_verbs, written in candidates:
+        if allowed(verb, role_kind):
+            pairs.extend((verb, role_kind, w, written) for w in write_verbs if allowed(w, written))
+    return pairs
+
+
+def _atom_level(verb: str, group: str, resource: str, rule: Rule, cluster_scope: bool,
+                admin_atoms: set[tuple[str, str]]) -> str | None:
+    """The level one verb grants on one (group, resource) of a rule, on the scope it is bound to."""
+    if _bound_scope_drops(group, resource, verb, cluster_scope):
+        return None  # a RoleBinding cannot authorise a cluster-scoped resource
+    verb = _action_verb(verb, group, resource, cluster_scope)  # `*` there is its one honoured verb
+    if group in (RBAC_GROUP, "*") and not rule.resource_names and any(
+            verb in (v, "*") and resource in (r, "*") for v, r in admin_atoms):
+        return "admin"  # half of bind + write bindings, or of escalate + update roles
+    if verb in ("*", "impersonate") and cluster_scope and group in (CORE, "*") \
+            and resource in ("users", "groups", "*") and (not rule.resource_names or MASTERS in rule.resource_names):
+        return "admin"  # unrestricted user / group impersonation reaches system:masters
     if verb == "*":
-        if "*" in rule.resources:
+        if resource == "*":
             return "admin"  # cluster-admin / namespace-admin equivalent
-        if touches_rbac_roles and not rule.resource_names:
-            return "admin"  # `*` includes escalate and bind
+        if _impersonation_only(group, resource):
+            return None  # impersonate is their only verb: named targets become CAN_ASSUME edges
         return "write"
     if verb in RBAC_ESCALATION_VERBS:
-        return "admin" if touches_rbac_roles else None
+        # Without the binding / role write it pairs with, bind or escalate changes nothing by itself.
+        return "write" if group in (RBAC_GROUP, "*") and resource in ("roles", "clusterroles", "*") else None
     if verb == "impersonate":
-        # Unrestricted user / group impersonation reaches system:masters. Service-account and named
-        # impersonation become CAN_ASSUME edges instead, so the path engine follows the real target.
-        identities = any(rule.matches_resource(CORE, r) for r in ("users", "groups"))
-        if cluster_scope and identities and (not rule.resource_names or MASTERS in rule.resource_names):
-            return "admin"
-        return None
+        return None  # service accounts and named users / groups: CAN_ASSUME edges to the real targets
     if verb in WRITE_VERBS:
         return "write"
     if verb in READ_VERBS or verb in HARMLESS_VERBS:
@@ -296,34 +389,61 @@ def _verb_level(verb: str, rule: Rule, cluster_scope: bool) -> str | None:
     return "write"  # approve, sign, proxy, custom verbs: treat as changing state
 
 
-def _action_texts(rule: Rule, verb: str) -> list[str]:
-    if rule.non_resource_urls and not rule.resources:
-        return [f"{verb} {url}" for url in sorted(rule.non_resource_urls)]
-    groups = sorted(rule.api_groups) or [CORE]
-    suffix = f" ({', '.join(sorted(rule.resource_names))})" if rule.resource_names else ""
-    texts = []
-    for resource in sorted(rule.resources):
-        for group in groups:
-            texts.append(f"{verb} {_qualified(group, resource)}{suffix}")
-    return texts
+def _impersonation_only(group: str, resource: str) -> bool:
+    base = resource.split("/", 1)[0]
+    return any(group in (g, "*") and r == base for g, r in IMPERSONATION_ONLY)
+
+
+def _action_verb(verb: str, group: str, resource: str, cluster_scope: bool) -> str:
+    """Under a RoleBinding, `*` on clusterroles is only `bind` (psp: `use`); the action says so."""
+    honoured = NAMESPACE_CHECKED.get(resource.split("/", 1)[0], ())
+    if verb == "*" and not cluster_scope and is_cluster_scoped(group, resource) and len(honoured) == 1:
+        return honoured[0]
+    return verb
 
 
 def classify(rules: Iterable[Rule], cluster_scope: bool) -> tuple[str | None, list[str]]:
-    """Highest level the rules grant on their scope, and a sample of actions (highest first)."""
+    """Highest level the rules grant on their scope, and a sample of actions (highest first).
+
+    Each (verb, apiGroup, resource) of each rule counts on its own: under a RoleBinding, rules on
+    cluster-scoped resources grant nothing and are not listed; `bind` / `escalate` are admin only with
+    the write they pair with (rbac_escalation_pairs).
+    """
+    rules = list(rules)
+    pairs = rbac_escalation_pairs(rules, cluster_scope)
+    admin_atoms = {(verb, role_kind) for verb, role_kind, _, _ in pairs} | {(w, r) for _, _, w, r in pairs}
     # Sorted by level, then round-robin over rules, so the sample shows the variety of the role.
     ranked: list[tuple[int, int, int, str]] = []
     best: str | None = None
+
+    def add(level: str, text: str, position: int, rule_index: int) -> None:
+        nonlocal best
+        if best is None or LEVEL_RANK[level] > LEVEL_RANK[best]:
+            best = level
+        ranked.append((-LEVEL_RANK[level], position, rule_index, text))
+
     for rule_index, rule in enumerate(rules):
         position = 0
+        suffix = f" ({', '.join(sorted(rule.resource_names))})" if rule.resource_names else ""
         for verb in sorted(rule.verbs):
-            level = _verb_level(verb, rule, cluster_scope)
-            if level is None:
+            if rule.non_resource_urls and not rule.resources:
+                if not cluster_scope:
+                    continue  # nonResourceURLs are honoured only through ClusterRoleBindings
+                level = "read" if verb in NON_RESOURCE_READ_VERBS else "write"
+                for url in sorted(rule.non_resource_urls):
+                    add(level, f"{verb} {url}", position, rule_index)
+                    position += 1
                 continue
-            if best is None or LEVEL_RANK[level] > LEVEL_RANK[best]:
-                best = level
-            for text in _action_texts(rule, verb):
-                ranked.append((-LEVEL_RANK[level], position, rule_index, text))
-                position += 1
+            # `impersonate *` is impersonation of users and groups (service accounts: CAN_ASSUME edges)
+            resources = ("users", "groups") if verb == "impersonate" and "*" in rule.resources else rule.resources
+            for resource in sorted(resources):
+                for group in sorted(rule.api_groups) or [CORE]:
+                    level = _atom_level(verb, group, resource, rule, cluster_scope, admin_atoms)
+                    if level is None:
+                        continue
+                    shown = _action_verb(verb, group, resource, cluster_scope)
+                    add(level, f"{shown} {_qualified(group, resource)}{suffix}", position, rule_index)
+                    position += 1
     actions: list[str] = []
     for *_, text in sorted(ranked):
         if text not in actions:

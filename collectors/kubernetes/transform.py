@@ -13,7 +13,7 @@ from typing import Any
 
 from collectors.base import looks_like_service_account
 from collectors.kubernetes import escalations
-from collectors.kubernetes.escalations import PodInfo, Scope, ServiceAccountRef
+from collectors.kubernetes.escalations import BindingRef, PodInfo, Scope, ServiceAccountRef
 from collectors.kubernetes.exports import (
     SOURCE,
     ClusterExport,
@@ -21,6 +21,7 @@ from collectors.kubernetes.exports import (
     Item,
     cluster_info,
 )
+from collectors.kubernetes.pods import host_paths, node_escape
 from collectors.kubernetes.rbac import (
     Grant,
     RoleDef,
@@ -287,8 +288,9 @@ MAX_POD_NAMES = 20
 def _pods(b: _Builder, parsed: _Parsed) -> None:
     """Which service account each pod runs as, whether its token is mounted, and node-escape flags.
 
-    The flags land on the service account node (`pods`, `privileged_pods`, `host_path_pods`,
-    `host_pid_pods`, bounded lists of `<ns>/<pod>`) and feed the exec / patch / token-steal techniques.
+    The flags land on the service account node (`pods`, `privileged_pods`, `host_path_pods` (any
+    hostPath), `host_pid_pods`, `node_escape_pods` (pods.node_escape), bounded lists of `<ns>/<pod>`) and
+    feed the exec / patch / token-steal techniques.
     """
     sa_automount = {(i.meta.get("namespace"), i.meta["name"]): i.obj.get("automountServiceAccountToken")
                     for i in parsed.service_accounts}
@@ -302,21 +304,20 @@ def _pods(b: _Builder, parsed: _Parsed) -> None:
         automount = spec.get("automountServiceAccountToken")
         if automount is None:
             automount = sa_automount.get((namespace, sa_name))
-        containers = [c for key in ("initContainers", "containers", "ephemeralContainers")
-                      for c in spec.get(key) or [] if isinstance(c, dict)]
+        escape = node_escape(spec)
         pod = PodInfo(
             namespace=namespace, name=item.meta["name"], service_account=sa_name,
             sa_id=b.service_account(namespace, sa_name, item.file),
             token_mounted=automount is not False, node=spec.get("nodeName") or None,
-            privileged=any((c.get("securityContext") or {}).get("privileged") is True for c in containers),
-            host_path=any(isinstance(v, dict) and v.get("hostPath") for v in spec.get("volumes") or []),
-            host_pid=spec.get("hostPID") is True,
+            privileged="privileged" in escape, host_path=bool(host_paths(spec)),
+            host_pid=spec.get("hostPID") is True, escape=escape,
         )
         parsed.pods.append(pod)
         record = b.node_record(pod.sa_id)
         path = f"{namespace}/{pod.name}"
         for prop, flag in (("pods", True), ("privileged_pods", pod.privileged),
-                           ("host_path_pods", pod.host_path), ("host_pid_pods", pod.host_pid)):
+                           ("host_path_pods", pod.host_path), ("host_pid_pods", pod.host_pid),
+                           ("node_escape_pods", pod.escapes_to_node)):
             if flag and len(record.setdefault(prop, [])) < MAX_POD_NAMES:
                 record[prop].append(path)
 
@@ -491,12 +492,26 @@ def _subject_id(b: _Builder, grant: Grant, subject: Any, file: str) -> str | Non
 
 
 def _scope(b: _Builder, parsed: _Parsed) -> Scope:
+    roles: dict[str, list[str]] = {}
+    for namespace, name in parsed.roles:
+        roles.setdefault(namespace, []).append(name)
+    bindings = []
+    for item in parsed.bindings:
+        ref = item.obj.get("roleRef")
+        if isinstance(ref, dict) and ref.get("kind") in ("Role", "ClusterRole") and isinstance(ref.get("name"), str):
+            namespace = item.meta.get("namespace") if item.kind == "RoleBinding" else None
+            bindings.append(BindingRef(namespace, item.meta["name"], ref["kind"], ref["name"]))
     return Scope(
         cluster_id=b.cid,
         masters_group_id=f"{b.cid}/group/{MASTERS}",
         service_accounts=[ServiceAccountRef(sa.namespace, sa.name, sa.id) for sa in b.service_accounts.values()],
         pods=parsed.pods,
         secrets=[info for _, info in parsed.secrets],
+        namespaces=sorted(n["name"] for n in b.nodes_of(f"{b.cid}/ns/")),
+        roles=roles,
+        cluster_roles=sorted(parsed.cluster_roles),
+        bindings=bindings,
+        users=sorted(n["id"] for n in b.nodes_of(f"{b.cid}/user/")),
     )
 
 

@@ -220,9 +220,10 @@ def rules(*raw: dict[str, Any]) -> list[Rule]:
         ({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, True, "admin"),
         ({"apiGroups": [""], "resources": ["*"], "verbs": ["*"]}, False, "admin"),
         ({"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}, False, "write"),
+        # bind or escalate alone changes nothing: admin only with the write it pairs with (test_rbac_pair_levels)
         ({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["escalate"]},
-         True, "admin"),
-        ({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["bind"]}, False, "admin"),
+         True, "write"),
+        ({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["bind"]}, False, "write"),
         ({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["*"], "verbs": ["*"]}, False, "admin"),
         ({"apiGroups": [""], "resources": ["users", "groups"], "verbs": ["impersonate"]}, True, "admin"),
         # user impersonation is authorised cluster-wide only: a RoleBinding grants nothing

@@ -13,6 +13,7 @@ import json
 import random
 import shutil
 import subprocess
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,17 +64,29 @@ def _apply(api_client: Any) -> None:
     from kubernetes import client, utils
     utils.create_from_yaml(api_client, str(READER_ROLE))
     utils.create_from_yaml(api_client, str(MANIFESTS / "dangerous-rbac.yaml"))
+    utils.create_from_yaml(api_client, str(MANIFESTS / "rbac-semantics.yaml"))
     core, rbac = client.CoreV1Api(api_client), client.RbacAuthorizationV1Api(api_client)
     # Controllers work asynchronously: the aggregation controller fills admin / monitoring, the token
     # controller fills legacy tokens and gives every SA the token secret pod admission wants.
     wait_for(lambda: any("*" in (r.resources or []) for r in rbac.read_cluster_role("admin").rules or []),
              "the wildcard role aggregated into admin")
     wait_for(lambda: rbac.read_cluster_role("monitoring").rules, "the monitoring aggregation")
-    wait_for(lambda: (core.read_namespaced_secret("legacy-bot-token", "kube-system").data or {}).get("token"),
-             "the legacy token controller")
+    for name, namespace in (("legacy-bot-token", "kube-system"), ("old-bot-token", "sem-tokens")):
+        wait_for(lambda name=name, namespace=namespace: (core.read_namespaced_secret(name, namespace).data or {}
+                                                          ).get("token"), "the legacy token controller")
+    wait_for(lambda: _every_token_issued(core), "a legacy token secret for every service account")
     for pod in PODS:
         wait_for(lambda pod=pod: core.create_namespaced_pod(pod["metadata"]["namespace"], pod),
                  f"pod {pod['metadata']['name']}")
+
+
+def _every_token_issued(core: Any) -> bool:
+    """The 1.20 token controller has given every service account a token secret holding its token."""
+    tokens = {(s.metadata.namespace, s.metadata.name): (s.data or {}).get("token")
+              for s in core.list_secret_for_all_namespaces(field_selector="type=kubernetes.io/service-account-token").items}
+    accounts = core.list_service_account_for_all_namespaces().items
+    return all(any(tokens.get((a.metadata.namespace, ref.name)) for ref in a.secrets or []) for a in accounts) \
+        and all(tokens.values())
 
 
 @pytest.fixture(scope="module")
@@ -307,6 +320,184 @@ def test_csr_approval_mints_a_system_masters_certificate(live):
     mint = edges_of(result, "CAN_CREATE_CREDENTIAL", sa("team-b", "csr-approver"))
     assert mint[f"{C}/group/system:masters"]["techniques"][0] == "k8s.certificates.csr-approve"
     assert edges_of(result, "CAN_CREATE_CREDENTIAL", sa("team-b", "binder")) == {}
+
+
+# --- what the API server enforces beyond rule matching (issue 14): real requests as each account -------
+
+SEM = "sem-subjects"
+
+
+def _forbidden(call: Any) -> bool:
+    """Run one request; True if the API server refuses it (403), False if it succeeds."""
+    from kubernetes.client.rest import ApiException
+    try:
+        call()
+    except ApiException as exc:
+        if exc.status == 403:
+            return True
+        raise
+    return False
+
+
+def _as_service_account(plane: ControlPlane, namespace: str, name: str, **impersonate: str) -> Any:
+    """An API client holding a real token of the service account (TokenRequest), optionally impersonating."""
+    from kubernetes import client
+    core = client.CoreV1Api(plane.api_client(ADMIN_TOKEN))
+    request = client.AuthenticationV1TokenRequest(
+        spec=client.V1TokenRequestSpec(audiences=["https://kubernetes.default.svc"], expiration_seconds=600))
+    token = core.create_namespaced_service_account_token(name, namespace, request).status.token
+    api_client = plane.api_client(token)
+    for header, value in impersonate.items():
+        api_client.set_default_header(f"Impersonate-{header.capitalize()}", value)
+    return api_client
+
+
+def _binding(name: str, kind: str, role_kind: str, role: str, namespace: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+            "subjects": [{"kind": "User", "name": "crosspath-probe"}]}
+
+
+WIDEN = {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}
+GRANT_HOLDERS = [(SEM, n) for n in ("bind-cr-crb", "bind-cr-rb", "bind-roles-rb", "bind-roles-crb", "bind-named",
+                                    "bind-named-missing", "bind-roles-empty-ns", "escalate-cr",
+                                    "escalate-kinds-crossed", "escalate-roles", "escalate-create-only", "bind-only",
+                                    "escalate-only", "cluster-scoped-in-ns")] + [
+    ("team-b", n) for n in ("binder", "binding-writer", "escalator")]
+
+
+def _server_grants(plane: ControlPlane, namespace: str, name: str) -> set[str]:
+    """Where the API server lets this account bind an admin role or widen an existing role (dry runs).
+
+    The cluster: a ClusterRoleBinding to cluster-admin, or any rule added to the ClusterRole sem-editor.
+    A namespace: a RoleBinding there to cluster-admin, sem-editor or a Role of that namespace (not a role
+    the account is itself bound to: holding a role's rules lets anyone bind it, and that grants nothing
+    new), or any rule added to a Role there.
+    """
+    from kubernetes import client
+    admin = client.RbacAuthorizationV1Api(plane.api_client(ADMIN_TOKEN))
+    rbac = client.RbacAuthorizationV1Api(_as_service_account(plane, namespace, name))
+    namespaces = [n.metadata.name for n in client.CoreV1Api(plane.api_client(ADMIN_TOKEN)).list_namespace().items]
+    reached = set()
+    cluster_role = admin.read_cluster_role("sem-editor")
+    cluster_role.rules = [*cluster_role.rules, WIDEN]
+    if not _forbidden(lambda: rbac.create_cluster_role_binding(
+            _binding("probe", "ClusterRoleBinding", "ClusterRole", "cluster-admin"), dry_run="All")) or \
+            not _forbidden(lambda: rbac.replace_cluster_role("sem-editor", cluster_role, dry_run="All")):
+        reached.add(C)
+    subject = f"system:serviceaccount:{namespace}:{name}"
+    for ns in namespaces:
+        own = {b.role_ref.name for b in admin.list_namespaced_role_binding(ns).items
+               if any(f"system:serviceaccount:{s.namespace}:{s.name}" == subject for s in b.subjects or [])}
+        roles = [r for r in admin.list_namespaced_role(ns).items if r.metadata.name not in own]
+        refs = [("ClusterRole", "cluster-admin"), ("ClusterRole", "sem-editor")] + [
+            ("Role", r.metadata.name) for r in roles]
+        for role_kind, role in refs:
+            body = _binding("probe", "RoleBinding", role_kind, role, ns)
+            if not _forbidden(lambda ns=ns, body=body: rbac.create_namespaced_role_binding(ns, body, dry_run="All")):
+                reached.add(f"{C}/ns/{ns}")
+        for role in roles:
+            role.rules = [*(role.rules or []), WIDEN]
+            if not _forbidden(lambda ns=ns, role=role: rbac.replace_namespaced_role(
+                    role.metadata.name, ns, role, dry_run="All")):
+                reached.add(f"{C}/ns/{ns}")
+    return reached
+
+
+def test_can_grant_is_exactly_where_the_api_server_lets_a_binding_or_role_escalate(plane, live):
+    _, result = live
+    namespaces = {n["id"] for n in result.nodes if n["kind"] == "namespace"}
+    mismatches = []
+    for namespace, name in GRANT_HOLDERS:
+        drawn = set(edges_of(result, "CAN_GRANT", sa(namespace, name)))
+        if C in drawn:
+            drawn |= namespaces  # the cluster holds every namespace
+        server = _server_grants(plane, namespace, name)
+        if C in server:
+            server |= namespaces
+        if drawn != server:
+            mismatches.append((name, sorted(drawn - server), sorted(server - drawn)))
+    assert mismatches == []
+
+
+def test_impersonation_edges_are_exactly_what_the_api_server_lets_each_account_impersonate(plane, live):
+    from kubernetes import client
+    _, result = live
+    review = client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
+        resource_attributes=client.V1ResourceAttributes(verb="list", resource="nodes")))
+    targets = {f"{C}/group/system:masters": {"user": "crosspath-probe", "group": "system:masters"},
+               f"{C}/user/mallory": {"user": "mallory"}}
+    targets.update({sa(ns, n): {"user": f"system:serviceaccount:{ns}:{n}"}
+                    for ns, n in (("sem-empty", "target"), ("sem-roles", "target"), ("team-a", "app"))})
+    mismatches = []
+    for holder in ("imp-star", "imp-all-resources", "imp-wrong-group", "imp-in-namespace"):
+        drawn = set(edges_of(result, "CAN_ASSUME", sa(SEM, holder))) & set(targets)
+        server = set()
+        for target, headers in targets.items():
+            authz = client.AuthorizationV1Api(_as_service_account(plane, SEM, holder, **headers))
+            if not _forbidden(lambda authz=authz: authz.create_self_subject_access_review(review)):
+                server.add(target)
+        if drawn != server:
+            mismatches.append((holder, sorted(drawn - server), sorted(server - drawn)))
+    assert mismatches == []
+    assert f"{C}/group/system:masters" in edges_of(result, "CAN_ASSUME", sa(SEM, "imp-star"))
+
+
+def test_a_role_binding_cannot_reach_cluster_scoped_resources_and_the_graph_agrees(plane, live):
+    from kubernetes import client
+    _, result = live
+    for name, allowed in (("cluster-scoped-in-ns", False), ("cluster-scoped-crb", True)):
+        api_client = _as_service_account(plane, SEM, name)
+        core, rbac = client.CoreV1Api(api_client), client.RbacAuthorizationV1Api(api_client)
+        storage = client.StorageV1Api(api_client)
+        storage_class = {"metadata": {"name": "probe"}, "provisioner": "example.com/none"}
+        calls = [core.list_node, core.list_persistent_volume, core.list_namespace,
+                 partial(storage.create_storage_class, storage_class, dry_run="All"),
+                 partial(rbac.create_cluster_role_binding,
+                         # a role it already holds (system:authenticated): no bind needed
+                         _binding("probe", "ClusterRoleBinding", "ClusterRole", "system:basic-user"), dry_run="All")]
+        assert [not _forbidden(call) for call in calls] == [allowed] * len(calls), name
+    assert not [e for e in result.edges if e["source"] == sa(SEM, "cluster-scoped-in-ns")
+                and e["kind"] not in ("MEMBER_OF",)]
+    assert edges_of(result, "HAS_PERMISSION", sa(SEM, "cluster-scoped-crb"))[C]["level"] == "write"
+    # A RoleBinding does reach its own Namespace object: get / delete, never list.
+    core = client.CoreV1Api(_as_service_account(plane, SEM, "own-namespace"))
+    assert not _forbidden(lambda: core.read_namespace("sem-roles"))
+    assert not _forbidden(lambda: core.delete_namespace("sem-roles", dry_run="All"))
+    assert _forbidden(lambda: core.read_namespace("sem-empty")) and _forbidden(core.list_namespace)
+    perm = edges_of(result, "HAS_PERMISSION", sa(SEM, "own-namespace"))
+    assert set(perm) == {f"{C}/ns/sem-roles"}
+    assert set(perm[f"{C}/ns/sem-roles"]["actions"]) == {"get namespaces", "delete namespaces"}
+
+
+def test_bind_or_escalate_alone_is_write_not_admin(live):
+    _, result = live
+    for name in ("bind-only", "escalate-only"):
+        assert {t: e["level"] for t, e in edges_of(result, "HAS_PERMISSION", sa(SEM, name)).items()} == {
+            f"{C}/ns/sem-roles": "write"}
+
+
+def test_list_or_watch_on_secrets_reads_every_legacy_token_of_the_namespace(plane, live):
+    from kubernetes import client, watch
+    _, result = live
+    tokens = {n["id"] for n in result.nodes if n["kind"] == "token" and n["id"].startswith(f"{C}/secret/sem-tokens/")}
+    owners = {e["target"] for e in result.edges if e["kind"] == "AUTHENTICATES" and e["source"] in tokens}
+    assert f"{C}/secret/sem-tokens/old-bot-token" in tokens and sa("sem-tokens", "old-bot") in owners
+    for name in ("secret-watcher", "secret-list-only"):
+        assert set(edges_of(result, "CAN_READ_SECRET", sa(SEM, name))) == tokens
+    lister = client.CoreV1Api(_as_service_account(plane, SEM, "secret-list-only"))
+    listed = {s.metadata.name: s for s in lister.list_namespaced_secret("sem-tokens").items}
+    assert (listed["old-bot-token"].data or {}).get("token")  # a list carries every value
+    watcher = client.CoreV1Api(_as_service_account(plane, SEM, "secret-watcher"))
+    seen = {event["object"].metadata.name: event["object"] for event in watch.Watch().stream(
+        watcher.list_namespaced_secret, "sem-tokens", timeout_seconds=2)}
+    assert (seen["old-bot-token"].data or {}).get("token")  # so does a watch
+    getter = client.CoreV1Api(_as_service_account(plane, SEM, "secret-get-other"))
+    assert _forbidden(lambda: getter.read_namespaced_secret("old-bot-token", "sem-tokens"))
+    assert edges_of(result, "CAN_READ_SECRET", sa(SEM, "secret-get-other")) == {}
 
 
 # --- oracle: effective permissions == SubjectAccessReview ----------------------------------------
