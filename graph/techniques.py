@@ -139,7 +139,9 @@ class Catalogue:
         return len(self._by_id)
 
     def of(self, source: str) -> list[Technique]:
-        return [t for t in self if t.source == source]
+        """One source's techniques in registration order: the order its modules list them in (each
+        source's code relies on it, e.g. to name the most direct technique first)."""
+        return [t for t in self._by_id.values() if t.source == source]
 
 
 def _problem(technique: Technique) -> str:
