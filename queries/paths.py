@@ -17,6 +17,7 @@ How it stays near-linear:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,15 +233,16 @@ class PathEngine:
                     grant_edge_of.setdefault((holder, bit), edge_no)
         if not bit_of:
             return
-        forward: dict[int, list[int]] = {}
-        for v in range(len(self.ids)):
-            for u, _ in self.radj[v]:
-                forward.setdefault(u, []).append(v)
         relevant = self._ancestors(set(bit_of) | set(holds_own))
+        forward: list[list[int]] = [[] for _ in self.ids]  # act-as edges among the relevant nodes
+        for v in relevant:
+            for u, _ in self.radj[v]:
+                if u in relevant:
+                    forward[u].append(v)
         acts: dict[int, int] = {}
         holds: dict[int, int] = {}
         composed: dict[int, int] = {}
-        for component in _components(relevant, forward):
+        for component in _components(sorted(relevant), forward):
             members = set(component)
             act_bits = 0
             hold_bits = 0
@@ -249,7 +251,7 @@ class PathEngine:
                 if member in bit_of:
                     act_bits |= 1 << bit_of[member]
                 hold_bits |= holds_own.get(member, 0)
-                for child in forward.get(member, ()):
+                for child in forward[member]:
                     if child not in members and child in acts:
                         act_bits |= acts[child]
                         hold_bits |= holds[child]
@@ -286,7 +288,7 @@ class PathEngine:
         return list(by_scope.values())
 
     @staticmethod
-    def _nearest_holder(start: int, bit: int, holds_own: dict[int, int], forward: dict[int, list[int]]) -> int:
+    def _nearest_holder(start: int, bit: int, holds_own: dict[int, int], forward: list[list[int]]) -> int:
         """The nearest node `start` acts as that holds the grant for `bit` (it exists: holds[start] has it)."""
         mask = 1 << bit
         seen = {start}
@@ -295,7 +297,7 @@ class PathEngine:
             u = queue.popleft()
             if holds_own.get(u, 0) & mask:
                 return u
-            for v in forward.get(u, ()):
+            for v in forward[u]:
                 if v not in seen:
                     seen.add(v)
                     queue.append(v)
@@ -372,60 +374,20 @@ class PathEngine:
 
         reach = [0] * n
         best = [0] * n
-        order = [-1] * n
-        low = [0] * n
-        on_stack = bytearray(n)
-        stack: list[int] = []
-        counter = 0
-        for root in range(n):
-            if dist[root] == INF or order[root] != -1:
-                continue
-            work = [(root, 0)]
-            while work:
-                node, child_at = work.pop()
-                if child_at == 0:
-                    order[node] = low[node] = counter
-                    counter += 1
-                    stack.append(node)
-                    on_stack[node] = 1
-                children = forward[node]
-                recursed = False
-                while child_at < len(children):
-                    child = children[child_at]
-                    child_at += 1
-                    if order[child] == -1:
-                        work.append((node, child_at))
-                        work.append((child, 0))
-                        recursed = True
-                        break
-                    if on_stack[child]:
-                        low[node] = min(low[node], order[child])
-                if recursed:
-                    continue
-                if low[node] == order[node]:
-                    members = []
-                    while True:
-                        member = stack.pop()
-                        on_stack[member] = 0
-                        members.append(member)
-                        if member == node:
-                            break
-                    bits = 0
-                    top = 0
-                    member_set = set(members)
-                    for member in members:
-                        bits |= own_bits[member]
-                        top = max(top, own_class[member])
-                        for child in forward[member]:
-                            if child not in member_set:
-                                bits |= reach[child]
-                                top = max(top, best[child])
-                    for member in members:
-                        reach[member] = bits
-                        best[member] = top
-                if work:
-                    parent = work[-1][0]
-                    low[parent] = min(low[parent], low[node])
+        for members in _components((v for v in range(n) if dist[v] != INF), forward):
+            bits = 0
+            top = 0
+            member_set = set(members)
+            for member in members:
+                bits |= own_bits[member]
+                top = max(top, own_class[member])
+                for child in forward[member]:
+                    if child not in member_set:
+                        bits |= reach[child]
+                        top = max(top, best[child])
+            for member in members:
+                reach[member] = bits
+                best[member] = top
         return reach, best
 
     # -- entries and gaps ---------------------------------------------------------------
@@ -591,37 +553,38 @@ def _bits(value: int) -> list[int]:
     return found
 
 
-def _components(nodes: set[int], forward: dict[int, list[int]]) -> list[list[int]]:
-    """Strongly connected components of the subgraph on `nodes`, sinks first (Tarjan, iterative)."""
-    order: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
+def _components(roots: Iterable[int], forward: list[list[int]]) -> list[list[int]]:
+    """Strongly connected components of what `roots` reach over `forward`, sinks first (Tarjan's
+    algorithm, iterative): a component comes after every component it reaches."""
+    n = len(forward)
+    order = [-1] * n
+    low = [0] * n
+    on_stack = bytearray(n)
     stack: list[int] = []
     found: list[list[int]] = []
-    inside: dict[int, list[int]] = {}  # each node's successors within `nodes`, computed once
-    for root in sorted(nodes):
-        if root in order:
+    counter = 0
+    for root in roots:
+        if order[root] != -1:
             continue
         work = [(root, 0)]
         while work:
             node, child_at = work.pop()
             if child_at == 0:
-                order[node] = low[node] = len(order)
+                order[node] = low[node] = counter
+                counter += 1
                 stack.append(node)
-                on_stack.add(node)
-            children = inside.get(node)
-            if children is None:
-                children = inside[node] = [c for c in forward.get(node, ()) if c in nodes]
+                on_stack[node] = 1
+            children = forward[node]
             recursed = False
             while child_at < len(children):
                 child = children[child_at]
                 child_at += 1
-                if child not in order:
+                if order[child] == -1:
                     work.append((node, child_at))
                     work.append((child, 0))
                     recursed = True
                     break
-                if child in on_stack:
+                if on_stack[child]:
                     low[node] = min(low[node], order[child])
             if recursed:
                 continue
@@ -629,7 +592,7 @@ def _components(nodes: set[int], forward: dict[int, list[int]]) -> list[list[int
                 component = []
                 while True:
                     member = stack.pop()
-                    on_stack.discard(member)
+                    on_stack[member] = 0
                     component.append(member)
                     if member == node:
                         break

@@ -18,35 +18,10 @@ from collectors.entra.abuse import (
     techniques,
 )
 from graph.techniques import CATALOGUE
+from tests.techniques.entra_cases import tenant
 
 TENANT = "entra:tenant/t1"
 ADMIN_ROLE_NODE = "entra:role/62e90394-69f5-4237-9190-012177145e10"
-
-
-def tenant(**changes) -> Tenant:
-    """attacker `x`, a plain user `u1` (MFA enforced), an admin user `adm`, SP `sp1`,
-    groups `g-plain` and `g-tier0` (role-assignable)."""
-    base = Tenant(
-        tenant=TENANT,
-        users={
-            "x": {"id": "x", "userPrincipalName": "x@t"},
-            "u1": {"id": "u1", "userPrincipalName": "u1@t"},
-            "adm": {"id": "adm", "userPrincipalName": "adm@t"},
-            "off": {"id": "off", "userPrincipalName": "off@t", "accountEnabled": False},
-        },
-        user_mfa={"x": False, "u1": True, "adm": True},
-        groups={
-            "g-plain": {"id": "g-plain", "displayName": "Plain"},
-            "g-tier0": {"id": "g-tier0", "displayName": "Tier0", "isAssignableToRole": True},
-        },
-        service_principals={"sp1": {"id": "sp1", "displayName": "payroll"}},
-        roles={"adm": {GLOBAL_ADMIN}},
-    )
-    for key, value in changes.items():
-        setattr(base, key, value)
-    if "admins" not in changes:  # as the collector computes it: users holding any directory role
-        base.admins = {"adm"} | {user for user in base.users if base.roles.get(user)}
-    return base
 
 
 def from_x(edges):
