@@ -252,7 +252,8 @@ def blast_radius_command(node: str, snapshot_path: Path, policy: Path | None, as
     person = people.is_person(node_id)
     if person:
         data = graph.nodes[node_id]
-        stdout.print(f"[bold]{escape(data['name'])}[/] (person {escape(data['email'])}, {len(identities)} identities) reaches "
+        count = f"{len(identities)} identit{'y' if len(identities) == 1 else 'ies'}"
+        stdout.print(f"[bold]{escape(data['name'])}[/] (person {escape(data['email'])}, {count}) reaches "
                      f"{len(rows)} privileged target(s)", highlight=False)
         for identity in identities:
             stdout.print(f"  identity {people.label(identity)}", markup=False, highlight=False)
@@ -263,8 +264,8 @@ def blast_radius_command(node: str, snapshot_path: Path, policy: Path | None, as
         chain = " → ".join([row["path"][0]["source"]] + [step["target"] for step in row["path"]])
         through = f", through {graph.nodes[row['through']]['name']}" if row["through"] else ""
         by = f" by {graph.nodes[row['identity']]['name']} ({row['identity']})" if person else ""
-        stdout.print(f"  {row['level']:5} {row['name']} ({row['provider']}) [{mfa}, {row['hops']} hops{through}]{by}",
-                     markup=False, highlight=False)
+        stdout.print(f"  {row['level']:5} {row['name']} ({row['provider']}) [{mfa}, {row['hops']} hops{through}]"
+                     f"{by}", markup=False, highlight=False)
         stdout.print(f"        {chain}", markup=False, highlight=False)
 
 
