@@ -16,7 +16,8 @@ $(BIN)/crosspath: pyproject.toml
 setup: $(BIN)/crosspath
 
 demo: setup
-	$(BIN)/crosspath scan $(SAMPLES) --out $(OUT) --exceptions $(SAMPLES)/exceptions.yaml
+	$(BIN)/crosspath scan $(SAMPLES) --out $(OUT) --exceptions $(SAMPLES)/exceptions.yaml \
+		--identities $(SAMPLES)/identities.yaml
 	@echo "Explore it in the dashboard: make dashboard   (then open http://127.0.0.1:8501)"
 
 test: setup

@@ -11,17 +11,20 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from collectors import SOURCES
 from crosspath import __version__
 from crosspath.cli_cypher import register as register_cypher_commands
 from crosspath.cli_techniques import register as register_technique_commands
 from crosspath.pipeline import SNAPSHOT_NAME, NothingCollected, ScanError, run_analysis, scan
+from graph.identities import SOURCE as IDENTITIES_SOURCE
 from graph.snapshot import SnapshotError, read_snapshot
 from queries.coverage_gate import gate_problems
 from queries.drift import diff
 from queries.findings import SEVERITIES, SEVERITY_RANK, Analysis
 from queries.paths import PathEngine
+from queries.people import People, blast_radius_of
 from queries.policy import load_policy
 from queries.reports import REPORT_FORMATS, write_reports
 from queries.reports.terminal_summary import render_summary
@@ -109,6 +112,9 @@ def collect_group() -> None:
               show_default=True, help="Where the snapshot and the reports are written.")
 @_policy_option
 @_exceptions_option
+@click.option("--identities", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="identities.yaml: which person an identity belongs to where its name or email cannot say "
+              "(docs/identities.md).")
 @click.option("--as-of", help="Measure key ages at this time (ISO 8601). Default: manifest.json's "
               "collected_at, else now.")
 @_formats_option
@@ -118,7 +124,8 @@ def collect_group() -> None:
                    "find missing or partial.")
 @click.option("--quiet", is_flag=True, help="No progress, no summary; just the exit code.")
 def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions: Path | None,
-                 as_of: str | None, formats: str, fail_on: str | None, optional_sources: str, quiet: bool) -> None:
+                 identities: Path | None, as_of: str | None, formats: str, fail_on: str | None,
+                 optional_sources: str, quiet: bool) -> None:
     """Collect every export under DIRECTORY (aws/, entra/, gcp/, kubernetes/, databases/), build one
     graph, write a snapshot and the gap reports into --out.
 
@@ -139,7 +146,7 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
             stderr.print(f"[dim]›[/] {message}")
 
     try:
-        result = scan(directory, out_dir, policy, exceptions, as_of, progress, chosen)
+        result = scan(directory, out_dir, policy, exceptions, as_of, progress, chosen, identities)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     except NothingCollected as exc:
@@ -149,6 +156,9 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
         raise click.ClickException(str(exc)) from exc
     for error in result.build.errors:
         stderr.print(f"[yellow]warning:[/] {error}", markup=False, highlight=False)
+    listed = result.build.coverage.get(IDENTITIES_SOURCE)
+    for note in listed.notes if listed and not quiet else ():
+        stderr.print(f"note: {note}", markup=False, highlight=False)
     if not quiet:
         stdout.print(render_summary(result.analysis, result.outputs))
     problems = gate_problems(previous, result.analysis.metadata, optional) if gated else []
@@ -222,23 +232,35 @@ def diff_command(old: Path, new: Path, policy: Path | None, exceptions: Path | N
 
 
 @main.command("blast-radius")
-@click.argument("node_id")
+@click.argument("node")
 @click.option("--snapshot", "snapshot_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=DEFAULT_SNAPSHOT, show_default=True)
 @_policy_option
 @click.option("--json", "as_json", is_flag=True, help="Print the targets as JSON.")
-def blast_radius_command(node_id: str, snapshot_path: Path, policy: Path | None, as_json: bool) -> None:
-    """Every privileged target NODE_ID (an identity or credential) can write or administer, each with
-    its shortest path and whether every path to it requires MFA; write or admin over a scope (account,
-    project, namespace, server ...) lists the privileged resources inside it, `through` that scope."""
+def blast_radius_command(node: str, snapshot_path: Path, policy: Path | None, as_json: bool) -> None:
+    """Every privileged target NODE can write or administer, each with its shortest path and whether
+    every path to it requires MFA; write or admin over a scope (account, project, namespace, server ...)
+    lists the privileged resources inside it, `through` that scope.
+
+    NODE is an identity's or credential's id, a person's email (dana.ruiz@example.com) or a name
+    ("Dana Ruiz"): a person's blast radius is that of every identity of theirs, each row naming the
+    identity that reaches the target. A name several nodes carry lists them, with their ids, and exits 1."""
     graph, _ = _load(snapshot_path)
+    people = People(graph)
+    found = people.lookup(node)
+    if not found:
+        raise click.ClickException(f"no node id, person's email or name {node!r} in {snapshot_path}; "
+                                   "give an identity or credential id, an email or a name as the graph has it")
+    if len(found) > 1:
+        listed = "\n".join(f"  {people.label(candidate)}" for candidate in found)
+        raise click.ClickException(f"{node!r} names {len(found)} nodes in {snapshot_path}; give one of these "
+                                   f"ids instead:\n{listed}")
+    node_id = found[0]
+    identities = people.identities_of(node_id)
     try:
-        engine = PathEngine(graph, load_policy(policy))
-        targets = engine.blast_radius(node_id)
+        targets = blast_radius_of(PathEngine(graph, load_policy(policy)), identities)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    except KeyError:
-        raise click.ClickException(f"no node with id {node_id!r} in {snapshot_path}") from None
     rows = [
         {
             "target": t["target"],
@@ -248,21 +270,32 @@ def blast_radius_command(node_id: str, snapshot_path: Path, policy: Path | None,
             "requires_mfa": t["requires_mfa"],
             "hops": len(t["path"]),
             "through": t["through"],
+            "identity": t["identity"],
             "path": [{"source": s, "target": d, "kind": e["kind"], "via": e["via"],
                       "mfa_required": e.get("mfa_required", e.get("mfa"))} for s, d, e in t["path"]],
         }
         for t in targets
     ]
     if as_json:
-        click.echo(json.dumps({"node": node_id, "targets": rows}, indent=2))
+        click.echo(json.dumps({"node": node_id, "identities": identities, "targets": rows}, indent=2))
         return
-    stdout.print(f"[bold]{node_id}[/] reaches {len(rows)} privileged target(s)", highlight=False)
+    person = people.is_person(node_id)
+    if person:
+        data = graph.nodes[node_id]
+        count = f"{len(identities)} identit{'y' if len(identities) == 1 else 'ies'}"
+        stdout.print(f"[bold]{escape(data['name'])}[/] (person {escape(data['email'])}, {count}) reaches "
+                     f"{len(rows)} privileged target(s)", highlight=False)
+        for identity in identities:
+            stdout.print(f"  identity {people.label(identity)}", markup=False, highlight=False)
+    else:
+        stdout.print(f"[bold]{node_id}[/] reaches {len(rows)} privileged target(s)", highlight=False)
     for row in rows:
         mfa = "MFA required" if row["requires_mfa"] else "NO MFA"
         chain = " → ".join([row["path"][0]["source"]] + [step["target"] for step in row["path"]])
         through = f", through {graph.nodes[row['through']]['name']}" if row["through"] else ""
-        stdout.print(f"  {row['level']:5} {row['name']} ({row['provider']}) [{mfa}, {row['hops']} hops{through}]",
-                     markup=False, highlight=False)
+        by = f" by {graph.nodes[row['identity']]['name']} ({row['identity']})" if person else ""
+        stdout.print(f"  {row['level']:5} {row['name']} ({row['provider']}) [{mfa}, {row['hops']} hops{through}]"
+                     f"{by}", markup=False, highlight=False)
         stdout.print(f"        {chain}", markup=False, highlight=False)
 
 

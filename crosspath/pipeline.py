@@ -19,6 +19,7 @@ from collectors.base import SourceFileError, read_json
 from crosspath import __version__
 from graph.builder import BuildResult, build_graph
 from graph.coverage import CollectResult, Coverage, CoverageStatus
+from graph.identities import load_identities
 from graph.records import RecordError
 from graph.snapshot import write_snapshot
 from graph.times import iso, parse_time
@@ -195,10 +196,12 @@ def scan(
     as_of: str | None = None,
     progress: Progress = _quiet,
     formats: tuple[str, ...] = REPORT_FORMATS,
+    identities_path: Path | None = None,
 ) -> ScanResult:
-    # Load policy and exceptions first: a typo there should fail before minutes of collection.
+    # Load policy, exceptions and identities first: a typo there should fail before minutes of collection.
     policy = load_policy(policy_path)
     exceptions = load_exceptions(exceptions_path)
+    identities = load_identities(identities_path)
     when = resolve_as_of(as_of, read_manifest(folder))
     results = collect_folder(folder, progress)
     if not any(result.coverage.status in SEEN for result in results):
@@ -206,7 +209,7 @@ def scan(
                                f"(expected one of {', '.join(f'{s}/' for s in SOURCES)}); the last snapshot "
                                f"in {out_dir} is kept")
     progress("building the graph")
-    build = build_graph(results, when)
+    build = build_graph(results, when, identities)
     metadata = snapshot_metadata(build, when, str(folder))
     with out_lock(out_dir):
         progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {build.graph.number_of_edges()} edges)")

@@ -26,6 +26,7 @@ from queries.drift import Drift, diff
 from queries.exceptions import load_exceptions
 from queries.findings import Analysis
 from queries.paths import PathEngine
+from queries.people import People
 from queries.policy import load_policy
 
 FileKey = tuple[str, float, int]
@@ -97,6 +98,13 @@ def write_access(key: FileKey, policy: ConfigKey) -> WriteAccess:
 def nodes_table(key: FileKey, families: tuple[str, ...]) -> pd.DataFrame:
     graph, _ = load_graph(key)
     return _kept(nodes_frame(graph, families))
+
+
+@st.cache_resource(max_entries=3, show_spinner=False)
+def people(key: FileKey) -> People:
+    """Names, emails and people of a snapshot, indexed once: the Identity explorer's look-ups."""
+    graph, _ = load_graph(key)
+    return _kept(People(graph))
 
 
 @st.cache_resource(max_entries=3, show_spinner="Comparing snapshots…")

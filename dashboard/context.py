@@ -16,6 +16,7 @@ from dashboard.snapshots import SnapshotFile
 from graph.times import parse_time
 from queries.findings import Analysis
 from queries.paths import PathEngine
+from queries.people import People
 
 
 @dataclass
@@ -58,6 +59,9 @@ class Context:
 
     def write_access(self) -> WriteAccess:
         return cache.write_access(self.key, self.policy_key)
+
+    def people(self) -> People:
+        return cache.people(self.key)
 
     def nodes(self, *families: str) -> pd.DataFrame:
         return cache.nodes_table(self.key, tuple(families))

@@ -17,6 +17,7 @@ from graph.schema import EdgeKind
 from graph.techniques import Catalogue, Technique
 from queries.findings import Finding, PathEdge
 from queries.paths import PathEngine
+from queries.people import blast_radius_of
 from queries.reports.describe import edge_text, entry_age, entry_mfa_mark
 from queries.reports.path_picture import render_path_svg
 
@@ -98,13 +99,17 @@ def picture(graph: nx.MultiDiGraph, raw: RawPath, entry_mfa: bool | None = None)
     return PathPicture(title, entry, target, edges, [edge_text(edge) for edge in edges])
 
 
-def blast_radius(engine: PathEngine, node_id: str) -> list[dict[str, Any]]:
-    """Every privileged target `node_id` reaches: one row per target with its shortest path."""
+def blast_radius(engine: PathEngine, node_id: str, identities: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every privileged target `node_id` reaches: one row per target with its shortest path. For a person,
+    `identities` are theirs: one row per identity and target it reaches, naming the identity."""
     graph = engine.graph
     rows = []
-    for item in engine.blast_radius(node_id):
+    for item in blast_radius_of(engine, identities or [node_id]):
         target = graph.nodes[item["target"]]
+        who = {"identity": graph.nodes[item["identity"]].get("name") or item["identity"],
+               "identity_id": item["identity"]} if identities else {}
         rows.append({
+            **who,
             "target": target.get("name") or item["target"],
             "kind": target.get("kind", ""),
             "provider": target.get("provider", ""),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 import pandas as pd
 
+from graph.schema import EdgeKind, Family
 from queries.findings import SEVERITY_RANK, Analysis, Finding
 from queries.reports.describe import path_text
 
@@ -149,12 +150,21 @@ def subset(analysis: Analysis, ids: Iterable[str]) -> Analysis:
     )
 
 
+def _account_names(graph: nx.MultiDiGraph, node_id: str, data: dict) -> str:
+    """A Person is also found by the names of its accounts ("Dana Ruiz" finds dana.ruiz@...)."""
+    if data.get("family") != Family.PERSON:
+        return ""
+    return " ".join(str(graph.nodes[u].get("name") or "") for u, _, kind in graph.in_edges(node_id, data="kind")
+                    if kind == EdgeKind.BELONGS_TO)
+
+
 def nodes_frame(graph: nx.MultiDiGraph, families: tuple[str, ...]) -> pd.DataFrame:
     """id, name, kind, provider of every node in these families: the explorers' pick lists, searchable
-    by id, name, email and UPN."""
+    by id, name, email and UPN (a Person also by its accounts' names)."""
     rows = [
         (node_id, data.get("name") or node_id, data.get("kind", ""), data.get("provider", ""), data.get("family"),
-         f"{node_id} {data.get('name', '')} {data.get('email') or ''} {data.get('upn') or ''}".lower())
+         f"{node_id} {data.get('name', '')} {data.get('email') or ''} {data.get('upn') or ''} "
+         f"{_account_names(graph, node_id, data)}".lower())
         for node_id, data in graph.nodes(data=True)
         if data.get("family") in families
     ]

@@ -4,7 +4,8 @@ The builder validates every record, merges duplicate node ids deterministically,
 joins edges to nodes by id or alias (that is how cross-stack edges meet), checks
 workload-identity federation against what the target trusts, drops edges whose grant is
 inactive at the collection time (`time_bounds`, the one place time conditions are evaluated),
-and correlates humans across providers into Person nodes by normalised email / UPN.
+and correlates humans across providers into Person nodes by normalised email / UPN (and by the
+optional identities file, graph/identities.py, for accounts whose name says nothing).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
 from graph.coverage import CollectResult, Coverage
+from graph.identities import SOURCE as IDENTITIES_SOURCE
+from graph.identities import IdentityMap
 from graph.records import Record, RecordError, RecordOrigin, endpoint_problem, validate_records
 from graph.schema import EdgeKind, Family, Provider, normalise_email, person_id
 from graph.times import bound_holds, describe_bound, iso, parse_time
@@ -110,27 +114,69 @@ def _note_inactive(coverage: Coverage, inactive: list[tuple[Record, str]], as_of
     )
 
 
-def _correlate_people(graph: nx.MultiDiGraph) -> int:
-    """One Person per normalised email, linked from every human account that carries it."""
-    people: dict[str, list[str]] = {}
+def _identity_coverage(identities: IdentityMap, missing: list[str], not_identities: list[str]) -> Coverage:
+    """What the identities file settled, as a coverage entry: ids it lists that the graph lacks are a note
+    (their source may not be collected this time), never an error."""
+    coverage = Coverage(IDENTITIES_SOURCE, files=[identities.path])
+    coverage.counts = {
+        "read.people": len(identities.people),
+        "read.identities": sum(len(person.identities) for person in identities.people),
+        "skipped.unknown_identities": len(missing),
+        "skipped.not_identities": len(not_identities),
+    }
+    if missing:
+        coverage.notes.append(
+            f"{len(missing)} identity id(s) listed in {identities.path} are not in the graph (their source is not "
+            f"collected, or the id is misspelt; ids as in docs/records.md), so they join no person: "
+            + ", ".join(missing))
+    if not_identities:
+        coverage.notes.append(
+            f"{len(not_identities)} id(s) listed in {identities.path} are not identities (only an Identity "
+            "belongs to a person; list the identity the credential signs in as): " + ", ".join(not_identities))
+    return coverage
+
+
+def _correlate_people(graph: nx.MultiDiGraph, identities: IdentityMap | None = None) -> Coverage | None:
+    """One Person per normalised email, linked from every human account that carries it, and from every
+    identity the identities file lists under it (the file wins over the account's own email)."""
+    listed = identities.owners() if identities else {}
+    people: dict[str, dict[str, str]] = {}  # email -> account -> via
     for node_id, data in graph.nodes(data=True):
+        if node_id in listed:
+            continue
         if data.get("family") == Family.IDENTITY and data.get("human") and data.get("email"):
-            people.setdefault(normalise_email(str(data["email"])), []).append(node_id)
+            email = normalise_email(str(data["email"]))
+            people.setdefault(email, {})[node_id] = f"same email {email}"
+    names: dict[str, str] = {}
+    missing: list[str] = []
+    not_identities: list[str] = []
+    for person in identities.people if identities else ():
+        if person.name:
+            names[person.email] = person.name
+        for identity in person.identities:
+            if identity not in graph:
+                missing.append(identity)
+            elif graph.nodes[identity].get("family") != Family.IDENTITY:
+                not_identities.append(identity)
+            else:
+                via = f"listed under {person.email} in {Path(identities.path).name} (line {person.line})"
+                people.setdefault(person.email, {})[identity] = via
     for email, accounts in sorted(people.items()):
         pid = person_id(email)
         providers = sorted({graph.nodes[a]["provider"] for a in accounts})
         graph.add_node(
             pid, id=pid, family=str(Family.PERSON), kind="Person", provider=str(Provider.EXTERNAL),
-            name=email, scope="", email=email, accounts=len(accounts), providers=providers,
+            name=names.get(email, email), scope="", email=email, accounts=len(accounts), providers=providers,
         )
-        for account in sorted(accounts):
-            graph.add_edge(account, pid, key=f"{EdgeKind.BELONGS_TO}|email",
-                           kind=str(EdgeKind.BELONGS_TO), via=f"same email {email}")
-    return len(people)
+        for account, via in sorted(accounts.items()):
+            how = "email" if account not in listed else IDENTITIES_SOURCE
+            graph.add_edge(account, pid, key=f"{EdgeKind.BELONGS_TO}|{how}", kind=str(EdgeKind.BELONGS_TO), via=via)
+    return _identity_coverage(identities, missing, not_identities) if identities else None
 
 
-def build_graph(results: Iterable[CollectResult], as_of: datetime) -> BuildResult:
-    """Merge every source's records into one graph; bad records are reported, never fatal."""
+def build_graph(results: Iterable[CollectResult], as_of: datetime, identities: IdentityMap | None = None) -> BuildResult:
+    """Merge every source's records into one graph; bad records are reported, never fatal. `identities`
+    (graph/identities.py) names the person of accounts whose email cannot; its coverage is `identities`."""
     results = sorted(results, key=lambda r: r.source)
     build = BuildResult(nx.MultiDiGraph())
     graph = build.graph
@@ -204,5 +250,7 @@ def build_graph(results: Iterable[CollectResult], as_of: datetime) -> BuildResul
         _note_inactive(build.coverage[source], dropped, as_of)
 
     _credential_ages(graph, as_of)
-    _correlate_people(graph)
+    identity_coverage = _correlate_people(graph, identities)
+    if identity_coverage is not None:
+        build.coverage[IDENTITIES_SOURCE] = identity_coverage
     return build

@@ -6,6 +6,7 @@ so the names here are also the names of the query library.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -105,3 +106,20 @@ def normalise_email(value: str) -> str:
     local, _, domain = value.partition("@")
     local = local.split("+", 1)[0]
     return f"{local}@{domain}" if domain else local
+
+
+# local@domain.tld: no spaces, one `@`, a dot in the domain (UPNs have this shape too).
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+
+def email_address(value: object) -> str | None:
+    """The normalised email when `value` is an email address or UPN, else None.
+
+    The one rule for "is this an email": a database login named `dana.ruiz@lumenfreight.com` gets it as
+    its `email` (and so joins that person), identities.yaml rejects anything else, and
+    `crosspath blast-radius` reads such an argument as a person's email.
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip().removeprefix("mailto:")
+    return normalise_email(text) if _EMAIL.fullmatch(text) else None

@@ -19,10 +19,15 @@ SOURCE_OF_PROVIDER = {"aws": "aws", "entra": "entra", "gcp": "gcp", "k8s": "kube
 SEEN = (CoverageStatus.COMPLETE, CoverageStatus.PARTIAL)
 
 
+COLLECTED = frozenset(SOURCE_OF_PROVIDER.values())
+
+
 def statuses(metadata: dict[str, Any] | None) -> dict[str, str]:
-    """Source -> coverage status, from a snapshot's metadata (empty for no snapshot)."""
+    """Collector source -> coverage status, from a snapshot's metadata (empty for no snapshot); other
+    coverage entries (the identities file) are not sources."""
     coverage = (metadata or {}).get("coverage") or {}
-    return {source: str(entry.get("status", "")) for source, entry in coverage.items() if isinstance(entry, dict)}
+    return {source: str(entry.get("status", "")) for source, entry in coverage.items()
+            if isinstance(entry, dict) and source in COLLECTED}
 
 
 def not_complete(metadata: dict[str, Any] | None) -> set[str]:

@@ -25,8 +25,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from graph.yaml_files import ConfigError, line_of, load_yaml
 from queries.findings import GAP_TYPES, ExceptionRef, Finding
-from queries.yaml_files import ConfigError, line_of, load_yaml
 
 _FIELDS = {"id", "finding", "match", "owner", "justification", "expires", "__line__"}
 _MATCH_FIELDS = {"entry", "gap_type", "target", "__line__"}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.schema import LEVELS
-from queries.yaml_files import ConfigError, line_of, load_yaml, strip_lines
+from graph.yaml_files import ConfigError, line_of, load_yaml, strip_lines
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.yaml")
 _WORDS = re.compile(r"[a-z0-9]+")

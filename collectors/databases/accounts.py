@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from collectors.base import looks_like_service_account
+from graph.schema import email_address
 
 # Logins the cloud provider or the server itself runs; customers cannot sign in as them,
 # so they get no credential and are never treated as a person.
@@ -43,6 +44,17 @@ def is_human(login: str, hints: dict[str, Any] | None, engine: str, host: str | 
     if system or login in managed_logins(engine):
         return False
     return not looks_like_service_account(login)
+
+
+def login_email(login: str, human: bool) -> dict[str, str]:
+    """`{"email": login}` for a human login named by an email or UPN (PostgreSQL role
+    `dana.ruiz@lumenfreight.com`, MySQL user `dana.ruiz@lumenfreight.com`@`%`), else nothing.
+
+    The graph builder joins every human account that carries an `email` to that person's Person node,
+    so the login and the same person's Entra, AWS or Google accounts meet there. Machine logins never
+    carry one (a Cloud SQL service-account login is named by a shortened service-account email).
+    """
+    return {"email": login} if human and email_address(login) else {}
 
 
 def _partition(region: str) -> str:

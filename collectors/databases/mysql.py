@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.databases.accounts import is_human, is_system_account, rds_iam_alias
+from collectors.databases.accounts import is_human, is_system_account, login_email, rds_iam_alias
 from collectors.databases.output import Transformed, resource_node, server_node
 from collectors.databases.privileges import (
     MYSQL_DYNAMIC_ADMIN,
@@ -128,6 +128,7 @@ class _MySQLTransform:
             "human": is_human(user, hints, self.engine, host, system), "mfa": False, "enabled": not locked,
             "last_used": None, "host": host, "auth_plugin": plugin or None, "system": system,
         }
+        props.update(login_email(user, props["human"]))
         iam = plugin == AWS_IAM_PLUGIN
         if iam:
             alias = rds_iam_alias(self.server, user)

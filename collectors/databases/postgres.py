@@ -12,7 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from collectors.databases.accounts import cloudsql_iam_principal, is_human, managed_logins, rds_iam_alias
+from collectors.databases.accounts import (
+    cloudsql_iam_principal,
+    is_human,
+    login_email,
+    managed_logins,
+    rds_iam_alias,
+)
 from collectors.databases.output import Transformed, resource_node, server_node
 from collectors.databases.privileges import POSTGRES_LEVELS, PermissionEdges, level_of, unknown_privileges
 from graph.records import edge, node
@@ -154,7 +160,7 @@ class _PostgresTransform:
         props: dict[str, Any] = {
             "human": human, "mfa": False, "enabled": enabled, "last_used": None,
             "superuser": row["rolsuper"], "system": system,
-            "valid_until": iso(expiry) if recorded else None,
+            "valid_until": iso(expiry) if recorded else None, **login_email(name, human),
         }
         login_id = _role_id(self.name, name)
         if rds_iam:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -9,14 +11,30 @@ from dashboard.tables import search_nodes
 from dashboard.views.common import open_picture_button, show_picture
 
 
-def pick_node(frame: pd.DataFrame, label: str, key: str) -> str | None:
-    search = st.text_input(f"Search {label} by name or id", key=f"{key}_search")
+def _label(row) -> str:
+    return f"{row.name} · person" if row.kind == "Person" else f"{row.name} · {row.provider} {row.kind}"
+
+
+def pick_node(frame: pd.DataFrame, label: str, key: str, lookup: Callable[[str], list[str]] | None = None,
+              search_label: str | None = None) -> str | None:
+    """A search box and a pick list of the nodes whose id, name or email contain the text.
+
+    With `lookup` (queries.people.People.lookup), text that names nodes exactly (an id, a person's
+    email, a name) puts them first; when it names one, that one is selected as the text is entered.
+    """
+    search = st.text_input(search_label or f"Search {label} by name or id", key=f"{key}_search")
+    named = lookup(search) if lookup and search.strip() else []
     matches = search_nodes(frame, search)
+    if named:
+        matches = pd.concat([frame[frame["id"].isin(named)], matches[~matches["id"].isin(named)]])
     if matches.empty:
         st.info(f"No {label} matches {search!r}.")
         return None
-    labels = {row.id: f"{row.name} · {row.provider} {row.kind}" for row in matches.itertuples()}
+    labels = {row.id: _label(row) for row in matches.itertuples()}
     note = f"showing the first {len(matches)} of the matches; type more to narrow" if len(matches) >= 200 else ""
+    if len(named) == 1 and named[0] in labels and st.session_state.get(f"{key}_named") != search:
+        st.session_state[key] = named[0]  # the text names one node: select it once, then let the user choose
+        st.session_state[f"{key}_named"] = search
     if st.session_state.get(key) not in labels:
         st.session_state[key] = next(iter(labels))
     return st.selectbox(label.capitalize(), list(labels), format_func=labels.get, key=key, help=note or None)

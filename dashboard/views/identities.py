@@ -1,5 +1,5 @@
-"""Identity explorer (blast radius): pick an identity or credential, see every privileged target
-it can reach and by which path."""
+"""Identity explorer (blast radius): pick an identity or credential, or a person (by email or name:
+every identity of theirs), see every privileged target it can reach and by which path."""
 
 from __future__ import annotations
 
@@ -16,11 +16,22 @@ def render(ctx: Context) -> None:
     st.header("Identity explorer: blast radius")
     st.caption("Every privileged target (production or sensitive, or admin over a whole scope) the identity "
                "or credential can write or administer, through group membership, role assumption, "
-               "impersonation, federation and secrets, with the shortest path to each.")
-    node_id = pick_node(ctx.nodes("Identity", "Credential"), "identity or credential", NODE_KEY)
+               "impersonation, federation and secrets, with the shortest path to each. A person (found by "
+               "email or name) is every identity of theirs.")
+    people = ctx.people()
+    node_id = pick_node(ctx.nodes("Identity", "Credential", "Person"), "identity, credential or person", NODE_KEY,
+                        lookup=people.lookup,
+                        search_label="Search identity or credential by name or id, or a person by email or name")
     if node_id is None:
         return
-    rows = blast_radius(ctx.engine(), node_id)
+    identities = people.identities_of(node_id) if people.is_person(node_id) else None
+    if identities is not None:
+        names = ", ".join(f"{ctx.graph.nodes[i].get('name') or i} ({ctx.graph.nodes[i].get('provider', '')})"
+                          for i in identities)
+        st.markdown(f"Person **{ctx.graph.nodes[node_id].get('email', node_id)}**: {len(identities)} "
+                    f"identit{'y' if len(identities) == 1 else 'ies'}: {names}. Each row names the identity "
+                    "that reaches the target.")
+    rows = blast_radius(ctx.engine(), node_id, identities)
     if not rows:
         st.success("No privileged write or admin is reachable from here.")
         return
@@ -28,5 +39,5 @@ def render(ctx: Context) -> None:
     st.markdown(f"**{len(rows)}** privileged target(s) reachable; **{without_mfa}** of them without MFA on "
                 "some path.")
     table_with_paths(rows, lambda row: f"{row['level']} {row['target']} ({row['provider']} {row['kind']}, "
-                     f"{row['hops']} hops)", "Show the path to", key=f"identity_target:{node_id}",
-                     button_key="identity_open_path")
+                     f"{row['hops']} hops)" + (f" by {row['identity']}" if identities else ""),
+                     "Show the path to", key=f"identity_target:{node_id}", button_key="identity_open_path")

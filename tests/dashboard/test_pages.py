@@ -132,6 +132,41 @@ def test_identity_explorer_shows_the_blast_radius(app_env: SampleOut) -> None:
     assert any("<svg" in m.value and "Dana Ruiz" in m.value for m in app.markdown)
 
 
+@pytest.mark.parametrize("text", ["dana.ruiz@lumenfreight.com", "Dana Ruiz"])
+def test_identity_explorer_finds_a_person_by_email_or_name(app_env: SampleOut, text: str) -> None:
+    app = _page(_app(), "Identity explorer")
+    app.text_input(key="identity_node_search").input(text).run()
+    assert app.selectbox(key="identity_node").value == "person:dana.ruiz@lumenfreight.com"
+    graph, _ = read_snapshot(app_env.newer)
+    expected = PathEngine(graph, load_policy()).blast_radius(DANA)
+    table = app.dataframe[0].value
+    assert list(table["target_id"]) == [item["target"] for item in expected]
+    assert set(table["identity_id"]) == {DANA} and set(table["identity"]) == {"Dana Ruiz"}
+    assert any("Person **dana.ruiz@lumenfreight.com**: 1 identity" in m.value for m in app.markdown)
+
+
+def test_identity_explorer_shows_every_identity_of_a_person(app_env: SampleOut) -> None:
+    app = _page(_app(), "Identity explorer")
+    app.text_input(key="identity_node_search").input("bob.martin@lumenfreight.com").run()
+    graph, _ = read_snapshot(app_env.newer)
+    engine = PathEngine(graph, load_policy())
+    accounts = ["aws:arn:aws:iam::111111111111:user/bob.martin", "entra:a1000000-0000-4000-8000-000000000006"]
+    table = app.dataframe[0].value
+    assert sorted(zip(table["identity_id"], table["target_id"], strict=True)) == sorted(
+        (account, item["target"]) for account in accounts for item in engine.blast_radius(account))
+    # the user may still pick one of the accounts: the selection is not forced back to the person
+    app.selectbox(key="identity_node").set_value(accounts[0]).run()
+    assert app.selectbox(key="identity_node").value == accounts[0]
+    assert "identity_id" not in app.dataframe[0].value.columns
+
+
+def test_identity_explorer_says_when_nothing_matches(app_env: SampleOut) -> None:
+    app = _page(_app(), "Identity explorer")
+    app.text_input(key="identity_node_search").input("Nobody Here").run()
+    assert any(info.value == "No identity, credential or person matches 'Nobody Here'." for info in app.info)
+    assert not app.dataframe
+
+
 def test_resource_explorer_lists_who_can_write(app_env: SampleOut) -> None:
     app = _page(_app(), "Resource explorer")
     app.text_input(key="resource_node_search").input("lumen-prod-invoices").run()
