@@ -88,6 +88,8 @@ def test_reports_carry_their_snapshot_id_and_are_removed_before_the_switch(tmp_p
     result = scan(SAMPLES, tmp_path)
     snapshot_id = read_snapshot(result.snapshot)[1]["snapshot_id"]
     assert json.loads((tmp_path / "findings.json").read_text())["snapshot"]["snapshot_id"] == snapshot_id
+    assert f"- Snapshot {snapshot_id}, collected at" in (tmp_path / "report.md").read_text()
+    assert f"snapshot {snapshot_id} collected at" in (tmp_path / "report.html").read_text()
     remove_reports(tmp_path)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(("report.", "findings."))]
 

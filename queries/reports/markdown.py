@@ -23,8 +23,8 @@ def _header(analysis: Analysis) -> list[str]:
         "# Crosspath report: privileged write paths without MFA or with long-lived keys",
         "",
         f"- As of: {md(analysis.as_of)}",
-        (f"- Snapshot collected at: {md(meta.get('collected_at') or 'unknown')}, "
-        f"Crosspath {md(meta.get('tool_version') or 'unknown')}"),
+        (f"- Snapshot {md(meta.get('snapshot_id') or 'unknown')}, collected at "
+         f"{md(meta.get('collected_at') or 'unknown')}, Crosspath {md(meta.get('tool_version') or 'unknown')}"),
         f"- Policy: {md(analysis.policy.get('name', 'unknown'))}",
         "",
     ]
