@@ -28,6 +28,7 @@ from typing import Any
 
 from collectors.entra.directory_roles import RoleInfo
 from collectors.entra.pim import role_node_id
+from collectors.entra.transform import role_assignable
 from graph.records import Record, edge
 from graph.schema import EdgeKind
 from graph.techniques import CATALOGUE, References, Technique, register
@@ -64,6 +65,14 @@ class Tenant:
     admin_groups_unknown: list[str] = field(default_factory=list)
     graph_permissions: dict[str, set[str]] = field(default_factory=dict)  # principal -> permission names
     group_owners: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # group id -> role-assignable (True / False / None unknown), as the collector decided it (transform.
+    # role_assignable: a group without isAssignableToRole that holds a directory role is role-assignable)
+    group_role_assignable: dict[str, bool | None] = field(default_factory=dict)
+
+    def assignable(self, group_id: str) -> bool | None:
+        if group_id in self.group_role_assignable:
+            return self.group_role_assignable[group_id]
+        return role_assignable(self.groups.get(group_id, {}), bool(self.roles.get(group_id)))
 
     def role_sources(self, templates: set[str]) -> dict[str, str]:
         """Role node id -> role name, for the templates someone holds (actively or eligibly)."""
@@ -123,18 +132,24 @@ def _to_groups(
     edges = []
     for holder, why in holders.items():
         for group_id, group in sorted(tenant.groups.items()):
-            assignable = group.get("isAssignableToRole") is True
-            if role_assignable is not None and assignable != role_assignable:
+            assignable = tenant.assignable(group_id)
+            if role_assignable is not None and (assignable is True) != role_assignable:
                 continue
+            name = group.get("displayName") or group_id
+            assumed: dict[str, Any] = {}
+            if role_assignable is False and assignable is None:
+                assumed = {"assumed": True, "assumed_reason": f"isAssignableToRole of group {name} not exported: "
+                           "assumed not role-assignable (this right cannot add members to role-assignable groups)."}
             if _entra(group_id) != holder:
                 edges.append(
                     edge(
                         holder,
                         _entra(group_id),
                         EdgeKind.CAN_GRANT,
-                        f"{why}: can add members to group {group.get('displayName') or group_id}",
+                        f"{why}: can add members to group {name}",
                         mfa_required=False,
                         techniques=[technique],
+                        **assumed,
                     )
                 )
     return edges

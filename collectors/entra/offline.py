@@ -157,10 +157,16 @@ def collect_offline(folder: Path) -> CollectResult:
     tenant = tenant_node_id(tenant_id)
     coverage.scopes.append(tenant)
 
-    # Groups and membership.
+    # Groups and membership. Only role-assignable groups can hold directory roles (active or eligible).
+    role_holders = {str(o.get("principalId")) for name in ("roleAssignments", "roleEligibilitySchedules")
+                    for o in exports[name].objects() if o.get("principalId")}
     group_names: dict[str, str] = {}
     group_nodes = _records(result, exports["groups"], lambda item: transform_group(
-        item.data, item.file, item.index, tenant, str(item.data.get("id")) in members))
+        item.data, item.file, item.index, tenant, str(item.data.get("id")) in members,
+        holds_role=str(item.data.get("id")) in role_holders))
+    _unknown_note(result, [r["name"] for r in group_nodes if r["role_assignable"] is None],
+                  "group(s) without isAssignableToRole and holding no directory role: treated as not "
+                  "role-assignable, and edges that depend on it are marked assumed")
     for record in group_nodes:
         group_names[record["id"].removeprefix("entra:")] = record["name"]
     _add(result, folder, exports["groups"], group_nodes, [])
@@ -206,12 +212,18 @@ def collect_offline(folder: Path) -> CollectResult:
         registrations.get(str(item.data.get("id"))) or registrations.get(
             str(item.data.get("userPrincipalName", "")).lower())))
     _add(result, folder, exports["users"], user_nodes, [])
+    _unknown_note(result, [r["upn"] for r in user_nodes if r["user_type"] == "unknown"],
+                  "user(s) without userType: user_type unknown (not assumed Member); Conditional Access "
+                  "conditions on guests are undecidable for them")
 
     # Service principals, application and SP credentials, owners.
     sp_nodes = _records(result, exports["servicePrincipals"], lambda item: transform_service_principal(
         item.data, item.file, item.index, tenant))
     _add(result, folder, exports["servicePrincipals"], sp_nodes, [])
-    sp_by_app = {record["app_id"]: record["id"] for record in sp_nodes}
+    _unknown_note(result, [r["name"] for r in sp_nodes if not r["app_id"]],
+                  "service principal(s) without appId kept: application credentials and Kubernetes workload "
+                  "identity (which know only the client id) cannot be joined to them")
+    sp_by_app = {record["app_id"]: record["id"] for record in sp_nodes if record["app_id"]}
     _credentials(result, folder, exports, sp_by_app, tenant)
     _owners(result, folder, exports, app_owners, sp_owners, sp_by_app)
     _federation(result, folder, exports, federated, sp_nodes)
@@ -223,7 +235,7 @@ def collect_offline(folder: Path) -> CollectResult:
     # An eligible role, once activated, abuses like an active one: its role node holds it.
     holders = dict(principal_roles) | {f"role/{template}": {template} for template in role_templates}
     abuse = abuse_edges(_abuse_context(tenant, exports, user_nodes, holders, roles, directory,
-                                       graph_permissions, group_owners))
+                                       graph_permissions, group_owners, group_nodes))
     for record in abuse:  # every role node an abuse edge touches exists in the graph
         for end in (record["source"], record["target"]):
             if end.startswith(ROLE_PREFIX):
@@ -261,6 +273,12 @@ def _account_for(result: CollectResult, folder: Path, collection: Collection, mi
             f"{collection.name}.page{len(collection.files) + 1}.json"
         )
         coverage.status = CoverageStatus.PARTIAL
+
+
+def _unknown_note(result: CollectResult, names: list[str], text: str) -> None:
+    """One coverage note for records kept with a field missing: how many, and an example."""
+    if names:
+        result.coverage.notes.append(f"{len(names)} {text} (e.g. {names[0]})")
 
 
 def _records(result: CollectResult, collection: Collection, build: Callable[[Item], Record]) -> list[Record]:
@@ -391,7 +409,7 @@ def _owners(result: CollectResult, folder: Path, exports: dict[str, Collection],
 
 def _federation(result: CollectResult, folder: Path, exports: dict[str, Collection],
                 federated: dict[str, Collection], sp_nodes: list[Record]) -> None:
-    sps_by_app = {record["app_id"]: record for record in sp_nodes}
+    sps_by_app = {record["app_id"]: record for record in sp_nodes if record["app_id"]}
     for app, collection in _per_known_application(result, exports, federated):
         app_object_id = str(app.get("id"))
         app_id = str(app.get("appId") or "")
@@ -464,7 +482,8 @@ def _app_role_assignment(item: Item) -> None:
 
 def _abuse_context(tenant: str, exports: dict[str, Collection], user_nodes: list[Record],
                    principal_roles: dict[str, set[str]], roles: dict[str, RoleInfo], directory: Directory,
-                   graph_permissions: dict[str, set[str]], group_owners: dict[str, Collection]) -> Tenant:
+                   graph_permissions: dict[str, set[str]], group_owners: dict[str, Collection],
+                   group_nodes: list[Record]) -> Tenant:
     users = {str(u.get("id")): u for u in exports["users"].objects() if u.get("id")}
     own_tenant = tenant.removeprefix("entra:tenant/")
     return Tenant(
@@ -482,6 +501,7 @@ def _abuse_context(tenant: str, exports: dict[str, Collection], user_nodes: list
                                     and directory.memberships.unknown_within(group) is not None),
         graph_permissions=graph_permissions,
         group_owners={group_id: c.objects() for group_id, c in group_owners.items()},
+        group_role_assignable={r["id"].removeprefix("entra:"): r["role_assignable"] for r in group_nodes},
     )
 
 
