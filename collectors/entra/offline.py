@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from collectors.base import checked
+from collectors.base import SourceFileError, checked
 from collectors.entra.abuse import Tenant, abuse_edges
 from collectors.entra.azure_rbac import (
     azure_activation_rules,
@@ -87,9 +87,10 @@ COLLECTIONS = (
     "conditionalAccessPolicies",
     "roleEligibilitySchedules",
     "roleManagementPolicyAssignments",
+    "oauth2PermissionGrants",
 )
 # Newer files: older exports lack them, which costs edges but does not make the tenant partial.
-OPTIONAL = frozenset({"roleEligibilitySchedules", "roleManagementPolicyAssignments"})
+OPTIONAL = frozenset({"roleEligibilitySchedules", "roleManagementPolicyAssignments", "oauth2PermissionGrants"})
 GROUP_OWNERS_DIR = "group-owners"
 FEDERATED_DIR = "federatedIdentityCredentials"
 APP_ROLE_ASSIGNED_TO_DIR = "appRoleAssignedTo"
@@ -115,6 +116,8 @@ MISSING_EFFECT = {
     "conditionalAccessPolicies": "every user's mfa is unknown (null)",
     "roleEligibilitySchedules": "PIM eligible role assignments are not in the graph",
     "roleManagementPolicyAssignments": "whether PIM activation requires MFA is unknown (edges say so)",
+    "oauth2PermissionGrants": "delegated consents (applications acting as the users who consented) are not "
+                              "in the graph",
 }
 
 
@@ -234,8 +237,10 @@ def collect_offline(folder: Path) -> CollectResult:
     graph_permissions = _graph_permissions(result, folder, exports, app_role_assigned_to, tenant)
     # An eligible role, once activated, abuses like an active one: its role node holds it.
     holders = dict(principal_roles) | {f"role/{template}": {template} for template in role_templates}
-    abuse = abuse_edges(_abuse_context(tenant, exports, user_nodes, holders, roles, directory,
-                                       graph_permissions, group_owners, group_nodes))
+    context = _abuse_context(tenant, exports, user_nodes, holders, roles, directory, graph_permissions,
+                             group_owners, group_nodes)
+    context.delegated_grants = _delegated_grants(result, exports, context)
+    abuse = abuse_edges(context)
     for record in abuse:  # every role node an abuse edge touches exists in the graph
         for end in (record["source"], record["target"]):
             if end.startswith(ROLE_PREFIX):
@@ -502,7 +507,40 @@ def _abuse_context(tenant: str, exports: dict[str, Collection], user_nodes: list
         graph_permissions=graph_permissions,
         group_owners={group_id: c.objects() for group_id, c in group_owners.items()},
         group_role_assignable={r["id"].removeprefix("entra:"): r["role_assignable"] for r in group_nodes},
+        all_service_principals={str(sp.get("id")): sp for sp in exports["servicePrincipals"].objects()
+                                if sp.get("id")},
     )
+
+
+def _delegated_grant(item: Item) -> dict[str, Any]:
+    """An oauth2PermissionGrant the technique can use: client, consent type, resource and, for a one-user
+    consent, the user; SourceFileError naming the field otherwise."""
+    label = _label(item)
+    need(item.data, "clientId", item.file, label)
+    need(item.data, "resourceId", item.file, label)
+    consent = need(item.data, "consentType", item.file, label)
+    if consent not in ("AllPrincipals", "Principal"):
+        raise SourceFileError(RecordError(SOURCE, item.file, label, "consentType",
+                                          f"expected AllPrincipals or Principal, got {consent!r}",
+                                          "re-export /oauth2PermissionGrants"))
+    if consent == "Principal":
+        need(item.data, "principalId", item.file, label)
+    return item.data
+
+
+def _delegated_grants(result: CollectResult, exports: dict[str, Collection], tenant: Tenant) -> list[dict[str, Any]]:
+    """Valid delegated permission grants; grants naming a client or user that was not exported are noted."""
+    grants = [grant for _, grant in checked(exports["oauth2PermissionGrants"].items, _delegated_grant, result.fail)]
+    clients = sorted({str(g["clientId"]) for g in grants if str(g["clientId"]) not in tenant.all_service_principals})
+    users = sorted({str(g["principalId"]) for g in grants
+                    if g["consentType"] == "Principal" and str(g["principalId"]) not in tenant.users})
+    if clients:
+        result.coverage.notes.append(f"oauth2PermissionGrants: {len(clients)} client service principal(s) not in "
+                                     f"servicePrincipals.json, their delegated consents are not drawn (e.g. {clients[0]})")
+    if users:
+        result.coverage.notes.append(f"oauth2PermissionGrants: {len(users)} consenting user(s) not in users.json, "
+                                     f"their consents are not drawn (e.g. {users[0]})")
+    return grants
 
 
 def _subscription_id(item: Item) -> str:

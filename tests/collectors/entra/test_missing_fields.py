@@ -112,7 +112,7 @@ def test_groups_administrator_cannot_add_members_to_a_role_holding_group_without
         assert group_admin[f"entra:{NO_FIELD}"]["assumed"] is True
         assert "isAssignableToRole of group Canteen not exported" in group_admin[f"entra:{NO_FIELD}"]["assumed_reason"]
         assert "assumed" not in group_admin["entra:g-null"]  # null is Graph's default: not role-assignable
-        anyone = _add_members(_tenant(groups, {"x": {PRIVILEGED_ROLE_ADMIN}, **{LEGACY: {HELPDESK_ADMIN}}},
+        anyone = _add_members(_tenant(groups, {"x": {PRIVILEGED_ROLE_ADMIN}, LEGACY: {HELPDESK_ADMIN}},
                                       assignable))
         assert set(anyone) == {f"entra:{LEGACY}", f"entra:{NO_FIELD}", "entra:g-null"}
         assert not any(e.get("assumed") for e in anyone.values())
