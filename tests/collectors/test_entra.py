@@ -86,19 +86,19 @@ def test_sample_records_are_valid_and_complete() -> None:
                                             "edges.HAS_PERMISSION", "edges.AUTHENTICATES", "edges.CAN_ASSUME",
                                             "edges.CAN_IMPERSONATE")} == {
         # 4 directory role nodes, 1 eligible Azure role (Owner on lumen-prod)
-        "nodes.User": 10, "nodes.Group": 5, "nodes.ServiceIdentity": 10, "nodes.Role": 5, "nodes.client_secret": 6,
+        "nodes.User": 10, "nodes.Group": 5, "nodes.ServiceIdentity": 9, "nodes.Role": 5, "nodes.client_secret": 5,
         "nodes.tenant": 1,
         # 4 directory roles + 2 Graph application permissions + 4 role nodes' grants + 3 Azure roles
         # + 1 eligible Azure role's grant
-        "edges.HAS_PERMISSION": 14, "edges.AUTHENTICATES": 6,
-        # delegated consents: brightdesk-crm-sync acts as all 10 users, lunch-roster as tom.baker
+        "edges.HAS_PERMISSION": 14, "edges.AUTHENTICATES": 5,
+        # delegated consents: brightdesk-crm-sync acts as all 10 users, docs-indexer as tom.baker
         "edges.CAN_IMPERSONATE": 11,
         # 2 PIM eligible directory roles + 1 PIM for Groups + 1 PIM for Azure resources
         "edges.CAN_ASSUME": 4,
         # 11 group memberships + 4 active holders of roles with abuse techniques -> role nodes
         "edges.MEMBER_OF": 15,
     }
-    assert counts["nodes.ServiceIdentity"] == 10  # 6 own SPs, 2 Microsoft SPs, 1 VM managed identity, 1 GitHub subject
+    assert counts["nodes.ServiceIdentity"] == 9  # 5 own SPs, 2 Microsoft SPs, 1 VM managed identity, 1 GitHub subject
     assert "users.page2.json" in result.coverage.files
     tenant = nodes_by_id(result)[TENANT]
     assert (tenant["kind"], tenant["name"], tenant["scope"]) == ("tenant", "Lumen Freight", "")

@@ -91,7 +91,7 @@ def test_grants_of_one_client_to_one_user_make_one_edge() -> None:
 # --- the collector: sample and bad input ------------------------------------------------------------------
 
 BRIGHTDESK_SP = "entra:c3000000-0000-4000-8000-0000000000b5"
-ROSTER_SP = "entra:c3000000-0000-4000-8000-0000000000b6"
+INDEXER_SP = "entra:c3000000-0000-4000-8000-0000000000b4"
 TOM = "entra:a1000000-0000-4000-8000-000000000004"
 
 
@@ -115,8 +115,8 @@ def test_sample_consents() -> None:
     found = consents(result)
     # brightdesk-crm-sync: admin consent of Directory.ReadWrite.All -> all 10 users
     assert len(found[BRIGHTDESK_SP]) == 10
-    # lunch-roster: admin consent of read scopes only, and tom.baker's own Mail.ReadWrite -> tom only
-    assert found[ROSTER_SP] == {TOM}
+    # docs-indexer: admin consent of read scopes only, and tom.baker's own Mail.ReadWrite -> tom only
+    assert found[INDEXER_SP] == {TOM}
     assert "oauth2PermissionGrants.json" in result.coverage.files and result.coverage.status == "complete"
 
 
