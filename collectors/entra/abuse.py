@@ -26,8 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from collectors.entra.delegated import consent_edges, scope_catalogue
 from collectors.entra.directory_roles import RoleInfo
 from collectors.entra.pim import role_node_id
+from collectors.entra.transform import role_assignable
 from graph.records import Record, edge
 from graph.schema import EdgeKind
 from graph.techniques import CATALOGUE, References, Technique, register
@@ -64,6 +66,18 @@ class Tenant:
     admin_groups_unknown: list[str] = field(default_factory=list)
     graph_permissions: dict[str, set[str]] = field(default_factory=dict)  # principal -> permission names
     group_owners: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # group id -> role-assignable (True / False / None unknown), as the collector decided it (transform.
+    # role_assignable: a group without isAssignableToRole that holds a directory role is role-assignable)
+    group_role_assignable: dict[str, bool | None] = field(default_factory=dict)
+    # OAuth2 delegated permission grants (oauth2PermissionGrants.json, valid ones), and every service
+    # principal by object id (clients and APIs of other tenants included) to name clients and APIs.
+    delegated_grants: list[dict[str, Any]] = field(default_factory=list)
+    all_service_principals: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def assignable(self, group_id: str) -> bool | None:
+        if group_id in self.group_role_assignable:
+            return self.group_role_assignable[group_id]
+        return role_assignable(self.groups.get(group_id, {}), bool(self.roles.get(group_id)))
 
     def role_sources(self, templates: set[str]) -> dict[str, str]:
         """Role node id -> role name, for the templates someone holds (actively or eligibly)."""
@@ -123,18 +137,24 @@ def _to_groups(
     edges = []
     for holder, why in holders.items():
         for group_id, group in sorted(tenant.groups.items()):
-            assignable = group.get("isAssignableToRole") is True
-            if role_assignable is not None and assignable != role_assignable:
+            assignable = tenant.assignable(group_id)
+            if role_assignable is not None and (assignable is True) != role_assignable:
                 continue
+            name = group.get("displayName") or group_id
+            assumed: dict[str, Any] = {}
+            if role_assignable is False and assignable is None:
+                assumed = {"assumed": True, "assumed_reason": f"isAssignableToRole of group {name} not exported: "
+                           "assumed not role-assignable (this right cannot add members to role-assignable groups)."}
             if _entra(group_id) != holder:
                 edges.append(
                     edge(
                         holder,
                         _entra(group_id),
                         EdgeKind.CAN_GRANT,
-                        f"{why}: can add members to group {group.get('displayName') or group_id}",
+                        f"{why}: can add members to group {name}",
                         mfa_required=False,
                         techniques=[technique],
+                        **assumed,
                     )
                 )
     return edges
@@ -310,11 +330,18 @@ def role_holders(tenant: Tenant, technique: str) -> list[Record]:
     return edges
 
 
+def delegated_consent(tenant: Tenant, technique: str) -> list[Record]:
+    """A client application with a delegated permission grant of a write scope acts as the consenting users
+    (collectors/entra/delegated.py): every enabled user for an admin consent, the one user otherwise."""
+    return consent_edges(tenant.delegated_grants, tenant.users, tenant.all_service_principals, technique)
+
+
 def _register(technique_id: str, title: str, build: Callable[[Tenant, str], list[Record]], kind: EdgeKind,
-              requires: tuple[str, ...], description: str, remediation: str, bloodhound: str, mitre: str) -> None:
+              requires: tuple[str, ...], description: str, remediation: str, bloodhound: str, mitre: str,
+              links: tuple[str, ...] = ()) -> None:
     """One Entra technique: its metadata and `build(tenant, technique_id)`, the function drawing its edges."""
     register(Technique(technique_id, title, "entra", kind, requires, description, remediation,
-                       References(bloodhound=bloodhound, mitre=mitre), derive=build))
+                       References(bloodhound=bloodhound, mitre=mitre, links=links), derive=build))
 
 
 _ROLE_FIX = ("Hold the role through PIM (eligible, MFA on activation, time-bound) rather than as a standing "
@@ -374,6 +401,26 @@ _register("entra.roles.assign-global-admin", "Assign oneself Global Administrato
           "AZPrivilegedRoleAdmin, AZMGGrantRole, AZMGGrantAppRoles", "T1098.003")
 
 
+_register("entra.applications.delegated-consent", "Act as the users who consented to an application",
+          delegated_consent, EdgeKind.CAN_IMPERSONATE,
+          ("a delegated permission grant (oauth2PermissionGrant) to the client application, by an admin for all "
+           "users (AllPrincipals) or by one user (Principal), of a write scope: " + scope_catalogue(),
+           "the client application's credential (client secret or certificate) to use the tokens the app holds"),
+          "an application with a delegated grant of a write scope acts as each consenting user through the granted "
+          "API, with that user's own rights (a token is the intersection of scope and user rights): an admin "
+          "consent of Directory.ReadWrite.All, RoleManagement.ReadWrite.Directory or AppRoleAssignment.ReadWrite.All "
+          "takes the tenant over through any administrator among the users. Whoever holds the app's secret "
+          "and the tokens it keeps (a refresh token is redeemed with the client credential) acts as those users. "
+          "Read-only scopes (User.Read, Directory.Read.All, openid, offline_access) draw nothing",
+          "Review admin consents (consentType AllPrincipals) and remove write scopes the integration does not need, "
+          "or replace the tenant-wide consent by consent of the few users who use it; allow user consent only for "
+          "verified publishers and low-risk permissions (or require admin consent workflow); rotate the app's "
+          "client secret and prefer a certificate or workload identity federation to a long-lived secret.",
+          "", "T1550.001",
+          links=("https://learn.microsoft.com/en-us/graph/api/resources/oauth2permissiongrant",
+                 "https://learn.microsoft.com/en-us/defender-office-365/detect-and-remediate-illicit-consent-grants"))
+
+
 def techniques() -> list[Technique]:
     """The Entra techniques drawn from the tenant's roles and permissions (owners and managed identities
     are drawn by their own modules)."""
@@ -385,3 +432,4 @@ def abuse_edges(tenant: Tenant) -> list[Record]:
     for item in techniques():
         edges.extend(item.derive(tenant, item.id))
     return edges
+

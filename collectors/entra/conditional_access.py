@@ -21,7 +21,6 @@ from collectors.entra.membership import Memberships
 ENFORCES, PARTIAL, UNKNOWN, EXCLUDED, NOT_INCLUDED, NOT_MFA = (
     "enforces", "partial", "unknown", "excluded", "not_included", "not_mfa",
 )
-_GUEST_TYPES_OF_GUEST = ("b2bCollaborationGuest", "internalGuest")
 
 
 @dataclass
@@ -65,29 +64,41 @@ def _list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def guest_kind(user: dict[str, Any]) -> str | None:
-    """The Conditional Access external-user type of a user, or None for an internal member."""
+USER_TYPE_UNKNOWN = "userType not exported: guest or member unknown"
+_TENANT_UNKNOWN = "guest's home tenant is not in the export"
+
+
+def guest_kinds(user: dict[str, Any]) -> frozenset[str | None]:
+    """The Conditional Access external-user types the user may be (None: an internal member). One type when
+    `userType` is exported; without it (or with a value Graph does not define) the user is either, so a
+    policy condition on guests cannot be decided for them."""
     external = "#EXT#" in str(user.get("userPrincipalName") or "").upper()
-    if str(user.get("userType") or "").lower() == "guest":
-        return "b2bCollaborationGuest" if external else "internalGuest"
-    return "b2bCollaborationMember" if external else None
+    guest = "b2bCollaborationGuest" if external else "internalGuest"
+    member = "b2bCollaborationMember" if external else None
+    user_type = str(user.get("userType") or "").lower()
+    if user_type == "guest":
+        return frozenset({guest})
+    if user_type == "member":
+        return frozenset({member})
+    return frozenset({guest, member})
 
 
-def _guest_match(spec: Any, user: dict[str, Any]) -> tuple[bool, bool]:
-    """(matches, undecidable) for includeGuestsOrExternalUsers / excludeGuestsOrExternalUsers."""
+def _guest_match(spec: Any, user: dict[str, Any]) -> tuple[bool, str]:
+    """(matches, why undecidable or "") for includeGuestsOrExternalUsers / excludeGuestsOrExternalUsers."""
     if not isinstance(spec, dict):
-        return False, False
-    kind = guest_kind(user)
-    if kind is None:
-        return False, False
+        return False, ""
     types = {t.strip() for t in str(spec.get("guestOrExternalUserTypes") or "").split(",") if t.strip()}
-    if kind not in types:
-        return False, False
+    kinds = guest_kinds(user)
+    hits = {kind for kind in kinds if kind is not None and kind in types}
+    if not hits:
+        return False, ""
+    if hits != kinds:
+        return False, USER_TYPE_UNKNOWN
     tenants = spec.get("externalTenants") or {}
     if isinstance(tenants, dict) and tenants.get("membershipKind") == "enumerated":
         # The export does not say which tenant a guest comes from.
-        return False, True
-    return True, False
+        return False, _TENANT_UNKNOWN
+    return True, ""
 
 
 def _users_match(
@@ -102,12 +113,16 @@ def _users_match(
         return True, "all users", ""
     if user_id in listed:
         return True, "by name", ""
-    if "GuestsOrExternalUsers" in listed and guest_kind(user) is not None:
-        return True, "as a guest or external user", ""
+    undecided = ""
+    if "GuestsOrExternalUsers" in listed:
+        kinds = guest_kinds(user)
+        if None not in kinds:
+            return True, "as a guest or external user", ""
+        undecided = USER_TYPE_UNKNOWN if len(kinds) > 1 else ""
     matches, undecidable = _guest_match(users.get(f"{prefix}GuestsOrExternalUsers"), user)
     if matches:
         return True, "as a guest or external user", ""
-    undecided = "guest's home tenant is not in the export" if undecidable else ""
+    undecided = undecided or undecidable
 
     user_groups = directory.memberships.groups_of(user_id)
     for group_id in _list(users.get(f"{prefix}Groups")):

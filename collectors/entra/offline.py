@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from collectors.base import checked
+from collectors.base import SourceFileError, checked
 from collectors.entra.abuse import Tenant, abuse_edges
 from collectors.entra.azure_rbac import (
     azure_activation_rules,
@@ -87,9 +87,10 @@ COLLECTIONS = (
     "conditionalAccessPolicies",
     "roleEligibilitySchedules",
     "roleManagementPolicyAssignments",
+    "oauth2PermissionGrants",
 )
 # Newer files: older exports lack them, which costs edges but does not make the tenant partial.
-OPTIONAL = frozenset({"roleEligibilitySchedules", "roleManagementPolicyAssignments"})
+OPTIONAL = frozenset({"roleEligibilitySchedules", "roleManagementPolicyAssignments", "oauth2PermissionGrants"})
 GROUP_OWNERS_DIR = "group-owners"
 FEDERATED_DIR = "federatedIdentityCredentials"
 APP_ROLE_ASSIGNED_TO_DIR = "appRoleAssignedTo"
@@ -115,6 +116,8 @@ MISSING_EFFECT = {
     "conditionalAccessPolicies": "every user's mfa is unknown (null)",
     "roleEligibilitySchedules": "PIM eligible role assignments are not in the graph",
     "roleManagementPolicyAssignments": "whether PIM activation requires MFA is unknown (edges say so)",
+    "oauth2PermissionGrants": "delegated consents (applications acting as the users who consented) are not "
+                              "in the graph",
 }
 
 
@@ -157,10 +160,16 @@ def collect_offline(folder: Path) -> CollectResult:
     tenant = tenant_node_id(tenant_id)
     coverage.scopes.append(tenant)
 
-    # Groups and membership.
+    # Groups and membership. Only role-assignable groups can hold directory roles (active or eligible).
+    role_holders = {str(o.get("principalId")) for name in ("roleAssignments", "roleEligibilitySchedules")
+                    for o in exports[name].objects() if o.get("principalId")}
     group_names: dict[str, str] = {}
     group_nodes = _records(result, exports["groups"], lambda item: transform_group(
-        item.data, item.file, item.index, tenant, str(item.data.get("id")) in members))
+        item.data, item.file, item.index, tenant, str(item.data.get("id")) in members,
+        holds_role=str(item.data.get("id")) in role_holders))
+    _unknown_note(result, [r["name"] for r in group_nodes if r["role_assignable"] is None],
+                  "group(s) without isAssignableToRole and holding no directory role: treated as not "
+                  "role-assignable, and edges that depend on it are marked assumed")
     for record in group_nodes:
         group_names[record["id"].removeprefix("entra:")] = record["name"]
     _add(result, folder, exports["groups"], group_nodes, [])
@@ -206,12 +215,18 @@ def collect_offline(folder: Path) -> CollectResult:
         registrations.get(str(item.data.get("id"))) or registrations.get(
             str(item.data.get("userPrincipalName", "")).lower())))
     _add(result, folder, exports["users"], user_nodes, [])
+    _unknown_note(result, [r["upn"] for r in user_nodes if r["user_type"] == "unknown"],
+                  "user(s) without userType: user_type unknown (not assumed Member); Conditional Access "
+                  "conditions on guests are undecidable for them")
 
     # Service principals, application and SP credentials, owners.
     sp_nodes = _records(result, exports["servicePrincipals"], lambda item: transform_service_principal(
         item.data, item.file, item.index, tenant))
     _add(result, folder, exports["servicePrincipals"], sp_nodes, [])
-    sp_by_app = {record["app_id"]: record["id"] for record in sp_nodes}
+    _unknown_note(result, [r["name"] for r in sp_nodes if not r["app_id"]],
+                  "service principal(s) without appId kept: application credentials and Kubernetes workload "
+                  "identity (which know only the client id) cannot be joined to them")
+    sp_by_app = {record["app_id"]: record["id"] for record in sp_nodes if record["app_id"]}
     _credentials(result, folder, exports, sp_by_app, tenant)
     _owners(result, folder, exports, app_owners, sp_owners, sp_by_app)
     _federation(result, folder, exports, federated, sp_nodes)
@@ -222,8 +237,10 @@ def collect_offline(folder: Path) -> CollectResult:
     graph_permissions = _graph_permissions(result, folder, exports, app_role_assigned_to, tenant)
     # An eligible role, once activated, abuses like an active one: its role node holds it.
     holders = dict(principal_roles) | {f"role/{template}": {template} for template in role_templates}
-    abuse = abuse_edges(_abuse_context(tenant, exports, user_nodes, holders, roles, directory,
-                                       graph_permissions, group_owners))
+    context = _abuse_context(tenant, exports, user_nodes, holders, roles, directory, graph_permissions,
+                             group_owners, group_nodes)
+    context.delegated_grants = _delegated_grants(result, exports, context)
+    abuse = abuse_edges(context)
     for record in abuse:  # every role node an abuse edge touches exists in the graph
         for end in (record["source"], record["target"]):
             if end.startswith(ROLE_PREFIX):
@@ -261,6 +278,12 @@ def _account_for(result: CollectResult, folder: Path, collection: Collection, mi
             f"{collection.name}.page{len(collection.files) + 1}.json"
         )
         coverage.status = CoverageStatus.PARTIAL
+
+
+def _unknown_note(result: CollectResult, names: list[str], text: str) -> None:
+    """One coverage note for records kept with a field missing: how many, and an example."""
+    if names:
+        result.coverage.notes.append(f"{len(names)} {text} (e.g. {names[0]})")
 
 
 def _records(result: CollectResult, collection: Collection, build: Callable[[Item], Record]) -> list[Record]:
@@ -391,7 +414,7 @@ def _owners(result: CollectResult, folder: Path, exports: dict[str, Collection],
 
 def _federation(result: CollectResult, folder: Path, exports: dict[str, Collection],
                 federated: dict[str, Collection], sp_nodes: list[Record]) -> None:
-    sps_by_app = {record["app_id"]: record for record in sp_nodes}
+    sps_by_app = {record["app_id"]: record for record in sp_nodes if record["app_id"]}
     for app, collection in _per_known_application(result, exports, federated):
         app_object_id = str(app.get("id"))
         app_id = str(app.get("appId") or "")
@@ -464,7 +487,8 @@ def _app_role_assignment(item: Item) -> None:
 
 def _abuse_context(tenant: str, exports: dict[str, Collection], user_nodes: list[Record],
                    principal_roles: dict[str, set[str]], roles: dict[str, RoleInfo], directory: Directory,
-                   graph_permissions: dict[str, set[str]], group_owners: dict[str, Collection]) -> Tenant:
+                   graph_permissions: dict[str, set[str]], group_owners: dict[str, Collection],
+                   group_nodes: list[Record]) -> Tenant:
     users = {str(u.get("id")): u for u in exports["users"].objects() if u.get("id")}
     own_tenant = tenant.removeprefix("entra:tenant/")
     return Tenant(
@@ -482,7 +506,41 @@ def _abuse_context(tenant: str, exports: dict[str, Collection], user_nodes: list
                                     and directory.memberships.unknown_within(group) is not None),
         graph_permissions=graph_permissions,
         group_owners={group_id: c.objects() for group_id, c in group_owners.items()},
+        group_role_assignable={r["id"].removeprefix("entra:"): r["role_assignable"] for r in group_nodes},
+        all_service_principals={str(sp.get("id")): sp for sp in exports["servicePrincipals"].objects()
+                                if sp.get("id")},
     )
+
+
+def _delegated_grant(item: Item) -> dict[str, Any]:
+    """An oauth2PermissionGrant the technique can use: client, consent type, resource and, for a one-user
+    consent, the user; SourceFileError naming the field otherwise."""
+    label = _label(item)
+    need(item.data, "clientId", item.file, label)
+    need(item.data, "resourceId", item.file, label)
+    consent = need(item.data, "consentType", item.file, label)
+    if consent not in ("AllPrincipals", "Principal"):
+        raise SourceFileError(RecordError(SOURCE, item.file, label, "consentType",
+                                          f"expected AllPrincipals or Principal, got {consent!r}",
+                                          "re-export /oauth2PermissionGrants"))
+    if consent == "Principal":
+        need(item.data, "principalId", item.file, label)
+    return item.data
+
+
+def _delegated_grants(result: CollectResult, exports: dict[str, Collection], tenant: Tenant) -> list[dict[str, Any]]:
+    """Valid delegated permission grants; grants naming a client or user that was not exported are noted."""
+    grants = [grant for _, grant in checked(exports["oauth2PermissionGrants"].items, _delegated_grant, result.fail)]
+    clients = sorted({str(g["clientId"]) for g in grants if str(g["clientId"]) not in tenant.all_service_principals})
+    users = sorted({str(g["principalId"]) for g in grants
+                    if g["consentType"] == "Principal" and str(g["principalId"]) not in tenant.users})
+    if clients:
+        result.coverage.notes.append(f"oauth2PermissionGrants: {len(clients)} client service principal(s) not in "
+                                     f"servicePrincipals.json, their delegated consents are not drawn (e.g. {clients[0]})")
+    if users:
+        result.coverage.notes.append(f"oauth2PermissionGrants: {len(users)} consenting user(s) not in users.json, "
+                                     f"their consents are not drawn (e.g. {users[0]})")
+    return grants
 
 
 def _subscription_id(item: Item) -> str:

@@ -98,7 +98,11 @@ def transform_user(
     label = record_label(user, index)
     object_id = need(user, "id", file, label)
     upn = need(user, "userPrincipalName", file, label)
-    user_type = str(user.get("userType") or "Member").lower()
+    # Graph's userType is Member or Guest; without it the account is still a user (human), but neither is
+    # assumed: "unknown" (Conditional Access guest conditions are then undecidable for it).
+    user_type = str(user.get("userType") or "").lower()
+    if user_type not in ("member", "guest"):
+        user_type = "unknown"
     enabled = user.get("accountEnabled")
     return node(
         object_node_id(object_id),
@@ -135,7 +139,17 @@ def _methods(registration: dict[str, Any] | None) -> list[str] | None:
     return [str(m) for m in registration.get("methodsRegistered") or []]
 
 
-def transform_group(group: dict[str, Any], file: str, index: int, tenant: str, members_known: bool) -> Record:
+def role_assignable(group: dict[str, Any], holds_role: bool) -> bool | None:
+    """Can the group hold directory roles? `isAssignableToRole` when exported (null is Graph's default:
+    false). Without the field, a group that holds a directory role (active or eligible) is role-assignable,
+    since Entra lets only role-assignable groups hold one; any other group is unknown (None)."""
+    if "isAssignableToRole" in group:
+        return group["isAssignableToRole"] is True
+    return True if holds_role else None
+
+
+def transform_group(group: dict[str, Any], file: str, index: int, tenant: str, members_known: bool,
+                    holds_role: bool = False) -> Record:
     label = record_label(group, index)
     object_id = need(group, "id", file, label)
     return node(
@@ -148,7 +162,7 @@ def transform_group(group: dict[str, Any], file: str, index: int, tenant: str, m
         human=False,
         security_enabled=group.get("securityEnabled") if isinstance(group.get("securityEnabled"), bool) else None,
         mail_enabled=group.get("mailEnabled") if isinstance(group.get("mailEnabled"), bool) else None,
-        role_assignable=group.get("isAssignableToRole") is True,
+        role_assignable=role_assignable(group, holds_role),
         members_known=members_known,
     )
 
@@ -175,9 +189,12 @@ def transform_group_members(group_id: str, members: list[dict[str, Any]]) -> tup
 
 
 def transform_service_principal(sp: dict[str, Any], file: str, index: int, tenant: str) -> Record:
+    """A service principal. Without `appId` (left out of `$select`, or a trimmed export) it is kept: its
+    roles, memberships and owners still hold; only what joins by client id (application credentials,
+    Kubernetes workload identity) cannot reach it. `app_id` is then None and there is no alias."""
     label = record_label(sp, index)
     object_id = need(sp, "id", file, label)
-    app_id = need(sp, "appId", file, label)
+    app_id = sp.get("appId") if isinstance(sp.get("appId"), str) and sp.get("appId") else None
     enabled = sp.get("accountEnabled")
     owner_tenant = sp.get("appOwnerOrganizationId")
     return node(
@@ -185,7 +202,7 @@ def transform_service_principal(sp: dict[str, Any], file: str, index: int, tenan
         Family.IDENTITY,
         "ServiceIdentity",
         Provider.ENTRA,
-        str(sp.get("displayName") or app_id),
+        str(sp.get("displayName") or app_id or object_id),
         tenant,
         human=False,
         enabled=enabled if isinstance(enabled, bool) else None,
@@ -193,7 +210,7 @@ def transform_service_principal(sp: dict[str, Any], file: str, index: int, tenan
         service_principal_type=str(sp.get("servicePrincipalType") or "Application"),
         app_owner_tenant_id=str(owner_tenant) if owner_tenant else None,
         first_party=owner_tenant == MICROSOFT_TENANT_ID,
-        aliases=[app_alias(app_id)],
+        aliases=[app_alias(app_id)] if app_id else [],
     )
 
 

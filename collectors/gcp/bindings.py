@@ -55,6 +55,7 @@ class ParsedPolicy:
     notes: list[str] = field(default_factory=list)
     bindings: int = 0
     conditional: int = 0
+    binding_roles: list[str] = field(default_factory=list)  # the role of each valid binding, in order
 
 
 def condition_text(condition: Any) -> list[str]:
@@ -168,6 +169,7 @@ def parse_policy(policy: Any, holder: str, holder_label: str, file: str) -> Pars
                                              "every binding needs its members"))
             continue
         parsed.bindings += 1
+        parsed.binding_roles.append(role)
         conditions = condition_text(binding.get("condition"))
         if conditions:
             parsed.conditional += 1

@@ -119,8 +119,10 @@ class GcpLiveCollector:
     def custom_roles(self, relative: str, parent: str) -> None:
         from google.cloud.iam_admin_v1 import RoleView
 
+        # show_deleted: a deleted role's bindings stay in the policies; listed with `deleted: true`, the
+        # offline side knows they grant nothing (else the role would be unknown, read assumed).
         roles = self.listed("iam.roles.list", parent, self.clients.iam.list_roles, parent=parent,
-                            view=RoleView.FULL)
+                            view=RoleView.FULL, show_deleted=True)
         if roles is None:
             return
         self.run.write(f"{relative}/custom-roles.json", [message_dict(role) for role in roles])

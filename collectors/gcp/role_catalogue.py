@@ -7,7 +7,8 @@ Three sources, one shape (the `Role` resource of IAM admin v1, as `gcloud iam ro
   from describe outputs (basic roles are a documented subset: `partial: true`);
 - `roles/predefined.json` in an export folder, written by the live collector (`roles.get` for every
   predefined role the collected policies bind), which wins over the bundled catalogue;
-- `custom-roles.json` of an organization / project.
+- `custom-roles.json` of an organization / project. A custom role that is disabled (`stage: "DISABLED"`)
+  or deleted (`deleted: true`) grants nothing: `inactive_roles` names them, and their bindings draw no edge.
 """
 
 from __future__ import annotations
@@ -59,6 +60,24 @@ def parse_roles(data: Any) -> tuple[dict[str, list[str]], list[RoleProblem]]:
             continue
         roles[name] = sorted(str(p) for p in permissions)
     return roles, problems
+
+
+def inactive_roles(data: Any) -> dict[str, str]:
+    """Role name -> why it grants nothing: a custom role with `stage: "DISABLED"` or `deleted: true`.
+
+    IAM keeps bindings to such a role in every policy, but they are inactive: a disabled role's
+    bindings come back when it is re-enabled, a deleted role's when it is undeleted (within 7 days;
+    after that the bindings are removed). `roles.list` shows deleted roles only with `showDeleted`.
+    """
+    found: dict[str, str] = {}
+    for role in role_entries(data):
+        if not isinstance(role, dict) or not isinstance(role.get("name"), str):
+            continue
+        if role.get("deleted") is True:
+            found[role["name"]] = "deleted"
+        elif str(role.get("stage") or "").upper() == "DISABLED":
+            found[role["name"]] = "stage DISABLED"
+    return found
 
 
 @lru_cache(maxsize=1)

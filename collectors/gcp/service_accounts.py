@@ -26,15 +26,38 @@ def key_node_id(email: str, key_id: str) -> str:
     return f"gcp:serviceAccount/{email.lower()}/key/{key_id}"
 
 
+ACCOUNTS_SHAPES = ("a JSON list of service accounts (`gcloud iam service-accounts list --format=json`) or a "
+                   "serviceAccounts.list response {\"accounts\": [...]}")
+KEYS_SHAPES = ("a JSON list of keys (`gcloud iam service-accounts keys list --format=json`) or a "
+               "serviceAccounts.keys.list response {\"keys\": [...]}")
+
+
+def listed_items(data: Any, key: str, shapes: str, fix: str, file: str) -> tuple[list[Any] | None, list[RecordError]]:
+    """gcloud's plain list, or the REST API's response object `{key: [...]}` (which omits `key` when the list is
+    empty: `{}`). A `nextPageToken` means later pages were not exported: an error, and this page still loads.
+    Any other shape: None and an error naming the expected shapes."""
+    if isinstance(data, list):
+        return data, []
+    if isinstance(data, dict) and set(data) <= {key, "nextPageToken"} and isinstance(data.get(key, []), list):
+        errors = []
+        if data.get("nextPageToken"):
+            errors.append(RecordError(SOURCE, file, "", "nextPageToken", "later pages were not exported: their "
+                                      "entries are unknown", "export every page (gcloud follows the pages itself)"))
+        return list(data.get(key, [])), errors
+    return None, [RecordError(SOURCE, file, "", "", f"expected {shapes}", fix)]
+
+
 def transform_service_accounts(
     accounts: Any, project: str, file: str
 ) -> tuple[list[Record], list[RecordError]]:
-    """`gcloud iam service-accounts list --format=json` -> ServiceIdentity nodes."""
-    if not isinstance(accounts, list):
-        return [], [RecordError(SOURCE, file, "", "", "expected a JSON list of service accounts",
-                                "re-export with `gcloud iam service-accounts list --format=json`")]
+    """`gcloud iam service-accounts list --format=json` (or the REST `serviceAccounts.list` response)
+    -> ServiceIdentity nodes."""
+    items, errors = listed_items(accounts, "accounts", ACCOUNTS_SHAPES,
+                                 "re-export with `gcloud iam service-accounts list --format=json`", file)
+    if items is None:
+        return [], errors
+    accounts = items
     nodes: list[Record] = []
-    errors: list[RecordError] = []
     for index, account in enumerate(accounts):
         email = account.get("email") if isinstance(account, dict) else None
         if not isinstance(email, str) or "@" not in email:
@@ -65,16 +88,18 @@ class KeyResult:
 
 
 def transform_keys(email: str, keys: Any, scope: str, file: str) -> KeyResult:
-    """`gcloud iam service-accounts keys list --format=json` -> sa_key Credentials.
+    """`gcloud iam service-accounts keys list --format=json` (or the REST `serviceAccounts.keys.list`
+    response) -> sa_key Credentials.
 
     Only USER_MANAGED keys become credentials: SYSTEM_MANAGED keys are Google's, rotated
     by Google and never downloadable, so nobody can steal them from a laptop or a repo.
     """
     result = KeyResult()
-    if not isinstance(keys, list):
-        result.errors.append(RecordError(SOURCE, file, "", "", "expected a JSON list of keys",
-                                         "re-export with `gcloud iam service-accounts keys list --format=json`"))
+    items, result.errors = listed_items(keys, "keys", KEYS_SHAPES,
+                                        "re-export with `gcloud iam service-accounts keys list --format=json`", file)
+    if items is None:
         return result
+    keys = items
     email = email.lower()
     for index, key in enumerate(keys):
         name = key.get("name") if isinstance(key, dict) else None

@@ -24,7 +24,7 @@ from collectors.gcp.resources import (
     transform_organization,
     transform_project,
 )
-from collectors.gcp.role_catalogue import RoleFormatError, parse_roles
+from collectors.gcp.role_catalogue import RoleFormatError, inactive_roles, parse_roles
 from collectors.gcp.roles import role_permissions
 from collectors.gcp.service_accounts import (
     can_run_code,
@@ -43,6 +43,8 @@ GROUP_NOTE = ("group membership is not in IAM exports (Cloud Identity Groups API
               "groups have no MEMBER_OF edges offline")
 INHERITANCE_NOTE = ("a binding on an organization or folder applies to every project below it: the edge goes "
                     "to the organization / folder node, which is marked prod when it holds a prod project")
+BASIC_ACT_AS_ROLES = frozenset({"roles/owner", "roles/editor"})
+ACT_AS_TECHNIQUE = "gcp.iam.act-as-with-compute"
 ACT_AS_NOTE = ("roles/owner and roles/editor include iam.serviceAccounts.actAs: their members get CAN_RUN_AS "
                "to every service account of the projects the binding covers (Google-managed service agents "
                "excepted: nobody can sign in as them)")
@@ -88,6 +90,8 @@ class Transformed:
     notes: list[str] = field(default_factory=list)
     scopes: list[str] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    inactive_example: str | None = None  # one binding to a disabled / deleted custom role, for the note
+    basic_role_act_as: bool = False  # some owner / editor binding drew a CAN_RUN_AS (ACT_AS_NOTE)
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -107,6 +111,31 @@ def _custom_roles(loaded: Loaded | None, out: Transformed) -> dict[str, list[str
     for problem in problems:
         out.errors.append(RecordError(SOURCE, loaded.file, problem.record, problem.field, problem.message, fix))
     return roles
+
+
+def _inactive_roles(export: GcpExport) -> dict[str, str]:
+    """Custom roles (org / project custom-roles.json) that are disabled or deleted -> why."""
+    found: dict[str, str] = {}
+    for holder in [*export.organizations.values(), *export.projects.values()]:
+        if holder.custom_roles is None:
+            continue
+        try:
+            found.update(inactive_roles(holder.custom_roles.data))
+        except RoleFormatError:
+            continue  # reported by _custom_roles
+    return found
+
+
+def _drop_inactive(grants: list[Grant], binding_roles: list[str], inactive: dict[str, str], job: PolicyJob,
+                   out: Transformed) -> list[Grant]:
+    """A binding to a disabled or deleted custom role grants nothing: no HAS_PERMISSION, no escalation edge."""
+    named = [role for role in binding_roles if role in inactive]
+    if not named:
+        return grants
+    out.counts["skipped.inactive_role_bindings"] += len(named)
+    if out.inactive_example is None:
+        out.inactive_example = f"{named[0]} on {job.label} ({inactive[named[0]]})"
+    return [grant for grant in grants if grant.role not in inactive]
 
 
 def _resources(export: GcpExport, out: Transformed) -> dict[str, Record]:
@@ -286,6 +315,8 @@ def _apply_policy(out: Transformed, job: PolicyJob, grants: list[Grant], known_r
     for record in transfer.edges:
         for technique_id in record.get("techniques", ()):
             out.counts[f"escalation.{technique_id}"] += 1
+        if ACT_AS_TECHNIQUE in record.get("techniques", ()) and record.get("role") in BASIC_ACT_AS_ROLES:
+            out.basic_role_act_as = True
         reg.edge(file, record)
     for target, subjects in transfer.subjects.items():
         account = reg.nodes.get(target)
@@ -385,6 +416,7 @@ def transform_export(export: GcpExport) -> Transformed:
         known_roles.update(_custom_roles(export.predefined_roles, out))
     for holder in [*export.organizations.values(), *export.projects.values()]:
         known_roles.update(_custom_roles(holder.custom_roles, out))
+    inactive = _inactive_roles(export)
 
     resources = _resources(export, out)
     sas_by_project = _service_accounts(export, out, org_scope)
@@ -400,7 +432,8 @@ def transform_export(export: GcpExport) -> Transformed:
             out.note(text)
         out.counts["read.bindings"] += policy.bindings
         out.counts["read.conditional_bindings"] += policy.conditional
-        grants = _federated_grants(policy.grants, providers, out, job.loaded.file)
+        grants = _drop_inactive(policy.grants, policy.binding_roles, inactive, job, out)
+        grants = _federated_grants(grants, providers, out, job.loaded.file)
         if denials:
             _apply_denials(grants, job, denials, known_roles, out)
         parsed.append((job, grants))
@@ -444,5 +477,10 @@ def _summarise(export: GcpExport, out: Transformed, resources: dict[str, Record]
                      "(Google-managed, rotated by Google, never downloadable)")
     if export.organizations or export.folders:
         fixed.append(INHERITANCE_NOTE)
-    fixed.append(ACT_AS_NOTE)
+    if out.basic_role_act_as:
+        fixed.append(ACT_AS_NOTE)
+    if out.inactive_example is not None:
+        count = out.counts["skipped.inactive_role_bindings"]
+        fixed.append(f"{count} binding{'s' if count > 1 else ''} named a disabled or deleted custom role and "
+                     f"grant{'' if count > 1 else 's'} nothing (no edge drawn), e.g. {out.inactive_example}")
     out.notes[:0] = fixed

@@ -338,7 +338,8 @@ def _grpc_handler(world: World) -> grpc.GenericRpcHandler:
 
     def list_roles(request: Any, context: grpc.ServicerContext) -> Any:
         guarded("iam.roles.list", request.parent, context)
-        roles = world.custom_roles.get(request.parent, [])
+        roles = [role for role in world.custom_roles.get(request.parent, [])
+                 if request.show_deleted or not role.get("deleted")]  # as IAM: deleted ones only on request
         page, token = _page(roles, request.page_token)
         return iam_types.ListRolesResponse(roles=[iam_types.Role.from_json(json.dumps(r)) for r in page],
                                            next_page_token=token)

@@ -83,19 +83,22 @@ def test_sample_records_are_valid_and_complete() -> None:
     counts = result.coverage.counts
     assert {kind: counts[kind] for kind in ("nodes.User", "nodes.Group", "nodes.ServiceIdentity", "nodes.Role",
                                             "nodes.client_secret", "nodes.tenant", "edges.MEMBER_OF",
-                                            "edges.HAS_PERMISSION", "edges.AUTHENTICATES", "edges.CAN_ASSUME")} == {
+                                            "edges.HAS_PERMISSION", "edges.AUTHENTICATES", "edges.CAN_ASSUME",
+                                            "edges.CAN_IMPERSONATE")} == {
         # 4 directory role nodes, 1 eligible Azure role (Owner on lumen-prod)
-        "nodes.User": 10, "nodes.Group": 5, "nodes.ServiceIdentity": 8, "nodes.Role": 5, "nodes.client_secret": 4,
+        "nodes.User": 10, "nodes.Group": 5, "nodes.ServiceIdentity": 9, "nodes.Role": 5, "nodes.client_secret": 5,
         "nodes.tenant": 1,
         # 4 directory roles + 2 Graph application permissions + 4 role nodes' grants + 3 Azure roles
         # + 1 eligible Azure role's grant
-        "edges.HAS_PERMISSION": 14, "edges.AUTHENTICATES": 4,
+        "edges.HAS_PERMISSION": 14, "edges.AUTHENTICATES": 5,
+        # delegated consents: brightdesk-crm-sync acts as all 10 users, docs-indexer as tom.baker
+        "edges.CAN_IMPERSONATE": 11,
         # 2 PIM eligible directory roles + 1 PIM for Groups + 1 PIM for Azure resources
         "edges.CAN_ASSUME": 4,
         # 11 group memberships + 4 active holders of roles with abuse techniques -> role nodes
         "edges.MEMBER_OF": 15,
     }
-    assert counts["nodes.ServiceIdentity"] == 8  # 4 own SPs, 2 Microsoft SPs, 1 VM managed identity, 1 GitHub subject
+    assert counts["nodes.ServiceIdentity"] == 9  # 5 own SPs, 2 Microsoft SPs, 1 VM managed identity, 1 GitHub subject
     assert "users.page2.json" in result.coverage.files
     tenant = nodes_by_id(result)[TENANT]
     assert (tenant["kind"], tenant["name"], tenant["scope"]) == ("tenant", "Lumen Freight", "")

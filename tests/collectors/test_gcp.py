@@ -502,3 +502,69 @@ def test_sample_every_edge_endpoint_is_a_gcp_node_or_a_documented_cross_stack_id
     dangling = {end for e in sample.edges for end in (e["source"], e["target"]) if end not in ids}
     # the only ids GCP points at without emitting: the KSA's alias (joined by the builder)
     assert dangling == {"gcp:workloadIdentity/lumen-data-prod.svc.id.goog/analytics/etl-worker"}
+
+
+# --- REST response shapes of service accounts and keys ----------------------------------------------------
+
+
+def _accounts() -> list[dict]:
+    return [{"email": "app@p1.iam.gserviceaccount.com", "name": "projects/p1/serviceAccounts/app@p1.iam.gserviceaccount.com",
+             "projectId": "p1", "uniqueId": "1"},
+            {"disabled": True, "email": "old@p1.iam.gserviceaccount.com",
+             "name": "projects/p1/serviceAccounts/old@p1.iam.gserviceaccount.com", "projectId": "p1", "uniqueId": "2"}]
+
+
+def _app_keys() -> list[dict]:
+    email = "app@p1.iam.gserviceaccount.com"
+    return [key(email, "a" * 40, "USER_MANAGED", "2026-01-01T00:00:00Z", "9999-12-31T23:59:59Z"),
+            key(email, "c" * 40, "SYSTEM_MANAGED", "2026-10-20T00:00:00Z", "2026-11-05T00:00:00Z")]
+
+
+def _with_lists(tmp_path: Path, accounts: Any, app_keys: Any, old_keys: Any) -> Path:
+    folder = small_export(tmp_path, {"etag": "ACAB"})
+    write(folder / "projects" / "p1" / "service-accounts.json", accounts)
+    base = folder / "projects" / "p1" / "service-accounts"
+    write(base / "app@p1.iam.gserviceaccount.com" / "keys.json", app_keys)
+    write(base / "old@p1.iam.gserviceaccount.com" / "keys.json", old_keys)
+    return folder
+
+
+def _identities_and_keys(result) -> tuple[set, set, set]:
+    return ({(r["id"], r["enabled"]) for r in result.nodes if r["kind"] == "ServiceIdentity"},
+            {r["id"] for r in result.nodes if r["kind"] == "sa_key"},
+            {(e["source"], e["target"]) for e in edges_of(result, "AUTHENTICATES")})
+
+
+def test_rest_list_responses_read_like_gcloud_lists(tmp_path):
+    gcloud = collect_offline(_with_lists(tmp_path / "gcloud", _accounts(), _app_keys(), []))
+    # serviceAccounts.list {"accounts": [...]}, serviceAccounts.keys.list {"keys": [...]}; an empty REST list is {}
+    rest = collect_offline(_with_lists(tmp_path / "rest", {"accounts": _accounts()}, {"keys": _app_keys()}, {}))
+    assert gcloud.errors == [] and rest.errors == []
+    assert _identities_and_keys(rest) == _identities_and_keys(gcloud)
+    accounts, keys, auth = _identities_and_keys(rest)
+    assert (APP, True) in accounts and (OLD, False) in accounts
+    assert keys == {f"{APP}/key/{'a' * 40}"} and auth == {(f"{APP}/key/{'a' * 40}", APP)}
+    assert rest.coverage.counts["skipped.system_managed_keys"] == 1
+
+
+def test_rest_page_with_a_next_page_token_loads_and_says_pages_are_missing(tmp_path):
+    result = collect_offline(_with_lists(tmp_path, {"accounts": _accounts()[:1], "nextPageToken": "Cg1wYWdlMg"},
+                                         _app_keys(), []))
+    [error] = result.errors
+    assert error.file.endswith("projects/p1/service-accounts.json") and error.field == "nextPageToken"
+    assert result.coverage.status == "partial"
+    assert (APP, True) in _identities_and_keys(result)[0]
+
+
+@pytest.mark.parametrize("what", ["accounts", "keys"])
+def test_unknown_list_shape_is_an_error_naming_the_file_and_the_expected_shapes(tmp_path, what):
+    wrong = {"serviceAccounts": _accounts()} if what == "accounts" else {"items": _app_keys()}
+    folder = _with_lists(tmp_path, wrong if what == "accounts" else _accounts(),
+                         wrong if what == "keys" else _app_keys(), [])
+    result = collect_offline(folder)
+    [error] = result.errors
+    expected_file = "service-accounts.json" if what == "accounts" else "app@p1.iam.gserviceaccount.com/keys.json"
+    assert error.file.endswith(expected_file)
+    shape = '{"accounts": [...]}' if what == "accounts" else '{"keys": [...]}'
+    assert "a JSON list of" in error.message and shape in error.message
+    assert result.coverage.status == "partial"

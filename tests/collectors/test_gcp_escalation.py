@@ -182,3 +182,72 @@ def test_custom_roles_from_a_plain_list_are_reported_and_the_good_ones_still_cou
     assert (error.record, error.field) == ("#1 (projects/p1/roles/listedOnly)", "includedPermissions")
     assert "gcloud iam roles describe" in error.fix
     assert {e["target"] for e in result.edges if e["kind"] == "CAN_CREATE_CREDENTIAL"} == {SA_A, SA_B}
+
+
+# --- disabled and deleted custom roles grant nothing ------------------------------------------------------------
+
+# A custom role that could take the project over: setIamPolicy, actAs + a service that runs code, key creation.
+POWERFUL = ["iam.serviceAccountKeys.create", "iam.serviceAccounts.actAs", "resourcemanager.projects.setIamPolicy",
+            "run.services.update"]
+
+
+def custom_role(name: str, **state: Any) -> dict:
+    """A role as `gcloud iam roles describe --format=json` prints it."""
+    return {"name": f"projects/p1/roles/{name}", "title": name, "stage": "GA", "etag": "BwY=",
+            "includedPermissions": POWERFUL, **state}
+
+
+def test_disabled_or_deleted_custom_role_grants_nothing_and_a_note_counts_its_bindings(tmp_path):
+    folder = export(tmp_path, [
+        {"role": "projects/p1/roles/live", "members": ["user:me@x.com"]},
+        {"role": "projects/p1/roles/paused", "members": ["user:paused@x.com", "group:ops@x.com"]},
+        {"role": "projects/p1/roles/removed", "members": ["user:gone@x.com"]}],
+        [custom_role("live"), custom_role("paused", stage="DISABLED"), custom_role("removed", deleted=True)])
+    result = collect_offline(folder)
+    by_source: dict[str, set[tuple[str, str]]] = {}
+    for e in result.edges:
+        by_source.setdefault(e["source"], set()).add((e["kind"], e["target"]))
+    # present: the GA role is admin of the project and escalates to every service account
+    assert ("HAS_PERMISSION", "gcp:projects/p1") in by_source[ME]
+    assert {("CAN_RUN_AS", SA_A), ("CAN_CREATE_CREDENTIAL", SA_B), ("CAN_GRANT", "gcp:projects/p1")} <= by_source[ME]
+    assert next(e for e in result.edges if e["source"] == ME and e["kind"] == "HAS_PERMISSION")["level"] == "admin"
+    # absent: the same permissions in a DISABLED or deleted role draw nothing at all
+    for member in ("gcp:user/paused@x.com", "gcp:group/ops@x.com", "gcp:user/gone@x.com"):
+        assert member not in by_source
+    assert result.errors == [] and result.coverage.counts["skipped.inactive_role_bindings"] == 2
+    assert ("2 bindings named a disabled or deleted custom role and grant nothing (no edge drawn), e.g. "
+            "projects/p1/roles/paused on projects/p1 (stage DISABLED)") in result.coverage.notes
+
+
+def test_a_deleted_org_custom_role_bound_on_a_project_grants_nothing(tmp_path):
+    folder = export(tmp_path, [{"role": "organizations/1/roles/removed", "members": ["user:gone@x.com"]}])
+    write(tmp_path / "organizations" / "1" / "custom-roles.json",  # the roles.list page shape, with showDeleted
+          {"roles": [{**custom_role("x"), "name": "organizations/1/roles/removed", "deleted": True}]})
+    result = collect_offline(folder)
+    assert not any(e["source"] == "gcp:user/gone@x.com" for e in result.edges)
+    assert any("1 binding named a disabled or deleted custom role and grants nothing" in note and
+               "organizations/1/roles/removed on projects/p1 (deleted)" in note for note in result.coverage.notes)
+
+
+def test_without_inactive_roles_there_is_no_note(tmp_path):
+    result = collect_offline(export(tmp_path, [{"role": "projects/p1/roles/live", "members": ["user:me@x.com"]}],
+                                    [custom_role("live")]))
+    assert "skipped.inactive_role_bindings" not in result.coverage.counts
+    assert not any("disabled or deleted custom role" in note for note in result.coverage.notes)
+
+
+# --- the owner / editor actAs note ------------------------------------------------------------------------------
+
+
+def test_owner_and_editor_act_as_note_only_when_such_edges_are_drawn(tmp_path):
+    from collectors.gcp.transform import ACT_AS_NOTE
+
+    editor = collect_offline(export(tmp_path / "editor", [{"role": "roles/editor", "members": ["user:me@x.com"]}]))
+    assert {SA_A, SA_B} <= {e["target"] for e in editor.edges if e["kind"] == "CAN_RUN_AS" and e["source"] == ME}
+    assert ACT_AS_NOTE in editor.coverage.notes
+    viewer = collect_offline(export(tmp_path / "viewer", [{"role": "roles/viewer", "members": ["user:me@x.com"]}]))
+    assert ACT_AS_NOTE not in viewer.coverage.notes
+    # a custom role with actAs draws CAN_RUN_AS too, but the note is about owner / editor only
+    custom = collect_offline(export(tmp_path / "custom", [{"role": "projects/p1/roles/live", "members": ["user:me@x.com"]}],
+                                    [custom_role("live")]))
+    assert any(e["kind"] == "CAN_RUN_AS" for e in custom.edges) and ACT_AS_NOTE not in custom.coverage.notes

@@ -203,3 +203,25 @@ def test_named_project_without_its_ancestors_says_inheritance_is_unknown(servers
     notes = collect_offline(tmp_path / "gcp").coverage.notes
     assert "projects/lumen-data-prod: parent folders/301234567890 not exported; bindings inherited from it " \
            "(and above) are unknown" in notes
+
+
+def test_deleted_custom_roles_are_listed_and_their_bindings_grant_nothing(servers, tmp_path):
+    role = {"title": "Release", "stage": "GA", "etag": "BwY=",
+            "includedPermissions": ["iam.serviceAccountKeys.create", "resourcemanager.projects.setIamPolicy"]}
+    servers.world.custom_roles["projects/lumen-sandbox"] = [
+        {**role, "name": "projects/lumen-sandbox/roles/release"},
+        {**role, "name": "projects/lumen-sandbox/roles/oldRelease", "deleted": True},
+        {**role, "name": "projects/lumen-sandbox/roles/pausedRelease", "stage": "DISABLED"}]
+    servers.world.policies["projects/lumen-sandbox"]["bindings"] += [
+        {"role": "projects/lumen-sandbox/roles/release", "members": ["user:rel@lumenfreight.com"]},
+        {"role": "projects/lumen-sandbox/roles/oldRelease", "members": ["user:old@lumenfreight.com"]},
+        {"role": "projects/lumen-sandbox/roles/pausedRelease", "members": ["user:paused@lumenfreight.com"]}]
+    collect(servers, tmp_path)
+    written = json.loads((tmp_path / "gcp" / "projects" / "lumen-sandbox" / "custom-roles.json").read_text())
+    assert {r["name"].rsplit("/", 1)[1]: (r.get("deleted", False), r["stage"]) for r in written} == {
+        "release": (False, "GA"), "oldRelease": (True, "GA"), "pausedRelease": (False, "DISABLED")}
+    result = collect_offline(tmp_path / "gcp")
+    sources = {e["source"] for e in result.edges}
+    assert "gcp:user/rel@lumenfreight.com" in sources
+    assert not sources & {"gcp:user/old@lumenfreight.com", "gcp:user/paused@lumenfreight.com"}
+    assert result.coverage.counts["skipped.inactive_role_bindings"] == 2

@@ -57,6 +57,16 @@ USER_OWNER = {"@odata.type": "#microsoft.graph.user", "id": "x"}
 
 
 OWNS_PLAIN = {"g-plain": [{"@odata.type": "#microsoft.graph.user", "id": "x"}]}
+GRAPH_SP = {"id": "graph", "appId": "00000003-0000-0000-c000-000000000000", "displayName": "Microsoft Graph"}
+APPS = {"sp1": {"id": "sp1", "displayName": "payroll"}, "graph": GRAPH_SP}
+
+
+def consent(consent_type: str, scope: str, principal: str | None = None) -> dict[str, Any]:
+    """One oauth2PermissionGrant of sp1 on Microsoft Graph, in Graph's shape."""
+    return {"id": f"grant-{consent_type}-{principal}", "clientId": "sp1", "consentType": consent_type,
+            "principalId": principal, "resourceId": "graph", "scope": scope}
+
+
 CASES: dict[str, Case] = {
     "entra.roles.active-assignment": _case(f"entra:role/{HELPDESK_ADMIN}", {"roles": {"x": {HELPDESK_ADMIN}}},
                                            {"roles": {}}),
@@ -79,6 +89,15 @@ CASES: dict[str, Case] = {
         {"graph_permissions": {"x": {"User.Read.All"}}}),
     "entra.roles.assign-global-admin": _case(ADMIN_ROLE_NODE, {"roles": {"x": {PRIVILEGED_ROLE_ADMIN}}},
                                              {"graph_permissions": {"x": {"Directory.Read.All"}}}),
+    # sp1 acts as u1: an admin consent (all users) of a write scope (present); a read-only consent, or a
+    # write consent of another user only (absent)
+    "entra.applications.delegated-consent": Case(
+        Probe(("tenant", {"delegated_grants": [consent("AllPrincipals", "openid offline_access Directory.ReadWrite.All")],
+                          "all_service_principals": APPS}), "entra:sp1", "entra:u1"),
+        (Probe(("tenant", {"delegated_grants": [consent("AllPrincipals", "openid User.Read Directory.Read.All")],
+                           "all_service_principals": APPS}), "entra:sp1", "entra:u1"),
+         Probe(("tenant", {"delegated_grants": [consent("Principal", "Directory.ReadWrite.All", "adm")],
+                           "all_service_principals": APPS}), "entra:sp1", "entra:u1"))),
     "entra.applications.add-secret-by-owner": Case(Probe(("owners", [USER_OWNER]), X, "entra:sp1"),
                                                     (Probe(("owners", []), X, "entra:sp1"),)),
     # Contributor on the VM's resource group (present) or on another resource group (absent)
