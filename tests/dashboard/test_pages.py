@@ -234,6 +234,39 @@ def test_cypher_console_answers_read_only_queries_or_says_why_not(app_env: Sampl
     assert len(read_snapshot(app_env.newer)[0]) == nodes
 
 
+def _console_run(app: AppTest, query: str) -> AppTest:
+    app.text_area(key="cypher_query").input(query).run()
+    app.button(key="cypher_run").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_cypher_console_refuses_what_crashed_the_server_and_keeps_answering(
+        app_env: SampleOut, monkeypatch: pytest.MonkeyPatch) -> None:
+    from graph.stores import worker
+
+    app = _page(_app(), "Cypher console")
+    refused = {
+        "RETURN 1; RETURN 2": "exactly one statement",
+        "CALL `threads`=1": "changing a database setting",
+        "CALL `show_loaded_extensions`() RETURN *": "CALL show_loaded_extensions",
+        "CALL `read_csv_serial`('/etc/passwd') RETURN *": "CALL read_csv_serial",
+        "CALL read_parquet('/etc/passwd') RETURN *": "CALL read_parquet",
+        "LOAD FROM '/etc/passwd' RETURN *": "LOAD FROM",
+    }
+    for query, named in refused.items():
+        _console_run(app, query)
+        assert any(named in error.value for error in app.error), (query, [e.value for e in app.error])
+        _console_run(app, "MATCH (n:Identity) RETURN count(*) AS identities")
+        assert not app.error and app.dataframe[0].value["identities"].tolist()[0] > 50
+    monkeypatch.setattr(worker, "TEST_FAULT", "segfault")  # the store dies under the next query
+    _console_run(app, "MATCH (n) RETURN count(*) AS nodes")
+    assert any("crashed while running the query (signal 11" in error.value for error in app.error)
+    monkeypatch.setattr(worker, "TEST_FAULT", None)
+    _console_run(app, "MATCH (n) RETURN count(*) AS nodes")
+    assert not app.error and app.dataframe[0].value["nodes"].tolist()[0] > 100
+
+
 def test_no_snapshot_explains_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CROSSPATH_SNAPSHOTS", str(tmp_path / "empty"))
     app = _app()
