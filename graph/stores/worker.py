@@ -196,7 +196,10 @@ def execute(database: Any, query: str, parameters: dict[str, Any] | None = None,
 def _cap_address_space(limit: int | None) -> None:
     if limit is None:
         return
-    import resource
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows: no address-space limit there
+        return
 
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
@@ -287,7 +290,7 @@ def _crash(exitcode: int | None, limit: int | None) -> StoreCrashError:
     if exitcode is not None and exitcode < 0:
         number = -exitcode
         why = ""
-        if number == signal.SIGKILL:
+        if number == getattr(signal, "SIGKILL", 9):
             why = (" - killed from outside, most likely by the system's out-of-memory killer"
                    + (f"; the worker's own limit is {format_size(limit)} ({MEMORY_LIMIT_ENV})" if limit else ""))
         return StoreCrashError(
@@ -362,15 +365,23 @@ def run(path: Path, query: str, parameters: dict[str, Any] | None = None, limit:
     try:
         remaining = max(0.0, timeout_s - (time.perf_counter() - started))
         worker = _checkout(memory)
-        message = None
         try:
             worker.connection.send(job)
+        except OSError:  # an idle worker died since its last answer: the query has not run, use a new one
+            worker.stop()
+            worker = _Worker(memory)
+            worker.connection.send(job)
+        message = None
+        try:
             if not worker.connection.poll(remaining + TIMEOUT_GRACE_S):
                 worker.stop()
                 raise CypherError(timeout_message(timeout_s))
             message = worker.connection.recv()
-        except (EOFError, OSError, BrokenPipeError):
+        except (EOFError, OSError):
             message = None
+        except BaseException:  # interrupted (Ctrl-C in the shell): the worker may still be busy
+            worker.stop()
+            raise
         if message is None:
             worker.process.join(5)
             exitcode = worker.process.exitcode

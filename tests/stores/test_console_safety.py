@@ -183,3 +183,14 @@ def test_memory_limit_default_environment_and_sizes(monkeypatch):
     assert worker.parse_size("0") is None and worker.parse_size("none") is None
     with pytest.raises(CypherError, match="not a memory size"):
         worker.parse_size("lots")
+
+
+def test_an_idle_worker_that_died_is_replaced_without_an_error(snapshot):
+    import os
+    import signal
+
+    run_read_query(snapshot, "RETURN 1")
+    for idle in list(worker._idle):
+        os.kill(idle.process.pid, signal.SIGKILL)
+        idle.process.join(5)
+    assert run_read_query(snapshot, "RETURN 2").rows == [[2]]
