@@ -40,6 +40,7 @@ MiB = 1 << 20
 DEFAULT_MEMORY_LIMIT = 4 * GiB
 MEMORY_LIMIT_ENV = "CROSSPATH_CYPHER_MEMORY_LIMIT"
 TIMEOUT_GRACE_S = 2.0  # the store's own timeout answers first; the kill is for a store that does not
+STARTUP_TIMEOUT_S = 120.0  # a new worker's start-up (not counted in any query's time limit)
 # Address space the child needs besides LadybugDB's two reservations (file mapping and buffer pool):
 # the interpreter, real_ladybug's libraries, thread stacks and malloc arenas, the rows being pickled.
 _RESERVE_MIN = 768 * MiB
@@ -240,9 +241,10 @@ def _answer(job: Job, opened: dict[str, Any]) -> tuple:
 
 def _serve(connection: Any, memory: int | None) -> None:
     """A worker: answer jobs until the parent goes away, then leave without running destructors."""
-    _cap_address_space(memory)
     opened: dict[str, Any] = {}
     try:
+        _cap_address_space(memory)
+        connection.send(("ready",))
         while True:
             try:
                 job = connection.recv()
@@ -314,6 +316,17 @@ class _Worker:
         finally:
             child_end.close()
 
+    def wait_ready(self) -> None:
+        """Wait for a new worker to start (an interpreter, LadybugDB's import): not part of any query's time."""
+        try:
+            if self.connection.poll(STARTUP_TIMEOUT_S) and self.connection.recv() == ("ready",):
+                return
+        except (EOFError, OSError):
+            pass
+        self.stop()
+        raise CypherError(f"the embedded store's worker process did not start (exit code {self.process.exitcode}); "
+                          "check that real-ladybug is installed and that the machine has memory left")
+
     def alive(self) -> bool:
         return self.process.is_alive()
 
@@ -337,7 +350,9 @@ def _checkout(memory: int | None) -> _Worker:
             if worker.memory == memory and worker.alive():
                 return worker
             worker.stop()
-    return _Worker(memory)
+    worker = _Worker(memory)
+    worker.wait_ready()
+    return worker
 
 
 def _checkin(worker: _Worker) -> None:
@@ -363,13 +378,14 @@ def run(path: Path, query: str, parameters: dict[str, Any] | None = None, limit:
     if not _slots.acquire(timeout=timeout_s):
         raise CypherError(f"the embedded store is busy with {MAX_WORKERS} other queries; try again shortly")
     try:
-        remaining = max(0.0, timeout_s - (time.perf_counter() - started))
-        worker = _checkout(memory)
+        remaining = max(0.0, timeout_s - (time.perf_counter() - started))  # waiting for a slot counts
+        worker = _checkout(memory)  # starting a worker does not
         try:
             worker.connection.send(job)
         except OSError:  # an idle worker died since its last answer: the query has not run, use a new one
             worker.stop()
             worker = _Worker(memory)
+            worker.wait_ready()
             worker.connection.send(job)
         message = None
         try:
