@@ -132,7 +132,7 @@ def measure(identities: int, timeout_s: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--sample", action="store_true", help="Also measure the sample organisation first.")
     parser.add_argument("--timeout", type=float, default=120, help="Per-query timeout in seconds.")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process mode
@@ -142,7 +142,9 @@ def main() -> None:
         return
     for size in ([0] if args.sample else []) + args.sizes:
         child = subprocess.run([sys.executable, __file__, "--one", str(size), "--timeout", str(args.timeout)],
-                               capture_output=True, text=True, check=True)
+                               check=False, capture_output=True, text=True)
+        if child.returncode:
+            sys.exit(f"size {size} failed:\n{child.stderr}")
         figures = json.loads(child.stdout.strip().splitlines()[-1])
         queries = figures.pop("queries")
         print(" ".join(f"{k}={v}" for k, v in figures.items()))
