@@ -225,14 +225,18 @@ def _answer(job: Job, opened: dict[str, Any]) -> tuple:
     """("ok", result) or ("error", kind, message) for one job; `opened` holds the one open database."""
     try:
         _misbehave(job.fault)
-        if job.path not in opened:
+        stat = os.stat(job.path)
+        key = f"{job.path}|{stat.st_ino}|{stat.st_mtime_ns}"  # a rebuilt file is a new database
+        if key not in opened:
             for database in opened.values():
                 database.close()
             opened.clear()
-            opened[job.path] = open_database(Path(job.path), job.memory_limit)
-        return ("ok", execute(opened[job.path], job.query, job.parameters, job.limit, job.timeout_s))
+            opened[key] = open_database(Path(job.path), job.memory_limit)
+        return ("ok", execute(opened[key], job.query, job.parameters, job.limit, job.timeout_s))
     except CypherError as exc:
         return ("error", "cypher", str(exc))
+    except FileNotFoundError:
+        return ("error", "cypher", f"{job.path}: the embedded store's file is gone; run the query again to rebuild it")
     except MemoryError as exc:
         return ("error", "memory", str(exc) or "the worker ran out of address space")
     except Exception as exc:  # noqa: BLE001 - anything else still gets an answer, not a hang
