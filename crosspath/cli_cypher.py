@@ -88,7 +88,13 @@ def _policy(policy_path: Path | None) -> Any:
 
 
 def _run(query: str, parameters: dict[str, Any], store: str, snapshot_path: Path, neo4j_options: dict[str, Any],
-         limit: int | None, timeout_s: float = 600, policy_path: Path | None = None) -> QueryResult:
+         limit: int | None, timeout_s: float = 600, policy_path: Path | None = None,
+         memory_limit: str | None = None) -> QueryResult:
+    """Check the query (graph.stores.readonly) and run it: on Neo4j in a READ session, on the embedded
+    store in a worker process with a time and a memory limit."""
+    from graph.stores.readonly import refuse_writes
+
+    refuse_writes(query)  # before anything else: a refused query never needs a connection
     if store == "neo4j":
         from graph.stores.neo4j_push import Neo4jSettings, run_neo4j_read_query
 
@@ -98,8 +104,9 @@ def _run(query: str, parameters: dict[str, Any], store: str, snapshot_path: Path
     if policy_path is not None:
         from graph.stores.embedded import open_store
 
-        return open_store(snapshot_path, _policy(policy_path)).query(query, parameters, limit, timeout_s)
-    return run_read_query(snapshot_path, query, parameters, limit, timeout_s)
+        return open_store(snapshot_path, _policy(policy_path)).query(query, parameters, limit, timeout_s,
+                                                                     memory_limit)
+    return run_read_query(snapshot_path, query, parameters, limit, timeout_s, memory_limit)
 
 
 def _list_library() -> None:
@@ -110,7 +117,8 @@ def _list_library() -> None:
 
 
 def _shell(store: str, snapshot_path: Path, neo4j_options: dict[str, Any], output_format: str,
-           limit: int | None, timeout_s: float = 600, policy_path: Path | None = None) -> None:
+           limit: int | None, timeout_s: float = 600, policy_path: Path | None = None,
+           memory_limit: str | None = None) -> None:
     """Read queries ending in ';' (or a blank line) and print their results; history in ~/.crosspath_cypher_history."""
     try:
         import readline
@@ -144,8 +152,8 @@ def _shell(store: str, snapshot_path: Path, neo4j_options: dict[str, Any], outpu
         if not query:
             continue
         try:
-            click.echo(render(_run(query, {}, store, snapshot_path, neo4j_options, limit, timeout_s, policy_path),
-                              output_format))
+            click.echo(render(_run(query, {}, store, snapshot_path, neo4j_options, limit, timeout_s, policy_path,
+                                   memory_limit), output_format))
         except CypherError as exc:
             stderr.print(f"[red]error:[/] {exc}", highlight=False)
     if readline is not None:
@@ -166,6 +174,10 @@ def _shell(store: str, snapshot_path: Path, neo4j_options: dict[str, Any], outpu
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Print at most this many rows.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=600, show_default=True,
               help="Stop an embedded-store query after this many seconds.")
+@click.option("--memory-limit", "memory_limit", metavar="SIZE", envvar="CROSSPATH_CYPHER_MEMORY_LIMIT",
+              show_envvar=True, default=None,
+              help="Address space of the embedded store's worker process, e.g. 4GiB (the default), 8GiB, "
+                   "0 for none. A query needing more is stopped with an error.")
 @click.option("--list", "list_library", is_flag=True, help="List the query library and exit.")
 @click.option("--store", type=click.Choice(["embedded", "neo4j"]), default="embedded", show_default=True,
               help="embedded: LadybugDB next to the snapshot, no server. neo4j: the server of `crosspath neo4j push`.")
@@ -174,13 +186,18 @@ def _shell(store: str, snapshot_path: Path, neo4j_options: dict[str, Any], outpu
 @_password
 @_database
 def cypher_command(query: str | None, snapshot_path: Path, policy_path: Path | None, library_name: str | None, params: tuple[str, ...],
-                   output_format: str, limit: int | None, timeout_s: float, list_library: bool, store: str,
+                   output_format: str, limit: int | None, timeout_s: float, memory_limit: str | None,
+                   list_library: bool, store: str,
                    uri: str | None, user: str | None, password: str | None, database: str | None) -> None:
     """Ask the graph anything in read-only Cypher. With no QUERY and no --library, an interactive shell
     (on a terminal) or the query read from standard input.
 
     Labels are the node families (Identity, Credential, Resource, Person); relationship types are the
-    edge kinds (MEMBER_OF, CAN_ASSUME, HAS_PERMISSION, ...). docs/cypher.md has the schema."""
+    edge kinds (MEMBER_OF, CAN_ASSUME, HAS_PERMISSION, ...). docs/cypher.md has the schema.
+
+    One statement per query, reading clauses only, CALL only of schema procedures (show_tables,
+    table_info, ...): anything else is refused with exit code 1. Embedded-store queries run in a worker
+    process with --timeout and --memory-limit; a crash of the store is reported, never inherited."""
     if list_library:
         _list_library()
         return
@@ -197,11 +214,12 @@ def cypher_command(query: str | None, snapshot_path: Path, policy_path: Path | N
             parameters = saved.bind(parameters)
         if not query:
             if sys.stdin.isatty():
-                _shell(store, snapshot_path, neo4j_options, output_format, limit, timeout_s, policy_path)
+                _shell(store, snapshot_path, neo4j_options, output_format, limit, timeout_s, policy_path,
+                       memory_limit)
                 return
             query = sys.stdin.read()
         click.echo(render(_run(query, parameters, store, snapshot_path, neo4j_options, limit, timeout_s,
-                               policy_path), output_format))
+                               policy_path, memory_limit), output_format))
     except (CypherError, LibraryError) as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -17,17 +17,24 @@ RENDERERS = dict(zip(PAGES, (overview, findings, path_view, identities, resource
                      strict=True))
 SNAPSHOT_KEY = "snapshot"
 UPLOADS = "upload_folder"  # session state: this session's private upload folder
+REFUSED_UPLOAD = "refused_upload"  # session state: the last refused upload and why
 
 
 def _upload() -> None:
     uploaded = st.sidebar.file_uploader("Upload a snapshot", type=["gz", "json"], key="snapshot_upload")
     if uploaded is None or st.session_state.get("uploaded_name") == uploaded.name:
         return
+    attempt = (uploaded.file_id, uploaded.name, uploaded.size)
+    refused = st.session_state.get(REFUSED_UPLOAD)
+    if refused and refused[0] == attempt:  # the same bad file on a rerun: say it again, do not re-read it
+        st.sidebar.error(refused[1])
+        return
     if UPLOADS not in st.session_state:
         st.session_state[UPLOADS] = upload_folder()
     try:
         saved = save_upload(st.session_state[UPLOADS], uploaded.name, uploaded.getvalue())
     except SnapshotError as exc:
+        st.session_state[REFUSED_UPLOAD] = (attempt, str(exc))
         st.sidebar.error(str(exc))
         return
     st.session_state["uploaded_name"] = uploaded.name

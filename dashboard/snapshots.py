@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from crosspath.pipeline import HISTORY_DIR, SNAPSHOT_NAME
 from graph.snapshot import SnapshotError, read_snapshot
 
 _SUFFIXES = (".json", ".json.gz")
+log = logging.getLogger(__name__)
 _STAMP = re.compile(r"snapshot-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 
 
@@ -65,7 +67,11 @@ def discover_uploads(folder: Path | None) -> list[SnapshotFile]:
 
 def save_upload(folder: Path, name: str, payload: bytes) -> SnapshotFile:
     """Keep an uploaded snapshot once it reads as a snapshot; a bad file raises SnapshotError
-    (naming the uploaded file) and is not kept."""
+    (naming the uploaded file, never a path on the server) and is not kept.
+
+    Reading is bounded like every snapshot read (graph.snapshot): a gzip bomb stops at the expansion
+    limit, and a malformed document (no `nodes`, a node without `id`, an edge to a missing node, another
+    version, not gzip or JSON) is refused with what is wrong."""
     folder.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name) or "snapshot.json.gz"
     target = folder / safe
@@ -73,10 +79,13 @@ def save_upload(folder: Path, name: str, payload: bytes) -> SnapshotFile:
     temp.write_bytes(payload)
     try:
         read_snapshot(temp)
-    except Exception as exc:
+    except Exception as exc:  # whatever it is, the person uploading gets a sentence
         temp.unlink(missing_ok=True)
         if isinstance(exc, SnapshotError):
-            raise SnapshotError(str(exc).replace(str(temp), f"uploaded file {name!r}")) from None
-        raise
+            message = str(exc).replace(str(temp), f"uploaded file {name!r}")
+            raise SnapshotError(message.replace(str(folder), "the upload folder")) from None
+        log.exception("uploaded file %r could not be read", name)
+        raise SnapshotError(f"uploaded file {name!r}: cannot be read as a Crosspath snapshot "
+                            f"({type(exc).__name__}); re-run `crosspath scan` and upload its snapshot.json.gz") from None
     temp.replace(target)
     return SnapshotFile(target, f"uploaded: {safe}")

@@ -11,6 +11,15 @@ gzip-compressed when the name ends in `.gz`::
 Writes are atomic: the document goes to a temporary file in the same folder,
 is flushed and fsynced, then renamed over the target, so a crash leaves either
 the old snapshot or the new one, never half of one.
+
+Reads are bounded: decompression streams into memory and stops as soon as the
+document passes a limit on its expanded size (read_snapshot's `max_bytes`,
+default MAX_EXPANDED_BYTES or $CROSSPATH_SNAPSHOT_MAX_BYTES) or expands more
+than `max_ratio` times its compressed size (default MAX_COMPRESSION_RATIO; a
+real snapshot compresses about 14:1, a gzip bomb about 1000:1), so a small file
+cannot make a reader allocate gigabytes. A file that is not a snapshot (not gzip
+or JSON, no `nodes`, a node without `id`, an edge to a missing node, another
+version) fails with a SnapshotError that says what is wrong.
 """
 
 from __future__ import annotations
@@ -18,7 +27,9 @@ from __future__ import annotations
 import gc
 import gzip
 import os
+import re
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +40,20 @@ import orjson
 
 FORMAT = "crosspath-snapshot"
 VERSION = 1
+
+GiB = 1 << 30
+MiB = 1 << 20
+# The expanded document may be at most this large. A snapshot of the 10,000-identity benchmark
+# organisation is 2.5 MB compressed and 36 MB expanded; size grows linearly, so 1M identities expand to
+# about 3.6 GB: 8 GiB leaves room for twice that. $CROSSPATH_SNAPSHOT_MAX_BYTES ("16GiB") raises it.
+MAX_EXPANDED_BYTES = 8 * GiB
+MAX_BYTES_ENV = "CROSSPATH_SNAPSHOT_MAX_BYTES"
+# ... and at most this many times its compressed size (beyond RATIO_FLOOR): Crosspath's own snapshots
+# compress about 14:1 (gzip level 3), deflate's worst case is about 1032:1.
+MAX_COMPRESSION_RATIO = 100
+RATIO_FLOOR = 64 * MiB
+_BLOCK = 1 << 20  # decompressed bytes per step
+_SPACE = re.compile(rb"\s*")
 
 
 class SnapshotError(Exception):
@@ -94,23 +119,111 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def read_snapshot(path: Path) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
-    """Load a snapshot into a graph; unknown formats and versions fail with a clear error."""
+def default_max_bytes() -> int | None:
+    """$CROSSPATH_SNAPSHOT_MAX_BYTES ("16GiB", "0" for none) or MAX_EXPANDED_BYTES."""
+    text = os.environ.get(MAX_BYTES_ENV, "").strip().lower().replace(" ", "")
+    if not text:
+        return MAX_EXPANDED_BYTES
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)?", text)
+    if not match:
+        raise SnapshotError(f"{MAX_BYTES_ENV}={text!r} is not a size: write e.g. 16GiB, or 0 for no limit")
+    unit = {"b": 1, "k": 1 << 10, "m": MiB, "g": GiB, "t": 1 << 40}[(match.group(2) or "b")[0]]
+    return int(float(match.group(1)) * unit) or None
+
+
+def _size(size: int) -> str:
+    return f"{size / GiB:.1f} GiB" if size >= GiB else f"{size / MiB:.0f} MiB"
+
+
+def _expanded(path: Path, max_bytes: int | None, max_ratio: float | None) -> bytes | bytearray:
+    """The document's bytes: a plain file as it is, a gzip file decompressed step by step, never past
+    the limits (checked after every step, so at most one step beyond them is ever held)."""
+    with path.open("rb") as handle:
+        stored = os.fstat(handle.fileno()).st_size
+        head = handle.read(2)
+        handle.seek(0)
+        if head != b"\x1f\x8b":
+            if max_bytes is not None and stored > max_bytes:
+                raise SnapshotError(f"{path}: {_size(stored)}, larger than the limit of {_size(max_bytes)} "
+                                    f"for a snapshot ({MAX_BYTES_ENV} raises it)")
+            return handle.read()
+        limit = max_bytes
+        if max_ratio is not None:
+            by_ratio = max(RATIO_FLOOR, int(stored * max_ratio))
+            limit = by_ratio if limit is None else min(limit, by_ratio)
+        document = bytearray()
+        with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
+            while block := stream.read(_BLOCK):
+                document += block
+                if limit is not None and len(document) > limit:
+                    why = (f"more than {max_ratio:g} times its compressed size of {_size(stored)}"
+                           if limit != max_bytes else f"more than the limit of {_size(limit)}")
+                    raise SnapshotError(
+                        f"{path}: expands to {why} (read stopped at {_size(len(document))}): a gzip bomb or not a "
+                        f"Crosspath snapshot (a real one expands about 14 times; {MAX_BYTES_ENV} raises the limit)")
+        return document
+
+
+def read_snapshot(path: Path, max_bytes: int | None | object = ...,
+                  max_ratio: float | None = MAX_COMPRESSION_RATIO) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
+    """Load a snapshot into a graph; unknown formats and versions, malformed documents and documents
+    expanding past `max_bytes` (default: default_max_bytes(); None: no limit) or more than `max_ratio`
+    times their compressed size (None: no ratio limit) fail with a SnapshotError saying what is wrong."""
+    limit = default_max_bytes() if max_bytes is ... else max_bytes
     with gc_paused():
-        return _read_snapshot(path)
+        return _read_snapshot(path, limit, max_ratio)  # type: ignore[arg-type]
 
 
-def _read_snapshot(path: Path) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
+def _nodes(path: Path, nodes: list[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for index, node in enumerate(nodes):
+        node_id = node.get("id") if isinstance(node, dict) else None
+        if not isinstance(node_id, str) or not node_id:
+            what = "is not an object" if not isinstance(node, dict) else (
+                "has no 'id'" if "id" not in node else f"has an 'id' that is not a non-empty string ({node_id!r})")
+            raise SnapshotError(f"{path}: node {index + 1} of {len(nodes)} {what}; every node needs a string id")
+        yield node_id, node
+
+
+def _edges(path: Path, edges: list[Any]) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    for index, edge in enumerate(edges):
+        if not isinstance(edge, dict) or not all(key in edge for key in ("source", "target", "kind", "via")):
+            what = ("is not an object" if not isinstance(edge, dict) else "has no " + ", ".join(
+                repr(key) for key in ("source", "target", "kind", "via") if key not in edge))
+            raise SnapshotError(f"{path}: edge {index + 1} of {len(edges)} {what}; every edge needs source, "
+                                "target, kind and via")
+        yield edge.pop("source"), edge.pop("target"), f"{edge['kind']}|{edge['via']}", edge
+
+
+def _dangling(path: Path, graph: nx.MultiDiGraph, known: int) -> SnapshotError | None:
+    """An edge added a node no `nodes` entry describes: name the first such edge."""
+    if graph.number_of_nodes() == known:
+        return None
+    for source, target, data in graph.edges(data=True):
+        for end in (source, target):
+            if "id" not in graph.nodes[end]:
+                return SnapshotError(f"{path}: edge {data.get('kind')} {source!r} -> {target!r} points to {end!r}, "
+                                     "which is not a node of the snapshot")
+    return None  # pragma: no cover - a new node always comes from an edge
+
+
+def _read_snapshot(path: Path, max_bytes: int | None, max_ratio: float | None
+                   ) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
     try:
-        raw = path.read_bytes()
+        raw = _expanded(path, max_bytes, max_ratio)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise SnapshotError(f"{path}: the gzip data is truncated or corrupt ({exc}); re-run `crosspath scan`") from exc
     except OSError as exc:
-        raise SnapshotError(f"{path}: cannot read snapshot: {exc.strerror}") from exc
+        raise SnapshotError(f"{path}: cannot read snapshot: {exc.strerror or exc}") from exc
+    first = _SPACE.match(raw).end()
+    if raw[first:first + 1] != b"{":
+        start = bytes(raw[first:first + 4])
+        raise SnapshotError(f"{path}: not a snapshot: neither gzip-compressed nor JSON (it starts with {start!r}; "
+                            "a .json.gz snapshot starts with 1f 8b, a .json one with '{')")
     try:
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
         document = orjson.loads(raw)
-    except (OSError, EOFError, orjson.JSONDecodeError) as exc:
+    except orjson.JSONDecodeError as exc:
         raise SnapshotError(f"{path}: not a readable snapshot ({exc}); re-run `crosspath scan`") from exc
+    del raw
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise SnapshotError(f"{path}: not a Crosspath snapshot (field 'format' is not '{FORMAT}')")
     version = document.get("version")
@@ -119,10 +232,18 @@ def _read_snapshot(path: Path) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
             f"{path}: snapshot version {version!r} is not supported; this Crosspath reads version {VERSION}. "
             "Use the Crosspath release that wrote it, or re-run `crosspath scan` to write a new snapshot."
         )
+    for key in ("nodes", "edges"):
+        if not isinstance(document.get(key), list):
+            raise SnapshotError(f"{path}: a Crosspath snapshot has a '{key}' list; this file has "
+                                + ("none" if key not in document else f"a {type(document[key]).__name__}"))
+    metadata = document.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise SnapshotError(f"{path}: 'metadata' is a {type(metadata).__name__}, not an object")
     graph = nx.MultiDiGraph()
-    graph.add_nodes_from((node["id"], node) for node in document["nodes"])
-    graph.add_edges_from(
-        (edge.pop("source"), edge.pop("target"), f"{edge['kind']}|{edge['via']}", edge)
-        for edge in document["edges"]
-    )
-    return graph, document.get("metadata", {})
+    graph.add_nodes_from(_nodes(path, document["nodes"]))
+    known = graph.number_of_nodes()
+    graph.add_edges_from(_edges(path, document["edges"]))
+    dangling = _dangling(path, graph, known)
+    if dangling is not None:
+        raise dangling
+    return graph, metadata

@@ -3,7 +3,8 @@
 No server: the database is one file next to the snapshot, `<snapshot>.lbug/<snapshot>-<policy>.lbug`,
 named by digests of the snapshot's bytes and of the policy with this loader's version. A query on an unchanged
 snapshot reopens that file (milliseconds); a new snapshot builds a new file (seconds) and removes the
-old ones. Queries run on a read-only database, after `refuse_writes` has read them.
+old ones. Queries are checked by `refuse_writes`, then run on the file opened read-only in a child process
+with a time and a memory limit (graph.stores.worker).
 
 Schema (docs/cypher.md): one node table per family (Identity, Credential, Resource, Person) and one
 relationship table per edge kind, with every column of graph.stores.rows.
@@ -16,15 +17,15 @@ import hashlib
 import json
 import os
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from graph.stores import worker
 from graph.stores.errors import CypherError
 from graph.stores.readonly import refuse_writes
-from graph.stores.results import QueryResult, plain
+from graph.stores.results import QueryResult
 from graph.stores.rows import BOOL, FLOAT, INT, STRING, STRINGS, GraphRows, graph_rows
 
 LOADER_VERSION = 2  # 2: `techniques` and `derived` columns, the engine's derived HAS_PERMISSION edges
@@ -149,59 +150,32 @@ def _remove_database(path: Path) -> None:
 
 
 class EmbeddedStore:
-    """A read-only LadybugDB database; one per file per process, shared by threads."""
+    """A read-only LadybugDB database file. Queries run in a child process each (graph.stores.worker), so
+    that a crash of the engine, a runaway query or one past its memory limit cannot take this process down."""
 
     def __init__(self, path: Path):
-        lb = _ladybug()
         self.path = path
-        self.database = lb.Database(str(path), read_only=True)
+        self._database: Any = None
+
+    @property
+    def database(self) -> Any:
+        """The database opened read-only in this process, for tools and tests; queries never use it."""
+        if self._database is None:
+            self._database = _ladybug().Database(str(self.path), read_only=True)
+        return self._database
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.close()
+            self._database = None
 
     def query(self, query: str, parameters: dict[str, Any] | None = None, limit: int | None = None,
-              timeout_s: float = DEFAULT_TIMEOUT_S) -> QueryResult:
-        refuse_writes(query)
-        lb = _ladybug()
-        connection = lb.Connection(self.database)
-        connection.set_query_timeout(int(timeout_s * 1000))
-        started = time.perf_counter()
-        try:
-            result = connection.execute(query, parameters or {})
-            if isinstance(result, list):  # several statements: the last one answers
-                result = result[-1]
-            columns = list(result.get_column_names())
-            rows = []
-            truncated = False
-            while result.has_next():
-                if limit is not None and len(rows) >= limit:
-                    truncated = True
-                    break
-                rows.append([plain(value) for value in result.get_next()])
-        except RuntimeError as exc:
-            if "interrupt" in str(exc).lower():
-                raise CypherError(f"the query ran longer than {timeout_s:g} s and was stopped; narrow it "
-                                  "(anchor a node by id, lower the hop bound) or allow more time "
-                                  "(CLI: --timeout)") from exc
-            raise CypherError(_explain(str(exc))) from exc
-        finally:
-            connection.close()
-        elapsed = (time.perf_counter() - started) * 1000
-        return QueryResult(columns, rows, elapsed, truncated)
-
-
-def _explain(message: str) -> str:
-    text = message.strip()
-    if "read-only" in text.lower() or "read only" in text.lower():
-        return "the Cypher console is read-only: this query would change the database"
-    hints = []
-    if "shortestPath" in text or "shortestpath" in text.lower():
-        hints.append("the embedded store writes shortest paths as MATCH p = (a)-[* SHORTEST 1..10]->(b)")
-    if "Parameter" in text and "not found" in text:
-        hints.append("pass every $parameter (CLI: --param name=value)")
-    if "mismatched input" in text:
-        hints.append("a reserved word (GROUP, ORDER, COUNT, ...) as a name needs backticks: `group`")
-    if "Table" in text and "does not exist" in text:
-        hints.append("labels are Identity, Credential, Resource, Person; relationship types are the edge kinds; "
-                     "quote reserved words with backticks")
-    return text + (f" (hint: {'; '.join(hints)})" if hints else "")
+              timeout_s: float = DEFAULT_TIMEOUT_S, memory_limit: int | str | None = None) -> QueryResult:
+        """Check `query` (graph.stores.readonly), then run it in a child process stopped after `timeout_s`
+        and capped at `memory_limit` bytes of address space (None: $CROSSPATH_CYPHER_MEMORY_LIMIT or 4 GiB;
+        0: no cap)."""
+        statement = refuse_writes(query)
+        return worker.run(self.path, statement, parameters, limit, timeout_s, worker.memory_limit(memory_limit))
 
 
 def open_store(snapshot_path: Path, policy: Any = None, rebuild: bool = False) -> EmbeddedStore:
@@ -219,7 +193,7 @@ def open_store(snapshot_path: Path, policy: Any = None, rebuild: bool = False) -
         if rebuild or not path.is_file():
             stale = [p for p in _open if p.parent == path.parent]
             for p in stale:
-                _open.pop(p).database.close()
+                _open.pop(p).close()
             build_store(snapshot_path, path, policy)
         store = EmbeddedStore(path)
         _open[path] = store
@@ -229,4 +203,4 @@ def open_store(snapshot_path: Path, policy: Any = None, rebuild: bool = False) -
 def close_all() -> None:
     with _lock:
         while _open:
-            _open.popitem()[1].database.close()
+            _open.popitem()[1].close()

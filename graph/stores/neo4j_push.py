@@ -205,7 +205,7 @@ def run_neo4j_read_query(settings: Neo4jSettings, query: str, parameters: dict[s
     import neo4j
     import neo4j.exceptions
 
-    refuse_writes(query)
+    query = refuse_writes(query)  # the one statement, without a trailing ';'
     started = time.perf_counter()
 
     def read(tx: Any) -> tuple[list[str], list[list[Any]], bool]:

@@ -269,6 +269,83 @@ def test_cypher_console_answers_read_only_queries_or_says_why_not(app_env: Sampl
     assert len(read_snapshot(app_env.newer)[0]) == nodes
 
 
+def _console_run(app: AppTest, query: str) -> AppTest:
+    app.text_area(key="cypher_query").input(query).run()
+    app.button(key="cypher_run").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_cypher_console_refuses_what_crashed_the_server_and_keeps_answering(
+        app_env: SampleOut, monkeypatch: pytest.MonkeyPatch) -> None:
+    from graph.stores import worker
+
+    app = _page(_app(), "Cypher console")
+    refused = {
+        "RETURN 1; RETURN 2": "exactly one statement",
+        "CALL `threads`=1": "changing a database setting",
+        "CALL `show_loaded_extensions`() RETURN *": "CALL show_loaded_extensions",
+        "CALL `read_csv_serial`('/etc/passwd') RETURN *": "CALL read_csv_serial",
+        "CALL read_parquet('/etc/passwd') RETURN *": "CALL read_parquet",
+        "LOAD FROM '/etc/passwd' RETURN *": "LOAD FROM",
+    }
+    for query, named in refused.items():
+        _console_run(app, query)
+        assert any(named in error.value for error in app.error), (query, [e.value for e in app.error])
+        _console_run(app, "MATCH (n:Identity) RETURN count(*) AS identities")
+        assert not app.error and app.dataframe[0].value["identities"].tolist()[0] > 50
+    monkeypatch.setattr(worker, "TEST_FAULT", "segfault")  # the store dies under the next query
+    _console_run(app, "MATCH (n) RETURN count(*) AS nodes")
+    assert any("crashed while running the query (signal 11" in error.value for error in app.error)
+    monkeypatch.setattr(worker, "TEST_FAULT", None)
+    _console_run(app, "MATCH (n) RETURN count(*) AS nodes")
+    assert not app.error and app.dataframe[0].value["nodes"].tolist()[0] > 100
+
+
+def _gz(document: dict) -> bytes:
+    import gzip
+    import json
+
+    return gzip.compress(json.dumps(document).encode())
+
+
+def _snapshot_document(**changes) -> dict:
+    document = {"format": "crosspath-snapshot", "version": 1, "metadata": {},
+                "nodes": [{"id": "a", "family": "Identity", "kind": "User", "provider": "aws", "name": "a"}],
+                "edges": []}
+    document.update(changes)
+    return {k: v for k, v in document.items() if v is not None}
+
+
+def test_bad_uploads_get_a_clear_message_and_the_dashboard_goes_on(app_env: SampleOut) -> None:
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 256 MiB of JSON white space in about 250 KB
+    bomb = packer.compress(b'{"nodes": [') + b"".join(packer.compress(b" " * (1 << 20)) for _ in range(256))
+    bomb += packer.flush()
+    bad = {
+        "zip.json.gz": (b"PK\x03\x04 not a snapshot", "neither gzip-compressed nor JSON"),
+        "bomb.json.gz": (bomb, "gzip bomb"),
+        "no-nodes.json.gz": (_gz(_snapshot_document(nodes=None)), "has a 'nodes' list; this file has none"),
+        "no-id.json.gz": (_gz(_snapshot_document(nodes=[{"family": "Identity"}])), "node 1 of 1 has no 'id'"),
+        "dangling.json.gz": (_gz(_snapshot_document(edges=[{"source": "a", "target": "ghost", "kind": "MEMBER_OF",
+                                                            "via": "x"}])), "points to 'ghost'"),
+        "v2.json.gz": (_gz(_snapshot_document(version=2)), "snapshot version 2 is not supported"),
+    }
+    app = _app()
+    for name, (payload, reason) in bad.items():
+        app.file_uploader(key="snapshot_upload").set_value((name, payload, "application/gzip")).run()
+        assert not app.exception, [e.value for e in app.exception]
+        errors = [e.value for e in app.sidebar.error]
+        assert errors and errors[0].startswith(f"uploaded file {name!r}: ") and reason in errors[0], errors
+        assert "/tmp" not in errors[0] and "crosspath-upload-" not in errors[0] and "Traceback" not in errors[0]
+        assert app.header[0].value != "No snapshot yet"  # the scan's snapshots are still on screen
+    app.file_uploader(key="snapshot_upload").set_value(
+        ("week 44.json.gz", app_env.older.read_bytes(), "application/gzip")).run()
+    assert not app.exception and not app.sidebar.error
+    assert app.sidebar.selectbox(key="snapshot").value == "uploaded: week_44.json.gz"
+
+
 def test_no_snapshot_explains_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CROSSPATH_SNAPSHOTS", str(tmp_path / "empty"))
     app = _app()
