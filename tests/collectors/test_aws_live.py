@@ -422,11 +422,18 @@ def test_throttling_then_success_is_retried_by_botocore_and_the_collection_is_wh
     assert log["problems"] == []
     assert dict(throttling.throttled) == wanted  # each was throttled as asked ...
     assert throttling.calls["GetAccountAuthorizationDetails"] == 3 and throttling.calls["DescribeOrganization"] == 2
-    unthrottled, _ = collected  # ... and the export is the one an unthrottled run writes
-    for name in (f"{ACCOUNT}/authorization-details.json", f"{ACCOUNT}/access-keys.json",
-                 f"{ACCOUNT}/mfa-devices.json", "organization.json"):
+    unthrottled, _ = collected  # ... and the export holds what an unthrottled run's does
+    for name in (f"{ACCOUNT}/access-keys.json", f"{ACCOUNT}/mfa-devices.json", "organization.json"):
         assert json.loads((tmp_path / "aws" / name).read_text()) == json.loads((unthrottled / "aws" / name).read_text())
+    assert _principals(tmp_path) == _principals(unthrottled)
     assert collect_offline(tmp_path / "aws").coverage.status == "complete"
+
+
+def _principals(out) -> dict[str, set[str]]:
+    """Who authorization-details.json lists (the last-used times of roles change between runs)."""
+    pages = json.loads((out / "aws" / ACCOUNT / "authorization-details.json").read_text())
+    return {key: {item.get("Arn") for page in pages for item in page.get(key, [])}
+            for key in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")}
 
 
 def test_throttling_that_never_clears_is_recorded_as_throttled_after_max_attempts(throttling, tmp_path,
