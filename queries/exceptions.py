@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from queries.findings import ExceptionRef, Finding
-from queries.yaml_files import EXCEPTIONS_SCHEMA, ConfigError, as_date, parse_document
+from queries.yaml_files import EXCEPTIONS_SCHEMA, Document, as_date, parse_document, read_document
 
 
 @dataclass(frozen=True)
@@ -77,21 +77,18 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def parse_exceptions(raw: bytes | str, path: Path) -> list[PolicyException]:
-    """The exceptions in `raw`, the content of `path` (errors name it): validated as a whole first."""
-    document = parse_document(raw, path, EXCEPTIONS_SCHEMA)
+def _from_document(document: Document) -> list[PolicyException]:
     items = (document.data or {}).get("exceptions") or []
     return [_exception(item, i) for i, item in enumerate(items)]
 
 
+def parse_exceptions(raw: bytes | str, path: Path) -> list[PolicyException]:
+    """The exceptions in `raw`, the content of `path` (errors name it): validated as a whole first."""
+    return _from_document(parse_document(raw, path, EXCEPTIONS_SCHEMA))
+
+
 def load_exceptions(path: Path | None) -> list[PolicyException]:
-    if path is None:
-        return []
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read file: {exc.strerror}") from exc
-    return parse_exceptions(raw, path)
+    return [] if path is None else _from_document(read_document(path, EXCEPTIONS_SCHEMA))
 
 
 def apply_exceptions(findings: list[Finding], exceptions: list[PolicyException], as_of: datetime) -> None:

@@ -322,11 +322,15 @@ def _problem(error: ValidationError, field: str, own: dict[str, Any], parent: di
     return f"{name}: {error.message}", ""
 
 
+def _types(schema: dict[str, Any]) -> list[str]:
+    types = schema.get("type")
+    return [types] if isinstance(types, str) else list(types or [])
+
+
 def _expected(schema: dict[str, Any]) -> str:
     if schema.get("format") == "date":
         return "a date like 2027-06-30"
-    types = schema.get("type")
-    types = [types] if isinstance(types, str) else list(types or [])
+    types = _types(schema)
     if "array" in types:
         return "a list"
     if "object" in types:
@@ -340,8 +344,7 @@ def _expected(schema: dict[str, Any]) -> str:
 
 def _type_fix(field: str, schema: dict[str, Any], value: Any) -> str:
     leaf = field.rsplit(".", 1)[-1] or "field"
-    types = schema.get("type")
-    types = [types] if isinstance(types, str) else list(types or [])
+    types = _types(schema)
     example = schema.get("x-example")
     if "array" in types:
         return f"write a list, e.g. {leaf}: [{_flow(value) if value is not None else '...'}]"
