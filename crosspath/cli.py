@@ -11,7 +11,6 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 
 from collectors import SOURCES
 from crosspath import __version__
@@ -28,6 +27,7 @@ from queries.people import People, blast_radius_of
 from queries.policy import load_policy
 from queries.reports import REPORT_FORMATS, write_reports
 from queries.reports.terminal_summary import render_summary
+from queries.reports.terminal_text import safe, styled
 from queries.yaml_files import ConfigError
 
 EXIT_FINDINGS = 3
@@ -78,7 +78,7 @@ def _load(path: Path):
     try:
         return read_snapshot(path)
     except SnapshotError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(safe(exc, multiline=True)) from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -143,27 +143,27 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
 
     def progress(message: str) -> None:
         if not quiet:
-            stderr.print(f"[dim]›[/] {message}")
+            stderr.print(styled(("› ", "dim"), message))
 
     try:
         result = scan(directory, out_dir, policy, exceptions, as_of, progress, chosen, identities)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(safe(exc, multiline=True)) from exc
     except NothingCollected as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {safe(exc, multiline=True)}", err=True)
         sys.exit(EXIT_COVERAGE)
     except ScanError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(safe(exc, multiline=True)) from exc
     for error in result.build.errors:
-        stderr.print(f"[yellow]warning:[/] {error}", markup=False, highlight=False)
+        stderr.print(styled(("warning:", "yellow"), f" {error}"), highlight=False)
     listed = result.build.coverage.get(IDENTITIES_SOURCE)
     for note in listed.notes if listed and not quiet else ():
-        stderr.print(f"note: {note}", markup=False, highlight=False)
+        stderr.print(styled(f"note: {note}"), highlight=False)
     if not quiet:
         stdout.print(render_summary(result.analysis, result.outputs))
     problems = gate_problems(previous, result.analysis.metadata, optional) if gated else []
     for problem in problems:
-        click.echo(f"coverage gate: {problem}", err=True)
+        click.echo(f"coverage gate: {safe(problem)}", err=True)
     sys.exit(EXIT_COVERAGE if problems else _gate(result.analysis, fail_on))
 
 
@@ -184,7 +184,7 @@ def report_command(snapshot_path: Path, out_dir: Path, policy: Path | None, exce
     try:
         analysis = run_analysis(_load(snapshot_path), policy, exceptions)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(safe(exc, multiline=True)) from exc
     outputs = write_reports(analysis, out_dir, chosen)
     if not quiet:
         stdout.print(render_summary(analysis, outputs))
@@ -206,7 +206,7 @@ def diff_command(old: Path, new: Path, policy: Path | None, exceptions: Path | N
         old_analysis = run_analysis(old_loaded, policy, exceptions)
         new_analysis = run_analysis(new_loaded, policy, exceptions)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(safe(exc, multiline=True)) from exc
     drift = diff(old_analysis, new_analysis, old_loaded[0], new_loaded[0])
     if as_json:
         click.echo(json.dumps(drift.to_dict(), indent=2))
@@ -216,17 +216,17 @@ def diff_command(old: Path, new: Path, policy: Path | None, exceptions: Path | N
         for source, status in sorted(drift.coverage["new"].items()):
             if status != "complete":
                 was = drift.coverage["old"].get(source, "absent")
-                stdout.print(f"  coverage: {source} {status} in the newer snapshot (was {was}): its findings "
-                             "are not re-checked, not resolved", markup=False, highlight=False)
+                stdout.print(styled(f"  coverage: {source} {status} in the newer snapshot (was {was}): its findings "
+                                  "are not re-checked, not resolved"), highlight=False)
         for label, findings in (("new", drift.new), ("resolved", drift.resolved),
                                 ("not re-checked (source not covered)", drift.not_rechecked)):
             for finding in findings:
-                stdout.print(f"  {label:8} {finding.id}  {finding.severity:8} {finding.title}",
-                             markup=False, highlight=False)
+                stdout.print(styled(f"  {label:8} {finding.id}  {finding.severity:8} {finding.title}"),
+                             highlight=False)
         for family, ids in drift.nodes_added.items():
-            stdout.print(f"  + {len(ids)} {family} node(s)")
+            stdout.print(styled(f"  + {len(ids)} {family} node(s)"), highlight=False)
         for family, ids in drift.nodes_removed.items():
-            stdout.print(f"  - {len(ids)} {family} node(s)")
+            stdout.print(styled(f"  - {len(ids)} {family} node(s)"), highlight=False)
         stdout.print(f"  edges: +{len(drift.edges_added)} -{len(drift.edges_removed)}")
     sys.exit(EXIT_FINDINGS if fail_on_new and drift.new else 0)
 
@@ -260,7 +260,9 @@ def blast_radius_command(node: str, snapshot_path: Path, policy: Path | None, as
     try:
         targets = blast_radius_of(PathEngine(graph, load_policy(policy)), identities)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(safe(exc, multiline=True)) from exc
+    except KeyError:
+        raise click.ClickException(safe(f"no node with id {node_id!r} in {snapshot_path}")) from None
     rows = [
         {
             "target": t["target"],
@@ -283,20 +285,20 @@ def blast_radius_command(node: str, snapshot_path: Path, policy: Path | None, as
     if person:
         data = graph.nodes[node_id]
         count = f"{len(identities)} identit{'y' if len(identities) == 1 else 'ies'}"
-        stdout.print(f"[bold]{escape(data['name'])}[/] (person {escape(data['email'])}, {count}) reaches "
-                     f"{len(rows)} privileged target(s)", highlight=False)
+        stdout.print(styled((data["name"], "bold"), f" (person {data['email']}, {count}) reaches "
+                            f"{len(rows)} privileged target(s)"), highlight=False)
         for identity in identities:
-            stdout.print(f"  identity {people.label(identity)}", markup=False, highlight=False)
+            stdout.print(styled(f"  identity {people.label(identity)}"), highlight=False)
     else:
-        stdout.print(f"[bold]{node_id}[/] reaches {len(rows)} privileged target(s)", highlight=False)
+        stdout.print(styled((node_id, "bold"), f" reaches {len(rows)} privileged target(s)"), highlight=False)
     for row in rows:
         mfa = "MFA required" if row["requires_mfa"] else "NO MFA"
         chain = " → ".join([row["path"][0]["source"]] + [step["target"] for step in row["path"]])
         through = f", through {graph.nodes[row['through']]['name']}" if row["through"] else ""
         by = f" by {graph.nodes[row['identity']]['name']} ({row['identity']})" if person else ""
-        stdout.print(f"  {row['level']:5} {row['name']} ({row['provider']}) [{mfa}, {row['hops']} hops{through}]"
-                     f"{by}", markup=False, highlight=False)
-        stdout.print(f"        {chain}", markup=False, highlight=False)
+        stdout.print(styled(f"  {row['level']:5} {row['name']} ({row['provider']}) [{mfa}, {row['hops']} hops{through}]"
+                            f"{by}"), highlight=False)
+        stdout.print(styled(f"        {chain}"), highlight=False)
 
 
 # Ad-hoc Cypher, Neo4j and graph exports (issue 9) live in their own module.

@@ -18,6 +18,7 @@ from rich.table import Table
 from graph.stores import CypherError, QueryResult
 from graph.stores.results import short_text
 from queries.cypher_library import LibraryError, load_library
+from queries.reports.terminal_text import safe, styled, text
 
 DEFAULT_SNAPSHOT = Path("crosspath-out") / "snapshot.json.gz"
 HISTORY_FILE = Path.home() / ".crosspath_cypher_history"
@@ -65,9 +66,9 @@ def render(result: QueryResult, output_format: str) -> str:
         return buffer.getvalue().rstrip("\r\n")
     table = Table(show_lines=False, header_style="bold")
     for column in result.columns:
-        table.add_column(column, overflow="fold")
-    for row in result.rows:
-        table.add_row(*(short_text(v) for v in row))
+        table.add_column(text(column), overflow="fold")
+    for row in result.rows:  # graph values are customer data: safe Text, never markup
+        table.add_row(*(text(short_text(v)) for v in row))
     # A terminal gets its own width; a pipe or file gets room for long ids.
     width = stdout.width if sys.stdout.isatty() else max(stdout.width, 200)
     console = Console(width=width, record=True, file=io.StringIO())
@@ -84,7 +85,7 @@ def _policy(policy_path: Path | None) -> Any:
     try:
         return load_policy(policy_path)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(safe(exc, multiline=True)) from exc
 
 
 def _run(query: str, parameters: dict[str, Any], store: str, snapshot_path: Path, neo4j_options: dict[str, Any],
@@ -112,8 +113,8 @@ def _run(query: str, parameters: dict[str, Any], store: str, snapshot_path: Path
 def _list_library() -> None:
     for name, query in sorted(load_library().items()):
         params = ", ".join(f"{p.name}{'' if p.required else '=' + str(p.default)}" for p in query.parameters)
-        stdout.print(f"[bold]{name}[/]" + (f"  ({params})" if params else ""), highlight=False)
-        stdout.print(f"    {query.title}. {query.description}", highlight=False, markup=False)
+        stdout.print(styled((name, "bold"), f"  ({params})" if params else ""), highlight=False)
+        stdout.print(styled(f"    {query.title}. {query.description}"), highlight=False)
 
 
 def _shell(store: str, snapshot_path: Path, neo4j_options: dict[str, Any], output_format: str,
@@ -129,8 +130,8 @@ def _shell(store: str, snapshot_path: Path, neo4j_options: dict[str, Any], outpu
             readline.read_history_file(HISTORY_FILE)
         except OSError:
             pass
-    stderr.print(f"Cypher on {'Neo4j' if store == 'neo4j' else snapshot_path} (read-only). "
-                 "End a query with ';'. :library lists saved questions, :quit leaves.", highlight=False)
+    stderr.print(styled(f"Cypher on {'Neo4j' if store == 'neo4j' else snapshot_path} (read-only). "
+                      "End a query with ';'. :library lists saved questions, :quit leaves."), highlight=False)
     lines: list[str] = []
     while True:
         try:
@@ -155,7 +156,7 @@ def _shell(store: str, snapshot_path: Path, neo4j_options: dict[str, Any], outpu
             click.echo(render(_run(query, {}, store, snapshot_path, neo4j_options, limit, timeout_s, policy_path,
                                    memory_limit), output_format))
         except CypherError as exc:
-            stderr.print(f"[red]error:[/] {exc}", highlight=False)
+            stderr.print(styled(("error:", "red"), f" {exc}"), highlight=False)
     if readline is not None:
         try:
             readline.write_history_file(HISTORY_FILE)
@@ -221,7 +222,7 @@ def cypher_command(query: str | None, snapshot_path: Path, policy_path: Path | N
         click.echo(render(_run(query, parameters, store, snapshot_path, neo4j_options, limit, timeout_s,
                                policy_path, memory_limit), output_format))
     except (CypherError, LibraryError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(safe(exc, multiline=True)) from exc
 
 
 @click.group("neo4j")
@@ -236,7 +237,7 @@ def _rows(snapshot_path: Path, policy_path: Path | None = None):
     try:
         graph, _ = read_snapshot(snapshot_path)
     except SnapshotError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(safe(exc, multiline=True)) from exc
     return graph_rows(graph, _policy(policy_path))
 
 
@@ -265,7 +266,7 @@ def neo4j_push_command(snapshot_path: Path, policy_path: Path | None, uri: str |
     try:
         settings = Neo4jSettings.from_env(uri, user, password, database)
     except CypherError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(safe(exc, multiline=True)) from exc
     rows = _rows(snapshot_path, policy_path)
     total = sum(len(r) for r in rows.nodes.values()) + sum(len(r) for r in rows.edges.values())
     with Progress(console=stderr, disable=quiet, transient=True) as progress:
@@ -274,10 +275,10 @@ def neo4j_push_command(snapshot_path: Path, policy_path: Path | None, uri: str |
             report = push(rows, snapshot_tag(snapshot_path), settings, batch_size,
                           lambda step: progress.advance(task, step.rows), retry_seconds)
         except CypherError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(safe(exc, multiline=True)) from exc
     if not quiet:
-        stdout.print(f"pushed {report.nodes} nodes and {report.relationships} relationships to database "
-                     f"{settings.database} (snapshot tag {report.tag}); removed {report.deleted} stale item(s)",
+        stdout.print(styled(f"pushed {report.nodes} nodes and {report.relationships} relationships to database "
+                          f"{settings.database} (snapshot tag {report.tag}); removed {report.deleted} stale item(s)"),
                      highlight=False)
 
 

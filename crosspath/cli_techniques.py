@@ -14,6 +14,7 @@ from rich.table import Table
 
 from collectors import SOURCES, technique_catalogue
 from graph.techniques import References, Technique
+from queries.reports.terminal_text import text
 
 stdout = Console()
 
@@ -97,7 +98,7 @@ def techniques_command(source: str | None, output_format: str) -> None:
     for column in ("edge", "title", "requires"):
         table.add_column(column, overflow="fold")
     for t in techniques:
-        table.add_row(t.id, str(t.edge_kind), t.title, "\n".join(t.requires))
+        table.add_row(text(t.id), text(t.edge_kind), text(t.title), text("\n".join(t.requires), multiline=True))
     stdout.print(table)
 
 

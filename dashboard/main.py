@@ -15,6 +15,7 @@ from queries.yaml_files import ConfigError
 
 RENDERERS = dict(zip(PAGES, (overview, findings, path_view, identities, resources, drift, exceptions, cypher),
                      strict=True))
+SETTINGS_KEY = "settings"  # session state: the settings read at the session's first run
 SNAPSHOT_KEY = "snapshot"
 UPLOADS = "upload_folder"  # session state: this session's private upload folder
 REFUSED_UPLOAD = "refused_upload"  # session state: the last refused upload and why
@@ -94,12 +95,20 @@ def _signed_in() -> bool:
     return False
 
 
+def _settings(argv: list[str]) -> Settings:
+    """Read once, at the session's first run, and kept: the exceptions file the form writes is fixed
+    then; nothing later in the session (a form field, a changed environment variable) moves it."""
+    if SETTINGS_KEY not in st.session_state:
+        st.session_state[SETTINGS_KEY] = load_settings(argv)
+    return st.session_state[SETTINGS_KEY]
+
+
 def main(argv: list[str]) -> None:
     # No page_icon: a Material icon favicon is fetched from fonts.gstatic.com, which offline hosts cannot reach.
     st.set_page_config(page_title="Crosspath", layout="wide")
     if not _signed_in():
         return
-    settings = load_settings(argv)
+    settings = _settings(argv)
     snapshots, current = _pick_snapshot(settings)
     page = _page()
     st.sidebar.caption(f"Snapshots from `{settings.snapshots}`"

@@ -32,4 +32,7 @@ def load_settings(argv: list[str] | None = None, environ: dict[str, str] | None 
     parser.add_argument("--policy", default=env.get("CROSSPATH_POLICY"))
     parser.add_argument("--exceptions", default=env.get("CROSSPATH_EXCEPTIONS"))
     args, _ = parser.parse_known_args(argv or [])
-    return Settings(Path(args.snapshots), _path(args.policy), _path(args.exceptions))
+    exceptions = _path(args.exceptions)
+    # The one file the Exceptions page writes: absolute and with links resolved now, so a later change
+    # of directory or of a link does not move the write (dashboard/main.py keeps these per session).
+    return Settings(Path(args.snapshots), _path(args.policy), exceptions.expanduser().resolve() if exceptions else None)

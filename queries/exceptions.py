@@ -14,7 +14,9 @@ File format (YAML)::
         expires: 2027-06-30
 
 An exception that has expired no longer hides its finding: the finding re-opens
-and the report shows which exception lapsed.
+and the report shows which exception lapsed. The file is validated whole by queries/yaml_files.py
+(EXCEPTIONS_SCHEMA): an unknown field anywhere (`exception:` for `exceptions:`) is an error, never
+ignored; `notes:` holds free text for the file's readers.
 """
 
 from __future__ import annotations
@@ -25,11 +27,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from graph.yaml_files import ConfigError, line_of, load_yaml
-from queries.findings import GAP_TYPES, ExceptionRef, Finding
-
-_FIELDS = {"id", "finding", "match", "owner", "justification", "expires", "__line__"}
-_MATCH_FIELDS = {"entry", "gap_type", "target", "__line__"}
+from queries.findings import ExceptionRef, Finding
+from queries.yaml_files import EXCEPTIONS_SCHEMA, Document, as_date, parse_document, read_document
 
 
 @dataclass(frozen=True)
@@ -59,57 +58,37 @@ class PolicyException:
         return ExceptionRef(self.id, self.owner, self.justification, self.expires.isoformat(), self.expired(as_of))
 
 
-def _parse_date(value: Any, where: str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(f"{where}: field 'expires' must be a date like 2027-06-30, got {value!r}") from None
-
-
-def _parse_entry(item: Any, index: int, path: Path) -> PolicyException:
-    where = f"{path}: exception #{index + 1} ({line_of(item)})"
-    if not isinstance(item, dict):
-        raise ConfigError(f"{where}: each exception must be a mapping with owner, justification, expires")
-    unknown = set(item) - _FIELDS
-    if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(_FIELDS - {'__line__'})}")
-    for field_name in ("owner", "justification", "expires"):
-        if not item.get(field_name):
-            raise ConfigError(f"{where}: field '{field_name}' is required (every exception needs an owner, "
-                              "a justification and an expiry date)")
+def _exception(item: dict[str, Any], index: int) -> PolicyException:
+    """One validated entry (queries/yaml_files.py EXCEPTIONS_SCHEMA) as a PolicyException."""
     match = item.get("match") or {}
-    if not isinstance(match, dict) or set(match) - _MATCH_FIELDS:
-        raise ConfigError(f"{where}: field 'match' may hold only entry, gap_type and target")
-    if not item.get("finding") and not any(k in match for k in ("entry", "gap_type", "target")):
-        raise ConfigError(f"{where}: give a scope: 'finding: CP-...' or 'match: {{entry: ..., gap_type: ...}}'")
-    gap_type = match.get("gap_type")
-    if gap_type is not None and gap_type not in GAP_TYPES:
-        raise ConfigError(f"{where}: field 'match.gap_type' must be one of {list(GAP_TYPES)}, got {gap_type!r}")
     return PolicyException(
         id=str(item.get("id") or f"exception-{index + 1}"),
         owner=str(item["owner"]),
         justification=str(item["justification"]).strip(),
-        expires=_parse_date(item["expires"], where),
+        expires=as_date(item["expires"]),
         finding=item.get("finding"),
-        entry=match.get("entry"),
-        gap_type=gap_type,
-        target=match.get("target"),
+        entry=_text(match.get("entry")),
+        gap_type=match.get("gap_type"),
+        target=_text(match.get("target")),
     )
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _from_document(document: Document) -> list[PolicyException]:
+    items = (document.data or {}).get("exceptions") or []
+    return [_exception(item, i) for i, item in enumerate(items)]
+
+
+def parse_exceptions(raw: bytes | str, path: Path) -> list[PolicyException]:
+    """The exceptions in `raw`, the content of `path` (errors name it): validated as a whole first."""
+    return _from_document(parse_document(raw, path, EXCEPTIONS_SCHEMA))
+
+
 def load_exceptions(path: Path | None) -> list[PolicyException]:
-    if path is None:
-        return []
-    document = load_yaml(path)
-    if document is None:
-        return []
-    if not isinstance(document, dict) or not isinstance(document.get("exceptions", []), list):
-        raise ConfigError(f"{path}: expected a mapping with a list under 'exceptions:'")
-    return [_parse_entry(item, i, path) for i, item in enumerate(document.get("exceptions") or [])]
+    return [] if path is None else _from_document(read_document(path, EXCEPTIONS_SCHEMA))
 
 
 def apply_exceptions(findings: list[Finding], exceptions: list[PolicyException], as_of: datetime) -> None:

@@ -1,7 +1,7 @@
 """The policy: one declarative statement of intent, enforced across every stack.
 
-`load_policy(path)` merges a user's YAML over `default_policy.yaml`; unknown keys
-and wrong types are errors that name the file, the line and the field.
+`load_policy(path)` merges a user's YAML over `default_policy.yaml`; the file is validated by
+queries/yaml_files.py (unknown keys, wrong types: errors that name the file, the line and the fix).
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from graph.schema import LEVELS
-from graph.yaml_files import ConfigError, line_of, load_yaml, strip_lines
+from queries.yaml_files import Document, policy_schema, read_document
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.yaml")
 _WORDS = re.compile(r"[a-z0-9]+")
@@ -56,31 +55,10 @@ class _EnvRules:
         return any(fnmatchcase(name, glob) for glob in self.name_globs)
 
 
-def _merge(base: Any, override: Any, path: str, file: Path) -> Any:
-    if isinstance(base, dict):
-        if not isinstance(override, dict):
-            raise ConfigError(f"{file}: field '{path.lstrip('.')}' must be a mapping, got {override!r}")
-        merged = dict(base)
-        for key, value in override.items():
-            if key == "__line__":
-                continue
-            # Free-form maps (tag names) accept any key.
-            if key not in base and not path.endswith(".tags"):
-                allowed = ", ".join(sorted(k for k in base if k != "__line__"))
-                dotted = f"{path}.{key}".lstrip(".")
-                raise ConfigError(
-                    f"{file}: {line_of(override)}: unknown field '{dotted}' (allowed here: {allowed})"
-                )
-            merged[key] = _merge(base[key], value, f"{path}.{key}", file) if key in base else value
-        return merged
-    if isinstance(base, list) and not isinstance(override, list):
-        raise ConfigError(f"{file}: field '{path.lstrip('.')}' must be a list, got {override!r}")
-    if isinstance(base, bool) and not isinstance(override, bool):
-        raise ConfigError(f"{file}: field '{path.lstrip('.')}' must be true or false, got {override!r}")
-    if isinstance(base, int) and not isinstance(base, bool) and (
-        not isinstance(override, int) or isinstance(override, bool) or override < 0
-    ):
-        raise ConfigError(f"{file}: field '{path.lstrip('.')}' must be a whole number >= 0, got {override!r}")
+def _merge(base: Any, override: Any) -> Any:
+    """The user's values over the defaults: mappings merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {**base, **{key: _merge(base.get(key), value) for key, value in override.items()}}
     return override
 
 
@@ -214,33 +192,25 @@ class Policy:
         }
 
 
-def _check(raw: dict[str, Any], file: Path) -> None:
-    applies = raw["rules"]["require_mfa"]["applies_to"]
-    if applies not in ("human", "all"):
-        raise ConfigError(f"{file}: field 'rules.require_mfa.applies_to' must be 'human' or 'all', got {applies!r}")
-    bad_levels = set(raw["privileged"]["levels"]) - set(LEVELS)
-    if bad_levels:
-        raise ConfigError(f"{file}: field 'privileged.levels' has unknown levels {sorted(bad_levels)}; use {LEVELS}")
+def _check(raw: dict[str, Any], document: Document) -> None:
+    """What one field's rules cannot say (queries/yaml_files.py checks each field)."""
     env = raw["environment"]
     both = {str(w).lower() for w in env["prod"]["words"]} & {str(w).lower() for w in env["nonprod"]["words"]}
     if both:
-        raise ConfigError(f"{file}: field 'environment.prod.words' and 'environment.nonprod.words' share "
-                          f"{sorted(both)}; a word names one environment")
-    for key in ("scope_admin", "admin", "write"):
-        if raw["severity"][key] not in ("low", "medium", "high", "critical"):
-            raise ConfigError(f"{file}: field 'severity.{key}' must be low, medium, high or critical")
+        written = "nonprod" if "nonprod" in ((document.data or {}).get("environment") or {}) else "prod"
+        raise document.error(("environment", written, "words"),
+                             f"fields 'environment.prod.words' and 'environment.nonprod.words' share {sorted(both)}",
+                             "a word names one environment: remove it from one of the lists")
 
 
 def load_policy(path: Path | None = None) -> Policy:
-    defaults = load_yaml(DEFAULT_POLICY_PATH)
+    """The default policy, or the user's file at `path` merged over it (validated: unknown fields,
+    wrong types and impossible values are ConfigErrors naming the file, the line and the fix)."""
+    defaults = read_document(DEFAULT_POLICY_PATH, None).data
     if path is None:
-        raw = strip_lines(defaults)
-        return Policy(raw, "default")
-    override = load_yaml(path)
-    if override is None:
-        override = {}
-    if not isinstance(override, dict):
-        raise ConfigError(f"{path}: a policy file must be a mapping of fields (see queries/default_policy.yaml)")
-    raw = strip_lines(_merge(defaults, override, "", path))
-    _check(raw, path)
+        return Policy(defaults, "default")
+    document = read_document(path, policy_schema(defaults))
+    override = {key: value for key, value in (document.data or {}).items() if key != "notes"}
+    raw = _merge(defaults, override)
+    _check(raw, document)
     return Policy(raw, str(path))

@@ -20,7 +20,7 @@ import click
 from collectors.live import LiveRun, out_option, quiet_option
 
 SOURCE = "aws"
-RETRY_CONFIG = {"retries": {"mode": "adaptive", "max_attempts": 10}}
+RETRY_CONFIG = {"retries": {"mode": "adaptive", "max_attempts": 10}}  # 10 retries: 11 attempts in all
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
            "AWSOrganizationsNotInUseException", "AccessDeniedForDependencyException"}
 _ABSENT = {"NoSuchBucketPolicy", "ResourceNotFoundException", "NoSuchEntity"}
@@ -32,14 +32,12 @@ class Collector:
 
     def __init__(self, session: Any, run: LiveRun, endpoint_url: str | None = None,
                  regions: list[str] | tuple[str, ...] | None = None):
-        from botocore.config import Config
-
         self.session = session
         self.run = run
         self.endpoint_url = endpoint_url
         self.regions = list(regions or [session.region_name or "us-east-1"])
         self.region = self.regions[0]  # the region regional calls go to right now
-        self.config = Config(**RETRY_CONFIG)
+        self.config = retry_config()
         self.account = ""
         self._clients: dict[str, Any] = {}
         self._refused: set[tuple[str, str]] = set()  # (call, error code) already logged
@@ -399,6 +397,14 @@ _REGIONAL_READERS = [_kms_policies, _secret_policies, _sqs_policies, _sns_polici
 _GLOBAL = {"iam", "sts", "organizations", "s3"}
 
 
+def retry_config() -> Any:
+    """botocore's Config for every client: adaptive retries. A fresh dict each time, as botocore
+    rewrites the one it is given (max_attempts becomes total_max_attempts)."""
+    from botocore.config import Config
+
+    return Config(retries=dict(RETRY_CONFIG["retries"]))
+
+
 def _api_name(operation: str) -> str:
     return "".join(part.capitalize() for part in operation.split("_"))
 
@@ -444,9 +450,7 @@ def collect_account(session: Any, run: LiveRun, endpoint_url: str | None = None,
 def assume_role_session(base: Any, role_arn: str, endpoint_url: str | None = None) -> Any:
     """A session with an audit role's temporary credentials (never written anywhere)."""
     import boto3
-    from botocore.config import Config
-
-    sts = base.client("sts", endpoint_url=endpoint_url, config=Config(**RETRY_CONFIG))
+    sts = base.client("sts", endpoint_url=endpoint_url, config=retry_config())
     creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="crosspath-audit")["Credentials"]
     return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
                          aws_session_token=creds["SessionToken"], region_name=base.region_name)

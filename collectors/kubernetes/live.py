@@ -4,6 +4,10 @@ Read-only (`get` / `list` only). Writes, per cluster, the files the offline coll
 ``OUT/kubernetes/<cluster>/``: ``rbac.json`` (ServiceAccounts, Roles, ClusterRoles, bindings, Secrets),
 ``namespaces.json``, ``workloads.json`` (Pods, Nodes) and ``aws-auth.json`` (EKS). Every list is paged
 with ``limit`` / ``continue``; a denied list is recorded in ``collection.json`` and the run goes on.
+A request answered 429 Too Many Requests (API Priority and Fairness), or 5xx with ``Retry-After``,
+is sent again after the server's ``Retry-After`` (at most MAX_RETRY_WAIT seconds a time) up to
+THROTTLE_RETRIES times; still throttled, that list is recorded as ``throttled`` (not read) and the run
+goes on (docs/reliability.md, "Live collection: throttling").
 
 Secrets are listed as a server-side Table with ``includeObject=Metadata``: each secret's metadata and
 its Type column, so their values never reach this process, and legacy tokens are known by type. ``--read-secret-data`` (opt-in) lists full secrets to find cloud key ids in them,
@@ -13,8 +17,10 @@ and reduces each secret to those identifiers in memory before anything is writte
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +40,9 @@ from collectors.live import LiveRun, out_option, quiet_option
 
 PAGE_SIZE = 500
 REQUEST_TIMEOUT = (10, 120)  # seconds to connect, to read one page
+THROTTLE_RETRIES = 5  # sends of one request after the first, while the server answers 429
+MAX_RETRY_WAIT = 10.0  # seconds: a longer Retry-After is waited this long, then the server is asked again
+FIRST_RETRY_WAIT = 1.0  # seconds, doubled each time, when a 429 names no Retry-After
 RBAC_FILE = "rbac.json"
 WORKLOADS_FILE = "workloads.json"
 # Server-side table: one row per secret with its Type column and (includeObject=Metadata) its metadata.
@@ -73,21 +82,30 @@ AWS_AUTH_PATH = "/api/v1/namespaces/kube-system/configmaps/aws-auth"
 class ClusterClient:
     """Raw, paged GETs through one `kubernetes.client.ApiClient` (the API's own JSON, as kubectl shows it)."""
 
+    sleep = staticmethod(time.sleep)
+
     def __init__(self, api_client: Any, page_size: int = PAGE_SIZE):
-        self.api = api_client
+        self.api = _without_status_retries(api_client)
         self.page_size = page_size
 
     def get(self, path: str, query: list[tuple[str, str]] | None = None, accept: str = "application/json"
             ) -> dict[str, Any]:
-        """One GET; a non-2xx answer raises ApiException (status and reason only, never the body)."""
+        """One GET, sent again while the server throttles it (bounded, see THROTTLE_RETRIES); a non-2xx
+        answer raises ApiException (status and reason only, never the body)."""
         from kubernetes.client.exceptions import ApiException
         method, url, headers, body, post = self.api.param_serialize(
             "GET", path, query_params=query or [], header_params={"Accept": accept}, auth_settings=["BearerToken"])
-        response = self.api.call_api(method, url, header_params=headers, body=body, post_params=post,
-                                     _request_timeout=REQUEST_TIMEOUT)
-        data = response.read()
+        for attempt in range(THROTTLE_RETRIES + 1):
+            response = self.api.call_api(method, url, header_params=headers, body=body, post_params=post,
+                                         _request_timeout=REQUEST_TIMEOUT)
+            data = response.read()
+            wait = _retry_wait(response, attempt)
+            if wait is None or attempt == THROTTLE_RETRIES:
+                break
+            self.sleep(wait)
         if not 200 <= response.status < 300:
-            raise ApiException(status=response.status, reason=response.reason)
+            reason = response.reason if wait is None else f"{response.reason} (still, after {attempt + 1} attempts)"
+            raise ApiException(status=response.status, reason=reason)
         return json.loads(data)
 
     def pages(self, path: str, accept: str = "application/json", extra: list[tuple[str, str]] | None = None
@@ -109,6 +127,37 @@ class ClusterClient:
             token = (doc.get("metadata") or {}).get("continue")
             if not token:
                 return
+
+
+def _retry_wait(response: Any, attempt: int) -> float | None:
+    """Seconds to wait before sending again, or None when the answer is not a throttle: 429, or 5xx
+    with Retry-After (client-go's rule). The server's Retry-After, else 1, 2, 4 ... s; never more
+    than MAX_RETRY_WAIT."""
+    from urllib3.exceptions import InvalidHeader
+    from urllib3.util.retry import Retry
+    header = response.getheader("Retry-After")
+    if response.status != 429 and not (response.status >= 500 and header):
+        return None
+    seconds = FIRST_RETRY_WAIT * 2 ** attempt
+    if header:
+        try:
+            seconds = Retry().parse_retry_after(header)  # seconds, or an HTTP date
+        except InvalidHeader:
+            pass
+    return min(max(seconds, 0.0), MAX_RETRY_WAIT)
+
+
+def _without_status_retries(api_client: Any) -> Any:
+    """The same client, but urllib3 no longer re-sends a GET answered 429 / 503 by itself: its default
+    Retry does, up to three times, sleeping for as long as Retry-After says (an hour, if it says so).
+    ClusterClient.get's bounded loop is then the only one. Connection retries stay as they were."""
+    from kubernetes import client
+    from urllib3.util.retry import Retry
+    configuration = copy.copy(api_client.configuration)
+    configuration.retries = Retry.DEFAULT.new(status=0, status_forcelist=(), respect_retry_after_header=False)
+    clone = client.ApiClient(configuration)
+    clone.default_headers.update(api_client.default_headers)
+    return clone
 
 
 def _as_kubectl_item(item: dict[str, Any], listing: Listing) -> dict[str, Any]:
@@ -198,8 +247,7 @@ class ClusterCollector:
             for page in self.client.pages(listing.path, accept, extra):
                 items.extend(page)
         except ApiException as exc:
-            kind = "denied" if exc.status in (401, 403) else "failed"
-            self.run.denied(listing.call, self.name, f"HTTP {exc.status} {exc.reason}", kind)
+            self.run.denied(listing.call, self.name, f"HTTP {exc.status} {exc.reason}", _problem_kind(exc.status))
             return None
         except (HTTPError, OSError) as exc:
             # Unreachable / TLS failure: say so once and skip this cluster's other calls.
@@ -248,7 +296,7 @@ class ClusterCollector:
         except ApiException as exc:
             if exc.status != 404:  # 404: not an EKS cluster (or no aws-auth), nothing to record
                 self.run.denied(f"get {AWS_AUTH_PATH}", self.name, f"HTTP {exc.status} {exc.reason}",
-                                "denied" if exc.status in (401, 403) else "failed")
+                                _problem_kind(exc.status))
             return
         except (HTTPError, OSError) as exc:  # the lists before it succeeded: keep them, record this one
             self.run.denied(f"get {AWS_AUTH_PATH}", self.name, f"cluster unreachable: {type(exc).__name__}",
@@ -257,6 +305,10 @@ class ClusterCollector:
         configmap.get("metadata", {}).pop("managedFields", None)
         self.run.write(f"{self.name}/{AWS_AUTH_FILE}", {"apiVersion": "v1", "kind": "ConfigMap", **configmap})
         self.run.count("ConfigMap")
+
+
+def _problem_kind(status: int | None) -> str:
+    return "denied" if status in (401, 403) else "throttled" if status == 429 else "failed"
 
 
 def folder_name(name: str) -> str:

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.context import Context
-from dashboard.exceptions_edit import NewException, add_exception, exception_rows
+from dashboard.exceptions_edit import CONFIRM_LABEL, NewException, add_exception, exception_rows
 from queries.exceptions import load_exceptions
 from queries.findings import GAP_TYPES
 from queries.yaml_files import ConfigError
@@ -58,10 +58,13 @@ def _form(ctx: Context) -> None:
         owner = st.text_input("Owner", key="exc_owner", placeholder="team or person accountable")
         justification = st.text_area("Justification", key="exc_justification")
         expires = st.date_input("Expires", value=ctx.as_of.date() + timedelta(days=90), key="exc_expires")
+        covers_everything = st.checkbox(CONFIRM_LABEL, key="exc_covers_everything",
+                                        help="Needed when the entry and target patterns match every finding "
+                                             "(e.g. entry '*'): such an exception silences a whole rule.")
         submitted = st.form_submit_button("Add exception")
     if not submitted:
         return
-    new = NewException(exc_id, owner, justification, expires, finding, entry, gap_type, target)
+    new = NewException(exc_id, owner, justification, expires, finding, entry, gap_type, target, covers_everything)
     try:
         added = add_exception(path, new, ctx.analysis, ctx.as_of)
     except ConfigError as exc:

@@ -1,6 +1,7 @@
 """One screen for the terminal after a scan: counts, coverage, the top 10 findings, the files written.
 
-Customer names go in as `Text`, never as markup strings, so a name like "[red]x" prints as is.
+Every value goes in through queries/reports/terminal_text.py (`text`): a Rich Text with control
+characters escaped, never a markup string, so a name like "[red]x" or one carrying ESC[2J prints as is.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rich.text import Text
 from graph.coverage import CoverageStatus
 from queries.findings import GAP_TYPES, SEVERITIES, Analysis
 from queries.reports.coverage_text import ERRORS_ONLY, coverage
+from queries.reports.terminal_text import text
 
 TOP = 10
 _SEVERITY_STYLE = {"critical": "bold magenta", "high": "bold red", "medium": "yellow", "low": "cyan"}
@@ -32,7 +34,7 @@ def _counts(analysis: Analysis) -> Table:
         cells: list[Text] = []
         for column in (gaps, severities, providers):
             name, count = column[i] if i < len(column) else ("", "")
-            cells += [Text(str(name), style=_SEVERITY_STYLE.get(str(name), "")), Text(str(count))]
+            cells += [text(name, _SEVERITY_STYLE.get(str(name), "")), text(count)]
         grid.add_row(*cells)
     return grid
 
@@ -43,8 +45,8 @@ def _coverage(analysis: Analysis) -> Table:
         table.add_column(column)
     for row in coverage(analysis):
         style = _STATUS_STYLE.get(row.status, "bold red")
-        table.add_row(Text(row.source), Text(str(row.status), style=style), Text(str(len(row.scopes))),
-                      Text(str(len(row.errors))), Text(row.statement, style="" if row.complete else style))
+        table.add_row(text(row.source), text(row.status, style), text(len(row.scopes)),
+                      text(len(row.errors)), text(row.statement, "" if row.complete else style))
     return table
 
 
@@ -54,9 +56,9 @@ def _top(analysis: Analysis) -> Table:
         table.add_column(column, justify="right" if column in ("#", "hops", "targets") else "left")
     for rank, finding in enumerate(analysis.open_findings[:TOP], 1):
         table.add_row(
-            Text(str(rank)), Text(finding.severity, style=_SEVERITY_STYLE.get(finding.severity, "")),
-            Text(", ".join(finding.gap_types)), Text(str(finding.entry.get("name", ""))),
-            Text(str(finding.target.get("name", ""))), Text(str(finding.hops)), Text(str(finding.targets_count)),
+            text(rank), text(finding.severity, _SEVERITY_STYLE.get(finding.severity, "")),
+            text(", ".join(finding.gap_types)), text(finding.entry.get("name", "")),
+            text(finding.target.get("name", "")), text(finding.hops), text(finding.targets_count),
         )
     return table
 
@@ -64,7 +66,7 @@ def _top(analysis: Analysis) -> Table:
 def render_summary(analysis: Analysis, outputs: dict[str, Path] | None = None) -> RenderableType:
     summary = analysis.summary()
     head = Text.assemble(
-        ("Crosspath ", "bold"), f"as of {analysis.as_of}: ",
+        ("Crosspath ", "bold"), text(f"as of {analysis.as_of}: "),
         (f"{summary['open']} open", "bold red" if summary["open"] else "bold green"),
         f" findings, {summary['excepted']} excepted, MFA unknown on {summary['mfa_unknown']}",
     )
@@ -73,6 +75,6 @@ def render_summary(analysis: Analysis, outputs: dict[str, Path] | None = None) -
     if outputs:
         files = Text("Reports written:\n", style="bold")
         for name, path in outputs.items():
-            files.append(f"  {name:6} {path}\n", style="")
+            files.append(text(f"  {name:6} {path}\n", multiline=True))
         parts.append(files)
     return Group(*parts)

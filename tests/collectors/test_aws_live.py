@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from collectors.aws import collect_offline
 from crosspath.cli import main
+from tests.collectors.aws_throttle import ThrottlingProxy
 
 ACCOUNT = "123456789012"
 OIDC_HOST = "oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789"
@@ -394,3 +395,82 @@ def test_a_call_denied_for_every_user_is_logged_once(tmp_path):
         collector.per_user(["ann", "ben", "cy"], bar)
     stubs["iam"].assert_no_pending_responses()
     assert [(p.call, p.kind) for p in run.problems] == [("iam:ListAccessKeys", "denied")]
+
+
+# --- throttling: botocore's retry (adaptive mode) against real throttled HTTP answers ---------------
+
+
+@pytest.fixture
+def throttling(lumen_account):
+    proxy = ThrottlingProxy(lumen_account).start()
+    yield proxy
+    proxy.stop()
+
+
+def _collect_through(proxy: ThrottlingProxy, out) -> dict:
+    result = CliRunner().invoke(main, ["collect", "aws", "--endpoint-url", proxy.url, "--region", "us-east-1",
+                                       "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "aws" / "collection.json").read_text())
+
+
+def test_throttling_then_success_is_retried_by_botocore_and_the_collection_is_whole(throttling, collected, tmp_path):
+    """`Throttling` (IAM's XML) and `ThrottlingException` (Organizations' JSON) answers, then success."""
+    wanted = {"GetAccountAuthorizationDetails": 2, "ListAccessKeys": 1, "DescribeOrganization": 1}
+    throttling.throttle.update(wanted)
+    log = _collect_through(throttling, tmp_path)
+    assert log["problems"] == []
+    assert dict(throttling.throttled) == wanted  # each was throttled as asked ...
+    assert throttling.calls["GetAccountAuthorizationDetails"] == 3 and throttling.calls["DescribeOrganization"] == 2
+    unthrottled, _ = collected  # ... and the export holds what an unthrottled run's does
+    for name in (f"{ACCOUNT}/access-keys.json", f"{ACCOUNT}/mfa-devices.json", "organization.json"):
+        assert json.loads((tmp_path / "aws" / name).read_text()) == json.loads((unthrottled / "aws" / name).read_text())
+    assert _principals(tmp_path) == _principals(unthrottled)
+    assert collect_offline(tmp_path / "aws").coverage.status == "complete"
+
+
+def _principals(out) -> dict[str, set[str]]:
+    """Who authorization-details.json lists (the last-used times of roles change between runs)."""
+    pages = json.loads((out / "aws" / ACCOUNT / "authorization-details.json").read_text())
+    return {key: {item.get("Arn") for page in pages for item in page.get(key, [])}
+            for key in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")}
+
+
+def test_throttling_that_never_clears_is_recorded_as_throttled_after_max_attempts(throttling, tmp_path,
+                                                                                  monkeypatch):
+    from botocore.retries import bucket
+    from botocore.retries.standard import ExponentialBackoff
+
+    from collectors.aws.live import RETRY_CONFIG, Collector
+    from collectors.live import LiveRun
+
+    # Both of botocore's waits are seen but made instant, so the test shows them without taking minutes:
+    # the retry backoff (asked once per retry) and adaptive mode's client-side rate limiter (its token
+    # bucket, consulted before each send once a throttle was seen; standard mode has none).
+    backoffs: list[int] = []
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount",
+                        lambda self, context: backoffs.append(context.attempt_number) or 0)
+    rate_limited: list[int] = []
+    monkeypatch.setattr(bucket.TokenBucket, "acquire",
+                        lambda self, amount=1, block=True: rate_limited.append(amount) or True)
+    throttling.throttle["ListAccounts"] = 10**6
+    run = LiveRun("aws", tmp_path, quiet=True)
+    collector = Collector(boto3.Session(region_name="us-east-1"), run, endpoint_url=throttling.url)
+    assert collector.identify() == ACCOUNT
+    collector.organization()
+    collector.identity_center()
+    retries = RETRY_CONFIG["retries"]["max_attempts"]
+    assert RETRY_CONFIG["retries"]["mode"] == "adaptive"
+    assert throttling.calls["ListAccounts"] == retries + 1  # the first call and 10 retries, then given up
+    assert backoffs == list(range(1, retries + 1))
+    assert len(rate_limited) >= retries  # adaptive mode's rate limiter held every resend after a throttle
+    assert [(p.call, p.kind) for p in run.problems] == [("organizations:ListAccounts", "throttled")]
+    assert "ThrottlingException" in run.problems[0].error
+    assert (tmp_path / "aws" / "organization.json").is_file()  # the calls before and after went on
+    assert (tmp_path / "aws" / "identity-center" / "sso-instances.json").is_file()
+    run.finish()
+    (tmp_path / "aws" / ACCOUNT / "authorization-details.json").write_text(json.dumps(
+        {"UserDetailList": [_user("ann")], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}))
+    result = collect_offline(tmp_path / "aws")
+    assert result.coverage.status == "partial"
+    assert any("live collection throttled: organizations:ListAccounts" in n for n in result.coverage.notes)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.exceptions_edit import NewException, add_exception
+from crosspath.pipeline import run_analysis
+from dashboard.exceptions_edit import NewException, add_exception, blanket_scope
 from dashboard.settings import load_settings
 from dashboard.snapshots import discover, discover_uploads, save_upload
 from dashboard.tables import FindingFilter, findings_frame, page_count, page_of
@@ -75,6 +76,41 @@ def test_invalid_exceptions_are_refused_and_the_file_is_untouched(tmp_path: Path
         add_exception(path, _new(**changes), None, AS_OF)
     assert str(tmp_path) not in str(raised.value) or str(path) in str(raised.value)
     assert path.read_text() == "exceptions: []\n"
+
+
+@pytest.mark.parametrize(("changes", "covers"), [
+    ({"entry": "*"}, "every finding"),
+    ({"entry": "**", "gap_type": "NO_MFA"}, "every NO_MFA finding"),
+    ({"entry": "", "target": "*"}, "every finding"),
+])
+def test_a_match_that_covers_everything_is_written_only_when_confirmed(tmp_path: Path, changes: dict,
+                                                                      covers: str) -> None:
+    path = tmp_path / "exceptions.yaml"
+    path.write_text("exceptions: []\n")
+    with pytest.raises(ConfigError, match=f"covers {covers} .*narrow the pattern, or tick"):
+        add_exception(path, _new(**changes), None, AS_OF)
+    assert path.read_text() == "exceptions: []\n"
+    add_exception(path, _new(**changes, covers_everything=True), None, AS_OF)
+    assert [e.id for e in load_exceptions(path)] == ["EX-1"]
+
+
+def test_a_pattern_that_every_finding_of_the_snapshot_matches_covers_everything(sample_out: SampleOut) -> None:
+    findings = run_analysis(read_snapshot(sample_out.newer), None, None).findings
+    assert blanket_scope(_new(entry="*:*"), findings) == "every finding"
+    assert blanket_scope(_new(entry="*:*", gap_type="LONG_LIVED_NHI_KEY"), findings) == "every LONG_LIVED_NHI_KEY finding"
+    assert blanket_scope(_new(entry="entra:*"), findings) is None  # some entries only
+    assert blanket_scope(_new(entry="*", target="aws:*"), findings) is None  # some targets only
+    assert blanket_scope(_new(entry="*", finding=findings[0].id), findings) is None  # one finding by id
+
+
+def test_a_finding_pattern_or_an_id_that_is_a_path_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "exceptions.yaml"
+    path.write_text("exceptions: []\n")
+    with pytest.raises(ConfigError, match="field 'finding' is one exact finding id"):
+        add_exception(path, _new(entry="", finding="*"), None, AS_OF)
+    with pytest.raises(ConfigError, match="field 'id': '../evil' is not an id"):
+        add_exception(path, _new(id="../evil"), None, AS_OF)
+    assert path.read_text() == "exceptions: []\n" and [p.name for p in tmp_path.iterdir()] == ["exceptions.yaml"]
 
 
 def test_discover_lists_history_newest_first(sample_out: SampleOut) -> None:

@@ -213,6 +213,8 @@ def _fill_exception(app: AppTest, **values: object) -> AppTest:
             app.text_area(key=key).input(value)
         elif key == "exc_expires":
             app.date_input(key=key).set_value(value)
+        elif key == "exc_covers_everything":
+            app.checkbox(key=key).set_value(value)
         else:
             app.text_input(key=key).input(value)
     app.button[-1].click().run()  # the form's submit button
@@ -245,6 +247,50 @@ def test_adding_an_exception_is_validated_then_written(app_env: SampleOut) -> No
 
     _page(app, "Overview")
     assert {m.label: m.value for m in app.metric}["Excepted"] == "2"
+
+
+def _files_under(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_exception_that_covers_every_finding_needs_confirmation(app_env: SampleOut) -> None:
+    before = app_env.exceptions.read_text()
+    app = _page(_app(), "Exceptions")
+    base = {"exc_id": "EX-2026-010", "exc_owner": "platform-team", "exc_justification": "Rule paused for migration"}
+    for scope in ({"exc_entry": "*", "exc_gap": "NO_MFA"}, {"exc_entry": "*:*"}, {"exc_target": "**"}):
+        _fill_exception(app, **base, **scope)
+        assert not app.success and app_env.exceptions.read_text() == before
+        errors = " ".join(e.value for e in app.error)
+        assert "this exception covers every" in errors and "tick 'This exception covers every finding" in errors
+        for key in scope:  # back to an empty scope for the next one
+            (app.selectbox(key=key).set_value("") if key == "exc_gap" else app.text_input(key=key).input(""))
+    _fill_exception(app, exc_entry="entra:*", exc_gap="NO_MFA")  # some entries only: no confirmation asked
+    assert any("Added EX-2026-010" in s.value for s in app.success), [e.value for e in app.error]
+    app = _page(_app(), "Exceptions")
+    _fill_exception(app, **(base | {"exc_id": "EX-2026-011"}), exc_entry="*", exc_gap="NO_MFA",
+                    exc_covers_everything=True)
+    assert any("Added EX-2026-011" in s.value for s in app.success), [e.value for e in app.error]
+    statuses = {f.status for f in _analysis(app_env).findings if "NO_MFA" in f.gap_types}
+    assert statuses == {"excepted"}
+
+
+def test_the_form_writes_only_the_file_fixed_when_the_session_started(app_env: SampleOut, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    before = _files_under(tmp_path)
+    app = _page(_app(), "Exceptions")
+    monkeypatch.setenv("CROSSPATH_EXCEPTIONS", str(elsewhere / "exceptions.yaml"))  # after start: ignored
+    base = {"exc_owner": "sec", "exc_justification": "ticket 7", "exc_entry": "entra:a1000000-*"}
+    _fill_exception(app, exc_id=f"../../{elsewhere.name}/exceptions", **base)
+    assert any("is not an id" in e.value for e in app.error)
+    _fill_exception(app, exc_id="EX-2026-012", exc_target=str(elsewhere / "x.yaml"))  # a path is only a pattern
+    assert any("Added EX-2026-012" in s.value for s in app.success), [e.value for e in app.error]
+    after = _files_under(tmp_path)
+    changed = {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
+    written = str(app_env.exceptions.relative_to(tmp_path))
+    assert changed == {written}, changed
+    assert not any(elsewhere.iterdir())
 
 
 def test_cypher_console_answers_read_only_queries_or_says_why_not(app_env: SampleOut) -> None:
