@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collectors.base import SourceFileError, checked, read_json
+from collectors.base import (
+    MISSING,
+    SourceFileError,
+    checked,
+    file_problem,
+    json_type,
+    merge_duplicates,
+    read_json,
+)
 from graph.records import RecordError
 
 SOURCE = "entra"
@@ -59,14 +67,16 @@ def page_files(folder: Path, stem: str, names: list[str] | None = None) -> list[
     folder of thousands of per-group files, instead of one per group)."""
     files: list[tuple[int, Path]] = []
     first = folder / f"{stem}.json"
-    if (f"{stem}.json" in names) if names is not None else first.is_file():
+    if (f"{stem}.json" in names) if names is not None else file_problem(first) != MISSING:
         files.append((1, first))
     if names is None:
         names = [p.name for p in folder.glob(f"{glob_escape(stem)}.page*.json")] if folder.is_dir() else []
     for name in names:
         match = _PAGE_FILE.match(name)
-        if match and match.group("stem") == stem and (folder / name).is_file():
+        if match and match.group("stem") == stem and file_problem(folder / name) != MISSING:
             files.append((int(match.group("number")), folder / name))
+    # A FIFO, a symbolic-link loop ... is listed here (the collection is present) and not read: the
+    # source's folder walk (base.list_exports) notes it and marks the source partial.
     return [path for _, path in sorted(files, key=lambda pair: (pair[0], pair[1].name))]
 
 
@@ -87,18 +97,22 @@ def _pages_of(data: Any, path: Path) -> tuple[list[dict[str, Any]], RecordError 
     return [], RecordError(
         SOURCE, str(path), "", "value",
         "expected a Graph collection response {\"value\": [...]}, a list of such pages "
-        "or a list of objects", _FIX,
+        f"or a list of objects; got {json_type(data)}", _FIX,
     )
 
 
-def load_collection(folder: Path, stem: str, names: list[str] | None = None) -> Collection:
-    """Read every page of one collection; a bad page is reported and the others still load."""
+def load_collection(folder: Path, stem: str, names: list[str] | None = None, key: str | None = None) -> Collection:
+    """Read every page of one collection; a bad page is reported and the others still load.
+
+    `key`: the field that names each object (`id`); two objects with the same value are a duplicate,
+    merged into the first (base.merge_duplicates) and reported."""
     collection = Collection(stem)
     files = page_files(folder, stem, names)
     collection.present = bool(files)
     last_page: dict[str, Any] | None = None
     collection.files.extend(files)
-    for path, data in checked(files, lambda path: read_json(path, SOURCE), collection.errors.append):
+    readable = [path for path in files if file_problem(path) is None]
+    for path, data in checked(readable, lambda path: read_json(path, SOURCE), collection.errors.append):
         pages, error = _pages_of(data, path)
         if error is not None:
             collection.errors.append(error)
@@ -123,6 +137,11 @@ def load_collection(folder: Path, stem: str, names: list[str] | None = None) -> 
                 collection.items.append(Item(str(path), index, value))
     if last_page is not None and last_page.get(NEXT_LINK):
         collection.incomplete = True
+    if key is not None:
+        collection.items = merge_duplicates(
+            collection.items, lambda item: item.data.get(key) if isinstance(item.data.get(key), str) else None,
+            lambda item: (item.file, f"#{item.index}"), lambda item: item.data, SOURCE, stem.removesuffix("s"),
+            collection.errors.append, key)
     return collection
 
 
@@ -132,7 +151,7 @@ def load_keyed_collections(folder: Path) -> dict[str, Collection]:
     if not folder.is_dir():
         return result
     by_stem: dict[str, list[str]] = {}
-    for path in folder.glob("*.json"):
+    for path in sorted(folder.glob("*.json")):
         match = _PAGE_FILE.match(path.name)
         by_stem.setdefault(match.group("stem") if match else path.name[: -len(".json")], []).append(path.name)
     for stem in sorted(by_stem):
@@ -143,14 +162,14 @@ def load_keyed_collections(folder: Path) -> dict[str, Collection]:
 def load_object(folder: Path, name: str) -> tuple[dict[str, Any] | None, RecordError | None]:
     """A single-object response such as ``/policies/identitySecurityDefaultsEnforcementPolicy``."""
     path = folder / name
-    if not path.is_file():
+    if file_problem(path) is not None:  # missing, or noted by the source's folder walk
         return None, None
     try:
         data = read_json(path, SOURCE)
     except SourceFileError as exc:
         return None, exc.error
     if not isinstance(data, dict):
-        return None, RecordError(SOURCE, str(path), "", "", "expected a JSON object", _FIX)
+        return None, RecordError(SOURCE, str(path), "", "", f"expected a JSON object; got {json_type(data)}", _FIX)
     return data, None
 
 
