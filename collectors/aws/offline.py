@@ -284,7 +284,8 @@ def collect_offline(folder: Path) -> CollectResult:
     apply_collection_log(folder, result)
     coverage.count_records(result.nodes, result.edges)
     if not accounts:
-        coverage.status = CoverageStatus.FAILED if result.errors else CoverageStatus.MISSING
+        unread = result.errors or exports.listing.not_read
+        coverage.status = CoverageStatus.FAILED if unread else CoverageStatus.MISSING
     return result
 
 

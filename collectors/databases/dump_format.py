@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from collectors.base import SourceFileError, merge_duplicates, read_json
+from collectors.base import SourceFileError, json_type, merge_duplicates, read_json
 from graph.records import RecordError
 
 SOURCE = "databases"
@@ -93,7 +93,7 @@ def _error(file: str, record: str, field: str, message: str, fix: str = _FIX) ->
 def _check_header(dump: Any, file: str) -> None:
     """The checks that make a file unusable, with messages a person can act on."""
     if not isinstance(dump, dict):
-        raise SourceFileError(_error(file, "", "", "a dump must be a JSON object"))
+        raise SourceFileError(_error(file, "", "", f"a dump must be a JSON object; got {json_type(dump)}"))
     if dump.get("format") != FORMAT:
         raise SourceFileError(
             _error(file, "", "format", f"expected {FORMAT!r}, got {dump.get('format')!r}",

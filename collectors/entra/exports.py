@@ -27,6 +27,7 @@ from collectors.base import (
     json_type,
     merge_duplicates,
     read_json,
+    shape_problem,
 )
 from graph.records import RecordError
 
@@ -34,6 +35,74 @@ SOURCE = "entra"
 NEXT_LINK = "@odata.nextLink"
 _PAGE_FILE = re.compile(r"^(?P<stem>.+)\.page(?P<number>\d+)\.json$")
 _FIX = "re-export it with the request in docs/collectors/entra.md (a Graph collection response)"
+
+
+# The JSON types of the fields the transforms read, per collection (base.shape_problem; absent or null
+# always passes). An object with another type is one error naming file, object and field, and is skipped.
+_STRS = [str]
+_PIM_RULES = [{"id": str, "enabledRules": _STRS, "isEnabled": bool, "claimValue": str, "setting": dict}]
+_PIM_POLICY = {"roleDefinitionId": str, "policy": {"rules": _PIM_RULES},
+               "properties": {"roleDefinitionId": str, "scope": str, "effectiveRules": _PIM_RULES}}
+_CREDENTIALS = {"passwordCredentials": [dict], "keyCredentials": [dict]}
+_ARM_ASSIGNMENT = {"id": str, "name": str, "properties": {
+    "principalId": str, "roleDefinitionId": str, "scope": str, "principalType": str, "condition": str,
+    "status": str}}
+SHAPES: dict[str, dict[str, Any]] = {
+    "organization": {"id": str, "displayName": str, "verifiedDomains": [{"name": str, "isDefault": bool}]},
+    "users": {"id": str, "userPrincipalName": str, "displayName": str, "mail": str, "accountEnabled": bool,
+              "userType": str, "otherMails": _STRS, "identities": [dict], "creationType": str},
+    "groups": {"id": str, "displayName": str, "securityEnabled": bool, "isAssignableToRole": bool,
+               "groupTypes": _STRS, "membershipRule": str},
+    "servicePrincipals": {"id": str, "appId": str, "displayName": str, "appRoles": [dict],
+                          "servicePrincipalType": str, "appOwnerOrganizationId": str, "tags": _STRS,
+                          "accountEnabled": bool, **_CREDENTIALS},
+    "applications": {"id": str, "appId": str, "displayName": str, **_CREDENTIALS},
+    "roleDefinitions": {"id": str, "templateId": str, "displayName": str, "isBuiltIn": bool,
+                        "rolePermissions": [{"allowedResourceActions": _STRS}]},
+    "roleAssignments": {"id": str, "principalId": str, "roleDefinitionId": str, "directoryScopeId": str},
+    "roleEligibilitySchedules": {"id": str, "principalId": str, "roleDefinitionId": str,
+                                 "directoryScopeId": str, "status": str, "scheduleInfo": dict},
+    "userRegistrationDetails": {"id": str, "userPrincipalName": str, "isMfaRegistered": bool,
+                                "methodsRegistered": _STRS},
+    "conditionalAccessPolicies": {"id": str, "displayName": str, "state": str, "conditions": {
+        "users": {"includeUsers": _STRS, "excludeUsers": _STRS, "includeGroups": _STRS, "excludeGroups": _STRS,
+                  "includeRoles": _STRS, "excludeRoles": _STRS, "includeGuestsOrExternalUsers": dict,
+                  "excludeGuestsOrExternalUsers": dict},
+        "applications": {"includeApplications": _STRS, "excludeApplications": _STRS,
+                         "includeUserActions": _STRS, "includeAuthenticationContextClassReferences": _STRS},
+        "clientAppTypes": _STRS, "platforms": dict, "locations": dict, "devices": dict,
+        "authenticationFlows": dict, "signInRiskLevels": _STRS, "userRiskLevels": _STRS},
+        "grantControls": {"builtInControls": _STRS, "operator": str, "authenticationStrength": dict,
+                          "customAuthenticationFactors": _STRS, "termsOfUse": _STRS},
+        "sessionControls": dict},
+    "roleManagementPolicyAssignments": _PIM_POLICY,
+    "group-members": {"id": str, "@odata.type": str},
+    "group-owners": {"id": str, "@odata.type": str},
+    "application-owners": {"id": str, "@odata.type": str},
+    "servicePrincipal-owners": {"id": str, "@odata.type": str},
+    "federatedIdentityCredentials": {"name": str, "issuer": str, "subject": str, "audiences": _STRS},
+    "appRoleAssignedTo": {"principalId": str, "appRoleId": str, "principalType": str, "resourceId": str,
+                          "resourceDisplayName": str, "principalDisplayName": str},
+    "groupEligibilitySchedules": {"principalId": str, "groupId": str, "accessId": str, "status": str},
+    "groupPolicyAssignments": _PIM_POLICY,
+    "azure/subscriptions": {"subscriptionId": str, "displayName": str, "state": str, "tags": dict},
+    "azure/roleAssignments": _ARM_ASSIGNMENT,
+    "azure/roleEligibilityScheduleInstances": _ARM_ASSIGNMENT,
+    "azure/roleDefinitions": {"name": str, "properties": {"roleName": str, "permissions": [
+        {"actions": _STRS, "notActions": _STRS, "dataActions": _STRS, "notDataActions": _STRS}]}},
+    "azure/roleManagementPolicyAssignments": _PIM_POLICY,
+    "azure/resources": {"id": str, "name": str, "type": str, "identity": {
+        "principalId": str, "userAssignedIdentities": dict}},
+}
+
+
+def shape_of(folder: Path, stem: str) -> dict[str, Any] | None:
+    """The shape of one collection: by its name, or by its folder for per-object files (azure/ apart)."""
+    if folder.name == "azure":
+        return SHAPES.get(f"azure/{stem}")
+    if folder.parent.name == "azure":
+        return SHAPES.get(f"azure/{folder.name}")
+    return SHAPES.get(stem) or SHAPES.get(folder.name)
 
 
 @dataclass
@@ -107,6 +176,7 @@ def load_collection(folder: Path, stem: str, names: list[str] | None = None, key
     `key`: the field that names each object (`id`); two objects with the same value are a duplicate,
     merged into the first (base.merge_duplicates) and reported."""
     collection = Collection(stem)
+    shape = shape_of(folder, stem)
     files = page_files(folder, stem, names)
     collection.present = bool(files)
     last_page: dict[str, Any] | None = None
@@ -133,6 +203,13 @@ def load_collection(folder: Path, stem: str, names: list[str] | None = None, key
                         RecordError(SOURCE, str(path), f"{where} #{index}".strip(), "",
                                     f"expected an object, got {type(value).__name__}", _FIX)
                     )
+                    continue
+                problem = shape_problem(value, shape) if shape else None
+                if problem is not None:
+                    label = value.get("id") if isinstance(value.get("id"), str) else ""
+                    collection.errors.append(
+                        RecordError(SOURCE, str(path), f"{where} #{index} {label}".strip(), problem[0],
+                                    f"{problem[1]}; object skipped", _FIX))
                     continue
                 collection.items.append(Item(str(path), index, value))
     if last_page is not None and last_page.get(NEXT_LINK):

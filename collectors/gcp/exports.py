@@ -148,8 +148,10 @@ def load_file(path: Path, export: GcpExport) -> Loaded | None:
 
 
 def _subdirs(path: Path, export: GcpExport | None = None) -> list[Path]:
+    """Sub-folders holding at least one export file (an empty one is noted by the listing, not read)."""
     if export is not None and export.listing is not None:
-        return export.listing.subfolders(path)
+        empty = set(export.listing.empty)
+        return [p for p in export.listing.subfolders(path) if p not in empty]
     return sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
 
 
