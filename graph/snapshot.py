@@ -95,9 +95,20 @@ def gc_paused() -> Iterator[None]:
 
 
 def read_snapshot(path: Path) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
-    """Load a snapshot into a graph; unknown formats and versions fail with a clear error."""
+    """Load a snapshot into a graph; unknown formats and versions fail with a clear error, and so does
+    any other damage (a missing or mistyped field, a corrupt compressed stream): SnapshotError only."""
     with gc_paused():
-        return _read_snapshot(path)
+        try:
+            graph, metadata = _read_snapshot(path)
+        except SnapshotError:
+            raise
+        except Exception as exc:  # a damaged file of any shape is one clear error
+            raise SnapshotError(f"{path}: not a readable snapshot ({type(exc).__name__}: {str(exc)[:200]}); "
+                                "re-run `crosspath scan`") from exc
+    if not isinstance(metadata, dict):
+        raise SnapshotError(f"{path}: not a readable snapshot (field 'metadata' is not an object); "
+                            "re-run `crosspath scan`")
+    return graph, metadata
 
 
 def _read_snapshot(path: Path) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
