@@ -273,11 +273,21 @@ class Listing:
     not_read: list[NotRead] = field(default_factory=list)
     empty: list[Path] = field(default_factory=list)
 
+    _index: dict[tuple[str, Path], list[Path]] | None = field(default=None, repr=False, compare=False)
+
+    def _children(self, kind: str, folder: Path) -> list[Path]:
+        if self._index is None:  # built once: sources ask per folder, and there may be thousands
+            self._index = {}
+            for key, paths in (("folders", self.folders), ("files", self.files)):
+                for path in sorted(paths):
+                    self._index.setdefault((key, path.parent), []).append(path)
+        return list(self._index.get((kind, folder), []))
+
     def subfolders(self, folder: Path) -> list[Path]:
-        return sorted(p for p in self.folders if p.parent == folder)
+        return self._children("folders", folder)
 
     def files_in(self, folder: Path) -> list[Path]:
-        return sorted(p for p in self.files if p.parent == folder)
+        return self._children("files", folder)
 
 
 def list_exports(folder: Path, suffixes: tuple[str, ...] = (".json",),
