@@ -6,6 +6,7 @@ One AccountData per account file; the pure transforms below take the native shap
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,9 @@ SHAPES: dict[str, dict[str, Any]] = {
 }
 
 
+_IAM_ARN = re.compile(r"^arn:[\w-]+:iam::[^:]*:\S+$")
+
+
 def _entries(auth: AuthorizationDetails, list_key: str, name_key: str, kind: str,
              data: AccountData) -> list[tuple[dict[str, Any], str, str]]:
     """(entry, file, position) of one list with a usable shape, duplicates merged (base.merge_duplicates:
@@ -121,6 +125,8 @@ def _entries(auth: AuthorizationDetails, list_key: str, name_key: str, kind: str
     usable: list[tuple[dict[str, Any], str, str]] = []
     for entry, (file, at) in zip(auth.details.get(list_key, []), auth.positions(list_key), strict=True):
         problem = shape_problem(entry, SHAPES[list_key])
+        if problem is None and isinstance(entry.get("Arn"), str) and not _IAM_ARN.match(entry["Arn"]):
+            problem = "Arn", f"not an IAM ARN: {entry['Arn'][:80]!r}"
         if problem is not None:
             name = entry.get(name_key) if isinstance(entry, dict) else None
             data.errors.append(RecordError(SOURCE, file, f"{kind} {name if isinstance(name, str) else at} ({at})",
