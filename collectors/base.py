@@ -112,8 +112,8 @@ def decode_text(raw: bytes, path: Path, source: str) -> str:
             source, str(path), "", "",
             ("the file is UTF-16, not UTF-8" if utf16 else
              f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} cannot be decoded"),
-            "save the file as UTF-8 (PowerShell: Out-File -Encoding utf8) or re-export it with the documented "
-            "command")) from None
+            "save the file as UTF-8 (PowerShell: Out-File -Encoding utf8) or re-export it with the "
+            "documented command")) from None
 
 
 def read_json(path: Path, source: str) -> Any:
@@ -146,6 +146,16 @@ def read_csv(path: Path, source: str) -> list[dict[str, str]]:
         raise SourceFileError(
             RecordError(source, str(path), "", "", f"cannot read CSV: {exc}", "re-export the file")
         ) from exc
+
+
+def require(obj: Any, key: str, source: str, file: str, record: str, fix: str = "") -> Any:
+    """Return obj[key] or raise SourceFileError naming the missing field."""
+    if not isinstance(obj, dict) or key not in obj:
+        raise SourceFileError(
+            RecordError(source, file, record, key, "required field is missing",
+                        fix or "re-export with the documented command")
+        )
+    return obj[key]
 
 
 def json_type(value: Any) -> str:
@@ -199,7 +209,8 @@ def shape_problem(value: Any, shape: Shape, where: str = "") -> tuple[str, str] 
                 if item.get(key) is not None:
                     stack.append((item[key], inner, f"{path}.{key}" if path else key))
         elif isinstance(expected, list):
-            stack.extend((entry, expected[0], f"{path}[{index}]") for index, entry in reversed(list(enumerate(item))))
+            stack.extend((entry, expected[0], f"{path}[{index}]")
+                         for index, entry in reversed(list(enumerate(item))))
     return None
 
 
@@ -369,8 +380,6 @@ def json_files(folder: Path) -> Listing:
 # --- duplicates ----------------------------------------------------------------------------------
 
 DUPLICATE_FIX = "keep one entry per id (re-export the file with the documented command)"
-
-
 GRANTING = (True, "Y", "y")
 
 

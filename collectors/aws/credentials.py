@@ -140,8 +140,8 @@ def transform_access_keys(data: AccountData, keys: list[dict[str, Any]], report:
             continue
         usable.append((index, key))
     for _, key in merge_duplicates(usable, lambda item: str(item[1]["AccessKeyId"]),
-                                   lambda item: (str(path), f"AccessKeyMetadata #{item[0]}"), lambda item: item[1],
-                                   SOURCE, "access key", errors.append, "AccessKeyId"):
+                                   lambda item: (str(path), f"AccessKeyMetadata #{item[0]}"),
+                                   lambda item: item[1], SOURCE, "access key", errors.append, "AccessKeyId"):
         by_user.setdefault(str(key["UserName"]), []).append(key)
     for user_name, user_keys in sorted(by_user.items()):
         principal = data.users.get(user_name)

@@ -48,7 +48,9 @@ class AuthorizationDetails:
     def positions(self, key: str) -> list[tuple[str, str]]:
         found = self.where.get(key) or []
         entries = self.details.get(key, [])
-        return found if len(found) == len(entries) else [(str(self.path), f"{key}[{i}]") for i in range(len(entries))]
+        if len(found) == len(entries):
+            return found
+        return [(str(self.path), f"{key}[{index}]") for index in range(len(entries))]
 
 
 @dataclass
@@ -123,7 +125,8 @@ def _authorization_details(pages: list[dict[str, Any]], path: Path) -> Authoriza
                 )
             merged.extend(value)
             page_label = f"page #{index} " if len(pages) > 1 else ""
-            where.setdefault(key, []).extend((str(path), f"{page_label}{key}[{i}]") for i in range(len(value)))
+            where.setdefault(key, []).extend((str(path), f"{page_label}{key}[{index}]")
+                                             for index in range(len(value)))
         details[key] = merged
     return AuthorizationDetails(path, details, where)
 
@@ -144,7 +147,8 @@ DOCUMENTED = {
     "service-control-policies.json": ("a JSON object with ServiceControlPolicyLevels",
                                       "re-run `crosspath collect aws`"),
     "resource-policies.json": ("a JSON object with ResourcePolicies", "re-run `crosspath collect aws`"),
-    "ec2-instances.json": ("a JSON object with Reservations", "re-run `aws ec2 describe-instances --output json`"),
+    "ec2-instances.json": ("a JSON object with Reservations",
+                           "re-run `aws ec2 describe-instances --output json`"),
     "eks-clusters.json": ("a JSON object with EksClusters", "re-run `crosspath collect aws`"),
     "credential-report.csv": ("the credential report CSV (columns user, arn, mfa_active, password_enabled ...)",
                               "re-run get-credential-report as in docs/collectors/aws.md"),
@@ -196,7 +200,8 @@ def read_exports(folder: Path) -> Exports:
     exports = Exports()
     exports.listing = list_exports(folder, (".json", ".csv"))
     paths = [p for p in exports.listing.files if p != folder / "collection.json"]
-    for _ in checked(paths, guard(SOURCE, str, lambda path: _read_file(path, exports)), exports.errors.append):
+    read = guard(SOURCE, str, lambda path: _read_file(path, exports))
+    for _ in checked(paths, read, exports.errors.append):
         pass  # each file is filed under what it holds as it is read
     return exports
 
@@ -211,7 +216,8 @@ def _read_file(path: Path, exports: Exports) -> None:
         if CREDENTIAL_REPORT_COLUMNS <= header:
             exports.credential_reports.append((path, rows))
         else:
-            _unrecognised(path, None, exports, "a CSV file with the columns " + (", ".join(sorted(header)) or "none"))
+            columns = ", ".join(sorted(header)) or "none"
+            _unrecognised(path, None, exports, f"a CSV file with the columns {columns}")
 
 
 def _csv_header(path: Path) -> set[str]:

@@ -393,8 +393,8 @@ def _resource_policies(exports: Exports, folder: Path, accounts: dict[str, Accou
     collected = {a: d.principals() for a, d in accounts.items()}
     for path, items in exports.resource_policies:
         account = _account_for_file(path, folder, accounts) or ""
-        records = _per_file(result, str(path), transform_resource_policies, [i for i in items if isinstance(i, dict)],
-                            account, collected, lookup.find)
+        records = _per_file(result, str(path), transform_resource_policies,
+                            [i for i in items if isinstance(i, dict)], account, collected, lookup.find)
         if records is None:
             continue
         result.coverage.notes.extend(records.notes)
@@ -410,7 +410,8 @@ def _instances(exports: Exports, folder: Path, accounts: dict[str, AccountData],
                context: Context, result: CollectResult) -> None:
     """EC2 instances with an instance profile: whose role an SSM session would hand over."""
     for path, reservations in exports.instances:
-        _per_file(result, str(path), _instances_of_file, path, reservations, folder, accounts, context, result)
+        _per_file(result, str(path), _instances_of_file, path, reservations, folder, accounts, context,
+                  result)
 
 
 def _instances_of_file(path: Path, reservations: list, folder: Path, accounts: dict[str, AccountData],

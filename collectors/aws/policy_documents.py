@@ -113,7 +113,8 @@ def _strings(value: Any, field_name: str) -> tuple[str, ...]:
 
 
 def _check_principal(principal: Any, index: int) -> None:
-    """A Principal is "*" or an object of "AWS" / "Service" / "Federated" ... to a string or a list of them."""
+    """A Principal is "*" or an object of "AWS" / "Service" / "Federated" ... to a string or a list of
+    strings."""
     if principal is None or principal == "*":
         return
     if not isinstance(principal, dict):

@@ -129,15 +129,18 @@ def _entries(auth: AuthorizationDetails, list_key: str, name_key: str, kind: str
             problem = "Arn", f"not an IAM ARN: {entry['Arn'][:80]!r}"
         if problem is not None:
             name = entry.get(name_key) if isinstance(entry, dict) else None
-            data.errors.append(RecordError(SOURCE, file, f"{kind} {name if isinstance(name, str) else at} ({at})",
-                                           problem[0], problem[1] + "; entry skipped", AUTH_FIX))
+            label = f"{kind} {name if isinstance(name, str) else at} ({at})"
+            data.errors.append(RecordError(SOURCE, file, label, problem[0], problem[1] + "; entry skipped",
+                                           AUTH_FIX))
             continue
         usable.append((entry, file, at))
-    return merge_duplicates(usable, lambda item: item[0].get(key_field) or None, lambda item: (item[1], item[2]),
-                            lambda item: item[0], SOURCE, kind, data.errors.append, key_field)
+    return merge_duplicates(usable, lambda item: item[0].get(key_field) or None,
+                            lambda item: (item[1], item[2]), lambda item: item[0], SOURCE, kind,
+                            data.errors.append, key_field)
 
 
-def _managed_policies(auth: AuthorizationDetails, data: AccountData) -> dict[str, tuple[str, list[Statement]]]:
+def _managed_policies(auth: AuthorizationDetails,
+                      data: AccountData) -> dict[str, tuple[str, list[Statement]]]:
     """Managed policy ARN -> (name, statements of its default version)."""
     managed: dict[str, tuple[str, list[Statement]]] = {}
     for index, (policy, _, _) in enumerate(_entries(auth, "Policies", "PolicyName", "policy", data)):
@@ -202,7 +205,8 @@ def load_account(auth: AuthorizationDetails, folder_account: str | None) -> Acco
             label = str(entry.get(name_key) or at)
             missing = [k for k in ("Arn", name_key) if not isinstance(entry, dict) or not entry.get(k)]
             if missing:
-                data.errors.append(_error(Path(file), f"{kind} {label}", missing[0], "required field is missing"))
+                data.errors.append(_error(Path(file), f"{kind} {label}", missing[0],
+                                          "required field is missing"))
                 continue
             principal = Principal(entry["Arn"], entry[name_key], kind, account, str(entry.get(id_key, "")), entry)
             _attach(principal, entry, inline_key, managed, data)

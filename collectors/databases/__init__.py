@@ -37,7 +37,8 @@ def collect_offline(folder: Path) -> CollectResult:
     if listing is not None:
         account_for(result, listing, "database dump (*.json)")
     if not files:
-        result.coverage.status = CoverageStatus.FAILED if listing and listing.not_read else CoverageStatus.MISSING
+        unread = listing is not None and listing.not_read
+        result.coverage.status = CoverageStatus.FAILED if unread else CoverageStatus.MISSING
         result.coverage.notes.append(f"no database dump (*.json) found under {folder}")
         apply_collection_log(folder, result)
         return result
@@ -51,7 +52,8 @@ def collect_offline(folder: Path) -> CollectResult:
             server_id = transformed.nodes[0]["id"]
             skipped_notes = [f"{server_id}: section {skipped['section']}"
                              + (f" ({skipped['database']})" if skipped.get("database") else "")
-                             + f" not collected: {skipped['reason']}" for skipped in dump.get("skipped") or []]
+                             + f" not collected: {skipped['reason']}"
+                             for skipped in dump.get("skipped") or []]
         except UNEXPECTED as exc:  # a shape the schema let through
             result.fail(unexpected(SOURCE, str(path), "", exc))
             continue
@@ -62,7 +64,8 @@ def collect_offline(folder: Path) -> CollectResult:
             result.fail(RecordError(SOURCE, str(path), f"server {server_id}", "server.name",
                                     f"a second dump of the same server (first: {servers[server_id]}); merged "
                                     "into the first (its values win, the second fills gaps, grants from both "
-                                    "are kept)", "keep one dump per server, or give the servers distinct names"))
+                                    "are kept)",
+                                    "keep one dump per server, or give the servers distinct names"))
         servers.setdefault(server_id, path)
         result.add(str(path), transformed.nodes, transformed.edges)
         if server_id not in result.coverage.scopes:

@@ -60,8 +60,8 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
 
 def _grant_flag(field: str) -> bool:
     """Row fields that grant something: PostgreSQL role attributes, MySQL `*_priv` columns."""
-    return field.endswith("_priv") or field in (
-        "rolsuper", "rolinherit", "rolcreaterole", "rolcreatedb", "rolcanlogin", "rolreplication", "rolbypassrls")
+    return field.endswith("_priv") or field in ("rolsuper", "rolinherit", "rolcreaterole", "rolcreatedb",
+                                                "rolcanlogin", "rolreplication", "rolbypassrls")
 
 
 def merge_duplicate_rows(dump: dict[str, Any], file: str) -> list[RecordError]:

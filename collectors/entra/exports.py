@@ -65,9 +65,9 @@ SHAPES: dict[str, dict[str, Any]] = {
     "userRegistrationDetails": {"id": str, "userPrincipalName": str, "isMfaRegistered": bool,
                                 "methodsRegistered": _STRS},
     "conditionalAccessPolicies": {"id": str, "displayName": str, "state": str, "conditions": {
-        "users": {"includeUsers": _STRS, "excludeUsers": _STRS, "includeGroups": _STRS, "excludeGroups": _STRS,
-                  "includeRoles": _STRS, "excludeRoles": _STRS, "includeGuestsOrExternalUsers": dict,
-                  "excludeGuestsOrExternalUsers": dict},
+        "users": {"includeUsers": _STRS, "excludeUsers": _STRS, "includeGroups": _STRS,
+                  "excludeGroups": _STRS, "includeRoles": _STRS, "excludeRoles": _STRS,
+                  "includeGuestsOrExternalUsers": dict, "excludeGuestsOrExternalUsers": dict},
         "applications": {"includeApplications": _STRS, "excludeApplications": _STRS,
                          "includeUserActions": _STRS, "includeAuthenticationContextClassReferences": _STRS},
         "clientAppTypes": _STRS, "platforms": dict, "locations": dict, "devices": dict,
@@ -170,7 +170,8 @@ def _pages_of(data: Any, path: Path) -> tuple[list[dict[str, Any]], RecordError 
     )
 
 
-def load_collection(folder: Path, stem: str, names: list[str] | None = None, key: str | None = None) -> Collection:
+def load_collection(folder: Path, stem: str, names: list[str] | None = None,
+                    key: str | None = None) -> Collection:
     """Read every page of one collection; a bad page is reported and the others still load.
 
     `key`: the field that names each object (`id`); two objects with the same value are a duplicate,
@@ -216,9 +217,9 @@ def load_collection(folder: Path, stem: str, names: list[str] | None = None, key
         collection.incomplete = True
     if key is not None:
         collection.items = merge_duplicates(
-            collection.items, lambda item: item.data.get(key) if isinstance(item.data.get(key), str) else None,
-            lambda item: (item.file, f"#{item.index}"), lambda item: item.data, SOURCE, stem.removesuffix("s"),
-            collection.errors.append, key)
+            collection.items, lambda item: item.data[key] if isinstance(item.data.get(key), str) else None,
+            lambda item: (item.file, f"#{item.index}"), lambda item: item.data, SOURCE,
+            stem.removesuffix("s"), collection.errors.append, key)
     return collection
 
 
@@ -246,7 +247,8 @@ def load_object(folder: Path, name: str) -> tuple[dict[str, Any] | None, RecordE
     except SourceFileError as exc:
         return None, exc.error
     if not isinstance(data, dict):
-        return None, RecordError(SOURCE, str(path), "", "", f"expected a JSON object; got {json_type(data)}", _FIX)
+        return None, RecordError(SOURCE, str(path), "", "", f"expected a JSON object; got {json_type(data)}",
+                                 _FIX)
     return data, None
 
 

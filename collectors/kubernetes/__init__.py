@@ -54,7 +54,8 @@ def collect_offline(folder: Path) -> CollectResult:
         return result
     for cluster_folder in clusters:
         try:
-            records: ClusterRecords = transform_cluster(load_cluster(cluster_folder, listing.files_in(cluster_folder)))
+            export = load_cluster(cluster_folder, listing.files_in(cluster_folder))
+            records: ClusterRecords = transform_cluster(export)
         except UNEXPECTED as exc:  # the last line of defence: this cluster is lost, the others still load
             result.fail(unexpected(SOURCE, str(cluster_folder), f"cluster {cluster_folder.name}", exc))
             continue

@@ -109,7 +109,8 @@ def read_list(path: Path) -> list[Item]:
     doc = read_json(path, SOURCE)
     file = str(path)
     if not isinstance(doc, dict):
-        raise wrong_top_level(path, SOURCE, "a kubectl JSON object (kind List, with an items list)", doc, RE_EXPORT)
+        raise wrong_top_level(path, SOURCE, "a kubectl JSON object (kind List, with an items list)", doc,
+                              RE_EXPORT)
     if "items" not in doc:
         if doc.get("kind") and isinstance(doc.get("metadata"), dict):
             return [Item(file, 0, doc)]

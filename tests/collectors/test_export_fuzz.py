@@ -140,7 +140,9 @@ def damaged_bytes(draw: st.DrawFn, original: bytes, is_json: bool) -> bytes:
             + original[position:]
     if kind == "deep":
         depth = draw(st.sampled_from((50, 900, 5000)))
-        return (b"[" * depth + b"]" * depth) if draw(st.booleans()) else (b'{"a":' * depth + b"1" + b"}" * depth)
+        if draw(st.booleans()):
+            return b"[" * depth + b"]" * depth
+        return b'{"a":' * depth + b"1" + b"}" * depth
     if kind == "top":
         return json.dumps(draw(JSON_VALUE)).encode()
     return draw(st.binary(max_size=64))
@@ -160,7 +162,8 @@ def _readable(data: bytes, is_json: bool) -> bool:
 @pytest.mark.parametrize("source", list(SOURCES))
 @FUZZ
 @given(data=st.data())
-def test_a_damaged_export_is_reported_and_never_crashes_or_touches_other_sources(source: str, data: st.DataObject):
+def test_a_damaged_export_is_reported_and_never_crashes_or_touches_other_sources(source: str,
+                                                                                  data: st.DataObject):
     name = data.draw(st.sampled_from(files_of(source)), label="file")
     with tempfile.TemporaryDirectory() as tmp:
         root = damaged_copy(Path(tmp), source)
@@ -184,4 +187,4 @@ def test_a_damaged_export_is_reported_and_never_crashes_or_touches_other_sources
                 (str(target), result.errors)
         for other, other_result in results.items():
             if other != source:
-                assert stable(other_result, root) == clean_run()[other], f"{other} changed by damage to {source}"
+                assert stable(other_result, root) == clean_run()[other], f"{other} changed: {source} damaged"
