@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SAMPLES := data/samples
 OUT ?= crosspath-out
 
-.PHONY: demo test setup lint bench dashboard
+.PHONY: demo test setup lint bench dashboard fuzz
 
 $(BIN)/crosspath: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+# The property-based tests of the export readers and the snapshot reader with many more (random) examples
+# than the normal suite's bounded, derandomised run (FUZZ_EXAMPLES per test; docs/reliability.md).
+FUZZ_EXAMPLES ?= 1000
+fuzz: setup
+	CROSSPATH_HYPOTHESIS_PROFILE=fuzz CROSSPATH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q \
+		tests/collectors/test_export_fuzz.py tests/test_snapshot_fuzz.py
 
 bench: setup
 	$(BIN)/python bench/run.py --sizes 10000 100000

@@ -34,7 +34,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from collectors.base import read_json
+from collectors.base import MISSING, SourceFileError, file_problem, json_type, read_json
 from graph.coverage import CollectResult
 from graph.records import RecordError
 from graph.times import iso
@@ -163,13 +163,26 @@ def apply_collection_log(folder: Path, result: CollectResult) -> None:
     """Carry a live run's denied / failed calls into the offline result's coverage.
 
     Every offline collector calls this, so a scan of live exports says what was not readable.
+    An unreadable or malformed log is an error (the source is partial), never a crash.
     """
     path = Path(folder) / LOG_NAME
-    if not path.is_file():
+    if file_problem(path) == MISSING:
         return
-    log = read_json(path, result.source)
-    problems = log.get("problems", []) if isinstance(log, dict) else []
+    try:
+        log = read_json(path, result.source)
+    except SourceFileError as exc:
+        result.fail(exc.error)
+        return
+    if not isinstance(log, dict):
+        result.fail(RecordError(result.source, str(path), "", "", f"expected the collection log's JSON object "
+                                f"(problems, errors); got {json_type(log)}", "re-run the live collector"))
+        return
+    problems = log.get("problems") if isinstance(log.get("problems"), list) else []
     for problem in problems:
+        if not isinstance(problem, dict):
+            result.fail(RecordError(result.source, str(path), "", "problems", f"expected an object, got "
+                                    f"{json_type(problem)}", "re-run the live collector"))
+            continue
         result.coverage.notes.append(
             f"live collection {problem.get('kind', 'denied')}: {problem.get('call')} on "
             f"{problem.get('scope')}: {problem.get('error')}"
@@ -178,5 +191,5 @@ def apply_collection_log(folder: Path, result: CollectResult) -> None:
         result.coverage.degrade()
     if path.name not in result.coverage.files:
         result.coverage.files.append(path.name)
-    for error in log.get("errors", []) if isinstance(log, dict) else []:
+    for error in log.get("errors") if isinstance(log.get("errors"), list) else []:
         result.fail(RecordError(result.source, str(path), "", "", str(error), "see the collector's docs"))

@@ -171,7 +171,17 @@ def read_snapshot(path: Path, max_bytes: int | None | object = ...,
     times their compressed size (None: no ratio limit) fail with a SnapshotError saying what is wrong."""
     limit = default_max_bytes() if max_bytes is ... else max_bytes
     with gc_paused():
-        return _read_snapshot(path, limit, max_ratio)  # type: ignore[arg-type]
+        try:
+            graph, metadata = _read_snapshot(path, limit, max_ratio)  # type: ignore[arg-type]
+        except SnapshotError:
+            raise
+        except Exception as exc:  # a damaged file of any shape is one clear error
+            raise SnapshotError(f"{path}: not a readable snapshot ({type(exc).__name__}: {str(exc)[:200]}); "
+                                "re-run `crosspath scan`") from exc
+    if not isinstance(metadata, dict):
+        raise SnapshotError(f"{path}: not a readable snapshot (field 'metadata' is not an object); "
+                            "re-run `crosspath scan`")
+    return graph, metadata
 
 
 def _nodes(path: Path, nodes: list[Any]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from collectors.aws.exports import SOURCE
 from collectors.aws.transform import AccountData
+from collectors.base import merge_duplicates
 from graph.records import Record, RecordError, edge, node
 from graph.schema import EdgeKind, Family
 from graph.times import iso, parse_time
@@ -33,16 +34,19 @@ def _time(value: str | None) -> str | None:
 
 def index_report(rows: list[dict[str, str]], path: Path) -> tuple[dict[str, dict[str, str]], list[RecordError]]:
     """Report rows by user ARN; rows without an ARN are errors."""
-    by_arn: dict[str, dict[str, str]] = {}
-    errors = []
+    errors: list[RecordError] = []
+    usable: list[tuple[int, str, dict[str, str]]] = []
     for index, row in enumerate(rows):
         arn = (row.get("arn") or "").strip()
         if not arn.startswith("arn:"):
             errors.append(RecordError(SOURCE, str(path), f"row {index + 2} ({row.get('user', '')})", "arn",
                                       "not an ARN", REPORT_FIX))
             continue
-        by_arn[arn] = row
-    return by_arn, errors
+        usable.append((index, arn, row))
+    # A user's second row is a duplicate: merged into the first (its values win, the second fills gaps).
+    merged = merge_duplicates(usable, lambda item: item[1], lambda item: (str(path), f"row {item[0] + 2}"),
+                              lambda item: item[2], SOURCE, "user", errors.append, "arn")
+    return {arn: row for _, arn, row in merged}, errors
 
 
 def sign_in_facts(row: dict[str, str] | None) -> dict[str, Any] | None:
@@ -126,6 +130,7 @@ def transform_access_keys(data: AccountData, keys: list[dict[str, Any]], report:
     errors: list[RecordError] = []
     notes: list[str] = []
     by_user: dict[str, list[dict[str, Any]]] = {}
+    usable: list[tuple[int, dict[str, Any]]] = []
     for index, key in enumerate(keys):
         if not isinstance(key, dict) or not key.get("AccessKeyId") or not key.get("UserName"):
             field = "AccessKeyId" if isinstance(key, dict) and key.get("UserName") else "UserName"
@@ -133,6 +138,10 @@ def transform_access_keys(data: AccountData, keys: list[dict[str, Any]], report:
                                       "required field is missing",
                                       "re-run `aws iam list-access-keys --user-name <user>`"))
             continue
+        usable.append((index, key))
+    for _, key in merge_duplicates(usable, lambda item: str(item[1]["AccessKeyId"]),
+                                   lambda item: (str(path), f"AccessKeyMetadata #{item[0]}"),
+                                   lambda item: item[1], SOURCE, "access key", errors.append, "AccessKeyId"):
         by_user.setdefault(str(key["UserName"]), []).append(key)
     for user_name, user_keys in sorted(by_user.items()):
         principal = data.users.get(user_name)

@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collectors.base import SourceFileError, checked, read_csv, read_json
+from collectors.base import (
+    Listing,
+    SourceFileError,
+    checked,
+    guard,
+    list_exports,
+    read_bytes,
+    read_csv,
+    read_json,
+    wrong_top_level,
+)
 from graph.records import RecordError
 
 SOURCE = "aws"
@@ -26,6 +36,21 @@ AUTH_FIX = "re-run `aws iam get-account-authorization-details --output json` for
 class AuthorizationDetails:
     path: Path
     details: dict[str, list[Any]]
+    # Parallel to each list of `details`: (file, position) of every entry, for error messages.
+    where: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def extend(self, other: AuthorizationDetails) -> None:
+        """Add a second file's entries (the same account exported twice); duplicates are merged later."""
+        for key in AUTH_DETAILS_KEYS:
+            self.details.setdefault(key, []).extend(other.details.get(key, []))
+            self.where.setdefault(key, []).extend(other.where.get(key, []))
+
+    def positions(self, key: str) -> list[tuple[str, str]]:
+        found = self.where.get(key) or []
+        entries = self.details.get(key, [])
+        if len(found) == len(entries):
+            return found
+        return [(str(self.path), f"{key}[{index}]") for index in range(len(entries))]
 
 
 @dataclass
@@ -46,6 +71,7 @@ class Exports:
     identity_center: dict[str, list[tuple[Path, list[dict[str, Any]]]]] = field(default_factory=dict)
     ignored: list[Path] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
+    listing: Listing | None = None  # the one walk of the folder (base.list_exports)
 
 
 # Identity Center outputs: the list key each command prints, or the single-object key.
@@ -85,24 +111,65 @@ def _merge_lists(pages: list[dict[str, Any]], key: str, path: Path) -> list[Any]
 
 def _authorization_details(pages: list[dict[str, Any]], path: Path) -> AuthorizationDetails:
     details: dict[str, list[Any]] = {}
+    where: dict[str, list[tuple[str, str]]] = {}
     for key in AUTH_DETAILS_KEYS:
         merged: list[Any] = []
         for index, page in enumerate(pages):
             value = page.get(key, [])
+            if value is None:
+                value = []
             if not isinstance(value, list):
                 raise SourceFileError(
                     RecordError(SOURCE, str(path), f"page #{index}", key,
                                 f"{key} must be a list, got {type(value).__name__}", AUTH_FIX)
                 )
             merged.extend(value)
+            page_label = f"page #{index} " if len(pages) > 1 else ""
+            where.setdefault(key, []).extend((str(path), f"{page_label}{key}[{index}]")
+                                             for index in range(len(value)))
         details[key] = merged
-    return AuthorizationDetails(path, details)
+    return AuthorizationDetails(path, details, where)
+
+
+# What each documented file name must hold (docs/collectors/aws.md): a file under one of these names
+# whose content is not recognised is an error naming the expected shape, never silently ignored.
+DOCUMENTED = {
+    "authorization-details.json": (
+        "a JSON object with UserDetailList, GroupDetailList, RoleDetailList and Policies (or a list of such pages)",
+        AUTH_FIX),
+    "access-keys.json": ("a JSON object with AccessKeyMetadata (or a list of list-access-keys outputs)",
+                         "re-run the list-access-keys loop in docs/collectors/aws.md"),
+    "organizations-accounts.json": ("a JSON object with Accounts",
+                                    "re-run `aws organizations list-accounts --output json`"),
+    "organization.json": ("a JSON object with Organization",
+                          "re-run `aws organizations describe-organization --output json`"),
+    "mfa-devices.json": ("a JSON object with MFADevices", "re-run `aws iam list-mfa-devices --output json`"),
+    "service-control-policies.json": ("a JSON object with ServiceControlPolicyLevels",
+                                      "re-run `crosspath collect aws`"),
+    "resource-policies.json": ("a JSON object with ResourcePolicies", "re-run `crosspath collect aws`"),
+    "ec2-instances.json": ("a JSON object with Reservations",
+                           "re-run `aws ec2 describe-instances --output json`"),
+    "eks-clusters.json": ("a JSON object with EksClusters", "re-run `crosspath collect aws`"),
+    "credential-report.csv": ("the credential report CSV (columns user, arn, mfa_active, password_enabled ...)",
+                              "re-run get-credential-report as in docs/collectors/aws.md"),
+}
+
+
+def _unrecognised(path: Path, data: Any, exports: Exports, got: str | None = None) -> None:
+    """A file whose content is no AWS export: an error when its name is a documented one (it was meant to
+    hold that export), else ignored (noted, and the source is partial)."""
+    documented = DOCUMENTED.get(path.name.lower())
+    if documented is not None:
+        if got is None and isinstance(data, dict):
+            got = "an object with " + (", ".join(sorted(map(str, data))[:6]) or "no keys")
+        raise wrong_top_level(path, SOURCE, documented[0], data, documented[1], got)
+    exports.ignored.append(path)
 
 
 def classify(path: Path, data: Any, exports: Exports) -> None:
     pages = _pages(data)
     if pages is None:
-        exports.ignored.append(path)
+        _unrecognised(path, data, exports)
         return
     keys = set().union(*(page.keys() for page in pages))
     for key, target in (("MFADevices", exports.mfa_devices), ("ResourcePolicies", exports.resource_policies),
@@ -125,14 +192,16 @@ def classify(path: Path, data: Any, exports: Exports) -> None:
             if key in keys:
                 exports.identity_center.setdefault(kind, []).append((path, _merge_lists(pages, key, path)))
                 return
-        exports.ignored.append(path)
+        _unrecognised(path, data, exports)
 
 
 def read_exports(folder: Path) -> Exports:
     """Load every JSON and CSV file under folder; a bad file becomes an error, not a crash."""
     exports = Exports()
-    paths = sorted(p for p in folder.rglob("*") if p.is_file())
-    for _ in checked(paths, lambda path: _read_file(path, exports), exports.errors.append):
+    exports.listing = list_exports(folder, (".json", ".csv"))
+    paths = [p for p in exports.listing.files if p != folder / "collection.json"]
+    read = guard(SOURCE, str, lambda path: _read_file(path, exports))
+    for _ in checked(paths, read, exports.errors.append):
         pass  # each file is filed under what it holds as it is read
     return exports
 
@@ -147,13 +216,14 @@ def _read_file(path: Path, exports: Exports) -> None:
         if CREDENTIAL_REPORT_COLUMNS <= header:
             exports.credential_reports.append((path, rows))
         else:
-            exports.ignored.append(path)
+            columns = ", ".join(sorted(header)) or "none"
+            _unrecognised(path, None, exports, f"a CSV file with the columns {columns}")
 
 
 def _csv_header(path: Path) -> set[str]:
     try:
-        first = path.read_text(encoding="utf-8-sig").splitlines()[:1]
-    except (OSError, UnicodeDecodeError):
+        first = read_bytes(path, SOURCE).decode("utf-8-sig").splitlines()[:1]
+    except (SourceFileError, UnicodeDecodeError):
         return set()
     return {cell.strip() for cell in first[0].split(",")} if first else set()
 

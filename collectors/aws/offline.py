@@ -6,7 +6,9 @@ See docs/collectors/aws.md for the commands that produce each file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from collectors.aws.ceilings import apply_boundaries, apply_scps, parse_scp_levels
 from collectors.aws.credentials import (
@@ -28,6 +30,7 @@ from collectors.aws.resources import account_of, parse_arn
 from collectors.aws.transform import (
     AccountData,
     Principal,
+    detect_account,
     load_account,
     transform_account,
     transform_group,
@@ -35,13 +38,15 @@ from collectors.aws.transform import (
     transform_user,
 )
 from collectors.aws.trust import transform_trust, trust_properties
-from collectors.base import SourceFileError, checked
+from collectors.base import UNEXPECTED, SourceFileError, account_for, checked, guard, unexpected
 from collectors.live import apply_collection_log
 from graph.coverage import CollectResult, CoverageStatus
 from graph.records import Record, RecordError, edge
 from graph.schema import EdgeKind
 
 __all__ = ["collect_offline"]
+
+T = TypeVar("T")
 
 STANDING_NOTES = [
     (
@@ -96,6 +101,16 @@ class _Sink:
             self.result.add(file, fresh, edges)
 
 
+def _per_file(result: CollectResult, file: str, step: Callable[..., T], *args: Any) -> T | None:
+    """Run one file's step; an unexpected value in that file is an error naming it (base.UNEXPECTED), and
+    the other files still load."""
+    try:
+        return step(*args)
+    except UNEXPECTED as exc:
+        result.fail(unexpected(SOURCE, file, "", exc))
+        return None
+
+
 def _account_for_file(path: Path, folder: Path, accounts: dict[str, AccountData]) -> str | None:
     """Which account an export without ARNs (list-access-keys) belongs to."""
     from_path = account_from_path(path, folder)
@@ -108,21 +123,36 @@ def _account_for_file(path: Path, folder: Path, accounts: dict[str, AccountData]
 
 
 def _load_accounts(exports: Exports, folder: Path, result: CollectResult) -> dict[str, AccountData]:
-    accounts: dict[str, AccountData] = {}
+    """One AccountData per account. Two authorization-details files of one account are merged (the entries
+    of both count; an entry in both is merged by base.merge_duplicates) and reported."""
+    by_account: dict[str, AuthorizationDetails] = {}
 
-    def account_data(auth: AuthorizationDetails) -> AccountData:
-        data = load_account(auth, account_from_path(auth.path, folder))
-        if data is None:
+    def account_of_file(auth: AuthorizationDetails) -> str:
+        account = detect_account(auth.details, auth.path, account_from_path(auth.path, folder))
+        if account is None:
             raise SourceFileError(RecordError(
                 SOURCE, str(auth.path), "", "Arn", "cannot tell which account this file is for: no ARN with an "
                 "account id", "put the file in a folder named after the 12-digit account id"))
-        if data.account in accounts:
-            raise SourceFileError(RecordError(
-                SOURCE, str(auth.path), "", "", f"a second authorization-details file for account {data.account}; "
-                "ignored", f"keep one file per account (first: {accounts[data.account].path})"))
-        return data
+        return account
 
-    for _, data in checked(exports.authorization_details, account_data, result.fail):
+    for auth, account in checked(exports.authorization_details, account_of_file, result.fail):
+        first = by_account.get(account)
+        if first is None:
+            by_account[account] = auth
+            continue
+        result.fail(RecordError(
+            SOURCE, str(auth.path), "", "", f"a second authorization-details file for account {account} (first: "
+            f"{first.path}); merged into the first: the entries of both count, an entry in both is merged",
+            "keep one file per account"))
+        first.extend(auth)
+
+    def account_data(item: tuple[str, AuthorizationDetails]) -> AccountData:
+        account, auth = item
+        return load_account(auth, account)
+
+    accounts: dict[str, AccountData] = {}
+    for _, data in checked(list(by_account.items()),
+                           guard(SOURCE, lambda item: str(item[1].path), account_data), result.fail):
         for error in data.errors:
             result.fail(error)
         result.coverage.notes.extend(data.notes)
@@ -224,13 +254,18 @@ def collect_offline(folder: Path) -> CollectResult:
     if accounts:
         sink.add(str(next(iter(accounts.values())).path), escalations.nodes, escalations.edges)
     for path, clusters in exports.eks_clusters:
-        eks = transform_eks(clusters, lookup.node_id)
+        eks = _per_file(result, str(path), transform_eks, clusters, lookup.node_id)
+        if eks is None:
+            continue
         coverage.notes.extend(eks.notes)
         sink.add(str(path), [], eks.edges)
 
+    center = None
     if exports.identity_center:
-        center = transform_identity_center(exports.identity_center,
-                                           {a: d.roles for a, d in accounts.items()})
+        files = sorted({str(path) for items in exports.identity_center.values() for path, _ in items})
+        center = _per_file(result, ", ".join(files), transform_identity_center, exports.identity_center,
+                           {a: d.roles for a, d in accounts.items()})
+    if center is not None:
         coverage.notes.extend(center.notes)
         sink.add(center.files[-1] if center.files else str(folder), center.nodes, center.edges)
         for file in center.files:
@@ -240,6 +275,8 @@ def collect_offline(folder: Path) -> CollectResult:
     _stub_accounts(result, sink)
     for path in exports.ignored:
         coverage.notes.append(f"ignored {path}: not a recognised AWS export")
+        coverage.degrade()
+    account_for(result, exports.listing, "AWS export (*.json, *.csv)")
     coverage.notes.extend(STANDING_NOTES)
     if not exports.resource_policies:
         coverage.notes.append("no resource-policies export: bucket, key, secret, queue, topic and function "
@@ -247,7 +284,8 @@ def collect_offline(folder: Path) -> CollectResult:
     apply_collection_log(folder, result)
     coverage.count_records(result.nodes, result.edges)
     if not accounts:
-        coverage.status = CoverageStatus.FAILED if result.errors else CoverageStatus.MISSING
+        unread = result.errors or exports.listing.not_read
+        coverage.status = CoverageStatus.FAILED if unread else CoverageStatus.MISSING
     return result
 
 
@@ -269,7 +307,10 @@ def _credentials(exports: Exports, folder: Path, accounts: dict[str, AccountData
                                          "account's authorization details did not load")
             continue
         report = reports.get(account, (None, {}))[1]
-        nodes, edges, errors, notes = transform_access_keys(accounts[account], keys, report, path)
+        done = _per_file(result, str(path), transform_access_keys, accounts[account], keys, report, path)
+        if done is None:
+            continue
+        nodes, edges, errors, notes = done
         for error in errors:
             result.fail(error)
         result.coverage.notes.extend(notes)
@@ -323,7 +364,8 @@ def _service_control_policies(exports: Exports, folder: Path, accounts: dict[str
             result.fail(RecordError(SOURCE, str(path), f"account {account}", "ServiceControlPolicyLevels",
                                     f"malformed SCP: {exc}", "re-run `crosspath collect aws`"))
             continue
-        result.coverage.notes.extend(apply_scps(accounts[account], levels, management))
+        result.coverage.notes.extend(_per_file(result, str(path), apply_scps, accounts[account], levels,
+                                               management) or [])
         if str(path) not in result.coverage.files:
             result.coverage.files.append(str(path))
     for account in sorted(set(accounts) - covered):
@@ -351,8 +393,10 @@ def _resource_policies(exports: Exports, folder: Path, accounts: dict[str, Accou
     collected = {a: d.principals() for a, d in accounts.items()}
     for path, items in exports.resource_policies:
         account = _account_for_file(path, folder, accounts) or ""
-        records = transform_resource_policies([i for i in items if isinstance(i, dict)], account, collected,
-                                              lookup.find)
+        records = _per_file(result, str(path), transform_resource_policies,
+                            [i for i in items if isinstance(i, dict)], account, collected, lookup.find)
+        if records is None:
+            continue
         result.coverage.notes.extend(records.notes)
         sink.add(str(path), records.nodes, records.edges)
         for function_arn, role_arn in records.functions:
@@ -366,26 +410,32 @@ def _instances(exports: Exports, folder: Path, accounts: dict[str, AccountData],
                context: Context, result: CollectResult) -> None:
     """EC2 instances with an instance profile: whose role an SSM session would hand over."""
     for path, reservations in exports.instances:
-        account = _account_for_file(path, folder, accounts)
-        if account is None or account not in accounts:
-            continue
-        profiles = {str(p.get("Arn")): role for role in accounts[account].roles.values()
-                    for p in role.raw.get("InstanceProfileList") or [] if isinstance(p, dict)}
-        for reservation in reservations:
-            for instance in (reservation or {}).get("Instances") or []:
-                profile = str((instance.get("IamInstanceProfile") or {}).get("Arn", ""))
-                role = profiles.get(profile)
-                if role is None:
-                    if profile:
-                        result.coverage.notes.append(f"instance {instance.get('InstanceId')} uses instance "
-                                                     f"profile {profile}, not in the authorization details")
-                    continue
-                zone = str((instance.get("Placement") or {}).get("AvailabilityZone", ""))
-                region = zone[:-1] if zone and zone[-1].isalpha() else zone or "*"
-                arn = f"arn:aws:ec2:{region}:{account}:instance/{instance.get('InstanceId')}"
-                context.instances.setdefault(account, []).append(Instance(arn, role))
-        if str(path) not in result.coverage.files:
-            result.coverage.files.append(str(path))
+        _per_file(result, str(path), _instances_of_file, path, reservations, folder, accounts, context,
+                  result)
+
+
+def _instances_of_file(path: Path, reservations: list, folder: Path, accounts: dict[str, AccountData],
+                       context: Context, result: CollectResult) -> None:
+    account = _account_for_file(path, folder, accounts)
+    if account is None or account not in accounts:
+        return
+    profiles = {str(p.get("Arn")): role for role in accounts[account].roles.values()
+                for p in role.raw.get("InstanceProfileList") or [] if isinstance(p, dict)}
+    for reservation in reservations:
+        for instance in (reservation or {}).get("Instances") or []:
+            profile = str((instance.get("IamInstanceProfile") or {}).get("Arn", ""))
+            role = profiles.get(profile)
+            if role is None:
+                if profile:
+                    result.coverage.notes.append(f"instance {instance.get('InstanceId')} uses instance "
+                                                 f"profile {profile}, not in the authorization details")
+                continue
+            zone = str((instance.get("Placement") or {}).get("AvailabilityZone", ""))
+            region = zone[:-1] if zone and zone[-1].isalpha() else zone or "*"
+            arn = f"arn:aws:ec2:{region}:{account}:instance/{instance.get('InstanceId')}"
+            context.instances.setdefault(account, []).append(Instance(arn, role))
+    if str(path) not in result.coverage.files:
+        result.coverage.files.append(str(path))
 
 
 def _user_facts(reports: dict[str, tuple[Path, dict]]) -> dict[str, dict[str, object]]:

@@ -112,6 +112,19 @@ def _strings(value: Any, field_name: str) -> tuple[str, ...]:
     raise ValueError(f"{field_name} must be a string or a list of strings")
 
 
+def _check_principal(principal: Any, index: int) -> None:
+    """A Principal is "*" or an object of "AWS" / "Service" / "Federated" ... to a string or a list of
+    strings."""
+    if principal is None or principal == "*":
+        return
+    if not isinstance(principal, dict):
+        raise TypeError(f"Statement #{index} Principal must be \"*\" or an object")
+    for key, value in principal.items():
+        if not isinstance(value, str) and not (
+                isinstance(value, list) and all(isinstance(item, str) for item in value)):
+            raise TypeError(f"Statement #{index} Principal.{key} must be a string or a list of strings")
+
+
 def parse_statements(document: Any) -> list[Statement]:
     """Statements of a policy document; raises ValueError naming what is malformed."""
     doc = decode_document(document)
@@ -132,6 +145,7 @@ def parse_statements(document: Any) -> list[Statement]:
         condition = item.get("Condition") or {}
         if not isinstance(condition, dict):
             raise TypeError(f"Statement #{index} Condition must be an object")
+        _check_principal(item.get("Principal", item.get("NotPrincipal")), index)
         statements.append(
             Statement(
                 effect=effect,

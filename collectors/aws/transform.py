@@ -6,6 +6,7 @@ One AccountData per account file; the pure transforms below take the native shap
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from collectors.aws.exports import AUTH_FIX, SOURCE, AuthorizationDetails
 from collectors.aws.policy_documents import AttachedPolicy, Grant, PolicyRef, Statement, parse_statements
 from collectors.aws.resources import account_of
-from collectors.base import looks_like_service_account
+from collectors.base import looks_like_service_account, merge_duplicates, shape_problem
 from graph.records import Record, RecordError, node
 from graph.schema import Family
 from graph.times import iso, parse_time
@@ -91,10 +92,58 @@ def _error(path: Path, record: str, field_name: str, message: str, fix: str = AU
     return RecordError(SOURCE, str(path), record, field_name, message, fix)
 
 
-def _managed_policies(details: dict[str, list[Any]], data: AccountData) -> dict[str, tuple[str, list[Statement]]]:
+# The JSON types of the fields the transforms read (base.shape_problem); a wrong type rejects the entry
+# with its field instead of failing the account.
+_POLICY_LIST = [{"PolicyName": str, "PolicyDocument": (dict, str)}]
+_ATTACHED = [{"PolicyArn": str, "PolicyName": str}]
+_TAGS = [{"Key": str, "Value": str}]
+_BOUNDARY = {"PermissionsBoundaryArn": str, "PermissionsBoundaryType": str}
+SHAPES: dict[str, dict[str, Any]] = {
+    "UserDetailList": {"UserName": str, "Arn": str, "UserId": str, "Path": str, "CreateDate": str,
+                       "GroupList": [str], "UserPolicyList": _POLICY_LIST, "AttachedManagedPolicies": _ATTACHED,
+                       "Tags": _TAGS, "PermissionsBoundary": _BOUNDARY},
+    "GroupDetailList": {"GroupName": str, "Arn": str, "GroupId": str, "Path": str, "CreateDate": str,
+                        "GroupPolicyList": _POLICY_LIST, "AttachedManagedPolicies": _ATTACHED},
+    "RoleDetailList": {"RoleName": str, "Arn": str, "RoleId": str, "Path": str, "CreateDate": str,
+                       "AssumeRolePolicyDocument": (dict, str), "RolePolicyList": _POLICY_LIST,
+                       "AttachedManagedPolicies": _ATTACHED, "Tags": _TAGS, "PermissionsBoundary": _BOUNDARY,
+                       "RoleLastUsed": {"LastUsedDate": str, "Region": str},
+                       "InstanceProfileList": [{"InstanceProfileName": str, "Arn": str}]},
+    "Policies": {"PolicyName": str, "Arn": str, "DefaultVersionId": str, "Path": str,
+                 "PolicyVersionList": [{"Document": (dict, str), "VersionId": str, "IsDefaultVersion": bool}]},
+}
+
+
+_IAM_ARN = re.compile(r"^arn:[\w-]+:iam::[^:]*:\S+$")
+
+
+def _entries(auth: AuthorizationDetails, list_key: str, name_key: str, kind: str,
+             data: AccountData) -> list[tuple[dict[str, Any], str, str]]:
+    """(entry, file, position) of one list with a usable shape, duplicates merged (base.merge_duplicates:
+    the first copy's values win, the second fills gaps, policy lists are united: no grant is dropped)."""
+    key_field = "Arn" if list_key == "Policies" else name_key  # policies are named by ARN
+    usable: list[tuple[dict[str, Any], str, str]] = []
+    for entry, (file, at) in zip(auth.details.get(list_key, []), auth.positions(list_key), strict=True):
+        problem = shape_problem(entry, SHAPES[list_key])
+        if problem is None and isinstance(entry.get("Arn"), str) and not _IAM_ARN.match(entry["Arn"]):
+            problem = "Arn", f"not an IAM ARN: {entry['Arn'][:80]!r}"
+        if problem is not None:
+            name = entry.get(name_key) if isinstance(entry, dict) else None
+            label = f"{kind} {name if isinstance(name, str) else at} ({at})"
+            data.errors.append(RecordError(SOURCE, file, label, problem[0], problem[1] + "; entry skipped",
+                                           AUTH_FIX))
+            continue
+        usable.append((entry, file, at))
+    return merge_duplicates(usable, lambda item: item[0].get(key_field) or None,
+                            lambda item: (item[1], item[2]), lambda item: item[0], SOURCE, kind,
+                            data.errors.append, key_field)
+
+
+def _managed_policies(auth: AuthorizationDetails,
+                      data: AccountData) -> dict[str, tuple[str, list[Statement]]]:
     """Managed policy ARN -> (name, statements of its default version)."""
     managed: dict[str, tuple[str, list[Statement]]] = {}
-    for index, policy in enumerate(details.get("Policies", [])):
+    for index, (policy, _, _) in enumerate(_entries(auth, "Policies", "PolicyName", "policy", data)):
         label = f"#{index}"
         if isinstance(policy, dict):  # moto omits PolicyName; the ARN ends with it
             label = str(policy.get("PolicyName") or str(policy.get("Arn", "")).rsplit("/", 1)[-1] or label)
@@ -148,15 +197,16 @@ def load_account(auth: AuthorizationDetails, folder_account: str | None) -> Acco
     if account is None:
         return None
     data = AccountData(account, auth.path)
-    managed = _managed_policies(auth.details, data)
+    managed = _managed_policies(auth, data)
     data.managed = managed
     for list_key, kind, name_key, id_key, inline_key in _KINDS:
         target = {"user": data.users, "group": data.groups, "role": data.roles}[kind]
-        for index, entry in enumerate(auth.details.get(list_key, [])):
-            label = str(entry.get(name_key, f"#{index}")) if isinstance(entry, dict) else f"#{index}"
+        for entry, file, at in _entries(auth, list_key, name_key, kind, data):
+            label = str(entry.get(name_key) or at)
             missing = [k for k in ("Arn", name_key) if not isinstance(entry, dict) or not entry.get(k)]
             if missing:
-                data.errors.append(_error(auth.path, f"{kind} {label}", missing[0], "required field is missing"))
+                data.errors.append(_error(Path(file), f"{kind} {label}", missing[0],
+                                          "required field is missing"))
                 continue
             principal = Principal(entry["Arn"], entry[name_key], kind, account, str(entry.get(id_key, "")), entry)
             _attach(principal, entry, inline_key, managed, data)

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from collectors.base import SourceFileError, read_json
+from collectors.base import SourceFileError, json_type, merge_duplicates, read_json
 from graph.records import RecordError
 
 SOURCE = "databases"
@@ -33,18 +33,57 @@ _FIX = "re-export with the documented queries (docs/database-dump.md)"
 
 
 def strip_secrets(value: Any) -> int:
-    """Remove secret columns in place, at any depth; returns how many were removed."""
+    """Remove secret columns in place, at any depth (walked without recursion); returns how many were
+    removed."""
     removed = 0
-    if isinstance(value, dict):
-        for key in [k for k in value if isinstance(k, str) and k.lower() in SECRET_FIELDS]:
-            del value[key]
-            removed += 1
-        for item in value.values():
-            removed += strip_secrets(item)
-    elif isinstance(value, list):
-        for item in value:
-            removed += strip_secrets(item)
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key in [k for k in item if isinstance(k, str) and k.lower() in SECRET_FIELDS]:
+                del item[key]
+                removed += 1
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return removed
+
+
+# Rows that name one catalogue object: a second row with the same key is a duplicate (merged, reported).
+ROW_KEYS: dict[str, tuple[str, ...]] = {
+    "roles": ("rolname",),  # PostgreSQL
+    "databases": ("datname",),
+    "users": ("User", "Host"),  # MySQL / MariaDB
+    "variables": ("Variable_name",),
+}
+
+
+def _grant_flag(field: str) -> bool:
+    """Row fields that grant something: PostgreSQL role attributes, MySQL `*_priv` columns."""
+    return field.endswith("_priv") or field in ("rolsuper", "rolinherit", "rolcreaterole", "rolcreatedb",
+                                                "rolcanlogin", "rolreplication", "rolbypassrls")
+
+
+def merge_duplicate_rows(dump: dict[str, Any], file: str) -> list[RecordError]:
+    """Merge rows that name the same role / account / database twice (base.merge_duplicates: the first
+    row's values win, the second fills gaps, a grant flag set in either row counts); one error each."""
+    errors: list[RecordError] = []
+    for section, columns in ROW_KEYS.items():
+        rows = dump.get(section)
+        if not isinstance(rows, list):
+            continue
+        positions = {id(row): index for index, row in enumerate(rows)}
+
+        def key(row: Any, columns: tuple[str, ...] = columns) -> tuple[Any, ...] | None:
+            if not isinstance(row, dict) or any(not isinstance(row.get(c), str) for c in columns):
+                return None
+            return tuple(row[c] for c in columns) if len(columns) > 1 else row[columns[0]]
+
+        dump[section] = merge_duplicates(
+            rows, key, lambda row, section=section, at=positions: (file, f"{section}[{at[id(row)]}]"),
+            lambda row: row,
+            SOURCE, section.rstrip("s"), errors.append, id_field="/".join(columns), grants=_grant_flag)
+    return errors
 
 
 def _error(file: str, record: str, field: str, message: str, fix: str = _FIX) -> RecordError:
@@ -54,7 +93,7 @@ def _error(file: str, record: str, field: str, message: str, fix: str = _FIX) ->
 def _check_header(dump: Any, file: str) -> None:
     """The checks that make a file unusable, with messages a person can act on."""
     if not isinstance(dump, dict):
-        raise SourceFileError(_error(file, "", "", "a dump must be a JSON object"))
+        raise SourceFileError(_error(file, "", "", f"a dump must be a JSON object; got {json_type(dump)}"))
     if dump.get("format") != FORMAT:
         raise SourceFileError(
             _error(file, "", "format", f"expected {FORMAT!r}, got {dump.get('format')!r}",
@@ -186,4 +225,5 @@ def load_dump(path: Path) -> tuple[dict[str, Any], list[RecordError], int]:
     dump = read_json(path, SOURCE)
     removed = strip_secrets(dump)
     errors = validate_dump(dump, str(path))
+    errors += merge_duplicate_rows(dump, str(path))
     return dump, errors, removed

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from collectors.base import SourceFileError, checked
+from collectors.base import SourceFileError, account_for, checked, list_exports
 from collectors.entra.abuse import Tenant, abuse_edges
 from collectors.entra.azure_rbac import (
     azure_activation_rules,
@@ -125,7 +125,8 @@ def collect_offline(folder: Path) -> CollectResult:
     folder = Path(folder)
     result = CollectResult(SOURCE)
     coverage = result.coverage
-    exports = {name: load_collection(folder, name) for name in COLLECTIONS}
+    listing = list_exports(folder) if folder.is_dir() else None
+    exports = {name: load_collection(folder, name, key="id") for name in COLLECTIONS}
     members = load_keyed_collections(folder / MEMBERS_DIR)
     app_owners = load_keyed_collections(folder / APP_OWNERS_DIR)
     sp_owners = load_keyed_collections(folder / SP_OWNERS_DIR)
@@ -136,8 +137,10 @@ def collect_offline(folder: Path) -> CollectResult:
     group_policies = load_keyed_collections(folder / GROUP_POLICY_DIR)
     security_defaults, sd_error = load_object(folder, SECURITY_DEFAULTS)
 
+    if listing is not None:
+        account_for(result, listing, "Microsoft Graph export (*.json)")
     if not any(c.present for c in exports.values()) and not members:
-        coverage.status = CoverageStatus.MISSING
+        coverage.status = CoverageStatus.FAILED if listing and listing.not_read else CoverageStatus.MISSING
         coverage.notes.append(f"no Microsoft Graph export files found in {folder}")
         return result
 

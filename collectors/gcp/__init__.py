@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from collectors.base import account_for
 from collectors.gcp.exports import SOURCE, load_export
 from collectors.gcp.transform import transform_export
 from collectors.live import apply_collection_log
@@ -41,10 +42,12 @@ def collect_offline(folder: Path) -> CollectResult:
     coverage.counts = dict(out.counts)
     coverage.count_records(result.nodes, result.edges)
     coverage.notes = out.notes
+    account_for(result, export.listing, "gcloud export (*.json)")
     apply_collection_log(folder, result)
     if not export.files():
-        coverage.status = CoverageStatus.MISSING if not export.errors else CoverageStatus.FAILED
-        if not export.errors:
+        unread = export.errors or export.listing.not_read
+        coverage.status = CoverageStatus.MISSING if not unread else CoverageStatus.FAILED
+        if not unread:
             result.errors.append(RecordError(SOURCE, str(folder), "", "", "no gcloud export files found",
                                              "see docs/collectors/gcp.md for the folder layout"))
     return result

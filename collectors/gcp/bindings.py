@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from collectors.base import json_type
 from collectors.gcp.members import Member, parse_member
 from collectors.gcp.roles import Classification, classify_role, custom_role_level
 from graph.records import Record, RecordError, edge
@@ -148,7 +149,8 @@ def parse_policy(policy: Any, holder: str, holder_label: str, file: str) -> Pars
     parsed = ParsedPolicy()
     if not isinstance(policy, dict):
         parsed.errors.append(RecordError(
-            SOURCE, file, holder_label, "", "an IAM policy must be a JSON object with 'bindings'",
+            SOURCE, file, holder_label, "", "an IAM policy must be a JSON object with 'bindings'; got "
+            f"{json_type(policy)}",
             "re-export with `get-iam-policy ... --format=json`"))
         return parsed
     bindings = policy.get("bindings", [])

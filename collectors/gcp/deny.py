@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from collectors.base import shape_problem
 from collectors.gcp.members import Member
 from graph.records import RecordError
 
@@ -103,6 +104,10 @@ def _matches(permission: str, patterns: Iterable[str]) -> bool:
     return any(fnmatchcase(permission, pattern) for pattern in patterns)
 
 
+_RULE_SHAPE = {"deniedPrincipals": [str], "exceptionPrincipals": [str], "deniedPermissions": [str],
+               "exceptionPermissions": [str], "denialCondition": {"expression": str}}
+
+
 def parse_deny_policies(data: Any, attachment: str, file: str) -> tuple[list[DenyRule], list[RecordError]]:
     """A JSON list of deny policies (`gcloud iam policies get`) -> rules; a bad rule is reported and skipped."""
     if isinstance(data, dict) and "policies" in data:
@@ -126,13 +131,18 @@ def parse_deny_policies(data: Any, attachment: str, file: str) -> tuple[list[Den
                 errors.append(RecordError(SOURCE, file, f"{name} rule #{number}", "denyRule.deniedPermissions",
                                           "is missing or not a list", "re-export the deny policy"))
                 continue
+            problem = shape_problem(rule, _RULE_SHAPE, "denyRule")
+            if problem is not None:
+                errors.append(RecordError(SOURCE, file, f"{name} rule #{number}", problem[0], problem[1],
+                                          "re-export the deny policy"))
+                continue
             condition = rule.get("denialCondition") or {}
             rules.append(DenyRule(
                 attachment, name.rsplit("/", 1)[-1],
-                frozenset(str(p).lower() for p in rule.get("deniedPrincipals", [])),
-                frozenset(str(p).lower() for p in rule.get("exceptionPrincipals", [])),
+                frozenset(str(p).lower() for p in rule.get("deniedPrincipals") or []),
+                frozenset(str(p).lower() for p in rule.get("exceptionPrincipals") or []),
                 tuple(v1_permission(str(p)) for p in rule["deniedPermissions"]),
-                tuple(v1_permission(str(p)) for p in rule.get("exceptionPermissions", [])),
+                tuple(v1_permission(str(p)) for p in rule.get("exceptionPermissions") or []),
                 str(condition.get("expression", "")) if isinstance(condition, Mapping) else "",
             ))
     return rules, errors

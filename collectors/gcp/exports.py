@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collectors.base import SourceFileError, read_json
+from collectors.base import Listing, SourceFileError, list_exports, merge_duplicates, read_json
 from graph.records import RecordError
 
 SOURCE = "gcp"
@@ -93,6 +93,9 @@ class GcpExport:
     predefined_roles: Loaded | None = None
     errors: list[RecordError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # The one walk of the folder: what exists, what was found and could not be read, empty folders.
+    listing: Listing | None = None
+    _readable: set[Path] = field(default_factory=set, repr=False)
 
     def files(self) -> list[str]:
         """Every file that was read successfully, in a stable order."""
@@ -107,25 +110,55 @@ class GcpExport:
         return sorted(item.file for item in loaded if item is not None)
 
 
+# List files whose entries name one object each: a second entry with the same key is a duplicate.
+LIST_KEYS = {"projects.json": ("projectId", "project"), "service-accounts.json": ("email", "service account"),
+             "keys.json": ("name", "key"), CUSTOM_ROLES_FILE: ("name", "role"),
+             "predefined.json": ("name", "role")}
+
+
+def _merge_listed(loaded: Loaded, export: GcpExport) -> None:
+    """Merge duplicate entries of a list file (base.merge_duplicates); each duplicate is an error."""
+    key_field, what = LIST_KEYS.get(loaded.path.name, (None, ""))
+    if key_field is None or not isinstance(loaded.data, list):
+        return
+    at = {id(entry): index for index, entry in enumerate(loaded.data)}
+
+    def key(entry: Any) -> str | None:
+        value = entry.get(key_field) if isinstance(entry, dict) else None
+        return value.lower() if isinstance(value, str) and value else None
+
+    loaded.data = merge_duplicates(loaded.data, key, lambda entry: (loaded.file, f"#{at[id(entry)]}"),
+                                   lambda entry: entry, SOURCE, what, export.errors.append, key_field)
+
+
 def load_file(path: Path, export: GcpExport) -> Loaded | None:
-    """Parse one optional file; a broken file becomes an error and the rest still loads."""
-    if not path.is_file():
+    """Parse one optional file; a broken file becomes an error and the rest still loads. A path the
+    folder walk did not find readable is skipped here: the walk's listing already notes it."""
+    if export.listing is not None and path not in export._readable:
+        return None
+    if export.listing is None and not path.is_file():
         return None
     try:
-        return Loaded(path, read_json(path, SOURCE))
+        loaded = Loaded(path, read_json(path, SOURCE))
     except SourceFileError as exc:
         export.errors.append(exc.error)
         return None
+    _merge_listed(loaded, export)
+    return loaded
 
 
-def _subdirs(path: Path) -> list[Path]:
+def _subdirs(path: Path, export: GcpExport | None = None) -> list[Path]:
+    """Sub-folders holding at least one export file (an empty one is noted by the listing, not read)."""
+    if export is not None and export.listing is not None:
+        empty = set(export.listing.empty)
+        return [p for p in export.listing.subfolders(path) if p not in empty]
     return sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
 
 
 def get_node_exports(folder: Path, kind: str, info_file: str, export: GcpExport) -> dict[str, NodeExport]:
     """`organizations/<id>/` or `folders/<id>/` sub-folders."""
     found: dict[str, NodeExport] = {}
-    for sub in _subdirs(folder / kind):
+    for sub in _subdirs(folder / kind, export):
         found[sub.name] = NodeExport(
             sub.name,
             info=load_file(sub / info_file, export),
@@ -144,18 +177,18 @@ def get_project_export(project_dir: Path, export: GcpExport) -> ProjectExport:
         custom_roles=load_file(project_dir / CUSTOM_ROLES_FILE, export),
         deny=load_file(project_dir / DENY_FILE, export),
     )
-    for sa_dir in _subdirs(project_dir / "service-accounts"):
+    for sa_dir in _subdirs(project_dir / "service-accounts", export):
         email = sa_dir.name.lower()
         project.accounts[email] = ServiceAccountExport(
             email,
             keys=load_file(sa_dir / "keys.json", export),
             policy=load_file(sa_dir / POLICY_FILE, export),
         )
-    for pool_dir in _subdirs(project_dir / "workload-identity-pools"):
+    for pool_dir in _subdirs(project_dir / "workload-identity-pools", export):
         loaded = load_file(pool_dir / "providers.json", export)
         if loaded is not None:
             project.pool_providers[pool_dir.name] = loaded
-    for bucket_dir in _subdirs(project_dir / "buckets"):
+    for bucket_dir in _subdirs(project_dir / "buckets", export):
         loaded = load_file(bucket_dir / POLICY_FILE, export)
         if loaded is not None:
             project.buckets[bucket_dir.name] = loaded
@@ -163,12 +196,14 @@ def get_project_export(project_dir: Path, export: GcpExport) -> ProjectExport:
 
 
 def load_export(folder: Path) -> GcpExport:
-    """Read every file of the documented layout under `folder`."""
+    """Read every file of the documented layout under `folder`, found by one walk (base.list_exports)."""
     export = GcpExport(folder)
+    export.listing = list_exports(folder)
+    export._readable = set(export.listing.files)
     export.organizations = get_node_exports(folder, "organizations", "organization.json", export)
     export.folders = get_node_exports(folder, "folders", "folder.json", export)
     export.projects_list = load_file(folder / "projects.json", export)
     export.predefined_roles = load_file(folder / "roles" / "predefined.json", export)
-    for project_dir in _subdirs(folder / "projects"):
+    for project_dir in _subdirs(folder / "projects", export):
         export.projects[project_dir.name] = get_project_export(project_dir, export)
     return export

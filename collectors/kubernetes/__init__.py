@@ -9,21 +9,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from collectors.base import UNEXPECTED, Listing, NotRead, account_for, list_exports, unexpected
 from collectors.kubernetes.exports import SOURCE, load_cluster
 from collectors.kubernetes.transform import ClusterRecords, transform_cluster
-from collectors.live import apply_collection_log
+from collectors.live import LOG_NAME, apply_collection_log
 from graph.coverage import CollectResult, CoverageStatus
 from graph.records import RecordError
 
 __all__ = ["cluster_folders", "collect_offline", "transform_cluster"]
 
 
-def cluster_folders(folder: Path) -> list[Path]:
-    """`kubernetes/<cluster>/` sub-folders; a folder holding the JSON files itself is one cluster."""
-    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and any(p.glob("*.json")))
+def cluster_folders(folder: Path, listing: Listing | None = None) -> list[Path]:
+    """`kubernetes/<cluster>/` sub-folders holding JSON files; a folder holding the JSON files itself is
+    one cluster."""
+    listing = listing or list_exports(folder)
+    holding = {path.parent for path in listing.files} | {item.path.parent for item in listing.not_read}
+    subfolders = [p for p in listing.subfolders(folder) if p in holding]
     if subfolders:
         return subfolders
-    return [folder] if any(folder.glob("*.json")) else []
+    return [folder] if any(p.parent == folder and p.name != LOG_NAME for p in listing.files) else []
+
+
+def _stray_files(folder: Path, clusters: list[Path], listing: Listing) -> list[NotRead]:
+    """JSON files outside the cluster folders (nested deeper, or beside the cluster folders)."""
+    return [NotRead(path, "not in a cluster folder (kubernetes/<cluster>/*.json)") for path in listing.files
+            if path.parent not in clusters and path != folder / LOG_NAME]
 
 
 def collect_offline(folder: Path) -> CollectResult:
@@ -34,13 +44,21 @@ def collect_offline(folder: Path) -> CollectResult:
         result.fail(RecordError(SOURCE, str(folder), "", "", "export folder not found",
                                 "create kubernetes/<cluster>/rbac.json as in docs/collectors/kubernetes.md"))
         return result
-    clusters = cluster_folders(folder)
+    listing = list_exports(folder)
+    clusters = cluster_folders(folder, listing)
+    listing.not_read.extend(_stray_files(folder, clusters, listing))
+    account_for(result, listing, "cluster export (*.json)")
     if not clusters:
-        result.coverage.status = CoverageStatus.MISSING
+        result.coverage.status = CoverageStatus.FAILED if listing.not_read else CoverageStatus.MISSING
         result.coverage.notes.append(f"no cluster folders with JSON exports under {folder}")
         return result
     for cluster_folder in clusters:
-        records: ClusterRecords = transform_cluster(load_cluster(cluster_folder))
+        try:
+            export = load_cluster(cluster_folder, listing.files_in(cluster_folder))
+            records: ClusterRecords = transform_cluster(export)
+        except UNEXPECTED as exc:  # the last line of defence: this cluster is lost, the others still load
+            result.fail(unexpected(SOURCE, str(cluster_folder), f"cluster {cluster_folder.name}", exc))
+            continue
         for file, (nodes, edges) in records.batches.items():
             result.add(file, nodes, edges)
         for error in records.errors:

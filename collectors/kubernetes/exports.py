@@ -11,7 +11,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collectors.base import SourceFileError, checked, read_json
+from collectors.base import (
+    UNEXPECTED,
+    SourceFileError,
+    checked,
+    json_type,
+    list_exports,
+    merge_duplicates,
+    read_json,
+    shape_problem,
+    unexpected,
+    wrong_top_level,
+)
+from collectors.kubernetes.workload_identity import parse_eks_access
 from graph.records import RecordError
 
 SOURCE = "kubernetes"
@@ -97,7 +109,8 @@ def read_list(path: Path) -> list[Item]:
     doc = read_json(path, SOURCE)
     file = str(path)
     if not isinstance(doc, dict):
-        raise SourceFileError(_error(file, "", "", "expected a kubectl JSON object (kind List)"))
+        raise wrong_top_level(path, SOURCE, "a kubectl JSON object (kind List, with an items list)", doc,
+                              RE_EXPORT)
     if "items" not in doc:
         if doc.get("kind") and isinstance(doc.get("metadata"), dict):
             return [Item(file, 0, doc)]
@@ -108,8 +121,45 @@ def read_list(path: Path) -> list[Item]:
     return [Item(file, index, obj) for index, obj in enumerate(items)]
 
 
+# The JSON types of the fields the transform reads, per object kind (absent or null is always fine);
+# base.shape_problem reads these.
+_METADATA = {"name": str, "namespace": str, "labels": dict, "annotations": dict, "creationTimestamp": str,
+             "uid": str}
+_BINDING = {"roleRef": {"kind": str, "name": str, "apiGroup": str},
+            "subjects": [{"kind": str, "name": str, "namespace": str}]}
+_CONTAINER = {"securityContext": {"privileged": bool, "capabilities": {"add": list}}}
+_SHAPES: dict[str, dict[str, Any]] = {
+    "ServiceAccount": {"automountServiceAccountToken": bool},
+    "Role": {"rules": [dict]},
+    "ClusterRole": {"rules": [dict], "aggregationRule": {"clusterRoleSelectors": [
+        {"matchLabels": dict, "matchExpressions": [{"key": str, "operator": str, "values": list}]}]}},
+    "RoleBinding": _BINDING,
+    "ClusterRoleBinding": _BINDING,
+    "Secret": {"type": str, "data": dict},
+    "Pod": {"spec": {"serviceAccountName": str, "serviceAccount": str, "nodeName": str,
+                     "automountServiceAccountToken": bool, "hostPID": bool, "containers": [_CONTAINER],
+                     "initContainers": [_CONTAINER], "ephemeralContainers": [_CONTAINER],
+                     "volumes": [{"hostPath": {"path": str}}]}},
+    "ConfigMap": {"data": dict},
+}
+
+
+def _shape_problem(item: Item) -> SourceFileError | None:
+    """The first field of the item with a JSON type the transform cannot use, as an error to report."""
+    obj, label, file = item.obj, item.label, item.file
+    problem = shape_problem(obj, {"metadata": _METADATA, **_SHAPES.get(item.kind, {})})
+    if problem is None:
+        for key in ("labels", "annotations"):
+            for name, value in (obj["metadata"].get(key) or {}).items():
+                if not isinstance(value, str):
+                    problem = f"metadata.{key}.{name}", f"expected a string, got {json_type(value)}"
+                    break
+    return SourceFileError(_error(file, label, *problem)) if problem is not None else None
+
+
 def valid_item(item: Item, errors: list[RecordError]) -> bool:
-    """An item needs a kind and metadata.name; anything else is reported and skipped."""
+    """An item needs a kind, metadata.name and fields of the types kubectl writes; anything else is
+    reported (file, item, field) and skipped."""
     obj = item.obj
     if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str):
         errors.append(_error(item.file, f"items[{item.index}]", "kind", "item has no kind"))
@@ -119,17 +169,43 @@ def valid_item(item: Item, errors: list[RecordError]) -> bool:
         errors.append(_error(item.file, f"items[{item.index}] ({obj['kind']})", "metadata.name",
                              "item has no metadata.name"))
         return False
+    problem = _shape_problem(item)
+    if problem is not None:
+        errors.append(problem.error)
+        return False
     return True
 
 
-def load_cluster(folder: Path) -> ClusterExport:
-    """Read every file of one cluster folder; a bad file is an error, the rest still load."""
+def _identity(item: Item) -> tuple[str, str, str]:
+    return item.kind, item.meta.get("namespace") or "", item.meta["name"]
+
+
+def _same_role(first: Item, second: Item) -> bool:
+    """Bindings merge only when they name the same role: otherwise both are kept (both grants count)."""
+    return first.obj.get("roleRef") == second.obj.get("roleRef") or first.kind not in (
+        "RoleBinding", "ClusterRoleBinding")
+
+
+def merge_duplicate_items(items: list[Item], errors: list[RecordError]) -> list[Item]:
+    """One item per kind / namespace / name across the cluster's files (base.merge_duplicates: the
+    first copy's values win, the second fills gaps, rules and subjects are united)."""
+    return merge_duplicates(items, _identity, lambda item: (item.file, f"items[{item.index}]"),
+                            lambda item: item.obj, SOURCE, "object", errors.append, "metadata.name",
+                            can_merge=_same_role)
+
+
+def load_cluster(folder: Path, paths: list[Path] | None = None) -> ClusterExport:
+    """Read every file of one cluster folder (`paths`: its regular `*.json` files, as the source's
+    listing found them); a bad file is an error, the rest still load."""
     export = ClusterExport(folder)
-    paths = sorted(p for p in folder.glob("*.json") if p.is_file())
+    if paths is None:
+        paths = [p for p in list_exports(folder).files if p.parent == folder]
     for path, _ in checked(paths, lambda path: _read_file(path, export), export.errors.append):
         export.files.append(str(path))
-    if not any(p.name not in METADATA_FILES for p in folder.glob("*.json")):
+    if not any(p.name not in METADATA_FILES for p in paths):
         export.errors.append(_error(str(folder / "rbac.json"), "", "", "no RBAC export in the cluster folder"))
+    export.items = merge_duplicate_items(export.items, export.errors)
+    export.namespaces = merge_duplicate_items(export.namespaces, export.errors)
     return export
 
 
@@ -138,15 +214,23 @@ def _read_file(path: Path, export: ClusterExport) -> None:
     if path.name == CLUSTER_FILE:
         doc = read_json(path, SOURCE)
         if not isinstance(doc, dict):
-            raise SourceFileError(_error(str(path), "", "", "expected the cloud CLI's JSON object",
-                                         "re-export with the command in docs/collectors/kubernetes.md"))
+            raise wrong_top_level(path, SOURCE, "the cloud CLI's JSON object (aws eks describe-cluster, az aks "
+                                  "show or gcloud container clusters describe)", doc,
+                                  "re-export with the command in docs/collectors/kubernetes.md")
+        try:
+            cluster_info(doc, folder_name=path.parent.name)
+        except UNEXPECTED as exc:
+            raise SourceFileError(unexpected(SOURCE, str(path), "", exc)) from exc
         export.cluster_doc, export.cluster_file = doc, str(path)
     elif path.name == EKS_ACCESS_FILE:
         doc = read_json(path, SOURCE)
         if not isinstance(doc, dict):
-            raise SourceFileError(_error(str(path), "", "", "expected an object with accessEntries "
-                                         "and podIdentityAssociations",
-                                         "re-export with the commands in docs/collectors/kubernetes.md"))
+            raise wrong_top_level(path, SOURCE, "an object with accessEntries and podIdentityAssociations", doc,
+                                  "re-export with the commands in docs/collectors/kubernetes.md")
+        try:
+            parse_eks_access(doc)
+        except UNEXPECTED as exc:
+            raise SourceFileError(unexpected(SOURCE, str(path), "", exc)) from exc
         export.eks_access, export.eks_access_file = doc, str(path)
     elif path.name == NAMESPACES_FILE:
         export.namespaces.extend(i for i in read_list(path) if valid_item(i, export.errors))

@@ -213,27 +213,53 @@ def resolve_cluster_roles(cluster_roles: dict[str, RoleDef]) -> dict[str, list[R
 
     The aggregation controller normally fills an aggregated role's rules already; we also union the
     selected roles' rules so an export taken before the controller ran (or hand-trimmed) still counts.
+    Walked with an explicit stack, so an aggregation chain thousands of roles deep resolves like a
+    short one (a role on the current chain is skipped: a cycle adds nothing).
     """
     resolved: dict[str, list[Rule]] = {}
+    names = sorted(cluster_roles)
+    by_label: dict[tuple[str, Any], set[str]] = {}
+    for name in names:
+        for key, value in cluster_roles[name].labels.items():
+            by_label.setdefault((key, value), set()).add(name)
+    selected: dict[str, list[str]] = {}
 
-    def resolve(name: str, visiting: frozenset[str]) -> list[Rule]:
-        if name in resolved:
-            return resolved[name]
-        role = cluster_roles[name]
-        rules = list(role.rules)
-        for selector in role.selectors:
-            for other_name, other in sorted(cluster_roles.items()):
-                if other_name == name or other_name in visiting:
-                    continue
-                if selector_matches(selector, other.labels):
-                    for rule in resolve(other_name, visiting | {name}):
-                        if rule not in rules:
-                            rules.append(rule)
-        resolved[name] = rules
-        return rules
+    def candidates(selector: dict[str, Any]) -> list[str]:
+        """Roles that can match: those carrying every matchLabels pair (all roles when there is none)."""
+        pairs = list((selector.get("matchLabels") or {}).items())
+        if not pairs:
+            return names
+        found = set.intersection(*(by_label.get(pair, set()) for pair in pairs))
+        return sorted(found)
 
-    for name in sorted(cluster_roles):
-        resolve(name, frozenset())
+    def selects(name: str) -> list[str]:
+        if name not in selected:
+            role = cluster_roles[name]
+            selected[name] = [other for selector in role.selectors for other in candidates(selector)
+                              if other != name and selector_matches(selector, cluster_roles[other].labels)]
+        return selected[name]
+
+    for root in names:
+        if root in resolved:
+            continue
+        # Each frame: (role, roles on the chain above it, index of the next selected role to visit).
+        stack: list[tuple[str, frozenset[str], int]] = [(root, frozenset(), 0)]
+        while stack:
+            name, visiting, position = stack.pop()
+            if name in resolved:
+                continue
+            children = [other for other in selects(name) if other not in visiting]
+            pending = next((i for i in range(position, len(children)) if children[i] not in resolved), None)
+            if pending is not None:
+                stack.append((name, visiting, pending + 1))
+                stack.append((children[pending], visiting | {name}, 0))
+                continue
+            rules = list(cluster_roles[name].rules)
+            for other in children:
+                for rule in resolved[other]:
+                    if rule not in rules:
+                        rules.append(rule)
+            resolved[name] = rules
     return resolved
 
 

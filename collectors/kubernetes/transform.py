@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.base import looks_like_service_account
+from collectors.base import UNEXPECTED, looks_like_service_account, unexpected
 from collectors.kubernetes import escalations
 from collectors.kubernetes.escalations import BindingRef, PodInfo, Scope, ServiceAccountRef
 from collectors.kubernetes.exports import (
@@ -361,6 +361,9 @@ def _aws_auth(b: _Builder, item: Item | None) -> None:
     except AwsAuthError as exc:
         b.error(item.file, item.label, str(exc).split(" ", 1)[0], str(exc),
                 "re-export with `kubectl get configmap aws-auth -n kube-system -o json`")
+        return
+    except UNEXPECTED as exc:
+        b.out.errors.append(unexpected(SOURCE, item.file, item.label, exc))
         return
     for text in notes:
         b.note(f"{b.info.name}: {text}")
