@@ -95,7 +95,7 @@ class GcpExport:
     notes: list[str] = field(default_factory=list)
     # The one walk of the folder: what exists, what was found and could not be read, empty folders.
     listing: Listing | None = None
-    _readable: set[Path] = field(default_factory=set, repr=False)
+    readable: set[Path] = field(default_factory=set, repr=False)  # files the folder walk found readable
 
     def files(self) -> list[str]:
         """Every file that was read successfully, in a stable order."""
@@ -134,7 +134,7 @@ def _merge_listed(loaded: Loaded, export: GcpExport) -> None:
 def load_file(path: Path, export: GcpExport) -> Loaded | None:
     """Parse one optional file; a broken file becomes an error and the rest still loads. A path the
     folder walk did not find readable is skipped here: the walk's listing already notes it."""
-    if export.listing is not None and path not in export._readable:
+    if export.listing is not None and path not in export.readable:
         return None
     if export.listing is None and not path.is_file():
         return None
@@ -199,7 +199,7 @@ def load_export(folder: Path) -> GcpExport:
     """Read every file of the documented layout under `folder`, found by one walk (base.list_exports)."""
     export = GcpExport(folder)
     export.listing = list_exports(folder)
-    export._readable = set(export.listing.files)
+    export.readable = set(export.listing.files)
     export.organizations = get_node_exports(folder, "organizations", "organization.json", export)
     export.folders = get_node_exports(folder, "folders", "folder.json", export)
     export.projects_list = load_file(folder / "projects.json", export)
