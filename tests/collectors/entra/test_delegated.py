@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -94,12 +93,6 @@ BRIGHTDESK_SP = "entra:c3000000-0000-4000-8000-0000000000b5"
 INDEXER_SP = "entra:c3000000-0000-4000-8000-0000000000b4"
 TOM = "entra:a1000000-0000-4000-8000-000000000004"
 
-
-@pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    folder = tmp_path / "entra"
-    shutil.copytree(SAMPLE, folder)
-    return folder
 
 
 def consents(result) -> dict[str, set[str]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,6 @@ TERRAFORM_SP = "entra:c3000000-0000-4000-8000-0000000000b1"
 TERRAFORM_SECRET = "entra:c3000000-0000-4000-8000-000000000001/password/d4000000-0000-4000-8000-000000000001"
 TENANT = "entra:tenant/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 
-
-@pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    folder = tmp_path / "entra"
-    shutil.copytree(SAMPLE, folder)
-    return folder
 
 
 def edit(path: Path, change) -> None:
