@@ -134,9 +134,10 @@ def crosspath_view(folder: Path) -> tuple[set[str], dict[str, set[str]], dict[st
     account -> what a technique could target there)."""
     from collectors.aws import collect_offline
     from collectors.aws.ceilings import apply_boundaries
-    from collectors.aws.escalation import is_account_admin, techniques, trusted_services
+    from collectors.aws.escalation import is_account_admin
     from collectors.aws.exports import read_exports
     from collectors.aws.policy_documents import evaluate
+    from collectors.aws.technique_rules import techniques, trusted_services
     from collectors.aws.transform import load_account
 
     started = time.perf_counter()

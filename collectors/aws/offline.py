@@ -20,13 +20,14 @@ from collectors.aws.credentials import (
     transform_root,
 )
 from collectors.aws.eks import transform_eks
-from collectors.aws.escalation import Context, Function, Instance, escalation_edges
+from collectors.aws.escalation import escalation_edges
 from collectors.aws.exports import SOURCE, AuthorizationDetails, Exports, account_from_path, read_exports
 from collectors.aws.identity_center import transform_identity_center
 from collectors.aws.permissions import transform_permissions
 from collectors.aws.policy_documents import evaluate
 from collectors.aws.resource_policies import transform_resource_policies
 from collectors.aws.resources import account_of, parse_arn
+from collectors.aws.technique_rules import Context, Function, Instance
 from collectors.aws.transform import (
     AccountData,
     Principal,

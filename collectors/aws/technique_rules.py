@@ -1,0 +1,154 @@
+"""The frame of the AWS privilege-escalation techniques: what a technique may look at (Context: the
+account's identities and workloads), what it returns (Hit: a target and the grants that reach it),
+and how one is registered (`technique`). The techniques themselves live in techniques_iam (policy
+writes and credentials), techniques_pass_role (new compute running as a passed role) and
+techniques_workloads (existing workloads and their roles); collectors.aws.escalation runs them all.
+
+Every technique reads the principal's evaluated grants (identity policies after Denies,
+permissions boundaries and SCPs), so a boundary or SCP that removes one required action removes
+the edge. An edge's `via` names each policy and statement that allowed a required action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from collectors.aws.policy_documents import Grant, condition_items, matches
+from collectors.aws.transform import AccountData, Principal
+from graph.schema import EdgeKind
+from graph.techniques import CATALOGUE, References, Technique, register
+
+
+@dataclass
+class Instance:
+    """An EC2 instance running with a role (SSM targets)."""
+
+    arn: str
+    role: Principal
+
+
+@dataclass
+class Function:
+    """A Lambda function and its execution role."""
+
+    arn: str
+    role: Principal
+
+
+@dataclass
+class Context:
+    """What techniques may look at besides the principal: its account's identities and workloads."""
+
+    accounts: dict[str, AccountData]
+    instances: dict[str, list[Instance]] = field(default_factory=dict)  # account -> instances
+    functions: dict[str, list[Function]] = field(default_factory=dict)  # account -> functions
+    # user ARN -> {"keys": number of access keys, "password": console password?} (credential report)
+    user_facts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def identities(self, principal: Principal, *types: str) -> Iterator[Principal]:
+        data = self.accounts[principal.account]
+        for kind in types:
+            for target in {"user": data.users, "group": data.groups, "role": data.roles}[kind].values():
+                if target is not principal:
+                    yield target
+
+
+@dataclass
+class Hit:
+    """One way a principal reaches a target: the grants (one per required action) that allow it."""
+
+    target: Principal
+    grants: list[tuple[str, Grant]]  # (action, grant)
+    # Why the hit stands on an assumption (inventory that would prove it was not collected); "" when proven.
+    assumed: str = ""
+
+    @property
+    def bounds(self) -> tuple[str, ...]:
+        """The time bounds of every grant the hit needs (all must hold)."""
+        return tuple(sorted({bound for _, grant in self.grants for bound in grant.bounds}))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How an AWS technique finds its targets: the catalogue entry's `derive`."""
+
+    find: Callable[[Principal, Context], Iterable[Hit]]
+    # What it can reach: "user", "group", "role" (any role, or one trusting `services`), "policy holder",
+    # "function" (a Lambda function's role), "instance" (an EC2 instance's role).
+    target: str = "role"
+    services: tuple[str, ...] = ()
+
+
+def technique(technique_id: str, title: str, kind: EdgeKind, requires: tuple[str, ...], description: str,
+              remediation: str, *, pathfinding: tuple[str, ...] = (), pmapper: str = "", mitre: str = "",
+              target: str = "role", services: tuple[str, ...] = (), changes_permissions: bool = False):
+    """Register one AWS technique in the catalogue, its finder beside its metadata."""
+    def wrap(find: Callable[[Principal, Context], Iterable[Hit]]):
+        register(Technique(technique_id, title, "aws", kind, requires, description, remediation,
+                           References(pathfinding=pathfinding, pmapper=pmapper, mitre=mitre),
+                           changes_permissions, derive=Rule(find, target, services)))
+        return find
+    return wrap
+
+
+def techniques() -> list[Technique]:
+    """The AWS techniques this module draws (role assumption is drawn by collectors.aws.trust)."""
+    return [t for t in CATALOGUE.of("aws") if t.derive is not None]
+
+
+def allowing(principal: Principal, action: str, resource: str,
+             accept: Callable[[Grant], bool] | None = None) -> Grant | None:
+    """The grant letting principal do action on resource; a grant without an MFA condition wins, then one
+    without time bounds (which may have lapsed by the collection time)."""
+    found = [g for g in principal.grants if action in g.actions and (g.resource == "*" or matches(g.resource, resource))
+             and (accept is None or accept(g))]
+    return min(found, key=lambda g: (g.mfa_required, bool(g.bounds), g.via)) if found else None
+
+
+def passes_to(grant: Grant, services: tuple[str, ...]) -> bool:
+    """Does an `iam:PassedToService` condition on a PassRole grant let the role go to one of services?"""
+    for operator, key, values in condition_items(grant.condition):
+        op = operator.lower().split(":")[-1]
+        if key.lower() != "iam:passedtoservice" or not op.startswith("string"):
+            continue
+        hit = any(matches(v, s, case_sensitive=False) for v in values for s in services)
+        if hit == ("not" in op):
+            return False
+    return True
+
+
+def can_at_all(principal: Principal, action: str) -> bool:
+    return any(action in g.actions for g in principal.grants)
+
+
+def identity_rule(types: tuple[str, ...], *actions: str) -> Callable[[Principal, Context], Iterator[Hit]]:
+    """Every one of actions on the target identity's ARN."""
+    def find(principal: Principal, ctx: Context) -> Iterator[Hit]:
+        if not all(can_at_all(principal, a) for a in actions):
+            return
+        for target in ctx.identities(principal, *types):
+            grants = [(a, allowing(principal, a, target.arn)) for a in actions]
+            if all(g for _, g in grants):
+                yield Hit(target, grants)  # type: ignore[arg-type]
+    return find
+
+
+
+
+def allowing_any(principal: Principal, action: str) -> Grant | None:
+    """A grant for action on any resource (compute actions are usually granted on `*`); one without time
+    bounds first."""
+    found = [g for g in principal.grants if action in g.actions]
+    return min(found, key=lambda g: bool(g.bounds)) if found else None
+
+
+def trusted_services(role: Principal) -> set[str]:
+    services: set[str] = set()
+    for statement in role.trust:
+        if statement.effect != "Allow" or not isinstance(statement.principal, dict):
+            continue
+        value: Any = statement.principal.get("Service", [])
+        services.update([value] if isinstance(value, str) else value)
+    return services
