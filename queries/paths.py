@@ -509,7 +509,7 @@ class PathEngine:
         return [(self.ids[u], self.ids[v], d) for u, v, d in (self.edges[e] for e in reversed(edges))]
 
     def blast_radius(self, node_id: str) -> list[dict[str, Any]]:
-        """Every privileged target `node_id` can reach, each with its shortest path and whether
+        """Every privileged target `node_id` can reach, each with its strongest level, the shortest path to it, and whether
         every path to it requires MFA. Write or admin over a scope (account, project, namespace,
         server ...) is write on every privileged resource inside it: those come too, with `through`
         naming the scope and the scope's path (the grant is on the scope, not on them)."""
@@ -521,14 +521,19 @@ class PathEngine:
             dist, came_by = self._forward_search(start, mfa_free_only=not requires_mfa)
             for u in sorted(dist, key=lambda x: (dist[x], x)):
                 for resource, edge_no, target_class in self.access[u]:
-                    if resource in results:
-                        continue
                     edge_data = self.edges[edge_no][2]
+                    needs_mfa = requires_mfa or edge_data.get("mfa_required") is True
+                    known = results.get(resource)
+                    # MFA-free first, then the strongest level over a shorter weaker path (write on the
+                    # account from a launch permission, admin through the role it launches).
+                    if known is not None and (known["requires_mfa"], -LEVEL_RANK[known["level"]]) <= (
+                            needs_mfa, -LEVEL_RANK[edge_data["level"]]):
+                        continue
                     results[resource] = {
                         "target": self.ids[resource],
                         "level": edge_data["level"],
                         "class": target_class,
-                        "requires_mfa": requires_mfa or edge_data.get("mfa_required") is True,
+                        "requires_mfa": needs_mfa,
                         "path": self._path_to(u, came_by, edge_no),
                         "through": None,
                     }
