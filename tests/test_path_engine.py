@@ -194,3 +194,28 @@ def test_blast_radius_lists_targets_with_their_mfa_requirement():
     assert radius["aws:bucket/prod-invoices"]["requires_mfa"] is True
     assert [s for s, _, _ in radius["aws:bucket/prod-invoices"]["path"]] == [
         "entra:alice", "entra:deployers", "aws:role/deployer"]
+
+
+
+def _account_reach(mfa_to_admin: bool) -> dict:
+    org = Org()
+    org.identity("aws:user/dev")
+    org.identity("aws:role/admin")
+    org.resource("aws:account/1", kind="account")
+    org.grant("aws:user/dev", "aws:account/1", level="write")
+    org.link("aws:user/dev", "aws:role/admin", "CAN_RUN_AS", mfa_required=mfa_to_admin)
+    org.grant("aws:role/admin", "aws:account/1", level="admin")
+    radius = PathEngine(org.build().graph, load_policy()).blast_radius("aws:user/dev")
+    return next(row for row in radius if row["target"] == "aws:account/1")
+
+
+def test_blast_radius_reports_the_strongest_level_not_the_shortest_path():
+    """Write on the account from one's own launch permission, admin over it through the role one can
+    become: the account is reported as admin, by the path through the role."""
+    row = _account_reach(mfa_to_admin=False)
+    assert row["level"] == "admin" and [s for s, _, _ in row["path"]] == ["aws:user/dev", "aws:role/admin"]
+
+
+def test_blast_radius_prefers_an_mfa_free_way_over_a_stronger_one_behind_mfa():
+    row = _account_reach(mfa_to_admin=True)
+    assert row["level"] == "write" and row["requires_mfa"] is False
