@@ -16,7 +16,6 @@ from collectors.aws.access_levels import action_level, canonical, highest
 from collectors.aws.permissions import MAX_ACTIONS, resource_node
 from collectors.aws.policy_documents import (
     bound_properties,
-    matches,
     parse_statements,
     render_conditions,
     requires_mfa,
@@ -116,7 +115,7 @@ def _other_account(account: str, actions: frozenset[str], arn: str, target_id: s
         return
     for member in members:
         found = [g for g in member.grants if g.actions & actions
-                 and (g.resource == "*" or matches(g.resource, arn) or matches(g.resource, arn + "/*"))]
+                 and (g.covers(arn) or g.covers(arn + "/*"))]
         if found:
             grant = min(found, key=lambda g: bool(g.bounds))  # one without time bounds first
             bounds = bound_properties(props.get("time_bounds", ()), grant.bounds)

@@ -312,6 +312,8 @@ def test_conditional_or_narrower_deny_is_kept_as_a_condition():
     assert "s3:putobject" in grant.actions
     assert any("part of the resources" in c for c in grant.conditions)
     assert any("aws:RequestedRegion" in c for c in grant.conditions)
+    # the unconditional narrower Deny is an exclusion: the grant no longer reaches the vault
+    assert grant.covers("arn:aws:s3:::data/x") and not grant.covers("arn:aws:s3:::vault/x")
 
 
 @pytest.mark.parametrize(("condition", "required"), [
