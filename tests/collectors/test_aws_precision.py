@@ -169,6 +169,23 @@ def test_a_boundary_allowing_not_resource_excludes_too(tmp_path):
     assert edges(result, "CAN_RUN_AS", f"aws:{arn('role', 'ec2-other')}")
 
 
+def test_scps_exclude_with_not_resource_and_with_a_deny_on_one_role(tmp_path):
+    roles = [admin_role("ec2-admin", trusting("ec2.amazonaws.com"), profile=True),
+             admin_role("ec2-other", trusting("ec2.amazonaws.com"), profile=True)]
+    statements = (allow("iam:PassRole"), allow("ec2:RunInstances"))
+    admin, other = f"aws:{arn('role', 'ec2-admin')}", f"aws:{arn('role', 'ec2-other')}"
+    for name, scp in (("not-resource", doc(not_resource("*", arn("role", "ec2-admin")))),
+                      ("deny", doc(allow("*"), deny("iam:PassRole", arn("role", "ec2-admin"))))):
+        folder = tmp_path / name
+        collect(folder, *statements, roles=roles)
+        _scp(folder, [FULL_ACCESS], [scp])
+        result = collect_offline(folder)
+        assert not edges(result, "CAN_RUN_AS", admin), name
+        assert edges(result, "CAN_RUN_AS", other), name
+        _scp(folder, [FULL_ACCESS], [FULL_ACCESS])
+        assert edges(collect_offline(folder), "CAN_RUN_AS", admin), name
+
+
 def test_not_resource_grant_covers_everything_but_the_excluded():
     (grant,) = grants(not_resource("iam:PassRole", arn("role", "admin*")))
     assert grant.excluded == (arn("role", "admin*"),)
