@@ -70,7 +70,7 @@ def test_the_grant_may_come_from_a_group_the_entry_belongs_to(tmp_path):
 
 def _hub_org(assume: bool) -> PathEngine:
     """attacker -(policy write on a set of 30 roles, through a hub)-> roles; maybe assumes one of them.
-    (Built by hand: on AWS a policy write on role/* is also an account-admin permission level today.)"""
+    (Built by hand: the hub mechanism is the AWS collector's; here only the composition through it counts.)"""
     org = Org()
     org.human("aws:user/attacker", mfa=False)
     org.resource(ACCOUNT, kind="account")

@@ -11,9 +11,11 @@ from functools import lru_cache
 
 from graph.schema import LEVEL_RANK
 
-# policy_sentry levels -> Crosspath levels. "Permissions management" is decided per resource.
-_LEVELS = {"read": "read", "list": "read", "write": "write", "tagging": "write"}
+# policy_sentry levels -> Crosspath levels. "Permissions management" is write: no level is admin by
+# itself; admin comes from full control (`*`, `service:*`) or from changing one's own permissions
+# (collectors.aws.permissions), and power over other identities from the escalation techniques.
 PERMISSIONS_MANAGEMENT = "permissions management"
+_LEVELS = {"read": "read", "list": "read", "write": "write", "tagging": "write", PERMISSIONS_MANAGEMENT: "write"}
 # Verbs that only look, for actions the dataset does not know yet (new services, typos).
 _READ_VERBS = re.compile(r"^(get|list|describe|view|search|query|scan|read|batchget|lookup|select)", re.IGNORECASE)
 
@@ -92,11 +94,12 @@ def native_level(action: str) -> str | None:
 
 
 @lru_cache(maxsize=65536)
-def action_level(action: str, on_account_or_iam: bool) -> str:
-    """Crosspath level of one concrete action.
+def action_level(action: str) -> str:
+    """Crosspath level of one concrete action: read or write (an unknown `service:*` is admin).
 
-    Permissions management is admin on `*` or on IAM resources, because there the holder can
-    grant itself anything; on one bucket or key it only changes who may use that resource.
+    Permissions management (`iam:PutUserPolicy`, `iam:PassRole`, `s3:PutBucketPolicy`) is write, on
+    `*` as on one resource: whether it makes its holder admin depends on whose permissions it changes,
+    which collectors.aws.permissions (its own) and the escalation techniques (others') decide.
     """
     level = native_level(action)
     if level is None:
@@ -104,8 +107,6 @@ def action_level(action: str, on_account_or_iam: bool) -> str:
         if has_wildcard(name):
             return "admin" if name == "*" else "write"
         return "read" if _READ_VERBS.match(name) else "write"
-    if level == PERMISSIONS_MANAGEMENT:
-        return "admin" if on_account_or_iam else "write"
     return _LEVELS.get(level, "write")
 
 

@@ -28,13 +28,17 @@ _SELF_ADMIN = frozenset({"iam:attachuserpolicy", "iam:attachrolepolicy", "iam:pu
 
 
 def is_account_admin(principal: Principal) -> bool:
-    """Can write any identity's policies on `*` (AdministratorAccess, IAMFullAccess, ...) without MFA.
+    """Can write any identity's policies on `*` (AdministratorAccess, IAMFullAccess, ...) without MFA,
+    with nothing excluded (NotResource, a partial Deny) and no permissions boundary capping it.
 
     Such a principal already holds admin over its account (HAS_PERMISSION), so, as PMapper does,
-    no escalation edges are drawn from it: they would add nothing but noise.
+    no escalation edges are drawn from it: they would add nothing but noise. A bounded one keeps its
+    edges: its own rights stay capped, but the identities it can rewrite are not.
     """
-    return any(g.resource == "*" and not g.mfa_required and not g.bounds and _SELF_ADMIN <= g.actions
-               for g in principal.grants)
+    if (principal.raw.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"):
+        return False
+    return any(g.resource == "*" and not g.excluded and not g.mfa_required and not g.bounds
+               and _SELF_ADMIN <= g.actions for g in principal.grants)
 
 
 # From this many targets on, one principal's identical hits go through a shared hub node: the

@@ -190,7 +190,7 @@ def _principal_records(data: AccountData, report: dict | None, lookup: _Principa
     nodes.extend(transform_group(group) for group in data.groups.values())
     nodes.extend(transform_role(role, trust_properties(role)) for role in data.roles.values())
     for principal in data.principals():
-        permissions = transform_permissions(principal)
+        permissions = transform_permissions(principal, data)
         nodes.extend(permissions.nodes)
         edges.extend(permissions.edges)
         notes.extend(permissions.notes)

@@ -5,6 +5,11 @@ paths rather than for proving denial: an Allow counts unless an explicit, uncond
 covers the same actions on the same (or a wider) resource. Conditional Denies are not
 subtracted but are written into the grant's `conditions` so the analyst sees them.
 
+A NotResource Allow is a grant on `*` whose `excluded` patterns it does not reach, and an
+unconditional Deny on part of a grant's resource splits the denied actions off into a grant that
+excludes the Denied resources; `Grant.covers(arn)` is the one resource test every consumer uses.
+A ceiling's NotResource Allow excludes in the same way.
+
 Time conditions on an Allow (`aws:CurrentTime` / `aws:EpochTime` compared with DateLessThan,
 DateGreaterThan and friends, or NumericLessThan... for EpochTime) become the grant's `bounds`
 (graph.times time bounds); the graph builder drops the edges of a grant inactive at the collection
@@ -17,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -81,11 +86,23 @@ class Grant:
     statement: str = ""  # "statement <Sid>" or "statement #<n>"
     condition: dict[str, Any] = field(default_factory=dict)  # the Allow statement's Condition block, as written
     bounds: tuple[str, ...] = ()  # provable time bounds of the condition (graph.times), all must hold
+    # Resource patterns the grant does not reach although `resource` names them: a NotResource Allow (of
+    # the policy or of a ceiling), or an unconditional Deny on part of `resource`; variables substituted.
+    excluded: tuple[str, ...] = ()
 
     @property
     def via(self) -> str:
         """The policy and the statement that allow it."""
         return f"{self.policy.via}, {self.statement}" if self.statement else self.policy.via
+
+    def covers(self, resource: str) -> bool:
+        """Does the grant reach this resource (an ARN): named by `resource` and not excluded?"""
+        if self.resource != "*" and not matches(self.resource, resource):
+            return False
+        return not any(matches(pattern, resource) for pattern in self.excluded)
+
+    def allows(self, action: str, resource: str) -> bool:
+        return action in self.actions and self.covers(resource)
 
 
 def decode_document(value: Any) -> dict[str, Any]:
@@ -302,6 +319,17 @@ def _overlaps(deny: Statement, resource: str, variables: dict[str, str]) -> bool
     return any(matches(resource, substitute_variables(p, variables)) for p in deny.resources)
 
 
+def exclusions(patterns: Iterable[str], variables: dict[str, str]) -> tuple[str, ...]:
+    """Excluded resource patterns with variables substituted. A pattern with a variable whose value is
+    unknown excludes nothing: it could name anything, and excluding `*` would hide real paths."""
+    out = []
+    for pattern in patterns:
+        if any(m.group(1).lower() not in variables for m in _VARIABLE.finditer(pattern)):
+            continue
+        out.append(substitute_variables(pattern, variables))
+    return tuple(out)
+
+
 def evaluate(policies: list[AttachedPolicy], variables: dict[str, str] | None = None) -> list[Grant]:
     """Grants of one principal's identity policies (inline and managed together)."""
     variables = variables or {}
@@ -319,43 +347,65 @@ def evaluate(policies: list[AttachedPolicy], variables: dict[str, str] | None = 
             mfa = requires_mfa(statement.condition)
             bounds = time_bounds(statement.condition)
             resources = ["*"] if statement.not_resource else list(statement.resources)
+            excluded: tuple[str, ...] = ()
             if statement.not_resource:
                 base_conditions.append("NotResource: " + ", ".join(statement.resources))
+                excluded = exclusions(statement.resources, variables)
             for raw_resource in resources:
                 resource = substitute_variables(raw_resource, variables)
                 grant = Grant(policy.ref, resource, allowed, () if statement.not_action else statement.actions,
                               statement.not_action, list(base_conditions), mfa, statement=statement.label,
-                              condition=statement.condition, bounds=bounds)
-                _apply_denies(grant, denies, variables)
-                if grant.actions:
-                    grants.append(grant)
+                              condition=statement.condition, bounds=bounds, excluded=excluded)
+                grants.extend(_apply_denies(grant, denies, variables))
     return grants
 
 
 def _apply_denies(grant: Grant, denies: list[tuple[PolicyRef, Statement, frozenset[str]]],
-                  variables: dict[str, str]) -> None:
+                  variables: dict[str, str]) -> list[Grant]:
+    """The grant after the Denies: an unconditional Deny on part of its resource splits off the denied
+    actions into a grant that excludes the Denied resources. Grants left without actions are dropped."""
+    out = [grant]
     for ref, deny, denied in denies:
-        hit = grant.actions & denied
-        if not hit:
-            continue
-        where = f"{ref.name} {deny.label}"
-        covered = _covers(deny, grant.resource, variables)
-        if not deny.condition and covered:
-            grant.actions = grant.actions - denied
-            grant.reduced_by_deny = True
-        elif covered and denies_without_mfa(deny.condition):
-            if hit == grant.actions:
-                grant.mfa_required = True
-            else:
-                grant.conditions.append(f"Deny without MFA for part of the actions ({where})")
-        elif covered:
+        out = [part for g in out for part in _apply_deny(g, ref, deny, denied, variables)]
+    return [g for g in out if g.actions]
+
+
+def _apply_deny(grant: Grant, ref: PolicyRef, deny: Statement, denied: frozenset[str],
+                variables: dict[str, str]) -> list[Grant]:
+    hit = grant.actions & denied
+    if not hit:
+        return [grant]
+    where = f"{ref.name} {deny.label}"
+    covered = _covers(deny, grant.resource, variables)
+    if not deny.condition and covered:
+        grant.actions = grant.actions - denied
+        grant.reduced_by_deny = True
+    elif covered and denies_without_mfa(deny.condition):
+        if hit == grant.actions:
+            grant.mfa_required = True
+        else:
+            grant.conditions.append(f"Deny without MFA for part of the actions ({where})")
+    elif covered:
+        grant.conditions.append(
+            f"Deny when {'; '.join(render_conditions(deny.condition))} ({where}), not subtracted"
+        )
+    elif not deny.condition and not deny.not_resource and _overlaps(deny, grant.resource, variables):
+        excluded = exclusions(deny.resources, variables)
+        if not excluded:
             grant.conditions.append(
-                f"Deny when {'; '.join(render_conditions(deny.condition))} ({where}), not subtracted"
-            )
-        elif _overlaps(deny, grant.resource, variables):
-            grant.conditions.append(
-                f"Deny on part of the resources: {', '.join(deny.resources)} ({where}), not subtracted"
-            )
+                f"Deny on part of the resources: {', '.join(deny.resources)} ({where}), not subtracted")
+            return [grant]
+        text = f"Deny on part of the resources: {', '.join(excluded)} ({where}), excluded"
+        denied_part = replace(grant, actions=hit, reduced_by_deny=True, conditions=[*grant.conditions, text],
+                              excluded=tuple(dict.fromkeys((*grant.excluded, *excluded))))
+        grant.actions = grant.actions - hit
+        grant.reduced_by_deny = True
+        return [grant, denied_part] if grant.actions else [denied_part]
+    elif _overlaps(deny, grant.resource, variables):
+        grant.conditions.append(
+            f"Deny on part of the resources: {', '.join(deny.resources)} ({where}), not subtracted"
+        )
+    return [grant]
 
 
 def apply_ceiling(grants: list[Grant], statements: list[Statement], label: str,
@@ -363,20 +413,29 @@ def apply_ceiling(grants: list[Grant], statements: list[Statement], label: str,
     """Grants that a ceiling (a permissions boundary, or the SCPs of one organization level) leaves.
 
     A ceiling never grants: an action stays only where one of its Allow statements covers it,
-    on the narrower of the two resources; its Denies subtract like identity-policy Denies.
+    on the narrower of the two resources, and never on what a NotResource Allow of the ceiling leaves
+    out; its Denies subtract like identity-policy Denies.
     """
     variables = variables or {}
     allows = [(s, statement_actions(s)) for s in statements if s.effect == "Allow"]
     ref = PolicyRef(label, "ceiling", "")
     denies = [(ref, s, statement_actions(s)) for s in statements if s.effect == "Deny"]
-    kept: dict[tuple[PolicyRef, str, str], tuple[Grant, Grant]] = {}  # -> (original, narrowed)
+    # -> (original, narrowed)
+    kept: dict[tuple[PolicyRef, str, str, tuple[str, ...], tuple[str, ...]], tuple[Grant, Grant]] = {}
     for grant in grants:
         for ceiling, actions in allows:
             hit = grant.actions & actions
             if not hit:
                 continue
-            patterns = ["*"] if ceiling.not_resource else [substitute_variables(p, variables)
-                                                           for p in ceiling.resources]
+            excluded = grant.excluded
+            if ceiling.not_resource:
+                patterns = ["*"]
+                outside = exclusions(ceiling.resources, variables)
+                if any(matches(p, grant.resource) for p in outside):
+                    continue  # the grant's whole resource is left out of the ceiling
+                excluded = tuple(dict.fromkeys((*excluded, *outside)))
+            else:
+                patterns = [substitute_variables(p, variables) for p in ceiling.resources]
             for pattern in patterns:
                 if matches(pattern, grant.resource):
                     resource = grant.resource
@@ -384,12 +443,15 @@ def apply_ceiling(grants: list[Grant], statements: list[Statement], label: str,
                     resource = pattern
                 else:
                     continue
-                key = (grant.policy, grant.statement, resource)
+                key = (grant.policy, grant.statement, resource, grant.excluded, excluded)
                 if key not in kept:
+                    conditions = list(grant.conditions)
+                    if excluded != grant.excluded:
+                        conditions.append(f"{label} allows only NotResource {', '.join(ceiling.resources)}")
                     kept[key] = (grant, Grant(grant.policy, resource, frozenset(), grant.patterns,
-                                              grant.not_action, list(grant.conditions), grant.mfa_required,
+                                              grant.not_action, conditions, grant.mfa_required,
                                               grant.reduced_by_deny, grant.statement, grant.condition,
-                                              grant.bounds))
+                                              grant.bounds, excluded))
                 narrowed = kept[key][1]
                 narrowed.actions = narrowed.actions | hit
                 if ceiling.condition:
@@ -399,9 +461,8 @@ def apply_ceiling(grants: list[Grant], statements: list[Statement], label: str,
                     narrowed.mfa_required = narrowed.mfa_required or requires_mfa(ceiling.condition)
     out = []
     for original, narrowed in kept.values():
-        if narrowed.actions != original.actions or narrowed.resource != original.resource:
+        if (narrowed.actions != original.actions or narrowed.resource != original.resource
+                or narrowed.excluded != original.excluded):
             narrowed.reduced_by_deny = True
-        _apply_denies(narrowed, denies, variables)
-        if narrowed.actions:
-            out.append(narrowed)
+        out.extend(_apply_denies(narrowed, denies, variables))
     return out

@@ -16,7 +16,6 @@ from collectors.aws.access_levels import action_level, canonical, highest
 from collectors.aws.permissions import MAX_ACTIONS, resource_node
 from collectors.aws.policy_documents import (
     bound_properties,
-    matches,
     parse_statements,
     render_conditions,
     requires_mfa,
@@ -79,11 +78,11 @@ def transform_resource_policies(
             if statement.effect != "Allow":
                 continue
             actions = statement_actions(statement)
-            level = highest({action_level(a, False) for a in actions})
+            level = highest({action_level(a) for a in actions})
             if level not in ("write", "admin"):
                 continue
             via = f"{item.get('Service', 'resource')} policy of {target.name}, {statement.label}"
-            sample = sorted(actions, key=lambda a: (-LEVEL_RANK[action_level(a, False)], a))[:MAX_ACTIONS]
+            sample = sorted(actions, key=lambda a: (-LEVEL_RANK[action_level(a)], a))[:MAX_ACTIONS]
             props = {"level": level, "actions": [canonical(a) for a in sample],
                      "conditions": render_conditions(statement.condition),
                      "mfa_required": requires_mfa(statement.condition),
@@ -116,7 +115,7 @@ def _other_account(account: str, actions: frozenset[str], arn: str, target_id: s
         return
     for member in members:
         found = [g for g in member.grants if g.actions & actions
-                 and (g.resource == "*" or matches(g.resource, arn) or matches(g.resource, arn + "/*"))]
+                 and (g.covers(arn) or g.covers(arn + "/*"))]
         if found:
             grant = min(found, key=lambda g: bool(g.bounds))  # one without time bounds first
             bounds = bound_properties(props.get("time_bounds", ()), grant.bounds)

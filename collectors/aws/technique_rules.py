@@ -102,8 +102,7 @@ def allowing(principal: Principal, action: str, resource: str,
              accept: Callable[[Grant], bool] | None = None) -> Grant | None:
     """The grant letting principal do action on resource; a grant without an MFA condition wins, then one
     without time bounds (which may have lapsed by the collection time)."""
-    found = [g for g in principal.grants if action in g.actions and (g.resource == "*" or matches(g.resource, resource))
-             and (accept is None or accept(g))]
+    found = [g for g in principal.grants if g.allows(action, resource) and (accept is None or accept(g))]
     return min(found, key=lambda g: (g.mfa_required, bool(g.bounds), g.via)) if found else None
 
 

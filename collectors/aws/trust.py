@@ -23,7 +23,6 @@ from collectors.aws.policy_documents import (
     Statement,
     bound_properties,
     condition_items,
-    matches,
     render_conditions,
     requires_mfa,
     time_bounds,
@@ -130,7 +129,7 @@ def _allowing_grants(grants: list[Grant], role: Principal) -> Iterable[Grant]:
     """Identity-policy grants allowing sts:AssumeRole on the role."""
     plain_arn = f"arn:{role.arn.split(':')[1]}:iam::{role.account}:role/{role.name}"
     for grant in grants:
-        if grant.resource == "*" or matches(grant.resource, role.arn) or matches(grant.resource, plain_arn):
+        if grant.covers(role.arn) or grant.covers(plain_arn):
             yield grant
 
 

@@ -102,6 +102,8 @@ def grants(*statements, boundary=None):
 def test_not_resource_grants_everything_but_the_excluded_resources():
     (grant,) = grants({"Effect": "Allow", "Action": "s3:PutObject", "NotResource": "arn:aws:s3:::audit/*"})
     assert grant.resource == "*" and any("NotResource" in c for c in grant.conditions)
+    assert grant.excluded == ("arn:aws:s3:::audit/*",)
+    assert grant.covers("arn:aws:s3:::reports/x") and not grant.covers("arn:aws:s3:::audit/x")
 
 
 @pytest.mark.parametrize("condition, text", [
