@@ -117,9 +117,17 @@ _pass_role("aws.glue.pass-role-create-job", "Create a Glue dev endpoint or job r
            pathfinding=("glue-001", "glue-003", "glue-004", "glue-005", "glue-006"))
 _pass_role("aws.datapipeline.pass-role-create-pipeline", "Create a Data Pipeline whose resources run as a role",
            ("datapipeline.amazonaws.com", "elasticmapreduce.amazonaws.com"),
-           (("datapipeline:createpipeline", "datapipeline:putpipelinedefinition"),),
-           ("datapipeline:CreatePipeline", "datapipeline:PutPipelineDefinition"),
-           "create a pipeline whose resources run as the role", pathfinding=("datapipeline-001",))
+           (("datapipeline:createpipeline", "datapipeline:putpipelinedefinition", "datapipeline:activatepipeline"),),
+           ("datapipeline:CreatePipeline", "datapipeline:PutPipelineDefinition", "datapipeline:ActivatePipeline"),
+           "create a pipeline whose resources run as the role and activate it", pathfinding=("datapipeline-001",))
 _pass_role("aws.apprunner.pass-role-create-service", "Create an App Runner service running as a role",
            ("tasks.apprunner.amazonaws.com",), (("apprunner:createservice",),), ("apprunner:CreateService",),
            "create an App Runner service whose instances run as the role", pathfinding=("apprunner-001",))
+_pass_role("aws.bedrock.pass-role-code-interpreter", "Create a Bedrock AgentCore code interpreter running as a role",
+           ("bedrock-agentcore.amazonaws.com",),
+           (("bedrock-agentcore:createcodeinterpreter", "bedrock-agentcore:startcodeinterpretersession",
+             "bedrock-agentcore:invokecodeinterpreter"),),
+           ("bedrock-agentcore:CreateCodeInterpreter", "bedrock-agentcore:StartCodeInterpreterSession",
+            "bedrock-agentcore:InvokeCodeInterpreter"),
+           "create a code interpreter with the role as its execution role, start a session and run code that "
+           "reads the role's credentials from the MicroVM metadata service", pathfinding=("bedrock-001",))

@@ -87,10 +87,16 @@ STATEMENTS = {
     "aws.glue.pass-role-create-job": ([allow("iam:PassRole", arn("role", "glue-admin")), allow("glue:CreateJob"),
                        allow("glue:StartJobRun")], {}, "CAN_RUN_AS", arn("role", "glue-admin")),
     "aws.datapipeline.pass-role-create-pipeline": ([allow("iam:PassRole", arn("role", "pipeline-admin")),
-                               allow("datapipeline:CreatePipeline"), allow("datapipeline:PutPipelineDefinition")], {},
+                               allow("datapipeline:CreatePipeline"), allow("datapipeline:PutPipelineDefinition"),
+                               allow("datapipeline:ActivatePipeline")], {},
                               "CAN_RUN_AS", arn("role", "pipeline-admin")),
     "aws.apprunner.pass-role-create-service": ([allow("iam:PassRole", arn("role", "apprunner-admin")), allow("apprunner:CreateService")],
                            {}, "CAN_RUN_AS", arn("role", "apprunner-admin")),
+    "aws.bedrock.pass-role-code-interpreter": ([allow("iam:PassRole", arn("role", "agentcore-admin")),
+                                                allow("bedrock-agentcore:CreateCodeInterpreter"),
+                                                allow("bedrock-agentcore:StartCodeInterpreterSession"),
+                                                allow("bedrock-agentcore:InvokeCodeInterpreter")], {}, "CAN_RUN_AS",
+                                               arn("role", "agentcore-admin")),
     "aws.autoscaling.pass-role-launch-configuration": ([allow("iam:PassRole", arn("role", "ec2-admin")),
                               allow("autoscaling:CreateLaunchConfiguration"),
                               allow("autoscaling:CreateAutoScalingGroup")], {}, "CAN_RUN_AS", arn("role", "ec2-admin")),
@@ -111,7 +117,8 @@ def build(folder: Path, statements: list[dict], setup: dict) -> None:
              admin_role("cfn-admin", "cloudformation.amazonaws.com"), admin_role("build-admin", "codebuild.amazonaws.com"),
              admin_role("sm-admin", "sagemaker.amazonaws.com"), admin_role("task-admin", "ecs-tasks.amazonaws.com"),
              admin_role("glue-admin", "glue.amazonaws.com"), admin_role("pipeline-admin", "datapipeline.amazonaws.com"),
-             admin_role("apprunner-admin", "tasks.apprunner.amazonaws.com")]
+             admin_role("apprunner-admin", "tasks.apprunner.amazonaws.com"),
+             admin_role("agentcore-admin", "bedrock-agentcore.amazonaws.com")]
     if setup.get("account_trust"):
         trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "sts:AssumeRole"})
         roles.append(role_entry(ACCT, "deploy", trust, allow("s3:PutObject", "arn:aws:s3:::prod/*")))
