@@ -34,6 +34,7 @@ class _Aggregate:
     mfa_required: list[bool] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
     bounds: tuple[str, ...] = ()  # the grants' time bounds: grants with other bounds get their own edge
+    techniques: list[str] = field(default_factory=list)  # self-writes: the policy-write techniques they are
 
     @property
     def via(self) -> str:
@@ -75,6 +76,21 @@ def _manages_itself(principal: Principal, target: Target, actions: frozenset[str
     return own and any(action_level(a, True) == "admin" for a in actions)
 
 
+# Writing one's own policies (drawn here as admin over the account) is the self-escalation form of
+# these policy-write techniques (pathfinding.cloud iam-005, iam-007, iam-008, iam-009): the edge names them.
+_SELF_WRITE_TECHNIQUES = {
+    "iam:putuserpolicy": "aws.iam.put-user-policy",
+    "iam:attachuserpolicy": "aws.iam.attach-user-policy",
+    "iam:putrolepolicy": "aws.iam.put-role-policy",
+    "iam:attachrolepolicy": "aws.iam.attach-role-policy",
+}
+
+
+def self_write_techniques(actions: frozenset[str]) -> list[str]:
+    """The catalogue ids of the policy-write techniques among a principal's actions on its own ARN."""
+    return sorted({_SELF_WRITE_TECHNIQUES[a] for a in actions if a in _SELF_WRITE_TECHNIQUES})
+
+
 def resource_node(target: Target) -> Record:
     return node(target.node_id, Family.RESOURCE, target.kind, "aws", target.name, f"aws:account/{target.account}",
                 environment="unknown", arn=target.arn, wildcard=target.wildcard)
@@ -91,11 +107,13 @@ def transform_permissions(principal: Principal) -> PermissionRecords:
             _database_login(principal, grant, target, out)
             if target.kind == "dbuser":
                 continue
+        self_writes: list[str] = []
         if target.kind == "identity":
             if not _manages_itself(principal, target, actions):
                 continue  # power over another identity: collectors.aws.escalation
             # Writing one's own policies is the power to grant oneself anything: admin of the account.
             target = resolve_target("*", principal.account)
+            self_writes = self_write_techniques(actions)
         if not actions:
             continue
         on_account_or_iam = target.kind == "account" or target.service == "iam"
@@ -108,6 +126,7 @@ def transform_permissions(principal: Principal) -> PermissionRecords:
             agg.actions[action] = max(rank, agg.actions.get(action, 0))
         agg.conditions.extend(c for c in grant.conditions if c not in agg.conditions)
         agg.mfa_required.append(grant.mfa_required)
+        agg.techniques.extend(t for t in self_writes if t not in agg.techniques)
         if grant.statement and grant.statement not in agg.statements:
             agg.statements.append(grant.statement)
     for agg in aggregates.values():
@@ -118,6 +137,7 @@ def transform_permissions(principal: Principal) -> PermissionRecords:
             principal.node_id, agg.target.node_id, EdgeKind.HAS_PERMISSION, agg.via,
             level=highest(agg.levels), actions=ranked, conditions=agg.conditions,
             mfa_required=all(agg.mfa_required), **bound_properties(agg.bounds),
+            **({"techniques": sorted(agg.techniques)} if agg.techniques else {}),
         ))
     return out
 
