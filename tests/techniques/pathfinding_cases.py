@@ -10,6 +10,8 @@ write another principal's policy (or trust) and then act as it, which the path e
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.collectors.test_aws import REPORT_HEADER
@@ -44,9 +46,14 @@ def _admin_user_report(*, password: bool, keys: int):
     return write
 
 
-def _pass(prefix: str, technique: str, *actions: str) -> PathCase:
+def _no_ecs_cluster(folder: Path) -> None:
+    """The ECS cluster inventory, collected and empty (`aws ecs describe-clusters`): a task needs a new cluster."""
+    (folder / "ecs-clusters.json").write_text(json.dumps({"clusters": [], "failures": []}))
+
+
+def _pass(prefix: str, technique: str, *actions: str, extra: Callable[[Path], None] | None = None) -> PathCase:
     """iam:PassRole on the administrator role trusting `<prefix>.amazonaws.com`, then actions on `*`."""
-    return PathCase(technique, (("iam:PassRole", service_role(prefix)), *((a, "*") for a in actions)))
+    return PathCase(technique, (("iam:PassRole", service_role(prefix)), *((a, "*") for a in actions)), extra=extra)
 
 
 PATHS: dict[str, PathCase] = {
@@ -107,10 +114,12 @@ PATHS: dict[str, PathCase] = {
                               "datapipeline:ActivatePipeline"),
     "ec2-001": _pass("ec2", "aws.ec2.pass-role-run-instances", "ec2:RunInstances"),
     "ec2-003": _pass("ec2", "aws.ec2.pass-role-run-instances", "ec2:RequestSpotInstances"),
+    # ecs-001/002 create the cluster (the inventory says there is none); ecs-003/004/005 use an existing
+    # one: without an ECS inventory that is an assumption (the edge is drawn assumed, with the reason).
     "ecs-001": _pass("ecs-tasks", "aws.ecs.pass-role-run-task", "ecs:CreateCluster", "ecs:RegisterTaskDefinition",
-                     "ecs:CreateService"),
+                     "ecs:CreateService", extra=_no_ecs_cluster),
     "ecs-002": _pass("ecs-tasks", "aws.ecs.pass-role-run-task", "ecs:CreateCluster", "ecs:RegisterTaskDefinition",
-                     "ecs:RunTask"),
+                     "ecs:RunTask", extra=_no_ecs_cluster),
     "ecs-003": _pass("ecs-tasks", "aws.ecs.pass-role-run-task", "ecs:RegisterTaskDefinition", "ecs:CreateService"),
     "ecs-004": _pass("ecs-tasks", "aws.ecs.pass-role-run-task", "ecs:RegisterTaskDefinition", "ecs:RunTask"),
     "ecs-005": _pass("ecs-tasks", "aws.ecs.pass-role-run-task", "ecs:RegisterTaskDefinition", "ecs:StartTask"),
