@@ -76,19 +76,18 @@ def _manages_itself(principal: Principal, target: Target, actions: frozenset[str
     return own and any(action_level(a, True) == "admin" for a in actions)
 
 
-# Writing one's own policies (drawn here as admin over the account) is the self-escalation form of
-# these policy-write techniques (pathfinding.cloud iam-005, iam-007, iam-008, iam-009): the edge names them.
-_SELF_WRITE_TECHNIQUES = {
+# A self-write (drawn here as admin over the account) is the self-escalation form of a policy-write
+# technique (pathfinding.cloud iam-001, iam-005, iam-007 .. iam-011): the edge names it.
+SELF_WRITE_TECHNIQUES = {
     "iam:putuserpolicy": "aws.iam.put-user-policy",
     "iam:attachuserpolicy": "aws.iam.attach-user-policy",
     "iam:putrolepolicy": "aws.iam.put-role-policy",
     "iam:attachrolepolicy": "aws.iam.attach-role-policy",
+    "iam:putgrouppolicy": "aws.iam.put-group-policy",
+    "iam:attachgrouppolicy": "aws.iam.attach-group-policy",
+    "iam:createpolicyversion": "aws.iam.create-policy-version",
+    "iam:setdefaultpolicyversion": "aws.iam.set-default-policy-version",
 }
-
-
-def self_write_techniques(actions: frozenset[str]) -> list[str]:
-    """The catalogue ids of the policy-write techniques among a principal's actions on its own ARN."""
-    return sorted({_SELF_WRITE_TECHNIQUES[a] for a in actions if a in _SELF_WRITE_TECHNIQUES})
 
 
 def resource_node(target: Target) -> Record:
@@ -113,7 +112,7 @@ def transform_permissions(principal: Principal) -> PermissionRecords:
                 continue  # power over another identity: collectors.aws.escalation
             # Writing one's own policies is the power to grant oneself anything: admin of the account.
             target = resolve_target("*", principal.account)
-            self_writes = self_write_techniques(actions)
+            self_writes = [SELF_WRITE_TECHNIQUES[a] for a in actions if a in SELF_WRITE_TECHNIQUES]
         if not actions:
             continue
         on_account_or_iam = target.kind == "account" or target.service == "iam"

@@ -102,8 +102,7 @@ _simple_technique("aws.iam.update-assume-role-policy", "Rewrite a role's trust p
 
 @technique("aws.iam.create-policy-version", "Publish a new default version of a managed policy", EdgeKind.CAN_GRANT,
            ("iam:CreatePolicyVersion",),
-           "publish a new default version of a customer-managed policy attached to the target (its own "
-           "policy included: the edge then loops back to the principal, which composition makes admin)",
+           "publish a new default version of a customer-managed policy attached to the target",
            "Allow iam:CreatePolicyVersion only to the policy's owners, on named policy ARNs; a permissions "
            "boundary can deny it everywhere else.", pathfinding=("iam-001", "iam-016", "iam-020"),
            pmapper="iam_edges", mitre="T1098.003", target="policy holder", changes_permissions=True)
@@ -113,7 +112,7 @@ def _create_policy_version(principal: Principal, ctx: Context) -> Iterator[Hit]:
     for member in ctx.accounts[principal.account].principals():
         for policy in member.policies:
             arn = policy.ref.arn
-            if policy.ref.origin != "managed" or ":aws:policy/" in arn:
+            if policy.ref.origin != "managed" or ":aws:policy/" in arn or member is principal:
                 continue  # AWS managed policies cannot be versioned by customers
             grant = allowing(principal, "iam:createpolicyversion", arn)
             if grant:

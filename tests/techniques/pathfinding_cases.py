@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.collectors.test_aws import REPORT_HEADER
 from tests.techniques.pathfinding import (
+    ACCT,
     ADMIN_GROUP,
     ADMIN_USER,
     LOCKED_ROLE,
@@ -46,9 +48,26 @@ def _admin_user_report(*, password: bool, keys: int):
     return write
 
 
-def _no_ecs_cluster(folder: Path) -> None:
-    """The ECS cluster inventory, collected and empty (`aws ecs describe-clusters`): a task needs a new cluster."""
-    (folder / "ecs-clusters.json").write_text(json.dumps({"clusters": [], "failures": []}))
+def _inventory(file: str, content: Any) -> Callable[[Path], None]:
+    """One workload inventory file (collectors.aws.workloads: the API's own response shape)."""
+    def write(folder: Path) -> None:
+        (folder / file).write_text(json.dumps(content))
+    return write
+
+
+# The workloads a path works on without creating them (their own roles are read-only: the path passes
+# another role). Without an inventory a technique assumes them; with a collected, empty one it does not.
+_NO_ECS_CLUSTER = _inventory("ecs-clusters.json", {"clusters": [], "failures": []})
+_ECS_CLUSTER = _inventory("ecs-clusters.json", {"clusters": [
+    {"clusterArn": f"arn:aws:ecs:us-east-1:{ACCT}:cluster/apps", "clusterName": "apps", "status": "ACTIVE",
+     "registeredContainerInstancesCount": 1, "runningTasksCount": 0}], "failures": []})
+_GLUE_JOB = _inventory("glue-jobs.json", {"Jobs": [
+    {"Name": "nightly-etl", "Role": PLAIN_ROLE, "Command": {"Name": "glueetl", "ScriptLocation": "s3://etl/job.py"}}]})
+_STACK_SET = _inventory("cloudformation-stack-sets.json", [{"StackSet": {
+    "StackSetName": "baseline", "StackSetId": "baseline:0a1b2c3d-0000-4000-8000-00000000000b", "Status": "ACTIVE",
+    "StackSetARN": f"arn:aws:cloudformation:us-east-1:{ACCT}:stackset/baseline:0a1b2c3d-0000-4000-8000-00000000000b",
+    "AdministrationRoleARN": PLAIN_ROLE, "ExecutionRoleName": "AWSCloudFormationStackSetExecutionRole",
+    "PermissionModel": "SELF_MANAGED"}}])
 
 
 def _pass(prefix: str, technique: str, *actions: str, extra: Callable[[Path], None] | None = None) -> PathCase:
@@ -104,7 +123,7 @@ PATHS: dict[str, PathCase] = {
     "cloudformation-003": _pass("cloudformation", "aws.cloudformation.pass-role-create-stack",
                                 "cloudformation:CreateStackSet", "cloudformation:CreateStackInstances"),
     "cloudformation-004": _pass("cloudformation", "aws.cloudformation.pass-role-create-stack",
-                                "cloudformation:UpdateStackSet"),
+                                "cloudformation:UpdateStackSet", extra=_STACK_SET),
     "codebuild-001": _pass("codebuild", "aws.codebuild.pass-role-create-project", "codebuild:CreateProject",
                            "codebuild:StartBuild"),
     "codebuild-004": _pass("codebuild", "aws.codebuild.pass-role-create-project", "codebuild:CreateProject",
@@ -115,19 +134,23 @@ PATHS: dict[str, PathCase] = {
     "ec2-001": _pass("ec2", "aws.ec2.pass-role-run-instances", "ec2:RunInstances"),
     "ec2-003": _pass("ec2", "aws.ec2.pass-role-run-instances", "ec2:RequestSpotInstances"),
     # ecs-001/002 create the cluster (the inventory says there is none); ecs-003/004/005 use an existing
-    # one: without an ECS inventory that is an assumption (the edge is drawn assumed, with the reason).
+    # one (without an ECS inventory the technique assumes one: the edge is drawn assumed, with the reason).
     "ecs-001": _pass("ecs-tasks", "aws.ecs.pass-role-run-task", "ecs:CreateCluster", "ecs:RegisterTaskDefinition",
-                     "ecs:CreateService", extra=_no_ecs_cluster),
+                     "ecs:CreateService", extra=_NO_ECS_CLUSTER),
     "ecs-002": _pass("ecs-tasks", "aws.ecs.pass-role-run-task", "ecs:CreateCluster", "ecs:RegisterTaskDefinition",
-                     "ecs:RunTask", extra=_no_ecs_cluster),
-    "ecs-003": _pass("ecs-tasks", "aws.ecs.pass-role-run-task", "ecs:RegisterTaskDefinition", "ecs:CreateService"),
-    "ecs-004": _pass("ecs-tasks", "aws.ecs.pass-role-run-task", "ecs:RegisterTaskDefinition", "ecs:RunTask"),
-    "ecs-005": _pass("ecs-tasks", "aws.ecs.pass-role-run-task", "ecs:RegisterTaskDefinition", "ecs:StartTask"),
+                     "ecs:RunTask", extra=_NO_ECS_CLUSTER),
+    "ecs-003": _pass("ecs-tasks", "aws.ecs.pass-role-run-task", "ecs:RegisterTaskDefinition", "ecs:CreateService",
+                     extra=_ECS_CLUSTER),
+    "ecs-004": _pass("ecs-tasks", "aws.ecs.pass-role-run-task", "ecs:RegisterTaskDefinition", "ecs:RunTask",
+                     extra=_ECS_CLUSTER),
+    "ecs-005": _pass("ecs-tasks", "aws.ecs.pass-role-run-task", "ecs:RegisterTaskDefinition", "ecs:StartTask",
+                     extra=_ECS_CLUSTER),
     "glue-001": _pass("glue", "aws.glue.pass-role-create-job", "glue:CreateDevEndpoint"),
     "glue-003": _pass("glue", "aws.glue.pass-role-create-job", "glue:CreateJob", "glue:StartJobRun"),
     "glue-004": _pass("glue", "aws.glue.pass-role-create-job", "glue:CreateJob", "glue:CreateTrigger"),
-    "glue-005": _pass("glue", "aws.glue.pass-role-create-job", "glue:UpdateJob", "glue:StartJobRun"),
-    "glue-006": _pass("glue", "aws.glue.pass-role-create-job", "glue:UpdateJob", "glue:CreateTrigger"),
+    "glue-005": _pass("glue", "aws.glue.pass-role-create-job", "glue:UpdateJob", "glue:StartJobRun", extra=_GLUE_JOB),
+    "glue-006": _pass("glue", "aws.glue.pass-role-create-job", "glue:UpdateJob", "glue:CreateTrigger",
+                      extra=_GLUE_JOB),
     "lambda-001": _pass("lambda", "aws.lambda.pass-role-create-function", "lambda:CreateFunction",
                         "lambda:InvokeFunction"),
     "lambda-002": _pass("lambda", "aws.lambda.pass-role-create-function", "lambda:CreateFunction",
