@@ -170,7 +170,7 @@ _pass_role("aws.datapipeline.pass-role-create-pipeline", "Create a Data Pipeline
 _pass_role("aws.apprunner.pass-role-create-service", "Create an App Runner service running as a role",
            ("tasks.apprunner.amazonaws.com",), (("apprunner:createservice",),), ("apprunner:CreateService",),
            "create an App Runner service whose instances run as the role", pathfinding=("apprunner-001",))
-_pass_role("aws.bedrock.pass-role-code-interpreter", "Create a Bedrock AgentCore code interpreter running as a role",
+_pass_role("aws.bedrock-agentcore.pass-role-code-interpreter", "Create a Bedrock AgentCore code interpreter running as a role",
            ("bedrock-agentcore.amazonaws.com",),
            (("bedrock-agentcore:createcodeinterpreter", "bedrock-agentcore:startcodeinterpretersession",
              "bedrock-agentcore:invokecodeinterpreter"),),

@@ -92,7 +92,7 @@ STATEMENTS = {
                               "CAN_RUN_AS", arn("role", "pipeline-admin")),
     "aws.apprunner.pass-role-create-service": ([allow("iam:PassRole", arn("role", "apprunner-admin")), allow("apprunner:CreateService")],
                            {}, "CAN_RUN_AS", arn("role", "apprunner-admin")),
-    "aws.bedrock.pass-role-code-interpreter": ([allow("iam:PassRole", arn("role", "agent-admin")),
+    "aws.bedrock-agentcore.pass-role-code-interpreter": ([allow("iam:PassRole", arn("role", "agent-admin")),
                                                 allow("bedrock-agentcore:CreateCodeInterpreter"),
                                                 allow("bedrock-agentcore:StartCodeInterpreterSession"),
                                                 allow("bedrock-agentcore:InvokeCodeInterpreter")], {}, "CAN_RUN_AS",

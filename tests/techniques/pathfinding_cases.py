@@ -115,7 +115,7 @@ PATHS: dict[str, PathCase] = {
                                                     ("iam:UpdateAssumeRolePolicy", PLAIN_ROLE))),
     # --- new PassRole: new compute running as a passed administrator role
     "apprunner-001": _pass("tasks.apprunner", "aws.apprunner.pass-role-create-service", "apprunner:CreateService"),
-    "bedrock-001": _pass("bedrock-agentcore", "aws.bedrock.pass-role-code-interpreter",
+    "bedrock-001": _pass("bedrock-agentcore", "aws.bedrock-agentcore.pass-role-code-interpreter",
                          "bedrock-agentcore:CreateCodeInterpreter", "bedrock-agentcore:StartCodeInterpreterSession",
                          "bedrock-agentcore:InvokeCodeInterpreter"),
     "cloudformation-001": _pass("cloudformation", "aws.cloudformation.pass-role-create-stack",

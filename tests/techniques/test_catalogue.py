@@ -63,12 +63,6 @@ def test_aws_techniques_name_their_pathfinding_cloud_paths():
                                       "bedrock"} for path in referenced)
 
 
-def test_self_writes_name_registered_techniques():
-    """A principal writing its own policies gets an admin edge naming the policy-write technique."""
-    catalogue = technique_catalogue()
-    assert all(t in catalogue and catalogue[t].edge_kind == EdgeKind.CAN_GRANT for t in SELF_WRITE_TECHNIQUES.values())
-
-
 def test_cli_json_lists_every_technique_with_its_fields():
     result = CliRunner().invoke(main, ["techniques", "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -100,3 +94,9 @@ def test_readme_counts_match_the_catalogue():
     counts = {source: len(catalogue.of(source)) for source in SOURCES}
     assert (f"{len(catalogue)} techniques (AWS {counts['aws']}, Kubernetes {counts['kubernetes']}, "
             f"Entra ID {counts['entra']}, GCP {counts['gcp']}, databases {counts['databases']})") in readme
+
+
+def test_self_writes_name_registered_techniques():
+    """A principal writing its own policies gets an admin edge naming the policy-write technique."""
+    catalogue = technique_catalogue()
+    assert all(t in catalogue and catalogue[t].edge_kind == EdgeKind.CAN_GRANT for t in SELF_WRITE_TECHNIQUES.values())
