@@ -45,6 +45,7 @@ class _Aggregate:
     mfa_required: list[bool] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
     bounds: tuple[str, ...] = ()  # the grants' time bounds: grants with other bounds get their own edge
+    techniques: list[str] = field(default_factory=list)  # self-writes: the policy-write techniques they are
 
     @property
     def via(self) -> str:
@@ -149,8 +150,22 @@ def resource_node(target: Target) -> Record:
                 environment="unknown", arn=target.arn, wildcard=target.wildcard)
 
 
+# A self-write (drawn here as admin over the account) is the self-escalation form of a policy-write
+# technique (pathfinding.cloud iam-001, iam-005, iam-007 .. iam-011): the edge names it.
+SELF_WRITE_TECHNIQUES = {
+    "iam:putuserpolicy": "aws.iam.put-user-policy",
+    "iam:attachuserpolicy": "aws.iam.attach-user-policy",
+    "iam:putrolepolicy": "aws.iam.put-role-policy",
+    "iam:attachrolepolicy": "aws.iam.attach-role-policy",
+    "iam:putgrouppolicy": "aws.iam.put-group-policy",
+    "iam:attachgrouppolicy": "aws.iam.attach-group-policy",
+    "iam:createpolicyversion": "aws.iam.create-policy-version",
+    "iam:setdefaultpolicyversion": "aws.iam.set-default-policy-version",
+}
+
+
 def _aggregate(aggregates: dict[tuple[str, str, str, tuple[str, ...]], _Aggregate], target: Target, grant: Grant,
-               level: str, sample: dict[str, int], conditions: list[str]) -> None:
+               level: str, sample: dict[str, int], conditions: list[str], technique: str = "") -> None:
     key = (target.node_id, grant.policy.via, grant.policy.arn, grant.bounds)
     agg = aggregates.setdefault(key, _Aggregate(target, grant.policy, bounds=grant.bounds))
     agg.levels.add(level)
@@ -160,6 +175,8 @@ def _aggregate(aggregates: dict[tuple[str, str, str, tuple[str, ...]], _Aggregat
     agg.mfa_required.append(grant.mfa_required)
     if grant.statement and grant.statement not in agg.statements:
         agg.statements.append(grant.statement)
+    if technique and technique not in agg.techniques:
+        agg.techniques.append(technique)
 
 
 def transform_permissions(principal: Principal, data: AccountData | None = None) -> PermissionRecords:
@@ -191,7 +208,7 @@ def transform_permissions(principal: Principal, data: AccountData | None = None)
                 conditions.append(f"can change its own permissions ({write.what}), capped by permissions boundary "
                                   f"{boundary}: not admin over the account")
             _aggregate(aggregates, account, write.grant, level, {canonical(write.action): LEVEL_RANK[level]},
-                       conditions)
+                       conditions, SELF_WRITE_TECHNIQUES.get(write.action, ""))
     for agg in aggregates.values():
         if agg.target.is_resource:
             out.nodes.append(resource_node(agg.target))
@@ -200,6 +217,7 @@ def transform_permissions(principal: Principal, data: AccountData | None = None)
             principal.node_id, agg.target.node_id, EdgeKind.HAS_PERMISSION, agg.via,
             level=highest(agg.levels), actions=ranked, conditions=agg.conditions,
             mfa_required=all(agg.mfa_required), **bound_properties(agg.bounds),
+            **({"techniques": sorted(agg.techniques)} if agg.techniques else {}),
         ))
     return out
 

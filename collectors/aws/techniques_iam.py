@@ -69,17 +69,17 @@ technique("aws.iam.update-login-profile", "Reset another user's console password
           target="user")(_login_profile("iam:updateloginprofile", True))
 _simple_technique("aws.iam.put-user-policy", "Write an inline policy on another user", EdgeKind.CAN_GRANT, ("user",),
                   "iam:PutUserPolicy", "write an inline policy on another user", _POLICY_WRITE_FIX,
-                  pathfinding=("iam-007",), pmapper="iam_edges")
+                  pathfinding=("iam-007", "iam-018"), pmapper="iam_edges")
 _simple_technique("aws.iam.attach-user-policy", "Attach a managed policy to another user", EdgeKind.CAN_GRANT,
                   ("user",), "iam:AttachUserPolicy",
                   "attach a managed policy (e.g. AdministratorAccess) to another user", _POLICY_WRITE_FIX,
-                  pathfinding=("iam-008",), pmapper="iam_edges")
+                  pathfinding=("iam-008", "iam-015"), pmapper="iam_edges")
 _simple_technique("aws.iam.put-role-policy", "Write an inline policy on a role", EdgeKind.CAN_GRANT, ("role",),
                   "iam:PutRolePolicy", "write an inline policy on a role", _POLICY_WRITE_FIX,
-                  pathfinding=("iam-005",), pmapper="iam_edges")
+                  pathfinding=("iam-005", "iam-017", "iam-021"), pmapper="iam_edges")
 _simple_technique("aws.iam.attach-role-policy", "Attach a managed policy to a role", EdgeKind.CAN_GRANT, ("role",),
                   "iam:AttachRolePolicy", "attach a managed policy to a role", _POLICY_WRITE_FIX,
-                  pathfinding=("iam-009",), pmapper="iam_edges")
+                  pathfinding=("iam-009", "iam-014", "iam-019"), pmapper="iam_edges")
 _simple_technique("aws.iam.put-group-policy", "Write an inline policy on a group", EdgeKind.CAN_GRANT, ("group",),
                   "iam:PutGroupPolicy", "write an inline policy on a group", _POLICY_WRITE_FIX,
                   pathfinding=("iam-011",), pmapper="iam_edges")
@@ -104,8 +104,8 @@ _simple_technique("aws.iam.update-assume-role-policy", "Rewrite a role's trust p
            ("iam:CreatePolicyVersion",),
            "publish a new default version of a customer-managed policy attached to the target",
            "Allow iam:CreatePolicyVersion only to the policy's owners, on named policy ARNs; a permissions "
-           "boundary can deny it everywhere else.", pathfinding=("iam-001",), pmapper="iam_edges",
-           mitre="T1098.003", target="policy holder", changes_permissions=True)
+           "boundary can deny it everywhere else.", pathfinding=("iam-001", "iam-016", "iam-020"),
+           pmapper="iam_edges", mitre="T1098.003", target="policy holder", changes_permissions=True)
 def _create_policy_version(principal: Principal, ctx: Context) -> Iterator[Hit]:
     if not can_at_all(principal, "iam:createpolicyversion"):
         return

@@ -83,14 +83,20 @@ STATEMENTS = {
     "aws.sagemaker.pass-role-create-job": ([allow("iam:PassRole", arn("role", "sm-admin")),
                             allow("sagemaker:CreateNotebookInstance")], {}, "CAN_RUN_AS", arn("role", "sm-admin")),
     "aws.ecs.pass-role-run-task": ([allow("iam:PassRole", arn("role", "task-admin")), allow("ecs:RegisterTaskDefinition"),
-                      allow("ecs:RunTask")], {}, "CAN_RUN_AS", arn("role", "task-admin")),
+                      allow("ecs:RunTask")], {"ecs_cluster": True}, "CAN_RUN_AS", arn("role", "task-admin")),
     "aws.glue.pass-role-create-job": ([allow("iam:PassRole", arn("role", "glue-admin")), allow("glue:CreateJob"),
                        allow("glue:StartJobRun")], {}, "CAN_RUN_AS", arn("role", "glue-admin")),
     "aws.datapipeline.pass-role-create-pipeline": ([allow("iam:PassRole", arn("role", "pipeline-admin")),
-                               allow("datapipeline:CreatePipeline"), allow("datapipeline:PutPipelineDefinition")], {},
+                               allow("datapipeline:CreatePipeline"), allow("datapipeline:PutPipelineDefinition"),
+                               allow("datapipeline:ActivatePipeline")], {},
                               "CAN_RUN_AS", arn("role", "pipeline-admin")),
     "aws.apprunner.pass-role-create-service": ([allow("iam:PassRole", arn("role", "apprunner-admin")), allow("apprunner:CreateService")],
                            {}, "CAN_RUN_AS", arn("role", "apprunner-admin")),
+    "aws.bedrock-agentcore.pass-role-code-interpreter": ([allow("iam:PassRole", arn("role", "agent-admin")),
+                                                allow("bedrock-agentcore:CreateCodeInterpreter"),
+                                                allow("bedrock-agentcore:StartCodeInterpreterSession"),
+                                                allow("bedrock-agentcore:InvokeCodeInterpreter")], {}, "CAN_RUN_AS",
+                                               arn("role", "agent-admin")),
     "aws.autoscaling.pass-role-launch-configuration": ([allow("iam:PassRole", arn("role", "ec2-admin")),
                               allow("autoscaling:CreateLaunchConfiguration"),
                               allow("autoscaling:CreateAutoScalingGroup")], {}, "CAN_RUN_AS", arn("role", "ec2-admin")),
@@ -111,7 +117,8 @@ def build(folder: Path, statements: list[dict], setup: dict) -> None:
              admin_role("cfn-admin", "cloudformation.amazonaws.com"), admin_role("build-admin", "codebuild.amazonaws.com"),
              admin_role("sm-admin", "sagemaker.amazonaws.com"), admin_role("task-admin", "ecs-tasks.amazonaws.com"),
              admin_role("glue-admin", "glue.amazonaws.com"), admin_role("pipeline-admin", "datapipeline.amazonaws.com"),
-             admin_role("apprunner-admin", "tasks.apprunner.amazonaws.com")]
+             admin_role("apprunner-admin", "tasks.apprunner.amazonaws.com"),
+             admin_role("agent-admin", "bedrock-agentcore.amazonaws.com")]
     if setup.get("account_trust"):
         trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "sts:AssumeRole"})
         roles.append(role_entry(ACCT, "deploy", trust, allow("s3:PutObject", "arn:aws:s3:::prod/*")))
@@ -131,6 +138,9 @@ def build(folder: Path, statements: list[dict], setup: dict) -> None:
         (folder / ACCT / "ec2-instances.json").write_text(json.dumps({"Reservations": [{"Instances": [
             {"InstanceId": "i-0abc", "Placement": {"AvailabilityZone": "us-east-1a"},
              "IamInstanceProfile": {"Arn": f"arn:aws:iam::{ACCT}:instance-profile/ec2-admin"}}]}]}))
+    if setup.get("ecs_cluster"):  # an existing cluster to run tasks in (aws ecs describe-clusters)
+        (folder / ACCT / "ecs-clusters.json").write_text(json.dumps({"clusters": [
+            {"clusterArn": f"arn:aws:ecs:us-east-1:{ACCT}:cluster/apps", "clusterName": "apps", "status": "ACTIVE"}]}))
 
 
 def transfer_edges(folder: Path, kind: str, target: str) -> list[dict]:

@@ -3,8 +3,10 @@
 pathfinding_paths.json is pathfinding.cloud's own list (id, name, category, required permissions;
 the commit it was taken from is in the file). A PathCase gives an attacker exactly the permissions
 a path requires, one statement each, in a world where the path's prerequisites exist (WORLD below:
-an administrator user, administrator roles trusting each compute service, a role trusting the
-account, the attacker's own group and customer-managed policy; a case adds workloads with `extra`).
+an administrator user, a read-only user, administrator roles trusting each compute service, an
+administrator and a read-only role trusting the account (the read-only one with a customer-managed
+policy), an administrator role trusting only the administrator user, an administrator group without
+members, the attacker's own group and customer-managed policy; a case adds workloads with `extra`).
 
 The rule (test_pathfinding_paths.py): with every permission, the path engine finds the attacker
 admin over the account by a path whose edges name the case's technique; without any one of them,
@@ -52,8 +54,11 @@ ADMIN_USER = arn("user", "admin-user")  # holds `*`: minting its credentials is 
 TRUSTING_ROLE = arn("role", "admin-trusting-account")  # holds `*`, trusts the account root
 PLAIN_ROLE = arn("role", "plain-trusting-account")  # read-only, trusts the account root: write its policy first
 LOCKED_ROLE = arn("role", "admin-locked")  # holds `*`, trusts nobody the attacker is: rewrite its trust first
+PLAIN_USER = arn("user", "plain-user")  # read-only: write its policy first, then mint its credentials
 TEAM_GROUP = arn("group", "team")  # the attacker user's own group (read-only)
+ADMIN_GROUP = arn("group", "admin-group")  # holds `*`, no members: join it
 OWN_POLICY = f"arn:aws:iam::{ACCT}:policy/attacker-managed"  # customer-managed, attached to the attacker
+PLAIN_POLICY = f"arn:aws:iam::{ACCT}:policy/plain-managed"  # customer-managed, attached to PLAIN_ROLE
 
 
 @dataclass(frozen=True)
@@ -83,13 +88,14 @@ def build_world(folder: Path, case: PathCase, permissions: tuple[tuple[str, str]
     roles[0]["InstanceProfileList"] = [{"InstanceProfileName": "service-admin-ec2", "Path": "/", "Roles": [],
                                         "InstanceProfileId": "AIPASERVICEADMINEC2",
                                         "Arn": arn("instance-profile", "service-admin-ec2")}]
-    roles += [role_entry(ACCT, "admin-trusting-account", root_trust, ADMIN),
-              role_entry(ACCT, "plain-trusting-account", root_trust, READ_ONLY),
+    plain = role_entry(ACCT, "plain-trusting-account", root_trust, READ_ONLY)
+    plain["AttachedManagedPolicies"] = [{"PolicyName": "plain-managed", "PolicyArn": PLAIN_POLICY}]
+    roles += [role_entry(ACCT, "admin-trusting-account", root_trust, ADMIN), plain,
               role_entry(ACCT, "admin-locked", doc({"Effect": "Allow", "Principal": {"AWS": arn("user", "admin-user")},
                                                     "Action": "sts:AssumeRole"}), ADMIN)]
     own = [{"PolicyName": "attacker-managed", "PolicyArn": OWN_POLICY}]
     statements = _statements(permissions)
-    users = [user_entry(ACCT, "admin-user", ADMIN)]
+    users = [user_entry(ACCT, "admin-user", ADMIN), user_entry(ACCT, "plain-user", READ_ONLY)]
     if case.attacker == "user":
         attacker = user_entry(ACCT, "attacker", *statements) if statements else user_entry(ACCT, "attacker")
         attacker["GroupList"] = ["team"]
@@ -101,9 +107,13 @@ def build_world(folder: Path, case: PathCase, permissions: tuple[tuple[str, str]
         roles.append(attacker)
     groups = [{"Path": "/", "GroupName": "team", "GroupId": "AGPATEAM", "Arn": TEAM_GROUP,
                "CreateDate": "2026-01-01T00:00:00+00:00", "AttachedManagedPolicies": [],
-               "GroupPolicyList": [{"PolicyName": "team-read", "PolicyDocument": doc(READ_ONLY)}]}]
-    policies = [{"PolicyName": "attacker-managed", "Arn": OWN_POLICY, "Path": "/", "DefaultVersionId": "v1",
-                 "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True, "Document": doc(READ_ONLY)}]}]
+               "GroupPolicyList": [{"PolicyName": "team-read", "PolicyDocument": doc(READ_ONLY)}]},
+              {"Path": "/", "GroupName": "admin-group", "GroupId": "AGPAADMIN", "Arn": ADMIN_GROUP,
+               "CreateDate": "2026-01-01T00:00:00+00:00", "AttachedManagedPolicies": [],
+               "GroupPolicyList": [{"PolicyName": "admin", "PolicyDocument": doc(ADMIN)}]}]
+    policies = [{"PolicyName": name, "Arn": policy, "Path": "/", "DefaultVersionId": "v1",
+                 "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True, "Document": doc(READ_ONLY)}]}
+                for name, policy in (("attacker-managed", OWN_POLICY), ("plain-managed", PLAIN_POLICY))]
     write_account(folder, ACCT, users=users, roles=roles, groups=groups, policies=policies)
     if case.extra is not None:
         case.extra(folder / ACCT)

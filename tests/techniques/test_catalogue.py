@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from collectors import SOURCES, technique_catalogue
+from collectors.aws.permissions import SELF_WRITE_TECHNIQUES
 from crosspath.cli import main
 from crosspath.cli_techniques import catalogue_markdown
 from graph.schema import EdgeKind
@@ -58,7 +59,8 @@ def test_aws_techniques_name_their_pathfinding_cloud_paths():
     referenced = {path for t in aws for path in t.references.pathfinding}
     assert {"iam-001", "iam-002", "sts-001", "lambda-001", "ssm-002"} <= referenced
     assert all(path.split("-")[0] in {"iam", "sts", "ec2", "lambda", "cloudformation", "codebuild", "sagemaker",
-                                      "ecs", "glue", "datapipeline", "apprunner", "ssm"} for path in referenced)
+                                      "ecs", "glue", "datapipeline", "apprunner", "ssm", "ec2instanceconnect",
+                                      "bedrock"} for path in referenced)
 
 
 def test_cli_json_lists_every_technique_with_its_fields():
@@ -92,3 +94,9 @@ def test_readme_counts_match_the_catalogue():
     counts = {source: len(catalogue.of(source)) for source in SOURCES}
     assert (f"{len(catalogue)} techniques (AWS {counts['aws']}, Kubernetes {counts['kubernetes']}, "
             f"Entra ID {counts['entra']}, GCP {counts['gcp']}, databases {counts['databases']})") in readme
+
+
+def test_self_writes_name_registered_techniques():
+    """A principal writing its own policies gets an admin edge naming the policy-write technique."""
+    catalogue = technique_catalogue()
+    assert all(t in catalogue and catalogue[t].edge_kind == EdgeKind.CAN_GRANT for t in SELF_WRITE_TECHNIQUES.values())
