@@ -4,7 +4,8 @@ pathfinding_paths.json is pathfinding.cloud's own list (id, name, category, requ
 the commit it was taken from is in the file). A PathCase gives an attacker exactly the permissions
 a path requires, one statement each, in a world where the path's prerequisites exist (WORLD below:
 an administrator user, administrator roles trusting each compute service, a role trusting the
-account, the attacker's own group and customer-managed policy; a case adds workloads with `extra`).
+account, the attacker's own group and customer-managed policy, a collected and empty workload inventory;
+a case adds workloads with `extra`).
 
 The rule (test_pathfinding_paths.py): with every permission, the path engine finds the attacker
 admin over the account by a path whose edges name the case's technique; without any one of them,
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.collectors.test_aws import doc, role_entry, user_entry, write_account
+from tests.techniques.workload_exports import write_inventory
 
 PATHS_FILE = Path(__file__).with_name("pathfinding_paths.json")
 ACCT = "444455556666"
@@ -105,6 +107,9 @@ def build_world(folder: Path, case: PathCase, permissions: tuple[tuple[str, str]
     policies = [{"PolicyName": "attacker-managed", "Arn": OWN_POLICY, "Path": "/", "DefaultVersionId": "v1",
                  "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True, "Document": doc(READ_ONLY)}]}]
     write_account(folder, ACCT, users=users, roles=roles, groups=groups, policies=policies)
+    # The workload inventory is collected and empty (a case's `extra` adds workloads): no existing-workload
+    # technique draws assumed edges (collectors.aws.techniques_workloads) into another path's case.
+    write_inventory(folder / ACCT)
     if case.extra is not None:
         case.extra(folder / ACCT)
     return folder / ACCT

@@ -58,7 +58,8 @@ def test_aws_techniques_name_their_pathfinding_cloud_paths():
     referenced = {path for t in aws for path in t.references.pathfinding}
     assert {"iam-001", "iam-002", "sts-001", "lambda-001", "ssm-002"} <= referenced
     assert all(path.split("-")[0] in {"iam", "sts", "ec2", "lambda", "cloudformation", "codebuild", "sagemaker",
-                                      "ecs", "glue", "datapipeline", "apprunner", "ssm"} for path in referenced)
+                                      "ecs", "glue", "datapipeline", "apprunner", "ssm", "ec2instanceconnect",
+                                      "bedrock"} for path in referenced)
 
 
 def test_cli_json_lists_every_technique_with_its_fields():
