@@ -172,7 +172,7 @@ def build(folder: Path, statements: list[dict], setup: dict) -> None:
     if setup.get("functions"):  # a function triggered by its own events (an SQS event source mapping)
         workloads["function"] = [wx.function(ACCT, "billing", arn("role", "lambda-admin"))]
         workloads["event_source_mapping"] = [wx.event_source_mapping(ACCT, "billing")]
-    wx.write_inventory(folder / ACCT, **workloads)
+    wx.write_inventory(folder / ACCT, missing=tuple(setup.get("missing", ())), **workloads)
     if setup.get("instances"):
         (folder / ACCT / "ec2-instances.json").write_text(json.dumps({"Reservations": [{"Instances": [
             {"InstanceId": "i-0abc", "Placement": {"AvailabilityZone": "us-east-1a"},
