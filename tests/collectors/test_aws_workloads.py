@@ -223,7 +223,7 @@ def test_a_documented_inventory_file_with_another_shape_is_an_error(tmp_path):
 
 def test_ecs_services_take_their_task_definitions_role(tmp_path):
     from collectors.aws.exports import read_exports
-    from collectors.aws.offline import _workloads  # noqa: PLC2701 (the inventory step itself)
+    from collectors.aws.offline import _workloads
     from collectors.aws.technique_rules import Context
 
     build(tmp_path, [], {})
