@@ -87,7 +87,7 @@ KINDS: dict[str, Kind] = {k.kind: k for k in (
          "--output json", "arn:aws:ecs:{region}:{account}:cluster/{name}"),
     Kind("ecs-service", "ecs", "ECS service", "ecs-services.json", "services",
          "aws ecs describe-services --cluster CLUSTER --services ... --output json (one output per cluster, "
-         "as a JSON list)", "arn:aws:ecs:{region}:{account}:service/{name}", ("ecs-tasks.amazonaws.com",)),
+         "or a JSON list of them)", "arn:aws:ecs:{region}:{account}:service/{name}", ("ecs-tasks.amazonaws.com",)),
     Kind("ecs-task-definition", "ecs", "ECS task definition", "ecs-task-definitions.json", "taskDefinition",
          "aws ecs describe-task-definition --task-definition ARN --output json (one output per task "
          "definition, as a JSON list)", "arn:aws:ecs:{region}:{account}:task-definition/{name}",
