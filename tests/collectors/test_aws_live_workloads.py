@@ -189,7 +189,7 @@ def _stubbed(tmp_path, services):
 
 
 def test_app_runner_services_follow_next_token_and_are_described(tmp_path):
-    collector, run, stubs = _stubbed(tmp_path, ["apprunner"])
+    collector, _run, stubs = _stubbed(tmp_path, ["apprunner"])
     from collectors.aws.live import _apprunner_services
 
     arn = f"arn:aws:apprunner:us-east-1:{ACCOUNT}:service/web-app/8fe1e10304f84fd2b0df550fe98a71fa"
@@ -209,7 +209,7 @@ def test_app_runner_services_follow_next_token_and_are_described(tmp_path):
 
 
 def test_code_interpreters_are_listed_and_described(tmp_path):
-    collector, run, stubs = _stubbed(tmp_path, ["bedrock-agentcore-control"])
+    collector, _run, stubs = _stubbed(tmp_path, ["bedrock-agentcore-control"])
     from collectors.aws.live import _code_interpreters
 
     stub = stubs["bedrock-agentcore-control"]
