@@ -213,8 +213,9 @@ def _workload_file(path: Path, pages: list[dict[str, Any]], kind: str, exports: 
     """A workload inventory file (collectors.aws.workloads): its items, checked record by record later."""
     spec = KINDS[kind]
     if spec.per_item or spec.wrapped:
-        # Per-item describe outputs: every output must hold the key (else it is some other export).
-        if not all(spec.key in page for page in pages):
+        # Per-item describe outputs: every output holds the key (else it is some other export), unless the
+        # file has the kind's documented name: then an output without it is that record's error.
+        if not all(spec.key in page for page in pages) and path.name.lower() != spec.file:
             return False
     else:
         for index, page in enumerate(pages):

@@ -258,12 +258,14 @@ class Collector:
         """EC2 instances with an instance profile (SSM SendCommand / StartSession targets) and EKS access."""
         reservations: list[dict[str, Any]] = []
         clusters: list[dict[str, Any]] = []
-        instances_readable = clusters_readable = False
+        instances_readable, clusters_readable = True, False
         for region in self.regions:
             self.region = region
+            before = self.failures
             found = self._instances()
-            if found is not None:
-                instances_readable = True
+            if found is None or self.failures != before:
+                instances_readable = False  # a partial instance inventory would hide instances
+            else:
                 reservations.extend(found)
             described = self._clusters()
             if described is not None:

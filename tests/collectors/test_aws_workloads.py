@@ -244,3 +244,14 @@ def test_ecs_services_take_their_task_definitions_role(tmp_path):
     (service,) = context.workloads(ACCT, "ecs-service")
     assert service.role is not None and service.role.name == "task-admin"
     assert context.collected(ACCT, "ecs-service") and not context.collected("999999999999", "ecs-service")
+
+
+def test_a_per_item_output_without_its_key_is_that_records_error(tmp_path):
+    good = wx.notebook(ACCT, "research", arn("role", "sm-admin"))
+    bad = {k: v for k, v in wx.notebook(ACCT, "scratch", arn("role", "sm-admin")).items() if k != "NotebookInstanceArn"}
+    build(tmp_path, [allow("sagemaker:CreatePresignedNotebookInstanceUrl")],
+          {"workloads": {"notebook_instance": [bad, good]}})
+    result, edges = _run_as(tmp_path)
+    (error,) = result.errors
+    assert (error.record, error.field) == ("#0 (scratch)", "NotebookInstanceArn")
+    assert [e["target"] for e in edges] == [f"aws:{arn('role', 'sm-admin')}"]
