@@ -459,6 +459,12 @@ def _workloads(exports: Exports, folder: Path, accounts: dict[str, AccountData],
                 function.facts["policy"] = True
     policies_known = {_account_for_file(path, folder, accounts) or "" for path, _ in exports.resource_policies}
     link(context.inventory, policies_known)
+    for account in sorted(accounts):
+        missing = [KINDS[k].file for k in KINDS if not context.inventory.collected(account, k)]
+        if missing:
+            result.coverage.notes.append(
+                f"{account}: workload inventory not collected ({', '.join(missing)}); existing-workload "
+                "techniques draw assumed edges for grants on every workload of those kinds")
 
 
 def _function_workload(function: Function) -> Workload:
