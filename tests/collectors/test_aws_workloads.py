@@ -260,5 +260,5 @@ def test_a_per_item_output_without_its_key_is_that_records_error(tmp_path):
 def test_kinds_not_collected_are_a_coverage_note(tmp_path):
     build(tmp_path, [], {"missing": ("project", "stack")})
     notes = [n for n in collect_offline(tmp_path).coverage.notes if "workload inventory not collected" in n]
-    assert notes == [f"{ACCT}: workload inventory not collected (cloudformation-stacks.json, codebuild-projects.json); "
-                     "existing-workload techniques draw assumed edges for grants on every workload of those kinds"]
+    assert notes == [(f"{ACCT}: workload inventory not collected (cloudformation-stacks.json, codebuild-projects.json); "
+                      "existing-workload techniques draw assumed edges for grants on every workload of those kinds")]
