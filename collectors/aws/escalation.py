@@ -134,6 +134,8 @@ def _merge(merged: dict[tuple[str, str, EdgeKind, bool, tuple[str, ...]], dict[s
                                "assumed": [], "grant_scope": _grant_scope(item, account)})
     entry["techniques"].append(item.id)
     entry["assumed"].append(hit.assumed)
+    if hit.via and hit.via not in entry["vias"]:
+        entry["vias"].append(hit.via)
     for action, grant in hit.grants:
         if grant.via not in entry["vias"]:
             entry["vias"].append(grant.via)

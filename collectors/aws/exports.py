@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from collectors.aws.workloads import KIND_OF_KEY, KINDS, items_of
 from collectors.base import (
     Listing,
     SourceFileError,
@@ -65,7 +66,9 @@ class Exports:
     mfa_devices: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)
     resource_policies: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)
     service_control_policies: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
-    instances: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)
+    instances: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)  # ec2-instances (Reservations)
+    # The workload inventory (collectors.aws.workloads.KINDS): (file, kind, items), ec2-instances included.
+    workloads: list[tuple[Path, str, list[Any]]] = field(default_factory=list)
     eks_clusters: list[tuple[Path, list[dict[str, Any]]]] = field(default_factory=list)
     # Identity Center: kind -> [(file, items)]
     identity_center: dict[str, list[tuple[Path, list[dict[str, Any]]]]] = field(default_factory=dict)
@@ -147,11 +150,12 @@ DOCUMENTED = {
     "service-control-policies.json": ("a JSON object with ServiceControlPolicyLevels",
                                       "re-run `crosspath collect aws`"),
     "resource-policies.json": ("a JSON object with ResourcePolicies", "re-run `crosspath collect aws`"),
-    "ec2-instances.json": ("a JSON object with Reservations",
-                           "re-run `aws ec2 describe-instances --output json`"),
     "eks-clusters.json": ("a JSON object with EksClusters", "re-run `crosspath collect aws`"),
     "credential-report.csv": ("the credential report CSV (columns user, arn, mfa_active, password_enabled ...)",
                               "re-run get-credential-report as in docs/collectors/aws.md"),
+    # The workload inventory files (collectors.aws.workloads.KINDS).
+    **{k.file: ((f"a JSON list of outputs each holding {k.key}" if k.per_item else f"a JSON object with {k.key}"),
+                f"re-run `{k.command}`") for k in KINDS.values()},
 }
 
 
@@ -167,16 +171,23 @@ def _unrecognised(path: Path, data: Any, exports: Exports, got: str | None = Non
 
 
 def classify(path: Path, data: Any, exports: Exports) -> None:
+    empty = _PER_ITEM_FILES.get(path.name.lower())
+    if data == [] and empty is not None:  # a per-item inventory with no item: collected, and empty
+        exports.workloads.append((path, empty, []))
+        return
     pages = _pages(data)
     if pages is None:
         _unrecognised(path, data, exports)
         return
     keys = set().union(*(page.keys() for page in pages))
     for key, target in (("MFADevices", exports.mfa_devices), ("ResourcePolicies", exports.resource_policies),
-                        ("Reservations", exports.instances), ("EksClusters", exports.eks_clusters)):
+                        ("EksClusters", exports.eks_clusters)):
         if key in keys:
             target.append((path, _merge_lists(pages, key, path)))
             return
+    kind = next((KIND_OF_KEY[key] for key in KIND_OF_KEY if key in keys), None)
+    if kind is not None and _workload_file(path, pages, kind, exports):
+        return
     if "Organization" in keys:  # aws organizations describe-organization
         exports.organization.append((path, pages[0]["Organization"]))
     elif "ServiceControlPolicyLevels" in keys:
@@ -193,6 +204,34 @@ def classify(path: Path, data: Any, exports: Exports) -> None:
                 exports.identity_center.setdefault(kind, []).append((path, _merge_lists(pages, key, path)))
                 return
         _unrecognised(path, data, exports)
+
+
+_PER_ITEM_FILES = {k.file: k.kind for k in KINDS.values() if k.per_item}
+
+
+def _workload_file(path: Path, pages: list[dict[str, Any]], kind: str, exports: Exports) -> bool:
+    """A workload inventory file (collectors.aws.workloads): its items, checked record by record later."""
+    spec = KINDS[kind]
+    if spec.per_item or spec.wrapped:
+        # Per-item describe outputs: every output holds the key (else it is some other export), unless the
+        # file has the kind's documented name: then an output without it is that record's error.
+        if not all(spec.key in page for page in pages) and path.name.lower() != spec.file:
+            return False
+    else:
+        for index, page in enumerate(pages):
+            value = page.get(spec.key)
+            if value is not None and not isinstance(value, list):
+                raise SourceFileError(RecordError(SOURCE, str(path), f"page #{index}", spec.key,
+                                                  f"{spec.key} must be a list, got {type(value).__name__}",
+                                                  f"re-run `{spec.command}`"))
+        names = items_of(kind, pages)
+        if kind == "ecs-cluster" and names and all(isinstance(item, str) for item in names):
+            return False  # `aws eks list-clusters` prints cluster names under the same key
+    items = items_of(kind, pages)
+    exports.workloads.append((path, kind, items))
+    if kind == "instance":
+        exports.instances.append((path, items))
+    return True
 
 
 def read_exports(folder: Path) -> Exports:

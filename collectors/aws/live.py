@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from collectors.aws.workloads import KINDS
 from collectors.live import LiveRun, out_option, quiet_option
 
 SOURCE = "aws"
@@ -41,6 +42,8 @@ class Collector:
         self.account = ""
         self._clients: dict[str, Any] = {}
         self._refused: set[tuple[str, str]] = set()  # (call, error code) already logged
+        self.failures = 0  # calls denied or failed so far (an inventory read with none is complete)
+        self.cache: dict[tuple[str, str], Any] = {}  # (what, region) -> a read shared by two inventory kinds
 
     def client(self, service: str) -> Any:
         key = service if service in _GLOBAL else f"{service}@{self.region}"
@@ -63,6 +66,7 @@ class Collector:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in _ABSENT:
                 return None
+            self.failures += 1
             kind = "denied" if code in _DENIED or "AccessDenied" in code else (
                 "throttled" if "Throttl" in code else "failed")
             # A per-user or per-resource call denied once is denied for all: log it once.
@@ -70,6 +74,7 @@ class Collector:
                 self._refused.add((name, code))
                 self.run.denied(name, scope or f"aws:account/{self.account}", exc, kind)
         except BotoCoreError as exc:
+            self.failures += 1
             self.run.denied(name, scope or f"aws:account/{self.account}", exc, "failed")
         return None
 
@@ -253,12 +258,14 @@ class Collector:
         """EC2 instances with an instance profile (SSM SendCommand / StartSession targets) and EKS access."""
         reservations: list[dict[str, Any]] = []
         clusters: list[dict[str, Any]] = []
-        instances_readable = clusters_readable = False
+        instances_readable, clusters_readable = True, False
         for region in self.regions:
             self.region = region
+            before = self.failures
             found = self._instances()
-            if found is not None:
-                instances_readable = True
+            if found is None or self.failures != before:
+                instances_readable = False  # a partial instance inventory would hide instances
+            else:
                 reservations.extend(found)
             described = self._clusters()
             if described is not None:
@@ -270,6 +277,40 @@ class Collector:
         if clusters_readable:
             self.run.write(f"{self.account}/eks-clusters.json", {"EksClusters": clusters})
             self.run.count("EKS clusters", len(clusters))
+
+    def workloads(self, bar: Any) -> None:
+        """The workload inventory (collectors.aws.workloads): one file per kind in the API's response shape,
+        over every region. A kind's file is written only when every call for it succeeded in every region:
+        an incomplete inventory would hide the workloads it misses, while a missing one is known to be
+        missing (the techniques then draw assumed edges). Each denied call is in collection.json."""
+        found: dict[str, list[Any]] = {kind: [] for kind, _ in _WORKLOAD_READERS}
+        complete = dict.fromkeys(found, True)
+        steps = [(region, kind, reader) for region in self.regions for kind, reader in _WORKLOAD_READERS]
+        for region, kind, reader in self.run.track(steps, f"{self.account}: workloads", bar):
+            if not self._offered(kind, region):
+                continue  # the service does not exist in the region: it has no workloads there
+            self.region = region
+            before = self.failures
+            items = reader(self)
+            if items is None or self.failures != before:
+                complete[kind] = False
+            else:
+                found[kind].extend(items)
+        for kind, items in found.items():
+            if not complete[kind]:
+                continue
+            spec = KINDS[kind]
+            self.run.write(f"{self.account}/{spec.file}", items if spec.per_item else {spec.key: items})
+            self.run.count(f"{spec.label}s", len(items))
+
+    def _offered(self, kind: str, region: str) -> bool:
+        """Is the kind's service in the region (botocore's endpoint data; unknown counts as offered)?"""
+        service = _CLIENT_OF.get(KINDS[kind].service, KINDS[kind].service)
+        try:
+            regions = self.session.get_available_regions(service)
+        except Exception:  # noqa: BLE001 (a session without endpoint data: ask the region anyway)
+            return True
+        return not regions or region in regions
 
     def _instances(self) -> list[dict[str, Any]] | None:
         pages = self.pages("ec2", "describe_instances")
@@ -392,6 +433,180 @@ def _lambda_policies(c: Collector) -> list[dict[str, Any]]:
     return out
 
 
+def _listed(c: Collector, service: str, operation: str, key: str, **kwargs: Any) -> list[Any] | None:
+    pages = c.pages(service, operation, **kwargs)
+    return None if pages is None else [item for page in pages for item in page.get(key, [])]
+
+
+def _functions(c: Collector) -> list[Any] | None:
+    return _listed(c, "lambda", "list_functions", "Functions")
+
+
+def _event_source_mappings(c: Collector) -> list[Any] | None:
+    return _listed(c, "lambda", "list_event_source_mappings", "EventSourceMappings")
+
+
+def _launch_template_versions(c: Collector) -> list[Any] | None:
+    # Every template's latest and default version (no template named: all of them).
+    return _listed(c, "ec2", "describe_launch_template_versions", "LaunchTemplateVersions",
+                   Versions=["$Latest", "$Default"])
+
+
+def _autoscaling_groups(c: Collector) -> list[Any] | None:
+    return _listed(c, "autoscaling", "describe_auto_scaling_groups", "AutoScalingGroups")
+
+
+def _ecs_clusters(c: Collector) -> list[Any] | None:
+    arns = _listed(c, "ecs", "list_clusters", "clusterArns")
+    if arns is None:
+        return None
+    ecs = c.client("ecs")
+    out: list[Any] = []
+    for start in range(0, len(arns), 100):  # DescribeClusters takes up to 100 clusters
+        described = c.call("ecs:DescribeClusters", lambda a=arns[start:start + 100]: ecs.describe_clusters(clusters=a))
+        out.extend((described or {}).get("clusters", []))
+    return out
+
+
+def _ecs_services(c: Collector) -> list[Any] | None:
+    """Every cluster's services (describe-services, merged over clusters and batches of 10)."""
+    if ("ecs-services", c.region) in c.cache:
+        return c.cache[("ecs-services", c.region)]
+    before = c.failures
+    arns = _listed(c, "ecs", "list_clusters", "clusterArns")
+    if arns is None:
+        return None
+    ecs = c.client("ecs")
+    out: list[Any] = []
+    for cluster in arns:
+        services = _listed(c, "ecs", "list_services", "serviceArns", cluster=cluster)
+        if services is None:
+            return None
+        for start in range(0, len(services), 10):  # DescribeServices takes up to 10 services
+            described = c.call("ecs:DescribeServices", lambda cl=cluster, s=services[start:start + 10]:
+                               ecs.describe_services(cluster=cl, services=s))
+            out.extend((described or {}).get("services", []))
+    if c.failures == before:
+        c.cache[("ecs-services", c.region)] = out
+    return out
+
+
+def _ecs_task_definitions(c: Collector) -> list[Any] | None:
+    """The task definitions the region's services run (the roles their tasks get)."""
+    services = _ecs_services(c)
+    if services is None:
+        return None
+    ecs = c.client("ecs")
+    wanted = sorted({s["taskDefinition"] for s in services if s.get("taskDefinition")})
+    out = []
+    for arn in wanted:
+        described = c.call("ecs:DescribeTaskDefinition", lambda a=arn: ecs.describe_task_definition(taskDefinition=a))
+        if described:
+            out.append(_clean(described))
+    return out
+
+
+def _stacks(c: Collector) -> list[Any] | None:
+    return _listed(c, "cloudformation", "describe_stacks", "Stacks")
+
+
+def _stack_sets(c: Collector) -> list[Any] | None:
+    summaries = _listed(c, "cloudformation", "list_stack_sets", "Summaries", Status="ACTIVE")
+    if summaries is None:
+        return None
+    cfn = c.client("cloudformation")
+    out = []
+    for summary in summaries:
+        described = c.call("cloudformation:DescribeStackSet",
+                           lambda n=summary["StackSetName"]: cfn.describe_stack_set(StackSetName=n))
+        if described:
+            out.append(_clean(described))
+    return out
+
+
+def _projects(c: Collector) -> list[Any] | None:
+    names = _listed(c, "codebuild", "list_projects", "projects")
+    if names is None:
+        return None
+    codebuild = c.client("codebuild")
+    out: list[Any] = []
+    for start in range(0, len(names), 100):  # BatchGetProjects takes up to 100 names
+        described = c.call("codebuild:BatchGetProjects",
+                           lambda n=names[start:start + 100]: codebuild.batch_get_projects(names=n))
+        out.extend((described or {}).get("projects", []))
+    return out
+
+
+def _dev_endpoints(c: Collector) -> list[Any] | None:
+    return _listed(c, "glue", "get_dev_endpoints", "DevEndpoints")
+
+
+def _glue_jobs(c: Collector) -> list[Any] | None:
+    return _listed(c, "glue", "get_jobs", "Jobs")
+
+
+def _notebooks(c: Collector) -> list[Any] | None:
+    summaries = _listed(c, "sagemaker", "list_notebook_instances", "NotebookInstances")
+    if summaries is None:
+        return None
+    sagemaker = c.client("sagemaker")
+    out = []
+    for summary in summaries:
+        described = c.call("sagemaker:DescribeNotebookInstance", lambda n=summary["NotebookInstanceName"]:
+                           sagemaker.describe_notebook_instance(NotebookInstanceName=n))
+        if described:
+            out.append(_clean(described))
+    return out
+
+
+def _apprunner_services(c: Collector) -> list[Any] | None:
+    apprunner = c.client("apprunner")
+    summaries: list[Any] = []
+    token: str | None = None
+    while True:  # ListServices has no botocore paginator
+        page = c.call("apprunner:ListServices", lambda t=token: apprunner.list_services(**({"NextToken": t} if t else {})))
+        if page is None:
+            return None
+        summaries.extend(page.get("ServiceSummaryList", []))
+        token = page.get("NextToken")
+        if not token:
+            break
+    out = []
+    for summary in summaries:
+        described = c.call("apprunner:DescribeService",
+                           lambda a=summary["ServiceArn"]: apprunner.describe_service(ServiceArn=a))
+        if described:
+            out.append(_clean(described))
+    return out
+
+
+def _code_interpreters(c: Collector) -> list[Any] | None:
+    summaries = _listed(c, "bedrock-agentcore-control", "list_code_interpreters", "codeInterpreterSummaries")
+    if summaries is None:
+        return None
+    control = c.client("bedrock-agentcore-control")
+    out = []
+    for summary in summaries:
+        described = c.call("bedrock-agentcore:GetCodeInterpreter", lambda i=summary["codeInterpreterId"]:
+                           control.get_code_interpreter(codeInterpreterId=i))
+        if described:
+            out.append(_clean(described))
+    return out
+
+
+# Inventory kind -> its reader for the current region (collectors.aws.workloads.KINDS; EC2 instances are
+# read with the EKS clusters, `compute`).
+_WORKLOAD_READERS: list[tuple[str, Callable[[Collector], list[Any] | None]]] = [
+    ("function", _functions), ("event-source-mapping", _event_source_mappings),
+    ("launch-template", _launch_template_versions), ("autoscaling-group", _autoscaling_groups),
+    ("ecs-cluster", _ecs_clusters), ("ecs-service", _ecs_services), ("ecs-task-definition", _ecs_task_definitions),
+    ("stack", _stacks), ("stack-set", _stack_sets), ("project", _projects), ("dev-endpoint", _dev_endpoints),
+    ("glue-job", _glue_jobs), ("notebook-instance", _notebooks), ("apprunner-service", _apprunner_services),
+    ("code-interpreter", _code_interpreters),
+]
+
+_CLIENT_OF = {"bedrock-agentcore": "bedrock-agentcore-control"}  # inventory service -> boto3 client name
+
 _REGIONAL_READERS = [_kms_policies, _secret_policies, _sqs_policies, _sns_policies, _lambda_policies]
 # Services whose API is global: one client whatever the region.
 _GLOBAL = {"iam", "sts", "organizations", "s3"}
@@ -438,6 +653,7 @@ def collect_account(session: Any, run: LiveRun, endpoint_url: str | None = None,
             ("Identity Center", collector.identity_center),
             ("resource policies", lambda: collector.resource_policies(bar)),
             ("EC2 and EKS", collector.compute),
+            ("workloads", lambda: collector.workloads(bar)),
         ]
         task = bar.add_task(collector.account, total=len(steps))
         for label, step in steps:
@@ -467,7 +683,8 @@ def assume_role_session(base: Any, role_arn: str, endpoint_url: str | None = Non
 @quiet_option
 def command(profile: str | None, role_arns: tuple[str, ...], regions: tuple[str, ...], endpoint_url: str | None,
             out_root: Any, quiet: bool) -> None:
-    """AWS IAM, credentials, Organizations SCPs, Identity Center, resource policies, EKS access (read-only)."""
+    """AWS IAM, credentials, Organizations SCPs, Identity Center, resource policies, EKS access, workload
+    inventory (read-only)."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 

@@ -27,7 +27,7 @@ from collectors.aws.permissions import transform_permissions
 from collectors.aws.policy_documents import evaluate
 from collectors.aws.resource_policies import transform_resource_policies
 from collectors.aws.resources import account_of, parse_arn
-from collectors.aws.technique_rules import Context, Function, Instance
+from collectors.aws.technique_rules import Context, Function
 from collectors.aws.transform import (
     AccountData,
     Principal,
@@ -39,6 +39,7 @@ from collectors.aws.transform import (
     transform_user,
 )
 from collectors.aws.trust import transform_trust, trust_properties
+from collectors.aws.workloads import KINDS, Workload, link, parse_kind
 from collectors.base import UNEXPECTED, SourceFileError, account_for, checked, guard, unexpected
 from collectors.live import apply_collection_log
 from graph.coverage import CollectResult, CoverageStatus
@@ -250,7 +251,7 @@ def collect_offline(folder: Path) -> CollectResult:
     _credentials(exports, folder, accounts, reports, sink, result)
     context = Context(accounts, user_facts=_user_facts(reports))
     _resource_policies(exports, folder, accounts, lookup, context, sink, result)
-    _instances(exports, folder, accounts, lookup, context, result)
+    _workloads(exports, folder, accounts, lookup, context, result)
     escalations = escalation_edges(context)
     if accounts:
         sink.add(str(next(iter(accounts.values())).path), escalations.nodes, escalations.edges)
@@ -407,36 +408,68 @@ def _resource_policies(exports: Exports, folder: Path, accounts: dict[str, Accou
                     Function(function_arn, role))
 
 
-def _instances(exports: Exports, folder: Path, accounts: dict[str, AccountData], lookup: _Principals,
+def _workloads(exports: Exports, folder: Path, accounts: dict[str, AccountData], lookup: _Principals,
                context: Context, result: CollectResult) -> None:
-    """EC2 instances with an instance profile: whose role an SSM session would hand over."""
-    for path, reservations in exports.instances:
-        _per_file(result, str(path), _instances_of_file, path, reservations, folder, accounts, context,
-                  result)
+    """The workload inventory (collectors.aws.workloads): each file's workloads with their roles, and which
+    kinds were collected for which account. A bad record is an error naming it; the others load."""
+    profiles: dict[str, dict[str, Principal]] = {}  # account -> instance profile ARN and name -> role
+    for account, data in accounts.items():
+        for role in data.roles.values():
+            for profile in role.raw.get("InstanceProfileList") or []:
+                if isinstance(profile, dict):
+                    for key in ("Arn", "InstanceProfileName"):
+                        if profile.get(key):
+                            profiles.setdefault(account, {})[str(profile[key])] = role
+
+    def find_profile(reference: str, account: str) -> Principal | None:
+        return profiles.get(account_of(reference) or account, {}).get(reference)
+
+    for path, kind, items in exports.workloads:
+        account = _account_for_file(path, folder, accounts)
+        if account is None:
+            account = next((a for item in items if isinstance(item, dict)
+                            for a in [account_of(str(item.get("FunctionArn") or item.get("arn") or ""))] if a), None)
+        if account is None or account not in accounts:
+            result.coverage.notes.append(f"{path}: {KINDS[kind].label} inventory of account {account or '?'} "
+                                         "skipped, because that account's authorization details did not load")
+            continue
+        parsed = _per_file(result, str(path), parse_kind, kind, items, path, account, lookup.find, find_profile)
+        if parsed is None:
+            continue
+        for error in parsed.errors:
+            result.fail(error)
+        result.coverage.notes.extend(parsed.notes)
+        context.inventory.mark(account, kind)
+        for workload in parsed.workloads:
+            context.inventory.add(account_of(workload.arn) or account, workload)
+        if str(path) not in result.coverage.files:
+            result.coverage.files.append(str(path))
+    # Functions known only from resource-policies.json (ExecutionRole entries) and which have a policy.
+    with_policy = {str(i.get("ResourceArn")) for _, items in exports.resource_policies for i in items
+                   if isinstance(i, dict) and i.get("Service") == "lambda" and i.get("Policy")}
+    for account, functions in context.functions.items():
+        listed = {w.arn for w in context.inventory.workloads(account, "function")}
+        for function in functions:
+            if function.arn not in listed:
+                context.inventory.add(account, _function_workload(function))
+    context.functions.clear()
+    for account in accounts:
+        for function in context.inventory.workloads(account, "function"):
+            if function.arn in with_policy:
+                function.facts["policy"] = True
+    policies_known = {_account_for_file(path, folder, accounts) or "" for path, _ in exports.resource_policies}
+    link(context.inventory, policies_known)
+    for account in sorted(accounts):
+        missing = [KINDS[k].file for k in KINDS if not context.inventory.collected(account, k)]
+        if missing:
+            result.coverage.notes.append(
+                f"{account}: workload inventory not collected ({', '.join(missing)}); existing-workload "
+                "techniques draw assumed edges for grants on every workload of those kinds")
 
 
-def _instances_of_file(path: Path, reservations: list, folder: Path, accounts: dict[str, AccountData],
-                       context: Context, result: CollectResult) -> None:
-    account = _account_for_file(path, folder, accounts)
-    if account is None or account not in accounts:
-        return
-    profiles = {str(p.get("Arn")): role for role in accounts[account].roles.values()
-                for p in role.raw.get("InstanceProfileList") or [] if isinstance(p, dict)}
-    for reservation in reservations:
-        for instance in (reservation or {}).get("Instances") or []:
-            profile = str((instance.get("IamInstanceProfile") or {}).get("Arn", ""))
-            role = profiles.get(profile)
-            if role is None:
-                if profile:
-                    result.coverage.notes.append(f"instance {instance.get('InstanceId')} uses instance "
-                                                 f"profile {profile}, not in the authorization details")
-                continue
-            zone = str((instance.get("Placement") or {}).get("AvailabilityZone", ""))
-            region = zone[:-1] if zone and zone[-1].isalpha() else zone or "*"
-            arn = f"arn:aws:ec2:{region}:{account}:instance/{instance.get('InstanceId')}"
-            context.instances.setdefault(account, []).append(Instance(arn, role))
-    if str(path) not in result.coverage.files:
-        result.coverage.files.append(str(path))
+def _function_workload(function: Function) -> Workload:
+    return Workload("lambda", "function", function.arn, function.arn.rsplit(":", 1)[-1], function.role,
+                    {"source": "resource-policies.json"})
 
 
 def _user_facts(reports: dict[str, tuple[Path, dict]]) -> dict[str, dict[str, object]]:

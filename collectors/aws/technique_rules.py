@@ -17,6 +17,7 @@ from typing import Any
 
 from collectors.aws.policy_documents import Grant, condition_items, matches
 from collectors.aws.transform import AccountData, Principal
+from collectors.aws.workloads import Inventory, Workload
 from graph.schema import EdgeKind
 from graph.techniques import CATALOGUE, References, Technique, register
 
@@ -46,6 +47,25 @@ class Context:
     functions: dict[str, list[Function]] = field(default_factory=dict)  # account -> functions
     # user ARN -> {"keys": number of access keys, "password": console password?} (credential report)
     user_facts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The workload inventory (collectors.aws.workloads): workloads per account and kind, and which kinds
+    # were collected for which account (collected and empty is not the same as not collected).
+    inventory: Inventory = field(default_factory=Inventory)
+
+    def workloads(self, account: str, kind: str) -> list[Workload]:
+        """The account's workloads of a kind (collectors.aws.workloads.KINDS), `instances` and `functions`
+        included."""
+        found = list(self.inventory.workloads(account, kind))
+        known = {w.arn for w in found}
+        legacy: list[Instance | Function] = {"instance": self.instances, "function": self.functions}.get(
+            kind, {}).get(account, [])  # type: ignore[assignment]
+        service = "ec2" if kind == "instance" else "lambda"
+        found += [Workload(service, kind, w.arn, w.arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1], w.role)
+                  for w in legacy if w.arn not in known]
+        return found
+
+    def collected(self, account: str, kind: str) -> bool:
+        """Was the account's inventory of this kind collected (even if empty)?"""
+        return self.inventory.collected(account, kind)
 
     def identities(self, principal: Principal, *types: str) -> Iterator[Principal]:
         data = self.accounts[principal.account]
@@ -63,6 +83,8 @@ class Hit:
     grants: list[tuple[str, Grant]]  # (action, grant)
     # Why the hit stands on an assumption (inventory that would prove it was not collected); "" when proven.
     assumed: str = ""
+    # The workload the hit goes through ("Lambda function billing (arn)"), named in the edge's `via`.
+    via: str = ""
 
     @property
     def bounds(self) -> tuple[str, ...]:
@@ -76,7 +98,7 @@ class Rule:
 
     find: Callable[[Principal, Context], Iterable[Hit]]
     # What it can reach: "user", "group", "role" (any role, or one trusting `services`), "policy holder",
-    # "function" (a Lambda function's role), "instance" (an EC2 instance's role).
+    # or a workload kind of collectors.aws.workloads.KINDS ("function", "instance", "stack" ...): its role.
     target: str = "role"
     services: tuple[str, ...] = ()
 

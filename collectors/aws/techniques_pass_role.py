@@ -32,11 +32,9 @@ Way = tuple[tuple[str, ...], tuple[str, str] | None]
 def _exists(ctx: Context, account: str, kind: str) -> bool | None:
     """Does the account hold a workload of this inventory kind (collectors.aws.workloads): True or False
     when that kind was collected for the account, None when it was not."""
-    collected = getattr(ctx, "collected", None)  # Context.collected / .workloads come with the inventory
-    workloads = getattr(ctx, "workloads", None)
-    if collected is None or workloads is None or not collected(account, kind):
+    if not ctx.collected(account, kind):
         return None
-    return bool(workloads(account, kind))
+    return bool(ctx.workloads(account, kind))
 
 
 def _choose(principal: Principal, ctx: Context, ways: tuple[Way, ...]) -> tuple[tuple[str, ...], str] | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from collectors.aws import collect_offline
 from tests.collectors.test_aws import doc, role_entry, user_entry, write_account
+from tests.techniques import workload_exports as wx
 from tests.techniques.cases import Case, Probe, Step, steps_of
 
 ACCT = "333333333333"
@@ -47,6 +48,8 @@ def admin_role(name: str, service: str, profile: bool = False) -> dict:
                                         "Roles": []}]
     return role
 
+
+PROFILE = f"arn:aws:iam::{ACCT}:instance-profile/ec2-admin"
 
 # technique -> (statements of the attacker, extra setup, edge kind, target arn)
 STATEMENTS = {
@@ -102,6 +105,45 @@ STATEMENTS = {
                               allow("autoscaling:CreateAutoScalingGroup")], {}, "CAN_RUN_AS", arn("role", "ec2-admin")),
     "aws.lambda.update-function-code": ([allow("lambda:UpdateFunctionCode", f"arn:aws:lambda:us-east-1:{ACCT}:function:billing")],
                            {"functions": True}, "CAN_RUN_AS", arn("role", "lambda-admin")),
+    # Existing workloads (the inventory is in `workloads`: collectors.aws.workloads kinds -> items).
+    "aws.ec2.modify-instance-user-data": ([allow(a, f"arn:aws:ec2:us-east-1:{ACCT}:instance/i-0abc") for a in (
+        "ec2:ModifyInstanceAttribute", "ec2:StopInstances", "ec2:StartInstances")], {"instances": True}, "CAN_RUN_AS",
+        arn("role", "ec2-admin")),
+    "aws.ec2.launch-template-version": ([allow(a, f"arn:aws:ec2:us-east-1:{ACCT}:launch-template/lt-0abc") for a in (
+        "ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate")], {"workloads": {
+            "launch_template": [wx.launch_template_version("lt-0abc", "web", PROFILE)],
+            "autoscaling_group": [wx.autoscaling_group(ACCT, "web", "lt-0abc")]}}, "CAN_RUN_AS", arn("role", "ec2-admin")),
+    "aws.ec2-instance-connect.send-ssh-public-key": ([
+        allow("ec2-instance-connect:SendSSHPublicKey", f"arn:aws:ec2:us-east-1:{ACCT}:instance/i-0abc"),
+        allow("ec2:DescribeInstances")], {"instances": True}, "CAN_RUN_AS", arn("role", "ec2-admin")),
+    "aws.apprunner.update-service": ([allow("apprunner:UpdateService", f"arn:aws:apprunner:us-east-1:{ACCT}:service/web/*")],
+        {"workloads": {"apprunner_service": [wx.apprunner_service(ACCT, "web", arn("role", "apprunner-admin"))]}},
+        "CAN_RUN_AS", arn("role", "apprunner-admin")),
+    "aws.cloudformation.update-stack": ([allow("cloudformation:UpdateStack", f"arn:aws:cloudformation:us-east-1:{ACCT}:stack/net/*")],
+        {"workloads": {"stack": [wx.stack(ACCT, "net", arn("role", "cfn-admin"))]}}, "CAN_RUN_AS", arn("role", "cfn-admin")),
+    "aws.cloudformation.execute-change-set": ([allow(a, f"arn:aws:cloudformation:us-east-1:{ACCT}:stack/net/*") for a in (
+        "cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet")],
+        {"workloads": {"stack": [wx.stack(ACCT, "net", arn("role", "cfn-admin"))]}}, "CAN_RUN_AS", arn("role", "cfn-admin")),
+    "aws.codebuild.start-build": ([allow("codebuild:StartBuild", f"arn:aws:codebuild:us-east-1:{ACCT}:project/release")],
+        {"workloads": {"project": [wx.project(ACCT, "release", arn("role", "build-admin"))]}}, "CAN_RUN_AS",
+        arn("role", "build-admin")),
+    "aws.glue.update-dev-endpoint": ([allow("glue:UpdateDevEndpoint", f"arn:aws:glue:us-east-1:{ACCT}:devEndpoint/etl")],
+        {"workloads": {"dev_endpoint": [wx.dev_endpoint("etl", arn("role", "glue-admin"))]}}, "CAN_RUN_AS",
+        arn("role", "glue-admin")),
+    "aws.sagemaker.presigned-notebook-url": ([allow("sagemaker:CreatePresignedNotebookInstanceUrl",
+                                                    f"arn:aws:sagemaker:us-east-1:{ACCT}:notebook-instance/research")],
+        {"workloads": {"notebook_instance": [wx.notebook(ACCT, "research", arn("role", "sm-admin"))]}}, "CAN_RUN_AS",
+        arn("role", "sm-admin")),
+    "aws.sagemaker.notebook-lifecycle-config": ([allow("sagemaker:CreateNotebookInstanceLifecycleConfig")] + [
+        allow(a, f"arn:aws:sagemaker:us-east-1:{ACCT}:notebook-instance/research") for a in (
+            "sagemaker:StopNotebookInstance", "sagemaker:UpdateNotebookInstance", "sagemaker:StartNotebookInstance")],
+        {"workloads": {"notebook_instance": [wx.notebook(ACCT, "research", arn("role", "sm-admin"))]}}, "CAN_RUN_AS",
+        arn("role", "sm-admin")),
+    "aws.bedrock-agentcore.invoke-code-interpreter": ([allow(a, f"arn:aws:bedrock-agentcore:us-east-1:{ACCT}:"
+                                                               "code-interpreter-custom/analyst-*") for a in (
+        "bedrock-agentcore:StartCodeInterpreterSession", "bedrock-agentcore:InvokeCodeInterpreter")],
+        {"workloads": {"code_interpreter": [wx.code_interpreter(ACCT, "analyst", arn("role", "agent-admin"))]}},
+        "CAN_RUN_AS", arn("role", "agent-admin")),
     "aws.ssm.send-command": ([allow("ssm:SendCommand", f"arn:aws:ec2:us-east-1:{ACCT}:instance/*")], {"instances": True},
                         "CAN_RUN_AS", arn("role", "ec2-admin")),
     "aws.ssm.start-session": ([allow("ssm:StartSession")], {"instances": True}, "CAN_RUN_AS", arn("role", "ec2-admin")),
@@ -130,10 +172,13 @@ def build(folder: Path, statements: list[dict], setup: dict) -> None:
     write_account(folder, ACCT, users=[user_entry(ACCT, "attacker", *statements) if statements
                                        else user_entry(ACCT, "attacker"), user_entry(ACCT, "victim")],
                   roles=roles, groups=[group_entry("admins")], policies=policies)
-    if setup.get("functions"):
-        (folder / ACCT / "resource-policies.json").write_text(json.dumps({"ResourcePolicies": [
-            {"Service": "lambda", "ResourceArn": f"arn:aws:lambda:us-east-1:{ACCT}:function:billing",
-             "ExecutionRole": arn("role", "lambda-admin")}]}))
+    # The workload inventory is collected (and empty unless the setup lists workloads), so that no
+    # existing-workload technique draws assumed edges into another technique's case.
+    workloads = dict(setup.get("workloads", {}))
+    if setup.get("functions"):  # a function triggered by its own events (an SQS event source mapping)
+        workloads["function"] = [wx.function(ACCT, "billing", arn("role", "lambda-admin"))]
+        workloads["event_source_mapping"] = [wx.event_source_mapping(ACCT, "billing")]
+    wx.write_inventory(folder / ACCT, missing=tuple(setup.get("missing", ())), **workloads)
     if setup.get("instances"):
         (folder / ACCT / "ec2-instances.json").write_text(json.dumps({"Reservations": [{"Instances": [
             {"InstanceId": "i-0abc", "Placement": {"AvailabilityZone": "us-east-1a"},

@@ -6,7 +6,8 @@ a path requires, one statement each, in a world where the path's prerequisites e
 an administrator user, a read-only user, administrator roles trusting each compute service, an
 administrator and a read-only role trusting the account (the read-only one with a customer-managed
 policy), an administrator role trusting only the administrator user, an administrator group without
-members, the attacker's own group and customer-managed policy; a case adds workloads with `extra`).
+members, the attacker's own group and customer-managed policy, a collected and empty workload
+inventory; a case adds workloads with `extra`).
 
 The rule (test_pathfinding_paths.py): with every permission, the path engine finds the attacker
 admin over the account by a path whose edges name the case's technique; without any one of them,
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.collectors.test_aws import doc, role_entry, user_entry, write_account
+from tests.techniques.workload_exports import write_inventory
 
 PATHS_FILE = Path(__file__).with_name("pathfinding_paths.json")
 ACCT = "444455556666"
@@ -115,6 +117,9 @@ def build_world(folder: Path, case: PathCase, permissions: tuple[tuple[str, str]
                  "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True, "Document": doc(READ_ONLY)}]}
                 for name, policy in (("attacker-managed", OWN_POLICY), ("plain-managed", PLAIN_POLICY))]
     write_account(folder, ACCT, users=users, roles=roles, groups=groups, policies=policies)
+    # The workload inventory is collected and empty (a case's `extra` adds workloads): no existing-workload
+    # technique draws assumed edges (collectors.aws.techniques_workloads) into another path's case.
+    write_inventory(folder / ACCT)
     if case.extra is not None:
         case.extra(folder / ACCT)
     return folder / ACCT
