@@ -7,6 +7,8 @@ explains the world they run in.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -66,3 +68,10 @@ def test_path_absent_without_any_one_permission(tmp_path, path_id, dropped):
     row = _account_admin(tmp_path, case, permissions)
     assert row is None, (f"{path_id} without {case.permissions[dropped][0]}: still admin by "
                          f"{[d.get('techniques') for _, _, d in row['path']]}")
+
+
+def test_docs_coverage_table_matches_the_cases():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "collectors" / "aws.md").read_text()
+    section = text.split("### pathfinding.cloud coverage", 1)[1].split("\n### ", 1)[0]
+    rows = re.findall(r"^\| ([a-z0-9-]+-\d{3}) \| .+ \| `([^`]+)` \|$", section, flags=re.MULTILINE)
+    assert dict(rows) == {path_id: case.technique for path_id, case in CASES.items()}
