@@ -11,6 +11,7 @@ docs/collectors/aws.md ("Escalation techniques").
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from collectors.aws import techniques_iam, techniques_pass_role, techniques_work
 from collectors.aws.access_levels import canonical
 from collectors.aws.policy_documents import bound_properties
 from collectors.aws.technique_rules import Context, Hit, techniques
-from collectors.aws.transform import Principal
+from collectors.aws.transform import AccountData, Principal
 from graph.records import Record, edge, node
 from graph.schema import EdgeKind, Family
 from graph.techniques import Technique
@@ -37,8 +38,9 @@ def is_account_admin(principal: Principal) -> bool:
                for g in principal.grants)
 
 
-# From this many targets on, one principal's identical hits go through a shared hub node: the
-# principals holding a technique on `*` then cost one edge each instead of one per identity.
+# From this many targets on, the identical hits of one principal and technique (the same grants, so the
+# same MFA requirement, conditions and time bounds) go through a shared hub node: holders of a technique
+# on `*` then cost one edge each instead of one per identity.
 HUB_MIN_TARGETS = 25
 
 
@@ -48,52 +50,79 @@ class EscalationRecords:
     edges: list[Record] = field(default_factory=list)
 
 
-def _signature(hit: Hit) -> tuple[tuple[str, str, bool], ...]:
-    return tuple(sorted((action, grant.via, grant.mfa_required) for action, grant in hit.grants)) + (
-        (hit.assumed, "", False),)
+@dataclass
+class _Hub:
+    """A set of identities that one or more principals reach with the same grants; its member edges
+    are drawn once, whoever reaches it."""
+
+    node_id: str
+    account: str
+    kind: EdgeKind
+    changes_permissions: bool
+    members: tuple[tuple[str, str], ...]  # (target node id, why the hit on it is assumed, "" when proven)
+    techniques: list[str] = field(default_factory=list)
+
+
+_HubKey = tuple[EdgeKind, bool, tuple[tuple[str, str], ...]]
+
+
+def _signature(hit: Hit) -> tuple[tuple[str, str, bool, tuple[str, ...], tuple[str, ...]], ...]:
+    """What an edge drawn from a hit carries besides its target: the grants' statements, MFA requirements,
+    conditions and time bounds. Hits of one principal with the same signature can share one edge to a hub."""
+    return tuple(sorted((action, grant.via, grant.mfa_required, tuple(grant.conditions), grant.bounds)
+                        for action, grant in hit.grants))
 
 
 def escalation_edges(ctx: Context) -> EscalationRecords:
     """Every registered technique over every collected principal; one edge per (source, target, kind).
 
-    When one principal reaches HUB_MIN_TARGETS or more identities with a technique through the same
-    grants (a grant on `*`), the edge goes to a hub node standing for exactly that set of identities,
-    and the hub has one edge to each of them; principals reaching the same set share the hub. The
-    reachable set and every edge's MFA requirement stay the same; the edge count grows linearly.
+    The hits of one principal and technique are grouped by the grants they use (`_signature`). A group
+    reaching HUB_MIN_TARGETS or more identities becomes one edge to a hub node standing for exactly that
+    set of identities (who reaches it carries the grants: MFA, conditions, time bounds; the hub's edge to
+    each member carries the member's own `assumed` reason, if any); smaller groups stay direct edges. The
+    hub is keyed by its edge kind, whether it changes permissions, and its members with their reasons, and
+    not by the technique or the principal, so every principal holding the same wildcard shares it (e.g.
+    PutUserPolicy and AttachUserPolicy on `*` reach "every user of account A" through the same hub), and
+    edges grow with identities + grants, not identities x identities.
+
+    A technique skips its own holder as a target; to keep holders of the same grant on one set, it is run
+    on a copy of the principal, so it reaches the principal itself exactly when the principal is a target
+    like any other. That self hit is a no-op: kept as a member of a hub, never drawn as a direct edge.
     """
     out = EscalationRecords()
     merged: dict[tuple[str, str, EdgeKind, bool, tuple[str, ...]], dict[str, Any]] = {}
-    hubs: dict[str, list[Principal]] = {}
+    hubs: dict[_HubKey, _Hub] = {}
     catalogue = techniques()
     for data in ctx.accounts.values():
         for principal in data.principals():
             if not principal.grants or is_account_admin(principal):
                 continue
+            probe = copy.copy(principal)  # not `principal`: techniques reach it like any other identity
             for item in catalogue:
-                hits = list(item.derive.find(principal, ctx))
-                if len(hits) >= HUB_MIN_TARGETS and len({_signature(h) for h in hits}) == 1:
-                    reached = {h.target.node_id: h.target for h in hits}
-                    if principal.type == hits[0].target.type:
-                        # Holders of the same wildcard reach each other but not themselves; counting
-                        # oneself in (a no-op) lets them share one hub.
-                        reached[principal.node_id] = principal
-                    targets = sorted(reached.items())
-                    hub = _hub_id(data.account, item.id, [t for t, _ in targets])
-                    if hub not in hubs:
-                        hubs[hub] = [p for _, p in targets]
-                        out.nodes.append(node(hub, Family.IDENTITY, "Group", "aws",
-                                              f"{len(targets)} identities {item.id} reaches in {data.account}",
-                                              f"aws:account/{data.account}", human=False, hub=True,
-                                              techniques=[item.id], members=len(targets)))
-                        for target_id, _ in targets:
-                            out.edges.append(edge(hub, target_id, item.edge_kind,
-                                                  f"{item.id} reaches every identity of this set",
-                                                  mfa_required=False, conditions=[], techniques=[item.id],
-                                                  **_grant_scope(item, data.account)))
-                    _merge(merged, principal.node_id, hub, item, hits[0], data.account)
-                    continue
-                for hit in hits:
-                    _merge(merged, principal.node_id, hit.target.node_id, item, hit, data.account)
+                groups: dict[tuple, dict[str, Hit]] = {}
+                for hit in item.derive.find(probe, ctx):
+                    groups.setdefault(_signature(hit), {}).setdefault(hit.target.node_id, hit)
+                for group in groups.values():
+                    others = [hit for target, hit in group.items() if target != principal.node_id]
+                    if len(others) < HUB_MIN_TARGETS:
+                        for hit in others:
+                            _merge(merged, principal.node_id, hit.target.node_id, item, hit, data.account)
+                        continue
+                    hub = _hub(hubs, data, item, group)
+                    if item.id not in hub.techniques:
+                        hub.techniques.append(item.id)
+                    first = next(iter(group.values()))
+                    # the assumptions are the members' own: on the hub's edges, not on the edge to the hub
+                    _merge(merged, principal.node_id, hub.node_id, item, Hit(first.target, first.grants),
+                           data.account)
+    for hub in hubs.values():
+        out.nodes.append(_hub_node(hub))
+        for target, reason in hub.members:
+            out.edges.append(edge(hub.node_id, target, hub.kind,
+                                  f"{' / '.join(hub.techniques)} reaches every identity of this set",
+                                  mfa_required=False, conditions=[], techniques=list(hub.techniques),
+                                  **_scope(hub.changes_permissions, hub.account),
+                                  **assumed_properties([reason])))
     for (source, target, kind, _, bounds), entry in merged.items():
         via = f"{' / '.join(entry['techniques'])}: {'; '.join(entry['vias'])}"
         out.edges.append(edge(source, target, kind, via, mfa_required=all(entry["mfa"]),
@@ -103,14 +132,43 @@ def escalation_edges(ctx: Context) -> EscalationRecords:
     return out
 
 
-def _grant_scope(item: Technique, account: str) -> dict[str, str]:
+def _hub(hubs: dict[_HubKey, _Hub], data: AccountData, item: Technique, group: dict[str, Hit]) -> _Hub:
+    members = tuple(sorted((target, hit.assumed) for target, hit in group.items()))
+    key = (item.edge_kind, item.changes_permissions, members)
+    if key not in hubs:
+        hubs[key] = _Hub(_hub_id(data, key, {hit.target.type for hit in group.values()}), data.account,
+                         item.edge_kind, item.changes_permissions, members)
+    return hubs[key]
+
+
+def _hub_id(data: AccountData, key: _HubKey, types: set[str]) -> str:
+    """`aws:account/<id>/reach/<kind>[/policy-write]/every-<types>` when the set is every identity of those
+    types in the account (nothing assumed), else `.../<digest>` of the set."""
+    kind, changes_permissions, members = key
+    base = f"aws:account/{data.account}/reach/{kind}{'/policy-write' if changes_permissions else ''}"
+    universe = {p.node_id for p in data.principals() if p.type in types}
+    if not any(reason for _, reason in members) and universe == {target for target, _ in members}:
+        return f"{base}/every-{'-'.join(sorted(types))}"
+    text = "\n".join(f"{target}\t{reason}" for target, reason in members)
+    return f"{base}/{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+
+
+def _hub_node(hub: _Hub) -> Record:
+    every = "/every-" in hub.node_id
+    label = (f"every {hub.node_id.rsplit('/every-', 1)[1].replace('-', ' and ')} of {hub.account}" if every
+             else f"{len(hub.members)} identities of {hub.account}")
+    return node(hub.node_id, Family.IDENTITY, "Group", "aws", f"{label} ({' / '.join(hub.techniques)})",
+                f"aws:account/{hub.account}", human=False, hub=True, techniques=list(hub.techniques),
+                members=len(hub.members), every_identity=every)
+
+
+def _scope(changes_permissions: bool, account: str) -> dict[str, str]:
     """A policy write confers admin over the target's account, to whoever can also act as the target."""
-    return {"grant_scope": f"aws:account/{account}"} if item.changes_permissions else {}
+    return {"grant_scope": f"aws:account/{account}"} if changes_permissions else {}
 
 
-def _hub_id(account: str, technique: str, targets: list[str]) -> str:
-    digest = hashlib.sha1("\n".join(targets).encode()).hexdigest()[:12]
-    return f"aws:account/{account}/reach/{technique}/{digest}"
+def _grant_scope(item: Technique, account: str) -> dict[str, str]:
+    return _scope(item.changes_permissions, account)
 
 
 def assumed_properties(reasons: list[str]) -> dict[str, Any]:
