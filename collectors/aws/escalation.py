@@ -19,7 +19,7 @@ from typing import Any
 from collectors.aws import techniques_iam, techniques_pass_role, techniques_workloads  # noqa: F401 (registration)
 from collectors.aws.access_levels import canonical
 from collectors.aws.policy_documents import bound_properties
-from collectors.aws.technique_rules import Context, Hit, techniques
+from collectors.aws.technique_rules import Context, Hit, memoized, techniques
 from collectors.aws.transform import AccountData, Principal
 from graph.records import Record, edge, node
 from graph.schema import EdgeKind, Family
@@ -63,14 +63,20 @@ class _Hub:
     techniques: list[str] = field(default_factory=list)
 
 
-_HubKey = tuple[EdgeKind, bool, tuple[tuple[str, str], ...]]
+_HubKey = tuple[EdgeKind, bool, frozenset[tuple[str, str]]]
 
 
-def _signature(hit: Hit) -> tuple[tuple[str, str, bool, tuple[str, ...], tuple[str, ...]], ...]:
+def _signature(hit: Hit, seen: dict[int, tuple]) -> tuple:
     """What an edge drawn from a hit carries besides its target: the grants' statements, MFA requirements,
-    conditions and time bounds. Hits of one principal with the same signature can share one edge to a hub."""
-    return tuple(sorted((action, grant.via, grant.mfa_required, tuple(grant.conditions), grant.bounds)
-                        for action, grant in hit.grants))
+    conditions and time bounds. Hits of one principal with the same signature can share one edge to a hub.
+    `seen` keeps each grant's part (grants live as long as their principals: their ids are stable)."""
+    parts = []
+    for action, grant in hit.grants:
+        part = seen.get(id(grant))
+        if part is None:
+            part = seen[id(grant)] = (grant.via, grant.mfa_required, tuple(grant.conditions), grant.bounds)
+        parts.append((action, part))
+    return tuple(parts) if len(parts) == 1 else tuple(sorted(parts))
 
 
 def escalation_edges(ctx: Context) -> EscalationRecords:
@@ -89,32 +95,29 @@ def escalation_edges(ctx: Context) -> EscalationRecords:
     on a copy of the principal, so it reaches the principal itself exactly when the principal is a target
     like any other. That self hit is a no-op: kept as a member of a hub, never drawn as a direct edge.
     """
+    with memoized():
+        return _escalation_edges(ctx)
+
+
+def _escalation_edges(ctx: Context) -> EscalationRecords:
     out = EscalationRecords()
     merged: dict[tuple[str, str, EdgeKind, bool, tuple[str, ...]], dict[str, Any]] = {}
     hubs: dict[_HubKey, _Hub] = {}
+    seen: dict[int, tuple] = {}
+    classes: dict[tuple, int] = {}  # grant fingerprint -> class number
+    plans: dict[tuple[str, int], list[_Group]] = {}  # (technique, class) -> its hits, grouped
     catalogue = techniques()
     for data in ctx.accounts.values():
         for principal in data.principals():
             if not principal.grants or is_account_admin(principal):
                 continue
-            probe = copy.copy(principal)  # not `principal`: techniques reach it like any other identity
+            kind_of = classes.setdefault(_fingerprint(principal), len(classes))
             for item in catalogue:
-                groups: dict[tuple, dict[str, Hit]] = {}
-                for hit in item.derive.find(probe, ctx):
-                    groups.setdefault(_signature(hit), {}).setdefault(hit.target.node_id, hit)
-                for group in groups.values():
-                    others = [hit for target, hit in group.items() if target != principal.node_id]
-                    if len(others) < HUB_MIN_TARGETS:
-                        for hit in others:
-                            _merge(merged, principal.node_id, hit.target.node_id, item, hit, data.account)
-                        continue
-                    hub = _hub(hubs, data, item, group)
-                    if item.id not in hub.techniques:
-                        hub.techniques.append(item.id)
-                    first = next(iter(group.values()))
-                    # the assumptions are the members' own: on the hub's edges, not on the edge to the hub
-                    _merge(merged, principal.node_id, hub.node_id, item, Hit(first.target, first.grants),
-                           data.account)
+                plan = plans.get((item.id, kind_of))
+                if plan is None:
+                    plan = plans[(item.id, kind_of)] = _plan(item, principal, ctx, seen)
+                for group in plan:
+                    _draw(group, principal, item, data, merged, hubs)
     for hub in hubs.values():
         out.nodes.append(_hub_node(hub))
         for target, reason in hub.members:
@@ -132,20 +135,73 @@ def escalation_edges(ctx: Context) -> EscalationRecords:
     return out
 
 
-def _hub(hubs: dict[_HubKey, _Hub], data: AccountData, item: Technique, group: dict[str, Hit]) -> _Hub:
-    members = tuple(sorted((target, hit.assumed) for target, hit in group.items()))
-    key = (item.edge_kind, item.changes_permissions, members)
+@dataclass
+class _Group:
+    """Hits of one technique through the same grants: target node id -> (target, assumed reason, the
+    grants as (action, index in the principal's grants))."""
+
+    hits: dict[str, tuple[Principal, str, tuple[tuple[str, int], ...]]]
+    hub: _Hub | None = None
+
+
+def _fingerprint(principal: Principal) -> tuple:
+    """Everything a technique reads of a principal: its account and type, and its grants, less the names of
+    the policies (`via`) but with their order. Principals with equal fingerprints have the same hits (the
+    techniques run on a probe, so no one skips itself), and are evaluated once."""
+    grants = principal.grants
+    order = tuple(sorted(range(len(grants)), key=lambda i: (grants[i].via, i)))
+    return (principal.account, principal.type, order,
+            tuple((g.resource, g.actions, g.patterns, g.not_action, tuple(g.conditions), g.mfa_required,
+                   g.reduced_by_deny, repr(g.condition), g.bounds) for g in grants))
+
+
+def _plan(item: Technique, principal: Principal, ctx: Context, seen: dict[int, tuple]) -> list[_Group]:
+    """The hits of item for principal (and every principal of its fingerprint), grouped by `_signature`."""
+    probe = copy.copy(principal)  # not `principal`: techniques reach it like any other identity
+    index = {id(grant): number for number, grant in enumerate(principal.grants)}
+    groups: dict[tuple, _Group] = {}
+    for hit in item.derive.find(probe, ctx):
+        group = groups.setdefault(_signature(hit, seen), _Group({}))
+        group.hits.setdefault(hit.target.node_id, (hit.target, hit.assumed,
+                                                   tuple((action, index[id(g)]) for action, g in hit.grants)))
+    return list(groups.values())
+
+
+def _draw(group: _Group, principal: Principal, item: Technique, data: AccountData,
+          merged: dict[tuple[str, str, EdgeKind, bool, tuple[str, ...]], dict[str, Any]],
+          hubs: dict[_HubKey, _Hub]) -> None:
+    """Direct edges for a small group (never to the principal itself), else one edge to the group's hub."""
+    grants = principal.grants
+    if len(group.hits) - (principal.node_id in group.hits) < HUB_MIN_TARGETS:
+        for target_id, (target, assumed, refs) in group.hits.items():
+            if target_id != principal.node_id:
+                _merge(merged, principal.node_id, target_id, item,
+                       Hit(target, [(action, grants[n]) for action, n in refs], assumed), data.account)
+        return
+    if group.hub is None:
+        group.hub = _hub(hubs, data, item, group)
+    if item.id not in group.hub.techniques:
+        group.hub.techniques.append(item.id)
+    target, _, refs = next(iter(group.hits.values()))
+    # the assumptions are the members' own: on the hub's edges, not on the edge to the hub
+    _merge(merged, principal.node_id, group.hub.node_id, item, Hit(target, [(a, grants[n]) for a, n in refs]),
+           data.account)
+
+
+def _hub(hubs: dict[_HubKey, _Hub], data: AccountData, item: Technique, group: _Group) -> _Hub:
+    key = (item.edge_kind, item.changes_permissions,
+           frozenset((target, assumed) for target, (_, assumed, _) in group.hits.items()))
     if key not in hubs:
-        hubs[key] = _Hub(_hub_id(data, key, {hit.target.type for hit in group.values()}), data.account,
-                         item.edge_kind, item.changes_permissions, members)
+        members = tuple(sorted(key[2]))
+        hubs[key] = _Hub(_hub_id(data, item, members, {target.type for target, _, _ in group.hits.values()}),
+                         data.account, item.edge_kind, item.changes_permissions, members)
     return hubs[key]
 
 
-def _hub_id(data: AccountData, key: _HubKey, types: set[str]) -> str:
+def _hub_id(data: AccountData, item: Technique, members: tuple[tuple[str, str], ...], types: set[str]) -> str:
     """`aws:account/<id>/reach/<kind>[/policy-write]/every-<types>` when the set is every identity of those
     types in the account (nothing assumed), else `.../<digest>` of the set."""
-    kind, changes_permissions, members = key
-    base = f"aws:account/{data.account}/reach/{kind}{'/policy-write' if changes_permissions else ''}"
+    base = f"aws:account/{data.account}/reach/{item.edge_kind}{'/policy-write' if item.changes_permissions else ''}"
     universe = {p.node_id for p in data.principals() if p.type in types}
     if not any(reason for _, reason in members) and universe == {target for target, _ in members}:
         return f"{base}/every-{'-'.join(sorted(types))}"

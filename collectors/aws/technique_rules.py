@@ -12,6 +12,7 @@ the edge. An edge's `via` names each policy and statement that allowed a require
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,13 +99,50 @@ def techniques() -> list[Technique]:
     return [t for t in CATALOGUE.of("aws") if t.derive is not None]
 
 
+# While collectors.aws.escalation runs every technique over every principal (`memoized`): each principal's
+# grants by action and each role's trusted services, computed once instead of once per (holder, target).
+_memo: dict[int, tuple[Any, Any]] | None = None
+
+
+@contextmanager
+def memoized() -> Iterator[None]:
+    global _memo
+    _memo = {}
+    try:
+        yield
+    finally:
+        _memo = None
+
+
+def _remember(key: Any, compute: Callable[[], Any]) -> Any:
+    """compute() once per key object while memoized (the key is held, so its id stays its own)."""
+    if _memo is None:
+        return compute()
+    found = _memo.get(id(key))
+    if found is None or found[0] is not key:
+        found = _memo[id(key)] = (key, compute())
+    return found[1]
+
+
+def _by_action(grants: list[Grant]) -> dict[str, list[Grant]]:
+    index: dict[str, list[Grant]] = {}
+    for grant in grants:
+        for action in grant.actions:
+            index.setdefault(action, []).append(grant)
+    return index
+
+
 def allowing(principal: Principal, action: str, resource: str,
              accept: Callable[[Grant], bool] | None = None) -> Grant | None:
     """The grant letting principal do action on resource; a grant without an MFA condition wins, then one
     without time bounds (which may have lapsed by the collection time)."""
-    found = [g for g in principal.grants if action in g.actions and (g.resource == "*" or matches(g.resource, resource))
+    grants = (principal.grants if _memo is None
+              else _remember(principal.grants, lambda: _by_action(principal.grants)).get(action, ()))
+    found = [g for g in grants if action in g.actions and (g.resource == "*" or matches(g.resource, resource))
              and (accept is None or accept(g))]
-    return min(found, key=lambda g: (g.mfa_required, bool(g.bounds), g.via)) if found else None
+    if len(found) < 2:  # the common case: no ordering (and no `via` text) needed
+        return found[0] if found else None
+    return min(found, key=lambda g: (g.mfa_required, bool(g.bounds), g.via))
 
 
 def passes_to(grant: Grant, services: tuple[str, ...]) -> bool:
@@ -145,6 +183,10 @@ def allowing_any(principal: Principal, action: str) -> Grant | None:
 
 
 def trusted_services(role: Principal) -> set[str]:
+    return _remember(role.trust, lambda: _trusted_services(role))
+
+
+def _trusted_services(role: Principal) -> set[str]:
     services: set[str] = set()
     for statement in role.trust:
         if statement.effect != "Allow" or not isinstance(statement.principal, dict):
