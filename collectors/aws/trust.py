@@ -181,22 +181,27 @@ def transform_trust(
 
 
 def _delegations(delegated: dict[str, list[tuple[Principal, _Candidate]]], out: TrustRecords) -> None:
-    """Account-root delegations: direct edges, or through a hub when one grant reaches many roles."""
+    """Account-root delegations: direct edges, or through a hub when one grant reaches many roles.
+
+    A role allowed to assume the roles trusting its account root is a candidate for itself too (a no-op):
+    kept in the hub's set, so that every holder of the same grant shares one hub, never drawn directly."""
     hubs: set[str] = set()
     for source, pairs in delegated.items():
         by_grant: dict[tuple[str, bool, tuple[str, ...], tuple[str, ...]], list[tuple[Principal, _Candidate]]] = {}
         for role, candidate in pairs:
             by_grant.setdefault(candidate.grant, []).append((role, candidate))  # type: ignore[arg-type]
         for (grant_via, grant_mfa, grant_conditions, grant_bounds), group in by_grant.items():
-            if len(group) < HUB_MIN_ROLES:
-                for role, candidate in group:
+            others = [(role, candidate) for role, candidate in group if role.node_id != source]
+            if len(others) < HUB_MIN_ROLES:
+                for role, candidate in others:
                     out.edges.append(edge(source, role.node_id, EdgeKind.CAN_ASSUME, candidate.via,
                                           mfa_required=candidate.mfa_required, conditions=candidate.conditions,
                                           techniques=[ASSUME_ROLE.id], **bound_properties(candidate.bounds)))
                 continue
             account = group[0][0].account
-            role_ids = sorted(role.node_id for role, _ in group)
-            digest = hashlib.sha1("\n".join(role_ids).encode()).hexdigest()[:12]
+            # keyed by each role with the trust half its edge carries: a hub's edges are drawn once, exactly
+            members = sorted((role.node_id, candidate.trust) for role, candidate in group)
+            digest = hashlib.sha1(repr(members).encode()).hexdigest()[:12]
             hub = f"aws:account/{account}/reach/AssumeRole/{digest}"
             if hub not in hubs:
                 hubs.add(hub)
@@ -246,8 +251,7 @@ def _aws_principal(role: Principal, principal: str, trust: tuple[bool, list[str]
                              "collected; who there may assume it is unknown")
             continue
         for member, grants in members:
-            if member.node_id == role.node_id:
-                continue
+            # the role itself stays a candidate (a no-op) so that holders of one grant share a hub: _delegations
             for grant in _allowing_grants(grants, role):
                 candidates.setdefault(member.node_id, []).append(_Candidate(
                     f"{trust_via} (account {acct}) + {grant.via}",
