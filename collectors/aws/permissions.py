@@ -7,6 +7,7 @@ registered techniques in collectors.aws.escalation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from collectors.aws.access_levels import action_level, canonical, has_wildcard, highest
 from collectors.aws.policy_documents import Grant, PolicyRef, bound_properties
@@ -66,8 +67,21 @@ def _sample(grant: Grant, on_account_or_iam: bool, actions: frozenset[str]) -> d
     if grant.patterns and not grant.reduced_by_deny and not grant.not_action:
         written = [p for p in grant.patterns if p.strip().lower() not in _ASSUME_ACTIONS]
         return {p: LEVEL_RANK[action_level(p.lower(), on_account_or_iam)] for p in written[:MAX_ACTIONS]}
-    ranked = sorted(actions, key=lambda a: (-LEVEL_RANK[action_level(a, on_account_or_iam)], a))
-    return {canonical(a): LEVEL_RANK[action_level(a, on_account_or_iam)] for a in ranked[:MAX_ACTIONS]}
+    return {canonical(a): rank for a, rank in _strongest(actions, on_account_or_iam)}
+
+
+# A NotAction grant holds ~20k actions and many principals share one (a boundary, a managed policy):
+# rank each distinct action set once, not once per principal.
+@lru_cache(maxsize=64)
+def _strongest(actions: frozenset[str], on_account_or_iam: bool) -> tuple[tuple[str, int], ...]:
+    """The MAX_ACTIONS strongest actions with their level rank, strongest first."""
+    ranks = [(a, LEVEL_RANK[action_level(a, on_account_or_iam)]) for a in actions]
+    return tuple(sorted(ranks, key=lambda item: (-item[1], item[0]))[:MAX_ACTIONS])
+
+
+@lru_cache(maxsize=64)
+def _highest_level(actions: frozenset[str], on_account_or_iam: bool) -> str:
+    return highest({action_level(a, on_account_or_iam) for a in actions})
 
 
 def _manages_itself(principal: Principal, target: Target, actions: frozenset[str]) -> bool:
@@ -99,8 +113,7 @@ def transform_permissions(principal: Principal) -> PermissionRecords:
         if not actions:
             continue
         on_account_or_iam = target.kind == "account" or target.service == "iam"
-        level = "admin" if _full_control(grant, target) else highest(
-            {action_level(a, on_account_or_iam) for a in actions})
+        level = "admin" if _full_control(grant, target) else _highest_level(actions, on_account_or_iam)
         key = (target.node_id, grant.policy.via, grant.policy.arn, grant.bounds)
         agg = aggregates.setdefault(key, _Aggregate(target, grant.policy, bounds=grant.bounds))
         agg.levels.add(level)
