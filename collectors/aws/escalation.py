@@ -11,15 +11,14 @@ docs/collectors/aws.md ("Escalation techniques").
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.aws import techniques_iam, techniques_pass_role, techniques_workloads  # noqa: F401 (registration)
 from collectors.aws.access_levels import canonical
-from collectors.aws.policy_documents import bound_properties
-from collectors.aws.technique_rules import Context, Hit, memoized, techniques
+from collectors.aws.policy_documents import Grant, bound_properties
+from collectors.aws.technique_rules import Context, Hit, Probe, memoized, techniques
 from collectors.aws.transform import AccountData, Principal
 from graph.records import Record, edge, node
 from graph.schema import EdgeKind, Family
@@ -104,20 +103,16 @@ def _escalation_edges(ctx: Context) -> EscalationRecords:
     merged: dict[tuple[str, str, EdgeKind, bool, tuple[str, ...]], dict[str, Any]] = {}
     hubs: dict[_HubKey, _Hub] = {}
     seen: dict[int, tuple] = {}
-    classes: dict[tuple, int] = {}  # grant fingerprint -> class number
-    plans: dict[tuple[str, int], list[_Group]] = {}  # (technique, class) -> its hits, grouped
+    plans = _Plans(seen)
     catalogue = techniques()
     for data in ctx.accounts.values():
         for principal in data.principals():
             if not principal.grants or is_account_admin(principal):
                 continue
-            kind_of = classes.setdefault(_fingerprint(principal), len(classes))
             for item in catalogue:
-                plan = plans.get((item.id, kind_of))
-                if plan is None:
-                    plan = plans[(item.id, kind_of)] = _plan(item, principal, ctx, seen)
+                plan, view = plans.get(item, principal, ctx)
                 for group in plan:
-                    _draw(group, principal, item, data, merged, hubs)
+                    _draw(group, principal, view, item, data, merged, hubs)
     for hub in hubs.values():
         out.nodes.append(_hub_node(hub))
         for target, reason in hub.members:
@@ -144,34 +139,101 @@ class _Group:
     hub: _Hub | None = None
 
 
-def _fingerprint(principal: Principal) -> tuple:
-    """Everything a technique reads of a principal: its account and type, and its grants, less the names of
-    the policies (`via`) but with their order. Principals with equal fingerprints have the same hits (the
-    techniques run on a probe, so no one skips itself), and are evaluated once."""
-    grants = principal.grants
-    order = tuple(sorted(range(len(grants)), key=lambda i: (grants[i].via, i)))
-    return (principal.account, principal.type, order,
-            tuple((g.resource, g.actions, g.patterns, g.not_action, tuple(g.conditions), g.mfa_required,
-                   g.reduced_by_deny, repr(g.condition), g.bounds) for g in grants))
+def _grant_print(grant: Grant) -> tuple:
+    """What a technique may read of a grant besides its actions and its policy's name."""
+    return (grant.resource, grant.not_action, grant.patterns, tuple(grant.conditions), grant.mfa_required,
+            grant.reduced_by_deny, repr(grant.condition), grant.bounds)
 
 
-def _plan(item: Technique, principal: Principal, ctx: Context, seen: dict[int, tuple]) -> list[_Group]:
-    """The hits of item for principal (and every principal of its fingerprint), grouped by `_signature`."""
-    probe = copy.copy(principal)  # not `principal`: techniques reach it like any other identity
-    index = {id(grant): number for number, grant in enumerate(principal.grants)}
+def _order(view: list[Grant]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """How the grants' statement names (`via`) compare: their order, and which are equal (first equal one)."""
+    vias = [g.via for g in view]
+    first: dict[str, int] = {}
+    return (tuple(sorted(range(len(vias)), key=lambda i: (vias[i], i))),
+            tuple(first.setdefault(via, i) for i, via in enumerate(vias)))
+
+
+@dataclass
+class _Reads:
+    """What one technique was seen to read of the principals it ran on."""
+
+    asked: set[str] = field(default_factory=set)  # actions asked through allowing / allowing_any / can_at_all
+    grants: bool = False  # read the grants some other way: every grant counts
+    identity: bool = False  # read who the principal is (name, ARN ...): nothing is shared
+
+
+class _Plans:
+    """Each technique's hits, grouped (`_plan`), computed once per class of principals it cannot tell apart.
+
+    A technique reads a principal through a Probe: its account, its type, and its grants through the helpers
+    of collectors.aws.technique_rules, which note every action asked. The technique's result is a function of
+    the answers to those questions, so two principals of one account and type whose grants holding an asked
+    action are alike (resource, those actions, conditions, MFA, time bounds, order and equality of their
+    statement names, in the same order) get the same hits, target for target, with the grant at the same
+    place: the second is not evaluated. The asked actions only grow (one more branch taken by some
+    principal); the key carries their number, so a plan is only reused under the set it was keyed with.
+    A technique that reads grants otherwise is keyed by all grants; one that reads who the principal is,
+    by the principal."""
+
+    def __init__(self, seen: dict[int, tuple]) -> None:
+        self.seen = seen
+        self.reads: dict[str, _Reads] = {}
+        self.plans: dict[tuple, list[_Group]] = {}
+        # (grant id, asked set id or 0, number of asked actions) -> its print
+        self.prints: dict[tuple[int, int, int], tuple] = {}
+
+    def get(self, item: Technique, principal: Principal, ctx: Context) -> tuple[list[_Group], list[Grant]]:
+        reads = self.reads.setdefault(item.id, _Reads())
+        key, view = self._key(item, reads, principal)
+        plan = self.plans.get(key)
+        if plan is None:
+            probe = Probe(principal)
+            hits = list(item.derive.find(probe, ctx))  # type: ignore[arg-type]
+            reads.asked |= probe.grants.asked
+            reads.grants = reads.grants or probe.grants.touched
+            reads.identity = reads.identity or probe.touched
+            key, view = self._key(item, reads, principal)
+            plan = self.plans[key] = _plan(hits, view, self.seen)
+        return plan, view
+
+    def _key(self, item: Technique, reads: _Reads, principal: Principal) -> tuple[tuple, list[Grant]]:
+        grants = principal.grants
+        if reads.identity:
+            return (item.id, "principal", principal.node_id), grants
+        if reads.grants:
+            prints = tuple(self._print(g, None) for g in grants)
+            return (item.id, "grants", principal.account, principal.type, _order(grants), prints), grants
+        asked = reads.asked
+        view = [g for g in grants if not g.actions.isdisjoint(asked)]
+        prints = tuple(self._print(g, asked) for g in view)
+        return (item.id, len(asked), principal.account, principal.type, _order(view), prints), view
+
+    def _print(self, grant: Grant, asked: set[str] | None) -> tuple:
+        key = (id(grant), 0, 0) if asked is None else (id(grant), id(asked), len(asked))
+        found = self.prints.get(key)
+        if found is None:
+            actions = grant.actions if asked is None else grant.actions & asked
+            found = self.prints[key] = (_grant_print(grant), actions)
+        return found
+
+
+def _plan(hits: list[Hit], view: list[Grant], seen: dict[int, tuple]) -> list[_Group]:
+    """Hits grouped by `_signature`, each grant as its place in view (the same for every principal of the
+    plan's class)."""
+    index = {id(grant): number for number, grant in enumerate(view)}
     groups: dict[tuple, _Group] = {}
-    for hit in item.derive.find(probe, ctx):
+    for hit in hits:
         group = groups.setdefault(_signature(hit, seen), _Group({}))
         group.hits.setdefault(hit.target.node_id, (hit.target, hit.assumed,
                                                    tuple((action, index[id(g)]) for action, g in hit.grants)))
     return list(groups.values())
 
 
-def _draw(group: _Group, principal: Principal, item: Technique, data: AccountData,
+def _draw(group: _Group, principal: Principal, grants: list[Grant], item: Technique, data: AccountData,
           merged: dict[tuple[str, str, EdgeKind, bool, tuple[str, ...]], dict[str, Any]],
           hubs: dict[_HubKey, _Hub]) -> None:
-    """Direct edges for a small group (never to the principal itself), else one edge to the group's hub."""
-    grants = principal.grants
+    """Direct edges for a small group (never to the principal itself), else one edge to the group's hub;
+    grants: the principal's grants as the plan numbers them."""
     if len(group.hits) - (principal.node_id in group.hits) < HUB_MIN_TARGETS:
         for target_id, (target, assumed, refs) in group.hits.items():
             if target_id != principal.node_id:

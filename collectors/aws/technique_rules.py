@@ -101,7 +101,7 @@ def techniques() -> list[Technique]:
 
 # While collectors.aws.escalation runs every technique over every principal (`memoized`): each principal's
 # grants by action and each role's trusted services, computed once instead of once per (holder, target).
-_memo: dict[int, tuple[Any, Any]] | None = None
+_memo: dict[Any, tuple[Any, Any]] | None = None
 
 
 @contextmanager
@@ -124,22 +124,73 @@ def _remember(key: Any, compute: Callable[[], Any]) -> Any:
     return found[1]
 
 
-def _by_action(grants: list[Grant]) -> dict[str, list[Grant]]:
-    index: dict[str, list[Grant]] = {}
-    for grant in grants:
-        for action in grant.actions:
-            index.setdefault(action, []).append(grant)
-    return index
+class Watched:
+    """A principal's grants as a Probe shows them: `allowing`, `allowing_any` and `can_at_all` read them and
+    note the action asked (`asked`); any other read (iteration, length, indexing) sets `touched`."""
+
+    def __init__(self, grants: list[Grant]) -> None:
+        self.grants = grants
+        self.asked: set[str] = set()
+        self.touched = False
+
+    def _read(self) -> list[Grant]:
+        self.touched = True
+        return self.grants
+
+    def __iter__(self) -> Iterator[Grant]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._read()[index]
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._read()
+
+
+class Probe:
+    """A stand-in for a principal while a technique runs on it (collectors.aws.escalation): not the principal
+    object, so a technique skipping its holder reaches the principal like any other identity. It shows the
+    account, the type and the grants (Watched); reading anything else sets `touched` (the result may then
+    depend on who the principal is, not only on what it may do)."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+        self.account = principal.account
+        self.type = principal.type
+        self.grants = Watched(principal.grants)
+        self.touched = False
+
+    def __getattr__(self, name: str) -> Any:  # only for attributes not set in __init__
+        if name == "principal":
+            raise AttributeError(name)
+        self.touched = True
+        return getattr(self.principal, name)
+
+
+def _grants(principal: Principal, action: str) -> list[Grant]:
+    """The grants holding action (all the principal's outside `memoized`), noting the action asked."""
+    grants: Any = principal.grants
+    if isinstance(grants, Watched):
+        grants.asked.add(action)
+        grants = grants.grants
+    if _memo is None:
+        return grants
+    key = (id(grants), action)
+    found = _memo.get(key)
+    if found is None or found[0] is not grants:  # the list is held: its id stays its own
+        found = _memo[key] = (grants, [g for g in grants if action in g.actions])
+    return found[1]
 
 
 def allowing(principal: Principal, action: str, resource: str,
              accept: Callable[[Grant], bool] | None = None) -> Grant | None:
     """The grant letting principal do action on resource; a grant without an MFA condition wins, then one
     without time bounds (which may have lapsed by the collection time)."""
-    grants = (principal.grants if _memo is None
-              else _remember(principal.grants, lambda: _by_action(principal.grants)).get(action, ()))
-    found = [g for g in grants if action in g.actions and (g.resource == "*" or matches(g.resource, resource))
-             and (accept is None or accept(g))]
+    found = [g for g in _grants(principal, action) if action in g.actions
+             and (g.resource == "*" or matches(g.resource, resource)) and (accept is None or accept(g))]
     if len(found) < 2:  # the common case: no ordering (and no `via` text) needed
         return found[0] if found else None
     return min(found, key=lambda g: (g.mfa_required, bool(g.bounds), g.via))
@@ -158,7 +209,7 @@ def passes_to(grant: Grant, services: tuple[str, ...]) -> bool:
 
 
 def can_at_all(principal: Principal, action: str) -> bool:
-    return any(action in g.actions for g in principal.grants)
+    return any(action in g.actions for g in _grants(principal, action))
 
 
 def identity_rule(types: tuple[str, ...], *actions: str) -> Callable[[Principal, Context], Iterator[Hit]]:
@@ -178,7 +229,7 @@ def identity_rule(types: tuple[str, ...], *actions: str) -> Callable[[Principal,
 def allowing_any(principal: Principal, action: str) -> Grant | None:
     """A grant for action on any resource (compute actions are usually granted on `*`); one without time
     bounds first."""
-    found = [g for g in principal.grants if action in g.actions]
+    found = [g for g in _grants(principal, action) if action in g.actions]
     return min(found, key=lambda g: bool(g.bounds)) if found else None
 
 
