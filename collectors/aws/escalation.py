@@ -157,59 +157,70 @@ def _order(view: list[Grant]) -> tuple[tuple[int, ...], tuple[int, ...]]:
 class _Reads:
     """What one technique was seen to read of the principals it ran on."""
 
-    asked: set[str] = field(default_factory=set)  # actions asked through allowing / allowing_any / can_at_all
-    grants: bool = False  # read the grants some other way: every grant counts
-    identity: bool = False  # read who the principal is (name, ARN ...): nothing is shared
+    # the distinct sets of actions one run asked through allowing / allowing_any / can_at_all
+    questions: list[frozenset[str]] = field(default_factory=list)
+    grants: bool = False  # some run read the grants some other way: every grant counts
+    identity: bool = False  # some run read who the principal is (name, ARN ...): nothing is shared
 
 
 class _Plans:
     """Each technique's hits, grouped (`_plan`), computed once per class of principals it cannot tell apart.
 
     A technique reads a principal through a Probe: its account, its type, and its grants through the helpers
-    of collectors.aws.technique_rules, which note every action asked. The technique's result is a function of
-    the answers to those questions, so two principals of one account and type whose grants holding an asked
-    action are alike (resource, those actions, conditions, MFA, time bounds, order and equality of their
-    statement names, in the same order) get the same hits, target for target, with the grant at the same
-    place: the second is not evaluated. The asked actions only grow (one more branch taken by some
-    principal); the key carries their number, so a plan is only reused under the set it was keyed with.
-    A technique that reads grants otherwise is keyed by all grants; one that reads who the principal is,
-    by the principal."""
+    of collectors.aws.technique_rules, which note every action asked. Its result is a function of the
+    answers, so a run on principal S that asked the actions Q serves every principal P of the same account
+    and type whose grants holding an action of Q are alike (resource, those actions, conditions, MFA, time
+    bounds, order and equality of their statement names, in the same order): P's run would ask the same
+    questions, one by one, get the same answers and find the same hits, target for target, with the grant
+    at the same place. So P is not evaluated. A run that read the grants otherwise is kept for principals
+    with all grants alike; one that read who the principal is, for that principal only."""
 
     def __init__(self, seen: dict[int, tuple]) -> None:
         self.seen = seen
         self.reads: dict[str, _Reads] = {}
         self.plans: dict[tuple, list[_Group]] = {}
-        # (grant id, asked set id or 0, number of asked actions) -> its print
-        self.prints: dict[tuple[int, int, int], tuple] = {}
+        self.prints: dict[tuple[int, int], tuple] = {}  # (grant id, asked set id or 0) -> its print
 
     def get(self, item: Technique, principal: Principal, ctx: Context) -> tuple[list[_Group], list[Grant]]:
         reads = self.reads.setdefault(item.id, _Reads())
-        key, view = self._key(item, reads, principal)
-        plan = self.plans.get(key)
-        if plan is None:
-            probe = Probe(principal)
-            hits = list(item.derive.find(probe, ctx))  # type: ignore[arg-type]
-            reads.asked |= probe.grants.asked
-            reads.grants = reads.grants or probe.grants.touched
+        for asked in reads.questions:
+            key, view = self._key(item, principal, asked)
+            if key in self.plans:
+                return self.plans[key], view
+        for kind in ("principal", "grants"):
+            if getattr(reads, "identity" if kind == "principal" else "grants"):
+                key, view = self._key(item, principal, kind)
+                if key in self.plans:
+                    return self.plans[key], view
+        probe = Probe(principal)
+        hits = list(item.derive.find(probe, ctx))  # type: ignore[arg-type]
+        if probe.touched or probe.grants.touched:
             reads.identity = reads.identity or probe.touched
-            key, view = self._key(item, reads, principal)
-            plan = self.plans[key] = _plan(hits, view, self.seen)
+            reads.grants = reads.grants or not probe.touched
+            key, view = self._key(item, principal, "principal" if probe.touched else "grants")
+        else:
+            asked = frozenset(probe.grants.asked)
+            known = next((q for q in reads.questions if q == asked), None)
+            if known is None:
+                reads.questions.append(asked)
+                known = asked
+            key, view = self._key(item, principal, known)
+        plan = self.plans[key] = _plan(hits, view, self.seen)
         return plan, view
 
-    def _key(self, item: Technique, reads: _Reads, principal: Principal) -> tuple[tuple, list[Grant]]:
+    def _key(self, item: Technique, principal: Principal, asked: frozenset[str] | str) -> tuple[tuple, list[Grant]]:
         grants = principal.grants
-        if reads.identity:
+        if asked == "principal":
             return (item.id, "principal", principal.node_id), grants
-        if reads.grants:
+        if isinstance(asked, str):  # "grants"
             prints = tuple(self._print(g, None) for g in grants)
             return (item.id, "grants", principal.account, principal.type, _order(grants), prints), grants
-        asked = reads.asked
         view = [g for g in grants if not g.actions.isdisjoint(asked)]
         prints = tuple(self._print(g, asked) for g in view)
-        return (item.id, len(asked), principal.account, principal.type, _order(view), prints), view
+        return (item.id, id(asked), principal.account, principal.type, _order(view), prints), view
 
-    def _print(self, grant: Grant, asked: set[str] | None) -> tuple:
-        key = (id(grant), 0, 0) if asked is None else (id(grant), id(asked), len(asked))
+    def _print(self, grant: Grant, asked: frozenset[str] | None) -> tuple:
+        key = (id(grant), 0 if asked is None else id(asked))
         found = self.prints.get(key)
         if found is None:
             actions = grant.actions if asked is None else grant.actions & asked
