@@ -70,6 +70,13 @@ def _sample(grant: Grant, on_account_or_iam: bool, actions: frozenset[str]) -> d
     return {canonical(a): rank for a, rank in _strongest(actions, on_account_or_iam)}
 
 
+@lru_cache(maxsize=32)
+def _without_assume(actions: frozenset[str]) -> frozenset[str]:
+    """actions less role assumption; grants of one statement share their action set (a frozenset caches its
+    hash), so a NotAction set is copied once, not once per principal."""
+    return actions - _ASSUME_ACTIONS if not actions.isdisjoint(_ASSUME_ACTIONS) else actions
+
+
 # A NotAction grant holds ~20k actions and many principals share one (a boundary, a managed policy):
 # rank each distinct action set once, not once per principal.
 @lru_cache(maxsize=64)
@@ -100,7 +107,7 @@ def transform_permissions(principal: Principal) -> PermissionRecords:
     aggregates: dict[tuple[str, str, str, tuple[str, ...]], _Aggregate] = {}
     for grant in principal.grants:
         target = resolve_target(grant.resource, principal.account)
-        actions = grant.actions - _ASSUME_ACTIONS
+        actions = _without_assume(grant.actions)
         if target.kind == "dbuser" or _DB_CONNECT in actions:
             _database_login(principal, grant, target, out)
             if target.kind == "dbuser":
