@@ -91,8 +91,9 @@ def escalation_edges(ctx: Context) -> EscalationRecords:
     edges grow with identities + grants, not identities x identities.
 
     A technique skips its own holder as a target; to keep holders of the same grant on one set, it is run
-    on a copy of the principal, so it reaches the principal itself exactly when the principal is a target
-    like any other. That self hit is a no-op: kept as a member of a hub, never drawn as a direct edge.
+    on a Probe standing for the principal, so it reaches the principal itself exactly when the principal is
+    a target like any other. That self hit is a no-op: kept as a member of a hub, never drawn as a direct
+    edge. Principals a technique cannot tell apart share one run (`_Plans`).
     """
     with memoized():
         return _escalation_edges(ctx)
@@ -109,8 +110,9 @@ def _escalation_edges(ctx: Context) -> EscalationRecords:
         for principal in data.principals():
             if not principal.grants or is_account_admin(principal):
                 continue
+            blank = plans.blank(principal)
             for item in catalogue:
-                plan, view = plans.get(item, principal, ctx)
+                plan, view = plans.get(item, principal, ctx, blank)
                 for group in plan:
                     _draw(group, principal, view, item, data, merged, hubs)
     for hub in hubs.values():
@@ -180,8 +182,26 @@ class _Plans:
         self.reads: dict[str, _Reads] = {}
         self.plans: dict[tuple, list[_Group]] = {}
         self.prints: dict[tuple[int, int], tuple] = {}  # (grant id, asked set id or 0) -> its print
+        # Most principals hold none of the actions any technique asked: for them, the plan of each technique
+        # keyed with no grant at all, per (technique, account, type).
+        self.asked: set[str] = set()  # every action any run asked
+        self.blanks: dict[tuple[str, str, str], list[_Group]] = {}
 
-    def get(self, item: Technique, principal: Principal, ctx: Context) -> tuple[list[_Group], list[Grant]]:
+    def blank(self, principal: Principal) -> bool:
+        """Holds the principal none of the actions asked so far (and did every run read grants only so)?"""
+        return (not any(r.grants or r.identity for r in self.reads.values())
+                and all(g.actions.isdisjoint(self.asked) for g in principal.grants))
+
+    def get(self, item: Technique, principal: Principal, ctx: Context,
+            blank: bool = False) -> tuple[list[_Group], list[Grant]]:
+        if blank and (item.id, principal.account, principal.type) in self.blanks:
+            return self.blanks[(item.id, principal.account, principal.type)], []
+        plan, view = self._get(item, principal, ctx)
+        if not view and not self.reads[item.id].identity and not self.reads[item.id].grants:
+            self.blanks.setdefault((item.id, principal.account, principal.type), plan)
+        return plan, view
+
+    def _get(self, item: Technique, principal: Principal, ctx: Context) -> tuple[list[_Group], list[Grant]]:
         reads = self.reads.setdefault(item.id, _Reads())
         for asked in reads.questions:
             key, view = self._key(item, principal, asked)
@@ -200,6 +220,7 @@ class _Plans:
             key, view = self._key(item, principal, "principal" if probe.touched else "grants")
         else:
             asked = frozenset(probe.grants.asked)
+            self.asked |= asked
             known = next((q for q in reads.questions if q == asked), None)
             if known is None:
                 reads.questions.append(asked)
