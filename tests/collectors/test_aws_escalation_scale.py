@@ -206,3 +206,14 @@ def test_reach_through_hubs_is_reach_through_direct_edges(holder, tmp_path, monk
         return {(item["target"], item["level"], item["requires_mfa"]) for item in engine.blast_radius(principal)}
 
     assert radius(through_hubs) == radius(direct)
+
+
+@pytest.mark.parametrize(("pattern", "may"), [
+    ("*", True), ("arn:aws:iam::1:role/x", True), ("arn:aws:iam::*:role/*", True), ("arn:aws:iam::1:r*", True),
+    ("arn:aws:iam::1:*", True), ("arn:*", True), ("arn:aws-cn:iam::1:role/a", True), ("arn:aws:iam::1:ro?e/x", True),
+    ("arn:aws:iam::1:user/x", False), ("arn:aws:sqs:*:1:q", False), ("arn:aws:s3:::b/*", False),
+    ("arn:aws:iam::1:role", False), ("arn:aws:iam::1:rolex/a", False), ("arn:aws:iam:us*", False),
+])
+def test_only_grants_that_may_name_a_role_are_checked_against_roles(pattern, may):
+    """sts:AssumeRole in a NotAction grant on queues reaches no role: skipped before the roles x holders loop."""
+    assert trust._may_be_role(pattern) is may
