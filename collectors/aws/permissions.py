@@ -10,6 +10,7 @@ collectors.aws.escalation; the path engine composes it with acting as the target
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from collectors.aws.access_levels import action_level, canonical, has_wildcard, highest
 from collectors.aws.policy_documents import Grant, PolicyRef, bound_properties
@@ -88,8 +89,28 @@ def _sample(grant: Grant, actions: frozenset[str]) -> dict[str, int]:
     if grant.patterns and not grant.reduced_by_deny and not grant.not_action:
         written = [p for p in grant.patterns if p.strip().lower() not in _TRANSFER_ACTIONS]
         return {p: LEVEL_RANK[action_level(p.lower())] for p in written[:MAX_ACTIONS]}
-    ranked = sorted(actions, key=lambda a: (-LEVEL_RANK[action_level(a)], a))
-    return {canonical(a): LEVEL_RANK[action_level(a)] for a in ranked[:MAX_ACTIONS]}
+    return {canonical(a): rank for a, rank in _strongest(actions)}
+
+
+@lru_cache(maxsize=32)
+def _without_transfers(actions: frozenset[str]) -> frozenset[str]:
+    """actions less role assumption and PassRole; grants of one statement share their action set (a
+    frozenset caches its hash), so a NotAction set is copied once, not once per principal."""
+    return actions - _TRANSFER_ACTIONS if not actions.isdisjoint(_TRANSFER_ACTIONS) else actions
+
+
+# A NotAction grant holds ~20k actions and many principals share one (a boundary, a managed policy):
+# rank each distinct action set once, not once per principal.
+@lru_cache(maxsize=64)
+def _strongest(actions: frozenset[str]) -> tuple[tuple[str, int], ...]:
+    """The MAX_ACTIONS strongest actions with their level rank, strongest first."""
+    ranks = [(a, LEVEL_RANK[action_level(a)]) for a in actions]
+    return tuple(sorted(ranks, key=lambda item: (-item[1], item[0]))[:MAX_ACTIONS])
+
+
+@lru_cache(maxsize=64)
+def _highest_level(actions: frozenset[str]) -> str:
+    return highest({action_level(a) for a in actions})
 
 
 def self_writes(principal: Principal, data: AccountData | None = None) -> list[SelfWrite]:
@@ -186,14 +207,14 @@ def transform_permissions(principal: Principal, data: AccountData | None = None)
     aggregates: dict[tuple[str, str, str, tuple[str, ...]], _Aggregate] = {}
     for grant in principal.grants:
         target = resolve_target(grant.resource, principal.account)
-        actions = grant.actions - _TRANSFER_ACTIONS
+        actions = _without_transfers(grant.actions)
         if target.kind == "dbuser" or _DB_CONNECT in actions:
             _database_login(principal, grant, target, out)
             if target.kind == "dbuser":
                 continue
         if target.kind == "identity" or not actions:
             continue  # power over an identity, its own included: escalation techniques and self_writes
-        level = "admin" if _full_control(grant, target) else highest({action_level(a) for a in actions})
+        level = "admin" if _full_control(grant, target) else _highest_level(actions)
         _aggregate(aggregates, target, grant, level, _sample(grant, actions), grant.conditions)
     writes = self_writes(principal, data)
     if writes:

@@ -12,6 +12,7 @@ the edge. An edge's `via` names each policy and statement that allowed a require
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,12 +121,100 @@ def techniques() -> list[Technique]:
     return [t for t in CATALOGUE.of("aws") if t.derive is not None]
 
 
+# While collectors.aws.escalation runs every technique over every principal (`memoized`): each principal's
+# grants by action and each role's trusted services, computed once instead of once per (holder, target).
+_memo: dict[Any, tuple[Any, Any]] | None = None
+
+
+@contextmanager
+def memoized() -> Iterator[None]:
+    global _memo
+    _memo = {}
+    try:
+        yield
+    finally:
+        _memo = None
+
+
+def _remember(key: Any, compute: Callable[[], Any]) -> Any:
+    """compute() once per key object while memoized (the key is held, so its id stays its own)."""
+    if _memo is None:
+        return compute()
+    found = _memo.get(id(key))
+    if found is None or found[0] is not key:
+        found = _memo[id(key)] = (key, compute())
+    return found[1]
+
+
+class Watched:
+    """A principal's grants as a Probe shows them: `allowing`, `allowing_any` and `can_at_all` read them and
+    note the action asked (`asked`); any other read (iteration, length, indexing) sets `touched`."""
+
+    def __init__(self, grants: list[Grant]) -> None:
+        self.grants = grants
+        self.asked: set[str] = set()
+        self.touched = False
+
+    def _read(self) -> list[Grant]:
+        self.touched = True
+        return self.grants
+
+    def __iter__(self) -> Iterator[Grant]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._read()[index]
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._read()
+
+
+class Probe:
+    """A stand-in for a principal while a technique runs on it (collectors.aws.escalation): not the principal
+    object, so a technique skipping its holder reaches the principal like any other identity. It shows the
+    account, the type and the grants (Watched); reading anything else sets `touched` (the result may then
+    depend on who the principal is, not only on what it may do)."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+        self.account = principal.account
+        self.type = principal.type
+        self.grants = Watched(principal.grants)
+        self.touched = False
+
+    def __getattr__(self, name: str) -> Any:  # only for attributes not set in __init__
+        if name == "principal":
+            raise AttributeError(name)
+        self.touched = True
+        return getattr(self.principal, name)
+
+
+def _grants(principal: Principal, action: str) -> list[Grant]:
+    """The grants holding action (all the principal's outside `memoized`), noting the action asked."""
+    grants: Any = principal.grants
+    if isinstance(grants, Watched):
+        grants.asked.add(action)
+        grants = grants.grants
+    if _memo is None:
+        return grants
+    key = (id(grants), action)
+    found = _memo.get(key)
+    if found is None or found[0] is not grants:  # the list is held: its id stays its own
+        found = _memo[key] = (grants, [g for g in grants if action in g.actions])
+    return found[1]
+
+
 def allowing(principal: Principal, action: str, resource: str,
              accept: Callable[[Grant], bool] | None = None) -> Grant | None:
     """The grant letting principal do action on resource; a grant without an MFA condition wins, then one
     without time bounds (which may have lapsed by the collection time)."""
-    found = [g for g in principal.grants if g.allows(action, resource) and (accept is None or accept(g))]
-    return min(found, key=lambda g: (g.mfa_required, bool(g.bounds), g.via)) if found else None
+    found = [g for g in _grants(principal, action) if g.allows(action, resource) and (accept is None or accept(g))]
+    if len(found) < 2:  # the common case: no ordering (and no `via` text) needed
+        return found[0] if found else None
+    return min(found, key=lambda g: (g.mfa_required, bool(g.bounds), g.via))
 
 
 def passes_to(grant: Grant, services: tuple[str, ...]) -> bool:
@@ -141,7 +230,7 @@ def passes_to(grant: Grant, services: tuple[str, ...]) -> bool:
 
 
 def can_at_all(principal: Principal, action: str) -> bool:
-    return any(action in g.actions for g in principal.grants)
+    return any(action in g.actions for g in _grants(principal, action))
 
 
 def identity_rule(types: tuple[str, ...], *actions: str) -> Callable[[Principal, Context], Iterator[Hit]]:
@@ -161,11 +250,15 @@ def identity_rule(types: tuple[str, ...], *actions: str) -> Callable[[Principal,
 def allowing_any(principal: Principal, action: str) -> Grant | None:
     """A grant for action on any resource (compute actions are usually granted on `*`); one without time
     bounds first."""
-    found = [g for g in principal.grants if action in g.actions]
+    found = [g for g in _grants(principal, action) if action in g.actions]
     return min(found, key=lambda g: bool(g.bounds)) if found else None
 
 
 def trusted_services(role: Principal) -> set[str]:
+    return _remember(role.trust, lambda: _trusted_services(role))
+
+
+def _trusted_services(role: Principal) -> set[str]:
     services: set[str] = set()
     for statement in role.trust:
         if statement.effect != "Allow" or not isinstance(statement.principal, dict):
