@@ -139,9 +139,9 @@ def _escalation_edges(ctx: Context) -> EscalationRecords:
 @dataclass
 class _Group:
     """Hits of one technique through the same grants: target node id -> (target, assumed reason, the
-    grants as (action, index in the principal's grants))."""
+    grants as (action, index in the principal's grants), the workload it goes through or "")."""
 
-    hits: dict[str, tuple[Principal, str, tuple[tuple[str, int], ...]]]
+    hits: dict[str, tuple[Principal, str, tuple[tuple[str, int], ...], str]]
     hub: _Hub | None = None
 
 
@@ -261,7 +261,7 @@ def _plan(hits: list[Hit], view: list[Grant], seen: dict[int, tuple]) -> list[_G
     for hit in hits:
         group = groups.setdefault(_signature(hit, seen), _Group({}))
         group.hits.setdefault(hit.target.node_id, (hit.target, hit.assumed,
-                                                   tuple((action, index[id(g)]) for action, g in hit.grants)))
+                                                   tuple((action, index[id(g)]) for action, g in hit.grants), hit.via))
     return list(groups.values())
 
 
@@ -271,16 +271,16 @@ def _draw(group: _Group, principal: Principal, grants: list[Grant], item: Techni
     """Direct edges for a small group (never to the principal itself), else one edge to the group's hub;
     grants: the principal's grants as the plan numbers them."""
     if len(group.hits) - (principal.node_id in group.hits) < HUB_MIN_TARGETS:
-        for target_id, (target, assumed, refs) in group.hits.items():
+        for target_id, (target, assumed, refs, via) in group.hits.items():
             if target_id != principal.node_id:
                 _merge(merged, principal.node_id, target_id, item,
-                       Hit(target, [(action, grants[n]) for action, n in refs], assumed), data.account)
+                       Hit(target, [(action, grants[n]) for action, n in refs], assumed, via), data.account)
         return
     if group.hub is None:
         group.hub = _hub(hubs, data, item, group)
     if item.id not in group.hub.techniques:
         group.hub.techniques.append(item.id)
-    target, _, refs = next(iter(group.hits.values()))
+    target, _, refs, _ = next(iter(group.hits.values()))
     # the assumptions are the members' own: on the hub's edges, not on the edge to the hub
     _merge(merged, principal.node_id, group.hub.node_id, item, Hit(target, [(a, grants[n]) for a, n in refs]),
            data.account)
@@ -288,10 +288,10 @@ def _draw(group: _Group, principal: Principal, grants: list[Grant], item: Techni
 
 def _hub(hubs: dict[_HubKey, _Hub], data: AccountData, item: Technique, group: _Group) -> _Hub:
     key = (item.edge_kind, item.changes_permissions,
-           frozenset((target, assumed) for target, (_, assumed, _) in group.hits.items()))
+           frozenset((target, assumed) for target, (_, assumed, _, _) in group.hits.items()))
     if key not in hubs:
         members = tuple(sorted(key[2]))
-        hubs[key] = _Hub(_hub_id(data, item, members, {target.type for target, _, _ in group.hits.values()}),
+        hubs[key] = _Hub(_hub_id(data, item, members, {target.type for target, _, _, _ in group.hits.values()}),
                          data.account, item.edge_kind, item.changes_permissions, members)
     return hubs[key]
 
