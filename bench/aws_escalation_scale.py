@@ -10,8 +10,8 @@ windows), permissions boundaries on some users and roles, and escalation kits he
 PassRole + compute, CreatePolicyVersion, CreateAccessKey, UpdateAssumeRolePolicy, AssumeRole on `role/*`)
 and on named ARNs (one team's roles or users), some only with MFA or within a time window.
 
-`--copies` replicates a real export (default: the sample account 111111111111; cloudsplaining's own
-`examples/files/example.json` is a good lab account) N times into ONE file, rewriting account ids and
+`--copies` replicates a real export (default: cloudsplaining's own lab account `examples/files/example.json`,
+kept in bench/data/) N times into ONE file, rewriting account ids and
 identity names per copy, as a consultant merging many accounts' exports would: Crosspath reads that file as
 one account with N times the identities, the worst case for escalation fan-out.
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gzip
 import json
 import random
 import re
@@ -40,7 +41,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 ACCT = "555555555555"
-SAMPLE = ROOT / "data" / "samples" / "aws" / "111111111111" / "authorization-details.json"
+# cloudsplaining's own lab account (examples/files/example.json at salesforce/cloudsplaining 5012eab,
+# BSD-3-Clause: bench/data/cloudsplaining-LICENSE), the real export --copies replicates by default.
+LAB = ROOT / "bench" / "data" / "cloudsplaining-example.json.gz"
 SERVICES = ["ec2.amazonaws.com", "lambda.amazonaws.com", "ecs-tasks.amazonaws.com", "glue.amazonaws.com",
             "codebuild.amazonaws.com", "cloudformation.amazonaws.com", "sagemaker.amazonaws.com"]
 TRANSFER = ("CAN_GRANT", "CAN_CREATE_CREDENTIAL", "CAN_RUN_AS", "CAN_ASSUME")
@@ -203,7 +206,7 @@ _ARN_NAME = re.compile(r"(arn:aws:iam::)(\d{12})(:(?:user|role|group|instance-pr
 
 def replicate(source: Path, folder: Path, copies: int) -> Path:
     """copies of one export in one file; copy i gets account ids 9000000000ii.. and names suffixed -c<i>."""
-    pages = json.loads(source.read_text())
+    pages = json.loads(gzip.decompress(source.read_bytes()) if source.suffix == ".gz" else source.read_text())
     pages = pages if isinstance(pages, list) else [pages]
     keys = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
     original = {k: [item for page in pages for item in page.get(k, [])] for k in keys}
@@ -281,7 +284,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", nargs="*", type=int, default=[1, 10, 50], help="scale factors (generated)")
     parser.add_argument("--copies", nargs="*", type=int, help="replicate --export this many times instead")
-    parser.add_argument("--export", type=Path, default=SAMPLE, help="export to replicate with --copies")
+    parser.add_argument("--export", type=Path, default=LAB, help="export to replicate with --copies (.json or .json.gz)")
     parser.add_argument("--no-cloudsplaining", action="store_true")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
