@@ -51,6 +51,8 @@ class Context:
     # The workload inventory (collectors.aws.workloads): workloads per account and kind, and which kinds
     # were collected for which account (collected and empty is not the same as not collected).
     inventory: Inventory = field(default_factory=Inventory)
+    # Facts computed once per run from the collected accounts (roles_trusting).
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def workloads(self, account: str, kind: str) -> list[Workload]:
         """The account's workloads of a kind (collectors.aws.workloads.KINDS), `instances` and `functions`
@@ -67,6 +69,14 @@ class Context:
     def collected(self, account: str, kind: str) -> bool:
         """Was the account's inventory of this kind collected (even if empty)?"""
         return self.inventory.collected(account, kind)
+
+    def roles_trusting(self, account: str, services: tuple[str, ...]) -> list[Principal]:
+        """The account's roles whose trust policy names one of services (computed once per run)."""
+        key = ("roles trusting", account, services)
+        if key not in self.derived:
+            self.derived[key] = [role for role in self.accounts[account].roles.values()
+                                 if trusted_services(role) & set(services)]
+        return self.derived[key]
 
     def identities(self, principal: Principal, *types: str) -> Iterator[Principal]:
         data = self.accounts[principal.account]

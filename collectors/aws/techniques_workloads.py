@@ -23,7 +23,6 @@ from collectors.aws.technique_rules import (
     allowing_any,
     can_at_all,
     technique,
-    trusted_services,
 )
 from collectors.aws.transform import Principal
 from collectors.aws.workloads import KINDS, Workload
@@ -87,7 +86,7 @@ def existing_workload(technique_id: str, title: str, kind: str, ways: tuple[tupl
         usable = [w for w in ways if all(can_at_all(principal, a) for a in w)]
         if not usable:
             return
-        reached: set[str] = {principal.arn}
+        reached: set[str] = set()  # (the principal itself may be among them: the escalation run skips it)
         for workload in ctx.workloads(principal.account, kind):
             if workload.role is None or workload.role.arn in reached:
                 continue
@@ -102,16 +101,15 @@ def existing_workload(technique_id: str, title: str, kind: str, ways: tuple[tupl
                     break
         if ctx.collected(principal.account, kind):
             return
+        # The grants covering every workload do not depend on the role: found once, before the roles.
+        grants = next((found for way in usable if (found := grants_for(principal, way, None)) is not None), None)
+        if grants is None:
+            return
         reason = (f"No {spec.label} inventory for account {principal.account}: assumed a {spec.label} runs as "
                   f"each role trusting {' / '.join(spec.trusts)}")
-        for role in ctx.identities(principal, "role"):
-            if role.arn in reached or not trusted_services(role) & set(spec.trusts) or not _role_fits(kind, role):
-                continue
-            for way in usable:
-                grants = grants_for(principal, way, None)
-                if grants is not None:
-                    yield Hit(role, grants, reason)
-                    break
+        for role in ctx.roles_trusting(principal.account, spec.trusts):
+            if role is not principal and role.arn not in reached and _role_fits(kind, role):
+                yield Hit(role, grants, reason)
 
     technique(technique_id, title, EdgeKind.CAN_RUN_AS, requires, description, remediation, pathfinding=pathfinding,
               pmapper=pmapper, mitre=mitre, target=kind, services=spec.trusts)(find)
