@@ -498,9 +498,16 @@ def _ecs_task_definitions(c: Collector) -> list[Any] | None:
         return None
     ecs = c.client("ecs")
     wanted = sorted({s["taskDefinition"] for s in services if s.get("taskDefinition")})
+    return _each_described(c, wanted, "ecs:DescribeTaskDefinition",
+                           lambda arn: ecs.describe_task_definition(taskDefinition=arn))
+
+
+def _each_described(c: Collector, summaries: list[Any], action: str,
+                    describe: Callable[[Any], Any]) -> list[Any]:
+    """The per-item describe output of each listed summary (a failed call is recorded by `c.call`)."""
     out = []
-    for arn in wanted:
-        described = c.call("ecs:DescribeTaskDefinition", lambda a=arn: ecs.describe_task_definition(taskDefinition=a))
+    for summary in summaries:
+        described = c.call(action, lambda s=summary: describe(s))
         if described:
             out.append(_clean(described))
     return out
@@ -515,13 +522,8 @@ def _stack_sets(c: Collector) -> list[Any] | None:
     if summaries is None:
         return None
     cfn = c.client("cloudformation")
-    out = []
-    for summary in summaries:
-        described = c.call("cloudformation:DescribeStackSet",
-                           lambda n=summary["StackSetName"]: cfn.describe_stack_set(StackSetName=n))
-        if described:
-            out.append(_clean(described))
-    return out
+    return _each_described(c, summaries, "cloudformation:DescribeStackSet",
+                           lambda s: cfn.describe_stack_set(StackSetName=s["StackSetName"]))
 
 
 def _projects(c: Collector) -> list[Any] | None:
@@ -550,13 +552,8 @@ def _notebooks(c: Collector) -> list[Any] | None:
     if summaries is None:
         return None
     sagemaker = c.client("sagemaker")
-    out = []
-    for summary in summaries:
-        described = c.call("sagemaker:DescribeNotebookInstance", lambda n=summary["NotebookInstanceName"]:
-                           sagemaker.describe_notebook_instance(NotebookInstanceName=n))
-        if described:
-            out.append(_clean(described))
-    return out
+    return _each_described(c, summaries, "sagemaker:DescribeNotebookInstance", lambda s:
+                           sagemaker.describe_notebook_instance(NotebookInstanceName=s["NotebookInstanceName"]))
 
 
 def _apprunner_services(c: Collector) -> list[Any] | None:
@@ -571,13 +568,8 @@ def _apprunner_services(c: Collector) -> list[Any] | None:
         token = page.get("NextToken")
         if not token:
             break
-    out = []
-    for summary in summaries:
-        described = c.call("apprunner:DescribeService",
-                           lambda a=summary["ServiceArn"]: apprunner.describe_service(ServiceArn=a))
-        if described:
-            out.append(_clean(described))
-    return out
+    return _each_described(c, summaries, "apprunner:DescribeService",
+                           lambda s: apprunner.describe_service(ServiceArn=s["ServiceArn"]))
 
 
 def _code_interpreters(c: Collector) -> list[Any] | None:
@@ -585,13 +577,8 @@ def _code_interpreters(c: Collector) -> list[Any] | None:
     if summaries is None:
         return None
     control = c.client("bedrock-agentcore-control")
-    out = []
-    for summary in summaries:
-        described = c.call("bedrock-agentcore:GetCodeInterpreter", lambda i=summary["codeInterpreterId"]:
-                           control.get_code_interpreter(codeInterpreterId=i))
-        if described:
-            out.append(_clean(described))
-    return out
+    return _each_described(c, summaries, "bedrock-agentcore:GetCodeInterpreter",
+                           lambda s: control.get_code_interpreter(codeInterpreterId=s["codeInterpreterId"]))
 
 
 # Inventory kind -> its reader for the current region (collectors.aws.workloads.KINDS; EC2 instances are
