@@ -75,6 +75,15 @@ COVERED = {
     "PassExistingRoleToNewSageMakerProcessingJob": "aws.sagemaker.pass-role-create-job",
     "EditExistingLambdaFunctionWithRole": "aws.lambda.update-function-code", "UpdateAndInvokeLambdaFunction": "aws.lambda.update-function-code",
     "UpdateLambdaFunctionAndAddPermission": "aws.lambda.update-function-code",
+    "PassExistingRoleToNewBedrockCodeInterpreter": "aws.bedrock-agentcore.pass-role-code-interpreter",
+    "AccessExistingBedrockCodeInterpreterSession": "aws.bedrock-agentcore.invoke-code-interpreter",
+    "CreatePresignedSageMakerNotebookUrl": "aws.sagemaker.presigned-notebook-url",
+    "UpdateSageMakerNotebookLifecycleConfig": "aws.sagemaker.notebook-lifecycle-config",
+    "EC2InstanceConnectSendSSHPublicKey": "aws.ec2-instance-connect.send-ssh-public-key",
+    "ModifyEC2InstanceUserDataThenRestart": "aws.ec2.modify-instance-user-data",
+    "ModifyExistingEC2LaunchTemplate": "aws.ec2.launch-template-version",
+    "ExecuteCloudFormationChangeSet": "aws.cloudformation.execute-change-set",
+    "UpdateExistingGlueDevEndpoint": "aws.glue.update-dev-endpoint",
 }
 
 
