@@ -6,6 +6,7 @@ Each step is a function so the CLI, scheduled jobs, tests and benchmarks share o
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,7 +92,17 @@ def collect_folder(folder: Path, progress: Progress = _quiet) -> list[CollectRes
     return results
 
 
-def snapshot_metadata(build: BuildResult, collected_at: datetime, source_dir: str) -> dict[str, Any]:
+def config_record(path: Path | None) -> dict[str, str] | None:
+    """The policy or exceptions file a scan used, for the dashboard to read by default: its absolute
+    path and a content hash (so a later edit can be noticed); None when the scan used none."""
+    if path is None:
+        return None
+    resolved = path.expanduser().resolve()
+    return {"path": str(resolved), "sha256": hashlib.sha256(resolved.read_bytes()).hexdigest()}
+
+
+def snapshot_metadata(build: BuildResult, collected_at: datetime, source_dir: str,
+                      policy_path: Path | None = None, exceptions_path: Path | None = None) -> dict[str, Any]:
     return {
         "collected_at": iso(collected_at),
         "created_at": iso(datetime.now(UTC)),
@@ -99,6 +110,7 @@ def snapshot_metadata(build: BuildResult, collected_at: datetime, source_dir: st
         "source_dir": source_dir,
         "coverage": {name: coverage.to_dict() for name, coverage in sorted(build.coverage.items())},
         "errors": [error.to_dict() for error in build.errors],
+        "scan_config": {"policy": config_record(policy_path), "exceptions": config_record(exceptions_path)},
     }
 
 
@@ -210,7 +222,7 @@ def scan(
                                f"in {out_dir} is kept")
     progress("building the graph")
     build = build_graph(results, when, identities)
-    metadata = snapshot_metadata(build, when, str(folder))
+    metadata = snapshot_metadata(build, when, str(folder), policy_path, exceptions_path)
     with out_lock(out_dir):
         progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {build.graph.number_of_edges()} edges)")
         snapshot = save_snapshot(build, metadata, out_dir)

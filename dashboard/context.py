@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -11,7 +12,7 @@ import pandas as pd
 
 from dashboard import cache
 from dashboard.path_views import WriteAccess
-from dashboard.settings import Settings
+from dashboard.settings import ScanConfig, Settings
 from dashboard.snapshots import SnapshotFile
 from graph.times import parse_time
 from queries.findings import Analysis
@@ -26,6 +27,15 @@ class Context:
     current: SnapshotFile
     analysis: Analysis
     exceptions_error: str | None = None  # the exceptions file did not load: findings shown without it
+    config: ScanConfig | None = None  # the policy and exceptions in use: the settings', else the scan's
+
+    @property
+    def policy_path(self) -> Path | None:
+        return self.config.policy if self.config else self.settings.policy
+
+    @property
+    def exceptions_path(self) -> Path | None:
+        return self.config.exceptions if self.config else self.settings.exceptions
 
     @property
     def key(self) -> cache.FileKey:
@@ -33,11 +43,11 @@ class Context:
 
     @property
     def policy_key(self) -> cache.ConfigKey:
-        return cache.config_key(self.settings.policy)
+        return cache.config_key(self.policy_path)
 
     @property
     def exceptions_key(self) -> cache.ConfigKey:
-        return None if self.exceptions_error else cache.config_key(self.settings.exceptions)
+        return None if self.exceptions_error else cache.config_key(self.exceptions_path)
 
     @property
     def graph(self) -> nx.MultiDiGraph:

@@ -6,11 +6,12 @@ import streamlit as st
 
 from dashboard import cache
 from dashboard.context import Context
-from dashboard.settings import Settings, load_settings
+from dashboard.settings import Settings, load_settings, scan_config
 from dashboard.snapshots import SnapshotFile, discover, discover_uploads, save_upload, upload_folder
 from dashboard.views import cypher, drift, exceptions, findings, identities, overview, path_view, resources
 from dashboard.views.common import PAGE_KEY, PAGES
 from graph.snapshot import SnapshotError
+from queries.reports.coverage_text import coverage
 from queries.yaml_files import ConfigError
 
 RENDERERS = dict(zip(PAGES, (overview, findings, path_view, identities, resources, drift, exceptions, cypher),
@@ -65,15 +66,28 @@ def _page() -> str:
 
 
 def _context(settings: Settings, snapshots: list[SnapshotFile], current: SnapshotFile) -> Context:
-    policy = cache.config_key(settings.policy)
+    config = scan_config(settings, cache.load_graph(current.key)[1])
+    policy = cache.config_key(config.policy)
     try:
-        analysis = cache.load_analysis(current.key, policy, cache.config_key(settings.exceptions))
-        return Context(settings, snapshots, current, analysis)
+        analysis = cache.load_analysis(current.key, policy, cache.config_key(config.exceptions))
+        return Context(settings, snapshots, current, analysis, config=config)
     except ConfigError as exc:
-        if settings.exceptions is None:
+        if config.exceptions is None:
             raise
         message = f"The exceptions file does not load, so findings are shown without exceptions: {exc}"
-        return Context(settings, snapshots, current, cache.load_analysis(current.key, policy, None), message)
+        return Context(settings, snapshots, current, cache.load_analysis(current.key, policy, None), message,
+                       config)
+
+
+def _sources_caption(settings: Settings, ctx: Context | None) -> str:
+    """Where the snapshots, the exceptions and the policy come from (`(the scan's)`: recorded in the snapshot)."""
+    config = ctx.config if ctx else None
+    policy, exceptions = (config.policy, config.exceptions) if config else (settings.policy, settings.exceptions)
+    scans = config.from_scan if config else ()
+    return (f"Snapshots from `{settings.snapshots}`"
+            + (f" · exceptions `{exceptions}`" + (" (the scan's)" if "exceptions" in scans else "")
+               if exceptions else " · no exceptions")
+            + (f" · policy `{policy}`" + (" (the scan's)" if "policy" in scans else "") if policy else ""))
 
 
 def _login_configured() -> bool:
@@ -111,10 +125,8 @@ def main(argv: list[str]) -> None:
     settings = _settings(argv)
     snapshots, current = _pick_snapshot(settings)
     page = _page()
-    st.sidebar.caption(f"Snapshots from `{settings.snapshots}`"
-                       + (f" · exceptions `{settings.exceptions}`" if settings.exceptions else "")
-                       + (f" · policy `{settings.policy}`" if settings.policy else ""))
     if current is None:
+        st.sidebar.caption(_sources_caption(settings, None))
         st.header("No snapshot yet")
         st.info(f"No snapshot in `{settings.snapshots}`. Run `crosspath scan DIR --out {settings.snapshots}` "
                 "(for the sample organisation: `make demo`), or upload a snapshot in the sidebar.")
@@ -122,10 +134,17 @@ def main(argv: list[str]) -> None:
     try:
         ctx = _context(settings, snapshots, current)
     except (SnapshotError, ConfigError) as exc:
+        st.sidebar.caption(_sources_caption(settings, None))
         st.error(str(exc))
         return
+    st.sidebar.caption(_sources_caption(settings, ctx))
     if _login_configured():
         st.sidebar.button("Sign out", key="sign_out", on_click=st.logout)
     st.sidebar.caption(f"As of {ctx.analysis.as_of} · {ctx.analysis.stats.get('nodes', 0):,} nodes · "
                        f"{ctx.analysis.stats.get('edges', 0):,} edges")
+    for note in ctx.config.notes:
+        st.warning(note)
+    for item in coverage(ctx.analysis):  # on every page, above the fold: what these findings cannot see
+        if not item.complete:
+            st.warning(item.statement)
     RENDERERS[page].render(ctx)

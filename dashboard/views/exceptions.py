@@ -23,7 +23,7 @@ def _highlight_expired(row: pd.Series) -> list[str]:
 
 
 def _table(ctx: Context) -> None:
-    path = ctx.settings.exceptions
+    path = ctx.exceptions_path
     try:
         exceptions = load_exceptions(path) if path and path.exists() else []
     except ConfigError as exc:
@@ -76,7 +76,7 @@ def _form(ctx: Context) -> None:
 
 def render(ctx: Context) -> None:
     st.header("Exceptions")
-    if ctx.settings.exceptions is None:
+    if ctx.exceptions_path is None:
         st.info("No exceptions file is configured. Start the dashboard with "
                 "`streamlit run app.py -- --exceptions exceptions.yaml` (or set `CROSSPATH_EXCEPTIONS`) to list "
                 "and add exceptions.")
@@ -84,4 +84,8 @@ def render(ctx: Context) -> None:
     if ADDED in st.session_state:
         st.success(st.session_state.pop(ADDED))
     _table(ctx)
+    if ctx.settings.exceptions is None:  # the scan's own file: shown, never edited from here
+        st.caption(f"These are the exceptions the scan used (`{ctx.exceptions_path}`). To add one, start the "
+                   "dashboard with `--exceptions FILE` (a copy you may edit; `make dashboard` makes one).")
+        return
     _form(ctx)

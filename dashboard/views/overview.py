@@ -45,9 +45,6 @@ def _coverage(ctx: Context) -> None:
             "counts": counts_text(item.counts),
         })
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    incomplete = [item for item in coverage(ctx.analysis) if not item.complete]
-    for item in incomplete:
-        st.warning(item.statement)
     errors = [error for item in coverage(ctx.analysis) for error in item.errors]
     if errors:
         with st.expander(f"{len(errors)} rejected file(s) or record(s)"):

@@ -1,0 +1,106 @@
+"""What the dashboard shows when started as README says: the scan's exceptions and policy, coverage
+warnings at the top of every page, collection times in the pickers, the Identity explorer on the top
+finding's entry, the saved Cypher questions (issue 19's dashboard defaults)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from crosspath.pipeline import ScanResult, scan
+from dashboard.views.common import PAGES
+from tests.dashboard.conftest import APP, SAMPLES
+
+
+def _app() -> AppTest:
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def _page(app: AppTest, name: str) -> AppTest:
+    app.sidebar.radio(key="page").set_value(name).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def _metrics(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def _first_in_main(app: AppTest):
+    return app.main[0]
+
+
+@pytest.fixture
+def scanned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ScanResult, Path]:
+    """`make demo`: the sample scanned with its exceptions; the dashboard then started with only `--snapshots`."""
+    exceptions = tmp_path / "exceptions.yaml"
+    shutil.copyfile(SAMPLES / "exceptions.yaml", exceptions)
+    result = scan(SAMPLES, tmp_path / "out", exceptions_path=exceptions)
+    monkeypatch.setenv("CROSSPATH_SNAPSHOTS", str(tmp_path / "out"))
+    monkeypatch.delenv("CROSSPATH_EXCEPTIONS", raising=False)
+    monkeypatch.delenv("CROSSPATH_POLICY", raising=False)
+    return result, exceptions
+
+
+def test_dashboard_shows_the_counts_the_scan_reported(scanned: tuple[ScanResult, Path]) -> None:
+    result, exceptions = scanned
+    summary = result.analysis.summary()
+    assert summary["excepted"] == 1
+    app = _app()
+    metrics = _metrics(app)
+    assert (metrics["Open findings"], metrics["Excepted"]) == (str(summary["open"]), "1")
+    sources = " ".join(c.value for c in app.sidebar.caption)
+    assert f"exceptions `{exceptions.resolve()}` (the scan's)" in sources
+    assert not app.warning  # nothing changed since the scan
+    _page(app, "Exceptions")  # listed, read-only: the scan's own file is not edited from here
+    assert "EX-2026-001" in list(app.dataframe[0].value["id"])
+    assert not app.get("form")
+    assert any("the exceptions the scan used" in c.value for c in app.caption)
+
+
+def test_dashboard_says_when_the_scans_exceptions_changed_or_are_gone(scanned: tuple[ScanResult, Path]) -> None:
+    _, exceptions = scanned
+    exceptions.write_text(exceptions.read_text().replace("EX-2026-001", "EX-2026-009"))
+    app = _app()
+    assert any("has changed since the scan" in w.value for w in app.warning)
+    assert _metrics(app)["Excepted"] == "1"
+    exceptions.unlink()
+    app = _app()
+    assert any("which is no longer there" in w.value for w in app.warning)
+    assert _metrics(app)["Excepted"] == "0"
+
+
+def test_exceptions_given_on_the_command_line_win_and_a_difference_is_named(
+        scanned: tuple[ScanResult, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "mine.yaml"
+    other.write_text("exceptions: []\n")
+    monkeypatch.setenv("CROSSPATH_EXCEPTIONS", str(other))
+    app = _app()
+    assert _metrics(app)["Excepted"] == "0"
+    assert any("differs from the one the scan used" in w.value for w in app.warning)
+    shutil.copyfile(scanned[1], other)  # `make dashboard`'s copy, as the scan read it: no note
+    app = _app()
+    assert _metrics(app)["Excepted"] == "1" and not app.warning
+
+
+def test_coverage_warnings_sit_at_the_top_of_every_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    samples = tmp_path / "samples"
+    shutil.copytree(SAMPLES, samples)
+    shutil.rmtree(samples / "gcp")
+    scan(samples, tmp_path / "out")
+    monkeypatch.setenv("CROSSPATH_SNAPSHOTS", str(tmp_path / "out"))
+    monkeypatch.delenv("CROSSPATH_EXCEPTIONS", raising=False)
+    monkeypatch.delenv("CROSSPATH_POLICY", raising=False)
+    app = _app()
+    for page in PAGES:
+        _page(app, page)
+        first = _first_in_main(app)
+        assert first.type == "warning", (page, first)
+        assert first.value.startswith("gcp: not covered"), (page, first.value)
+        assert sum(w.value.startswith("gcp: not covered") for w in app.warning) == 1, page
