@@ -52,7 +52,8 @@ def _pick_snapshot(settings: Settings) -> tuple[list[SnapshotFile], SnapshotFile
     labels = {s.label: s for s in snapshots}
     if st.session_state.get(SNAPSHOT_KEY) not in labels:
         st.session_state[SNAPSHOT_KEY] = next(iter(labels))
-    label = st.sidebar.selectbox("Snapshot", list(labels), key=SNAPSHOT_KEY)
+    label = st.sidebar.selectbox("Snapshot (collected at)", list(labels), key=SNAPSHOT_KEY,
+                                 help="When the exports were taken: the findings are as of then.")
     return snapshots, labels[label]
 
 

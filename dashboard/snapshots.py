@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
 import logging
 import re
 import tempfile
@@ -14,6 +16,8 @@ from graph.snapshot import SnapshotError, read_snapshot
 _SUFFIXES = (".json", ".json.gz")
 log = logging.getLogger(__name__)
 _STAMP = re.compile(r"snapshot-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
+_COLLECTED = re.compile(rb'"collected_at"\s*:\s*"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})"')
+_HEAD_BYTES = 64 * 1024  # the metadata comes first in a snapshot (graph/snapshot.py): no need to read the graph
 
 
 @dataclass(frozen=True)
@@ -29,11 +33,55 @@ class SnapshotFile:
 
 
 def _when(path: Path) -> str:
+    """The scan time in a history file's name."""
     match = _STAMP.search(path.name)
     if not match:
         return path.name
     y, mo, d, h, mi, s = match.groups()
     return f"{y}-{mo}-{d} {h}:{mi}:{s}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _collected_at(path: str, mtime: float, size: int) -> str | None:
+    """When the exports were taken (the metadata's `collected_at`), read from the head of the file only."""
+    try:
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            head = handle.read(_HEAD_BYTES)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return None
+    match = _COLLECTED.search(head)
+    if not match:
+        return None
+    day, time, zone = (part.decode() for part in match.groups())
+    return f"{day} {time}{'Z' if zone in ('Z', '+00:00', '+0000') else zone}"
+
+
+def collected_label(path: Path) -> str | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _collected_at(str(path.resolve()), stat.st_mtime, stat.st_size)
+
+
+def _labelled(paths: list[Path]) -> list[SnapshotFile]:
+    """Each labelled by its collection time (what the findings are as of); snapshots of the same
+    collection (the same exports scanned twice) add their scan time, so every label is unique."""
+    collected = [collected_label(path) or _when(path) for path in paths]
+    labels = [f"{when} (scanned {_when(path)})" if collected.count(when) > 1 and _when(path) != path.name
+              else when for path, when in zip(paths, collected, strict=True)]
+    seen: dict[str, int] = {}
+    for index, label in enumerate(labels):  # still the same (two scans in one second): number them
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            labels[index] = f"{label} #{seen[label]}"
+    return [SnapshotFile(path, label) for path, label in zip(paths, labels, strict=True)]
+
+
+def _upload_label(path: Path) -> str:
+    when = collected_label(path)
+    return f"uploaded: {path.name}" + (f" · collected {when}" if when else "")
 
 
 def _snapshot_files(folder: Path, pattern: str) -> list[Path]:
@@ -42,14 +90,15 @@ def _snapshot_files(folder: Path, pattern: str) -> list[Path]:
 
 
 def discover(folder: Path) -> list[SnapshotFile]:
-    """Newest first: every history snapshot, then `snapshot.json.gz` if it is not one of them."""
+    """Newest first (by scan): `snapshot.json.gz` if it is not in the history, then every history snapshot;
+    each labelled by when its exports were collected."""
     history = sorted(_snapshot_files(folder / HISTORY_DIR, "snapshot-*"), key=lambda p: p.name, reverse=True)
-    found = [SnapshotFile(path, _when(path)) for path in history]
+    latest = folder / SNAPSHOT_NAME
+    if latest.is_file() and not any(latest.samefile(path) for path in history):
+        history.insert(0, latest)
+    found = _labelled(history)
     if found:
         found[0] = SnapshotFile(found[0].path, f"{found[0].label} (latest)")
-    latest = folder / SNAPSHOT_NAME
-    if latest.is_file() and not any(latest.samefile(item.path) for item in found):
-        found.insert(0, SnapshotFile(latest, f"{SNAPSHOT_NAME} (latest)"))
     return found
 
 
@@ -62,7 +111,7 @@ def discover_uploads(folder: Path | None) -> list[SnapshotFile]:
     if folder is None or not folder.is_dir():
         return []
     files = sorted(_snapshot_files(folder, "*"), key=lambda p: p.stat().st_mtime, reverse=True)
-    return [SnapshotFile(path, f"uploaded: {path.name}") for path in files]
+    return [SnapshotFile(path, _upload_label(path)) for path in files]
 
 
 def save_upload(folder: Path, name: str, payload: bytes) -> SnapshotFile:
@@ -88,4 +137,4 @@ def save_upload(folder: Path, name: str, payload: bytes) -> SnapshotFile:
         raise SnapshotError(f"uploaded file {name!r}: cannot be read as a Crosspath snapshot "
                             f"({type(exc).__name__}); re-run `crosspath scan` and upload its snapshot.json.gz") from None
     temp.replace(target)
-    return SnapshotFile(target, f"uploaded: {safe}")
+    return SnapshotFile(target, _upload_label(target))

@@ -104,3 +104,17 @@ def test_coverage_warnings_sit_at_the_top_of_every_page(tmp_path: Path, monkeypa
         assert first.type == "warning", (page, first)
         assert first.value.startswith("gcp: not covered"), (page, first.value)
         assert sum(w.value.startswith("gcp: not covered") for w in app.warning) == 1, page
+
+
+def test_snapshot_pickers_show_collection_time_not_scan_time(scanned: tuple[ScanResult, Path]) -> None:
+    result, exceptions = scanned
+    collected = "2026-11-01 00:00:00Z"  # data/samples/manifest.json; the scan ran today
+    app = _app()
+    assert app.sidebar.selectbox(key="snapshot").options == [f"{collected} (latest)"]
+    scan(SAMPLES, result.snapshot.parent, exceptions_path=exceptions)  # the same exports scanned again
+    app = _app()
+    options = app.sidebar.selectbox(key="snapshot").options
+    assert len(set(options)) == 2 and all(o.startswith(f"{collected} (scanned ") for o in options), options
+    assert options[0].endswith("(latest)")
+    _page(app, "Drift")
+    assert app.selectbox(key="drift_old").options == options

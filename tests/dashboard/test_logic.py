@@ -130,7 +130,7 @@ def test_an_upload_that_is_not_a_snapshot_is_refused(sample_out: SampleOut, tmp_
         save_upload(uploads, "evil/../../x.json", b'{"format": "something else"}')
     assert discover_uploads(uploads) == [] and not (tmp_path / "x.json").exists()
     saved = save_upload(uploads, "week 44.json.gz", sample_out.older.read_bytes())
-    assert saved.path == uploads / "week_44.json.gz" and saved.label == "uploaded: week_44.json.gz"
+    assert saved.path == uploads / "week_44.json.gz" and saved.label == "uploaded: week_44.json.gz · collected 2026-10-25 00:00:00Z"
     assert discover_uploads(uploads) == [saved]
 
 

@@ -389,7 +389,7 @@ def test_bad_uploads_get_a_clear_message_and_the_dashboard_goes_on(app_env: Samp
     app.file_uploader(key="snapshot_upload").set_value(
         ("week 44.json.gz", app_env.older.read_bytes(), "application/gzip")).run()
     assert not app.exception and not app.sidebar.error
-    assert app.sidebar.selectbox(key="snapshot").value == "uploaded: week_44.json.gz"
+    assert app.sidebar.selectbox(key="snapshot").value == "uploaded: week_44.json.gz · collected 2026-10-25 00:00:00Z"
 
 
 def test_no_snapshot_explains_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
