@@ -16,17 +16,21 @@ def _label(row) -> str:
 
 
 def pick_node(frame: pd.DataFrame, label: str, key: str, lookup: Callable[[str], list[str]] | None = None,
-              search_label: str | None = None) -> str | None:
+              search_label: str | None = None, default: str | None = None) -> str | None:
     """A search box and a pick list of the nodes whose id, name or email contain the text.
 
     With `lookup` (queries.people.People.lookup), text that names nodes exactly (an id, a person's
     email, a name) puts them first; when it names one, that one is selected as the text is entered.
+    `default` is selected when nothing is yet (and the search box is empty).
     """
     search = st.text_input(search_label or f"Search {label} by name or id", key=f"{key}_search")
     named = lookup(search) if lookup and search.strip() else []
     matches = search_nodes(frame, search)
     if named:
         matches = pd.concat([frame[frame["id"].isin(named)], matches[~matches["id"].isin(named)]])
+    elif default and not search.strip() and st.session_state.get(key) is None:
+        matches = pd.concat([frame[frame["id"] == default], matches[matches["id"] != default]])
+        st.session_state[key] = default
     if matches.empty:
         st.info(f"No {label} matches {search!r}.")
         return None

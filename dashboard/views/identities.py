@@ -12,6 +12,14 @@ from dashboard.views.explorer_common import pick_node, table_with_paths
 NODE_KEY = "identity_node"
 
 
+def _top_entry(ctx: Context) -> str | None:
+    """The entry of the top open finding: where the analyst's question most likely starts."""
+    frame = ctx.findings()
+    top = frame[frame["status"] == "open"].head(1) if not frame.empty else frame
+    finding = ctx.finding(top["id"].iloc[0]) if not top.empty else None
+    return finding.entry.get("id") if finding is not None else None
+
+
 def render(ctx: Context) -> None:
     st.header("Identity explorer: blast radius")
     st.caption("Every privileged target (production or sensitive, or admin over a whole scope) the identity "
@@ -20,8 +28,8 @@ def render(ctx: Context) -> None:
                "email or name) is every identity of theirs.")
     people = ctx.people()
     node_id = pick_node(ctx.nodes("Identity", "Credential", "Person"), "identity, credential or person", NODE_KEY,
-                        lookup=people.lookup,
-                        search_label="Search identity or credential by name or id, or a person by email or name")
+                        lookup=people.lookup, default=_top_entry(ctx),
+                        search_label="Search by name or email (a person, an identity or a credential), or by id")
     if node_id is None:
         return
     identities = people.identities_of(node_id) if people.is_person(node_id) else None

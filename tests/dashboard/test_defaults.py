@@ -118,3 +118,20 @@ def test_snapshot_pickers_show_collection_time_not_scan_time(scanned: tuple[Scan
     assert options[0].endswith("(latest)")
     _page(app, "Drift")
     assert app.selectbox(key="drift_old").options == options
+
+
+def test_identity_explorer_opens_on_the_top_findings_entry_and_searches_by_name_and_email(
+        scanned: tuple[ScanResult, Path]) -> None:
+    result, _ = scanned
+    top = next(f for f in result.analysis.findings if f.status == "open")
+    app = _page(_app(), "Identity explorer")
+    assert app.selectbox(key="identity_node").value == top.entry["id"]
+    assert app.text_input(key="identity_node_search").label.startswith("Search by name or email")
+    assert app.selectbox(key="identity_node").options[0].startswith(top.entry["name"])
+    assert len(app.dataframe[0].value) >= top.targets_count  # its blast radius, at least the finding's targets
+    app.text_input(key="identity_node_search").input("ruiz").run()  # part of a name
+    assert app.selectbox(key="identity_node").options == ["Dana Ruiz · entra User", "dana.ruiz@lumenfreight.com · person"]
+    app.text_input(key="identity_node_search").input("dana.ruiz@lumenfreight.com").run()  # an email
+    assert app.selectbox(key="identity_node").value == "person:dana.ruiz@lumenfreight.com"
+    app.text_input(key="identity_node_search").input("").run()  # cleared: the analyst's pick stays
+    assert app.selectbox(key="identity_node").value == "person:dana.ruiz@lumenfreight.com"
