@@ -158,7 +158,7 @@ def test_every_page_in_chromium(server: tuple[str, SampleOut]) -> None:
         _shot(page, "03-path-view.png")
 
         _goto(page, "Identity explorer", "Identity explorer: blast radius")
-        _type(page, "Search identity or credential by name or id", "dana.ruiz", "Identity explorer: blast radius")
+        _type(page, "Search by name or email", "dana.ruiz", "Identity explorer: blast radius")
         assert page.get_by_text("privileged target(s) reachable").is_visible()
         assert page.locator("svg.path-picture").count() == 1
         _shot(page, "04-identity-explorer.png")

@@ -135,3 +135,31 @@ def test_identity_explorer_opens_on_the_top_findings_entry_and_searches_by_name_
     assert app.selectbox(key="identity_node").value == "person:dana.ruiz@lumenfreight.com"
     app.text_input(key="identity_node_search").input("").run()  # cleared: the analyst's pick stays
     assert app.selectbox(key="identity_node").value == "person:dana.ruiz@lumenfreight.com"
+
+
+def test_cypher_console_offers_the_saved_questions_with_their_parameters(scanned: tuple[ScanResult, Path]) -> None:
+    from queries.cypher_library import load_library
+
+    library = load_library()
+    app = _page(_app(), "Cypher console")
+    try:
+        import graph.stores  # noqa: F401
+    except ImportError:  # the embedded store is not in this build
+        pytest.skip("the embedded Cypher store is not installed")
+    picker = app.selectbox(key="cypher_saved")
+    assert set(picker.options) >= {"— write your own query —", *(q.title for q in library.values())}
+    picker.set_value("who_can_write").run()
+    assert app.text_area(key="cypher_query").value == library["who_can_write"].text("lbug")
+    resource = app.text_input(key="cypher_param:who_can_write:resource")
+    assert resource.label == "resource (string, required)" and "lumen-prod-invoices" in resource.help
+    app.button(key="cypher_run").click().run()
+    assert any("Give `resource`" in e.value for e in app.error)
+    resource.input("aws:arn:aws:s3:::lumen-prod-invoices").run()
+    app.button(key="cypher_run").click().run()
+    assert not app.error and not app.exception, [e.value for e in app.error]
+    rows = app.dataframe[0].value
+    assert "entra:a1000000-0000-4000-8000-000000000001" in rows.to_string()  # Dana Ruiz, as in the report
+    app.selectbox(key="cypher_saved").set_value("stale_credentials").run()
+    assert app.number_input(key="cypher_param:stale_credentials:max_age_days").value == 90
+    app.button(key="cypher_run").click().run()
+    assert not app.error and len(app.dataframe[0].value) > 0
