@@ -4,6 +4,7 @@ finding's entry, the saved Cypher questions (issue 19's dashboard defaults)."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -163,3 +164,21 @@ def test_cypher_console_offers_the_saved_questions_with_their_parameters(scanned
     assert app.number_input(key="cypher_param:stale_credentials:max_age_days").value == 90
     app.button(key="cypher_run").click().run()
     assert not app.error and len(app.dataframe[0].value) > 0
+
+
+def test_the_scans_policy_is_used_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = tmp_path / "policy.yaml"
+    shutil.copyfile(Path(__file__).resolve().parents[2] / "queries" / "default_policy.yaml", policy)
+    result = scan(SAMPLES, tmp_path / "out", policy_path=policy)
+    assert result.analysis.metadata["scan_config"] == {
+        "policy": {"path": str(policy.resolve()), "sha256": hashlib.sha256(policy.read_bytes()).hexdigest()},
+        "exceptions": None}
+    monkeypatch.setenv("CROSSPATH_SNAPSHOTS", str(tmp_path / "out"))
+    monkeypatch.delenv("CROSSPATH_EXCEPTIONS", raising=False)
+    monkeypatch.delenv("CROSSPATH_POLICY", raising=False)
+    app = _app()
+    sources = " ".join(c.value for c in app.sidebar.caption)
+    assert f"policy `{policy.resolve()}` (the scan's)" in sources and "no exceptions" in sources
+    assert _metrics(app)["Open findings"] == str(result.analysis.summary()["open"])
+    _page(app, "Exceptions")
+    assert any("No exceptions file is configured" in i.value for i in app.info)
