@@ -24,6 +24,7 @@ _HEAD_BYTES = 64 * 1024  # the metadata comes first in a snapshot (graph/snapsho
 class SnapshotFile:
     path: Path
     label: str
+    uploaded: bool = False  # its metadata is the uploader's word: the files it names are not read
 
     @property
     def key(self) -> tuple[str, float, int]:
@@ -111,7 +112,7 @@ def discover_uploads(folder: Path | None) -> list[SnapshotFile]:
     if folder is None or not folder.is_dir():
         return []
     files = sorted(_snapshot_files(folder, "*"), key=lambda p: p.stat().st_mtime, reverse=True)
-    return [SnapshotFile(path, _upload_label(path)) for path in files]
+    return [SnapshotFile(path, _upload_label(path), uploaded=True) for path in files]
 
 
 def save_upload(folder: Path, name: str, payload: bytes) -> SnapshotFile:
@@ -137,4 +138,4 @@ def save_upload(folder: Path, name: str, payload: bytes) -> SnapshotFile:
         raise SnapshotError(f"uploaded file {name!r}: cannot be read as a Crosspath snapshot "
                             f"({type(exc).__name__}); re-run `crosspath scan` and upload its snapshot.json.gz") from None
     temp.replace(target)
-    return SnapshotFile(target, _upload_label(target))
+    return SnapshotFile(target, _upload_label(target), uploaded=True)

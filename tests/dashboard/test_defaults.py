@@ -182,3 +182,15 @@ def test_the_scans_policy_is_used_by_default(tmp_path: Path, monkeypatch: pytest
     assert _metrics(app)["Open findings"] == str(result.analysis.summary()["open"])
     _page(app, "Exceptions")
     assert any("No exceptions file is configured" in i.value for i in app.info)
+
+
+def test_an_uploaded_snapshot_does_not_choose_files_on_the_server(scanned: tuple[ScanResult, Path]) -> None:
+    """Its metadata is the uploader's: the files it names are neither read nor applied."""
+    result, _ = scanned
+    app = _app()
+    app.file_uploader(key="snapshot_upload").set_value(
+        ("theirs.json.gz", result.snapshot.read_bytes(), "application/gzip")).run()
+    assert not app.exception and app.sidebar.selectbox(key="snapshot").value.startswith("uploaded: theirs.json.gz")
+    sources = " ".join(c.value for c in app.sidebar.caption)
+    assert "(the scan's)" not in sources and "no exceptions" in sources
+    assert _metrics(app)["Excepted"] == "0" and not app.warning
