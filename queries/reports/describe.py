@@ -92,15 +92,21 @@ def edge_mfa_mark(edge: PathEdge) -> str:
 
 
 def entry_mfa_mark(entry: dict[str, Any]) -> str:
+    """The entry's MFA badge: none for a machine (non-human) entry, which cannot answer MFA; its key's age
+    (entry_age) is what is shown for it."""
+    if entry.get("human") is False:
+        return ""
     return {True: MFA_LOCK, False: NO_MFA_MARK}.get(entry.get("mfa"), MFA_UNKNOWN)
 
 
 def entry_age(entry: dict[str, Any]) -> str:
-    """'access_key 600 days old, never expires' — empty when the entry has no age (a sign-in)."""
+    """'key 600 days old, never expires' — empty when the entry has no age (a sign-in); a machine's
+    credential of unknown age says so."""
     age = entry.get("age_days")
-    if age is None:
-        return ""
     what = "key" if entry.get("kind") in _KEY_KINDS else "credential"
+    if age is None:
+        machine_credential = entry.get("human") is False and entry.get("family") == "Credential"
+        return f"{what} of unknown age" if machine_credential else ""
     never = ", never expires" if entry.get("family") == "Credential" and not entry.get("expires") else ""
     return f"{what} {plural(age, 'day')} old{never}"
 

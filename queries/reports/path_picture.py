@@ -2,7 +2,7 @@
 
 Edges are labelled by kind, with `via` (and conditions, and what an assumed edge assumes) as a hover
 <title>; an assumed edge is drawn dashed. MFA shows as a lock badge on an edge that demands it,
-"MFA ?" where unknown, and a red "no MFA" under the entry.
+"MFA ?" where unknown, and a red "no MFA" under a person's entry (a machine's entry shows its key's age).
 Self-contained: no ids, no scripts, no external fonts, every text escaped.
 """
 
@@ -29,6 +29,9 @@ HEIGHT = 132
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+AGE_BADGE = "#E65100"  # a machine key's age, where a person's entry shows its MFA badge
 
 
 def _badge(x: float, y: float, text: str, fill: str, color: str = "#fff") -> str:
@@ -121,9 +124,13 @@ def render_path_svg(finding: Finding, show_via: bool = False) -> str:
             parts.append(_mfa_badge(center, middle + 18, mark))
         parts.append("</g>")
     entry_center = MARGIN + NODE_W / 2
-    parts.append(_mfa_badge(entry_center, TOP + NODE_H + 22, entry_mfa_mark(entry)))
-    age = entry_age(entry)
-    if age:
+    mark, age = entry_mfa_mark(entry), entry_age(entry)
+    if not mark:  # a machine cannot answer MFA: its key's age is the badge
+        if age:
+            parts.append(_badge(entry_center, TOP + NODE_H + 22, age, AGE_BADGE))
+    else:
+        parts.append(_mfa_badge(entry_center, TOP + NODE_H + 22, mark))
+    if mark and age:
         parts.append(
             f'<text x="{entry_center:.0f}" y="{TOP + NODE_H + 46}" font-size="9" fill="#333" '
             f'text-anchor="middle">{escape(age)}</text>'
