@@ -45,8 +45,12 @@ GAPS: dict[str, GapInfo] = {
         "A non-human identity's long-lived key reaches a privileged write.",
         "The entry is a key, secret or token of a non-human identity that never expires or is older than "
         "the policy's maximum age, and it reaches write or admin on a privileged resource.",
-        "Rotate or remove the key. Replace it with short-lived federation (workload identity, OIDC) or set "
-        "an expiry within the policy's maximum age.",
+        "Rotate or remove the key, and replace it with the short-lived mechanism for its kind: an AWS access "
+        "key with IAM Roles Anywhere, OIDC federation or an instance / task role; a GCP service account key "
+        "with workload identity federation; an Entra client secret or certificate with a managed identity or "
+        "a federated identity credential; a Kubernetes token Secret with projected short-lived tokens; a "
+        "database password with IAM database authentication (RDS), Cloud SQL IAM or Entra authentication, or "
+        "a secrets manager that rotates it. Otherwise set an expiry within the policy's maximum age.",
         "error",
     ),
     CROSS_STACK: GapInfo(
