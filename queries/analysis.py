@@ -63,8 +63,20 @@ def replacement(provider: str, kind: str, scope: dict[str, Any] | None = None) -
     return "short-lived federation (workload identity, OIDC)"
 
 
+AZURE_KINDS = {"subscription", "resource_group", "management_group", "azure_resource"}
+
+
+def provider_name(data: dict[str, Any]) -> str:
+    """'AWS', 'Entra ID', ...; an Azure resource (subscription, resource group, ...) read by the Entra
+    collector is 'Azure', the service it belongs to, not 'Entra ID'."""
+    if data.get("provider") == "entra" and (data.get("kind") in AZURE_KINDS
+                                            or str(data.get("id", "")).startswith("entra:azure/")):
+        return "Azure"
+    return PROVIDER_NAMES.get(data["provider"], data["provider"])
+
+
 def _describe(data: dict[str, Any]) -> str:
-    return f"{PROVIDER_NAMES.get(data['provider'], data['provider'])} {data['kind']} {data['name']}"
+    return f"{provider_name(data)} {data['kind']} {data['name']}"
 
 
 def _fold(values: list[str]) -> list[str]:
@@ -138,7 +150,7 @@ class _FindingBuilder:
             qualifier = "(MFA unknown)"
         else:
             qualifier = "without MFA"
-        who = f"{PROVIDER_NAMES.get(entry['provider'], entry['provider'])} {entry['kind']} {entry['name']}"
+        who = f"{provider_name(entry)} {entry['kind']} {entry['name']}"
         what = f"{target['level']} {_describe(self.nodes[target['id']])}"
         more = f" and {count - 1} more privileged target(s)" if count > 1 else ""
         return f"{who} {qualifier} can {what}{more}"

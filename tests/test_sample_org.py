@@ -213,3 +213,15 @@ def test_a_database_password_remediation_follows_what_the_server_is():
         "Cloud SQL IAM database authentication")
     plain = replacement("mysql", "password", {})
     assert "Microsoft Entra authentication" in plain and "secrets manager that rotates" in plain
+
+
+def test_an_azure_subscription_is_labelled_azure_not_entra_id(sample_scan):
+    from queries.reports.path_picture import render_path_svg
+    result, out = sample_scan
+    titles = [f.title for f in result.analysis.findings]
+    assert any("can admin Azure subscription lumen-prod" in title for title in titles)
+    assert not [title for title in titles if "Entra ID subscription" in title]
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "Entra ID subscription" not in report and "lumen-prod (azure subscription, admin" in report
+    finding = next(f for f in result.analysis.findings if "Azure subscription" in f.title)
+    assert "azure · subscription · admin" in render_path_svg(finding)

@@ -82,6 +82,12 @@ def short_list(items: list[str], limit: int = 5) -> str:
     return f"{shown} and {len(items) - limit} more" if len(items) > limit else shown
 
 
+def provider_shown(provider: str, node_id: str) -> str:
+    """The provider a reader sees: 'azure' for an Azure resource (subscription, resource group, ...) that the
+    Entra collector reads (node ids 'entra:azure/...'), else the provider as recorded."""
+    return "azure" if provider == "entra" and str(node_id).startswith("entra:azure/") else provider
+
+
 def label(name: str, node_id: str) -> str:
     return name or node_id
 
@@ -194,7 +200,8 @@ def finding_view(rank: int, finding: Finding) -> FindingView:
         entry=f"{entry.get('name', '')} ({entry.get('provider', '')} {entry.get('kind', '')}, {entry.get('id', '')})",
         entry_marks=[mark for mark in marks if mark],
         target=(
-            f"{target.get('name', '')} ({target.get('provider', '')} {target.get('kind', '')}, "
+            f"{target.get('name', '')} ({provider_shown(target.get('provider', ''), target.get('id', ''))} "
+            f"{target.get('kind', '')}, "
             f"{target.get('level') or '?'}, {target.get('environment') or 'unknown'} — {target.get('id', '')})"
         ),
         more=more_targets(finding),

@@ -11,7 +11,15 @@ from __future__ import annotations
 from html import escape
 
 from queries.findings import Finding
-from queries.reports.describe import MFA_LOCK, NO_MFA_MARK, edge_mfa_mark, entry_age, entry_mfa_mark, label
+from queries.reports.describe import (
+    MFA_LOCK,
+    NO_MFA_MARK,
+    edge_mfa_mark,
+    entry_age,
+    entry_mfa_mark,
+    label,
+    provider_shown,
+)
 
 PROVIDER_COLORS = {
     "aws": "#FF9900",  # orange
@@ -92,11 +100,11 @@ def render_path_svg(finding: Finding, show_via: bool = False) -> str:
     ]
     for index, (name, node_id, provider) in enumerate(nodes):
         x = MARGIN + index * (NODE_W + GAP)
-        detail = provider
+        detail = provider_shown(provider, node_id)
         if index == 0:
-            detail = f"{provider} · {entry.get('kind', '')}"
+            detail = f"{detail} · {entry.get('kind', '')}"
         elif index == len(nodes) - 1:
-            detail = f"{provider} · {target.get('kind', '')} · {target.get('level') or '?'}"
+            detail = f"{detail} · {target.get('kind', '')} · {target.get('level') or '?'}"
         parts.append(_node(x, name, node_id, provider, detail))
     middle = TOP + NODE_H / 2
     for index, edge in enumerate(path):
