@@ -197,7 +197,7 @@ def apply_collection_log(folder: Path, result: CollectResult) -> None:
         # The live run reached no account, tenant, project or cluster: say why, not just "nothing here".
         result.fail(RecordError(result.source, str(path), "", "", f"the live collection failed and collected "
                                 f"nothing: {failure_reason(problems)}",
-                                f"fix the cause and re-run `crosspath collect {result.source}`"))
+                                f"re-run `crosspath collect {result.source}` once that is fixed"))
 
 
 def failure_reason(problems: list[dict[str, Any]]) -> str:
