@@ -193,3 +193,22 @@ def apply_collection_log(folder: Path, result: CollectResult) -> None:
         result.coverage.files.append(path.name)
     for error in log.get("errors") if isinstance(log.get("errors"), list) else []:
         result.fail(RecordError(result.source, str(path), "", "", str(error), "see the collector's docs"))
+    if log.get("scopes") == [] and problems:
+        # The live run reached no account, tenant, project or cluster: say why, not just "nothing here".
+        result.fail(RecordError(result.source, str(path), "", "", f"the live collection failed and collected "
+                                f"nothing: {failure_reason(problems)}",
+                                f"re-run `crosspath collect {result.source}` once that is fixed"))
+
+
+def failure_reason(problems: list[dict[str, Any]]) -> str:
+    """Why a live run collected nothing, in words: 'no AWS credentials found: ...' or the first failed calls."""
+    if any("NoCredentialsError" in str(p.get("error", "")) for p in problems if isinstance(p, dict)):
+        return NO_AWS_CREDENTIALS
+    shown = [f"{p.get('call')}: {p.get('error')}" for p in problems[:3] if isinstance(p, dict)]
+    more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
+    return "; ".join(shown) + more
+
+
+NO_AWS_CREDENTIALS = ("no AWS credentials found: set AWS_PROFILE (or pass --profile), export AWS_ACCESS_KEY_ID "
+                      "and AWS_SECRET_ACCESS_KEY, or run `aws sso login` (botocore: NoCredentialsError: Unable "
+                      "to locate credentials)")

@@ -17,6 +17,7 @@ from crosspath import __version__
 from crosspath.cli_cypher import register as register_cypher_commands
 from crosspath.cli_techniques import register as register_technique_commands
 from crosspath.pipeline import SNAPSHOT_NAME, NothingCollected, ScanError, run_analysis, scan
+from graph.coverage import CoverageStatus
 from graph.identities import SOURCE as IDENTITIES_SOURCE
 from graph.snapshot import SnapshotError, read_snapshot
 from queries.coverage_gate import gate_problems
@@ -26,6 +27,7 @@ from queries.paths import PathEngine
 from queries.people import People, blast_radius_of
 from queries.policy import load_policy
 from queries.reports import REPORT_FORMATS, write_reports
+from queries.reports.coverage_text import coverage as coverage_rows
 from queries.reports.terminal_summary import render_summary
 from queries.reports.terminal_text import safe, styled
 from queries.yaml_files import ConfigError
@@ -156,6 +158,9 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
         raise click.ClickException(safe(exc, multiline=True)) from exc
     for error in result.build.errors:
         stderr.print(styled(("warning:", "yellow"), f" {error}"), highlight=False)
+    for row in coverage_rows(result.analysis):
+        if row.status in (CoverageStatus.PARTIAL, CoverageStatus.FAILED):  # says what is missing and why
+            stderr.print(styled(("warning:", "yellow"), f" {row.statement}"), highlight=False, soft_wrap=True)
     listed = result.build.coverage.get(IDENTITIES_SOURCE)
     for note in listed.notes if listed and not quiet else ():
         stderr.print(styled(f"note: {note}"), highlight=False)

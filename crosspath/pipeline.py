@@ -217,9 +217,11 @@ def scan(
     when = resolve_as_of(as_of, read_manifest(folder))
     results = collect_folder(folder, progress)
     if not any(result.coverage.status in SEEN for result in results):
+        failed = "".join(f"\n  {result.source}: collection failed: {result.errors[0].message}"
+                         for result in results if result.errors)
         raise NothingCollected(f"nothing was collected from {folder}: every source is missing or failed "
                                f"(expected one of {', '.join(f'{s}/' for s in SOURCES)}); the last snapshot "
-                               f"in {out_dir} is kept")
+                               f"in {out_dir} is kept{failed}")
     progress("building the graph")
     build = build_graph(results, when, identities)
     metadata = snapshot_metadata(build, when, str(folder), policy_path, exceptions_path)

@@ -87,12 +87,16 @@ def node_summary(graph: nx.MultiDiGraph, node_id: str, mfa: bool | None = None) 
     }
 
 
-def picture(graph: nx.MultiDiGraph, raw: RawPath, entry_mfa: bool | None = None) -> PathPicture:
-    """The picture of one raw engine path (entry first, HAS_PERMISSION last)."""
+def picture(graph: nx.MultiDiGraph, raw: RawPath, entry_mfa: bool | None = None,
+            human: bool | None = None) -> PathPicture:
+    """The picture of one raw engine path (entry first, HAS_PERMISSION last). `human` False: a machine's
+    entry, drawn with its key's age instead of an MFA badge."""
     edges = path_edges(graph, raw)
     entry = node_summary(graph, raw[0][0])
     if entry_mfa is not None or entry["family"] != "Identity":
         entry["mfa"] = entry_mfa if entry_mfa is not None else entry["mfa"]
+    if human is not None:
+        entry["human"] = human
     target = node_summary(graph, raw[-1][1])
     target["level"] = edges[-1].level
     title = f"{entry['name']} can {target['level']} {target['name']} in {len(edges)} hop(s)"
@@ -179,7 +183,7 @@ class WriteAccess:
             entry = self.entries.get(node)
             if entry is None:
                 continue
-            pic = picture(graph, raw, entry.mfa)
+            pic = picture(graph, raw, entry.mfa, entry.human)
             data = engine.data[node]
             long_lived = entry.is_credential and engine.policy.is_long_lived(data.get("age_days"), data.get("expires"))
             rows.append({

@@ -52,7 +52,7 @@ def findings_frame(analysis: Analysis) -> pd.DataFrame:
             "entry_id": entry.get("id"),
             "entry_kind": entry.get("kind"),
             "entry_provider": entry.get("provider"),
-            "entry_mfa": _mfa(entry.get("mfa")),
+            "entry_mfa": "n/a (machine)" if entry.get("human") is False else _mfa(entry.get("mfa")),
             "key_age_days": entry.get("age_days"),
             "target": target.get("name") or target.get("id"),
             "target_id": target.get("id"),

@@ -35,8 +35,48 @@ PROVIDER_NAMES = {
 }
 
 
+def replacement(provider: str, kind: str, scope: dict[str, Any] | None = None) -> str:
+    """The short-lived mechanism that replaces a long-lived credential of this provider and kind (a database
+    password: the server's own IAM sign-in where the server is known to be RDS or Cloud SQL)."""
+    if provider == "aws" and kind == "access_key":
+        return ("temporary credentials: IAM Roles Anywhere, OIDC federation (AssumeRoleWithWebIdentity, e.g. "
+                "from a CI provider) or an instance / task / function role")
+    if provider == "aws":
+        return "IAM Identity Center (SSO) sign-in or a role assumed with temporary credentials"
+    if provider == "gcp":
+        return ("workload identity federation (or an attached service account / GKE Workload Identity) "
+                "instead of a service account key")
+    if provider == "entra":
+        return ("a managed identity, or a federated identity credential (workload identity federation) on the "
+                "app registration instead of a client secret or certificate")
+    if provider == "k8s":
+        return ("projected short-lived service account tokens (the TokenRequest API, mounted by default) "
+                "instead of a long-lived token Secret")
+    if provider in ("postgres", "mysql"):
+        scope = scope or {}
+        if scope.get("aws_rds_resource_id"):
+            return "IAM database authentication (Amazon RDS), or a secrets manager that rotates the password"
+        if scope.get("gcp_cloudsql_instance"):
+            return "Cloud SQL IAM database authentication, or a secrets manager that rotates the password"
+        return ("IAM database authentication (Amazon RDS), Cloud SQL IAM database authentication or Microsoft "
+                "Entra authentication (Azure Database), or a secrets manager that rotates the password")
+    return "short-lived federation (workload identity, OIDC)"
+
+
+AZURE_KINDS = {"subscription", "resource_group", "management_group", "azure_resource"}
+
+
+def provider_name(data: dict[str, Any]) -> str:
+    """'AWS', 'Entra ID', ...; an Azure resource (subscription, resource group, ...) read by the Entra
+    collector is 'Azure', the service it belongs to, not 'Entra ID'."""
+    if data.get("provider") == "entra" and (data.get("kind") in AZURE_KINDS
+                                            or str(data.get("id", "")).startswith("entra:azure/")):
+        return "Azure"
+    return PROVIDER_NAMES.get(data["provider"], data["provider"])
+
+
 def _describe(data: dict[str, Any]) -> str:
-    return f"{PROVIDER_NAMES.get(data['provider'], data['provider'])} {data['kind']} {data['name']}"
+    return f"{provider_name(data)} {data['kind']} {data['name']}"
 
 
 def _fold(values: list[str]) -> list[str]:
@@ -110,7 +150,7 @@ class _FindingBuilder:
             qualifier = "(MFA unknown)"
         else:
             qualifier = "without MFA"
-        who = f"{PROVIDER_NAMES.get(entry['provider'], entry['provider'])} {entry['kind']} {entry['name']}"
+        who = f"{provider_name(entry)} {entry['kind']} {entry['name']}"
         what = f"{target['level']} {_describe(self.nodes[target['id']])}"
         more = f" and {count - 1} more privileged target(s)" if count > 1 else ""
         return f"{who} {qualifier} can {what}{more}"
@@ -146,9 +186,12 @@ class _FindingBuilder:
                 "MFA condition such as aws:MultiFactorAuthPresent on the first transfer edge)."
             )
         if gap.long_lived:
+            server = self.engine.data[gap.entry.node].get("scope")
+            mechanism = replacement(entry["provider"], entry["kind"],
+                                    self.nodes.get(server))
             advice.append(
-                f"Rotate or remove credential {entry['name']}; replace it with short-lived federation "
-                "(workload identity / OIDC) or set an expiry within the policy's maximum age."
+                f"Rotate or remove credential {entry['name']}; replace it with {mechanism}, or set an expiry "
+                "within the policy's maximum age."
             )
         transfer = [step for step in path if step.kind not in ("AUTHENTICATES", "HAS_PERMISSION")]
         if transfer:

@@ -186,3 +186,42 @@ def test_each_path_step_names_its_techniques_and_the_reports_link_their_catalogu
     for technique_id in named:
         anchor = "technique-" + technique_id.replace(".", "-")
         assert f'href="#{anchor}"' in html and f'id="{anchor}"' in html
+
+
+@pytest.mark.parametrize("entry_id, mechanism", [
+    ("aws:access-key/AKIA5LUMENCIDEPLOY01", "IAM Roles Anywhere, OIDC federation"),
+    ("mysql:billing-prod/user/app_billing@%/password", "IAM database authentication (Amazon RDS)"),
+    ("postgres:orders-prod/role/app_orders/password", "IAM database authentication (Amazon RDS)"),
+    ("gcp:serviceAccount/build-bot@lumen-sandbox.iam.gserviceaccount.com/key/b0b0b0b0c1c1c1c1d2d2d2d2e3e3e3e3f4f4f4f4",
+     "workload identity federation"),
+    ("entra:c3000000-0000-4000-8000-000000000005/password/d4000000-0000-4000-8000-000000000005",
+     "a managed identity, or a federated identity credential"),
+    ("k8s:prod-eks/secret/ci/gitlab-runner-token", "projected short-lived service account tokens"),
+])
+def test_remediation_names_the_mechanism_for_the_credential_kind(sample_scan, entry_id, mechanism):
+    result, out = sample_scan
+    (finding,) = [f for f in result.analysis.findings if f.entry["id"] == entry_id]
+    (advice,) = [line for line in finding.remediation if line.startswith("Rotate or remove credential")]
+    assert mechanism in advice
+    assert "short-lived federation" not in advice
+    assert mechanism in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_a_database_password_remediation_follows_what_the_server_is():
+    from queries.analysis import replacement
+    assert replacement("postgres", "password", {"gcp_cloudsql_instance": "p:r:i"}).startswith(
+        "Cloud SQL IAM database authentication")
+    plain = replacement("mysql", "password", {})
+    assert "Microsoft Entra authentication" in plain and "secrets manager that rotates" in plain
+
+
+def test_an_azure_subscription_is_labelled_azure_not_entra_id(sample_scan):
+    from queries.reports.path_picture import render_path_svg
+    result, out = sample_scan
+    titles = [f.title for f in result.analysis.findings]
+    assert any("can admin Azure subscription lumen-prod" in title for title in titles)
+    assert not [title for title in titles if "Entra ID subscription" in title]
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "Entra ID subscription" not in report and "lumen-prod (azure subscription, admin" in report
+    finding = next(f for f in result.analysis.findings if "Azure subscription" in f.title)
+    assert "azure · subscription · admin" in render_path_svg(finding)

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from collectors.aws.workloads import KINDS
-from collectors.live import LiveRun, out_option, quiet_option
+from collectors.live import LOG_NAME, LiveRun, failure_reason, out_option, quiet_option
 
 SOURCE = "aws"
 RETRY_CONFIG = {"retries": {"mode": "adaptive", "max_attempts": 10}}  # 10 retries: 11 attempts in all
@@ -685,9 +685,11 @@ def command(profile: str | None, role_arns: tuple[str, ...], regions: tuple[str,
             run.denied("sts:AssumeRole", arn, exc)
     collected = [a for label, session in sessions if (a := collect_account(session, run, endpoint_url, regions))]
     log = run.finish()
+    if not collected:
+        raise click.ClickException(f"no AWS account could be collected into {run.folder}: "
+                                   f"{failure_reason(log['problems']) or 'no account was reached'} "
+                                   f"(details in {run.folder / LOG_NAME})")
     click.echo(f"collected {len(collected)} account(s) into {run.folder}: "
                + ", ".join(f"{k} {v}" for k, v in log["counts"].items()))
     if log["problems"]:
-        click.echo(f"{len(log['problems'])} call(s) denied or failed; see {run.folder / 'collection.json'}")
-    if not collected:
-        raise click.ClickException("no account could be collected (see collection.json)")
+        click.echo(f"{len(log['problems'])} call(s) denied or failed; see {run.folder / LOG_NAME}")

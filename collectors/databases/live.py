@@ -69,7 +69,8 @@ def collect_server(run: LiveRun, target: Target) -> ServerOutcome:
     try:
         sections = reader.read()
     except _SERVER_ERRORS as exc:
-        message = f"cannot read {target.safe_dsn}: {one_line(exc)}"
+        message = (f"cannot read {target.safe_dsn} ({target.engine} server at {target.host}:{target.port}): "
+                   f"{one_line(exc)}")
         run.denied("connect", target.name, message, kind="failed")
         return ServerOutcome(target.name, "failed", message=message)
     if sections is None:

@@ -20,7 +20,8 @@ MAX_CHOICES = 200
 def _legend() -> None:
     st.caption("Colours: AWS orange · Entra ID blue · GCP green · Kubernetes indigo · PostgreSQL slate blue · "
                "MySQL teal · external grey. Green padlock: the edge demands MFA; `MFA ?`: unknown; red "
-               "`no MFA`: the entry does not enforce it. Hover an edge for its `via`.")
+               "`no MFA`: the person's entry does not enforce it; a machine's entry (which cannot answer MFA) shows "
+               "its key's age in orange instead. Hover an edge for its `via`.")
 
 
 def _finding_choices(ctx: Context, search: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from graph.coverage import CoverageStatus
 from queries.findings import Analysis
-from queries.reports.describe import plural
+from queries.reports.describe import plural, short_list
 
 # Two rows that are not a source's own coverage status:
 NOT_RECORDED = "unknown"  # the snapshot carries no coverage at all
@@ -62,7 +62,14 @@ def _statement(source: str, status: CoverageStatus | str, notes: list[str], erro
     if status == CoverageStatus.FAILED:
         return f"{source}: not covered (collection failed, {plural(errors, 'error')})"
     if status == CoverageStatus.PARTIAL:
-        return f"{source}: partially covered ({plural(errors, 'error')}; paths through the rejected input are missing)"
+        # A live run's failed or denied calls (a server that could not be reached, a denied API) say what is
+        # missing better than an error count: name them (server, call, reason).
+        live = [n.removeprefix("live collection ") for n in notes if n.startswith("live collection ")]
+        if live and not errors:
+            return f"{source}: partially covered (not collected: {short_list(live, 2)})"
+        detail = f"; not collected: {short_list(live, 2)}" if live else ""
+        return (f"{source}: partially covered ({plural(errors, 'error')}; paths through the rejected input are "
+                f"missing{detail})")
     return f"{source}: {status}" + (f" ({plural(errors, 'error')})" if errors else "")
 
 

@@ -45,8 +45,12 @@ GAPS: dict[str, GapInfo] = {
         "A non-human identity's long-lived key reaches a privileged write.",
         "The entry is a key, secret or token of a non-human identity that never expires or is older than "
         "the policy's maximum age, and it reaches write or admin on a privileged resource.",
-        "Rotate or remove the key. Replace it with short-lived federation (workload identity, OIDC) or set "
-        "an expiry within the policy's maximum age.",
+        "Rotate or remove the key, and replace it with the short-lived mechanism for its kind: an AWS access "
+        "key with IAM Roles Anywhere, OIDC federation or an instance / task role; a GCP service account key "
+        "with workload identity federation; an Entra client secret or certificate with a managed identity or "
+        "a federated identity credential; a Kubernetes token Secret with projected short-lived tokens; a "
+        "database password with IAM database authentication (RDS), Cloud SQL IAM or Entra authentication, or "
+        "a secrets manager that rotates it. Otherwise set an expiry within the policy's maximum age.",
         "error",
     ),
     CROSS_STACK: GapInfo(
@@ -78,6 +82,12 @@ def short_list(items: list[str], limit: int = 5) -> str:
     return f"{shown} and {len(items) - limit} more" if len(items) > limit else shown
 
 
+def provider_shown(provider: str, node_id: str) -> str:
+    """The provider a reader sees: 'azure' for an Azure resource (subscription, resource group, ...) that the
+    Entra collector reads (node ids 'entra:azure/...'), else the provider as recorded."""
+    return "azure" if provider == "entra" and str(node_id).startswith("entra:azure/") else provider
+
+
 def label(name: str, node_id: str) -> str:
     return name or node_id
 
@@ -92,15 +102,21 @@ def edge_mfa_mark(edge: PathEdge) -> str:
 
 
 def entry_mfa_mark(entry: dict[str, Any]) -> str:
+    """The entry's MFA badge: none for a machine (non-human) entry, which cannot answer MFA; its key's age
+    (entry_age) is what is shown for it."""
+    if entry.get("human") is False:
+        return ""
     return {True: MFA_LOCK, False: NO_MFA_MARK}.get(entry.get("mfa"), MFA_UNKNOWN)
 
 
 def entry_age(entry: dict[str, Any]) -> str:
-    """'access_key 600 days old, never expires' — empty when the entry has no age (a sign-in)."""
+    """'key 600 days old, never expires' — empty when the entry has no age (a sign-in); a machine's
+    credential of unknown age says so."""
     age = entry.get("age_days")
-    if age is None:
-        return ""
     what = "key" if entry.get("kind") in _KEY_KINDS else "credential"
+    if age is None:
+        machine_credential = entry.get("human") is False and entry.get("family") == "Credential"
+        return f"{what} of unknown age" if machine_credential else ""
     never = ", never expires" if entry.get("family") == "Credential" and not entry.get("expires") else ""
     return f"{what} {plural(age, 'day')} old{never}"
 
@@ -184,7 +200,8 @@ def finding_view(rank: int, finding: Finding) -> FindingView:
         entry=f"{entry.get('name', '')} ({entry.get('provider', '')} {entry.get('kind', '')}, {entry.get('id', '')})",
         entry_marks=[mark for mark in marks if mark],
         target=(
-            f"{target.get('name', '')} ({target.get('provider', '')} {target.get('kind', '')}, "
+            f"{target.get('name', '')} ({provider_shown(target.get('provider', ''), target.get('id', ''))} "
+            f"{target.get('kind', '')}, "
             f"{target.get('level') or '?'}, {target.get('environment') or 'unknown'} — {target.get('id', '')})"
         ),
         more=more_targets(finding),

@@ -2,7 +2,7 @@
 
 Edges are labelled by kind, with `via` (and conditions, and what an assumed edge assumes) as a hover
 <title>; an assumed edge is drawn dashed. MFA shows as a lock badge on an edge that demands it,
-"MFA ?" where unknown, and a red "no MFA" under the entry.
+"MFA ?" where unknown, and a red "no MFA" under a person's entry (a machine's entry shows its key's age).
 Self-contained: no ids, no scripts, no external fonts, every text escaped.
 """
 
@@ -11,7 +11,15 @@ from __future__ import annotations
 from html import escape
 
 from queries.findings import Finding
-from queries.reports.describe import MFA_LOCK, NO_MFA_MARK, edge_mfa_mark, entry_age, entry_mfa_mark, label
+from queries.reports.describe import (
+    MFA_LOCK,
+    NO_MFA_MARK,
+    edge_mfa_mark,
+    entry_age,
+    entry_mfa_mark,
+    label,
+    provider_shown,
+)
 
 PROVIDER_COLORS = {
     "aws": "#FF9900",  # orange
@@ -29,6 +37,9 @@ HEIGHT = 132
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+AGE_BADGE = "#E65100"  # a machine key's age, where a person's entry shows its MFA badge
 
 
 def _badge(x: float, y: float, text: str, fill: str, color: str = "#fff") -> str:
@@ -89,11 +100,11 @@ def render_path_svg(finding: Finding, show_via: bool = False) -> str:
     ]
     for index, (name, node_id, provider) in enumerate(nodes):
         x = MARGIN + index * (NODE_W + GAP)
-        detail = provider
+        detail = provider_shown(provider, node_id)
         if index == 0:
-            detail = f"{provider} · {entry.get('kind', '')}"
+            detail = f"{detail} · {entry.get('kind', '')}"
         elif index == len(nodes) - 1:
-            detail = f"{provider} · {target.get('kind', '')} · {target.get('level') or '?'}"
+            detail = f"{detail} · {target.get('kind', '')} · {target.get('level') or '?'}"
         parts.append(_node(x, name, node_id, provider, detail))
     middle = TOP + NODE_H / 2
     for index, edge in enumerate(path):
@@ -121,9 +132,13 @@ def render_path_svg(finding: Finding, show_via: bool = False) -> str:
             parts.append(_mfa_badge(center, middle + 18, mark))
         parts.append("</g>")
     entry_center = MARGIN + NODE_W / 2
-    parts.append(_mfa_badge(entry_center, TOP + NODE_H + 22, entry_mfa_mark(entry)))
-    age = entry_age(entry)
-    if age:
+    mark, age = entry_mfa_mark(entry), entry_age(entry)
+    if not mark:  # a machine cannot answer MFA: its key's age is the badge
+        if age:
+            parts.append(_badge(entry_center, TOP + NODE_H + 22, age, AGE_BADGE))
+    else:
+        parts.append(_mfa_badge(entry_center, TOP + NODE_H + 22, mark))
+    if mark and age:
         parts.append(
             f'<text x="{entry_center:.0f}" y="{TOP + NODE_H + 46}" font-size="9" fill="#333" '
             f'text-anchor="middle">{escape(age)}</text>'

@@ -482,3 +482,25 @@ def test_throttling_that_never_clears_is_recorded_as_throttled_after_max_attempt
     result = collect_offline(tmp_path / "aws")
     assert result.coverage.status == "partial"
     assert any("live collection throttled: organizations:ListAccounts" in n for n in result.coverage.notes)
+
+
+def test_collect_without_credentials_says_why_and_scan_says_the_collection_failed(tmp_path, monkeypatch):
+    for key in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    out = tmp_path / "exports"
+    collect = CliRunner().invoke(main, ["collect", "aws", "--region", "us-east-1", "--out", str(out), "--quiet"])
+    assert collect.exit_code != 0
+    assert "collected 0 account(s)" not in collect.output
+    assert "no AWS credentials found: set AWS_PROFILE" in collect.output
+    assert "NoCredentialsError" in collect.output
+
+    scan = CliRunner().invoke(main, ["scan", str(out), "--out", str(tmp_path / "out")])
+    assert scan.exit_code == 4
+    assert "not a recognised AWS export" not in scan.output
+    assert "aws: collection failed: the live collection failed and collected nothing: no AWS credentials found" \
+        in scan.output

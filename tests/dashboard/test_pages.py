@@ -481,3 +481,22 @@ def test_path_view_links_each_technique_to_its_catalogue_entry(app_env: SampleOu
     dana = next(f for f in _analysis(app_env).findings if f.entry["id"] == DANA)
     app.selectbox(key="path_finding").set_value(dana.id).run()
     assert "Techniques on this path" not in " ".join(m.value for m in app.markdown)  # membership and SSO only
+
+
+def test_a_machine_key_shows_its_age_instead_of_a_no_mfa_badge(app_env: SampleOut) -> None:
+    analysis = _analysis(app_env)
+    key = next(f for f in analysis.findings
+               if f.entry["human"] is False and f.entry["family"] == "Credential" and f.entry["age_days"])
+    app = _page(_app(), "Findings")
+    app.selectbox(key="findings_selected").set_value(key.id).run()
+    (svg,) = [m.value for m in app.markdown if "<svg" in m.value]
+    assert f"{key.entry['age_days']} days old" in svg and "no MFA" not in svg
+    assert {"n/a (machine)", "no"} <= set(_findings_table(app)["entry_mfa"])  # machines, and people without MFA
+
+    app = _page(_app(), "Resource explorer")
+    app.text_input(key="resource_node_search").input(key.target["name"]).run()
+    if app.selectbox(key="resource_node").value != key.target["id"]:
+        app.selectbox(key="resource_node").set_value(key.target["id"]).run()
+    table = app.dataframe[0].value.set_index("entry_id")
+    assert table.loc[key.entry["id"], "entry_mfa"] == ""
+    assert f"{key.entry['age_days']} days old" in table.loc[key.entry["id"], "key_age"]

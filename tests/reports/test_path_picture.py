@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from queries.reports.path_picture import NODE_W, PROVIDER_COLORS, render_path_svg
+from queries.reports.path_picture import AGE_BADGE, NODE_W, PROVIDER_COLORS, render_path_svg
 from tests.reports.builders import SCRIPT_NAME, hostile_names, long_lived_key, no_mfa_cross_stack
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -65,3 +65,12 @@ def test_hostile_names_are_escaped_text():
     svg = ET.fromstring(raw)
     assert next(svg.iter(f"{SVG}script"), None) is None
     assert any(SCRIPT_NAME in (title.text or "") for title in svg.iter(f"{SVG}title"))
+
+
+def test_a_machine_key_shows_its_age_as_the_badge_and_no_mfa_badge():
+    svg = parse(long_lived_key())  # a CI access key: a machine cannot answer MFA
+    assert "no MFA" not in texts(svg) and "MFA ?" not in texts(svg)
+    assert not any(rect.get("fill") == "#C62828" for rect in svg.iter(f"{SVG}rect"))
+    assert "key 600 days old, never expires" in texts(svg)
+    assert any(rect.get("fill") == AGE_BADGE for rect in svg.iter(f"{SVG}rect"))
+    assert "no MFA" in texts(parse(no_mfa_cross_stack()))  # a person keeps the MFA badge

@@ -173,3 +173,16 @@ def test_the_docs_describe_every_schema_field_and_csv_column():
         fields |= set(defs[name]["properties"])
     missing = sorted(name for name in fields | set(COLUMNS) if f"`{name}`" not in docs)
     assert missing == []
+
+
+def test_a_machine_key_shows_its_age_not_a_no_mfa_badge_and_a_person_keeps_it(written):
+    markdown = written["md"].read_text(encoding="utf-8")
+    entries = [line for line in markdown.splitlines() if line.startswith("- Entry: ")]
+    key = next(line for line in entries if "AKIA5LUMENCIDEPLOY01" in line)
+    assert key.endswith("— key 600 days old, never expires") and "MFA" not in key
+    person = next(line for line in entries if "dana.ruiz" in line)
+    assert "no MFA" in person
+    html = written["html"].read_text(encoding="utf-8")
+    shown = [part.split("</dd>")[0] for part in html.split("<dt>Entry</dt>")[1:]]
+    key_entry = next(part for part in shown if "AKIA5LUMENCIDEPLOY01" in part)
+    assert "key 600 days old, never expires" in key_entry and "no MFA" not in key_entry

@@ -130,3 +130,33 @@ def test_cli_fails_when_no_server_is_readable(tmp_path: Path, monkeypatch: pytes
     assert [p["kind"] for p in log["problems"]] == ["failed"]
     none = CliRunner().invoke(main, ["collect", "databases", "--out", str(tmp_path)])
     assert none.exit_code == 2 and "no server given" in none.output
+
+
+def test_an_unreachable_server_is_named_in_coverage_and_in_the_scan(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from crosspath.pipeline import run_analysis
+    from graph.snapshot import read_snapshot
+    from queries.reports.coverage_text import coverage
+
+    def run_analysis_of(out: Path):
+        return run_analysis(read_snapshot(out / "snapshot.json.gz"), None, None)
+
+    monkeypatch.delenv(ENV_DSNS, raising=False)
+    exports = tmp_path / "exports"
+    shutil.copytree(Path("data/samples"), exports)
+    # one live run that reached no server, beside the two sample dumps a previous run left
+    collect = CliRunner().invoke(main, ["collect", "databases", "--dsn", "down=postgresql://x@127.0.0.1:1/db",
+                                        "--out", str(exports), "--quiet"])
+    assert collect.exit_code == 1
+    assert "down: cannot read postgresql://x@127.0.0.1:1/db (postgresql server at 127.0.0.1:1)" in collect.output
+
+    scan = CliRunner().invoke(main, ["scan", str(exports), "--out", str(tmp_path / "out"), "--format", "json"])
+    warning = ("warning: databases: partially covered (not collected: failed: connect on down: cannot read "
+               "postgresql://x@127.0.0.1:1/db (postgresql server at 127.0.0.1:1): ")
+    assert warning in scan.output, scan.output
+    assert "partially covered (0 errors" not in scan.output
+    snapshot_coverage = coverage(run_analysis_of(tmp_path / "out"))
+    databases = next(row for row in snapshot_coverage if row.source == "databases")
+    assert databases.statement.startswith(warning.removeprefix("warning: "))
