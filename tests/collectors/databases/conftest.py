@@ -31,7 +31,7 @@ PG_HOST = os.environ.get("CROSSPATH_TEST_PG", "127.0.0.1:5432")
 MY_HOST = os.environ.get("CROSSPATH_TEST_MYSQL", "127.0.0.1:3306")
 PG_ADMIN_DSN = f"postgresql://postgres@{PG_HOST}/postgres"
 MY_ADMIN_DSN = f"mysql://root@{MY_HOST}/"
-INSTALL = "sudo .ci/databases.sh"  # installs (as root) and starts PostgreSQL and MariaDB
+INSTALL = "sudo apt-get install postgresql mariadb-server && sudo .ci/databases.sh"  # .ci/databases.sh starts them
 
 
 def unique(prefix: str = "cp") -> str:
