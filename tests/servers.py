@@ -26,7 +26,7 @@ def under_ci() -> bool:
 
 def missing(what: str, command: str, detail: str = "") -> NoReturn:
     """Skip the test (outside CI) or fail it (CI=true), naming `what` is missing and `command` that provides it."""
-    message = f"{what} missing{f' ({detail})' if detail else ''}: run `{command}`"
+    message = f"{what} missing: run `{command}`" + (f" ({detail})" if detail else "")  # the command survives a cut
     if under_ci():
         pytest.fail(f"{message} [CI=true: a missing server is an error, never a skip]", pytrace=False)
     pytest.skip(message)
