@@ -1,4 +1,5 @@
-# Two entry points, both safe to run on a fresh machine: they create .venv on first use.
+# Two entry points, both safe to run on a fresh machine: they create .venv on first use (and `make test`
+# installs and starts what the tests need where it can, see below).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,7 +21,14 @@ demo: setup
 		--identities $(SAMPLES)/identities.yaml
 	@echo "Explore it in the dashboard: make dashboard   (then open http://127.0.0.1:8501)"
 
+# `make test` first runs the set-up CI runs (each quick once done): Chromium, PostgreSQL and MariaDB, and the
+# Kubernetes control plane (built once, cached in /var/cache/crosspath-k8s). What cannot be set up here (not root,
+# no package access, a failed build) is not fatal: the tests that need it skip, each naming the command that
+# provides it, and the run ends with a summary of the skips. Under CI=true a missing server is an error instead.
 test: setup
+	.ci/chromium.sh || true
+	.ci/databases.sh
+	.ci/kubernetes.sh || true
 	$(BIN)/python -m pytest -q
 
 lint: setup

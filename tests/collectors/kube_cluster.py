@@ -1,7 +1,9 @@
 """A real Kubernetes control plane for the integration tests: etcd + kube-apiserver + kube-controller-manager.
 
 The binaries come from `.ci/kubernetes.sh` (Debian's kubernetes source package, built once into
-$CROSSPATH_K8S_CACHE, default /var/cache/crosspath-k8s/bin) and etcd from Debian's etcd-server.
+$CROSSPATH_K8S_CACHE, default /var/cache/crosspath-k8s/bin) and etcd from Debian's etcd-server; `make test`
+runs that script first. Without them the tests skip naming the command, except under CI=true where they
+are an error (tests/servers.py: CI never goes green by skipping).
 Everything listens on free loopback ports, with token authentication and RBAC authorization.
 """
 
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.servers import missing
+
 CACHE = Path(os.environ.get("CROSSPATH_K8S_CACHE", "/var/cache/crosspath-k8s"))
 ADMIN_TOKEN = "crosspath-admin-token"
 READER_TOKEN = "crosspath-reader-token"
@@ -29,18 +33,34 @@ class ControlPlaneError(RuntimeError):
     pass
 
 
-def binaries() -> dict[str, Path]:
-    """The three binaries, or a ControlPlaneError saying how to build them (never a skip)."""
+def _lookup(cache: Path) -> tuple[dict[str, Path], list[str]]:
     found = {
-        "kube-apiserver": CACHE / "bin" / "kube-apiserver",
-        "kube-controller-manager": CACHE / "bin" / "kube-controller-manager",
+        "kube-apiserver": cache / "bin" / "kube-apiserver",
+        "kube-controller-manager": cache / "bin" / "kube-controller-manager",
         "etcd": Path(shutil.which("etcd") or "/usr/bin/etcd"),
     }
-    missing = [name for name, path in found.items() if not os.access(path, os.X_OK)]
-    if missing:
+    return found, [name for name, path in found.items() if not os.access(path, os.X_OK)]
+
+
+def binaries(cache: Path | None = None) -> dict[str, Path]:
+    """The three binaries, or a ControlPlaneError naming the missing ones and the command that builds them."""
+    cache = cache or CACHE
+    found, absent = _lookup(cache)
+    if absent:
         raise ControlPlaneError(
-            f"missing {', '.join(missing)}: run `.ci/kubernetes.sh` as root (builds kube-apiserver and "
-            f"kube-controller-manager into {CACHE}/bin and installs etcd-server)")
+            f"missing {', '.join(absent)}: run `.ci/kubernetes.sh` as root (builds kube-apiserver and "
+            f"kube-controller-manager into {cache}/bin and installs etcd-server)")
+    return found
+
+
+def require_binaries(cache: Path | None = None) -> dict[str, Path]:
+    """The binaries, or the suite's rule for a missing server (tests/servers.py): a skip naming the command
+    outside CI, an error under CI=true (CI never goes green by skipping)."""
+    cache = cache or CACHE
+    found, absent = _lookup(cache)
+    if absent:
+        missing("Kubernetes control plane", "sudo .ci/kubernetes.sh",
+                f"no {', '.join(absent)}; built once into {cache}/bin")
     return found
 
 

@@ -30,8 +30,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 SHOTS = Path(os.environ.get("CROSSPATH_SCREENSHOTS") or ROOT / "crosspath-out" / "screenshots")
 README_IMAGES = {"01-overview.png": "dashboard-overview.png", "03-path-view.png": "dashboard-path-view.png"}
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                                "(.ci/run installs it with apt)")
+pytestmark = pytest.mark.usefixtures("chromium")  # skips naming .ci/chromium.sh; an error under CI=true
 
 
 def _free_port() -> int:

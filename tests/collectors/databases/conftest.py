@@ -3,7 +3,7 @@
 The servers are the machine's own (`.ci/databases.sh` starts them): PostgreSQL on 127.0.0.1:5432
 (trust auth, superuser `postgres`), MariaDB on 127.0.0.1:3306 (`root`, empty password). Each test
 creates its own database and roles with unique names and drops them afterwards. Without a server
-the tests skip with the command that installs and starts it.
+the tests skip with the command that installs and starts it, and error under CI=true (tests/servers.py).
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ from collectors.databases.dump_format import SCHEMA_PATH
 from collectors.databases.live import collect_databases
 from collectors.databases.servers import Target, parse_dsn
 from graph.coverage import CollectResult
+from tests.servers import missing
 
 PG_HOST = os.environ.get("CROSSPATH_TEST_PG", "127.0.0.1:5432")
 MY_HOST = os.environ.get("CROSSPATH_TEST_MYSQL", "127.0.0.1:3306")
 PG_ADMIN_DSN = f"postgresql://postgres@{PG_HOST}/postgres"
 MY_ADMIN_DSN = f"mysql://root@{MY_HOST}/"
-INSTALL = "apt-get install postgresql mariadb-server && .ci/databases.sh"
+INSTALL = "sudo apt-get install postgresql mariadb-server && sudo .ci/databases.sh"  # .ci/databases.sh starts them
 
 
 def unique(prefix: str = "cp") -> str:
@@ -81,8 +82,7 @@ def pg() -> Iterator[PgScratch]:
     try:
         admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_HOST} ({' '.join(str(exc).split())[:120]}); "
-                    f"install and start it: {INSTALL}")
+        missing("PostgreSQL", INSTALL, f"not reachable at {PG_HOST}: {' '.join(str(exc).split())[:120]}")
     prefix = unique()
     scratch = PgScratch(admin, prefix, f"{prefix}_db")
     admin.execute(f'CREATE DATABASE "{scratch.database}"')
@@ -134,7 +134,7 @@ def my() -> Iterator[MyScratch]:
         admin = pymysql.connect(host=host, port=int(port or 3306), user="root", password="", autocommit=True,
                                 connect_timeout=3)
     except pymysql.err.MySQLError as exc:
-        pytest.skip(f"MariaDB / MySQL is not reachable at {MY_HOST} ({exc}); install and start it: {INSTALL}")
+        missing("MariaDB", INSTALL, f"not reachable at {MY_HOST}: {' '.join(str(exc).split())[:120]}")
     prefix = unique()
     scratch = MyScratch(admin, prefix, f"{prefix}_db")
     scratch.sql(f"CREATE DATABASE `{scratch.database}`",
