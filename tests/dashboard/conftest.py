@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from crosspath.pipeline import collect_folder, read_manifest, resolve_as_of, save_snapshot, snapshot_metadata
 from graph.builder import build_graph
@@ -29,6 +30,20 @@ class SampleOut:
     exceptions: Path  # a writable copy of data/samples/exceptions.yaml
     older: Path
     newer: Path
+
+
+def started_app() -> AppTest:
+    """The dashboard as a user opens it (the environment an `app_env` fixture set), run once."""
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def open_page(app: AppTest, name: str) -> AppTest:
+    app.sidebar.radio(key="page").set_value(name).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
 
 
 def write_sample_out(folder: Path) -> SampleOut:

@@ -13,20 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from crosspath.pipeline import ScanResult, scan
 from dashboard.views.common import PAGES
-from tests.dashboard.conftest import APP, SAMPLES
-
-
-def _app() -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=60)
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def _page(app: AppTest, name: str) -> AppTest:
-    app.sidebar.radio(key="page").set_value(name).run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+from tests.dashboard.conftest import SAMPLES, open_page, started_app
 
 
 def _metrics(app: AppTest) -> dict[str, str]:
@@ -53,13 +40,13 @@ def test_dashboard_shows_the_counts_the_scan_reported(scanned: tuple[ScanResult,
     result, exceptions = scanned
     summary = result.analysis.summary()
     assert summary["excepted"] == 1
-    app = _app()
+    app = started_app()
     metrics = _metrics(app)
     assert (metrics["Open findings"], metrics["Excepted"]) == (str(summary["open"]), "1")
     sources = " ".join(c.value for c in app.sidebar.caption)
     assert f"exceptions `{exceptions.resolve()}` (the scan's)" in sources
     assert not app.warning  # nothing changed since the scan
-    _page(app, "Exceptions")  # listed, read-only: the scan's own file is not edited from here
+    open_page(app, "Exceptions")  # listed, read-only: the scan's own file is not edited from here
     assert "EX-2026-001" in list(app.dataframe[0].value["id"])
     assert not app.get("form")
     assert any("the exceptions the scan used" in c.value for c in app.caption)
@@ -68,11 +55,11 @@ def test_dashboard_shows_the_counts_the_scan_reported(scanned: tuple[ScanResult,
 def test_dashboard_says_when_the_scans_exceptions_changed_or_are_gone(scanned: tuple[ScanResult, Path]) -> None:
     _, exceptions = scanned
     exceptions.write_text(exceptions.read_text().replace("EX-2026-001", "EX-2026-009"))
-    app = _app()
+    app = started_app()
     assert any("has changed since the scan" in w.value for w in app.warning)
     assert _metrics(app)["Excepted"] == "1"
     exceptions.unlink()
-    app = _app()
+    app = started_app()
     assert any("which is no longer there" in w.value for w in app.warning)
     assert _metrics(app)["Excepted"] == "0"
 
@@ -82,11 +69,11 @@ def test_exceptions_given_on_the_command_line_win_and_a_difference_is_named(
     other = tmp_path / "mine.yaml"
     other.write_text("exceptions: []\n")
     monkeypatch.setenv("CROSSPATH_EXCEPTIONS", str(other))
-    app = _app()
+    app = started_app()
     assert _metrics(app)["Excepted"] == "0"
     assert any("differs from the one the scan used" in w.value for w in app.warning)
     shutil.copyfile(scanned[1], other)  # `make dashboard`'s copy, as the scan read it: no note
-    app = _app()
+    app = started_app()
     assert _metrics(app)["Excepted"] == "1" and not app.warning
 
 
@@ -98,9 +85,9 @@ def test_coverage_warnings_sit_at_the_top_of_every_page(tmp_path: Path, monkeypa
     monkeypatch.setenv("CROSSPATH_SNAPSHOTS", str(tmp_path / "out"))
     monkeypatch.delenv("CROSSPATH_EXCEPTIONS", raising=False)
     monkeypatch.delenv("CROSSPATH_POLICY", raising=False)
-    app = _app()
+    app = started_app()
     for page in PAGES:
-        _page(app, page)
+        open_page(app, page)
         first = _first_in_main(app)
         assert first.type == "warning", (page, first)
         assert first.value.startswith("gcp: not covered"), (page, first.value)
@@ -110,14 +97,14 @@ def test_coverage_warnings_sit_at_the_top_of_every_page(tmp_path: Path, monkeypa
 def test_snapshot_pickers_show_collection_time_not_scan_time(scanned: tuple[ScanResult, Path]) -> None:
     result, exceptions = scanned
     collected = "2026-11-01 00:00:00Z"  # data/samples/manifest.json; the scan ran today
-    app = _app()
+    app = started_app()
     assert app.sidebar.selectbox(key="snapshot").options == [f"{collected} (latest)"]
     scan(SAMPLES, result.snapshot.parent, exceptions_path=exceptions)  # the same exports scanned again
-    app = _app()
+    app = started_app()
     options = app.sidebar.selectbox(key="snapshot").options
     assert len(set(options)) == 2 and all(o.startswith(f"{collected} (scanned ") for o in options), options
     assert options[0].endswith("(latest)")
-    _page(app, "Drift")
+    open_page(app, "Drift")
     assert app.selectbox(key="drift_old").options == options
 
 
@@ -125,7 +112,7 @@ def test_identity_explorer_opens_on_the_top_findings_entry_and_searches_by_name_
         scanned: tuple[ScanResult, Path]) -> None:
     result, _ = scanned
     top = next(f for f in result.analysis.findings if f.status == "open")
-    app = _page(_app(), "Identity explorer")
+    app = open_page(started_app(), "Identity explorer")
     assert app.selectbox(key="identity_node").value == top.entry["id"]
     assert app.text_input(key="identity_node_search").label.startswith("Search by name or email")
     assert app.selectbox(key="identity_node").options[0].startswith(top.entry["name"])
@@ -142,7 +129,7 @@ def test_cypher_console_offers_the_saved_questions_with_their_parameters(scanned
     from queries.cypher_library import load_library
 
     library = load_library()
-    app = _page(_app(), "Cypher console")
+    app = open_page(started_app(), "Cypher console")
     try:
         import graph.stores  # noqa: F401
     except ImportError:  # the embedded store is not in this build
@@ -176,18 +163,18 @@ def test_the_scans_policy_is_used_by_default(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("CROSSPATH_SNAPSHOTS", str(tmp_path / "out"))
     monkeypatch.delenv("CROSSPATH_EXCEPTIONS", raising=False)
     monkeypatch.delenv("CROSSPATH_POLICY", raising=False)
-    app = _app()
+    app = started_app()
     sources = " ".join(c.value for c in app.sidebar.caption)
     assert f"policy `{policy.resolve()}` (the scan's)" in sources and "no exceptions" in sources
     assert _metrics(app)["Open findings"] == str(result.analysis.summary()["open"])
-    _page(app, "Exceptions")
+    open_page(app, "Exceptions")
     assert any("No exceptions file is configured" in i.value for i in app.info)
 
 
 def test_an_uploaded_snapshot_does_not_choose_files_on_the_server(scanned: tuple[ScanResult, Path]) -> None:
     """Its metadata is the uploader's: the files it names are neither read nor applied."""
     result, _ = scanned
-    app = _app()
+    app = started_app()
     app.file_uploader(key="snapshot_upload").set_value(
         ("theirs.json.gz", result.snapshot.read_bytes(), "application/gzip")).run()
     assert not app.exception and app.sidebar.selectbox(key="snapshot").value.startswith("uploaded: theirs.json.gz")

@@ -11,22 +11,9 @@ from crosspath.pipeline import run_analysis
 from graph.snapshot import read_snapshot
 from queries.paths import PathEngine
 from queries.policy import load_policy
-from tests.dashboard.conftest import APP, DANA, SampleOut
+from tests.dashboard.conftest import APP, DANA, SampleOut, open_page, started_app
 
 INVOICES = "aws:arn:aws:s3:::lumen-prod-invoices"
-
-
-def _app() -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=60)
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def _page(app: AppTest, name: str) -> AppTest:
-    app.sidebar.radio(key="page").set_value(name).run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
 
 
 def _analysis(sample: SampleOut, exceptions: Path | None = None):
@@ -44,7 +31,7 @@ def _findings_table(app: AppTest):
 
 
 def test_overview_counts_coverage_and_trend(app_env: SampleOut) -> None:
-    app = _app()
+    app = started_app()
     summary = _analysis(app_env).summary()
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Open findings"] == str(summary["open"])
@@ -59,7 +46,7 @@ def test_overview_counts_coverage_and_trend(app_env: SampleOut) -> None:
 
 
 def test_findings_filters_change_the_table(app_env: SampleOut) -> None:
-    app = _page(_app(), "Findings")
+    app = open_page(started_app(), "Findings")
     shown, total = _count_line(app)
     analysis = _analysis(app_env)
     assert shown == total == len(analysis.findings)
@@ -101,7 +88,7 @@ def test_findings_filters_change_the_table(app_env: SampleOut) -> None:
 
 
 def test_selecting_a_finding_shows_its_path_and_opens_path_view(app_env: SampleOut) -> None:
-    app = _page(_app(), "Findings")
+    app = open_page(started_app(), "Findings")
     dana = next(f for f in _analysis(app_env).findings if f.entry["id"] == DANA)
     app.selectbox(key="findings_selected").set_value(dana.id).run()
     pictures = [m.value for m in app.markdown if "<svg" in m.value]
@@ -117,7 +104,7 @@ def test_selecting_a_finding_shows_its_path_and_opens_path_view(app_env: SampleO
 
 
 def test_identity_explorer_shows_the_blast_radius(app_env: SampleOut) -> None:
-    app = _page(_app(), "Identity explorer")
+    app = open_page(started_app(), "Identity explorer")
     app.text_input(key="identity_node_search").input("dana.ruiz@").run()
     assert app.selectbox(key="identity_node").value == DANA
     graph, _ = read_snapshot(app_env.newer)
@@ -134,7 +121,7 @@ def test_identity_explorer_shows_the_blast_radius(app_env: SampleOut) -> None:
 
 @pytest.mark.parametrize("text", ["dana.ruiz@lumenfreight.com", "Dana Ruiz"])
 def test_identity_explorer_finds_a_person_by_email_or_name(app_env: SampleOut, text: str) -> None:
-    app = _page(_app(), "Identity explorer")
+    app = open_page(started_app(), "Identity explorer")
     app.text_input(key="identity_node_search").input(text).run()
     assert app.selectbox(key="identity_node").value == "person:dana.ruiz@lumenfreight.com"
     graph, _ = read_snapshot(app_env.newer)
@@ -146,7 +133,7 @@ def test_identity_explorer_finds_a_person_by_email_or_name(app_env: SampleOut, t
 
 
 def test_identity_explorer_shows_every_identity_of_a_person(app_env: SampleOut) -> None:
-    app = _page(_app(), "Identity explorer")
+    app = open_page(started_app(), "Identity explorer")
     app.text_input(key="identity_node_search").input("bob.martin@lumenfreight.com").run()
     graph, _ = read_snapshot(app_env.newer)
     engine = PathEngine(graph, load_policy())
@@ -161,14 +148,14 @@ def test_identity_explorer_shows_every_identity_of_a_person(app_env: SampleOut) 
 
 
 def test_identity_explorer_says_when_nothing_matches(app_env: SampleOut) -> None:
-    app = _page(_app(), "Identity explorer")
+    app = open_page(started_app(), "Identity explorer")
     app.text_input(key="identity_node_search").input("Nobody Here").run()
     assert any(info.value == "No identity, credential or person matches 'Nobody Here'." for info in app.info)
     assert not app.dataframe
 
 
 def test_resource_explorer_lists_who_can_write(app_env: SampleOut) -> None:
-    app = _page(_app(), "Resource explorer")
+    app = open_page(started_app(), "Resource explorer")
     app.text_input(key="resource_node_search").input("lumen-prod-invoices").run()
     assert app.selectbox(key="resource_node").value == INVOICES
     table = app.dataframe[0].value.set_index("entry_id")
@@ -183,7 +170,7 @@ def test_resource_explorer_lists_who_can_write(app_env: SampleOut) -> None:
 
 
 def test_drift_shows_the_new_finding_and_identity(app_env: SampleOut) -> None:
-    app = _page(_app(), "Drift")
+    app = open_page(started_app(), "Drift")
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["New findings"] == "1"
     assert metrics["Resolved findings"] == "0"
@@ -196,7 +183,7 @@ def test_drift_shows_the_new_finding_and_identity(app_env: SampleOut) -> None:
 
 
 def test_exceptions_list_highlights_expired(app_env: SampleOut) -> None:
-    app = _page(_app(), "Exceptions")
+    app = open_page(started_app(), "Exceptions")
     table = app.dataframe[0].value
     frame = table.data if hasattr(table, "data") else table
     expired = dict(zip(frame["id"], frame["expired"], strict=True))
@@ -224,7 +211,7 @@ def _fill_exception(app: AppTest, **values: object) -> AppTest:
 def test_adding_an_exception_is_validated_then_written(app_env: SampleOut) -> None:
     before = app_env.exceptions.read_text()
     target = next(f for f in _analysis(app_env).findings if f.status == "open" and f.severity == "critical")
-    app = _page(_app(), "Exceptions")
+    app = open_page(started_app(), "Exceptions")
 
     _fill_exception(app, exc_id="EX-2026-003", exc_finding=target.id, exc_justification="Migration ticket OPS-12")
     assert any("field 'owner' is required" in e.value for e in app.error), [e.value for e in app.error]
@@ -245,7 +232,7 @@ def test_adding_an_exception_is_validated_then_written(app_env: SampleOut) -> No
     frame = table.data if hasattr(table, "data") else table
     assert "EX-2026-003" in set(frame["id"])
 
-    _page(app, "Overview")
+    open_page(app, "Overview")
     assert {m.label: m.value for m in app.metric}["Excepted"] == "2"
 
 
@@ -255,7 +242,7 @@ def _files_under(folder: Path) -> dict[str, bytes]:
 
 def test_an_exception_that_covers_every_finding_needs_confirmation(app_env: SampleOut) -> None:
     before = app_env.exceptions.read_text()
-    app = _page(_app(), "Exceptions")
+    app = open_page(started_app(), "Exceptions")
     base = {"exc_id": "EX-2026-010", "exc_owner": "platform-team", "exc_justification": "Rule paused for migration"}
     for scope in ({"exc_entry": "*", "exc_gap": "NO_MFA"}, {"exc_entry": "*:*"}, {"exc_target": "**"}):
         _fill_exception(app, **base, **scope)
@@ -266,7 +253,7 @@ def test_an_exception_that_covers_every_finding_needs_confirmation(app_env: Samp
             (app.selectbox(key=key).set_value("") if key == "exc_gap" else app.text_input(key=key).input(""))
     _fill_exception(app, exc_entry="entra:*", exc_gap="NO_MFA")  # some entries only: no confirmation asked
     assert any("Added EX-2026-010" in s.value for s in app.success), [e.value for e in app.error]
-    app = _page(_app(), "Exceptions")
+    app = open_page(started_app(), "Exceptions")
     _fill_exception(app, **(base | {"exc_id": "EX-2026-011"}), exc_entry="*", exc_gap="NO_MFA",
                     exc_covers_everything=True)
     assert any("Added EX-2026-011" in s.value for s in app.success), [e.value for e in app.error]
@@ -279,7 +266,7 @@ def test_the_form_writes_only_the_file_fixed_when_the_session_started(app_env: S
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     before = _files_under(tmp_path)
-    app = _page(_app(), "Exceptions")
+    app = open_page(started_app(), "Exceptions")
     monkeypatch.setenv("CROSSPATH_EXCEPTIONS", str(elsewhere / "exceptions.yaml"))  # after start: ignored
     base = {"exc_owner": "sec", "exc_justification": "ticket 7", "exc_entry": "entra:a1000000-*"}
     _fill_exception(app, exc_id=f"../../{elsewhere.name}/exceptions", **base)
@@ -294,7 +281,7 @@ def test_the_form_writes_only_the_file_fixed_when_the_session_started(app_env: S
 
 
 def test_cypher_console_answers_read_only_queries_or_says_why_not(app_env: SampleOut) -> None:
-    app = _page(_app(), "Cypher console")
+    app = open_page(started_app(), "Cypher console")
     try:
         import graph.stores  # noqa: F401
     except ImportError:  # the embedded store (issue 9) is not in this build
@@ -326,7 +313,7 @@ def test_cypher_console_refuses_what_crashed_the_server_and_keeps_answering(
         app_env: SampleOut, monkeypatch: pytest.MonkeyPatch) -> None:
     from graph.stores import worker
 
-    app = _page(_app(), "Cypher console")
+    app = open_page(started_app(), "Cypher console")
     refused = {
         "RETURN 1; RETURN 2": "exactly one statement",
         "CALL `threads`=1": "changing a database setting",
@@ -378,7 +365,7 @@ def test_bad_uploads_get_a_clear_message_and_the_dashboard_goes_on(app_env: Samp
                                                             "via": "x"}])), "points to 'ghost'"),
         "v2.json.gz": (_gz(_snapshot_document(version=2)), "snapshot version 2 is not supported"),
     }
-    app = _app()
+    app = started_app()
     for name, (payload, reason) in bad.items():
         app.file_uploader(key="snapshot_upload").set_value((name, payload, "application/gzip")).run()
         assert not app.exception, [e.value for e in app.exception]
@@ -394,14 +381,14 @@ def test_bad_uploads_get_a_clear_message_and_the_dashboard_goes_on(app_env: Samp
 
 def test_no_snapshot_explains_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CROSSPATH_SNAPSHOTS", str(tmp_path / "empty"))
-    app = _app()
+    app = started_app()
     assert app.header[0].value == "No snapshot yet"
     assert "crosspath scan" in app.info[0].value
 
 
 def test_a_broken_exceptions_file_still_shows_findings(app_env: SampleOut) -> None:
     app_env.exceptions.write_text("exceptions:\n  - id: EX-9\n    owner: me\n")
-    app = _page(_app(), "Findings")
+    app = open_page(started_app(), "Findings")
     assert any("exceptions file does not load" in w.value and "justification" in w.value for w in app.warning)
     shown, total = _count_line(app)
     assert shown == total > 0
@@ -412,7 +399,7 @@ def test_large_older_snapshots_join_the_trend_on_request(app_env: SampleOut,
     from dashboard.views import overview
 
     monkeypatch.setattr(overview, "TREND_AUTO_BYTES", 0)  # every older snapshot counts as large
-    app = _app()
+    app = started_app()
     assert any("Only one snapshot in the trend" in info.value for info in app.info)
     app.button(key="trend_add").click().run()
     assert not app.info and not app.exception
@@ -436,7 +423,7 @@ def test_paging_then_narrowing_the_filter_returns_to_page_one(app_env: SampleOut
 
     monkeypatch.setattr(findings, "page_of", lambda frame, page: frame.iloc[(page - 1) * 5:page * 5])
     monkeypatch.setattr(findings, "page_count", lambda rows: max(1, -(-rows // 5)))
-    app = _page(_app(), "Findings")
+    app = open_page(started_app(), "Findings")
     app.number_input(key="findings_page").set_value(3).run()
     assert list(_findings_table(app)["rank"]) == [11, 12, 13, 14, 15]
     app.text_input(key="findings_search").input("lumen-prod-invoices").run()
@@ -457,7 +444,7 @@ def test_overview_states_what_a_partial_collection_missed(tmp_path: Path, monkey
     scan(samples, tmp_path / "out")
     monkeypatch.setenv("CROSSPATH_SNAPSHOTS", str(tmp_path / "out"))
     monkeypatch.delenv("CROSSPATH_EXCEPTIONS", raising=False)
-    app = _app()
+    app = started_app()
     table = app.dataframe[1].value.set_index("source")
     assert table.loc["aws", "status"] == "partial" and table.loc["aws", "errors"] == 1
     assert table.loc["gcp", "status"] == "missing" and table.loc["entra", "status"] == "complete"
@@ -470,7 +457,7 @@ def test_overview_states_what_a_partial_collection_missed(tmp_path: Path, monkey
 def test_path_view_links_each_technique_to_its_catalogue_entry(app_env: SampleOut) -> None:
     runner = next(f for f in _analysis(app_env).findings
                   if f.entry["id"] == "k8s:prod-eks/secret/ci/gitlab-runner-token")
-    app = _page(_app(), "Path view")
+    app = open_page(started_app(), "Path view")
     app.selectbox(key="path_finding").set_value(runner.id).run()
     text = " ".join(m.value for m in app.markdown)
     assert "Techniques on this path" in text
@@ -487,13 +474,13 @@ def test_a_machine_key_shows_its_age_instead_of_a_no_mfa_badge(app_env: SampleOu
     analysis = _analysis(app_env)
     key = next(f for f in analysis.findings
                if f.entry["human"] is False and f.entry["family"] == "Credential" and f.entry["age_days"])
-    app = _page(_app(), "Findings")
+    app = open_page(started_app(), "Findings")
     app.selectbox(key="findings_selected").set_value(key.id).run()
     (svg,) = [m.value for m in app.markdown if "<svg" in m.value]
     assert f"{key.entry['age_days']} days old" in svg and "no MFA" not in svg
     assert {"n/a (machine)", "no"} <= set(_findings_table(app)["entry_mfa"])  # machines, and people without MFA
 
-    app = _page(_app(), "Resource explorer")
+    app = open_page(started_app(), "Resource explorer")
     app.text_input(key="resource_node_search").input(key.target["name"]).run()
     if app.selectbox(key="resource_node").value != key.target["id"]:
         app.selectbox(key="resource_node").set_value(key.target["id"]).run()
