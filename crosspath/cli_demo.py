@@ -52,6 +52,16 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _program() -> str:
+    """How to type this command again: `crosspath` when that is what PATH finds, else the path it was
+    run by (`.venv/bin/crosspath` in the clone)."""
+    invoked = Path(sys.argv[0])
+    found = shutil.which("crosspath")
+    if invoked.name != "crosspath" or (found and Path(found).resolve() == invoked.resolve()):
+        return "crosspath"
+    return _shown(invoked)
+
+
 def register(main: click.Group) -> None:
     scan_command = main.commands["scan"]
 
@@ -82,7 +92,7 @@ def register(main: click.Group) -> None:
             flag = "" if out_dir == DEFAULT_OUT else f" --out {_shown(out_dir)}"
             click.echo(f"Sample organisation: {sample}\n"
                        f"Open {_shown(out_dir / 'report.html')} in a browser, or explore it in the dashboard: "
-                       f"crosspath dashboard{flag}   (then open http://127.0.0.1:8501)")
+                       f"{_program()} dashboard{flag}   (then open http://127.0.0.1:8501)")
         sys.exit(code)
 
     @main.command("dashboard")
