@@ -8,18 +8,25 @@ OUT ?= crosspath-out
 
 .PHONY: demo test setup lint bench dashboard fuzz
 
+# The runtime dependencies only: all `make demo` needs.
 $(BIN)/crosspath: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e .
 	touch $(BIN)/crosspath
 
-setup: $(BIN)/crosspath
+# The dev extras (pytest, ruff, moto, playwright ...) on top, for test, lint, fuzz and bench.
+$(VENV)/.dev-extras: $(BIN)/crosspath
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.dev-extras
 
-demo: setup
-	$(BIN)/crosspath scan $(SAMPLES) --out $(OUT) --exceptions $(SAMPLES)/exceptions.yaml \
-		--identities $(SAMPLES)/identities.yaml
-	@echo "Explore it in the dashboard: make dashboard   (then open http://127.0.0.1:8501)"
+setup: $(VENV)/.dev-extras
+
+# The sample organisation (packaged as crosspath/samples, a link to data/samples) with its exceptions
+# (copied into $(OUT) for the dashboard to edit) and identities files.
+demo: $(BIN)/crosspath
+	$(BIN)/crosspath demo --out $(OUT)
+	@echo "Or from the clone: make dashboard$(if $(filter-out crosspath-out,$(OUT)), OUT=$(OUT))"
 
 # `make test` first runs the set-up CI runs (each quick once done): Chromium, PostgreSQL and MariaDB, and the
 # Kubernetes control plane (built once, cached in /var/cache/crosspath-k8s). What cannot be set up here (not root,

@@ -15,6 +15,7 @@ from rich.console import Console
 from collectors import SOURCES
 from crosspath import __version__
 from crosspath.cli_cypher import register as register_cypher_commands
+from crosspath.cli_demo import register as register_demo_commands
 from crosspath.cli_techniques import register as register_technique_commands
 from crosspath.pipeline import SNAPSHOT_NAME, NothingCollected, ScanError, run_analysis, scan
 from graph.coverage import CoverageStatus
@@ -309,6 +310,7 @@ def blast_radius_command(node: str, snapshot_path: Path, policy: Path | None, as
 # Ad-hoc Cypher, Neo4j and graph exports (issue 9) live in their own module.
 register_cypher_commands(main)
 register_technique_commands(main)
+register_demo_commands(main)  # demo, dashboard: the sample organisation packaged inside
 
 if __name__ == "__main__":
     main()
