@@ -460,12 +460,9 @@ def _ecs_clusters(c: Collector) -> list[Any] | None:
     arns = _listed(c, "ecs", "list_clusters", "clusterArns")
     if arns is None:
         return None
-    ecs = c.client("ecs")
-    out: list[Any] = []
-    for start in range(0, len(arns), 100):  # DescribeClusters takes up to 100 clusters
-        described = c.call("ecs:DescribeClusters", lambda a=arns[start:start + 100]: ecs.describe_clusters(clusters=a))
-        out.extend((described or {}).get("clusters", []))
-    return out
+    ecs = c.client("ecs")  # DescribeClusters takes up to 100 clusters
+    return _described_in_batches(c, arns, "ecs:DescribeClusters", lambda a: ecs.describe_clusters(clusters=a),
+                                 "clusters")
 
 
 def _ecs_services(c: Collector) -> list[Any] | None:
@@ -502,6 +499,16 @@ def _ecs_task_definitions(c: Collector) -> list[Any] | None:
                            lambda arn: ecs.describe_task_definition(taskDefinition=arn))
 
 
+def _described_in_batches(c: Collector, names: list[Any], action: str, describe: Callable[[list[Any]], Any],
+                          key: str, size: int = 100) -> list[Any]:
+    """The items a batch describe call returns under key, for names `size` at a time."""
+    out: list[Any] = []
+    for start in range(0, len(names), size):
+        described = c.call(action, lambda batch=names[start:start + size]: describe(batch))
+        out.extend((described or {}).get(key, []))
+    return out
+
+
 def _each_described(c: Collector, summaries: list[Any], action: str,
                     describe: Callable[[Any], Any]) -> list[Any]:
     """The per-item describe output of each listed summary (a failed call is recorded by `c.call`)."""
@@ -530,13 +537,9 @@ def _projects(c: Collector) -> list[Any] | None:
     names = _listed(c, "codebuild", "list_projects", "projects")
     if names is None:
         return None
-    codebuild = c.client("codebuild")
-    out: list[Any] = []
-    for start in range(0, len(names), 100):  # BatchGetProjects takes up to 100 names
-        described = c.call("codebuild:BatchGetProjects",
-                           lambda n=names[start:start + 100]: codebuild.batch_get_projects(names=n))
-        out.extend((described or {}).get("projects", []))
-    return out
+    codebuild = c.client("codebuild")  # BatchGetProjects takes up to 100 names
+    return _described_in_batches(c, names, "codebuild:BatchGetProjects",
+                                 lambda n: codebuild.batch_get_projects(names=n), "projects")
 
 
 def _dev_endpoints(c: Collector) -> list[Any] | None:
