@@ -6,6 +6,7 @@ The convention (README.md "Commands shown here are tested" and docs/architecture
   temporary folder per Markdown file (``data`` linked to the clone's ``data``), so a later block sees
   what an earlier one wrote (the scan, then the queries on its snapshot);
 - ``crosspath`` and ``.venv/bin/crosspath`` are the CLI (click's CliRunner), run from that folder;
+  ``cat FILE`` shows a file a command wrote there (a report);
 - a command exits 0 unless its line ends with ``# exits N``;
 - the fenced ``text`` block right after a runnable block is what the block's commands print, all of
   it, whitespace-normalised; ``...`` in it stands for any text (an elision);
@@ -39,6 +40,7 @@ class Command:
     line: str
     exit_code: int = 0
     inline: str | None = None
+    cat: bool = False
 
 
 @dataclass
@@ -79,7 +81,24 @@ def _command(line: str, where: str) -> Command:
     argv = shlex.split(line, comments=True)
     if argv and argv[0] in ("crosspath", ".venv/bin/crosspath"):
         return Command(argv[1:], line.strip(), exit_code, inline)
-    raise AssertionError(f"{where}: a runnable block runs crosspath only, not {line.strip()!r}")
+    if len(argv) == 2 and argv[0] == "cat":
+        return Command(argv[1:], line.strip(), exit_code, inline, cat=True)
+    raise AssertionError(f"{where}: a runnable block runs crosspath or cat FILE only, not {line.strip()!r}")
+
+
+@dataclass
+class Printed:
+    output: str
+    exit_code: int = 0
+    exception: BaseException | None = None
+
+
+def _run(runner: CliRunner, command: Command, folder: Path) -> Printed:
+    if command.cat:
+        file = folder / command.argv[0]
+        return Printed(file.read_text()) if file.is_file() else Printed(f"cat: {command.argv[0]}: no such file", 1)
+    result = runner.invoke(main, command.argv, catch_exceptions=True)
+    return Printed(result.output, result.exit_code, result.exception)
 
 
 def runnable_blocks(path: Path) -> list[Block]:
@@ -126,7 +145,7 @@ def run_blocks(blocks: list[Block], folder: Path) -> list[str]:
     for block in blocks:
         printed = []
         for command in block.commands:
-            result = runner.invoke(main, command.argv, catch_exceptions=True)
+            result = _run(runner, command, folder)
             if result.exception and not isinstance(result.exception, SystemExit):
                 problems.append(f"{block.name}: {command.line!r} raised {result.exception!r}\n{result.output}")
                 continue
@@ -165,9 +184,10 @@ def test_the_readme_shows_runnable_commands_with_their_output():
 def test_the_harness_reads_the_convention(tmp_path):
     doc = tmp_path / "doc.md"
     doc.write_text("<!-- runnable -->\n```sh\ncrosspath a --b \\\n  c   # -> shown ... here\n"
-                   "crosspath d  # exits 1\n```\n\n```text\nout\n```\n\n```sh\ncrosspath not-run\n```\n")
+                   "crosspath d  # exits 1\ncat out/report.md\n```\n\n```text\nout\n```\n\n```sh\ncrosspath not-run\n```\n")
     (block,) = runnable_blocks(doc)
-    assert [command.argv for command in block.commands] == [["a", "--b", "c"], ["d"]]
+    assert [command.argv for command in block.commands] == [["a", "--b", "c"], ["d"], ["out/report.md"]]
+    assert block.commands[2].cat
     assert block.commands[0].inline == "shown ... here" and block.commands[1].exit_code == 1
     assert block.shown == "out"
 
