@@ -1,10 +1,10 @@
 """One person across stacks: database logins named by an email, identities.yaml, and looking a person
-up by email or name (`crosspath blast-radius`, queries/people.py)."""
+up by email or name (`crosspath blast-radius`, queries/people.py). The README's blast-radius commands
+and their output are run by tests/test_shown_commands.py."""
 
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 
 import pytest
@@ -274,27 +274,3 @@ def test_blast_radius_of_an_unknown_name_is_a_clear_error(sample_snapshot, name)
     shown = _blast(sample_snapshot, name)
     assert shown.exit_code == 1
     assert f"no node id, person's email or name {name!r} in" in shown.output
-
-
-# -- the README's commands ------------------------------------------------------------------------------
-
-README_COMMANDS = [
-    ("crosspath scan data/samples --out crosspath-out --identities data/samples/identities.yaml", 0,
-     "identities: covered"),
-    ("crosspath blast-radius dana.ruiz@lumenfreight.com", 0, ("Dana Ruiz (person dana.ruiz@lumenfreight.com, "
-     "1 identity) reaches 1 privileged target(s)")),
-    ('crosspath blast-radius "Dana Ruiz"', 0, "write lumen-prod-invoices (aws) [NO MFA, 3 hops] by Dana Ruiz"),
-    ('crosspath blast-radius "Maria Santos" --json', 0, f'"identity": "{MARIA}"'),
-    ("crosspath blast-radius system:masters", 1, "'system:masters' names 3 nodes"),
-]
-
-
-def test_every_people_command_in_the_readme_runs(tmp_path, monkeypatch):
-    readme = (ROOT / "README.md").read_text()
-    (tmp_path / "data").symlink_to(ROOT / "data")
-    monkeypatch.chdir(tmp_path)
-    for command, code, shown in README_COMMANDS:
-        assert command in readme, command
-        result = CliRunner().invoke(main, shlex.split(command)[1:])
-        assert result.exit_code == code, (command, result.output)
-        assert shown in " ".join(result.output.split()), (command, result.output)
