@@ -6,7 +6,7 @@ See docs/collectors/aws.md for the commands that produce each file.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,7 +27,7 @@ from collectors.aws.permissions import transform_permissions
 from collectors.aws.policy_documents import evaluate
 from collectors.aws.resource_policies import transform_resource_policies
 from collectors.aws.resources import account_of, parse_arn
-from collectors.aws.technique_rules import Context, Function
+from collectors.aws.technique_rules import Context
 from collectors.aws.transform import (
     AccountData,
     Principal,
@@ -250,8 +250,8 @@ def collect_offline(folder: Path) -> CollectResult:
 
     _credentials(exports, folder, accounts, reports, sink, result)
     context = Context(accounts, user_facts=_user_facts(reports))
-    _resource_policies(exports, folder, accounts, lookup, context, sink, result)
-    _workloads(exports, folder, accounts, lookup, context, result)
+    functions = _resource_policies(exports, folder, accounts, lookup, sink, result)
+    _workloads(exports, folder, accounts, lookup, context, result, functions)
     escalations = escalation_edges(context)
     if accounts:
         sink.add(str(next(iter(accounts.values())).path), escalations.nodes, escalations.edges)
@@ -391,8 +391,11 @@ def _report_from_mfa_devices(data: AccountData, users_with_mfa: set[str]) -> dic
 
 
 def _resource_policies(exports: Exports, folder: Path, accounts: dict[str, AccountData], lookup: _Principals,
-                       context: Context, sink: _Sink, result: CollectResult) -> None:
+                       sink: _Sink, result: CollectResult) -> list[tuple[str, Workload]]:
+    """Resource policies' edges; returns the Lambda functions they name with an execution role (account,
+    workload), which join the inventory when lambda-functions.json does not list them."""
     collected = {a: d.principals() for a, d in accounts.items()}
+    functions: list[tuple[str, Workload]] = []
     for path, items in exports.resource_policies:
         account = _account_for_file(path, folder, accounts) or ""
         records = _per_file(result, str(path), transform_resource_policies,
@@ -404,12 +407,14 @@ def _resource_policies(exports: Exports, folder: Path, accounts: dict[str, Accou
         for function_arn, role_arn in records.functions:
             role = lookup.find(role_arn)
             if role is not None:
-                context.functions.setdefault(account_of(function_arn) or account, []).append(
-                    Function(function_arn, role))
+                functions.append((account_of(function_arn) or account, Workload(
+                    "lambda", "function", function_arn, function_arn.rsplit(":", 1)[-1], role,
+                    {"source": "resource-policies.json"})))
+    return functions
 
 
 def _workloads(exports: Exports, folder: Path, accounts: dict[str, AccountData], lookup: _Principals,
-               context: Context, result: CollectResult) -> None:
+               context: Context, result: CollectResult, functions: Sequence[tuple[str, Workload]] = ()) -> None:
     """The workload inventory (collectors.aws.workloads): each file's workloads with their roles, and which
     kinds were collected for which account. A bad record is an error naming it; the others load."""
     profiles: dict[str, dict[str, Principal]] = {}  # account -> instance profile ARN and name -> role
@@ -447,12 +452,9 @@ def _workloads(exports: Exports, folder: Path, accounts: dict[str, AccountData],
     # Functions known only from resource-policies.json (ExecutionRole entries) and which have a policy.
     with_policy = {str(i.get("ResourceArn")) for _, items in exports.resource_policies for i in items
                    if isinstance(i, dict) and i.get("Service") == "lambda" and i.get("Policy")}
-    for account, functions in context.functions.items():
-        listed = {w.arn for w in context.inventory.workloads(account, "function")}
-        for function in functions:
-            if function.arn not in listed:
-                context.inventory.add(account, _function_workload(function))
-    context.functions.clear()
+    for account, function in functions:
+        if function.arn not in {w.arn for w in context.inventory.workloads(account, "function")}:
+            context.inventory.add(account, function)
     for account in accounts:
         for function in context.inventory.workloads(account, "function"):
             if function.arn in with_policy:
@@ -465,11 +467,6 @@ def _workloads(exports: Exports, folder: Path, accounts: dict[str, AccountData],
             result.coverage.notes.append(
                 f"{account}: workload inventory not collected ({', '.join(missing)}); existing-workload "
                 "techniques draw assumed edges for grants on every workload of those kinds")
-
-
-def _function_workload(function: Function) -> Workload:
-    return Workload("lambda", "function", function.arn, function.arn.rsplit(":", 1)[-1], function.role,
-                    {"source": "resource-policies.json"})
 
 
 def _user_facts(reports: dict[str, tuple[Path, dict]]) -> dict[str, dict[str, object]]:

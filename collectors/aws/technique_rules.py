@@ -24,28 +24,10 @@ from graph.techniques import CATALOGUE, References, Technique, register
 
 
 @dataclass
-class Instance:
-    """An EC2 instance running with a role (SSM targets)."""
-
-    arn: str
-    role: Principal
-
-
-@dataclass
-class Function:
-    """A Lambda function and its execution role."""
-
-    arn: str
-    role: Principal
-
-
-@dataclass
 class Context:
     """What techniques may look at besides the principal: its account's identities and workloads."""
 
     accounts: dict[str, AccountData]
-    instances: dict[str, list[Instance]] = field(default_factory=dict)  # account -> instances
-    functions: dict[str, list[Function]] = field(default_factory=dict)  # account -> functions
     # user ARN -> {"keys": number of access keys, "password": console password?} (credential report)
     user_facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The workload inventory (collectors.aws.workloads): workloads per account and kind, and which kinds
@@ -55,16 +37,8 @@ class Context:
     derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def workloads(self, account: str, kind: str) -> list[Workload]:
-        """The account's workloads of a kind (collectors.aws.workloads.KINDS), `instances` and `functions`
-        included."""
-        found = list(self.inventory.workloads(account, kind))
-        known = {w.arn for w in found}
-        legacy: list[Instance | Function] = {"instance": self.instances, "function": self.functions}.get(
-            kind, {}).get(account, [])  # type: ignore[assignment]
-        service = "ec2" if kind == "instance" else "lambda"
-        found += [Workload(service, kind, w.arn, w.arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1], w.role)
-                  for w in legacy if w.arn not in known]
-        return found
+        """The account's workloads of a kind (collectors.aws.workloads.KINDS)."""
+        return list(self.inventory.workloads(account, kind))
 
     def collected(self, account: str, kind: str) -> bool:
         """Was the account's inventory of this kind collected (even if empty)?"""
