@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from crosspath.pipeline import SNAPSHOT_NAME
+from crosspath.sample_history import write_week_earlier
 
 DEFAULT_OUT = Path("crosspath-out")  # as crosspath/cli.py's
 HERE = Path(__file__).resolve().parent
@@ -73,7 +74,8 @@ def register(main: click.Group) -> None:
         GCP, Kubernetes and databases) with its exceptions and identities files, as `make demo` does.
 
         The exceptions file is copied into --out first (kept if already there), so the dashboard edits
-        that copy, never the packaged sample."""
+        that copy, never the packaged sample. On a first run the sample as it was a week earlier (before
+        one account was created) is saved first, so Drift and the trend chart have a change to show."""
         sample = sample_folder()
         out_dir.mkdir(parents=True, exist_ok=True)
         exceptions = out_dir / "exceptions.yaml"
@@ -82,6 +84,8 @@ def register(main: click.Group) -> None:
                        err=True)
         else:
             shutil.copyfile(sample / "exceptions.yaml", exceptions)
+        if not any((out_dir / "history").glob("*.json.gz")):  # a first run: give Drift and the trend a week
+            write_week_earlier(sample, out_dir, sample / "identities.yaml")
         try:
             ctx.invoke(scan_command, directory=sample, out_dir=out_dir, exceptions=exceptions,
                        identities=sample / "identities.yaml")

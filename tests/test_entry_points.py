@@ -64,6 +64,23 @@ def test_demo_scans_the_sample_into_out_with_a_copy_of_its_exceptions(tmp_path, 
     assert SUMMARY.search(again.output)[2] == "0"
 
 
+def test_a_first_demo_leaves_a_week_of_history_for_drift_and_the_trend(tmp_path, monkeypatch):
+    """The sample a week earlier (before Dana Ruiz's account) is saved first, once: Drift has a new finding."""
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(main, ["demo"]).exit_code == 0
+    history = sorted((tmp_path / "crosspath-out" / "history").glob("*.json.gz"))
+    assert len(history) == 2
+    older, newer = (json.loads(gzip.decompress(path.read_bytes())) for path in history)
+    assert older["metadata"]["collected_at"] < newer["metadata"]["collected_at"]
+    assert "a week before" in older["metadata"]["sample_history"] and "sample_history" not in newer["metadata"]
+    assert ({n["id"] for n in newer["nodes"]} - {n["id"] for n in older["nodes"]}
+            == {"entra:a1000000-0000-4000-8000-000000000001"})
+    diff = CliRunner().invoke(main, ["diff", str(history[0]), str(history[1])])
+    assert "dana" in diff.output.lower(), diff.output
+    assert CliRunner().invoke(main, ["demo"]).exit_code == 0  # a second demo adds its own scan, no second week
+    assert len(list((tmp_path / "crosspath-out" / "history").glob("*.json.gz"))) == 3
+
+
 def test_dashboard_starts_streamlit_on_the_scan_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     missing = CliRunner().invoke(main, ["dashboard"])

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from crosspath.pipeline import collect_folder, read_manifest, resolve_as_of, save_snapshot, snapshot_metadata
+from crosspath.sample_history import NEWCOMER, write_week_earlier
 from graph.builder import build_graph
 from graph.times import iso
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "data" / "samples"
 APP = ROOT / "app.py"
-DANA = "entra:a1000000-0000-4000-8000-000000000001"
+DANA = NEWCOMER
 
 
 @dataclass
@@ -47,12 +47,8 @@ def open_page(app: AppTest, name: str) -> AppTest:
 
 
 def write_sample_out(folder: Path) -> SampleOut:
+    write_week_earlier(SAMPLES, folder)
     when = resolve_as_of(None, read_manifest(SAMPLES))
-    older = build_graph(collect_folder(SAMPLES), when - timedelta(days=7))
-    older.graph.remove_node(DANA)
-    meta = snapshot_metadata(older, when - timedelta(days=7), str(SAMPLES))
-    meta["created_at"] = iso(when - timedelta(days=7))
-    save_snapshot(older, meta, folder)
     newer = build_graph(collect_folder(SAMPLES), when)
     meta = snapshot_metadata(newer, when, str(SAMPLES))
     meta["created_at"] = iso(when)
@@ -61,7 +57,6 @@ def write_sample_out(folder: Path) -> SampleOut:
     shutil.copyfile(SAMPLES / "exceptions.yaml", exceptions)
     older_path, newer_path = sorted((folder / "history").iterdir())
     return SampleOut(folder, exceptions, older_path, newer_path)
-
 
 @pytest.fixture
 def sample_out(tmp_path: Path) -> SampleOut:
