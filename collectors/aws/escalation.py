@@ -321,10 +321,6 @@ def _scope(changes_permissions: bool, account: str) -> dict[str, str]:
     return {"grant_scope": f"aws:account/{account}"} if changes_permissions else {}
 
 
-def _grant_scope(item: Technique, account: str) -> dict[str, str]:
-    return _scope(item.changes_permissions, account)
-
-
 def assumed_properties(reasons: list[str]) -> dict[str, Any]:
     """`assumed` / `assumed_reason` for an edge that every one of its hits draws on an assumption."""
     if not reasons or not all(reasons):
@@ -335,11 +331,11 @@ def assumed_properties(reasons: list[str]) -> dict[str, Any]:
 def _merge(merged: dict[tuple[str, str, EdgeKind, bool, tuple[str, ...]], dict[str, Any]], source: str,
            target: str, item: Technique, hit: Hit, account: str) -> None:
     """Hits of one edge kind between the same two nodes become one edge, apart for techniques that change
-    the target's permissions (they confer nothing on their own, see `_grant_scope`) and for grants whose
+    the target's permissions (they confer nothing on their own, see `_scope`) and for grants whose
     time bounds differ: each window gets its own edge, so the graph builder can drop exactly the lapsed ones."""
     entry = merged.setdefault((source, target, item.edge_kind, item.changes_permissions, hit.bounds),
                               {"techniques": [], "vias": [], "actions": [], "mfa": [], "conditions": [],
-                               "assumed": [], "grant_scope": _grant_scope(item, account)})
+                               "assumed": [], "grant_scope": _scope(item.changes_permissions, account)})
     entry["techniques"].append(item.id)
     entry["assumed"].append(hit.assumed)
     if hit.via and hit.via not in entry["vias"]:

@@ -115,6 +115,12 @@ def existing_workload(technique_id: str, title: str, kind: str, ways: tuple[tupl
               pmapper=pmapper, mitre=mitre, target=kind, services=spec.trusts)(find)
 
 
+def _known(workload: Workload, fact: str, unknown: str) -> tuple[bool, str]:
+    """A check on a yes / no fact of the workload; a fact not collected counts as yes, assumed with `unknown`."""
+    value = workload.facts.get(fact)
+    return (True, unknown) if value is None else (bool(value), "")
+
+
 # -- Lambda --------------------------------------------------------------------------------------
 
 def _lambda_triggered(workload: Workload, way: tuple[str, ...]) -> tuple[bool, str]:
@@ -122,11 +128,8 @@ def _lambda_triggered(workload: Workload, way: tuple[str, ...]) -> tuple[bool, s
     source mapping, or a resource policy letting a service or another principal call it)."""
     if len(way) > 1:
         return True, ""  # the attacker invokes it, or grants itself the right to
-    triggered = workload.facts.get("triggered")
-    if triggered is None:
-        return True, (f"Triggers of {workload.label} not collected (lambda-event-source-mappings.json and "
-                      "resource-policies.json): assumed it runs on its own events")
-    return bool(triggered), ""
+    return _known(workload, "triggered", f"Triggers of {workload.label} not collected (lambda-event-source-"
+                  "mappings.json and resource-policies.json): assumed it runs on its own events")
 
 
 existing_workload(
@@ -154,11 +157,8 @@ existing_workload(
 
 
 def _used_by_group(workload: Workload, way: tuple[str, ...]) -> tuple[bool, str]:
-    used = workload.facts.get("in_autoscaling_group")
-    if used is None:
-        return True, (f"No Auto Scaling group inventory: assumed {workload.label} is used by an Auto Scaling "
-                      "group that launches instances from its default version")
-    return bool(used), ""
+    return _known(workload, "in_autoscaling_group", f"No Auto Scaling group inventory: assumed {workload.label} "
+                  "is used by an Auto Scaling group that launches instances from its default version")
 
 
 existing_workload(
