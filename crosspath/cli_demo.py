@@ -85,7 +85,7 @@ def register(main: click.Group) -> None:
         else:
             shutil.copyfile(sample / "exceptions.yaml", exceptions)
         if not any((out_dir / "history").glob("*.json.gz")):  # a first run: give Drift and the trend a week
-            write_week_earlier(sample, out_dir, sample / "identities.yaml")
+            write_week_earlier(sample, out_dir, sample / "identities.yaml", exceptions)
         try:
             ctx.invoke(scan_command, directory=sample, out_dir=out_dir, exceptions=exceptions,
                        identities=sample / "identities.yaml")

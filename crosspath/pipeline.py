@@ -22,12 +22,12 @@ from graph.builder import BuildResult, build_graph
 from graph.coverage import CollectResult, Coverage, CoverageStatus
 from graph.identities import load_identities
 from graph.records import RecordError
-from graph.snapshot import write_snapshot
+from graph.snapshot import SnapshotError, read_metadata, write_snapshot
 from graph.times import iso, parse_time
 from queries.analysis import analyze
 from queries.coverage_gate import SEEN
 from queries.exceptions import load_exceptions
-from queries.findings import Analysis
+from queries.findings import CARRIED, Analysis
 from queries.policy import load_policy
 from queries.reports import REPORT_FORMATS, WRITERS, write_reports
 
@@ -188,6 +188,21 @@ class ScanResult:
     outputs: dict[str, Path]  # report format (and "snapshot") -> file written
 
 
+def carried_from(out_dir: Path, progress: Progress = _quiet) -> dict[str, Any]:
+    """What the last snapshot in out_dir carries on to the next scan (approved exception fingerprints,
+    first_seen); empty for a first scan. An unreadable one is said, not hidden: its approvals are then
+    recorded afresh from this scan."""
+    latest = out_dir / SNAPSHOT_NAME
+    if not latest.is_file():
+        return {}
+    try:
+        carried = read_metadata(latest).get(CARRIED)
+    except SnapshotError as exc:
+        progress(f"warning: {exc}; exception approvals and first-seen dates start again from this scan")
+        return {}
+    return carried if isinstance(carried, dict) else {}
+
+
 def run_analysis(
     graph_and_metadata: tuple[Any, dict[str, Any]],
     policy_path: Path | None,
@@ -226,10 +241,12 @@ def scan(
     build = build_graph(results, when, identities)
     metadata = snapshot_metadata(build, when, str(folder), policy_path, exceptions_path)
     with out_lock(out_dir):
+        progress("finding privileged write paths")
+        analysis = analyze(build.graph, metadata, policy, exceptions, when, techniques=technique_catalogue(),
+                           carried=carried_from(out_dir, progress))
+        metadata[CARRIED] = analysis.carried
         progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {build.graph.number_of_edges()} edges)")
         snapshot = save_snapshot(build, metadata, out_dir)
-        progress("finding privileged write paths")
-        analysis = analyze(build.graph, metadata, policy, exceptions, when, techniques=technique_catalogue())
         progress(f"writing reports into {out_dir}")
         outputs = {**write_reports(analysis, out_dir, formats), "snapshot": snapshot}
     return ScanResult(analysis, snapshot, build, outputs)

@@ -184,6 +184,31 @@ def read_snapshot(path: Path, max_bytes: int | None | object = ...,
     return graph, metadata
 
 
+def read_metadata(path: Path) -> dict[str, Any]:
+    """A snapshot's metadata without its graph: the document is read only up to its `nodes` (written
+    after the metadata), so this costs the metadata's size, not the snapshot's."""
+    head = bytearray()
+    marker = b',"nodes":'
+    try:
+        with path.open("rb") as handle:
+            gzipped = handle.read(2) == b"\x1f\x8b"
+            handle.seek(0)
+            stream = gzip.GzipFile(fileobj=handle, mode="rb") if gzipped else handle
+            while marker not in head and (block := stream.read(1 << 16)):
+                head += block
+    except (OSError, EOFError, zlib.error) as exc:
+        raise SnapshotError(f"{path}: cannot read snapshot: {exc}") from exc
+    end = head.find(marker)
+    try:
+        document = orjson.loads(bytes(head[:end]) + b"}") if end >= 0 else None
+    except orjson.JSONDecodeError:
+        document = None
+    if not isinstance(document, dict) or document.get("format") != FORMAT or document.get("version") != VERSION:
+        raise SnapshotError(f"{path}: not a Crosspath snapshot of version {VERSION}; re-run `crosspath scan`")
+    metadata = document.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
 def _nodes(path: Path, nodes: list[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     for index, node in enumerate(nodes):
         node_id = node.get("id") if isinstance(node, dict) else None

@@ -9,8 +9,10 @@ import networkx as nx
 
 from graph.techniques import Catalogue
 from graph.times import iso
-from queries.exceptions import PolicyException, apply_exceptions
+from queries.exception_review import APPROVALS, judge_exceptions
+from queries.exceptions import PolicyException
 from queries.findings import (
+    CARRIED,
     CROSS_STACK,
     LONG_LIVED_NHI_KEY,
     NO_MFA,
@@ -21,6 +23,7 @@ from queries.findings import (
     PathEdge,
     finding_id,
 )
+from queries.lifecycle import FIRST_SEEN, carry_first_seen
 from queries.paths import ADMIN, SCOPE_ADMIN, GapPath, PathEngine
 from queries.policy import Policy
 
@@ -256,14 +259,21 @@ def analyze(
     as_of: datetime,
     engine: PathEngine | None = None,
     techniques: Catalogue | None = None,
+    carried: dict[str, Any] | None = None,
 ) -> Analysis:
     """`engine`: one already built for this graph and policy (the dashboard keeps one for its explorers).
     `techniques`: the technique catalogue, whose entries for the techniques on the findings' paths go
-    into the analysis (reports explain and link them)."""
+    into the analysis (reports explain and link them). `carried`: what the previous snapshot carried on
+    (its metadata's exception_approvals and first_seen); by default, what `metadata` itself carries."""
     engine = engine or PathEngine(graph, policy)
     builder = _FindingBuilder(engine, policy)
     findings = rank([builder.build(gap) for gap in engine.gap_paths()])
-    apply_exceptions(findings, exceptions, as_of)
+    carried = (metadata.get(CARRIED) or {}) if carried is None else carried
+    unread = sorted(name for name, coverage in (metadata.get("coverage") or {}).items()
+                    if isinstance(coverage, dict) and coverage.get("status") != "complete")
+    review, approvals = judge_exceptions(findings, exceptions, policy.exception_rules, as_of,
+                                         carried.get(APPROVALS) or {}, unread)
+    first_seen = carry_first_seen(findings, carried.get(FIRST_SEEN) or {}, as_of)
     stats = {
         "nodes": graph.number_of_nodes(),
         "edges": graph.number_of_edges(),
@@ -273,4 +283,5 @@ def analyze(
     used = {t for finding in findings for step in finding.path for t in step.techniques}
     entries = {t: techniques[t].to_dict() for t in sorted(used) if techniques is not None and t in techniques}
     return Analysis(findings=findings, metadata=metadata, policy=policy.summary(), as_of=iso(as_of), stats=stats,
-                    techniques=entries)
+                    techniques=entries, exception_review=[item.to_dict() for item in review],
+                    carried={APPROVALS: approvals, FIRST_SEEN: first_seen})

@@ -1,4 +1,4 @@
-"""Accepted risks: exceptions with owner, justification, scope and expiry.
+"""Accepted risks: exceptions with owner, justification, scope, approval and expiry.
 
 File format (YAML)::
 
@@ -12,11 +12,20 @@ File format (YAML)::
         owner: it-security
         justification: Break-glass account, monitored by the SOC.
         expires: 2027-06-30
+        created: 2026-07-01             # optional: when it was written (the lifetime counts from here)
+        approved_by: ciso@lumenfreight.com   # optional, both or neither; required by
+        approved_at: 2026-07-02              #   the policy's exceptions.require_approval
+        ticket: https://jira.example.com/browse/SEC-42   # optional link
+        review_by: 2027-01-15           # optional, before expires
+        broad: true                     # needed (with approved_by) to match more findings than the
+                                        #   policy's exceptions.max_findings (default 1)
 
-An exception that has expired no longer hides its finding: the finding re-opens
-and the report shows which exception lapsed. The file is validated whole by queries/yaml_files.py
-(EXCEPTIONS_SCHEMA): an unknown field anywhere (`exception:` for `exceptions:`) is an error, never
-ignored; `notes:` holds free text for the file's readers.
+The file is validated whole by queries/yaml_files.py (EXCEPTIONS_SCHEMA): an unknown field anywhere
+(`exception:` for `exceptions:`) is an error, never ignored; so are a `review_by` after `expires`,
+`approved_by` without `approved_at` (or the reverse) and `broad: true` without an approver.
+What the policy limits (lifetime, approval, breadth) is judged per scan by
+queries/exception_review.py: an exception over a limit is refused (it hides nothing) and listed.
+`notes:` holds free text for the file's readers. docs/exceptions.md documents every rule.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from queries.findings import ExceptionRef, Finding
+from queries.findings import Finding
 from queries.yaml_files import EXCEPTIONS_SCHEMA, Document, as_date, parse_document, read_document
 
 
@@ -41,6 +50,13 @@ class PolicyException:
     entry: str | None = None
     gap_type: str | None = None
     target: str | None = None
+    created: date | None = None
+    approved_by: str | None = None
+    approved_at: date | None = None
+    ticket: str | None = None
+    review_by: date | None = None
+    broad: bool = False
+    where: str = ""  # "file: line N", for messages
 
     def matches(self, finding: Finding) -> bool:
         if self.finding is not None:
@@ -52,16 +68,35 @@ class PolicyException:
         return self.target is None or fnmatchcase(finding.target["id"], self.target)
 
     def expired(self, as_of: datetime) -> bool:
-        return self.expires < as_of.astimezone(UTC).date()
+        return self.expires < day(as_of)
 
-    def ref(self, as_of: datetime) -> ExceptionRef:
-        return ExceptionRef(self.id, self.owner, self.justification, self.expires.isoformat(), self.expired(as_of))
+    @property
+    def approved(self) -> bool:
+        return self.approved_by is not None
+
+    @property
+    def approval(self) -> str:
+        """Who approved it and when: a change of either is a re-approval (a new fingerprint is recorded)."""
+        return f"{self.approved_by or ''}@{self.approved_at.isoformat() if self.approved_at else ''}"
+
+    @property
+    def scope(self) -> str:
+        if self.finding is not None:
+            return f"finding {self.finding}"
+        parts = [f"{name} {value}" for name, value in
+                 (("entry", self.entry), ("gap_type", self.gap_type), ("target", self.target)) if value is not None]
+        return "match " + ", ".join(parts)
 
 
-def _exception(item: dict[str, Any], index: int) -> PolicyException:
+def day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def _exception(item: dict[str, Any], index: int, document: Document) -> PolicyException:
     """One validated entry (queries/yaml_files.py EXCEPTIONS_SCHEMA) as a PolicyException."""
     match = item.get("match") or {}
-    return PolicyException(
+    where = ("exceptions", index)
+    exception = PolicyException(
         id=str(item.get("id") or f"exception-{index + 1}"),
         owner=str(item["owner"]),
         justification=str(item["justification"]).strip(),
@@ -70,16 +105,46 @@ def _exception(item: dict[str, Any], index: int) -> PolicyException:
         entry=_text(match.get("entry")),
         gap_type=match.get("gap_type"),
         target=_text(match.get("target")),
+        created=_date(item.get("created")),
+        approved_by=_text(item.get("approved_by")),
+        approved_at=_date(item.get("approved_at")),
+        ticket=_text(item.get("ticket")),
+        review_by=_date(item.get("review_by")),
+        broad=item.get("broad") is True,
+        where=f"{document.path}: line {document.line(where)}",
     )
+    _check(exception, document, where)
+    return exception
+
+
+def _check(exception: PolicyException, document: Document, where: tuple[str | int, ...]) -> None:
+    """What one field's rules cannot say."""
+    if (exception.approved_by is None) != (exception.approved_at is None):
+        written, missing, example = (("approved_by", "approved_at", "2026-11-02") if exception.approved_at is None
+                                     else ("approved_at", "approved_by", "ciso@example.com"))
+        raise document.error((*where, written), f"exception {exception.id} has {written} without {missing}",
+                             f"give both, who approved it and when (e.g. {missing}: {example})")
+    if exception.review_by is not None and exception.review_by > exception.expires:
+        raise document.error((*where, "review_by"),
+                             f"exception {exception.id}: review_by {exception.review_by} is after expires "
+                             f"{exception.expires}", "a review comes before the expiry: move review_by earlier "
+                             "or drop it")
+    if exception.broad and not exception.approved:
+        raise document.error((*where, "broad"), f"exception {exception.id} is broad: true without an approver",
+                             "a broad exception needs approved_by and approved_at")
 
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _date(value: Any) -> date | None:
+    return None if value is None else as_date(value)
+
+
 def _from_document(document: Document) -> list[PolicyException]:
     items = (document.data or {}).get("exceptions") or []
-    return [_exception(item, i) for i, item in enumerate(items)]
+    return [_exception(item, i, document) for i, item in enumerate(items)]
 
 
 def parse_exceptions(raw: bytes | str, path: Path) -> list[PolicyException]:
@@ -89,15 +154,3 @@ def parse_exceptions(raw: bytes | str, path: Path) -> list[PolicyException]:
 
 def load_exceptions(path: Path | None) -> list[PolicyException]:
     return [] if path is None else _from_document(read_document(path, EXCEPTIONS_SCHEMA))
-
-
-def apply_exceptions(findings: list[Finding], exceptions: list[PolicyException], as_of: datetime) -> None:
-    """Mark findings covered by an exception in force; a lapsed one re-opens its finding."""
-    for finding in findings:
-        matching = [exc for exc in exceptions if exc.matches(finding)]
-        if not matching:
-            continue
-        in_force = [exc for exc in matching if not exc.expired(as_of)]
-        chosen = in_force[0] if in_force else max(matching, key=lambda exc: exc.expires)
-        finding.exception = chosen.ref(as_of)
-        finding.status = "excepted" if in_force else "open"

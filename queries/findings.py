@@ -17,7 +17,12 @@ LONG_LIVED_NHI_KEY = "LONG_LIVED_NHI_KEY"
 CROSS_STACK = "CROSS_STACK"
 GAP_TYPES = (NO_MFA, LONG_LIVED_NHI_KEY, CROSS_STACK)
 
+# An exception's states on one scan (docs/exceptions.md); all but in_force need someone to act.
+EXCEPTION_STATES = ("in_force", "expiring", "review_due", "expired", "stale", "outgrown", "unapproved",
+                    "too_broad", "over_lifetime")
+
 SEVERITIES = ("low", "medium", "high", "critical")
+CARRIED = "carried"  # snapshot metadata: what one scan carries on to the next (Analysis.carried)
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
@@ -74,11 +79,15 @@ class PathEdge:
 
 @dataclass
 class ExceptionRef:
+    """The exception that covers a finding, or that would have and does not (queries/exception_review.py)."""
+
     id: str
     owner: str
     justification: str
     expires: str | None
     expired: bool
+    state: str = "in_force"  # in_force (the finding is excepted) | expired | outgrown | refused (it is open)
+    reason: str = ""  # why an exception does not hide the finding, with what to do
 
 
 @dataclass
@@ -99,6 +108,7 @@ class Finding:
     rules: list[str] = field(default_factory=list)  # policy rules the path breaks
     status: str = "open"  # open | excepted
     exception: ExceptionRef | None = None
+    first_seen: str | None = None  # collection time of the first snapshot with this finding (queries/lifecycle.py)
 
     @property
     def hops(self) -> int:
@@ -125,6 +135,15 @@ class Analysis:
     stats: dict[str, Any] = field(default_factory=dict)  # nodes, edges, entries, privileged targets
     # Catalogue entries (graph.techniques, `Technique.to_dict()`) of the techniques on the findings' paths.
     techniques: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Every exception's state this scan (queries/exception_review.py ExceptionReview.to_dict()).
+    exception_review: list[dict[str, Any]] = field(default_factory=list)
+    # What the next scan carries on (snapshot metadata: approved fingerprints, first_seen); not a report field.
+    carried: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exception_issues(self) -> list[dict[str, Any]]:
+        """Exceptions that need someone to act: anything but simply in force."""
+        return [review for review in self.exception_review if review["problems"]]
 
     @property
     def open_findings(self) -> list[Finding]:
@@ -146,6 +165,8 @@ class Analysis:
             "by_severity": by_severity,
             "by_entry_provider": dict(sorted(by_provider.items())),
             "mfa_unknown": sum(f.mfa_unknown for f in open_),
+            "exceptions": {state: sum(state in review["states"] for review in self.exception_review)
+                           for state in EXCEPTION_STATES},
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,10 +174,11 @@ class Analysis:
             "format": "crosspath-findings",
             "version": 1,
             "as_of": self.as_of,
-            "snapshot": self.metadata,
+            "snapshot": {key: value for key, value in self.metadata.items() if key != CARRIED},
             "policy": self.policy,
             "stats": self.stats,
             "summary": self.summary(),
             "findings": [finding.to_dict() for finding in self.findings],
             "techniques": [self.techniques[t] for t in sorted(self.techniques)],
+            "exception_review": self.exception_review,
         }

@@ -88,6 +88,11 @@ class Policy:
         return self.mfa_rule["applies_to"] == "all"
 
     @property
+    def exception_rules(self) -> dict[str, Any]:
+        """require_approval, max_lifetime_days, max_findings, review_window_days (default_policy.yaml)."""
+        return self.raw["exceptions"]
+
+    @property
     def privileged_levels(self) -> frozenset[str]:
         return frozenset(self.raw["privileged"]["levels"])
 
@@ -189,6 +194,7 @@ class Policy:
                 },
             },
             "privileged": self.raw["privileged"],
+            "exceptions": self.exception_rules,
         }
 
 

@@ -84,13 +84,13 @@ def test_expired_exception_reopens_the_finding(tmp_path):
 def test_exception_by_finding_id(tmp_path):
     finding_id = _alice_org().analyze().findings[0].id
     exceptions = _exceptions(tmp_path, f"exceptions:\n  - finding: {finding_id}\n    owner: a\n"
-                                       "    justification: b\n    expires: 2030-01-01\n")
+                                       "    justification: b\n    expires: 2027-01-01\n")
     assert _alice_org().analyze(exceptions=exceptions).findings[0].status == "excepted"
 
 
 def test_exception_without_owner_is_an_error_naming_the_entry_and_line(tmp_path):
     with pytest.raises(ConfigError, match=r"exception #1 \(line 2\): field 'owner' is required"):
-        _exceptions(tmp_path, "exceptions:\n  - finding: CP-1\n    justification: b\n    expires: 2030-01-01\n")
+        _exceptions(tmp_path, "exceptions:\n  - finding: CP-1\n    justification: b\n    expires: 2027-01-01\n")
 
 
 def test_exception_with_a_bad_date_or_gap_type_is_explained(tmp_path):
@@ -99,4 +99,4 @@ def test_exception_with_a_bad_date_or_gap_type_is_explained(tmp_path):
                               "    expires: soon\n")
     with pytest.raises(ConfigError, match="match.gap_type' must be one of"):
         _exceptions(tmp_path, "exceptions:\n  - match: {gap_type: NO_PASSWORD}\n    owner: a\n"
-                              "    justification: b\n    expires: 2030-01-01\n")
+                              "    justification: b\n    expires: 2027-01-01\n")

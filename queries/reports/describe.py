@@ -170,8 +170,8 @@ def exception_note(finding: Finding) -> str:
     if exc is None:
         return ""
     expiry = f"expires {exc.expires}" if exc.expires else "no expiry"
-    if exc.expired:
-        return f"exception {exc.id} (owner {exc.owner}) expired {exc.expires}; the finding is open again"
+    if exc.state != "in_force":
+        return exc.reason
     return f"excepted by {exc.id}: owner {exc.owner}, {expiry}; justification: {exc.justification}"
 
 
@@ -220,3 +220,14 @@ def finding_views(analysis: Analysis) -> tuple[list[FindingView], list[FindingVi
         [finding_view(i, f) for i, f in enumerate(open_, 1)],
         [finding_view(i, f) for i, f in enumerate(excepted, 1)],
     )
+
+
+def exception_states_text(review: dict[str, Any]) -> str:
+    """An exception's states as words: `in force, expiring`."""
+    return ", ".join(state.replace("_", " ") for state in review["states"])
+
+
+def exception_counts_text(analysis: Analysis) -> str:
+    """`1 in force · 1 expiring · 1 stale` (states held by at least one exception)."""
+    counts = analysis.summary()["exceptions"]
+    return " · ".join(f"{count} {state.replace('_', ' ')}" for state, count in counts.items() if count)

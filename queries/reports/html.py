@@ -13,7 +13,14 @@ from markupsafe import Markup
 from graph.techniques import References, technique_anchor
 from queries.findings import GAP_TYPES, SEVERITIES, Analysis
 from queries.reports.coverage_text import coverage
-from queries.reports.describe import TOP_PICTURES, counts_text, finding_views, short_list
+from queries.reports.describe import (
+    TOP_PICTURES,
+    counts_text,
+    exception_counts_text,
+    exception_states_text,
+    finding_views,
+    short_list,
+)
 from queries.reports.path_picture import PROVIDER_COLORS, render_path_svg
 
 _ENV = Environment(
@@ -47,4 +54,6 @@ def render(analysis: Analysis) -> str:
         anchor=technique_anchor,
         references=lambda entry: References.from_dict(entry["references"]).labelled(),
         zip=zip,
+        exception_counts=exception_counts_text(analysis),
+        states_text=exception_states_text,
     )

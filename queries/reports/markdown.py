@@ -7,7 +7,15 @@ from html import escape
 
 from queries.findings import GAP_TYPES, SEVERITIES, Analysis
 from queries.reports.coverage_text import coverage
-from queries.reports.describe import FindingView, counts_text, finding_views, plural, short_list
+from queries.reports.describe import (
+    FindingView,
+    counts_text,
+    exception_counts_text,
+    exception_states_text,
+    finding_views,
+    plural,
+    short_list,
+)
 
 _MD_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_[]|#"})
 
@@ -100,6 +108,19 @@ def _excepted(views: list[FindingView]) -> list[str]:
     return lines + [""]
 
 
+def _exception_review(analysis: Analysis) -> list[str]:
+    lines = ["## Exception review", ""]
+    if not analysis.exception_review:
+        return lines + ["No exceptions file.", ""]
+    lines += [f"{md(exception_counts_text(analysis))}.", "",
+              "| Exception | Owner | State | Hides | What to do | Where |", "|---|---|---|---|---|---|"]
+    for review in analysis.exception_review:
+        todo = "; ".join(review["problems"]) or "nothing: in force"
+        lines.append(f"| {md(review['id'])} | {md(review['owner'])} | {md(exception_states_text(review))} | "
+                     f"{len(review['hides'])} | {md(todo)} | {md(review['where'])} |")
+    return lines + [""]
+
+
 def render(analysis: Analysis) -> str:
     open_views, excepted_views = finding_views(analysis)
     lines = _header(analysis) + _coverage(analysis) + _summary(analysis)
@@ -108,5 +129,5 @@ def render(analysis: Analysis) -> str:
         lines += ["No open findings.", ""]
     for view in open_views:
         lines += _finding(view)
-    lines += _excepted(excepted_views)
+    lines += _excepted(excepted_views) + _exception_review(analysis)
     return "\n".join(lines).rstrip("\n") + "\n"

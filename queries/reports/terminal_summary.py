@@ -15,6 +15,7 @@ from rich.text import Text
 from graph.coverage import CoverageStatus
 from queries.findings import GAP_TYPES, SEVERITIES, Analysis
 from queries.reports.coverage_text import ERRORS_ONLY, coverage
+from queries.reports.describe import exception_counts_text
 from queries.reports.terminal_text import text
 
 TOP = 10
@@ -71,6 +72,8 @@ def render_summary(analysis: Analysis, outputs: dict[str, Path] | None = None) -
         f" findings, {summary['excepted']} excepted, MFA unknown on {summary['mfa_unknown']}",
     )
     parts: list[RenderableType] = [head, _counts(analysis), _coverage(analysis)]
+    if analysis.exception_issues:
+        parts.append(text(f"Exceptions: {exception_counts_text(analysis)} (`crosspath exceptions review`)"))
     parts.append(_top(analysis) if analysis.open_findings else Text("No open findings.", style="green"))
     if outputs:
         files = Text("Reports written:\n", style="bold")
