@@ -1,5 +1,6 @@
 """The `crosspath` command line. Exit codes: 0 ok, 1 input or config error, 2 usage error,
-3 open findings at or above `--fail-on` (for cron, CronJobs and CI gates)."""
+3 open findings at or above `--fail-on` (for cron, CronJobs and CI gates), 4 coverage (nothing collected, or
+a source covered last time is not now), 5 exceptions needing review (`--fail-on-exception-issues`)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,18 @@ from collectors import SOURCES
 from crosspath import __version__
 from crosspath.cli_cypher import register as register_cypher_commands
 from crosspath.cli_demo import register as register_demo_commands
+from crosspath.cli_exceptions import EXIT_EXCEPTION_ISSUES, exception_issues_exit
+from crosspath.cli_exceptions import register as register_exception_commands
 from crosspath.cli_techniques import register as register_technique_commands
-from crosspath.pipeline import SNAPSHOT_NAME, NothingCollected, ScanError, run_analysis, scan
+from crosspath.pipeline import (
+    DEFAULT_OUT,
+    DEFAULT_SNAPSHOT,
+    SNAPSHOT_NAME,
+    NothingCollected,
+    ScanError,
+    run_analysis,
+    scan,
+)
 from graph.coverage import CoverageStatus
 from graph.identities import SOURCE as IDENTITIES_SOURCE
 from graph.snapshot import SnapshotError, read_snapshot
@@ -35,8 +46,6 @@ from queries.yaml_files import ConfigError
 
 EXIT_FINDINGS = 3
 EXIT_COVERAGE = 4  # nothing collected, or (with a gate) a source covered last time is not covered now
-DEFAULT_OUT = Path("crosspath-out")
-DEFAULT_SNAPSHOT = DEFAULT_OUT / SNAPSHOT_NAME
 
 stderr = Console(stderr=True)
 stdout = Console()
@@ -52,6 +61,11 @@ _exceptions_option = click.option(
 _fail_on_option = click.option(
     "--fail-on", type=click.Choice(SEVERITIES), default=None,
     help=f"Exit with code {EXIT_FINDINGS} when an open finding has this severity or higher.",
+)
+_fail_on_exception_issues_option = click.option(
+    "--fail-on-exception-issues", is_flag=True,
+    help=f"Exit {EXIT_EXCEPTION_ISSUES} when an exception is stale, outgrown, expiring, expired, due for review or "
+         "refused by the policy (after --fail-on's code, which wins).",
 )
 _formats_option = click.option(
     "--format", "formats", default=",".join(REPORT_FORMATS), show_default=True,
@@ -75,6 +89,12 @@ def _gate(analysis: Analysis, fail_on: str | None) -> int:
         stderr.print(f"[bold red]{len(over)} open finding(s) at severity {fail_on} or higher[/]")
         return EXIT_FINDINGS
     return 0
+
+
+def _exit_code(analysis: Analysis, fail_on: str | None, fail_on_exception_issues: bool) -> int:
+    """The first of: open findings at --fail-on (3), exceptions needing review with the flag (5); else 0."""
+    codes = [_gate(analysis, fail_on), exception_issues_exit(analysis) if fail_on_exception_issues else 0]
+    return next((code for code in codes if code), 0)
 
 
 def _load(path: Path):
@@ -122,13 +142,14 @@ def collect_group() -> None:
               "collected_at, else now.")
 @_formats_option
 @_fail_on_option
+@_fail_on_exception_issues_option
 @click.option("--optional-sources", default="", metavar="LIST",
               help="Comma-separated sources (aws, entra, gcp, kubernetes, databases) the coverage gate may "
                    "find missing or partial.")
 @click.option("--quiet", is_flag=True, help="No progress, no summary; just the exit code.")
 def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions: Path | None,
                  identities: Path | None, as_of: str | None, formats: str, fail_on: str | None,
-                 optional_sources: str, quiet: bool) -> None:
+                 fail_on_exception_issues: bool, optional_sources: str, quiet: bool) -> None:
     """Collect every export under DIRECTORY (aws/, entra/, gcp/, kubernetes/, databases/), build one
     graph, write a snapshot and the gap reports into --out.
 
@@ -170,7 +191,7 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
     problems = gate_problems(previous, result.analysis.metadata, optional) if gated else []
     for problem in problems:
         click.echo(f"coverage gate: {safe(problem)}", err=True)
-    sys.exit(EXIT_COVERAGE if problems else _gate(result.analysis, fail_on))
+    sys.exit(EXIT_COVERAGE if problems else _exit_code(result.analysis, fail_on, fail_on_exception_issues))
 
 
 @main.command("report")
@@ -182,9 +203,10 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
 @_exceptions_option
 @_formats_option
 @_fail_on_option
+@_fail_on_exception_issues_option
 @click.option("--quiet", is_flag=True, help="No summary; just the reports and the exit code.")
 def report_command(snapshot_path: Path, out_dir: Path, policy: Path | None, exceptions: Path | None,
-                   formats: str, fail_on: str | None, quiet: bool) -> None:
+                   formats: str, fail_on: str | None, fail_on_exception_issues: bool, quiet: bool) -> None:
     """Analyse a snapshot and write reports; with --fail-on, exit 3 when open findings reach that severity."""
     chosen = _formats(formats)
     try:
@@ -194,7 +216,7 @@ def report_command(snapshot_path: Path, out_dir: Path, policy: Path | None, exce
     outputs = write_reports(analysis, out_dir, chosen)
     if not quiet:
         stdout.print(render_summary(analysis, outputs))
-    sys.exit(_gate(analysis, fail_on))
+    sys.exit(_exit_code(analysis, fail_on, fail_on_exception_issues))
 
 
 @main.command("diff")
@@ -310,6 +332,7 @@ def blast_radius_command(node: str, snapshot_path: Path, policy: Path | None, as
 # Ad-hoc Cypher, Neo4j and graph exports (issue 9) live in their own module.
 register_cypher_commands(main)
 register_technique_commands(main)
+register_exception_commands(main)
 register_demo_commands(main)  # demo, dashboard: the sample organisation packaged inside
 
 if __name__ == "__main__":

@@ -15,12 +15,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from crosspath.pipeline import DEFAULT_SNAPSHOT
 from graph.stores import CypherError, QueryResult
 from graph.stores.results import short_text
 from queries.cypher_library import LibraryError, load_library
 from queries.reports.terminal_text import safe, styled, text
 
-DEFAULT_SNAPSHOT = Path("crosspath-out") / "snapshot.json.gz"
 HISTORY_FILE = Path.home() / ".crosspath_cypher_history"
 stderr = Console(stderr=True)
 stdout = Console()

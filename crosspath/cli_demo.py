@@ -14,10 +14,9 @@ from pathlib import Path
 
 import click
 
-from crosspath.pipeline import SNAPSHOT_NAME
+from crosspath.pipeline import DEFAULT_OUT, SNAPSHOT_NAME
 from crosspath.sample_history import write_week_earlier
 
-DEFAULT_OUT = Path("crosspath-out")  # as crosspath/cli.py's
 HERE = Path(__file__).resolve().parent
 DASHBOARD_SCRIPT = HERE / "dashboard_app.py"
 # The repository's .streamlit/config.toml is read only when Streamlit starts in the clone, so the

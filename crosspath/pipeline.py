@@ -32,6 +32,8 @@ from queries.policy import load_policy
 from queries.reports import REPORT_FORMATS, WRITERS, write_reports
 
 SNAPSHOT_NAME = "snapshot.json.gz"
+DEFAULT_OUT = Path("crosspath-out")  # every command's --out default
+DEFAULT_SNAPSHOT = DEFAULT_OUT / SNAPSHOT_NAME
 HISTORY_DIR = "history"
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".crosspath.lock"

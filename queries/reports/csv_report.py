@@ -17,7 +17,8 @@ COLUMNS = (
     "rank", "id", "severity", "status", "gap_types", "title",
     "entry_id", "entry_name", "entry_provider", "entry_kind", "entry_mfa", "entry_age_days",
     "target_id", "target_name", "target_provider", "target_level",
-    "targets_count", "hops", "providers", "path", "exception_owner", "exception_expires",
+    "targets_count", "hops", "providers", "path", "exception_id", "exception_state", "exception_owner",
+    "exception_expires", "first_seen",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -55,8 +56,11 @@ def row(rank: int, finding: Finding) -> dict[str, Any]:
         "hops": finding.hops,
         "providers": ">".join(finding.providers),
         "path": path_text(finding),
+        "exception_id": exc.id if exc else "",
+        "exception_state": exc.state if exc else "",
         "exception_owner": exc.owner if exc else "",
         "exception_expires": (exc.expires or "never") if exc else "",
+        "first_seen": finding.first_seen or "",
     }
     return {key: guard(value) for key, value in values.items()}
 

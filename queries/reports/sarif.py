@@ -88,8 +88,9 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
             "justification": f"{exc.justification} (owner {exc.owner}, expires {exc.expires or 'never'})",
             "properties": {"exception_id": exc.id, "owner": exc.owner, "expires": exc.expires},
         }]
-    elif exc is not None and exc.expired:
-        result["properties"]["lapsed_exception"] = {"id": exc.id, "owner": exc.owner, "expired": exc.expires}
+    elif exc is not None:  # expired, outgrown or refused: the finding is open, and says why
+        result["properties"]["lapsed_exception"] = {"id": exc.id, "owner": exc.owner, "expires": exc.expires,
+                                                    "state": exc.state, "reason": exc.reason}
     return result
 
 

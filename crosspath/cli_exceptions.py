@@ -1,0 +1,92 @@
+"""`crosspath exceptions review`: every exception's state on a snapshot, and what to do about it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crosspath.pipeline import DEFAULT_SNAPSHOT, run_analysis
+from graph.snapshot import SnapshotError, read_snapshot
+from queries.findings import Analysis
+from queries.reports.describe import exception_counts_text, exception_states_text
+from queries.reports.terminal_text import safe
+from queries.yaml_files import ConfigError
+
+EXIT_EXCEPTION_ISSUES = 5  # an exception needs someone to act (stale, outgrown, expiring, expired, refused ...)
+
+
+def recorded_file(metadata: dict[str, Any], name: str) -> Path | None:
+    """The policy or exceptions file the scan used (snapshot metadata `scan_config`), if it is still there."""
+    record = (metadata.get("scan_config") or {}).get(name)
+    path = Path(record["path"]) if isinstance(record, dict) and record.get("path") else None
+    if path is None or not path.is_file():
+        return None
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path  # shown as the user wrote it
+
+
+def review_lines(analysis: Analysis) -> list[str]:
+    """The review as text: a count line, then each exception with its states and what to do."""
+    reviews = analysis.exception_review
+    lines = [f"{len(reviews)} exception{'s' if len(reviews) != 1 else ''}: {exception_counts_text(analysis)}"]
+    for review in reviews:
+        lines.append(f"{review['id']} ({review['owner']}): {exception_states_text(review)}, "
+                     f"hides {len(review['hides'])} finding{'s' if len(review['hides']) != 1 else ''}")
+        lines += [f"  - {problem}" for problem in review["problems"]]
+        lines.append(f"  at {review['where']}")
+    return lines
+
+
+def exception_issues_exit(analysis: Analysis) -> int:
+    """`--fail-on-exception-issues`: the exit code when an exception needs someone to act, else 0."""
+    issues = analysis.exception_issues
+    if issues:
+        click.echo(f"{len(issues)} exception(s) need review: {', '.join(r['id'] for r in issues)} "
+                   "(`crosspath exceptions review`)", err=True)
+        return EXIT_EXCEPTION_ISSUES
+    return 0
+
+
+def register(main: click.Group) -> None:
+    @main.group("exceptions")
+    def exceptions_group() -> None:
+        """Accepted risks: review them (docs/exceptions.md)."""
+
+    @exceptions_group.command("review")
+    @click.option("--snapshot", "snapshot_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  default=DEFAULT_SNAPSHOT, show_default=True)
+    @click.option("--exceptions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  help="Exceptions YAML. Default: the file the scan used.")
+    @click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  help="Policy YAML. Default: the file the scan used, else the default policy.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the review as JSON.")
+    @click.option("--fail-on-issues", is_flag=True,
+                  help=f"Exit {EXIT_EXCEPTION_ISSUES} when an exception is stale, outgrown, expiring, expired, due "
+                       "for review or refused by the policy.")
+    def review_command(snapshot_path: Path, exceptions: Path | None, policy: Path | None, as_json: bool,
+                       fail_on_issues: bool) -> None:
+        """Every exception's state on a snapshot: in force, expiring, due for review, expired, stale (matches
+        nothing), outgrown (its finding grew since approval) or refused (over a policy limit)."""
+        try:
+            loaded = read_snapshot(snapshot_path)
+        except SnapshotError as exc:
+            raise click.ClickException(safe(exc, multiline=True)) from exc
+        metadata = loaded[1]
+        exceptions = exceptions or recorded_file(metadata, "exceptions")
+        if exceptions is None:
+            raise click.ClickException(f"no exceptions file: {snapshot_path} was scanned without one; "
+                                       "pass --exceptions FILE")
+        try:
+            analysis = run_analysis(loaded, policy or recorded_file(metadata, "policy"), exceptions)
+        except ConfigError as exc:
+            raise click.ClickException(safe(exc, multiline=True)) from exc
+        if as_json:
+            click.echo(json.dumps({"as_of": analysis.as_of, "exceptions_file": str(exceptions),
+                                   "summary": analysis.summary()["exceptions"],
+                                   "exceptions": analysis.exception_review}, indent=2))
+        else:
+            click.echo("\n".join(safe(line) for line in review_lines(analysis)))
+        sys.exit(exception_issues_exit(analysis) if fail_on_issues else 0)
