@@ -11,9 +11,10 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from prometheus_client.parser import text_string_to_metric_families as prometheus_text_families
 
 from crosspath.cli import main
+from crosspath.metrics import render_metrics
 from graph.coverage import CoverageStatus
 from graph.times import parse_time
-from queries.findings import EXCEPTION_STATES, GAP_TYPES, SEVERITIES
+from queries.findings import EXCEPTION_STATES, GAP_TYPES, SEVERITIES, Analysis
 from tests.test_sample_org import SAMPLES
 
 EXCEPTIONS = SAMPLES / "exceptions.yaml"
@@ -24,8 +25,7 @@ def _samples(text: str) -> dict[str, dict[tuple, float]]:
     parsed: dict[str, dict[tuple, float]] = {}
     for family in text_string_to_metric_families(text):
         assert family.type == "gauge", family.name
-        for sample in family.samples:
-            parsed.setdefault(family.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+        parsed[family.name] = {tuple(sorted(sample.labels.items())): sample.value for sample in family.samples}
     return parsed
 
 
@@ -113,3 +113,17 @@ def test_the_oldest_open_finding_age_counts_from_an_earlier_scan(tmp_path):
     assert CliRunner().invoke(main, later).exit_code == 0
     (age,) = _samples(metrics.read_text())["crosspath_oldest_open_finding_age_seconds"].values()
     assert age == 10 * 86_400
+
+
+def test_no_findings_reads_zeros_not_gaps():
+    analysis = Analysis(findings=[], metadata={"coverage": {"aws": {"status": "missing"}}}, policy={},
+                        as_of="2026-11-01T00:00:00Z")
+    parsed = _samples(render_metrics(analysis, 1.5).decode())
+    assert _by(parsed, "crosspath_findings", "status") == {"open": 0, "excepted": 0}
+    assert _by(parsed, "crosspath_open_findings_by_severity", "severity") == dict.fromkeys(SEVERITIES, 0)
+    assert _by(parsed, "crosspath_exceptions", "state") == dict.fromkeys(EXCEPTION_STATES, 0)
+    assert parsed["crosspath_open_findings_by_entry_provider"] == {}
+    assert list(parsed["crosspath_oldest_open_finding_age_seconds"].values()) == [0]
+    assert list(parsed["crosspath_scan_duration_seconds"].values()) == [1.5]
+    assert _by(parsed, "crosspath_source_coverage", "status")["missing"] == 1
+    assert "crosspath_snapshot_collected_timestamp_seconds" not in parsed  # no collection time, no guess
