@@ -8,6 +8,7 @@ import importlib
 import importlib.util
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -20,6 +21,8 @@ from crosspath.cli_demo import register as register_demo_commands
 from crosspath.cli_exceptions import EXIT_EXCEPTION_ISSUES, exception_issues_exit
 from crosspath.cli_exceptions import register as register_exception_commands
 from crosspath.cli_techniques import register as register_technique_commands
+from crosspath.cli_verify import register as register_verify_commands
+from crosspath.metrics import write_metrics
 from crosspath.pipeline import (
     DEFAULT_OUT,
     DEFAULT_SNAPSHOT,
@@ -28,6 +31,8 @@ from crosspath.pipeline import (
     ScanError,
     run_analysis,
     scan,
+    scan_config,
+    write_outputs,
 )
 from graph.coverage import CoverageStatus
 from graph.identities import SOURCE as IDENTITIES_SOURCE
@@ -38,7 +43,7 @@ from queries.findings import SEVERITIES, SEVERITY_RANK, Analysis
 from queries.paths import PathEngine
 from queries.people import People, blast_radius_of
 from queries.policy import load_policy
-from queries.reports import REPORT_FORMATS, write_reports
+from queries.reports import REPORT_FORMATS
 from queries.reports.coverage_text import coverage as coverage_rows
 from queries.reports.terminal_summary import render_summary
 from queries.reports.terminal_text import safe, styled
@@ -66,6 +71,10 @@ _fail_on_exception_issues_option = click.option(
     "--fail-on-exception-issues", is_flag=True,
     help=f"Exit {EXIT_EXCEPTION_ISSUES} when an exception is stale, outgrown, expiring, expired, due for review or "
          "refused by the policy (after --fail-on's code, which wins).",
+)
+_metrics_option = click.option(
+    "--metrics", "metrics_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write this run's numbers as OpenMetrics text to this file (docs/metrics.md).",
 )
 _formats_option = click.option(
     "--format", "formats", default=",".join(REPORT_FORMATS), show_default=True,
@@ -143,13 +152,15 @@ def collect_group() -> None:
 @_formats_option
 @_fail_on_option
 @_fail_on_exception_issues_option
+@_metrics_option
 @click.option("--optional-sources", default="", metavar="LIST",
               help="Comma-separated sources (aws, entra, gcp, kubernetes, databases) the coverage gate may "
                    "find missing or partial.")
 @click.option("--quiet", is_flag=True, help="No progress, no summary; just the exit code.")
 def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions: Path | None,
                  identities: Path | None, as_of: str | None, formats: str, fail_on: str | None,
-                 fail_on_exception_issues: bool, optional_sources: str, quiet: bool) -> None:
+                 fail_on_exception_issues: bool, optional_sources: str, quiet: bool,
+                 metrics_path: Path | None = None) -> None:
     """Collect every export under DIRECTORY (aws/, entra/, gcp/, kubernetes/, databases/), build one
     graph, write a snapshot and the gap reports into --out.
 
@@ -178,6 +189,8 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
         sys.exit(EXIT_COVERAGE)
     except ScanError as exc:
         raise click.ClickException(safe(exc, multiline=True)) from exc
+    if metrics_path is not None:
+        write_metrics(metrics_path, result.analysis, result.duration_seconds)
     for error in result.build.errors:
         stderr.print(styled(("warning:", "yellow"), f" {error}"), highlight=False)
     for row in coverage_rows(result.analysis):
@@ -204,16 +217,21 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
 @_formats_option
 @_fail_on_option
 @_fail_on_exception_issues_option
+@_metrics_option
 @click.option("--quiet", is_flag=True, help="No summary; just the reports and the exit code.")
 def report_command(snapshot_path: Path, out_dir: Path, policy: Path | None, exceptions: Path | None,
-                   formats: str, fail_on: str | None, fail_on_exception_issues: bool, quiet: bool) -> None:
+                   formats: str, fail_on: str | None, fail_on_exception_issues: bool, quiet: bool,
+                   metrics_path: Path | None = None) -> None:
     """Analyse a snapshot and write reports; with --fail-on, exit 3 when open findings reach that severity."""
     chosen = _formats(formats)
+    started = time.monotonic()
     try:
         analysis = run_analysis(_load(snapshot_path), policy, exceptions)
     except ConfigError as exc:
         raise click.ClickException(safe(exc, multiline=True)) from exc
-    outputs = write_reports(analysis, out_dir, chosen)
+    outputs = write_outputs(analysis, out_dir, chosen, snapshot_path, scan_config(policy, exceptions))
+    if metrics_path is not None:
+        write_metrics(metrics_path, analysis, time.monotonic() - started)
     if not quiet:
         stdout.print(render_summary(analysis, outputs))
     sys.exit(_exit_code(analysis, fail_on, fail_on_exception_issues))
@@ -334,6 +352,7 @@ register_cypher_commands(main)
 register_technique_commands(main)
 register_exception_commands(main)
 register_demo_commands(main)  # demo, dashboard: the sample organisation packaged inside
+register_verify_commands(main)  # verify: the reports against OUT/evidence.json
 
 if __name__ == "__main__":
     main()

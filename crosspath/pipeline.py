@@ -8,6 +8,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 from collectors import SOURCES, offline_collector, technique_catalogue
 from collectors.base import SourceFileError, read_json
 from crosspath import __version__
+from crosspath.evidence import remove_evidence, write_evidence
 from graph.builder import BuildResult, build_graph
 from graph.coverage import CollectResult, Coverage, CoverageStatus
 from graph.identities import load_identities
@@ -103,6 +105,11 @@ def config_record(path: Path | None) -> dict[str, str] | None:
     return {"path": str(resolved), "sha256": hashlib.sha256(resolved.read_bytes()).hexdigest()}
 
 
+def scan_config(policy_path: Path | None, exceptions_path: Path | None) -> dict[str, dict[str, str] | None]:
+    """The policy and exceptions files an analysis used (snapshot metadata `scan_config`, evidence.json)."""
+    return {"policy": config_record(policy_path), "exceptions": config_record(exceptions_path)}
+
+
 def snapshot_metadata(build: BuildResult, collected_at: datetime, source_dir: str,
                       policy_path: Path | None = None, exceptions_path: Path | None = None) -> dict[str, Any]:
     return {
@@ -112,7 +119,7 @@ def snapshot_metadata(build: BuildResult, collected_at: datetime, source_dir: st
         "source_dir": source_dir,
         "coverage": {name: coverage.to_dict() for name, coverage in sorted(build.coverage.items())},
         "errors": [error.to_dict() for error in build.errors],
-        "scan_config": {"policy": config_record(policy_path), "exceptions": config_record(exceptions_path)},
+        "scan_config": scan_config(policy_path, exceptions_path),
     }
 
 
@@ -161,6 +168,7 @@ def remove_reports(out_dir: Path) -> None:
     no report of the older snapshot beside the newer one."""
     for file_name, _ in WRITERS.values():
         (out_dir / file_name).unlink(missing_ok=True)
+    remove_evidence(out_dir)
 
 
 def save_snapshot(build: BuildResult, metadata: dict[str, Any], out_dir: Path) -> Path:
@@ -187,7 +195,8 @@ class ScanResult:
     analysis: Analysis
     snapshot: Path
     build: BuildResult
-    outputs: dict[str, Path]  # report format (and "snapshot") -> file written
+    outputs: dict[str, Path]  # report format (and "evidence", "snapshot") -> file written
+    duration_seconds: float = 0.0  # from loading the policy to the last file written
 
 
 def carried_from(out_dir: Path, progress: Progress = _quiet) -> dict[str, Any]:
@@ -203,6 +212,14 @@ def carried_from(out_dir: Path, progress: Progress = _quiet) -> dict[str, Any]:
         progress(f"warning: {exc}; exception approvals and first-seen dates start again from this scan")
         return {}
     return carried if isinstance(carried, dict) else {}
+
+
+def write_outputs(analysis: Analysis, out_dir: Path, formats: tuple[str, ...], snapshot: Path,
+                  config: dict[str, dict[str, str] | None]) -> dict[str, Path]:
+    """The reports, then evidence.json naming the snapshot, the config files and every report's hash
+    (crosspath/evidence.py); `crosspath scan` and `crosspath report` both write through here."""
+    outputs = write_reports(analysis, out_dir, formats)
+    return {**outputs, "evidence": write_evidence(analysis, out_dir, outputs, snapshot, config)}
 
 
 def run_analysis(
@@ -227,6 +244,7 @@ def scan(
     formats: tuple[str, ...] = REPORT_FORMATS,
     identities_path: Path | None = None,
 ) -> ScanResult:
+    started = time.monotonic()
     # Load policy, exceptions and identities first: a typo there should fail before minutes of collection.
     policy = load_policy(policy_path)
     exceptions = load_exceptions(exceptions_path)
@@ -250,5 +268,6 @@ def scan(
         progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {build.graph.number_of_edges()} edges)")
         snapshot = save_snapshot(build, metadata, out_dir)
         progress(f"writing reports into {out_dir}")
-        outputs = {**write_reports(analysis, out_dir, formats), "snapshot": snapshot}
-    return ScanResult(analysis, snapshot, build, outputs)
+        outputs = {**write_outputs(analysis, out_dir, formats, snapshot, metadata["scan_config"]),
+                   "snapshot": snapshot}
+    return ScanResult(analysis, snapshot, build, outputs, time.monotonic() - started)

@@ -79,8 +79,9 @@ def _fsync_dir(folder: Path) -> None:
         os.close(handle)
 
 
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Replace `path` with `payload` so that readers never see a partial file."""
+def write_atomic(path: Path, payload: bytes, mode: int | None = None) -> None:
+    """Replace `path` with `payload` so that readers never see a partial file; `mode` (say 0o644 for a
+    file other users read) is set before the rename, else the file keeps mkstemp's 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -88,6 +89,8 @@ def write_atomic(path: Path, payload: bytes) -> None:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(temp_name, mode)
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
