@@ -1,6 +1,6 @@
 """Every command README.md and docs/ show as runnable runs, and prints what they show.
 
-The convention (README.md "Commands shown here are tested" and docs/architecture.md):
+The convention (README.md, under its first commands, and docs/architecture.md "Tested documentation"):
 
 - a fenced ``sh`` block preceded by the line ``<!-- runnable -->`` is run, line by line, in one
   temporary folder per Markdown file (``data`` linked to the clone's ``data``), so a later block sees
@@ -12,7 +12,9 @@ The convention (README.md "Commands shown here are tested" and docs/architecture
   it, whitespace-normalised; ``...`` in it stands for any text (an elision);
 - ``# -> shown`` after a command is a part of what that command prints (``...`` allowed there too).
 
-Blocks that need servers or credentials (live collection) are plain ``sh``: shown, never run.
+Blocks that need servers or credentials (live collection) are plain ``sh``: shown, never run. A
+command on the sample organisation (``data/samples``) shown in any other block fails the test: what
+can run offline is runnable.
 """
 
 from __future__ import annotations
@@ -173,6 +175,25 @@ def test_every_runnable_command_prints_what_is_shown(path, tmp_path, monkeypatch
     assert not problems, "\n\n".join(problems)
 
 
+SAMPLE_COMMAND = re.compile(r"^\s*(?:\$\s+)?(?:\.venv/bin/)?crosspath\s.*\bdata/samples\b")
+
+
+def commands_on_the_sample_not_runnable(path: Path) -> list[str]:
+    """`file:line` of each command on the sample in a block that is not runnable (shown, never checked)."""
+    lines = path.read_text().splitlines()
+    runnable = {block.line for block in runnable_blocks(path)}
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return [f"{shown}:{start + 1 + n}: {line.strip()}"
+            for start, _, body, _ in _fences(lines) if start + 1 not in runnable
+            for n, line in enumerate(body, 1) if SAMPLE_COMMAND.match(line)]
+
+
+def test_every_command_on_the_sample_is_runnable():
+    shown_only = [found for path in documents() for found in commands_on_the_sample_not_runnable(path)]
+    assert not shown_only, ("commands on data/samples run offline: mark their block <!-- runnable --> and show "
+                            "what they print:\n" + "\n".join(shown_only))
+
+
 def test_the_readme_shows_runnable_commands_with_their_output():
     blocks = runnable_blocks(ROOT / "README.md")
     assert blocks and any(block.shown for block in blocks)
@@ -190,6 +211,15 @@ def test_the_harness_reads_the_convention(tmp_path):
     assert block.commands[2].cat
     assert block.commands[0].inline == "shown ... here" and block.commands[1].exit_code == 1
     assert block.shown == "out"
+
+
+def test_a_command_on_the_sample_outside_a_runnable_block_is_found(tmp_path):
+    doc = tmp_path / "doc.md"
+    doc.write_text("<!-- runnable -->\n```sh\ncrosspath scan data/samples --quiet\n```\n\n"
+                   "```\n$ crosspath scan data/samples --exceptions data/samples/exceptions.yaml\n```\n\n"
+                   "```sh\ncrosspath collect aws --out exports\n```\n")
+    assert commands_on_the_sample_not_runnable(doc) == [
+        f"{doc}:7: $ crosspath scan data/samples --exceptions data/samples/exceptions.yaml"]
 
 
 def test_the_shown_output_allows_elisions_and_nothing_else():
