@@ -1,7 +1,8 @@
 """Real PostgreSQL and MariaDB servers for the live database collector tests.
 
-The servers are the machine's own (`.ci/databases.sh` starts them): PostgreSQL on 127.0.0.1:5432
-(trust auth, superuser `postgres`), MariaDB on 127.0.0.1:3306 (`root`, empty password). Each test
+The servers are the machine's own (`.ci/databases.sh` installs them as root when missing, starts them
+and gives them these logins when they lack them): PostgreSQL on 127.0.0.1:5432 (`postgres`, trusted on
+127.0.0.1), MariaDB on 127.0.0.1:3306 (`root`, empty password). Each test
 creates its own database and roles with unique names and drops them afterwards. Without a server
 the tests skip with the command that installs and starts it, and error under CI=true (tests/servers.py).
 """
@@ -31,7 +32,7 @@ PG_HOST = os.environ.get("CROSSPATH_TEST_PG", "127.0.0.1:5432")
 MY_HOST = os.environ.get("CROSSPATH_TEST_MYSQL", "127.0.0.1:3306")
 PG_ADMIN_DSN = f"postgresql://postgres@{PG_HOST}/postgres"
 MY_ADMIN_DSN = f"mysql://root@{MY_HOST}/"
-INSTALL = "sudo apt-get install postgresql mariadb-server && sudo .ci/databases.sh"  # .ci/databases.sh starts them
+INSTALL = "sudo .ci/databases.sh"  # installs, starts and sets the logins
 
 
 def unique(prefix: str = "cp") -> str:
