@@ -1,32 +1,36 @@
-"""The exceptions YAML as the dashboard edits it: list, validate a new one, append it atomically.
+"""The exceptions YAML as the dashboard edits it: validate a new one, append it atomically.
 
 A new exception is appended as text so the file's comments survive; the whole result is parsed
-with the same loader `crosspath scan --exceptions` uses before anything is written. The file written
-is the one the caller passes (the dashboard fixes it when a session starts, dashboard/settings.py);
-nothing in the form names a file. An exception whose match covers every finding (`entry: '*'`,
-a pattern every finding's entry and target match) is refused unless confirmed.
+with the same loader `crosspath scan --exceptions` uses before anything is written (so the file's own
+rules hold: approved_by with approved_at, review_by before expires, broad only with an approver). The
+file written is the one the caller passes (the dashboard fixes it when a session starts,
+dashboard/settings.py); nothing in the form names a file. Before writing, the exception is judged as
+the next scan would judge it (queries/exception_review.py `refusals`, against this snapshot's findings and
+the policy's `exceptions:` limits): one the policy would refuse (no approval when required, a lifetime
+over max_lifetime_days, more findings matched than max_findings without `broad` and an approver) is
+not written. `created` is the day it is written (today, UTC; not the snapshot's collection date: the
+lifetime limit counts from when the exception was made).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
-from fnmatch import fnmatchcase
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from graph.snapshot import write_atomic
+from queries.exception_review import refusals
 from queries.exceptions import PolicyException, parse_exceptions
-from queries.findings import Analysis, Finding
+from queries.findings import Analysis
+from queries.policy import load_policy
 from queries.yaml_files import ConfigError
 
 _ITEM_INDENT = re.compile(r"^(\s*)- ", re.MULTILINE)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$")
-_GLOB = re.compile(r"[*?\[]")
-CONFIRM_LABEL = "This exception covers every finding of its gap type (every finding, without one): I confirm"
 
 
 @dataclass
@@ -39,9 +43,13 @@ class NewException:
     entry: str = ""  # ... or a match on entry (glob), gap type, target (glob)
     gap_type: str = ""
     target: str = ""
-    covers_everything: bool = False  # the user confirmed a match that covers every finding
+    approved_by: str = ""
+    approved_at: date | None = None
+    ticket: str = ""  # a link (http:// or https://)
+    review_by: date | None = None
+    broad: bool = False  # may match more findings than the policy's max_findings (needs an approver)
 
-    def to_yaml_dict(self) -> dict[str, Any]:
+    def to_yaml_dict(self, created: date) -> dict[str, Any]:
         item: dict[str, Any] = {"id": self.id.strip()}
         if self.finding.strip():
             item["finding"] = self.finding.strip()
@@ -49,25 +57,19 @@ class NewException:
                                            ("target", self.target)) if v.strip()}
         if match:
             item["match"] = match
-        item.update(owner=self.owner.strip(), justification=self.justification.strip(), expires=self.expires)
+        item.update(owner=self.owner.strip(), justification=self.justification.strip(), created=created)
+        if self.approved_by.strip():
+            item["approved_by"] = self.approved_by.strip()
+        if self.approved_at is not None:
+            item["approved_at"] = self.approved_at
+        if self.ticket.strip():
+            item["ticket"] = self.ticket.strip()
+        if self.review_by is not None:
+            item["review_by"] = self.review_by
+        if self.broad:
+            item["broad"] = True
+        item["expires"] = self.expires
         return item
-
-
-def exception_rows(exceptions: list[PolicyException], analysis: Analysis | None, as_of: datetime) -> list[dict]:
-    """One row per exception: scope, owner, justification, expiry, expired?, findings it covers."""
-    rows = []
-    for exc in exceptions:
-        covered = [f.id for f in analysis.findings if exc.matches(f)] if analysis else []
-        scope = exc.finding or ", ".join(
-            f"{name}={value}" for name, value in (("entry", exc.entry), ("gap_type", exc.gap_type),
-                                                  ("target", exc.target)) if value
-        )
-        rows.append({
-            "id": exc.id, "owner": exc.owner, "justification": exc.justification,
-            "expires": exc.expires.isoformat(), "expired": exc.expired(as_of), "scope": scope,
-            "findings": ", ".join(covered),
-        })
-    return rows
 
 
 def _appended_text(current: str, item: dict[str, Any]) -> str:
@@ -83,35 +85,12 @@ def _appended_text(current: str, item: dict[str, Any]) -> str:
     return current.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
 
 
-def _matches_everything(pattern: str, ids: set[str]) -> bool:
-    """`*` (or `**`...), or a pattern with a wildcard that every one of several ids of the snapshot matches."""
-    if not pattern:
-        return True
-    if not pattern.strip("*"):
-        return True
-    return bool(_GLOB.search(pattern)) and len(ids) > 1 and all(fnmatchcase(i, pattern) for i in ids)
+def add_exception(path: Path, new: NewException, analysis: Analysis | None, as_of: datetime,
+                  today: date | None = None) -> PolicyException:
+    """Validate `new` against the file, the snapshot and the policy, then write the file atomically.
 
-
-def blanket_scope(new: NewException, findings: list[Finding]) -> str | None:
-    """What a match that narrows nothing covers ("every finding", "every NO_MFA finding"): its entry
-    and target patterns each match everything (absent, `*`, or every id among `findings`). None when
-    the exception is scoped by finding id or its patterns leave some finding out."""
-    if new.finding.strip():
-        return None
-    entry, target = new.entry.strip(), new.target.strip()
-    if not (entry or target):
-        return None  # no scope at all: add_exception says so
-    entries = {f.entry["id"] for f in findings}
-    targets = {f.target["id"] for f in findings}
-    if not (_matches_everything(entry, entries) and _matches_everything(target, targets)):
-        return None
-    gap = new.gap_type.strip()
-    return f"every {gap} finding" if gap else "every finding"
-
-
-def add_exception(path: Path, new: NewException, analysis: Analysis | None, as_of: datetime) -> PolicyException:
-    """Validate `new` against the file and the snapshot, then write the file atomically.
-
+    `analysis`: the snapshot on screen (its findings and its policy's `exceptions:` limits; without one,
+    the default policy and no findings). `today`: the `created` date written (default: today, UTC).
     Raises ConfigError with a message that names the field and the fix; the file is untouched then.
     """
     if not new.id.strip():
@@ -121,12 +100,6 @@ def add_exception(path: Path, new: NewException, analysis: Analysis | None, as_o
                           "(e.g. EX-2026-003)")
     if not new.finding.strip() and not (new.entry.strip() or new.target.strip()):
         raise ConfigError("scope: pick a finding, or give an entry or target id pattern")
-    blanket = blanket_scope(new, analysis.findings if analysis else [])
-    if blanket and not new.covers_everything:
-        patterns = ", ".join(f"{name} {value.strip()!r}" for name, value in (("entry", new.entry),
-                                                                              ("target", new.target)) if value.strip())
-        raise ConfigError(f"scope: {patterns} match(es) every id, so this exception covers {blanket} (of this "
-                          f"snapshot and of every later one); narrow the pattern, or tick '{CONFIRM_LABEL}'")
     if new.expires <= as_of.date():
         raise ConfigError(f"field 'expires': {new.expires} is not after the snapshot's collection date "
                           f"{as_of.date()}; an exception must expire in the future")
@@ -137,7 +110,7 @@ def add_exception(path: Path, new: NewException, analysis: Analysis | None, as_o
         raise ConfigError(f"field 'id': {new.id.strip()} is already used in {path}; pick another id")
     if analysis is not None and new.finding.strip() and all(f.id != new.finding.strip() for f in analysis.findings):
         raise ConfigError(f"field 'finding': no finding {new.finding.strip()} in this snapshot")
-    item = new.to_yaml_dict()
+    item = new.to_yaml_dict(today or datetime.now(UTC).date())
     text = _appended_text(current, item)
     try:
         parsed = parse_exceptions(text, path)
@@ -150,5 +123,15 @@ def add_exception(path: Path, new: NewException, analysis: Analysis | None, as_o
         document["exceptions"] = list(document.get("exceptions") or []) + [item]
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
         parsed = parse_exceptions(text, path)
+    _refuse(parsed[-1], analysis, as_of)
     write_atomic(path, text.encode("utf-8"))
     return parsed[-1]
+
+
+def _refuse(exc: PolicyException, analysis: Analysis | None, as_of: datetime) -> None:
+    """What the next scan would refuse (queries/exception_review.py), refused before it is written."""
+    rules = analysis.policy["exceptions"] if analysis is not None else load_policy(None).exception_rules
+    matched = sum(exc.matches(finding) for finding in analysis.findings) if analysis is not None else 0
+    problems = refusals(exc, matched, rules, as_of)
+    if problems:
+        raise ConfigError(f"the policy would refuse exception {exc.id}: " + "; ".join(problems.values()))

@@ -33,7 +33,7 @@ def _mfa(value: bool | None) -> str:
 def exception_status(finding: Finding) -> str:
     if finding.exception is None:
         return "none"
-    return "expired" if finding.exception.expired else "in force"
+    return finding.exception.state.replace("_", " ")  # in force | expired | outgrown | refused
 
 
 def findings_frame(analysis: Analysis) -> pd.DataFrame:
@@ -85,7 +85,7 @@ class FindingFilter:
     severities: list[str] = field(default_factory=list)
     entry_kinds: list[str] = field(default_factory=list)
     environments: list[str] = field(default_factory=list)
-    exception_statuses: list[str] = field(default_factory=list)  # none | in force | expired
+    exception_statuses: list[str] = field(default_factory=list)  # none | in force | expired | outgrown | refused
     search: str = ""
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -88,8 +88,9 @@ def _review(exc: PolicyException) -> ExceptionReview:
     )
 
 
-def _refusals(exc: PolicyException, matched: int, rules: dict[str, Any], as_of: datetime) -> dict[str, str]:
-    """The policy limits `exc` breaks (state -> sentence with the fix); any one refuses it."""
+def refusals(exc: PolicyException, matched: int, rules: dict[str, Any], as_of: datetime) -> dict[str, str]:
+    """The policy limits `exc` breaks (state -> sentence with the fix); any one refuses it. `matched`: how
+    many findings it matches. Also what the dashboard's exception form refuses before writing."""
     refusals = {}
     if rules["require_approval"] and not exc.approved:
         refusals["unapproved"] = ("the policy requires approval (exceptions.require_approval): add approved_by "
@@ -133,7 +134,7 @@ def judge_exceptions(
         if not isinstance(record, dict) or record.get("approval") != exc.approval:
             record = {"approval": exc.approval, "findings": {}}
         carried[exc.id] = record
-        problems = _refusals(exc, len(matched), rules, as_of)
+        problems = refusals(exc, len(matched), rules, as_of)
         if exc.expired(as_of):
             problems["expired"] = (f"expired {exc.expires}: its finding{'s are' if len(matched) != 1 else ' is'} "
                                    "open again; renew it (new expires and approval) or remove it")

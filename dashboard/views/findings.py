@@ -37,7 +37,8 @@ def _filters(ctx: Context) -> FindingFilter:
     row2 = st.columns(4)
     kinds = row2[0].multiselect("Entry kind", options(frame, "entry_kind"), key="findings_entry_kind")
     envs = row2[1].multiselect("Target environment", options(frame, "target_environment"), key="findings_env")
-    statuses = row2[2].multiselect("Exception", ["none", "in force", "expired"], key="findings_exception")
+    statuses = row2[2].multiselect("Exception", ["none", "in force", "expired", "outgrown", "refused"],
+                                   key="findings_exception")
     row2[3].selectbox("Sort by", list(SORTS), key="findings_sort")
     return FindingFilter(gap_types, providers, cross, severities, kinds, envs, statuses, search)
 

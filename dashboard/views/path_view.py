@@ -72,7 +72,7 @@ def render(ctx: Context) -> None:
         facts.append(more_targets(finding))
     st.markdown(" · ".join(facts))
     if finding.exception is not None:
-        (st.warning if finding.exception.expired else st.info)(exception_note(finding))
+        (st.info if finding.exception.state == "in_force" else st.warning)(exception_note(finding))
     show_picture(from_finding(finding))
     if finding.remediation:
         st.markdown("**How to fix**")

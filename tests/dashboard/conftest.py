@@ -1,7 +1,8 @@
 """The sample organisation scanned into a scan output folder with two snapshots a week apart.
 
 The older snapshot lacks dana.ruiz's Entra account (and so her finding), so Drift has a new
-finding, a new identity and new edges to show; the exceptions file is a copy the tests may edit.
+finding, a new identity and new edges to show, and svc-lambda-deployer's PassLambdaAdmin (so EX-2026-005
+is outgrown in the newer one); the exceptions file is a copy the tests may edit.
 """
 
 from __future__ import annotations
@@ -13,10 +14,22 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crosspath.pipeline import collect_folder, read_manifest, resolve_as_of, save_snapshot, snapshot_metadata
+from collectors import technique_catalogue
+from crosspath.pipeline import (
+    carried_from,
+    collect_folder,
+    read_manifest,
+    resolve_as_of,
+    save_snapshot,
+    snapshot_metadata,
+)
 from crosspath.sample_history import NEWCOMER, write_week_earlier
 from graph.builder import build_graph
 from graph.times import iso
+from queries.analysis import analyze
+from queries.exceptions import load_exceptions
+from queries.findings import CARRIED
+from queries.policy import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "data" / "samples"
@@ -47,14 +60,19 @@ def open_page(app: AppTest, name: str) -> AppTest:
 
 
 def write_sample_out(folder: Path) -> SampleOut:
-    write_week_earlier(SAMPLES, folder)
-    when = resolve_as_of(None, read_manifest(SAMPLES))
-    newer = build_graph(collect_folder(SAMPLES), when)
-    meta = snapshot_metadata(newer, when, str(SAMPLES))
-    meta["created_at"] = iso(when)
-    save_snapshot(newer, meta, folder)
+    """As `crosspath demo` leaves it: the older snapshot records the exceptions' approvals, and the newer
+    one carries on what a scan would (so EX-2026-005 is outgrown in it)."""
+    folder.mkdir(parents=True, exist_ok=True)
     exceptions = folder / "exceptions.yaml"
     shutil.copyfile(SAMPLES / "exceptions.yaml", exceptions)
+    write_week_earlier(SAMPLES, folder, None, exceptions)
+    when = resolve_as_of(None, read_manifest(SAMPLES))
+    newer = build_graph(collect_folder(SAMPLES), when)
+    meta = snapshot_metadata(newer, when, str(SAMPLES), exceptions_path=exceptions)
+    meta["created_at"] = iso(when)
+    meta[CARRIED] = analyze(newer.graph, meta, load_policy(None), load_exceptions(exceptions), when,
+                            techniques=technique_catalogue(), carried=carried_from(folder)).carried
+    save_snapshot(newer, meta, folder)
     older_path, newer_path = sorted((folder / "history").iterdir())
     return SampleOut(folder, exceptions, older_path, newer_path)
 

@@ -168,11 +168,11 @@ def test_every_page_in_chromium(server: tuple[str, SampleOut]) -> None:
         _shot(page, "05-resource-explorer.png")
 
         _goto(page, "Drift", "Drift between snapshots")
-        assert page.get_by_text("New findings (1)").is_visible()
+        assert page.get_by_text("New findings (2)").is_visible()
         _shot(page, "06-drift.png")
 
         _goto(page, "Exceptions", "Exceptions")
-        assert page.get_by_text("exception(s) expired").is_visible()
+        assert page.get_by_text("exception(s) need action").is_visible()
         _shot(page, "07-exceptions.png")
 
         _goto(page, "Cypher console", "Cypher console (read-only)")

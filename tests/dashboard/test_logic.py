@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crosspath.pipeline import run_analysis
-from dashboard.exceptions_edit import NewException, add_exception, blanket_scope
+from dashboard.exceptions_edit import NewException, add_exception
 from dashboard.settings import load_settings
 from dashboard.snapshots import discover, discover_uploads, save_upload
 from dashboard.tables import FindingFilter, findings_frame, page_count, page_of
@@ -78,29 +78,57 @@ def test_invalid_exceptions_are_refused_and_the_file_is_untouched(tmp_path: Path
     assert path.read_text() == "exceptions: []\n"
 
 
-@pytest.mark.parametrize(("changes", "covers"), [
-    ({"entry": "*"}, "every finding"),
-    ({"entry": "**", "gap_type": "NO_MFA"}, "every NO_MFA finding"),
-    ({"entry": "", "target": "*"}, "every finding"),
+def test_the_new_fields_are_written_with_created_the_day_it_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "exceptions.yaml"
+    added = add_exception(path, _new(approved_by="ciso@example.com", approved_at=date(2026, 11, 2),
+                                     ticket="https://jira.example.com/browse/SEC-1", review_by=date(2026, 12, 1)),
+                          None, AS_OF, today=date(2026, 11, 3))
+    assert (added.created, added.approved_by, added.approved_at, added.ticket, added.review_by, added.broad) == (
+        date(2026, 11, 3), "ciso@example.com", date(2026, 11, 2), "https://jira.example.com/browse/SEC-1",
+        date(2026, 12, 1), False)
+    assert "broad" not in path.read_text()
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"approved_by": "ciso@example.com"}, "has approved_by without approved_at"),
+    ({"broad": True}, "broad: true without an approver"),
+    ({"ticket": "SEC-1"}, "field 'ticket' is a link"),
+    ({"review_by": date(2027, 6, 1)}, "review_by 2027-06-01 is after expires"),
+    ({"expires": date(2027, 12, 1)}, r"expires 393 days after created \(2026-11-03\).*exceptions.max_lifetime_days"),
 ])
-def test_a_match_that_covers_everything_is_written_only_when_confirmed(tmp_path: Path, changes: dict,
-                                                                      covers: str) -> None:
+def test_what_the_file_or_the_policy_refuses_is_not_written(tmp_path: Path, changes: dict, message: str) -> None:
     path = tmp_path / "exceptions.yaml"
     path.write_text("exceptions: []\n")
-    with pytest.raises(ConfigError, match=f"covers {covers} .*narrow the pattern, or tick"):
-        add_exception(path, _new(**changes), None, AS_OF)
+    with pytest.raises(ConfigError, match=message):
+        add_exception(path, _new(**changes), None, AS_OF, today=date(2026, 11, 3))
     assert path.read_text() == "exceptions: []\n"
-    add_exception(path, _new(**changes, covers_everything=True), None, AS_OF)
-    assert [e.id for e in load_exceptions(path)] == ["EX-1"]
 
 
-def test_a_pattern_that_every_finding_of_the_snapshot_matches_covers_everything(sample_out: SampleOut) -> None:
-    findings = run_analysis(read_snapshot(sample_out.newer), None, None).findings
-    assert blanket_scope(_new(entry="*:*"), findings) == "every finding"
-    assert blanket_scope(_new(entry="*:*", gap_type="LONG_LIVED_NHI_KEY"), findings) == "every LONG_LIVED_NHI_KEY finding"
-    assert blanket_scope(_new(entry="entra:*"), findings) is None  # some entries only
-    assert blanket_scope(_new(entry="*", target="aws:*"), findings) is None  # some targets only
-    assert blanket_scope(_new(entry="*", finding=findings[0].id), findings) is None  # one finding by id
+def test_a_match_over_max_findings_needs_broad_and_an_approver(sample_out: SampleOut, tmp_path: Path) -> None:
+    analysis = run_analysis(read_snapshot(sample_out.newer), None, None)
+    matched = sum(f.entry["id"].startswith("aws:") for f in analysis.findings)
+    path = tmp_path / "exceptions.yaml"
+    with pytest.raises(ConfigError, match=rf"matches {matched} findings; the policy allows 1 .*max_findings"):
+        add_exception(path, _new(), analysis, AS_OF)
+    assert not path.exists()
+    one = next(f for f in analysis.findings if f.entry["id"].startswith("entra:"))
+    add_exception(path, _new(id="EX-2", entry=one.entry["id"]), analysis, AS_OF)  # exactly one: no approval needed
+    added = add_exception(path, _new(broad=True, approved_by="ciso@example.com", approved_at=date(2026, 11, 2)),
+                          analysis, AS_OF)
+    assert added.broad and [e.id for e in load_exceptions(path)] == ["EX-2", "EX-1"]
+
+
+def test_the_policy_that_requires_approval_refuses_an_unapproved_one(sample_out: SampleOut, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("exceptions:\n  require_approval: true\n")
+    analysis = run_analysis(read_snapshot(sample_out.newer), policy, None)
+    one = analysis.findings[0].id
+    path = tmp_path / "exceptions.yaml"
+    with pytest.raises(ConfigError, match=r"requires approval \(exceptions.require_approval\)"):
+        add_exception(path, _new(entry="", finding=one), analysis, AS_OF)
+    add_exception(path, _new(entry="", finding=one, approved_by="ciso@example.com", approved_at=date(2026, 11, 2)),
+                  analysis, AS_OF)
+    assert [e.finding for e in load_exceptions(path)] == [one]
 
 
 def test_a_finding_pattern_or_an_id_that_is_a_path_is_refused(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -9,11 +10,14 @@ from streamlit.testing.v1 import AppTest
 
 from crosspath.pipeline import run_analysis
 from graph.snapshot import read_snapshot
+from queries.exception_review import fingerprint
+from queries.exceptions import load_exceptions
 from queries.paths import PathEngine
 from queries.policy import load_policy
 from tests.dashboard.conftest import APP, DANA, SampleOut, open_page, started_app
 
 INVOICES = "aws:arn:aws:s3:::lumen-prod-invoices"
+OUTGROWN = "CP-f4b5b39dbbee"  # svc-lambda-deployer's key: EX-2026-005 approved it a week earlier, smaller
 
 
 def _analysis(sample: SampleOut, exceptions: Path | None = None):
@@ -36,7 +40,7 @@ def test_overview_counts_coverage_and_trend(app_env: SampleOut) -> None:
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Open findings"] == str(summary["open"])
     assert metrics["Critical"] == str(summary["by_severity"]["critical"])
-    assert metrics["Excepted"] == str(summary["excepted"]) == "1"
+    assert metrics["Excepted"] == str(summary["excepted"]) == "2"  # EX-2026-001 and EX-2026-003 in force
     top, coverage = app.dataframe[0].value, app.dataframe[1].value
     assert len(top) == 10 and set(top["severity"]) <= {"critical", "high"}
     assert list(coverage["source"]) == ["aws", "databases", "entra", "gcp", "kubernetes"]
@@ -81,10 +85,16 @@ def test_findings_filters_change_the_table(app_env: SampleOut) -> None:
     assert list(_findings_table(app)["id"]) == [
         f.id for f in analysis.findings if f.id in excepted and "CROSS_STACK" in f.gap_types]
     app.selectbox(key="findings_cross").set_value("no").run()
-    assert _count_line(app) == (0, total)  # break-glass, the only excepted finding, crosses stacks
-    assert any("No finding matches" in info.value for info in app.info)
+    assert list(_findings_table(app)["exception"]) == ["EX-2026-003"]  # break-glass (EX-2026-001) crosses stacks
     app.selectbox(key="findings_cross").set_value("any").run()
-    assert list(_findings_table(app)["exception"]) == ["EX-2026-001"]
+    assert set(_findings_table(app)["exception"]) == {"EX-2026-001", "EX-2026-003"} and len(excepted) == 2
+    app.multiselect(key="findings_exception").set_value(["outgrown"]).run()
+    assert list(_findings_table(app)["exception"]) == ["EX-2026-005"]
+    app.multiselect(key="findings_exception").set_value(["in force", "expired", "outgrown"]).run()
+    app.selectbox(key="findings_cross").set_value("yes").run()
+    app.multiselect(key="findings_severity").set_value(["low"]).run()
+    assert _count_line(app) == (0, total)
+    assert any("No finding matches" in info.value for info in app.info)
 
 
 def test_selecting_a_finding_shows_its_path_and_opens_path_view(app_env: SampleOut) -> None:
@@ -172,23 +182,48 @@ def test_resource_explorer_lists_who_can_write(app_env: SampleOut) -> None:
 def test_drift_shows_the_new_finding_and_identity(app_env: SampleOut) -> None:
     app = open_page(started_app(), "Drift")
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["New findings"] == "1"
+    assert metrics["New findings"] == "2"  # Dana's, and svc-lambda-deployer's key: re-opened, outgrown
     assert metrics["Resolved findings"] == "0"
     assert metrics["New identities"] == "1"
     new = app.dataframe[0].value
-    assert list(new["title"]) == [f.title for f in _analysis(app_env).findings if f.entry["id"] == DANA]
+    assert list(new["title"]) == [f.title for f in _analysis(app_env).findings
+                                  if f.entry["id"] == DANA or f.id == OUTGROWN]
 
     app.selectbox(key="drift_old").set_value(app.selectbox(key="drift_new").value).run()
     assert any("two different snapshots" in info.value for info in app.info)
 
 
-def test_exceptions_list_highlights_expired(app_env: SampleOut) -> None:
-    app = open_page(started_app(), "Exceptions")
+def _exceptions_table(app: AppTest):
     table = app.dataframe[0].value
-    frame = table.data if hasattr(table, "data") else table
-    expired = dict(zip(frame["id"], frame["expired"], strict=True))
-    assert expired == {"EX-2026-001": False, "EX-2026-002": True}
-    assert any("1 exception(s) expired" in w.value for w in app.warning)
+    return table.data if hasattr(table, "data") else table
+
+
+def test_exceptions_page_lists_the_review_of_every_exception(app_env: SampleOut) -> None:
+    app = open_page(started_app(), "Exceptions")
+    frame = _exceptions_table(app)
+    states = dict(zip(frame["id"], frame["states"], strict=True))
+    assert states == {"EX-2026-001": "in force", "EX-2026-002": "expired", "EX-2026-003": "in force, expiring",
+                      "EX-2025-014": "stale", "EX-2026-005": "outgrown"}
+    needs_action = dict(zip(frame["id"], frame["needs action"], strict=True))
+    assert [i for i, flag in needs_action.items() if not flag] == ["EX-2026-001"]  # the others are highlighted
+    rows = frame.set_index("id")
+    assert rows.loc["EX-2026-001", "findings hidden"] and not rows.loc["EX-2026-005", "findings hidden"]
+    assert "was 1 target, now 2" in rows.loc["EX-2026-005", "what to do"]
+    assert "matches no finding" in rows.loc["EX-2025-014", "what to do"]
+    assert rows.loc["EX-2026-001", "ticket"] == "https://jira.lumenfreight.com/browse/SEC-311"
+    assert rows.loc["EX-2026-001", "approved_by"] == "ciso@lumenfreight.com"
+    assert rows.loc["EX-2026-001", "review_by"] == "2027-01-15"
+    assert rows.loc["EX-2026-003", "where"].endswith(f"{app_env.exceptions}: line 30")
+    count = next(m.value for m in app.markdown if "in force" in m.value)
+    assert count.startswith("**2 in force · 1 expiring · 1 expired · 1 stale · 1 outgrown**"), count
+    assert any("4 exception(s) need action" in w.value for w in app.warning)
+
+
+def test_an_outgrown_finding_says_why_in_the_path_view(app_env: SampleOut) -> None:
+    app = open_page(started_app(), "Path view")
+    app.selectbox(key="path_finding").set_value(OUTGROWN).run()
+    reasons = [w.value for w in app.warning if "outgrew its exception EX-2026-005" in w.value]
+    assert reasons and "was 1 target, now 2" in reasons[0] and "severity was high, now critical" in reasons[0]
 
 
 def _fill_exception(app: AppTest, **values: object) -> AppTest:
@@ -198,9 +233,9 @@ def _fill_exception(app: AppTest, **values: object) -> AppTest:
             widget.set_value(value)
         elif key == "exc_justification":
             app.text_area(key=key).input(value)
-        elif key == "exc_expires":
+        elif key in ("exc_expires", "exc_review_by", "exc_approved_at"):
             app.date_input(key=key).set_value(value)
-        elif key == "exc_covers_everything":
+        elif key == "exc_broad":
             app.checkbox(key=key).set_value(value)
         else:
             app.text_input(key=key).input(value)
@@ -213,7 +248,7 @@ def test_adding_an_exception_is_validated_then_written(app_env: SampleOut) -> No
     target = next(f for f in _analysis(app_env).findings if f.status == "open" and f.severity == "critical")
     app = open_page(started_app(), "Exceptions")
 
-    _fill_exception(app, exc_id="EX-2026-003", exc_finding=target.id, exc_justification="Migration ticket OPS-12")
+    _fill_exception(app, exc_id="EX-2026-006", exc_finding=target.id, exc_justification="Migration ticket OPS-12")
     assert any("field 'owner' is required" in e.value for e in app.error), [e.value for e in app.error]
     assert app_env.exceptions.read_text() == before
 
@@ -221,44 +256,76 @@ def test_adding_an_exception_is_validated_then_written(app_env: SampleOut) -> No
     assert any("EX-2026-001 is already used" in e.value for e in app.error)
     assert app_env.exceptions.read_text() == before
 
-    _fill_exception(app, exc_id="EX-2026-003")
+    _fill_exception(app, exc_id="EX-2026-006", exc_ticket="https://jira.example.com/browse/OPS-12",
+                    exc_review_by=date(2026, 12, 15))
     assert not app.error, [e.value for e in app.error]
-    assert any("Added EX-2026-003" in s.value for s in app.success)
+    assert any("Added EX-2026-006" in s.value for s in app.success)
     text = app_env.exceptions.read_text()
     assert text.startswith(before.rstrip("\n")) and "# Accepted risks" in text  # comments kept
     excepted = {f.id: f.status for f in _analysis(app_env).findings}
     assert excepted[target.id] == "excepted"
     table = app.dataframe[0].value
     frame = table.data if hasattr(table, "data") else table
-    assert "EX-2026-003" in set(frame["id"])
+    assert dict(zip(frame["id"], frame["states"], strict=True))["EX-2026-006"] == "in force"
+    added = next(e for e in load_exceptions(app_env.exceptions) if e.id == "EX-2026-006")
+    assert added.created == datetime.now(UTC).date()  # the day it is written
+    assert (added.ticket, added.review_by, added.approved_by, added.broad) == (
+        "https://jira.example.com/browse/OPS-12", date(2026, 12, 15), None, False)
 
     open_page(app, "Overview")
-    assert {m.label: m.value for m in app.metric}["Excepted"] == "2"
+    assert {m.label: m.value for m in app.metric}["Excepted"] == "3"
 
 
 def _files_under(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_an_exception_that_covers_every_finding_needs_confirmation(app_env: SampleOut) -> None:
+def test_a_match_broader_than_the_policy_allows_needs_broad_and_an_approver(app_env: SampleOut) -> None:
+    before = app_env.exceptions.read_text()
+    matched = [f for f in _analysis(app_env).findings if f.entry["id"].startswith("k8s:")]
+    assert len(matched) > 1  # the default policy's max_findings is 1
+    app = open_page(started_app(), "Exceptions")
+    base = {"exc_id": "EX-2026-010", "exc_owner": "platform-team", "exc_justification": "Cluster rebuild, Q1",
+            "exc_entry": "k8s:*"}
+    _fill_exception(app, **base)
+    errors = " ".join(e.value for e in app.error)
+    assert f"matches {len(matched)} findings" in errors and "exceptions.max_findings" in errors, errors
+    assert not app.success and app_env.exceptions.read_text() == before
+
+    _fill_exception(app, exc_broad=True)  # broad without an approver: the file's own rule refuses it
+    assert any("broad: true without an approver" in e.value for e in app.error), [e.value for e in app.error]
+    assert app_env.exceptions.read_text() == before
+
+    _fill_exception(app, exc_approved_by="ciso@lumenfreight.com", exc_approved_at=date(2026, 11, 2))
+    assert any("Added EX-2026-010" in s.value for s in app.success), [e.value for e in app.error]
+    added = next(e for e in load_exceptions(app_env.exceptions) if e.id == "EX-2026-010")
+    assert (added.broad, added.approved_by, added.approved_at) == (True, "ciso@lumenfreight.com", date(2026, 11, 2))
+    assert "    broad: true\n" in app_env.exceptions.read_text()
+    statuses = {f.status for f in _analysis(app_env).findings if f.id in {m.id for m in matched}}
+    assert statuses == {"excepted"}
+
+
+def test_a_lifetime_over_the_policy_limit_is_refused(app_env: SampleOut) -> None:
     before = app_env.exceptions.read_text()
     app = open_page(started_app(), "Exceptions")
-    base = {"exc_id": "EX-2026-010", "exc_owner": "platform-team", "exc_justification": "Rule paused for migration"}
-    for scope in ({"exc_entry": "*", "exc_gap": "NO_MFA"}, {"exc_entry": "*:*"}, {"exc_target": "**"}):
-        _fill_exception(app, **base, **scope)
-        assert not app.success and app_env.exceptions.read_text() == before
-        errors = " ".join(e.value for e in app.error)
-        assert "this exception covers every" in errors and "tick 'This exception covers every finding" in errors
-        for key in scope:  # back to an empty scope for the next one
-            (app.selectbox(key=key).set_value("") if key == "exc_gap" else app.text_input(key=key).input(""))
-    _fill_exception(app, exc_entry="entra:*", exc_gap="NO_MFA")  # some entries only: no confirmation asked
-    assert any("Added EX-2026-010" in s.value for s in app.success), [e.value for e in app.error]
+    _fill_exception(app, exc_id="EX-2026-011", exc_owner="sec", exc_justification="long", exc_entry="entra:a1*x",
+                    exc_expires=datetime.now(UTC).date() + timedelta(days=400))
+    errors = " ".join(e.value for e in app.error)
+    assert "exceptions.max_lifetime_days" in errors and "after created" in errors, errors
+    assert app_env.exceptions.read_text() == before
+
+
+def test_choosing_a_finding_shows_the_fingerprint_it_approves(app_env: SampleOut) -> None:
+    finding = next(f for f in _analysis(app_env).findings if f.entry["id"] == DANA)
     app = open_page(started_app(), "Exceptions")
-    _fill_exception(app, **(base | {"exc_id": "EX-2026-011"}), exc_entry="*", exc_gap="NO_MFA",
-                    exc_covers_everything=True)
-    assert any("Added EX-2026-011" in s.value for s in app.success), [e.value for e in app.error]
-    statuses = {f.status for f in _analysis(app_env).findings if "NO_MFA" in f.gap_types}
-    assert statuses == {"excepted"}
+    assert not any("Fingerprint approved" in m.value for m in app.markdown)
+    app.selectbox(key="exc_finding").set_value(finding.id).run()
+    assert any("Fingerprint approved" in m.value for m in app.markdown)
+    shown = next(df.value for df in app.dataframe if "path hash" in df.value.columns).iloc[0]
+    expected = fingerprint(finding)
+    assert shown["path hash"] == expected["path"] and shown["severity"] == expected["severity"]
+    assert shown["targets"] == expected["targets"] and shown["gap types"] == ", ".join(expected["gap_types"])
+    assert shown["providers"] == ", ".join(expected["providers"])
 
 
 def test_the_form_writes_only_the_file_fixed_when_the_session_started(app_env: SampleOut, tmp_path: Path,
