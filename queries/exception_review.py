@@ -104,7 +104,7 @@ def refusals(exc: PolicyException, matched: int, rules: dict[str, Any], as_of: d
     limit = int(rules["max_findings"])
     if matched > limit and not (exc.broad and exc.approved):
         refusals["too_broad"] = (f"matches {matched} findings; the policy allows {limit} per exception "
-                                 "(exceptions.max_findings): narrow the match, or add broad: true with an approver")
+                                 "(exceptions.max_findings): narrow the match, or add broad: true with approved_by and approved_at")
     return refusals
 
 
