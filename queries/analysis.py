@@ -8,7 +8,7 @@ from typing import Any
 import networkx as nx
 
 from graph.techniques import Catalogue
-from graph.times import iso
+from graph.times import iso, parse_time
 from queries.exception_review import APPROVALS, judge_exceptions
 from queries.exceptions import PolicyException
 from queries.findings import (
@@ -23,7 +23,8 @@ from queries.findings import (
     PathEdge,
     finding_id,
 )
-from queries.lifecycle import FIRST_SEEN, carry_first_seen
+from queries.lifecycle import carry_lifecycle
+from queries.owners import OwnerRules, owner_of
 from queries.paths import ADMIN, SCOPE_ADMIN, GapPath, PathEngine
 from queries.policy import Policy
 
@@ -113,9 +114,10 @@ def _caveats(number: int, step: PathEdge) -> list[str]:
 
 
 class _FindingBuilder:
-    def __init__(self, engine: PathEngine, policy: Policy):
+    def __init__(self, engine: PathEngine, policy: Policy, as_of: datetime):
         self.engine = engine
         self.policy = policy
+        self.as_of = as_of
         self.nodes = engine.graph.nodes
 
     def _entry(self, gap: GapPath) -> dict[str, Any]:
@@ -134,9 +136,24 @@ class _FindingBuilder:
             "created": entry.get("created"),
             "expires": entry.get("expires"),
             "age_days": entry.get("age_days"),
+            "last_used": entry.get("last_used"),
+            "unused_days": self._unused_days(entry),
             "long_lived": gap.long_lived,
             "members_known": not gap.entry.members_unknown,
         }
+
+    def _unused_days(self, entry: dict[str, Any]) -> int | None:
+        """Days since the credential was last used, or since it was created when its source says it never
+        was (`never_used`); None when the source does not tell."""
+        last = parse_time(entry.get("last_used"))
+        if last is None and entry.get("never_used") is True:
+            last = parse_time(entry.get("created"))
+        return max(0, (self.as_of - last).days) if last is not None else None
+
+    def unused(self, entry: dict[str, Any]) -> bool:
+        """A long-lived key nobody has used for longer than the policy's maximum key age: delete, not rotate."""
+        return entry["long_lived"] and entry["unused_days"] is not None and \
+            entry["unused_days"] > self.policy.max_key_age_days
 
     def _path(self, gap: GapPath) -> list[PathEdge]:
         return [PathEdge.from_graph(source, target, data, self.nodes[source], self.nodes[target])
@@ -188,7 +205,11 @@ class _FindingBuilder:
                 f"Enforce MFA for {entry['identity_name']} (a Conditional Access policy, an MFA device, or an "
                 "MFA condition such as aws:MultiFactorAuthPresent on the first transfer edge)."
             )
-        if gap.long_lived:
+        if entry["unused"]:
+            since = f"last used {entry['last_used'][:10]}" if entry["last_used"] else "never used"
+            advice.append(f"Delete credential {entry['name']}: it is unused ({since}, {entry['unused_days']} days "
+                          "without use), so nothing depends on it.")
+        elif gap.long_lived:
             server = self.engine.data[gap.entry.node].get("scope")
             mechanism = replacement(entry["provider"], entry["kind"],
                                     self.nodes.get(server))
@@ -203,6 +224,7 @@ class _FindingBuilder:
 
     def build(self, gap: GapPath) -> Finding:
         entry = self._entry(gap)
+        entry["unused"] = self.unused(entry)
         path = self._path(gap)
         last = path[-1]
         target_data = self.nodes[last.target]
@@ -247,8 +269,9 @@ class _FindingBuilder:
 
 
 def rank(findings: list[Finding]) -> list[Finding]:
-    """Most severe first; among equals the shortest path, then the widest reach, then the id."""
-    return sorted(findings, key=lambda f: (-SEVERITY_RANK[f.severity], f.hops, -f.targets_count, f.id))
+    """Most severe first; among equals the shortest path, then the widest reach, then an unused key, then the id."""
+    return sorted(findings, key=lambda f: (-SEVERITY_RANK[f.severity], f.hops, -f.targets_count,
+                                           not f.entry.get("unused"), f.id))
 
 
 def analyze(
@@ -264,16 +287,20 @@ def analyze(
     """`engine`: one already built for this graph and policy (the dashboard keeps one for its explorers).
     `techniques`: the technique catalogue, whose entries for the techniques on the findings' paths go
     into the analysis (reports explain and link them). `carried`: what the previous snapshot carried on
-    (its metadata's exception_approvals and first_seen); by default, what `metadata` itself carries."""
+    (its metadata's exception_approvals, first_seen and closed); by default, what `metadata` itself carries."""
     engine = engine or PathEngine(graph, policy)
-    builder = _FindingBuilder(engine, policy)
+    builder = _FindingBuilder(engine, policy, as_of)
     findings = rank([builder.build(gap) for gap in engine.gap_paths()])
     carried = (metadata.get(CARRIED) or {}) if carried is None else carried
     unread = sorted(name for name, coverage in (metadata.get("coverage") or {}).items()
                     if isinstance(coverage, dict) and coverage.get("status") != "complete")
     review, approvals = judge_exceptions(findings, exceptions, policy.exception_rules, as_of,
                                          carried.get(APPROVALS) or {}, unread)
-    first_seen = carry_first_seen(findings, carried.get(FIRST_SEEN) or {}, as_of)
+    lifecycle = carry_lifecycle(findings, carried, as_of, policy.raw["sla_days"])
+    owners = OwnerRules.of(policy.raw["owners"])
+    for finding in findings:
+        owner = owner_of(engine.graph, finding.entry, finding.target, owners)
+        finding.owner, finding.owner_source = owner.team, owner.source
     stats = {
         "nodes": graph.number_of_nodes(),
         "edges": graph.number_of_edges(),
@@ -284,4 +311,4 @@ def analyze(
     entries = {t: techniques[t].to_dict() for t in sorted(used) if techniques is not None and t in techniques}
     return Analysis(findings=findings, metadata=metadata, policy=policy.summary(), as_of=iso(as_of), stats=stats,
                     techniques=entries, exception_review=[item.to_dict() for item in review],
-                    carried={APPROVALS: approvals, FIRST_SEEN: first_seen})
+                    carried={APPROVALS: approvals, **lifecycle})

@@ -9,6 +9,7 @@ The JSON form (``Finding.to_dict``) is the documented `findings.json` schema
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -108,7 +109,17 @@ class Finding:
     rules: list[str] = field(default_factory=list)  # policy rules the path breaks
     status: str = "open"  # open | excepted
     exception: ExceptionRef | None = None
-    first_seen: str | None = None  # collection time of the first snapshot with this finding (queries/lifecycle.py)
+    # Lifecycle (queries/lifecycle.py): carried across the snapshots of one OUT folder by the finding's id.
+    first_seen: str | None = None  # collection time of the first snapshot with this finding (since it reopened)
+    last_seen: str | None = None  # this snapshot's collection time
+    days_open: int = 0
+    new: bool = False  # not in the previous snapshot (every finding is new on a first scan)
+    reopened: bool = False  # gone in an earlier snapshot, back in this one
+    due: str | None = None  # first_seen plus the policy's sla_days for its severity
+    overdue: bool = False  # open and past due
+    # Who owns it (queries/owners.py): a team, or "unowned"; owner_source says how it was decided.
+    owner: str = "unowned"
+    owner_source: str = ""
 
     @property
     def hops(self) -> int:
@@ -165,6 +176,12 @@ class Analysis:
             "by_severity": by_severity,
             "by_entry_provider": dict(sorted(by_provider.items())),
             "mfa_unknown": sum(f.mfa_unknown for f in open_),
+            "new": sum(f.new for f in open_),
+            "reopened": sum(f.reopened for f in open_),
+            "overdue": sum(f.overdue for f in open_),
+            "unowned": sum(f.owner == "unowned" for f in open_),
+            "by_owner": dict(sorted(Counter(f.owner for f in open_).items())),
+            "overdue_by_owner": dict(sorted(Counter(f.owner for f in open_ if f.overdue).items())),
             "exceptions": {state: sum(state in review["states"] for review in self.exception_review)
                            for state in EXCEPTION_STATES},
         }

@@ -1,30 +1,54 @@
-"""How long a finding has been open: `first_seen` carried from one snapshot to the next by its stable id.
+"""How long a finding has been open, whether it is new or back, and whether it is overdue: carried from one
+snapshot to the next by the finding's stable id (docs/findings.md, "Lifecycle").
 
-The snapshot's metadata keeps `first_seen` ({finding id: collection time}) for the findings it had; a scan
-reads the previous snapshot's, keeps the dates of findings still present and dates new ones at its own
-collection time. A finding that disappears and comes back starts again.
+The snapshot's metadata (`carried`) keeps `first_seen` ({finding id: collection time}) for the findings
+it had and `closed` ({finding id: collection time}) for those that were gone. A scan reads the previous
+snapshot's, keeps the dates of findings still present, dates new ones at its own collection time, and
+marks a finding that was closed and is back as reopened (its days open count again from now). Without a
+previous snapshot every finding is new. The policy's `sla_days` (per severity) makes a finding overdue.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from graph.times import iso, parse_time
 from queries.findings import Finding
 
-FIRST_SEEN = "first_seen"  # snapshot metadata key
+FIRST_SEEN = "first_seen"  # carried: {finding id: collection time first seen (this time round)}
+CLOSED = "closed"  # carried: {finding id: collection time it was first gone}
 
 
-def carry_first_seen(findings: list[Finding], previous: dict[str, Any], as_of: datetime) -> dict[str, str]:
-    """Set each finding's first_seen; return the map the next scan carries on."""
+def carry_lifecycle(findings: list[Finding], previous: dict[str, Any], as_of: datetime,
+                    sla_days: dict[str, int]) -> dict[str, dict[str, str]]:
+    """Set each finding's first_seen, last_seen, days_open, new, reopened, due and overdue; return what the
+    next scan carries on."""
     now = iso(as_of)
-    carried = {}
+    seen_before = {key: value for key, value in (previous.get(FIRST_SEEN) or {}).items() if _time(value)}
+    closed = {key: value for key, value in (previous.get(CLOSED) or {}).items() if _time(value)}
+    first_seen = {}
     for finding in findings:
-        seen = previous.get(finding.id)
-        finding.first_seen = seen if isinstance(seen, str) and parse_time(seen) is not None else now
-        carried[finding.id] = finding.first_seen
-    return carried
+        earlier = seen_before.get(finding.id)
+        finding.reopened = earlier is None and finding.id in closed
+        finding.new = earlier is None
+        finding.first_seen = earlier or now
+        finding.last_seen = now
+        first_seen[finding.id] = finding.first_seen
+        closed.pop(finding.id, None)
+        finding.days_open = days_open(finding, as_of)
+        limit = sla_days.get(finding.severity)
+        if limit is not None:
+            due = _time(finding.first_seen) + timedelta(days=int(limit))
+            finding.due = iso(due)
+            finding.overdue = finding.status == "open" and as_of > due
+    for finding_id in seen_before.keys() - first_seen.keys():
+        closed[finding_id] = now
+    return {FIRST_SEEN: first_seen, CLOSED: closed}
+
+
+def _time(value: Any) -> datetime | None:
+    return parse_time(value) if isinstance(value, str) else None
 
 
 def days_open(finding: Finding, as_of: datetime) -> int:

@@ -460,6 +460,10 @@ _POLICY_CHOICES: dict[Where, dict[str, Any]] = {
     ("privileged", "levels"): {"type": "array", "items": {"enum": list(LEVELS)}},
     ("privileged", "environments"): {"type": "array", "items": {"enum": ["prod", "nonprod", "unknown"]}},
     **{("severity", key): {"enum": list(SEVERITIES)} for key in ("scope_admin", "admin", "write")},
+    ("owners", "rules"): {"type": "array", "items": {
+        "type": "object", "additionalProperties": False, "required": ["team"], "minProperties": 2,
+        "x-message": "an owners rule needs a team and at least one of entry, target and name",
+        "properties": {"entry": _TEXT, "target": _TEXT, "name": _TEXT, "team": _REQUIRED_TEXT}}},
 }
 _FREE_MAPS = {"tags"}  # {tag key: [values]}: any key
 
