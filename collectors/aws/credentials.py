@@ -71,6 +71,7 @@ def _slot(row: dict[str, str], number: int) -> dict[str, Any]:
         "active": _flag(row.get(prefix + "active")),
         "created": parse_time(row.get(prefix + "last_rotated")),
         "last_used": _time(row.get(prefix + "last_used_date")),
+        "never_used": row.get(prefix + "last_used_date") == "N/A",  # the report's "never used"
         "last_used_service": _service(row.get(prefix + "last_used_service")),
         "last_used_region": _service(row.get(prefix + "last_used_region")),
     }
@@ -112,6 +113,7 @@ def access_key_node(key_id: str, node_id: str, account: str, user_arn: str, user
         expires=None,
         enabled=enabled,
         last_used=slot["last_used"] if slot else None,
+        never_used=slot["never_used"] if slot else None,
         last_used_service=slot["last_used_service"] if slot else None,
         last_used_region=slot["last_used_region"] if slot else None,
         owner=user_arn,
