@@ -18,10 +18,12 @@ from collectors import SOURCES
 from crosspath import __version__
 from crosspath.cli_cypher import register as register_cypher_commands
 from crosspath.cli_demo import register as register_demo_commands
-from crosspath.cli_exceptions import EXIT_EXCEPTION_ISSUES, exception_issues_exit
+from crosspath.cli_exceptions import exception_issues_exit
 from crosspath.cli_exceptions import register as register_exception_commands
+from crosspath.cli_run import register as register_run_command
 from crosspath.cli_techniques import register as register_technique_commands
 from crosspath.cli_verify import register as register_verify_commands
+from crosspath.exit_codes import EXIT_COVERAGE, EXIT_EXCEPTION_ISSUES, EXIT_FINDINGS
 from crosspath.metrics import write_metrics
 from crosspath.pipeline import (
     DEFAULT_OUT,
@@ -48,9 +50,6 @@ from queries.reports.coverage_text import coverage as coverage_rows
 from queries.reports.terminal_summary import render_summary
 from queries.reports.terminal_text import safe, styled
 from queries.yaml_files import ConfigError
-
-EXIT_FINDINGS = 3
-EXIT_COVERAGE = 4  # nothing collected, or (with a gate) a source covered last time is not covered now
 
 stderr = Console(stderr=True)
 stdout = Console()
@@ -352,6 +351,7 @@ register_cypher_commands(main)
 register_technique_commands(main)
 register_exception_commands(main)
 register_demo_commands(main)  # demo, dashboard: the sample organisation packaged inside
+register_run_command(main)
 register_verify_commands(main)  # verify: the reports against OUT/evidence.json
 
 if __name__ == "__main__":

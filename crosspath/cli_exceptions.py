@@ -9,14 +9,13 @@ from typing import Any
 
 import click
 
+from crosspath.exit_codes import EXIT_EXCEPTION_ISSUES
 from crosspath.pipeline import DEFAULT_SNAPSHOT, run_analysis
 from graph.snapshot import SnapshotError, read_snapshot
 from queries.findings import Analysis
 from queries.reports.describe import exception_counts_text, exception_states_text
 from queries.reports.terminal_text import safe
 from queries.yaml_files import ConfigError
-
-EXIT_EXCEPTION_ISSUES = 5  # an exception needs someone to act (stale, outgrown, expiring, expired, refused ...)
 
 
 def recorded_file(metadata: dict[str, Any], name: str) -> Path | None:

@@ -296,7 +296,7 @@ def analyze(
                     if isinstance(coverage, dict) and coverage.get("status") != "complete")
     review, approvals = judge_exceptions(findings, exceptions, policy.exception_rules, as_of,
                                          carried.get(APPROVALS) or {}, unread)
-    lifecycle = carry_lifecycle(findings, carried, as_of, policy.raw["sla_days"])
+    lifecycle = carry_lifecycle(findings, carried, as_of, policy.raw["sla_days"], set(unread))
     owners = OwnerRules.of(policy.raw["owners"])
     for finding in findings:
         owner = owner_of(engine.graph, finding.entry, finding.target, owners)

@@ -14,21 +14,27 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from graph.times import iso, parse_time
+from queries.coverage_gate import sources_of
 from queries.findings import Finding
 
 FIRST_SEEN = "first_seen"  # carried: {finding id: collection time first seen (this time round)}
 CLOSED = "closed"  # carried: {finding id: collection time it was first gone}
+SOURCES = "sources"  # carried: {finding id: the sources its path crosses}, to tell gone from unseen
 
 
 def carry_lifecycle(findings: list[Finding], previous: dict[str, Any], as_of: datetime,
-                    sla_days: dict[str, int]) -> dict[str, dict[str, str]]:
+                    sla_days: dict[str, int], unread: set[str] = frozenset()) -> dict[str, dict[str, Any]]:
     """Set each finding's first_seen, last_seen, days_open, new, reopened, due and overdue; return what the
-    next scan carries on."""
+    next scan carries on. `unread`: sources not completely read this time; a finding gone now whose path
+    crosses one may only be unseen, so it is carried on as open, not closed (`crosspath diff` calls it
+    "not re-checked")."""
     now = iso(as_of)
     seen_before = {key: value for key, value in (previous.get(FIRST_SEEN) or {}).items() if _time(value)}
     closed = {key: value for key, value in (previous.get(CLOSED) or {}).items() if _time(value)}
-    first_seen = {}
+    earlier_sources = previous.get(SOURCES) or {}
+    first_seen, sources = {}, {}
     for finding in findings:
+        sources[finding.id] = sorted(sources_of(finding.providers))
         earlier = seen_before.get(finding.id)
         finding.reopened = earlier is None and finding.id in closed
         finding.new = earlier is None
@@ -43,8 +49,12 @@ def carry_lifecycle(findings: list[Finding], previous: dict[str, Any], as_of: da
             finding.due = iso(due)
             finding.overdue = finding.status == "open" and as_of > due
     for finding_id in seen_before.keys() - first_seen.keys():
-        closed[finding_id] = now
-    return {FIRST_SEEN: first_seen, CLOSED: closed}
+        crossed = set(earlier_sources.get(finding_id) or ()) if isinstance(earlier_sources, dict) else set()
+        if crossed & unread:
+            first_seen[finding_id], sources[finding_id] = seen_before[finding_id], sorted(crossed)
+        else:
+            closed[finding_id] = now
+    return {FIRST_SEEN: first_seen, CLOSED: closed, SOURCES: sources}
 
 
 def _time(value: Any) -> datetime | None:

@@ -18,7 +18,7 @@ COLUMNS = (
     "entry_id", "entry_name", "entry_provider", "entry_kind", "entry_mfa", "entry_age_days",
     "target_id", "target_name", "target_provider", "target_level",
     "targets_count", "hops", "providers", "path", "exception_id", "exception_state", "exception_owner",
-    "exception_expires", "first_seen",
+    "exception_expires", "first_seen", "days_open", "new", "reopened", "overdue", "owner", "entry_last_used",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -61,6 +61,12 @@ def row(rank: int, finding: Finding) -> dict[str, Any]:
         "exception_owner": exc.owner if exc else "",
         "exception_expires": (exc.expires or "never") if exc else "",
         "first_seen": finding.first_seen or "",
+        "days_open": finding.days_open,
+        "new": "yes" if finding.new else "no",
+        "reopened": "yes" if finding.reopened else "no",
+        "overdue": "yes" if finding.overdue else "no",
+        "owner": finding.owner,
+        "entry_last_used": entry.get("last_used") or "",
     }
     return {key: guard(value) for key, value in values.items()}
 

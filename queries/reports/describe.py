@@ -189,6 +189,8 @@ class FindingView:
     providers: str
     steps: list[str] = field(default_factory=list)
     exception: str = ""
+    owner: str = ""
+    open_for: str = ""
 
 
 def finding_view(rank: int, finding: Finding) -> FindingView:
@@ -209,6 +211,8 @@ def finding_view(rank: int, finding: Finding) -> FindingView:
         providers=" → ".join(finding.providers),
         steps=[edge_text(edge) for edge in finding.path],
         exception=exception_note(finding),
+        owner=f"{finding.owner} ({finding.owner_source})" if finding.owner_source else finding.owner,
+        open_for=open_for(finding),
     )
 
 
@@ -220,6 +224,18 @@ def finding_views(analysis: Analysis) -> tuple[list[FindingView], list[FindingVi
         [finding_view(i, f) for i, f in enumerate(open_, 1)],
         [finding_view(i, f) for i, f in enumerate(excepted, 1)],
     )
+
+
+def open_for(finding: Finding) -> str:
+    """`open 12 days (since 2026-10-20), new, overdue (due 2026-10-27)`."""
+    since = f" (since {finding.first_seen[:10]})" if finding.first_seen else ""
+    marks = [mark for mark, on in (("reopened", finding.reopened), ("new", finding.new and not finding.reopened))
+             if on]
+    if finding.overdue:
+        marks.append(f"overdue (due {finding.due[:10]})" if finding.due else "overdue")
+    elif finding.due and finding.status == "open":
+        marks.append(f"due {finding.due[:10]}")
+    return ", ".join([f"open {plural(finding.days_open, 'day')}{since}", *marks])
 
 
 def exception_states_text(review: dict[str, Any]) -> str:

@@ -68,6 +68,9 @@ def _summary(analysis: Analysis) -> list[str]:
         f"- Open by gap type: {by_gap}",
         f"- Open by severity: {by_sev}",
         f"- Open by entry provider: {by_provider}",
+        (f"- New {summary['new']} · reopened {summary['reopened']} · overdue {summary['overdue']} · "
+         f"unowned {summary['unowned']}"),
+        "- Open by owner: " + (" · ".join(f"{md(team)} {n}" for team, n in summary["by_owner"].items()) or "none"),
         "- Graph: " + (", ".join(f"{md(k)} {v}" for k, v in stats.items()) or "no statistics"),
         "",
     ]
@@ -84,6 +87,7 @@ def _finding(view: FindingView) -> list[str]:
     ]
     if view.by_provider:
         lines.append(f"- Privileged targets by provider: {md(view.by_provider)}")
+    lines.append(f"- Owner: {md(view.owner)}; {md(view.open_for)}")
     lines.append(f"- Providers: {md(view.providers)}")
     if f.rules:
         lines.append(f"- Policy rules broken: {md(', '.join(f.rules))}")

@@ -78,6 +78,12 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
             "providers": list(finding.providers),
             "path": path_text(finding),
             "remediation": list(finding.remediation),
+            "owner": finding.owner,
+            "first_seen": finding.first_seen,
+            "days_open": finding.days_open,
+            "overdue": finding.overdue,
+            "entry_last_used": finding.entry.get("last_used"),
+            "entry_unused_days": finding.entry.get("unused_days"),
         },
     }
     exc = finding.exception

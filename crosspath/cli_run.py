@@ -1,0 +1,203 @@
+"""`crosspath run --config crosspath.yaml`: the one command for schedules (docs/scheduling.md).
+
+Collect the configured live sources (or read an export folder), scan into OUT, compare with the previous
+snapshot, write the reports (and one set per team with --by-owner), send the notifications and exit with
+the gate's code. Each step logs one line: readable on a terminal, one JSON object otherwise (--log).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from collectors import SOURCES
+from crosspath.exit_codes import EXIT_COVERAGE, EXIT_EXCEPTION_ISSUES, EXIT_FINDINGS, EXIT_NOTIFICATIONS
+from crosspath.pipeline import SNAPSHOT_NAME, NothingCollected, ScanError, ScanResult, run_analysis, scan
+from crosspath.run_config import RunConfig, collector_args, load_run_config
+from graph.snapshot import SnapshotError, read_metadata, read_snapshot
+from queries.coverage_gate import gate_problems
+from queries.drift import Drift, diff
+from queries.findings import SEVERITY_RANK, Analysis
+from queries.reports import REPORT_FORMATS, write_reports
+from queries.reports.terminal_text import safe
+from queries.yaml_files import ConfigError
+
+TEAMS_DIR = "teams"
+EXPORTS_DIR = "exports"  # under OUT: the last run's collected exports
+
+
+class RunLog:
+    """One line per step: `› step: message` on a terminal, `{"time", "step", "status", ...}` otherwise."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def __call__(self, step: str, message: str, status: str = "ok", **fields: Any) -> None:
+        if self.as_json:
+            record = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "step": step, "status": status,
+                      "message": message, **fields}
+            click.echo(json.dumps(record, default=str), err=True)
+        else:
+            mark = {"ok": "›", "warning": "!", "error": "✗"}.get(status, "›")
+            click.echo(f"{mark} {step}: {safe(message)}", err=True)
+
+
+def _collect(config: RunConfig, folder: Path, log: RunLog) -> None:
+    """Each configured live source into folder/<source>/; a source that fails is logged and left out (the
+    scan then reports it missing, and the coverage gate fails when it was covered last time)."""
+    for name, options in config.sources.items():
+        command = importlib.import_module(f"{SOURCES[name]}.live").command
+        args = [*collector_args(options), "--out", str(folder), "--quiet"]
+        started = time.monotonic()
+        try:
+            command.main(args=args, prog_name=f"crosspath collect {name}", standalone_mode=False)
+        except click.UsageError as exc:
+            raise ConfigError(f"{config.path}: sources.{name}: {exc.format_message()}; the options are those of "
+                              f"`crosspath collect {name} --help`, with _ for -") from None
+        except (click.ClickException, Exception) as exc:  # noqa: BLE001 - one source must not stop the others
+            message = exc.format_message() if isinstance(exc, click.ClickException) else f"{type(exc).__name__}: {exc}"
+            log("collect", f"{name}: failed: {message}", "error", source=name)
+            continue
+        log("collect", f"{name}: collected in {time.monotonic() - started:.1f} s", source=name)
+
+
+def _previous(out: Path) -> tuple[dict[str, Any] | None, Path | None]:
+    """The previous snapshot's metadata and its history file (to compare with), if there is one."""
+    latest = out / SNAPSHOT_NAME
+    if not latest.is_file():
+        return None, None
+    try:
+        metadata = read_metadata(latest)
+    except SnapshotError:
+        return None, None
+    history = out / "history" / f"{metadata.get('snapshot_id')}.json.gz"
+    return metadata, history if history.is_file() else None
+
+
+def _drift(history: Path | None, config: RunConfig, result: ScanResult) -> Drift | None:
+    if history is None:
+        return None
+    loaded = read_snapshot(history)
+    old = run_analysis(loaded, config.policy, config.exceptions)
+    return diff(old, result.analysis, loaded[0], result.build.graph)
+
+
+def team_folder(team: str) -> str:
+    """A team's report folder name: its name with anything but letters, digits, . _ - replaced."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", team).strip("-.") or "team"
+
+
+def write_team_reports(analysis: Analysis, out: Path, formats: tuple[str, ...] = REPORT_FORMATS) -> dict[str, Path]:
+    """One report set per owning team (and `unowned`) under OUT/teams/<team>/: the same reports, only
+    that team's findings."""
+    folders = {}
+    for team in sorted({finding.owner for finding in analysis.findings}):
+        folder = out / TEAMS_DIR / team_folder(team)
+        mine = replace(analysis, findings=[f for f in analysis.findings if f.owner == team])
+        write_reports(mine, folder, formats)
+        folders[team] = folder
+    return folders
+
+
+def _exit_code(config: RunConfig, analysis: Analysis, drift: Drift | None, coverage: list[str],
+               undelivered: int, log: RunLog) -> int:
+    gate = config.gate
+    if coverage:
+        return EXIT_COVERAGE
+    if gate.fail_on and any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[gate.fail_on] for f in analysis.open_findings):
+        log("gate", f"open findings at severity {gate.fail_on} or higher", "error")
+        return EXIT_FINDINGS
+    if gate.fail_on_new and drift is not None and drift.new:
+        log("gate", f"{len(drift.new)} new finding(s) since the last run", "error")
+        return EXIT_FINDINGS
+    if gate.fail_on_exception_issues and analysis.exception_issues:
+        log("gate", f"{len(analysis.exception_issues)} exception(s) need review", "error")
+        return EXIT_EXCEPTION_ISSUES
+    if gate.fail_on_notification_errors and undelivered:
+        log("gate", f"{undelivered} notification(s) not delivered", "error")
+        return EXIT_NOTIFICATIONS
+    return 0
+
+
+def execute(config: RunConfig, by_owner: bool, log: RunLog) -> int:
+    """The whole run; returns the exit code."""
+    out = config.out
+    out.mkdir(parents=True, exist_ok=True)
+    previous, history = _previous(out)
+    collected = None
+    if config.exports is not None:
+        folder = config.exports
+    else:
+        collected = Path(tempfile.mkdtemp(prefix=".collect-", dir=out))
+        _collect(config, collected, log)
+        folder = collected
+    try:
+        result = scan(folder, out, config.policy, config.exceptions, progress=lambda m: None,
+                      identities_path=config.identities)
+    except NothingCollected as exc:
+        log("scan", str(exc), "error")
+        return EXIT_COVERAGE
+    finally:
+        if collected is not None and collected.exists():
+            kept = out / EXPORTS_DIR
+            shutil.rmtree(kept, ignore_errors=True)
+            collected.rename(kept)
+    summary = result.analysis.summary()
+    log("scan", f"{summary['open']} open, {summary['excepted']} excepted, {summary['new']} new, "
+                f"{summary['reopened']} reopened, {summary['overdue']} overdue, {summary['unowned']} unowned",
+        **{key: summary[key] for key in ("open", "excepted", "new", "reopened", "overdue", "unowned")})
+    coverage = gate_problems(previous, result.analysis.metadata, config.gate.optional_sources)
+    for problem in coverage:
+        log("coverage", problem, "error")
+    drift = _drift(history, config, result)
+    if drift is not None:
+        log("diff", f"{len(drift.new)} new, {len(drift.resolved)} resolved, {len(drift.not_rechecked)} not "
+                    "re-checked since the last run", new=len(drift.new), resolved=len(drift.resolved))
+    log("reports", f"written into {out}")
+    if by_owner:
+        teams = write_team_reports(result.analysis, out)
+        log("reports", f"{len(teams)} team report set(s) in {out / TEAMS_DIR}", teams=sorted(teams))
+    undelivered = notify(config, result.analysis, drift, log)
+    return _exit_code(config, result.analysis, drift, coverage, undelivered, log)
+
+
+def notify(config: RunConfig, analysis: Analysis, drift: Drift | None, log: RunLog) -> int:
+    """Send the configured notifications; return how many were not delivered."""
+    if not config.notifications:
+        return 0
+    from crosspath.run_notices import send_notices  # the notification libraries load only when used
+
+    return send_notices(config, analysis, drift, log)
+
+
+def register(main: click.Group) -> None:
+    @main.command("run")
+    @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  required=True, help="The run's config file (docs/scheduling.md).")
+    @click.option("--by-owner", is_flag=True, help="Also write one report set per owning team into OUT/teams/.")
+    @click.option("--log", "log_format", type=click.Choice(["auto", "text", "json"]), default="auto",
+                  show_default=True, help="auto: text on a terminal, one JSON object per line otherwise.")
+    def run_command(config_path: Path, by_owner: bool, log_format: str) -> None:
+        """Collect (or read exports), scan, compare with the last run, report, notify and gate: one command for
+        a CronJob, a CI schedule or a systemd timer. Exit codes as `crosspath scan` (0, 1, 3, 4, 5), and 6
+        when a notification was not delivered and gate.fail_on_notification_errors is set."""
+        as_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
+        log = RunLog(as_json)
+        try:
+            code = execute(load_run_config(config_path), by_owner, log)
+        except (ConfigError, ScanError) as exc:
+            log("config" if isinstance(exc, ConfigError) else "scan", str(exc), "error")
+            sys.exit(1)
+        log("done", f"exit {code}", exit_code=code)
+        sys.exit(code)
