@@ -23,11 +23,10 @@ import click
 
 from collectors import SOURCES
 from crosspath.exit_codes import EXIT_COVERAGE, EXIT_EXCEPTION_ISSUES, EXIT_FINDINGS, EXIT_NOTIFICATIONS
-from crosspath.pipeline import SNAPSHOT_NAME, NothingCollected, ScanError, ScanResult, run_analysis, scan
+from crosspath.pipeline import SNAPSHOT_NAME, NothingCollected, ScanError, scan
 from crosspath.run_config import RunConfig, collector_args, load_run_config
-from graph.snapshot import SnapshotError, read_metadata, read_snapshot
+from graph.snapshot import SnapshotError, read_metadata
 from queries.coverage_gate import gate_problems
-from queries.drift import Drift, diff
 from queries.findings import SEVERITY_RANK, Analysis
 from queries.reports import REPORT_FORMATS, write_reports
 from queries.reports.terminal_text import safe
@@ -72,25 +71,13 @@ def _collect(config: RunConfig, folder: Path, log: RunLog) -> None:
         log("collect", f"{name}: collected in {time.monotonic() - started:.1f} s", source=name)
 
 
-def _previous(out: Path) -> tuple[dict[str, Any] | None, Path | None]:
-    """The previous snapshot's metadata and its history file (to compare with), if there is one."""
+def _previous(out: Path) -> dict[str, Any] | None:
+    """The previous snapshot's metadata (for the coverage gate), if there is one."""
     latest = out / SNAPSHOT_NAME
-    if not latest.is_file():
-        return None, None
     try:
-        metadata = read_metadata(latest)
+        return read_metadata(latest) if latest.is_file() else None
     except SnapshotError:
-        return None, None
-    history = out / "history" / f"{metadata.get('snapshot_id')}.json.gz"
-    return metadata, history if history.is_file() else None
-
-
-def _drift(history: Path | None, config: RunConfig, result: ScanResult) -> Drift | None:
-    if history is None:
         return None
-    loaded = read_snapshot(history)
-    old = run_analysis(loaded, config.policy, config.exceptions)
-    return diff(old, result.analysis, loaded[0], result.build.graph)
 
 
 def team_folder(team: str) -> str:
@@ -110,16 +97,15 @@ def write_team_reports(analysis: Analysis, out: Path, formats: tuple[str, ...] =
     return folders
 
 
-def _exit_code(config: RunConfig, analysis: Analysis, drift: Drift | None, coverage: list[str],
-               undelivered: int, log: RunLog) -> int:
+def _exit_code(config: RunConfig, analysis: Analysis, coverage: list[str], undelivered: int, log: RunLog) -> int:
     gate = config.gate
     if coverage:
         return EXIT_COVERAGE
     if gate.fail_on and any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[gate.fail_on] for f in analysis.open_findings):
         log("gate", f"open findings at severity {gate.fail_on} or higher", "error")
         return EXIT_FINDINGS
-    if gate.fail_on_new and drift is not None and drift.new:
-        log("gate", f"{len(drift.new)} new finding(s) since the last run", "error")
+    if gate.fail_on_new and analysis.changes is not None and analysis.changes.new:
+        log("gate", f"{len(analysis.changes.new)} new finding(s) since the last run", "error")
         return EXIT_FINDINGS
     if gate.fail_on_exception_issues and analysis.exception_issues:
         log("gate", f"{len(analysis.exception_issues)} exception(s) need review", "error")
@@ -134,7 +120,7 @@ def execute(config: RunConfig, by_owner: bool, log: RunLog) -> int:
     """The whole run; returns the exit code."""
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
-    previous, history = _previous(out)
+    previous = _previous(out)
     collected = None
     if config.exports is not None:
         folder = config.exports
@@ -160,25 +146,26 @@ def execute(config: RunConfig, by_owner: bool, log: RunLog) -> int:
     coverage = gate_problems(previous, result.analysis.metadata, config.gate.optional_sources)
     for problem in coverage:
         log("coverage", problem, "error")
-    drift = _drift(history, config, result)
-    if drift is not None:
-        log("diff", f"{len(drift.new)} new, {len(drift.resolved)} resolved, {len(drift.not_rechecked)} not "
-                    "re-checked since the last run", new=len(drift.new), resolved=len(drift.resolved))
+    changes = result.analysis.changes
+    if changes is not None:
+        log("diff", f"{len(changes.new)} newly open, {len(changes.resolved)} resolved, {len(changes.not_rechecked)} "
+                    "not re-checked since the last run", new=len(changes.new), resolved=len(changes.resolved),
+            not_rechecked=len(changes.not_rechecked))
     log("reports", f"written into {out}")
     if by_owner:
         teams = write_team_reports(result.analysis, out)
         log("reports", f"{len(teams)} team report set(s) in {out / TEAMS_DIR}", teams=sorted(teams))
-    undelivered = notify(config, result.analysis, drift, log)
-    return _exit_code(config, result.analysis, drift, coverage, undelivered, log)
+    undelivered = notify(config, result.analysis, log)
+    return _exit_code(config, result.analysis, coverage, undelivered, log)
 
 
-def notify(config: RunConfig, analysis: Analysis, drift: Drift | None, log: RunLog) -> int:
+def notify(config: RunConfig, analysis: Analysis, log: RunLog) -> int:
     """Send the configured notifications; return how many were not delivered."""
     if not config.notifications:
         return 0
     from crosspath.run_notices import send_notices  # the notification libraries load only when used
 
-    return send_notices(config, analysis, drift, log)
+    return send_notices(config, analysis, log)
 
 
 def register(main: click.Group) -> None:

@@ -23,7 +23,7 @@ from queries.findings import (
     PathEdge,
     finding_id,
 )
-from queries.lifecycle import carry_lifecycle
+from queries.lifecycle import carry_lifecycle, changes_since
 from queries.owners import OwnerRules, owner_of
 from queries.paths import ADMIN, SCOPE_ADMIN, GapPath, PathEngine
 from queries.policy import Policy
@@ -309,6 +309,7 @@ def analyze(
     }
     used = {t for finding in findings for step in finding.path for t in step.techniques}
     entries = {t: techniques[t].to_dict() for t in sorted(used) if techniques is not None and t in techniques}
+    changes = changes_since(carried, findings, set(unread))
     return Analysis(findings=findings, metadata=metadata, policy=policy.summary(), as_of=iso(as_of), stats=stats,
                     techniques=entries, exception_review=[item.to_dict() for item in review],
-                    carried={APPROVALS: approvals, **lifecycle})
+                    carried={APPROVALS: approvals, **lifecycle}, changes=changes)

@@ -150,6 +150,8 @@ class Analysis:
     exception_review: list[dict[str, Any]] = field(default_factory=list)
     # What the next scan carries on (snapshot metadata: approved fingerprints, first_seen); not a report field.
     carried: dict[str, Any] = field(default_factory=dict)
+    # Since the previous snapshot (queries/lifecycle.py Changes): None on a first scan.
+    changes: Any = None
 
     @property
     def exception_issues(self) -> list[dict[str, Any]]:
@@ -198,4 +200,7 @@ class Analysis:
             "findings": [finding.to_dict() for finding in self.findings],
             "techniques": [self.techniques[t] for t in sorted(self.techniques)],
             "exception_review": self.exception_review,
+            "since_previous": None if self.changes is None else {
+                "new": [f.id for f in self.changes.new], "resolved": self.changes.resolved,
+                "not_rechecked": self.changes.not_rechecked},
         }

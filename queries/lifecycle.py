@@ -10,6 +10,7 @@ previous snapshot every finding is new. The policy's `sla_days` (per severity) m
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from queries.findings import Finding
 FIRST_SEEN = "first_seen"  # carried: {finding id: collection time first seen (this time round)}
 CLOSED = "closed"  # carried: {finding id: collection time it was first gone}
 SOURCES = "sources"  # carried: {finding id: the sources its path crosses}, to tell gone from unseen
+OPEN = "open"  # carried: ids of the findings that were open (not excepted), to tell what a run changed
 
 
 def carry_lifecycle(findings: list[Finding], previous: dict[str, Any], as_of: datetime,
@@ -54,7 +56,32 @@ def carry_lifecycle(findings: list[Finding], previous: dict[str, Any], as_of: da
             first_seen[finding_id], sources[finding_id] = seen_before[finding_id], sorted(crossed)
         else:
             closed[finding_id] = now
-    return {FIRST_SEEN: first_seen, CLOSED: closed, SOURCES: sources}
+    return {FIRST_SEEN: first_seen, CLOSED: closed, SOURCES: sources,
+            OPEN: sorted(finding.id for finding in findings if finding.status == "open")}
+
+
+@dataclass
+class Changes:
+    """What changed since the previous snapshot, as the previous run reported it (its exceptions then):
+    open findings that were not open before, and ones that are no longer open; a finding gone while a
+    source on its path was not completely read is not resolved but not re-checked."""
+
+    new: list[Finding] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    not_rechecked: list[str] = field(default_factory=list)
+
+
+def changes_since(previous: dict[str, Any], findings: list[Finding], unread: set[str]) -> Changes | None:
+    """None without a previous snapshot (or one written before it carried its open findings)."""
+    if not isinstance(previous.get(OPEN), list):
+        return None
+    was_open = set(previous[OPEN])
+    now_open = {finding.id for finding in findings if finding.status == "open"}
+    crossed = previous.get(SOURCES) or {}
+    gone = sorted(was_open - now_open)
+    unseen = [fid for fid in gone if set(crossed.get(fid) or ()) & unread and fid not in {f.id for f in findings}]
+    return Changes(new=[f for f in findings if f.id in now_open - was_open],
+                   resolved=[fid for fid in gone if fid not in unseen], not_rechecked=unseen)
 
 
 def _time(value: Any) -> datetime | None:

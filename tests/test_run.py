@@ -1,0 +1,172 @@
+"""`crosspath run --config`: the scheduled run end to end (docs/scheduling.md).
+
+The sample organisation twice, the second time three months later with one more exception: new, resolved,
+reopened, overdue and per-team output; config errors that name the file and line without repeating a
+secret; and a live AWS source through a moto server over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner
+
+from crosspath.cli import main
+from crosspath.exit_codes import EXIT_FINDINGS
+
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+SVC_CI_DEPLOYER = "CP-9574596654e2"  # AKIA5LUMENCIDEPLOY01, owned by platform-team: excepted in the second run
+APP_BILLING = "CP-c828a8450130"  # excepted by EX-2026-003 until 2026-11-12: open again three months later
+
+
+def _run(config: Path, *args: str) -> tuple[int, list[dict]]:
+    result = CliRunner().invoke(main, ["run", "--config", str(config), "--log", "json", *args])
+    lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    return result.exit_code, lines
+
+
+def _step(lines: list[dict], step: str) -> dict:
+    return next(line for line in lines if line["step"] == step)
+
+
+def _config(folder: Path, exports: Path, exceptions: Path, extra: str = "") -> Path:
+    path = folder / "crosspath.yaml"
+    path.write_text(f"out: out\nexports: {exports}\nexceptions: {exceptions}\nidentities: {SAMPLES / 'identities.yaml'}\n"
+                    + extra)
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("run")
+    first_exports = folder / "first"
+    shutil.copytree(SAMPLES, first_exports)
+    exceptions = folder / "exceptions.yaml"
+    shutil.copyfile(SAMPLES / "exceptions.yaml", exceptions)
+    config = _config(folder, first_exports, exceptions, "gate: {fail_on_new: true}\n")
+    first = _run(config, "--by-owner")
+    first_findings = json.loads((folder / "out" / "findings.json").read_text())
+    # Three months later: the same organisation, one more exception (for svc-ci-deployer's key).
+    later = folder / "later"
+    shutil.copytree(SAMPLES, later)
+    manifest = json.loads((later / "manifest.json").read_text())
+    manifest["collected_at"] = "2027-01-30T00:00:00Z"
+    (later / "manifest.json").write_text(json.dumps(manifest))
+    exceptions.write_text(exceptions.read_text() + f"""  - id: EX-2027-001
+    finding: {SVC_CI_DEPLOYER}
+    owner: platform-team
+    justification: Replaced by GitHub OIDC in CHG-1300; the key is deleted after the cut-over.
+    expires: 2027-03-01
+""")
+    config = _config(folder, later, exceptions, "gate: {fail_on_new: true}\n")
+    second = _run(config, "--by-owner")
+    return {"folder": folder, "first": first, "second": second, "first_findings": first_findings,
+            "second_findings": json.loads((folder / "out" / "findings.json").read_text())}
+
+
+def test_a_first_run_scans_reports_and_passes_the_new_findings_gate(two_runs):
+    code, lines = two_runs["first"]
+    assert code == 0, lines
+    scan = _step(lines, "scan")
+    assert scan["status"] == "ok" and scan["new"] == scan["open"] == two_runs["first_findings"]["summary"]["open"]
+    assert not any(line["step"] == "diff" for line in lines)  # nothing to compare with yet
+    assert _step(lines, "done")["exit_code"] == 0
+
+
+def test_the_second_run_says_what_is_new_resolved_and_overdue(two_runs):
+    code, lines = two_runs["second"]
+    document = two_runs["second_findings"]
+    assert code == EXIT_FINDINGS  # fail_on_new: three months on, young keys have grown old
+    diff = _step(lines, "diff")
+    new = {f["id"] for f in document["findings"] if f["status"] == "open" and f["new"]}
+    assert diff["resolved"] == 1 and diff["new"] == len(new) + 1  # + app_billing, open again (not new to the id)
+    assert APP_BILLING not in new
+    billing = next(f for f in document["findings"] if f["id"] == APP_BILLING)
+    assert billing["status"] == "open" and billing["days_open"] == 90 and billing["overdue"]
+    resolved = next(f for f in document["findings"] if f["id"] == SVC_CI_DEPLOYER)
+    assert resolved["status"] == "excepted"
+    assert document["summary"]["overdue"] == sum(f["overdue"] for f in document["findings"] if f["status"] == "open")
+    assert document["summary"]["overdue"] > 0
+    assert "overdue (due 2026-12-01)" in (two_runs["folder"] / "out" / "report.md").read_text()
+
+
+def test_by_owner_writes_each_teams_own_findings(two_runs):
+    teams = two_runs["folder"] / "out" / "teams"
+    document = two_runs["second_findings"]
+    for folder in teams.iterdir():
+        owners = {f["owner"] for f in json.loads((folder / "findings.json").read_text())["findings"]}
+        assert len(owners) == 1 and folder.name in {o.replace("@", "-") for o in owners}, folder
+    platform = json.loads((teams / "platform-team" / "findings.json").read_text())
+    assert {f["id"] for f in platform["findings"]} == {f["id"] for f in document["findings"]
+                                                        if f["owner"] == "platform-team"}
+    assert (teams / "unowned" / "report.md").is_file()
+
+
+def test_an_inline_webhook_address_is_refused_without_repeating_it(tmp_path):
+    config = tmp_path / "crosspath.yaml"
+    config.write_text(f"out: out\nexports: {SAMPLES}\nnotifications:\n  - kind: slack\n"
+                      "    url: https://hooks.slack.com/services/T000/B000/SECRETTOKEN\n")
+    result = CliRunner().invoke(main, ["run", "--config", str(config), "--log", "text"])
+    assert result.exit_code == 1
+    assert f"{config}: line 5: notification #1 (slack): field 'url' is a secret" in result.output
+    assert "SECRETTOKEN" not in result.output
+
+
+def test_exports_and_sources_together_are_an_error(tmp_path):
+    config = tmp_path / "crosspath.yaml"
+    config.write_text(f"out: out\nexports: {SAMPLES}\nsources: {{aws: {{profile: x}}}}\n")
+    result = CliRunner().invoke(main, ["run", "--config", str(config), "--log", "text"])
+    assert result.exit_code == 1 and "give either exports" in result.output
+
+
+# --- a live source: AWS through a moto server --------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def moto_aws(monkeypatch):
+    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                       ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_SESSION_TOKEN", "testing"),
+                       ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")):
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    from collectors.aws import live
+
+    # moto implements neither App Runner nor AgentCore (tests/collectors/test_aws_live.py says the same)
+    monkeypatch.setattr(live, "_WORKLOAD_READERS", [(kind, reader) for kind, reader in live._WORKLOAD_READERS
+                                                    if kind not in ("apprunner-service", "code-interpreter")])
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1")
+    iam.create_user(UserName="bob")
+    iam.create_login_profile(UserName="bob", Password="Not-A-Real-Pass-2!")
+    iam.attach_user_policy(UserName="bob", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    yield endpoint
+    server.stop()
+
+
+def test_a_run_collects_a_live_aws_account(moto_aws, tmp_path):
+    config = tmp_path / "crosspath.yaml"
+    config.write_text(f"out: out\nsources:\n  aws: {{endpoint_url: '{moto_aws}', region: [us-east-1]}}\n"
+                      "gate: {fail_on: critical}\n")
+    code, lines = _run(config)
+    assert _step(lines, "collect")["status"] == "ok", lines
+    document = json.loads((tmp_path / "out" / "findings.json").read_text())
+    assert document["snapshot"]["coverage"]["aws"]["status"] in ("complete", "partial")
+    bob = [f for f in document["findings"] if f["entry"]["name"].endswith("(bob)")]
+    assert bob and bob[0]["gap_types"] == ["NO_MFA"] and bob[0]["severity"] == "critical"
+    assert code == EXIT_FINDINGS  # fail_on critical
+    assert (tmp_path / "out" / "exports" / "aws").is_dir()  # the last run's exports are kept beside OUT
