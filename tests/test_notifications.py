@@ -20,10 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
-aiosmtpd_smtp = pytest.importorskip("aiosmtpd.smtp")
-x509 = pytest.importorskip("cryptography.x509")
+from aiosmtpd.controller import Controller  # dev dependencies: a missing one fails the import, never a skip
+from aiosmtpd.smtp import AuthResult
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -156,14 +155,14 @@ def _smtp_server(certificate: tuple[Path, Path] | None, cafile: Path) -> Iterato
         login = auth_data.login.decode()
         password = auth_data.password.decode()
         server.logins.append((login, password))
-        return aiosmtpd_smtp.AuthResult(success=password == SMTP_PASSWORD)
+        return AuthResult(success=password == SMTP_PASSWORD)
 
     options: dict = {"authenticator": authenticator, "auth_require_tls": True}
     if certificate is not None:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(*certificate)
         options.update(tls_context=tls, require_starttls=True)
-    controller = aiosmtpd_controller.Controller(Handler(), hostname="127.0.0.1", port=server.port, **options)
+    controller = Controller(Handler(), hostname="127.0.0.1", port=server.port, **options)
     controller.start()
     try:
         yield server
