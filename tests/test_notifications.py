@@ -505,3 +505,29 @@ def test_notice_from_finding() -> None:
     assert NoticeFinding.from_finding(finding, team="platform", days_open=4) == NoticeFinding(
         "CP-123456789abc", "high", "t", "x", None, "platform", 4)
     assert NoticeCounts().to_dict() == {"open": 0, "new": 0, "reopened": 0, "overdue": 0, "excepted": 0}
+
+
+def test_the_documented_signature_check_accepts_a_real_request_and_refuses_a_changed_one(
+        http_server: RecordingServer) -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "notifications.md").read_text()
+    example = doc.split("<!-- signature-example:", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(example, "docs/notifications.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    check = namespace["verify_crosspath_request"]
+    deliver([WebhookChannel(url=http_server.base + "/signed", secret=WEBHOOK_SECRET)], make_notice(), **FAST)
+    [request] = http_server.to("/signed")
+    assert check(WEBHOOK_SECRET, request.body, request.headers)["counts"]["open"] == 12
+    with pytest.raises(ValueError, match="bad signature"):
+        check(WEBHOOK_SECRET, request.body.replace(b'"open":12', b'"open":13'), request.headers)
+    with pytest.raises(ValueError, match="bad signature"):
+        check("another secret", request.body, request.headers)
+    with pytest.raises(ValueError, match="too old"):
+        check(WEBHOOK_SECRET, request.body, request.headers, max_age=-1)
+
+
+def test_scrubbing_removes_url_credentials_but_keeps_plain_words() -> None:
+    from crosspath.notify.redaction import scrub, url_secrets
+
+    url = "https://hooks.slack.com/services/T0AB12CD/B0EF34GH/abcdefghijklmnopqrstuvwx"
+    text = scrub(f"POST {url} failed; token abcdefghijklmnopqrstuvwx for T0AB12CD; no such services", url_secrets(url))
+    assert text == "POST *** failed; token *** for ***; no such services"

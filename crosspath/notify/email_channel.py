@@ -111,7 +111,7 @@ class EmailChannel(Channel):
 
     def message(self, notice: Notice) -> EmailMessage:
         message = EmailMessage()
-        message["Subject"] = headline(notice)
+        message["Subject"] = " ".join(headline(notice).split())  # one line, whatever the title holds
         message["From"] = self.sender
         message["To"] = ", ".join(self.to)
         message["Date"] = formatdate(localtime=False, usegmt=True)

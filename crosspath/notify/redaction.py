@@ -31,13 +31,19 @@ def url_secrets(url: str) -> list[str]:
     found = [url]
     if parts.path not in ("", "/"):
         found.append(parts.path)
-        found.extend(segment for segment in parts.path.split("/") if len(segment) >= 6)
+        found.extend(segment for segment in parts.path.split("/") if _token_like(segment))
     if parts.query:
         found.append(parts.query)
-        found.extend(value for pair in parts.query.split("&") for value in pair.split("=")[1:] if len(value) >= 6)
+        found.extend(value for pair in parts.query.split("&") for value in pair.split("=")[1:] if _token_like(value))
     if parts.password:
         found.append(parts.password)
     return found
+
+
+def _token_like(part: str) -> bool:
+    """A path segment or query value that may be (part of) a credential: long, or mixing letters and digits
+    (`T0AB12CD`, a signature), not a plain word such as `services` or `triggers`."""
+    return len(part) >= 16 or (len(part) >= 6 and not part.isalpha())
 
 
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
