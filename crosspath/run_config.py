@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from collectors import SOURCES
+from crosspath.notify.channel_config import KEYS, REQUIRED
 from queries.findings import SEVERITIES
 from queries.yaml_files import ConfigError, Document, read_document
 
@@ -32,9 +33,10 @@ def _secret(label: str) -> dict[str, Any]:
 
 _CHANNEL_FIELDS = {
     "kind": {"enum": ["slack", "teams", "webhook", "email"]},
-    "name": _TEXT,
     "teams": _LIST,  # only findings owned by these teams
     "always": {"type": "boolean"},  # send even when nothing is new, reopened or overdue
+    "max_findings": {"type": "integer", "minimum": 1},  # per section of the message
+    "timeout": {"type": "number", "exclusiveMinimum": 0},  # seconds per attempt
     "url": {"anyOf": [{"type": "string", "pattern": "^https?://"}, _REF],
             "x-message": "field 'url' is {env: NAME}, {file: PATH} or, for kind webhook only, an http(s) address",
             "x-fix": "a Slack or Teams webhook address holds its token: write url: {env: NAME}"},
@@ -45,13 +47,7 @@ _CHANNEL_FIELDS = {
     "to": {"type": "array", "minItems": 1, "items": _TEXT},
     "username": {"anyOf": [_TEXT, _REF], "x-message": "field 'username' is text or {env: NAME}"},
     "password": _secret("password"),
-}
-# What each kind takes (besides kind, name, teams and always), and what it needs.
-CHANNEL_FIELDS = {
-    "slack": ({"url"}, {"url"}),
-    "teams": ({"url"}, {"url"}),
-    "webhook": ({"url", "secret"}, {"url"}),
-    "email": ({"host", "port", "from", "to", "username", "password"}, {"host", "from", "to"}),
+    "cafile": _TEXT,  # email: a CA bundle to trust for the SMTP server's certificate
 }
 _SECRET_URLS = {"slack", "teams"}
 
@@ -143,12 +139,12 @@ def _check_channel(document: Document, index: int, item: dict[str, Any]) -> None
     """What the schema cannot say per kind: the fields a kind takes and needs; a Slack or Teams address
     (which carries its token) only by reference. Messages never repeat a value (it may be a secret)."""
     kind, where = item["kind"], ("notifications", index)
-    takes, needs = CHANNEL_FIELDS[kind]
-    other = sorted(set(item) - takes - {"kind", "name", "teams", "always"})
+    takes = KEYS[kind]
+    other = sorted(set(item) - takes)
     if other:
         raise document.error((*where, other[0]), f"notification #{index + 1} ({kind}) does not take "
                              f"{', '.join(other)}", f"a {kind} notification takes {', '.join(sorted(takes))}")
-    missing = sorted(needs - set(item))
+    missing = sorted(REQUIRED[kind] - set(item))
     if missing:
         raise document.error(where, f"notification #{index + 1} ({kind}) needs {', '.join(missing)}",
                              "docs/notifications.md shows each kind's fields")

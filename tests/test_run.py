@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -17,7 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from crosspath.cli import main
-from crosspath.exit_codes import EXIT_FINDINGS
+from crosspath.exit_codes import EXIT_FINDINGS, EXIT_NOTIFICATIONS
+from crosspath.notify import sign
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 SVC_CI_DEPLOYER = "CP-9574596654e2"  # AKIA5LUMENCIDEPLOY01, owned by platform-team: excepted in the second run
@@ -170,3 +173,61 @@ def test_a_run_collects_a_live_aws_account(moto_aws, tmp_path):
     assert bob and bob[0]["gap_types"] == ["NO_MFA"] and bob[0]["severity"] == "critical"
     assert code == EXIT_FINDINGS  # fail_on critical
     assert (tmp_path / "out" / "exports" / "aws").is_dir()  # the last run's exports are kept beside OUT
+
+
+# --- notifications from a run ------------------------------------------------------------------------------
+
+class _Hook(BaseHTTPRequestHandler):
+    status = 200
+    received: list[tuple[dict, bytes]] = []
+
+    def do_POST(self):  # noqa: N802 - the http.server name
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append((dict(self.headers), body))
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
+@pytest.fixture
+def hook():
+    handler = type("Hook", (_Hook,), {"received": [], "status": 200})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield handler, f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+
+
+def test_a_run_notifies_a_signed_webhook_with_the_new_findings(hook, tmp_path, monkeypatch):
+    handler, url = hook
+    monkeypatch.setenv("HOOK_SECRET", "s3cret-for-tests")
+    config = _config(tmp_path, SAMPLES, SAMPLES / "exceptions.yaml",
+                     f"report_url: https://reports.example.com/crosspath/\nnotifications:\n"
+                     f"  - kind: webhook\n    url: {url}\n    secret: {{env: HOOK_SECRET}}\n")
+    code, lines = _run(config)
+    assert code == 0, lines
+    (headers, body), = handler.received
+    assert headers["X-Crosspath-Signature"] == sign("s3cret-for-tests", body)
+    notice = json.loads(body)
+    document = json.loads((tmp_path / "out" / "findings.json").read_text())
+    assert notice["counts"]["open"] == document["summary"]["open"]
+    assert {f["id"] for f in notice["new"]} == {f["id"] for f in document["findings"] if f["status"] == "open"}
+    assert notice["report_url"] == "https://reports.example.com/crosspath/report.html"
+    assert "s3cret-for-tests" not in json.dumps(lines)
+    assert _step(lines, "notify")["status"] == "ok"
+
+
+@pytest.mark.parametrize(("flag", "expected"), [("false", 0), ("true", EXIT_NOTIFICATIONS)])
+def test_an_undelivered_notice_is_logged_and_fails_the_run_only_when_asked(hook, tmp_path, flag, expected):
+    handler, url = hook
+    handler.status = 400  # refused: not retried
+    config = _config(tmp_path, SAMPLES, SAMPLES / "exceptions.yaml",
+                     f"notifications:\n  - kind: webhook\n    url: {url}\n"
+                     f"gate: {{fail_on_notification_errors: {flag}}}\n")
+    code, lines = _run(config)
+    assert code == expected
+    failed = _step(lines, "notify")
+    assert failed["status"] == "error" and "not delivered" in failed["message"]
