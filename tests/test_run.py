@@ -13,6 +13,7 @@ import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import boto3
 import pytest
@@ -179,9 +180,9 @@ def test_a_run_collects_a_live_aws_account(moto_aws, tmp_path):
 
 class _Hook(BaseHTTPRequestHandler):
     status = 200
-    received: list[tuple[dict, bytes]] = []
+    received: ClassVar[list[tuple[dict, bytes]]] = []
 
-    def do_POST(self):  # noqa: N802 - the http.server name
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((dict(self.headers), body))
         self.send_response(type(self).status)
