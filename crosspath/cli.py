@@ -243,8 +243,9 @@ def report_command(snapshot_path: Path, out_dir: Path, policy: Path | None, exce
 @_exceptions_option
 @click.option("--json", "as_json", is_flag=True, help="Print the drift as JSON.")
 @click.option("--fail-on-new", is_flag=True, help=f"Exit {EXIT_FINDINGS} when there are new findings.")
+@click.option("--quiet", is_flag=True, help="Print nothing; just the exit code.")
 def diff_command(old: Path, new: Path, policy: Path | None, exceptions: Path | None, as_json: bool,
-                 fail_on_new: bool) -> None:
+                 fail_on_new: bool, quiet: bool) -> None:
     """New and resolved findings (and graph changes) between two snapshots, under one policy."""
     old_loaded, new_loaded = _load(old), _load(new)
     try:
@@ -253,7 +254,9 @@ def diff_command(old: Path, new: Path, policy: Path | None, exceptions: Path | N
     except ConfigError as exc:
         raise click.ClickException(safe(exc, multiline=True)) from exc
     drift = diff(old_analysis, new_analysis, old_loaded[0], new_loaded[0])
-    if as_json:
+    if quiet:
+        pass
+    elif as_json:
         click.echo(json.dumps(drift.to_dict(), indent=2))
     else:
         stdout.print(f"[bold]{len(drift.new)} new[/], [bold]{len(drift.resolved)} resolved[/], "

@@ -77,6 +77,8 @@ def test_a_first_demo_leaves_a_week_of_history_for_drift_and_the_trend(tmp_path,
             == {"entra:a1000000-0000-4000-8000-000000000001"})
     diff = CliRunner().invoke(main, ["diff", str(history[0]), str(history[1])])
     assert "dana" in diff.output.lower(), diff.output
+    quiet = CliRunner().invoke(main, ["diff", str(history[0]), str(history[1]), "--quiet", "--fail-on-new"])
+    assert (quiet.exit_code, quiet.output) == (3, "")  # new since a week earlier; nothing printed
     assert CliRunner().invoke(main, ["demo"]).exit_code == 0  # a second demo adds its own scan, no second week
     assert len(list((tmp_path / "crosspath-out" / "history").glob("*.json.gz"))) == 3
 
