@@ -22,7 +22,8 @@ SORTS = {
 }
 SHOWN_COLUMNS = [
     "rank", "severity", "gaps", "status", "entry", "entry_kind", "entry_mfa", "key_age_days",
-    "target", "target_environment", "level", "targets", "hops", "providers", "exception", "id",
+    "target", "target_environment", "level", "targets", "hops", "providers", "owner", "days_open", "overdue",
+    "exception", "id",
 ]
 
 
@@ -62,6 +63,9 @@ def findings_frame(analysis: Analysis) -> pd.DataFrame:
             "hops": finding.hops,
             "providers": " → ".join(finding.providers),
             "provider_set": frozenset(finding.providers),
+            "owner": finding.owner,
+            "days_open": finding.days_open,
+            "overdue": finding.overdue,
             "exception": finding.exception.id if finding.exception else "",
             "exception_status": exception_status(finding),
             "title": finding.title,

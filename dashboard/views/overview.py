@@ -1,4 +1,4 @@
-"""Overview: what must I fix first? Counts, coverage per source, the top 10, the trend."""
+"""Overview: what must I fix first? Counts, the top 10, coverage, owners and overdue per team, the trend."""
 
 from __future__ import annotations
 
@@ -51,6 +51,20 @@ def _coverage(ctx: Context) -> None:
             st.text("\n".join(errors))
 
 
+def _owners(summary: dict) -> None:
+    st.subheader("Owners: open and overdue findings per team")
+    rows = [{"team": team, "open": count, "overdue": summary["overdue_by_owner"].get(team, 0)}
+            for team, count in summary["by_owner"].items()]
+    if not rows:
+        st.success("No open findings to own.")
+        return
+    frame = pd.DataFrame(rows).sort_values(["overdue", "open", "team"], ascending=[False, False, True])
+    st.dataframe(frame, hide_index=True, width="stretch", key="owners_table")
+    if summary["unowned"]:
+        st.caption(f"{summary['unowned']} open finding(s) have no owner: nobody is asked to fix them. Add owner or "
+                   "team tags to the identities, or owners rules to the policy (docs/owners.md).")
+
+
 def _trend(ctx: Context) -> None:
     st.subheader("Trend across snapshots")
     history = ctx.snapshots[:TREND_SNAPSHOTS]
@@ -86,6 +100,11 @@ def render(ctx: Context) -> None:
     columns[3].metric("Excepted", summary["excepted"])
     columns[4].metric("MFA unknown", summary["mfa_unknown"])
     columns[5].metric("Privileged targets", ctx.analysis.stats.get("privileged_targets", 0))
+    columns = st.columns(4)
+    columns[0].metric("New since the last scan", summary["new"])
+    columns[1].metric("Reopened", summary["reopened"])
+    columns[2].metric("Overdue", summary["overdue"])
+    columns[3].metric("Unowned", summary["unowned"])
     left, middle, right = st.columns(3)
     with left:
         _counts("By gap type", {gap: summary["by_gap_type"][gap] for gap in GAP_TYPES}, "gap type")
@@ -102,5 +121,6 @@ def render(ctx: Context) -> None:
         st.dataframe(top[["rank", "severity", "gaps", "title", "hops", "targets", "id"]], hide_index=True,
                      width="stretch")
     _coverage(ctx)
+    _owners(summary)
     _trend(ctx)
 

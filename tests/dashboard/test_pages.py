@@ -41,8 +41,11 @@ def test_overview_counts_coverage_and_trend(app_env: SampleOut) -> None:
     assert metrics["Open findings"] == str(summary["open"])
     assert metrics["Critical"] == str(summary["by_severity"]["critical"])
     assert metrics["Excepted"] == str(summary["excepted"]) == "2"  # EX-2026-001 and EX-2026-003 in force
-    top, coverage = app.dataframe[0].value, app.dataframe[1].value
+    top, coverage, owners = (frame.value for frame in app.dataframe[:3])
     assert len(top) == 10 and set(top["severity"]) <= {"critical", "high"}
+    assert dict(zip(owners["team"], owners["open"], strict=True)) == summary["by_owner"]
+    assert metrics["Unowned"] == str(summary["unowned"]) and summary["unowned"] > 0
+    assert any("have no owner" in caption.value for caption in app.caption)
     assert list(coverage["source"]) == ["aws", "databases", "entra", "gcp", "kubernetes"]
     assert set(coverage["status"]) == {"complete"}
     assert len(app.get("vega_lite_chart")) == 4  # three bar charts and the trend
