@@ -103,6 +103,32 @@ def test_the_reader_matches_kubectl_kustomize_where_kubectl_exists(rendered):
     assert sorted(yaml.safe_load_all(built.stdout), key=key) == sorted(rendered, key=key)
 
 
+@pytest.mark.parametrize("patch, annotation", [
+    ("irsa", "eks.amazonaws.com/role-arn"),
+    ("gke-workload-identity", "iam.gke.io/gcp-service-account"),
+    ("azure-workload-identity", "azure.workload.identity/client-id"),
+])
+def test_each_documented_identity_patch_builds_with_kustomize(patch, annotation, tmp_path):
+    """The commented `patches:` lines of kustomization.yaml, uncommented one at a time, build with real
+    kustomize and annotate the ServiceAccount (and, for Azure, label the CronJob's pod)."""
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        pytest.skip("kubectl absent: kustomize patches are not built")
+    folder = tmp_path / "kubernetes"
+    shutil.copytree(KUSTOMIZE_DIR, folder)
+    text = (folder / "kustomization.yaml").read_text()
+    line = next(x for x in text.splitlines() if f"patches/{patch}.yaml" in x)
+    text = text.replace("# patches:", "patches:").replace(line, line.replace("#   - path:", "  - path:"))
+    (folder / "kustomization.yaml").write_text(text)
+    built = subprocess.run([kubectl, "kustomize", str(folder)], check=False, capture_output=True, text=True,
+                           timeout=60)
+    assert built.returncode == 0, built.stderr
+    objects = list(yaml.safe_load_all(built.stdout))
+    assert annotation in _by_kind(objects, "ServiceAccount")["metadata"]["annotations"]
+    pod_labels = _by_kind(objects, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert (pod_labels.get("azure.workload.identity/use") == "true") == (patch == "azure-workload-identity")
+
+
 # --- static checks of the manifests --------------------------------------------------------------------
 
 
