@@ -211,7 +211,7 @@ def finding_view(rank: int, finding: Finding) -> FindingView:
         providers=" → ".join(finding.providers),
         steps=[edge_text(edge) for edge in finding.path],
         exception=exception_note(finding),
-        owner=f"{finding.owner} ({finding.owner_source})" if finding.owner_source else finding.owner,
+        owner=f"{finding.owner} ({finding.owner_source})" if finding.owner != "unowned" else finding.owner,
         open_for=open_for(finding),
     )
 
