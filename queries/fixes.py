@@ -1,0 +1,384 @@
+"""Top fixes (issue 18): the few single changes that close the most open findings, each verified.
+
+A candidate change comes from the paths of the open findings, never from the whole graph:
+
+- remove one edge on a path: a membership (`MEMBER_OF`), a trust / assume / impersonation / federation
+  edge, or a grant (`HAS_PERMISSION`, a `CAN_GRANT` on a resource, the `CAN_GRANT` behind a composed
+  admin step);
+- enforce MFA on one entry (a person's interactive sign-in, or a human's credential sign-in) or on one
+  assume / federation edge (`mfa_required` true);
+- delete one long-lived non-human key (when it is unused: no `last_used`, or older than the policy's
+  maximum key age), else rotate it to a short-lived credential (the key node leaves the graph either way).
+
+Every count is verified: the change is applied to a working copy of the graph, the path engine runs
+again (`PathEngine(graph, policy).gap_paths()`), and the open findings whose entry no longer has any gap
+path are the ones it closes (a finding that only loses targets is not closed). Excepted findings are
+never counted. The picks are greedy: after the best change is applied, the next pick counts only what
+is still open, on the changed graph.
+
+Each pick verifies candidates in order of an upper bound (how many still-open findings' current paths
+the change touches; a change off a finding's shortest path leaves that path standing) and stops as soon
+as no unverified candidate can beat the best verified one. Ties go to the smaller change (MFA on one
+edge or entry, or one membership, before a trust, a key and last a grant), then to the candidate id.
+`max_candidates` bounds the verifications per pick; when it cuts candidates that could still have won,
+the fix says so (`unverified_candidates`), never silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import networkx as nx
+
+from graph.times import parse_time
+from queries.findings import finding_id
+from queries.paths import GapPath, PathEngine
+from queries.policy import Policy
+
+DEFAULT_TOP = 5
+DEFAULT_MAX_CANDIDATES = 200  # verifications per pick
+
+REMOVE_MEMBERSHIP = "remove_membership"
+REMOVE_TRUST = "remove_trust"
+REMOVE_GRANT = "remove_grant"
+ENFORCE_MFA_ENTRY = "enforce_mfa_entry"
+ENFORCE_MFA_EDGE = "enforce_mfa_edge"
+DELETE_KEY = "delete_key"
+ROTATE_KEY = "rotate_key"
+KINDS = (ENFORCE_MFA_EDGE, ENFORCE_MFA_ENTRY, REMOVE_MEMBERSHIP, REMOVE_TRUST, DELETE_KEY, ROTATE_KEY,
+         REMOVE_GRANT)
+# The size of a change, for ties: MFA on one edge or entry, or one membership, is the smallest.
+SIZE = {ENFORCE_MFA_EDGE: 0, ENFORCE_MFA_ENTRY: 0, REMOVE_MEMBERSHIP: 0, REMOVE_TRUST: 1, DELETE_KEY: 1,
+        ROTATE_KEY: 1, REMOVE_GRANT: 2}
+
+_MFA_EDGE_KINDS = ("CAN_ASSUME", "FEDERATES_TO")  # an assume or a federated sign-in can demand a second factor
+_TRUST_TEXT = {
+    "CAN_ASSUME": "the trust letting {s} assume {t}",
+    "CAN_IMPERSONATE": "{s}'s right to impersonate {t}",
+    "CAN_CREATE_CREDENTIAL": "{s}'s right to create credentials for {t}",
+    "CAN_RUN_AS": "{s}'s right to run as {t}",
+    "FEDERATES_TO": "the federation trust from {s} to {t}",
+    "CAN_READ_SECRET": "{s}'s right to read the secret {t}",
+    "CAN_GRANT": "{s}'s right to grant itself {t}",
+}
+
+EdgeKey = tuple[str, str, Any]  # (source, target, MultiDiGraph key)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One candidate: what it touches in the graph, and how to say it."""
+
+    kind: str
+    description: str
+    edges: tuple[EdgeKey, ...] = ()
+    nodes: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        touched = [f"{s}>{t}#{k}" for s, t, k in self.edges] + list(self.nodes)
+        return f"{self.kind}:{'|'.join(touched)}"
+
+    @property
+    def order(self) -> tuple[int, str]:
+        return SIZE[self.kind], self.id
+
+
+@dataclass
+class FixSearch:
+    """The picks, and what the search did to find them."""
+
+    fixes: list[dict[str, Any]] = field(default_factory=list)
+    open_before: int = 0
+    candidates: int = 0  # distinct candidates derived over every pick
+    verified: int = 0  # path-engine reruns for candidates
+    engine_runs: int = 0  # every path-engine run, the first one included
+    cut: list[str] = field(default_factory=list)  # one sentence per pick the bound cut
+
+
+def _name(graph: nx.MultiDiGraph, node_id: str) -> str:
+    data = graph.nodes[node_id] if node_id in graph else {}
+    return str(data.get("name") or node_id)
+
+
+def _edge_ref(graph: nx.MultiDiGraph, edge: EdgeKey) -> dict[str, Any]:
+    source, target, key = edge
+    data = graph[source][target][key]
+    return {"source": source, "target": target, "kind": data.get("kind"), "via": data.get("via", "")}
+
+
+class _Candidates:
+    """Candidates on the current paths of the still-open findings, and which findings each path touches."""
+
+    def __init__(self, graph: nx.MultiDiGraph, policy: Policy, as_of: datetime | None):
+        self.graph = graph
+        self.policy = policy
+        self.as_of = as_of
+        self.changes: dict[str, Change] = {}
+        self.on_paths: dict[Any, set[str]] = {}  # a graph edge key or node id -> findings whose path holds it
+
+    def _graph_edges(self, source: str, target: str, data: dict[str, Any]) -> list[EdgeKey]:
+        """The graph edges behind one path step: itself, or what a derived access step stands on."""
+        between = self.graph.get_edge_data(source, target) or {}
+        same = [(source, target, key) for key, stored in between.items() if stored is data]
+        if same:
+            return same
+        if data.get("composed"):  # admin by composition: the permission-write grants on its target
+            grant_target, scope = data.get("grant_target"), target
+            return sorted((holder, grant_target, key)
+                          for holder, _, key, stored in self.graph.in_edges(grant_target, keys=True, data=True)
+                          if stored.get("kind") == "CAN_GRANT" and stored.get("grant_scope") == scope)
+        if data.get("granted_by") == "CAN_GRANT":  # can grant any role on a scope
+            return [(source, target, key) for key, stored in between.items() if stored.get("kind") == "CAN_GRANT"]
+        return []
+
+    def _edge_change(self, edge: EdgeKey) -> Change | None:
+        source, target, _ = edge
+        data = self.graph.edges[edge]
+        kind = data.get("kind")
+        s, t = _name(self.graph, source), _name(self.graph, target)
+        via = f" ({data['via']})" if data.get("via") else ""
+        if kind == "MEMBER_OF":
+            return Change(REMOVE_MEMBERSHIP, f"remove {s} from group {t}", (edge,))
+        if kind == "HAS_PERMISSION":
+            return Change(REMOVE_GRANT, f"remove the grant {data.get('level')} on {t} from {s}{via}", (edge,))
+        if kind == "CAN_GRANT" and (data.get("grant_scope") or self.graph.nodes[target].get("family") == "Resource"):
+            what = f"change the permissions of {t}" if data.get("grant_scope") else f"grant any role on {t}"
+            return Change(REMOVE_GRANT, f"remove the grant letting {s} {what}{via}", (edge,))
+        if kind in _TRUST_TEXT:
+            return Change(REMOVE_TRUST, "remove " + _TRUST_TEXT[kind].format(s=s, t=t) + via, (edge,))
+        return None  # AUTHENTICATES: the key and MFA changes cover the entry
+
+    def _mfa_edge_change(self, edge: EdgeKey) -> Change | None:
+        data = self.graph.edges[edge]
+        if data.get("kind") not in _MFA_EDGE_KINDS or data.get("mfa_required") is True:
+            return None
+        s, t = _name(self.graph, edge[0]), _name(self.graph, edge[1])
+        verb = "assume" if data["kind"] == "CAN_ASSUME" else "federate into"
+        return Change(ENFORCE_MFA_EDGE, f"require MFA for {s} to {verb} {t} (e.g. aws:MultiFactorAuthPresent)",
+                      (edge,))
+
+    def _entry_changes(self, gap: GapPath, engine: PathEngine) -> Iterable[Change]:
+        entry = gap.entry
+        node_id = engine.ids[entry.node]
+        if gap.no_mfa and entry.human and not entry.members_unknown:
+            identity = _name(self.graph, engine.ids[entry.identity])
+            if entry.is_credential:
+                auths = tuple(sorted((node_id, target, key)
+                                     for _, target, key, data in self.graph.out_edges(node_id, keys=True, data=True)
+                                     if data.get("kind") == "AUTHENTICATES"))
+                yield Change(ENFORCE_MFA_ENTRY, f"enforce MFA on {identity}'s sign-in with "
+                             f"{_name(self.graph, node_id)}", auths)
+            else:
+                yield Change(ENFORCE_MFA_ENTRY, f"enforce MFA on {identity}'s sign-in", (), (node_id,))
+        if gap.long_lived and entry.is_credential:
+            data = self.graph.nodes[node_id]
+            owner = _name(self.graph, engine.ids[entry.identity])
+            last = parse_time(data.get("last_used"))
+            unused = last is None or (self.as_of is not None
+                                      and (self.as_of - last).days > self.policy.max_key_age_days)
+            if unused:
+                when = "never used" if last is None else f"last used {data['last_used']}"
+                yield Change(DELETE_KEY, f"delete key {data.get('name', node_id)} of {owner} (unused: {when})",
+                             (), (node_id,))
+            else:
+                yield Change(ROTATE_KEY, f"rotate key {data.get('name', node_id)} of {owner} to a short-lived "
+                             "credential", (), (node_id,))
+
+    def collect(self, gaps: dict[str, GapPath], engine: PathEngine) -> None:
+        for fid, gap in gaps.items():
+            for change in self._entry_changes(gap, engine):
+                self.changes.setdefault(change.id, change)
+            self.on_paths.setdefault(engine.ids[gap.entry.node], set()).add(fid)
+            for source, target, data in gap.edges:
+                for node_id in (source, target):
+                    self.on_paths.setdefault(node_id, set()).add(fid)
+                for edge in self._graph_edges(source, target, data):
+                    self.on_paths.setdefault(edge, set()).add(fid)
+                    for change in (self._edge_change(edge), self._mfa_edge_change(edge)):
+                        if change is not None:
+                            self.changes.setdefault(change.id, change)
+
+    def touched(self, change: Change) -> set[str]:
+        """The findings whose current path holds an edge or node the change touches: no other can close
+        (a change off a finding's shortest path leaves that path standing)."""
+        found: set[str] = set()
+        for element in (*change.edges, *change.nodes):
+            found |= self.on_paths.get(element, set())
+        return found
+
+
+def _apply(graph: nx.MultiDiGraph, change: Change) -> Callable[[], None]:
+    """Apply the change in place; return what undoes it."""
+    undo: list[Callable[[], None]] = []
+    if change.kind in (REMOVE_MEMBERSHIP, REMOVE_TRUST, REMOVE_GRANT):
+        for source, target, key in change.edges:
+            data = graph[source][target][key]
+            graph.remove_edge(source, target, key)
+            undo.append(lambda s=source, t=target, k=key, d=data: graph.add_edge(s, t, key=k, **d))
+    elif change.kind in (ENFORCE_MFA_ENTRY, ENFORCE_MFA_EDGE):
+        for edge in change.edges:
+            data = graph.edges[edge]
+            name = "mfa" if data.get("kind") == "AUTHENTICATES" else "mfa_required"
+            undo.append(_setter(data, name, True))
+        for node_id in change.nodes:
+            undo.append(_setter(graph.nodes[node_id], "mfa", True))
+    else:  # DELETE_KEY, ROTATE_KEY: the credential leaves the graph
+        for node_id in change.nodes:
+            attrs = dict(graph.nodes[node_id])
+            edges = ([(s, t, k, d) for s, t, k, d in graph.in_edges(node_id, keys=True, data=True)]
+                     + [(s, t, k, d) for s, t, k, d in graph.out_edges(node_id, keys=True, data=True)])
+            graph.remove_node(node_id)
+
+            def restore(n: str = node_id, a: dict = attrs, e: list = edges) -> None:
+                graph.add_node(n, **a)
+                for s, t, k, d in e:
+                    graph.add_edge(s, t, key=k, **d)
+            undo.append(restore)
+
+    def undo_all() -> None:
+        for step in reversed(undo):
+            step()
+    return undo_all
+
+
+def _setter(data: dict[str, Any], name: str, value: Any) -> Callable[[], None]:
+    had, old = name in data, data.get(name)
+    data[name] = value
+
+    def restore() -> None:
+        if had:
+            data[name] = old
+        else:
+            data.pop(name, None)
+    return restore
+
+
+def _gaps(graph: nx.MultiDiGraph, policy: Policy) -> tuple[PathEngine, dict[str, GapPath]]:
+    engine = PathEngine(graph, policy)
+    return engine, {finding_id(engine.ids[gap.entry.node]): gap for gap in engine.gap_paths()}
+
+
+def _reach(graph: nx.MultiDiGraph, starts: Iterable[str]) -> set[str]:
+    """Every node the starts reach over any edge (a superset of what their paths can use)."""
+    seen = {node for node in starts if node in graph}
+    stack = list(seen)
+    successors = graph._succ  # noqa: SLF001 - plain adjacency walk, the hot loop of every verification
+    while stack:
+        for node in successors[stack.pop()]:
+            if node not in seen:
+                seen.add(node)
+                stack.append(node)
+    return seen
+
+
+class _Verifier:
+    """Re-runs the path engine with a change applied, and says which of the checked findings closed.
+
+    `local` (the default) runs the engine on the part of the graph the checked findings' entries reach,
+    plus every resource (environments come from resources, their scopes and contents): an entry has a
+    gap path in that subgraph exactly when it has one in the whole graph, because every node and edge a
+    path from it could use is there. `local=False` runs the engine on the whole graph."""
+
+    def __init__(self, graph: nx.MultiDiGraph, policy: Policy, local: bool = True):
+        self.graph = graph
+        self.policy = policy
+        self.local = local
+        self.resources = {node for node, data in graph.nodes(data=True) if data.get("family") == "Resource"}
+        self.runs = 0
+
+    def closed(self, change: Change, check: set[str], entries: dict[str, str]) -> set[str]:
+        undo = _apply(self.graph, change)
+        try:
+            graph = self.graph
+            if self.local:
+                graph = self.graph.subgraph(_reach(self.graph, (entries[fid] for fid in check)) | self.resources)
+            self.runs += 1
+            return check - set(_gaps(graph, self.policy)[1])
+        finally:
+            undo()
+
+
+def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], top: int = DEFAULT_TOP,
+               max_candidates: int | None = DEFAULT_MAX_CANDIDATES, as_of: datetime | None = None,
+               local: bool = True) -> FixSearch:
+    """The `top` greedy, verified fixes for the open findings `open_ids` (finding ids) on `graph`.
+    The graph itself is left as it was: every change is tried on a copy."""
+    result = FixSearch()
+    work = graph.copy()
+    verifier = _Verifier(work, policy, local)
+    engine, gaps = _gaps(work, policy)
+    result.engine_runs = 1
+    still = set(open_ids) & set(gaps)
+    result.open_before = len(still)
+    seen: set[str] = set()
+    for rank in range(1, top + 1):
+        if not still:
+            break
+        candidates = _Candidates(work, policy, as_of)
+        candidates.collect({fid: gaps[fid] for fid in sorted(still)}, engine)
+        seen |= set(candidates.changes)
+        entries = {fid: engine.ids[gaps[fid].entry.node] for fid in still}
+        # A composed admin step stands on act-as edges that are not on the path: check it under every change.
+        composed = {fid for fid in still if any(data.get("composed") for _, _, data in gaps[fid].edges)}
+        check = {cid: candidates.touched(change) | composed for cid, change in candidates.changes.items()}
+        order = sorted(candidates.changes.values(), key=lambda c: (-len(check[c.id]), c.order))
+        best: Change | None = None
+        best_closed: set[str] = set()
+        tried = 0
+        left: list[Change] = []
+
+        def could_win(change: Change) -> bool:
+            bound = len(check[change.id])
+            return bound > 0 and (best is None or bound > len(best_closed)
+                                  or (bound == len(best_closed) and change.order < best.order))
+
+        for at, change in enumerate(order):
+            if best is not None and len(check[change.id]) < len(best_closed):
+                break
+            if not could_win(change):
+                continue
+            if max_candidates is not None and tried >= max_candidates:
+                left = [c for c in order[at:] if could_win(c)]
+                break
+            closed = verifier.closed(change, check[change.id], entries)
+            tried += 1
+            if closed and (best is None or len(closed) > len(best_closed)
+                           or (len(closed) == len(best_closed) and change.order < best.order)):
+                best, best_closed = change, closed
+        result.verified += tried
+        if left:
+            result.cut.append(f"pick {rank}: --max-candidates {max_candidates} left {len(left)} candidate(s) "
+                              f"unverified that could close up to {max(len(check[c.id]) for c in left)} "
+                              "finding(s)")
+        if best is None:
+            break
+        _apply(work, best)  # kept: the next pick counts what this one leaves open
+        engine, gaps = _gaps(work, policy)
+        result.engine_runs += 1
+        if still - best_closed - set(gaps):
+            raise AssertionError("a change closed a finding it was not verified to close")
+        still -= best_closed
+        result.fixes.append({
+            "rank": rank,
+            "kind": best.kind,
+            "description": best.description,
+            "edges": [_edge_ref(graph, edge) for edge in best.edges],
+            "nodes": list(best.nodes),
+            "closes": len(best_closed),
+            "closed": sorted(best_closed),
+            "remaining_open": len(still),
+            "unverified_candidates": len(left),
+        })
+    result.candidates = len(seen)
+    result.engine_runs += verifier.runs
+    return result
+
+
+def top_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], top: int = DEFAULT_TOP,
+              as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """The fixes alone, as `Analysis.top_fixes` carries them."""
+    return find_fixes(graph, policy, open_ids, top, as_of=as_of).fixes
