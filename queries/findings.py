@@ -139,6 +139,8 @@ class Analysis:
     exception_review: list[dict[str, Any]] = field(default_factory=list)
     # What the next scan carries on (snapshot metadata: approved fingerprints, first_seen); not a report field.
     carried: dict[str, Any] = field(default_factory=dict)
+    # The verified greedy fixes (queries/fixes.py), when the analysis was asked for them.
+    top_fixes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def exception_issues(self) -> list[dict[str, Any]]:
@@ -181,4 +183,5 @@ class Analysis:
             "findings": [finding.to_dict() for finding in self.findings],
             "techniques": [self.techniques[t] for t in sorted(self.techniques)],
             "exception_review": self.exception_review,
+            "top_fixes": self.top_fixes,
         }

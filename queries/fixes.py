@@ -158,8 +158,8 @@ class _Candidates:
             return None
         s, t = _name(self.graph, edge[0]), _name(self.graph, edge[1])
         verb = "assume" if data["kind"] == "CAN_ASSUME" else "federate into"
-        return Change(ENFORCE_MFA_EDGE, f"require MFA for {s} to {verb} {t} (e.g. aws:MultiFactorAuthPresent)",
-                      (edge,))
+        how = " (aws:MultiFactorAuthPresent in its trust policy)" if edge[1].startswith("aws:") else ""
+        return Change(ENFORCE_MFA_EDGE, f"require MFA for {s} to {verb} {t}{how}", (edge,))
 
     def _entry_changes(self, gap: GapPath, engine: PathEngine) -> Iterable[Change]:
         entry = gap.entry
@@ -198,7 +198,9 @@ class _Candidates:
                     self.on_paths.setdefault(node_id, set()).add(fid)
                 for edge in self._graph_edges(source, target, data):
                     self.on_paths.setdefault(edge, set()).add(fid)
-                    for change in (self._edge_change(edge), self._mfa_edge_change(edge)):
+                    # MFA on an edge only where a person walks the path: a machine cannot answer it.
+                    mfa = self._mfa_edge_change(edge) if gap.no_mfa and gap.entry.human else None
+                    for change in (self._edge_change(edge), mfa):
                         if change is not None:
                             self.changes.setdefault(change.id, change)
 
