@@ -268,7 +268,7 @@ def _reach(graph: nx.MultiDiGraph, starts: Iterable[str]) -> set[str]:
     """Every node the starts reach over any edge (a superset of what their paths can use)."""
     seen = {node for node in starts if node in graph}
     stack = list(seen)
-    successors = graph._succ  # noqa: SLF001 - plain adjacency walk, the hot loop of every verification
+    successors = graph.succ
     while stack:
         for node in successors[stack.pop()]:
             if node not in seen:
