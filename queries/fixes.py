@@ -304,6 +304,35 @@ class _Verifier:
             undo()
 
 
+def _could_win(bound: int, change: Change, best: Change | None, best_count: int) -> bool:
+    """Can a candidate with this upper bound still beat (or tie and out-rank) the best verified one?"""
+    return bound > 0 and (best is None or bound > best_count
+                          or (bound == best_count and change.order < best.order))
+
+
+def _pick(order: list[Change], check: dict[str, set[str]], entries: dict[str, str], verifier: _Verifier,
+          max_candidates: int | None) -> tuple[Change | None, set[str], int, list[Change]]:
+    """One greedy pick: verify candidates in bound order until none left can win (or the bound is hit).
+    Returns the best change, what it closes, how many were verified, and the candidates the bound cut."""
+    best: Change | None = None
+    best_closed: set[str] = set()
+    tried = 0
+    for at, change in enumerate(order):
+        bound = len(check[change.id])
+        if best is not None and bound < len(best_closed):
+            break
+        if not _could_win(bound, change, best, len(best_closed)):
+            continue
+        if max_candidates is not None and tried >= max_candidates:
+            left = [c for c in order[at:] if _could_win(len(check[c.id]), c, best, len(best_closed))]
+            return best, best_closed, tried, left
+        closed = verifier.closed(change, check[change.id], entries)
+        tried += 1
+        if closed and _could_win(len(closed), change, best, len(best_closed)):
+            best, best_closed = change, closed
+    return best, best_closed, tried, []
+
+
 def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], top: int = DEFAULT_TOP,
                max_candidates: int | None = DEFAULT_MAX_CANDIDATES, as_of: datetime | None = None,
                local: bool = True) -> FixSearch:
@@ -328,41 +357,19 @@ def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], 
         composed = {fid for fid in still if any(data.get("composed") for _, _, data in gaps[fid].edges)}
         check = {cid: candidates.touched(change) | composed for cid, change in candidates.changes.items()}
         order = sorted(candidates.changes.values(), key=lambda c: (-len(check[c.id]), c.order))
-        best: Change | None = None
-        best_closed: set[str] = set()
-        tried = 0
-        left: list[Change] = []
-
-        def could_win(change: Change) -> bool:
-            bound = len(check[change.id])
-            return bound > 0 and (best is None or bound > len(best_closed)
-                                  or (bound == len(best_closed) and change.order < best.order))
-
-        for at, change in enumerate(order):
-            if best is not None and len(check[change.id]) < len(best_closed):
-                break
-            if not could_win(change):
-                continue
-            if max_candidates is not None and tried >= max_candidates:
-                left = [c for c in order[at:] if could_win(c)]
-                break
-            closed = verifier.closed(change, check[change.id], entries)
-            tried += 1
-            if closed and (best is None or len(closed) > len(best_closed)
-                           or (len(closed) == len(best_closed) and change.order < best.order)):
-                best, best_closed = change, closed
+        best, best_closed, tried, left = _pick(order, check, entries, verifier, max_candidates)
         result.verified += tried
         if left:
             result.cut.append(f"pick {rank}: --max-candidates {max_candidates} left {len(left)} candidate(s) "
                               f"unverified that could close up to {max(len(check[c.id]) for c in left)} "
-                              "finding(s)")
+                              "finding(s)" + ("; no fix verified within it, so the search stops here: raise "
+                                              "--max-candidates" if best is None else ""))
         if best is None:
             break
         _apply(work, best)  # kept: the next pick counts what this one leaves open
         engine, gaps = _gaps(work, policy)
         result.engine_runs += 1
-        if still - best_closed - set(gaps):
-            raise AssertionError("a change closed a finding it was not verified to close")
+        best_closed = still - set(gaps)  # the whole graph's answer (the local run gives the same)
         still -= best_closed
         result.fixes.append({
             "rank": rank,
