@@ -123,7 +123,7 @@ class _Candidates:
     def _graph_edges(self, source: str, target: str, data: dict[str, Any]) -> list[EdgeKey]:
         """The graph edges behind one path step: itself, or what a derived access step stands on."""
         between = self.graph.get_edge_data(source, target) or {}
-        same = [(source, target, key) for key, stored in between.items() if stored is data]
+        same = [(source, target, key) for key, stored in between.items() if stored is data or stored == data]
         if same:
             return same
         if data.get("composed"):  # admin by composition: the permission-write grants on its target
@@ -188,8 +188,8 @@ class _Candidates:
                 yield Change(ROTATE_KEY, f"rotate key {data.get('name', node_id)} of {owner} to a short-lived "
                              "credential", (), (node_id,))
 
-    def collect(self, gaps: dict[str, GapPath], engine: PathEngine) -> None:
-        for fid, gap in gaps.items():
+    def collect(self, paths: dict[str, tuple[PathEngine, GapPath]]) -> None:
+        for fid, (engine, gap) in paths.items():
             for change in self._entry_changes(gap, engine):
                 self.changes.setdefault(change.id, change)
             self.on_paths.setdefault(engine.ids[gap.entry.node], set()).add(fid)
@@ -280,26 +280,73 @@ def _reach(graph: nx.MultiDiGraph, starts: Iterable[str]) -> set[str]:
 class _Verifier:
     """Re-runs the path engine with a change applied, and says which of the checked findings closed.
 
-    `local` (the default) runs the engine on the part of the graph the checked findings' entries reach,
-    plus every resource (environments come from resources, their scopes and contents): an entry has a
-    gap path in that subgraph exactly when it has one in the whole graph, because every node and edge a
-    path from it could use is there. `local=False` runs the engine on the whole graph."""
+    `local` (the default) runs the engine on the part of the graph the checked findings' entries reach:
+    every node they reach over any edge, every scope a `CAN_GRANT` there names, and for each resource
+    what its environment is decided from (its scopes, and the contents of a scope that takes its
+    environment from its contents). An entry has a gap path in that subgraph exactly when it has one in
+    the whole graph, since every node, edge and environment a path from it could use is there
+    (tests/test_fixes.py checks the two agree). `local=False` runs the engine on the whole graph."""
 
     def __init__(self, graph: nx.MultiDiGraph, policy: Policy, local: bool = True):
         self.graph = graph
         self.policy = policy
         self.local = local
-        self.resources = {node for node, data in graph.nodes(data=True) if data.get("family") == "Resource"}
         self.runs = 0
+        self._support: dict[str, set[str]] = {}
+        scope_kinds, content_kinds = policy.environment_from_contents
+        self._scope_kinds = scope_kinds
+        self._contents: dict[str, list[str]] = {}
+        for node, data in graph.nodes(data=True):
+            if data.get("family") == "Resource" and data.get("kind") in content_kinds:
+                for above in self._chain(node):
+                    if graph.nodes[above].get("kind") in scope_kinds:
+                        self._contents.setdefault(above, []).append(node)
 
-    def closed(self, change: Change, check: set[str], entries: dict[str, str]) -> set[str]:
+    def _chain(self, node: str) -> list[str]:
+        """The scopes above a resource, nearest first (its `scope`, and theirs)."""
+        found: list[str] = []
+        current = self.graph.nodes[node].get("scope") or ""
+        while current and current != node and current in self.graph and current not in found:
+            found.append(current)
+            current = self.graph.nodes[current].get("scope") or ""
+        return found
+
+    def support(self, resource: str) -> set[str]:
+        """The resources a resource's environment is decided from (queries/environment.py), itself included."""
+        if resource not in self._support:
+            chain = [resource, *self._chain(resource)]
+            found = set(chain)
+            for above in chain:
+                if self.graph.nodes[above].get("kind") in self._scope_kinds:
+                    for inside in self._contents.get(above, ()):
+                        found.add(inside)
+                        found.update(self._chain(inside))
+            self._support[resource] = found
+        return self._support[resource]
+
+    def _subgraph_nodes(self, starts: Iterable[str]) -> set[str]:
+        reached = _reach(self.graph, starts)
+        nodes = set(reached)
+        for node in reached:
+            data = self.graph.nodes[node]
+            if data.get("family") == "Resource":
+                nodes |= self.support(node)
+            for _, _, scope in self.graph.out_edges(node, data="grant_scope"):
+                if scope and scope in self.graph:
+                    nodes |= self.support(scope)
+        return nodes
+
+    def closed(self, change: Change, check: set[str],
+               entries: dict[str, str]) -> tuple[set[str], PathEngine, dict[str, GapPath]]:
+        """The checked findings the change closes, and the engine run with their new gap paths."""
         undo = _apply(self.graph, change)
         try:
             graph = self.graph
             if self.local:
-                graph = self.graph.subgraph(_reach(self.graph, (entries[fid] for fid in check)) | self.resources)
+                graph = self.graph.subgraph(self._subgraph_nodes(entries[fid] for fid in check))
             self.runs += 1
-            return check - set(_gaps(graph, self.policy)[1])
+            engine, gaps = _gaps(graph, self.policy)
+            return check - set(gaps), engine, gaps
         finally:
             undo()
 
@@ -310,12 +357,17 @@ def _could_win(bound: int, change: Change, best: Change | None, best_count: int)
                           or (bound == best_count and change.order < best.order))
 
 
+_Verified = tuple[set[str], PathEngine | None, dict[str, GapPath]]
+
+
 def _pick(order: list[Change], check: dict[str, set[str]], entries: dict[str, str], verifier: _Verifier,
-          max_candidates: int | None) -> tuple[Change | None, set[str], int, list[Change]]:
+          max_candidates: int | None) -> tuple[Change | None, _Verified, int, list[Change]]:
     """One greedy pick: verify candidates in bound order until none left can win (or the bound is hit).
-    Returns the best change, what it closes, how many were verified, and the candidates the bound cut."""
+    Returns the best change, what it closes (with the engine run that showed it), how many were
+    verified, and the candidates the bound cut."""
     best: Change | None = None
     best_closed: set[str] = set()
+    best_run: _Verified = (set(), None, {})
     tried = 0
     for at, change in enumerate(order):
         bound = len(check[change.id])
@@ -325,12 +377,13 @@ def _pick(order: list[Change], check: dict[str, set[str]], entries: dict[str, st
             continue
         if max_candidates is not None and tried >= max_candidates:
             left = [c for c in order[at:] if _could_win(len(check[c.id]), c, best, len(best_closed))]
-            return best, best_closed, tried, left
-        closed = verifier.closed(change, check[change.id], entries)
+            return best, best_run, tried, left
+        run = verifier.closed(change, check[change.id], entries)
+        closed = run[0]
         tried += 1
         if closed and _could_win(len(closed), change, best, len(best_closed)):
-            best, best_closed = change, closed
-    return best, best_closed, tried, []
+            best, best_closed, best_run = change, closed, run
+    return best, best_run, tried, []
 
 
 def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], top: int = DEFAULT_TOP,
@@ -345,19 +398,23 @@ def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], 
     result.engine_runs = 1
     still = set(open_ids) & set(gaps)
     result.open_before = len(still)
+    # Each still-open finding's current gap path, with the engine run that found it. After a pick only
+    # the findings it touched can have another path: the others' paths stand on the changed graph.
+    paths = {fid: (engine, gaps[fid]) for fid in still}
     seen: set[str] = set()
     for rank in range(1, top + 1):
         if not still:
             break
         candidates = _Candidates(work, policy, as_of)
-        candidates.collect({fid: gaps[fid] for fid in sorted(still)}, engine)
+        candidates.collect({fid: paths[fid] for fid in sorted(still)})
         seen |= set(candidates.changes)
-        entries = {fid: engine.ids[gaps[fid].entry.node] for fid in still}
+        entries = {fid: run.ids[gap.entry.node] for fid, (run, gap) in paths.items()}
         # A composed admin step stands on act-as edges that are not on the path: check it under every change.
-        composed = {fid for fid in still if any(data.get("composed") for _, _, data in gaps[fid].edges)}
+        composed = {fid for fid, (_, gap) in paths.items() if any(data.get("composed") for _, _, data in gap.edges)}
         check = {cid: candidates.touched(change) | composed for cid, change in candidates.changes.items()}
         order = sorted(candidates.changes.values(), key=lambda c: (-len(check[c.id]), c.order))
-        best, best_closed, tried, left = _pick(order, check, entries, verifier, max_candidates)
+        best, (best_closed, best_engine, best_gaps), tried, left = _pick(order, check, entries, verifier,
+                                                                         max_candidates)
         result.verified += tried
         if left:
             result.cut.append(f"pick {rank}: --max-candidates {max_candidates} left {len(left)} candidate(s) "
@@ -367,10 +424,12 @@ def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], 
         if best is None:
             break
         _apply(work, best)  # kept: the next pick counts what this one leaves open
-        engine, gaps = _gaps(work, policy)
-        result.engine_runs += 1
-        best_closed = still - set(gaps)  # the whole graph's answer (the local run gives the same)
         still -= best_closed
+        for fid in check[best.id]:
+            if fid in still and best_engine is not None:
+                paths[fid] = (best_engine, best_gaps[fid])
+            else:
+                paths.pop(fid, None)
         result.fixes.append({
             "rank": rank,
             "kind": best.kind,
