@@ -176,17 +176,17 @@ class _Candidates:
                 yield Change(ENFORCE_MFA_ENTRY, f"enforce MFA on {identity}'s sign-in", (), (node_id,))
         if gap.long_lived and entry.is_credential:
             data = self.graph.nodes[node_id]
+            name = str(data.get("name") or node_id)
             owner = _name(self.graph, engine.ids[entry.identity])
+            key = name if owner in name else f"{name} of {owner}"
             last = parse_time(data.get("last_used"))
             unused = last is None or (self.as_of is not None
                                       and (self.as_of - last).days > self.policy.max_key_age_days)
             if unused:
                 when = "never used" if last is None else f"last used {data['last_used']}"
-                yield Change(DELETE_KEY, f"delete key {data.get('name', node_id)} of {owner} (unused: {when})",
-                             (), (node_id,))
+                yield Change(DELETE_KEY, f"delete key {key} (unused: {when})", (), (node_id,))
             else:
-                yield Change(ROTATE_KEY, f"rotate key {data.get('name', node_id)} of {owner} to a short-lived "
-                             "credential", (), (node_id,))
+                yield Change(ROTATE_KEY, f"rotate key {key} to a short-lived credential", (), (node_id,))
 
     def collect(self, paths: dict[str, tuple[PathEngine, GapPath]]) -> None:
         for fid, (engine, gap) in paths.items():
