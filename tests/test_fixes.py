@@ -8,6 +8,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from rich.console import Console
 
 from crosspath.pipeline import scan
 from graph.snapshot import read_snapshot
@@ -15,6 +16,7 @@ from queries.analysis import analyze
 from queries.exceptions import load_exceptions
 from queries.fixes import find_fixes
 from queries.policy import load_policy
+from queries.reports.terminal_summary import render_summary
 from tests.graph_helpers import AS_OF, Org
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -255,6 +257,10 @@ def test_the_sample_organisation_top_fixes_are_verified(sample_scan):
     assert written["top_fixes"] == analysis.top_fixes
     assert "## Top fixes" in sample_scan.outputs["md"].read_text(encoding="utf-8")
     assert 'id="top-fixes"' in sample_scan.outputs["html"].read_text(encoding="utf-8")
+    console = Console(record=True, width=200)
+    console.print(render_summary(analysis))
+    shown = console.export_text()
+    assert "Top fixes" in shown and analysis.top_fixes[0]["description"][:60] in shown
 
 
 def test_the_fixes_command_on_the_sample(sample_scan):
