@@ -20,6 +20,7 @@ from crosspath.cli_cypher import register as register_cypher_commands
 from crosspath.cli_demo import register as register_demo_commands
 from crosspath.cli_exceptions import exception_issues_exit
 from crosspath.cli_exceptions import register as register_exception_commands
+from crosspath.cli_fixes import register as register_fix_commands
 from crosspath.cli_run import register as register_run_command
 from crosspath.cli_techniques import register as register_technique_commands
 from crosspath.cli_verify import register as register_verify_commands
@@ -42,6 +43,7 @@ from graph.snapshot import SnapshotError, read_snapshot
 from queries.coverage_gate import gate_problems
 from queries.drift import diff
 from queries.findings import SEVERITIES, SEVERITY_RANK, Analysis
+from queries.fixes import DEFAULT_TOP as DEFAULT_TOP_FIXES
 from queries.paths import PathEngine
 from queries.people import People, blast_radius_of
 from queries.policy import load_policy
@@ -225,7 +227,7 @@ def report_command(snapshot_path: Path, out_dir: Path, policy: Path | None, exce
     chosen = _formats(formats)
     started = time.monotonic()
     try:
-        analysis = run_analysis(_load(snapshot_path), policy, exceptions)
+        analysis = run_analysis(_load(snapshot_path), policy, exceptions, top_fixes=DEFAULT_TOP_FIXES)
     except ConfigError as exc:
         raise click.ClickException(safe(exc, multiline=True)) from exc
     outputs = write_outputs(analysis, out_dir, chosen, snapshot_path, scan_config(policy, exceptions))
@@ -356,6 +358,7 @@ register_exception_commands(main)
 register_demo_commands(main)  # demo, dashboard: the sample organisation packaged inside
 register_run_command(main)
 register_verify_commands(main)  # verify: the reports against OUT/evidence.json
+register_fix_commands(main)  # fixes: the verified changes that close the most findings (issue 18)
 
 if __name__ == "__main__":
     main()

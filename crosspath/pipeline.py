@@ -30,6 +30,7 @@ from queries.analysis import analyze
 from queries.coverage_gate import SEEN
 from queries.exceptions import load_exceptions
 from queries.findings import CARRIED, Analysis
+from queries.fixes import DEFAULT_TOP as DEFAULT_TOP_FIXES
 from queries.policy import load_policy
 from queries.reports import REPORT_FORMATS, WRITERS, write_reports
 
@@ -227,11 +228,12 @@ def run_analysis(
     policy_path: Path | None,
     exceptions_path: Path | None,
     as_of: datetime | None = None,
+    top_fixes: int = 0,
 ) -> Analysis:
     graph, metadata = graph_and_metadata
     when = as_of or parse_time(metadata.get("collected_at")) or datetime.now(UTC)
     return analyze(graph, metadata, load_policy(policy_path), load_exceptions(exceptions_path), when,
-                   techniques=technique_catalogue())
+                   techniques=technique_catalogue(), top_fixes=top_fixes)
 
 
 def scan(
@@ -243,6 +245,7 @@ def scan(
     progress: Progress = _quiet,
     formats: tuple[str, ...] = REPORT_FORMATS,
     identities_path: Path | None = None,
+    top_fixes: int = DEFAULT_TOP_FIXES,
 ) -> ScanResult:
     started = time.monotonic()
     # Load policy, exceptions and identities first: a typo there should fail before minutes of collection.
@@ -263,7 +266,7 @@ def scan(
     with out_lock(out_dir):
         progress("finding privileged write paths")
         analysis = analyze(build.graph, metadata, policy, exceptions, when, techniques=technique_catalogue(),
-                           carried=carried_from(out_dir, progress))
+                           carried=carried_from(out_dir, progress), top_fixes=top_fixes)
         metadata[CARRIED] = analysis.carried
         progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {build.graph.number_of_edges()} edges)")
         snapshot = save_snapshot(build, metadata, out_dir)

@@ -22,7 +22,7 @@ def build_notice(config: RunConfig, analysis: Analysis) -> Notice:
     newly_open = analysis.changes.new if analysis.changes is not None else [f for f in open_ if f.new]
     reopened = [f for f in open_ if f.reopened]
     fixes = [{"description": fix["description"], "closes": fix["closes"]}
-             for fix in getattr(analysis, "top_fixes", None) or []]
+             for fix in analysis.top_fixes]
     report = config.report_url.rstrip("/") + "/" + REPORT_PAGE if config.report_url else None
     return Notice(
         title="Crosspath: privileged write paths without MFA or with long-lived keys",

@@ -23,6 +23,7 @@ from queries.findings import (
     PathEdge,
     finding_id,
 )
+from queries.fixes import top_fixes as fixes_for
 from queries.lifecycle import carry_lifecycle, changes_since
 from queries.owners import OwnerRules, owner_of
 from queries.paths import ADMIN, SCOPE_ADMIN, GapPath, PathEngine
@@ -283,6 +284,7 @@ def analyze(
     engine: PathEngine | None = None,
     techniques: Catalogue | None = None,
     carried: dict[str, Any] | None = None,
+    top_fixes: int = 0,  # how many verified fixes to compute (queries/fixes.py); 0: none
 ) -> Analysis:
     """`engine`: one already built for this graph and policy (the dashboard keeps one for its explorers).
     `techniques`: the technique catalogue, whose entries for the techniques on the findings' paths go
@@ -310,6 +312,8 @@ def analyze(
     used = {t for finding in findings for step in finding.path for t in step.techniques}
     entries = {t: techniques[t].to_dict() for t in sorted(used) if techniques is not None and t in techniques}
     changes = changes_since(carried, findings, set(unread))
+    open_ids = [finding.id for finding in findings if finding.status == "open"]
+    fixes = fixes_for(graph, policy, open_ids, top_fixes, as_of) if top_fixes else []  # queries/fixes.py
     return Analysis(findings=findings, metadata=metadata, policy=policy.summary(), as_of=iso(as_of), stats=stats,
                     techniques=entries, exception_review=[item.to_dict() for item in review],
-                    carried={APPROVALS: approvals, **lifecycle}, changes=changes)
+                    carried={APPROVALS: approvals, **lifecycle}, changes=changes, top_fixes=fixes)

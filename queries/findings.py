@@ -152,6 +152,8 @@ class Analysis:
     carried: dict[str, Any] = field(default_factory=dict)
     # Since the previous snapshot (queries/lifecycle.py Changes): None on a first scan.
     changes: Any = None
+    # The verified greedy fixes (queries/fixes.py), when the analysis was asked for them.
+    top_fixes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def exception_issues(self) -> list[dict[str, Any]]:
@@ -203,4 +205,5 @@ class Analysis:
             "since_previous": None if self.changes is None else {
                 "new": [f.id for f in self.changes.new], "resolved": self.changes.resolved,
                 "not_rechecked": self.changes.not_rechecked},
+            "top_fixes": self.top_fixes,
         }

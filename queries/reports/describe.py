@@ -247,3 +247,15 @@ def exception_counts_text(analysis: Analysis) -> str:
     """`1 in force · 1 expiring · 1 stale` (states held by at least one exception)."""
     counts = analysis.summary()["exceptions"]
     return " · ".join(f"{count} {state.replace('_', ' ')}" for state, count in counts.items() if count)
+
+
+FIXES_NOTE = ("Each count is verified: the change applied, the path engine run again, the open findings that "
+              "no longer have any gap path counted (fewer targets is not closed). Greedy: each fix counts only "
+              "what the fixes above it left open.")
+
+
+def fix_cut_text(fix: dict) -> str:
+    """Said beside a fix when the candidate bound stopped the search before it proved this the best pick."""
+    count = fix.get("unverified_candidates") or 0
+    return (f"{plural(count, 'candidate')} left unverified by the candidate bound could have closed as many"
+            if count else "")

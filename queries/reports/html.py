@@ -14,11 +14,13 @@ from graph.techniques import References, technique_anchor
 from queries.findings import GAP_TYPES, SEVERITIES, Analysis
 from queries.reports.coverage_text import coverage
 from queries.reports.describe import (
+    FIXES_NOTE,
     TOP_PICTURES,
     counts_text,
     exception_counts_text,
     exception_states_text,
     finding_views,
+    fix_cut_text,
     short_list,
 )
 from queries.reports.path_picture import PROVIDER_COLORS, render_path_svg
@@ -56,4 +58,6 @@ def render(analysis: Analysis) -> str:
         zip=zip,
         exception_counts=exception_counts_text(analysis),
         states_text=exception_states_text,
+        fixes_note=FIXES_NOTE,
+        fix_cut=fix_cut_text,
     )

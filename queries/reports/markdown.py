@@ -8,11 +8,13 @@ from html import escape
 from queries.findings import GAP_TYPES, SEVERITIES, Analysis
 from queries.reports.coverage_text import coverage
 from queries.reports.describe import (
+    FIXES_NOTE,
     FindingView,
     counts_text,
     exception_counts_text,
     exception_states_text,
     finding_views,
+    fix_cut_text,
     plural,
     short_list,
 )
@@ -76,6 +78,20 @@ def _summary(analysis: Analysis) -> list[str]:
     ]
 
 
+def _top_fixes(analysis: Analysis) -> list[str]:
+    """The verified greedy fixes (queries/fixes.py), when the analysis computed them."""
+    if not analysis.top_fixes:
+        return []
+    lines = ["## Top fixes", "", FIXES_NOTE, "", "| # | Change | Closes | Open after | Findings closed |",
+             "|---|---|---|---|---|"]
+    for fix in analysis.top_fixes:
+        cut = f" ({md(fix_cut_text(fix))})" if fix_cut_text(fix) else ""
+        closed = ", ".join(f"`{fid}`" for fid in fix["closed"])
+        lines.append(f"| {fix['rank']} | {md(fix['description'])}{cut} | {fix['closes']} | "
+                     f"{fix['remaining_open']} | {closed} |")
+    return lines + [""]
+
+
 def _finding(view: FindingView) -> list[str]:
     f = view.finding
     lines = [
@@ -127,7 +143,7 @@ def _exception_review(analysis: Analysis) -> list[str]:
 
 def render(analysis: Analysis) -> str:
     open_views, excepted_views = finding_views(analysis)
-    lines = _header(analysis) + _coverage(analysis) + _summary(analysis)
+    lines = _header(analysis) + _coverage(analysis) + _summary(analysis) + _top_fixes(analysis)
     lines += ["## Findings (open, ranked)", ""]
     if not open_views:
         lines += ["No open findings.", ""]

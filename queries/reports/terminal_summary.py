@@ -15,7 +15,7 @@ from rich.text import Text
 from graph.coverage import CoverageStatus
 from queries.findings import GAP_TYPES, SEVERITIES, Analysis
 from queries.reports.coverage_text import ERRORS_ONLY, coverage
-from queries.reports.describe import exception_counts_text
+from queries.reports.describe import exception_counts_text, fix_cut_text
 from queries.reports.terminal_text import text
 
 TOP = 10
@@ -64,6 +64,17 @@ def _top(analysis: Analysis) -> Table:
     return table
 
 
+def _fixes(analysis: Analysis) -> Table:
+    table = Table(title="Top fixes (each count verified by re-running the paths)", header_style="bold")
+    for column in ("#", "change", "closes", "open after"):
+        table.add_column(column, justify="right" if column != "change" else "left")
+    for fix in analysis.top_fixes:
+        cut = fix_cut_text(fix)
+        table.add_row(text(fix["rank"]), text(fix["description"] + (f" ({cut})" if cut else "")),
+                      text(fix["closes"]), text(fix["remaining_open"]))
+    return table
+
+
 def render_summary(analysis: Analysis, outputs: dict[str, Path] | None = None) -> RenderableType:
     summary = analysis.summary()
     head = Text.assemble(
@@ -75,6 +86,8 @@ def render_summary(analysis: Analysis, outputs: dict[str, Path] | None = None) -
     if analysis.exception_issues:
         parts.append(text(f"Exceptions: {exception_counts_text(analysis)} (`crosspath exceptions review`)"))
     parts.append(_top(analysis) if analysis.open_findings else Text("No open findings.", style="green"))
+    if analysis.top_fixes:
+        parts.append(_fixes(analysis))
     if outputs:
         files = Text("Reports written:\n", style="bold")
         for name, path in outputs.items():

@@ -1,0 +1,452 @@
+"""Top fixes (issue 18): the few single changes that close the most open findings, each verified.
+
+A candidate change comes from the paths of the open findings, never from the whole graph:
+
+- remove one edge on a path: a membership (`MEMBER_OF`), a trust / assume / impersonation / federation
+  edge, or a grant (`HAS_PERMISSION`, a `CAN_GRANT` on a resource, the `CAN_GRANT` behind a composed
+  admin step);
+- enforce MFA on one entry (a person's interactive sign-in, or a human's credential sign-in) or on one
+  assume / federation edge (`mfa_required` true);
+- delete one long-lived non-human key (when it is unused: no `last_used`, or older than the policy's
+  maximum key age), else rotate it to a short-lived credential (the key node leaves the graph either way).
+
+Every count is verified: the change is applied to a working copy of the graph, the path engine runs
+again (`PathEngine(graph, policy).gap_paths()`), and the open findings whose entry no longer has any gap
+path are the ones it closes (a finding that only loses targets is not closed). Excepted findings are
+never counted. The picks are greedy: after the best change is applied, the next pick counts only what
+is still open, on the changed graph.
+
+Each pick verifies candidates in order of an upper bound (how many still-open findings' current paths
+the change touches; a change off a finding's shortest path leaves that path standing) and stops as soon
+as no unverified candidate can beat the best verified one. Ties go to the smaller change (MFA on one
+edge or entry, or one membership, before a trust, a key and last a grant), then to the candidate id.
+`max_candidates` bounds the verifications per pick; when it cuts candidates that could still have won,
+the fix says so (`unverified_candidates`), never silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import networkx as nx
+
+from graph.times import parse_time
+from queries.findings import finding_id
+from queries.paths import GapPath, PathEngine
+from queries.policy import Policy
+
+DEFAULT_TOP = 5
+DEFAULT_MAX_CANDIDATES = 200  # verifications per pick
+
+REMOVE_MEMBERSHIP = "remove_membership"
+REMOVE_TRUST = "remove_trust"
+REMOVE_GRANT = "remove_grant"
+ENFORCE_MFA_ENTRY = "enforce_mfa_entry"
+ENFORCE_MFA_EDGE = "enforce_mfa_edge"
+DELETE_KEY = "delete_key"
+ROTATE_KEY = "rotate_key"
+KINDS = (ENFORCE_MFA_EDGE, ENFORCE_MFA_ENTRY, REMOVE_MEMBERSHIP, REMOVE_TRUST, DELETE_KEY, ROTATE_KEY,
+         REMOVE_GRANT)
+# The size of a change, for ties: MFA on one edge or entry, or one membership, is the smallest.
+SIZE = {ENFORCE_MFA_EDGE: 0, ENFORCE_MFA_ENTRY: 0, REMOVE_MEMBERSHIP: 0, REMOVE_TRUST: 1, DELETE_KEY: 1,
+        ROTATE_KEY: 1, REMOVE_GRANT: 2}
+
+_MFA_EDGE_KINDS = ("CAN_ASSUME", "FEDERATES_TO")  # an assume or a federated sign-in can demand a second factor
+_TRUST_TEXT = {
+    "CAN_ASSUME": "the trust letting {s} assume {t}",
+    "CAN_IMPERSONATE": "{s}'s right to impersonate {t}",
+    "CAN_CREATE_CREDENTIAL": "{s}'s right to create credentials for {t}",
+    "CAN_RUN_AS": "{s}'s right to run as {t}",
+    "FEDERATES_TO": "the federation trust from {s} to {t}",
+    "CAN_READ_SECRET": "{s}'s right to read the secret {t}",
+    "CAN_GRANT": "{s}'s right to grant itself {t}",
+}
+
+EdgeKey = tuple[str, str, Any]  # (source, target, MultiDiGraph key)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One candidate: what it touches in the graph, and how to say it."""
+
+    kind: str
+    description: str
+    edges: tuple[EdgeKey, ...] = ()
+    nodes: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        touched = [f"{s}>{t}#{k}" for s, t, k in self.edges] + list(self.nodes)
+        return f"{self.kind}:{'|'.join(touched)}"
+
+    @property
+    def order(self) -> tuple[int, str]:
+        return SIZE[self.kind], self.id
+
+
+@dataclass
+class FixSearch:
+    """The picks, and what the search did to find them."""
+
+    fixes: list[dict[str, Any]] = field(default_factory=list)
+    open_before: int = 0
+    candidates: int = 0  # distinct candidates derived over every pick
+    verified: int = 0  # path-engine reruns for candidates
+    engine_runs: int = 0  # every path-engine run, the first one included
+    cut: list[str] = field(default_factory=list)  # one sentence per pick the bound cut
+
+
+def _name(graph: nx.MultiDiGraph, node_id: str) -> str:
+    data = graph.nodes[node_id] if node_id in graph else {}
+    return str(data.get("name") or node_id)
+
+
+def _edge_ref(graph: nx.MultiDiGraph, edge: EdgeKey) -> dict[str, Any]:
+    source, target, key = edge
+    data = graph[source][target][key]
+    return {"source": source, "target": target, "kind": data.get("kind"), "via": data.get("via", "")}
+
+
+class _Candidates:
+    """Candidates on the current paths of the still-open findings, and which findings each path touches."""
+
+    def __init__(self, graph: nx.MultiDiGraph, policy: Policy, as_of: datetime | None):
+        self.graph = graph
+        self.policy = policy
+        self.as_of = as_of
+        self.changes: dict[str, Change] = {}
+        self.on_paths: dict[Any, set[str]] = {}  # a graph edge key or node id -> findings whose path holds it
+
+    def _graph_edges(self, source: str, target: str, data: dict[str, Any]) -> list[EdgeKey]:
+        """The graph edges behind one path step: itself, or what a derived access step stands on."""
+        between = self.graph.get_edge_data(source, target) or {}
+        same = [(source, target, key) for key, stored in between.items() if stored is data or stored == data]
+        if same:
+            return same
+        if data.get("composed"):  # admin by composition: the permission-write grants on its target
+            grant_target, scope = data.get("grant_target"), target
+            return sorted((holder, grant_target, key)
+                          for holder, _, key, stored in self.graph.in_edges(grant_target, keys=True, data=True)
+                          if stored.get("kind") == "CAN_GRANT" and stored.get("grant_scope") == scope)
+        if data.get("granted_by") == "CAN_GRANT":  # can grant any role on a scope
+            return [(source, target, key) for key, stored in between.items() if stored.get("kind") == "CAN_GRANT"]
+        return []
+
+    def _edge_change(self, edge: EdgeKey) -> Change | None:
+        source, target, _ = edge
+        data = self.graph.edges[edge]
+        kind = data.get("kind")
+        s, t = _name(self.graph, source), _name(self.graph, target)
+        via = f" ({data['via']})" if data.get("via") else ""
+        if kind == "MEMBER_OF":
+            return Change(REMOVE_MEMBERSHIP, f"remove {s} from group {t}", (edge,))
+        if kind == "HAS_PERMISSION":
+            return Change(REMOVE_GRANT, f"remove the grant {data.get('level')} on {t} from {s}{via}", (edge,))
+        if kind == "CAN_GRANT" and (data.get("grant_scope") or self.graph.nodes[target].get("family") == "Resource"):
+            what = f"change the permissions of {t}" if data.get("grant_scope") else f"grant any role on {t}"
+            return Change(REMOVE_GRANT, f"remove the grant letting {s} {what}{via}", (edge,))
+        if kind in _TRUST_TEXT:
+            return Change(REMOVE_TRUST, "remove " + _TRUST_TEXT[kind].format(s=s, t=t) + via, (edge,))
+        return None  # AUTHENTICATES: the key and MFA changes cover the entry
+
+    def _mfa_edge_change(self, edge: EdgeKey) -> Change | None:
+        data = self.graph.edges[edge]
+        if data.get("kind") not in _MFA_EDGE_KINDS or data.get("mfa_required") is True:
+            return None
+        s, t = _name(self.graph, edge[0]), _name(self.graph, edge[1])
+        verb = "assume" if data["kind"] == "CAN_ASSUME" else "federate into"
+        how = " (aws:MultiFactorAuthPresent in its trust policy)" if edge[1].startswith("aws:") else ""
+        return Change(ENFORCE_MFA_EDGE, f"require MFA for {s} to {verb} {t}{how}", (edge,))
+
+    def _entry_changes(self, gap: GapPath, engine: PathEngine) -> Iterable[Change]:
+        entry = gap.entry
+        node_id = engine.ids[entry.node]
+        if gap.no_mfa and entry.human and not entry.members_unknown:
+            identity = _name(self.graph, engine.ids[entry.identity])
+            if entry.is_credential:
+                auths = tuple(sorted((node_id, target, key)
+                                     for _, target, key, data in self.graph.out_edges(node_id, keys=True, data=True)
+                                     if data.get("kind") == "AUTHENTICATES"))
+                yield Change(ENFORCE_MFA_ENTRY, f"enforce MFA on {identity}'s sign-in with "
+                             f"{_name(self.graph, node_id)}", auths)
+            else:
+                yield Change(ENFORCE_MFA_ENTRY, f"enforce MFA on {identity}'s sign-in", (), (node_id,))
+        if gap.long_lived and entry.is_credential:
+            data = self.graph.nodes[node_id]
+            name = str(data.get("name") or node_id)
+            owner = _name(self.graph, engine.ids[entry.identity])
+            key = name if owner in name else f"{name} of {owner}"
+            last = parse_time(data.get("last_used"))
+            unused = last is None or (self.as_of is not None
+                                      and (self.as_of - last).days > self.policy.max_key_age_days)
+            if unused:
+                when = "never used" if last is None else f"last used {data['last_used']}"
+                yield Change(DELETE_KEY, f"delete key {key} (unused: {when})", (), (node_id,))
+            else:
+                yield Change(ROTATE_KEY, f"rotate key {key} to a short-lived credential", (), (node_id,))
+
+    def collect(self, paths: dict[str, tuple[PathEngine, GapPath]]) -> None:
+        for fid, (engine, gap) in paths.items():
+            for change in self._entry_changes(gap, engine):
+                self.changes.setdefault(change.id, change)
+            self.on_paths.setdefault(engine.ids[gap.entry.node], set()).add(fid)
+            for source, target, data in gap.edges:
+                for node_id in (source, target):
+                    self.on_paths.setdefault(node_id, set()).add(fid)
+                for edge in self._graph_edges(source, target, data):
+                    self.on_paths.setdefault(edge, set()).add(fid)
+                    # MFA on an edge only where a person walks the path: a machine cannot answer it.
+                    mfa = self._mfa_edge_change(edge) if gap.no_mfa and gap.entry.human else None
+                    for change in (self._edge_change(edge), mfa):
+                        if change is not None:
+                            self.changes.setdefault(change.id, change)
+
+    def touched(self, change: Change) -> set[str]:
+        """The findings whose current path holds an edge or node the change touches: no other can close
+        (a change off a finding's shortest path leaves that path standing)."""
+        found: set[str] = set()
+        for element in (*change.edges, *change.nodes):
+            found |= self.on_paths.get(element, set())
+        return found
+
+
+def _apply(graph: nx.MultiDiGraph, change: Change) -> Callable[[], None]:
+    """Apply the change in place; return what undoes it."""
+    undo: list[Callable[[], None]] = []
+    if change.kind in (REMOVE_MEMBERSHIP, REMOVE_TRUST, REMOVE_GRANT):
+        for source, target, key in change.edges:
+            data = graph[source][target][key]
+            graph.remove_edge(source, target, key)
+            undo.append(lambda s=source, t=target, k=key, d=data: graph.add_edge(s, t, key=k, **d))
+    elif change.kind in (ENFORCE_MFA_ENTRY, ENFORCE_MFA_EDGE):
+        for edge in change.edges:
+            data = graph.edges[edge]
+            name = "mfa" if data.get("kind") == "AUTHENTICATES" else "mfa_required"
+            undo.append(_setter(data, name, True))
+        for node_id in change.nodes:
+            undo.append(_setter(graph.nodes[node_id], "mfa", True))
+    else:  # DELETE_KEY, ROTATE_KEY: the credential leaves the graph
+        for node_id in change.nodes:
+            attrs = dict(graph.nodes[node_id])
+            edges = ([(s, t, k, d) for s, t, k, d in graph.in_edges(node_id, keys=True, data=True)]
+                     + [(s, t, k, d) for s, t, k, d in graph.out_edges(node_id, keys=True, data=True)])
+            graph.remove_node(node_id)
+
+            def restore(n: str = node_id, a: dict = attrs, e: list = edges) -> None:
+                graph.add_node(n, **a)
+                for s, t, k, d in e:
+                    graph.add_edge(s, t, key=k, **d)
+            undo.append(restore)
+
+    def undo_all() -> None:
+        for step in reversed(undo):
+            step()
+    return undo_all
+
+
+def _setter(data: dict[str, Any], name: str, value: Any) -> Callable[[], None]:
+    had, old = name in data, data.get(name)
+    data[name] = value
+
+    def restore() -> None:
+        if had:
+            data[name] = old
+        else:
+            data.pop(name, None)
+    return restore
+
+
+def _gaps(graph: nx.MultiDiGraph, policy: Policy) -> tuple[PathEngine, dict[str, GapPath]]:
+    engine = PathEngine(graph, policy)
+    return engine, {finding_id(engine.ids[gap.entry.node]): gap for gap in engine.gap_paths()}
+
+
+def _reach(graph: nx.MultiDiGraph, starts: Iterable[str]) -> set[str]:
+    """Every node the starts reach over any edge (a superset of what their paths can use)."""
+    seen = {node for node in starts if node in graph}
+    stack = list(seen)
+    successors = graph.succ
+    while stack:
+        for node in successors[stack.pop()]:
+            if node not in seen:
+                seen.add(node)
+                stack.append(node)
+    return seen
+
+
+class _Verifier:
+    """Re-runs the path engine with a change applied, and says which of the checked findings closed.
+
+    `local` (the default) runs the engine on the part of the graph the checked findings' entries reach:
+    every node they reach over any edge, every scope a `CAN_GRANT` there names, and for each resource
+    what its environment is decided from (its scopes, and the contents of a scope that takes its
+    environment from its contents). An entry has a gap path in that subgraph exactly when it has one in
+    the whole graph, since every node, edge and environment a path from it could use is there
+    (tests/test_fixes.py checks the two agree). `local=False` runs the engine on the whole graph."""
+
+    def __init__(self, graph: nx.MultiDiGraph, policy: Policy, local: bool = True):
+        self.graph = graph
+        self.policy = policy
+        self.local = local
+        self.runs = 0
+        self._support: dict[str, set[str]] = {}
+        scope_kinds, content_kinds = policy.environment_from_contents
+        self._scope_kinds = scope_kinds
+        self._contents: dict[str, list[str]] = {}
+        for node, data in graph.nodes(data=True):
+            if data.get("family") == "Resource" and data.get("kind") in content_kinds:
+                for above in self._chain(node):
+                    if graph.nodes[above].get("kind") in scope_kinds:
+                        self._contents.setdefault(above, []).append(node)
+
+    def _chain(self, node: str) -> list[str]:
+        """The scopes above a resource, nearest first (its `scope`, and theirs)."""
+        found: list[str] = []
+        current = self.graph.nodes[node].get("scope") or ""
+        while current and current != node and current in self.graph and current not in found:
+            found.append(current)
+            current = self.graph.nodes[current].get("scope") or ""
+        return found
+
+    def support(self, resource: str) -> set[str]:
+        """The resources a resource's environment is decided from (queries/environment.py), itself included."""
+        if resource not in self._support:
+            chain = [resource, *self._chain(resource)]
+            found = set(chain)
+            for above in chain:
+                if self.graph.nodes[above].get("kind") in self._scope_kinds:
+                    for inside in self._contents.get(above, ()):
+                        found.add(inside)
+                        found.update(self._chain(inside))
+            self._support[resource] = found
+        return self._support[resource]
+
+    def _subgraph_nodes(self, starts: Iterable[str]) -> set[str]:
+        reached = _reach(self.graph, starts)
+        nodes = set(reached)
+        for node in reached:
+            data = self.graph.nodes[node]
+            if data.get("family") == "Resource":
+                nodes |= self.support(node)
+            for _, _, scope in self.graph.out_edges(node, data="grant_scope"):
+                if scope and scope in self.graph:
+                    nodes |= self.support(scope)
+        return nodes
+
+    def closed(self, change: Change, check: set[str],
+               entries: dict[str, str]) -> tuple[set[str], PathEngine, dict[str, GapPath]]:
+        """The checked findings the change closes, and the engine run with their new gap paths."""
+        undo = _apply(self.graph, change)
+        try:
+            graph = self.graph
+            if self.local:
+                graph = self.graph.subgraph(self._subgraph_nodes(entries[fid] for fid in check))
+            self.runs += 1
+            engine, gaps = _gaps(graph, self.policy)
+            return check - set(gaps), engine, gaps
+        finally:
+            undo()
+
+
+def _could_win(bound: int, change: Change, best: Change | None, best_count: int) -> bool:
+    """Can a candidate with this upper bound still beat (or tie and out-rank) the best verified one?"""
+    return bound > 0 and (best is None or bound > best_count
+                          or (bound == best_count and change.order < best.order))
+
+
+_Verified = tuple[set[str], PathEngine | None, dict[str, GapPath]]
+
+
+def _pick(order: list[Change], check: dict[str, set[str]], entries: dict[str, str], verifier: _Verifier,
+          max_candidates: int | None) -> tuple[Change | None, _Verified, int, list[Change]]:
+    """One greedy pick: verify candidates in bound order until none left can win (or the bound is hit).
+    Returns the best change, what it closes (with the engine run that showed it), how many were
+    verified, and the candidates the bound cut."""
+    best: Change | None = None
+    best_closed: set[str] = set()
+    best_run: _Verified = (set(), None, {})
+    tried = 0
+    for at, change in enumerate(order):
+        bound = len(check[change.id])
+        if best is not None and bound < len(best_closed):
+            break
+        if not _could_win(bound, change, best, len(best_closed)):
+            continue
+        if max_candidates is not None and tried >= max_candidates:
+            left = [c for c in order[at:] if _could_win(len(check[c.id]), c, best, len(best_closed))]
+            return best, best_run, tried, left
+        run = verifier.closed(change, check[change.id], entries)
+        closed = run[0]
+        tried += 1
+        if closed and _could_win(len(closed), change, best, len(best_closed)):
+            best, best_closed, best_run = change, closed, run
+    return best, best_run, tried, []
+
+
+def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], top: int = DEFAULT_TOP,
+               max_candidates: int | None = DEFAULT_MAX_CANDIDATES, as_of: datetime | None = None,
+               local: bool = True) -> FixSearch:
+    """The `top` greedy, verified fixes for the open findings `open_ids` (finding ids) on `graph`.
+    The graph itself is left as it was: every change is tried on a copy."""
+    result = FixSearch()
+    work = graph.copy()
+    verifier = _Verifier(work, policy, local)
+    engine, gaps = _gaps(work, policy)
+    result.engine_runs = 1
+    still = set(open_ids) & set(gaps)
+    result.open_before = len(still)
+    # Each still-open finding's current gap path, with the engine run that found it. After a pick only
+    # the findings it touched can have another path: the others' paths stand on the changed graph.
+    paths = {fid: (engine, gaps[fid]) for fid in still}
+    seen: set[str] = set()
+    for rank in range(1, top + 1):
+        if not still:
+            break
+        candidates = _Candidates(work, policy, as_of)
+        candidates.collect({fid: paths[fid] for fid in sorted(still)})
+        seen |= set(candidates.changes)
+        entries = {fid: run.ids[gap.entry.node] for fid, (run, gap) in paths.items()}
+        # A composed admin step stands on act-as edges that are not on the path: check it under every change.
+        composed = {fid for fid, (_, gap) in paths.items() if any(data.get("composed") for _, _, data in gap.edges)}
+        check = {cid: candidates.touched(change) | composed for cid, change in candidates.changes.items()}
+        order = sorted(candidates.changes.values(), key=lambda c: (-len(check[c.id]), c.order))
+        best, (best_closed, best_engine, best_gaps), tried, left = _pick(order, check, entries, verifier,
+                                                                         max_candidates)
+        result.verified += tried
+        if left:
+            result.cut.append(f"pick {rank}: --max-candidates {max_candidates} left {len(left)} candidate(s) "
+                              f"unverified that could close up to {max(len(check[c.id]) for c in left)} "
+                              "finding(s)" + ("; no fix verified within it, so the search stops here: raise "
+                                              "--max-candidates" if best is None else ""))
+        if best is None:
+            break
+        _apply(work, best)  # kept: the next pick counts what this one leaves open
+        still -= best_closed
+        for fid in check[best.id]:
+            if fid in still and best_engine is not None:
+                paths[fid] = (best_engine, best_gaps[fid])
+            else:
+                paths.pop(fid, None)
+        result.fixes.append({
+            "rank": rank,
+            "kind": best.kind,
+            "description": best.description,
+            "edges": [_edge_ref(graph, edge) for edge in best.edges],
+            "nodes": list(best.nodes),
+            "closes": len(best_closed),
+            "closed": sorted(best_closed),
+            "remaining_open": len(still),
+            "unverified_candidates": len(left),
+        })
+    result.candidates = len(seen)
+    result.engine_runs += verifier.runs
+    return result
+
+
+def top_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], top: int = DEFAULT_TOP,
+              as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """The fixes alone, as `Analysis.top_fixes` carries them."""
+    return find_fixes(graph, policy, open_ids, top, as_of=as_of).fixes

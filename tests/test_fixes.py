@@ -1,0 +1,277 @@
+"""Top fixes (issue 18): each reported count equals the findings that disappear when the change is
+applied and the scan rerun; greedy, exception-aware, deterministic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from rich.console import Console
+
+from crosspath.pipeline import scan
+from graph.snapshot import read_snapshot
+from queries.analysis import analyze
+from queries.exceptions import load_exceptions
+from queries.fixes import find_fixes
+from queries.policy import load_policy
+from queries.reports.terminal_summary import render_summary
+from tests.graph_helpers import AS_OF, Org
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "data" / "samples"
+
+
+def _apply_independently(graph: nx.MultiDiGraph, fix: dict) -> nx.MultiDiGraph:
+    """The change a fix names, applied to a fresh copy from its ids alone (not through queries.fixes)."""
+    changed = graph.copy()
+    kind = fix["kind"]
+    for ref in fix["edges"]:
+        keys = [key for key, data in changed[ref["source"]][ref["target"]].items()
+                if data["kind"] == ref["kind"] and data.get("via", "") == ref["via"]]
+        assert keys, ref
+        for key in keys:
+            if kind.startswith("remove_"):
+                changed.remove_edge(ref["source"], ref["target"], key)
+            elif ref["kind"] == "AUTHENTICATES":
+                changed[ref["source"]][ref["target"]][key]["mfa"] = True
+            else:
+                changed[ref["source"]][ref["target"]][key]["mfa_required"] = True
+    for node_id in fix["nodes"]:
+        if kind in ("delete_key", "rotate_key"):
+            changed.remove_node(node_id)
+        else:
+            changed.nodes[node_id]["mfa"] = True
+    return changed
+
+
+def _open(analysis) -> set[str]:
+    return {finding.id for finding in analysis.open_findings}
+
+
+def _all(analysis) -> set[str]:
+    return {finding.id for finding in analysis.findings}
+
+
+def _check_each_fix(graph, policy, exceptions, as_of, fixes) -> None:
+    """Applied alone on the original graph, each fix's own change closes exactly what it reports when
+    nothing above it closed those; applied cumulatively, exactly its `closed` and `remaining_open`."""
+    base = analyze(graph, {}, policy, exceptions, as_of)
+    still = _open(base)
+    current = graph
+    for fix in fixes:
+        current = _apply_independently(current, fix)
+        rerun = analyze(current, {}, policy, exceptions, as_of)
+        closed = still - _all(rerun)
+        assert sorted(closed) == fix["closed"] and fix["closes"] == len(closed) > 0, fix
+        still -= closed
+        assert fix["remaining_open"] == len(still)
+
+
+def _org_shared_group() -> Org:
+    """Three people without MFA reach prod through one group and one role; one of them also through a
+    second role; a CI key reaches the same bucket."""
+    org = Org()
+    bucket = org.resource("aws:bucket/prod-data")
+    other = org.resource("aws:bucket/prod-logs")
+    group = org.identity("entra:group/Contractors", kind="Group")
+    role = org.identity("aws:role/Deployer")
+    side = org.identity("aws:role/SideDoor")
+    for name in ("dana.ruiz", "omar.haddad", "lee.park"):
+        org.human(f"entra:user/{name}", mfa=False)
+        org.link(f"entra:user/{name}", group, "MEMBER_OF")
+    org.link(group, role, "CAN_ASSUME")
+    org.grant(role, bucket, "write")
+    org.grant(role, other, "write")
+    org.link("entra:user/lee.park", side, "CAN_ASSUME")
+    org.grant(side, bucket, "write")
+    ci = org.identity("aws:user/ci", kind="User")
+    org.key("aws:key/AKIACI", ci, created="2024-01-01T00:00:00Z")
+    org.grant(ci, bucket, "write")
+    return org
+
+
+def _run(org: Org, exceptions=(), top=5, **kwargs):
+    graph = org.build().graph
+    policy = load_policy()
+    analysis = analyze(graph, {}, policy, list(exceptions), AS_OF)
+    search = find_fixes(graph, policy, _open(analysis), top, as_of=AS_OF, **kwargs)
+    return graph, policy, analysis, search
+
+
+def test_each_reported_count_is_what_disappears_when_the_change_is_applied_and_the_scan_rerun():
+    graph, policy, analysis, search = _run(_org_shared_group())
+    assert len(analysis.open_findings) == 4
+    assert search.fixes
+    _check_each_fix(graph, policy, [], AS_OF, search.fixes)
+    first = search.fixes[0]
+    # Two people through the group's assume (MFA on that edge, the smallest change closing the most);
+    # lee.park keeps the side door, so neither the group's assume nor the shared grant closes him.
+    assert first["kind"] == "enforce_mfa_edge" and first["closes"] == 2
+    assert first["edges"] == [{"source": "entra:group/Contractors", "target": "aws:role/Deployer",
+                               "kind": "CAN_ASSUME", "via": "CAN_ASSUME entra:group/Contractors->aws:role/Deployer"}]
+
+
+def test_the_second_fix_counts_only_what_the_first_left_open():
+    _, _, _, search = _run(_org_shared_group())
+    first, second = search.fixes[:2]
+    assert not set(first["closed"]) & set(second["closed"])
+    assert second["remaining_open"] == first["remaining_open"] - second["closes"]
+    total = sum(fix["closes"] for fix in search.fixes)
+    assert search.fixes[-1]["remaining_open"] == search.open_before - total
+
+
+def test_an_excepted_finding_is_not_counted(tmp_path):
+    org = _org_shared_group()
+    graph = org.build().graph
+    policy = load_policy()
+    dana = next(f for f in analyze(graph, {}, policy, [], AS_OF).findings if f.entry["id"] == "entra:user/dana.ruiz")
+    path = tmp_path / "exceptions.yaml"
+    path.write_text("exceptions:\n  - match: {entry: 'entra:user/dana.ruiz', gap_type: NO_MFA}\n"
+                    "    owner: sec\n    justification: test\n    expires: 2027-01-01\n", encoding="utf-8")
+    (exception,) = load_exceptions(path)
+    analysis = analyze(graph, {}, policy, [exception], AS_OF)
+    assert dana.id not in _open(analysis)
+    search = find_fixes(graph, policy, _open(analysis), 5, as_of=AS_OF)
+    assert all(dana.id not in fix["closed"] for fix in search.fixes)
+    assert search.fixes[0]["closes"] == 1  # omar alone through the group now
+    _check_each_fix(graph, policy, [exception], AS_OF, search.fixes)
+
+
+def test_a_fix_that_only_reduces_targets_closes_nothing():
+    """Removing the grant on prod-logs leaves every entry a path to prod-data: fewer targets, none closed."""
+    org = Org()
+    bucket = org.resource("aws:bucket/prod-data")
+    logs = org.resource("aws:bucket/prod-logs")
+    org.human("entra:user/dana", mfa=False)
+    role = org.identity("aws:role/Deployer")
+    org.link("entra:user/dana", role, "CAN_ASSUME")
+    org.grant(role, bucket, "write")
+    org.grant(role, logs, "write")
+    graph, policy, analysis, search = _run(org)
+    (finding,) = analysis.open_findings
+    assert finding.targets_count == 2
+    assert all("prod-logs" not in fix["description"] or fix["closes"] == 0 for fix in search.fixes)
+    without_logs = next(edge for edge in graph.edges(keys=True, data=True) if edge[1].endswith("prod-logs"))
+    changed = graph.copy()
+    changed.remove_edge(*without_logs[:3])
+    assert _open(analyze(changed, {}, policy, [], AS_OF)) == {finding.id}  # still open: not closed
+    (fix,) = search.fixes
+    assert fix["closes"] == 1 and fix["kind"] == "enforce_mfa_edge"
+
+
+def test_mfa_on_an_edge_and_on_an_entry():
+    org = Org()
+    bucket = org.resource("aws:bucket/prod-data")
+    org.human("entra:user/dana", mfa=False)
+    role = org.identity("aws:role/Deployer")
+    org.link("entra:user/dana", role, "CAN_ASSUME")
+    org.grant(role, bucket, "write")
+    org.human("entra:user/omar", mfa=False)
+    org.grant("entra:user/omar", bucket, "write")
+    graph, policy, _, search = _run(org)
+    kinds = {fix["kind"]: fix for fix in search.fixes}
+    assert kinds["enforce_mfa_edge"]["edges"][0]["kind"] == "CAN_ASSUME"
+    assert kinds["enforce_mfa_entry"]["nodes"] == ["entra:user/omar"]
+    assert kinds["enforce_mfa_entry"]["description"] == "enforce MFA on omar's sign-in"
+    _check_each_fix(graph, policy, [], AS_OF, search.fixes)
+
+
+def test_keys_are_deleted_when_unused_else_rotated():
+    org = Org()
+    bucket = org.resource("aws:bucket/prod-data")
+    for name, used in (("a-unused", None), ("b-used", "2026-10-30T00:00:00Z")):
+        owner = org.identity(f"aws:user/{name}", kind="User")
+        org.key(f"aws:key/{name}", owner, created="2024-01-01T00:00:00Z", last_used=used)
+        org.grant(owner, bucket, "write")
+    graph, policy, _, search = _run(org)
+    by_key = {fix["nodes"][0]: fix for fix in search.fixes if fix["nodes"]}
+    assert by_key["aws:key/a-unused"]["kind"] == "delete_key"
+    assert "(unused: never used)" in by_key["aws:key/a-unused"]["description"]
+    assert by_key["aws:key/b-used"]["kind"] == "rotate_key"
+    _check_each_fix(graph, policy, [], AS_OF, search.fixes)
+
+
+def test_a_membership_is_named_by_person_and_group():
+    org = Org()
+    bucket = org.resource("aws:bucket/prod-data")
+    group = org.identity("entra:group/Contractors", kind="Group")
+    org.human("entra:user/dana.ruiz", mfa=None)
+    org.link("entra:user/dana.ruiz", group, "MEMBER_OF")
+    org.grant(group, bucket, "write")
+    _, _, _, search = _run(org, top=10)
+    assert "remove dana.ruiz from group Contractors" in [f["description"] for f in search.fixes] or \
+        search.fixes[0]["kind"] == "enforce_mfa_entry"  # the entry's MFA is the equally small change
+
+
+def test_deterministic_and_the_local_rerun_agrees_with_the_whole_graph():
+    org = _org_shared_group()
+    _, _, _, one = _run(org)
+    _, _, _, two = _run(org)
+    _, _, _, whole = _run(org, local=False)
+    assert one.fixes == two.fixes == whole.fixes
+
+
+def test_the_bound_says_when_it_cut_candidates(sample_scan):
+    graph, _ = read_snapshot(sample_scan.snapshot)
+    open_ids = _open(sample_scan.analysis)
+    for bound in (1, 3):
+        search = find_fixes(graph, load_policy(), open_ids, 5, max_candidates=bound, as_of=AS_OF)
+        assert search.cut and f"--max-candidates {bound} left" in search.cut[0]
+        cut_picks = [int(sentence.split()[1].rstrip(":")) for sentence in search.cut]
+        for fix in search.fixes:
+            assert (fix["unverified_candidates"] > 0) == (fix["rank"] in cut_picks)
+        if len(search.fixes) < 5:  # stopped: the bound cut the pick that found nothing, and says so
+            assert cut_picks[-1] == len(search.fixes) + 1 and "no fix verified" in search.cut[-1]
+        assert search.verified <= 5 * bound
+    unbounded = find_fixes(graph, load_policy(), open_ids, 5, max_candidates=None, as_of=AS_OF)
+    assert unbounded.cut == [] and unbounded.fixes == sample_scan.analysis.top_fixes
+
+
+def test_the_docs_describe_every_top_fix_field():
+    schema = json.loads((ROOT / "docs" / "findings.schema.json").read_text(encoding="utf-8"))
+    docs = (ROOT / "docs" / "findings.md").read_text(encoding="utf-8")
+    fields = set(schema["$defs"]["topFix"]["properties"]) | {"top_fixes"}
+    assert sorted(name for name in fields if f"`{name}`" not in docs) == []
+
+
+@pytest.fixture(scope="module")
+def sample_scan(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample") / "out"
+    return scan(SAMPLES, out, exceptions_path=SAMPLES / "exceptions.yaml")
+
+
+def test_the_sample_organisation_top_fixes_are_verified(sample_scan):
+    analysis = sample_scan.analysis
+    assert len(analysis.top_fixes) == 5
+    assert [fix["rank"] for fix in analysis.top_fixes] == [1, 2, 3, 4, 5]
+    closes = [fix["closes"] for fix in analysis.top_fixes]
+    assert closes[0] >= 2 and all(count >= 1 for count in closes)
+    excepted = {f.id for f in analysis.findings if f.status == "excepted"}
+    assert excepted and not excepted & {fid for fix in analysis.top_fixes for fid in fix["closed"]}
+    graph, _ = read_snapshot(sample_scan.snapshot)
+    _check_each_fix(graph, load_policy(), load_exceptions(SAMPLES / "exceptions.yaml"),
+                    AS_OF, analysis.top_fixes)
+    written = json.loads(sample_scan.outputs["json"].read_text(encoding="utf-8"))
+    assert written["top_fixes"] == analysis.top_fixes
+    assert "## Top fixes" in sample_scan.outputs["md"].read_text(encoding="utf-8")
+    assert 'id="top-fixes"' in sample_scan.outputs["html"].read_text(encoding="utf-8")
+    console = Console(record=True, width=200)
+    console.print(render_summary(analysis))
+    shown = console.export_text()
+    assert "Top fixes" in shown and analysis.top_fixes[0]["description"][:60] in shown
+
+
+def test_the_fixes_command_on_the_sample(sample_scan):
+    from click.testing import CliRunner
+
+    from crosspath.cli import main
+    args = ["fixes", "--snapshot", str(sample_scan.snapshot), "--exceptions", str(SAMPLES / "exceptions.yaml")]
+    result = CliRunner().invoke(main, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["top_fixes"] == sample_scan.analysis.top_fixes
+    assert document["cut"] == []
+    text = CliRunner().invoke(main, [*args, "--top", "2"])
+    assert text.exit_code == 0 and text.output.count("closes ") == 2
