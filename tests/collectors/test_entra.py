@@ -399,9 +399,10 @@ def test_application_owner_can_create_credential(sample: Path) -> None:
                    "userPrincipalName": "tom.baker@lumenfreight.com"}]})
     edges = [e for e in collect_offline(sample).edges if e["kind"] == "CAN_CREATE_CREDENTIAL"
              and e["via"].startswith("owner of")]
-    assert [(e["source"], e["target"], e["via"]) for e in edges] == [
-        (f"entra:{user_id(4)}", "entra:c3000000-0000-4000-8000-0000000000b1", "owner of application terraform-prod")
-    ]
+    assert sorted((e["source"], e["target"], e["via"]) for e in edges) == [
+        (f"entra:{user_id(3)}", "entra:c3000000-0000-4000-8000-0000000000b3", "owner of application hr-sync"),
+        (f"entra:{user_id(4)}", "entra:c3000000-0000-4000-8000-0000000000b1", "owner of application terraform-prod"),
+    ]  # li.chen owns hr-sync in the sample; tom.baker is added here
 
 
 # --- directory roles ------------------------------------------------------------------------------
