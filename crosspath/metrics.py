@@ -61,6 +61,16 @@ class ScanCollector(Collector):
             by_provider.add_metric([provider], summary["by_entry_provider"].get(provider, 0))
         yield by_provider
 
+        by_team = GaugeMetricFamily("crosspath_open_findings_by_team", "Open findings by owning team (docs/owners.md; "
+                                    "`unowned` when nobody owns them).", labels=["team"])
+        overdue = GaugeMetricFamily("crosspath_overdue_findings_by_team", "Open findings past their due date (the "
+                                    "policy's sla_days) by owning team.", labels=["team"])
+        for team in sorted({finding.owner for finding in analysis.findings}):
+            by_team.add_metric([team], summary["by_owner"].get(team, 0))
+            overdue.add_metric([team], summary["overdue_by_owner"].get(team, 0))
+        yield by_team
+        yield overdue
+
         exceptions = GaugeMetricFamily("crosspath_exceptions", "Exceptions in each state on this scan; an "
                                        "exception can be in several states (expired and stale).", labels=["state"])
         for state, count in summary["exceptions"].items():

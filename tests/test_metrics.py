@@ -55,6 +55,11 @@ def test_finding_counts_are_the_findings_json_summary(scanned):
     providers = _by(parsed, "crosspath_open_findings_by_entry_provider", "provider")
     assert {name: count for name, count in providers.items() if count} == summary["by_entry_provider"]
     assert set(providers) == {finding["entry"]["provider"] for finding in findings["findings"]}
+    teams = _by(parsed, "crosspath_open_findings_by_team", "team")
+    assert {team: count for team, count in teams.items() if count} == summary["by_owner"]
+    assert teams["unowned"] == summary["unowned"] > 0
+    overdue = _by(parsed, "crosspath_overdue_findings_by_team", "team")
+    assert set(overdue) == set(teams) and sum(overdue.values()) == summary["overdue"]
 
 
 def test_every_exception_state_is_written_zeros_included(scanned):
