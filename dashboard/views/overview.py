@@ -1,4 +1,5 @@
-"""Overview: what must I fix first? Counts, the top 10, coverage, owners and overdue per team, the trend."""
+"""Overview: what must I fix first? Counts, the top 10, coverage, the top fixes, owners and overdue per team,
+the trend."""
 
 from __future__ import annotations
 
@@ -49,6 +50,19 @@ def _coverage(ctx: Context) -> None:
     if errors:
         with st.expander(f"{len(errors)} rejected file(s) or record(s)"):
             st.text("\n".join(errors))
+
+
+def _fixes(ctx: Context) -> None:
+    st.subheader("Top fixes: the single changes that close the most open findings")
+    fixes = cache.top_fixes(ctx.key, ctx.policy_key, ctx.exceptions_key)
+    if not fixes:
+        st.success("No change to suggest: no open findings.")
+        return
+    st.dataframe(pd.DataFrame([{"#": fix["rank"], "change": fix["description"], "closes": fix["closes"],
+                                "open after": fix["remaining_open"], "findings": ", ".join(fix["closed"])}
+                               for fix in fixes]), hide_index=True, width="stretch", key="fixes_table")
+    st.caption("Each count is verified: the change applied, the paths found again. Greedy: each fix counts only "
+               "what the ones above it left open (`crosspath fixes`).")
 
 
 def _owners(summary: dict) -> None:
@@ -121,6 +135,7 @@ def render(ctx: Context) -> None:
         st.dataframe(top[["rank", "severity", "gaps", "title", "hops", "targets", "id"]], hide_index=True,
                      width="stretch")
     _coverage(ctx)
+    _fixes(ctx)
     _owners(summary)
     _trend(ctx)
 

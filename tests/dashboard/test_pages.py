@@ -41,7 +41,10 @@ def test_overview_counts_coverage_and_trend(app_env: SampleOut) -> None:
     assert metrics["Open findings"] == str(summary["open"])
     assert metrics["Critical"] == str(summary["by_severity"]["critical"])
     assert metrics["Excepted"] == str(summary["excepted"]) == "2"  # EX-2026-001 and EX-2026-003 in force
-    top, coverage, owners = (frame.value for frame in app.dataframe[:3])
+    top, coverage, fixes, owners = (frame.value for frame in app.dataframe[:4])
+    expected = run_analysis(read_snapshot(app_env.newer), None, app_env.exceptions, top_fixes=5).top_fixes
+    assert list(fixes["closes"]) == [fix["closes"] for fix in expected] and len(expected) == 5
+    assert list(fixes["change"]) == [fix["description"] for fix in expected]
     assert len(top) == 10 and set(top["severity"]) <= {"critical", "high"}
     assert dict(zip(owners["team"], owners["open"], strict=True)) == summary["by_owner"]
     assert metrics["Unowned"] == str(summary["unowned"]) and summary["unowned"] > 0
