@@ -21,6 +21,7 @@ from crosspath.cli_demo import register as register_demo_commands
 from crosspath.cli_exceptions import exception_issues_exit
 from crosspath.cli_exceptions import register as register_exception_commands
 from crosspath.cli_fixes import register as register_fix_commands
+from crosspath.cli_options import exceptions_option, policy_option, snapshot_option
 from crosspath.cli_run import register as register_run_command
 from crosspath.cli_techniques import register as register_technique_commands
 from crosspath.cli_verify import register as register_verify_commands
@@ -28,7 +29,6 @@ from crosspath.exit_codes import EXIT_COVERAGE, EXIT_EXCEPTION_ISSUES, EXIT_FIND
 from crosspath.metrics import write_metrics
 from crosspath.pipeline import (
     DEFAULT_OUT,
-    DEFAULT_SNAPSHOT,
     SNAPSHOT_NAME,
     NothingCollected,
     ScanError,
@@ -56,14 +56,6 @@ from queries.yaml_files import ConfigError
 stderr = Console(stderr=True)
 stdout = Console()
 
-_policy_option = click.option(
-    "--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Policy YAML merged over the default (see queries/default_policy.yaml).",
-)
-_exceptions_option = click.option(
-    "--exceptions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Exceptions YAML: accepted risks with owner, justification and expiry.",
-)
 _fail_on_option = click.option(
     "--fail-on", type=click.Choice(SEVERITIES), default=None,
     help=f"Exit with code {EXIT_FINDINGS} when an open finding has this severity or higher.",
@@ -143,8 +135,8 @@ def collect_group() -> None:
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
               show_default=True, help="Where the snapshot and the reports are written.")
-@_policy_option
-@_exceptions_option
+@policy_option
+@exceptions_option
 @click.option("--identities", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="identities.yaml: which person an identity belongs to where its name or email cannot say "
               "(docs/identities.md).")
@@ -209,12 +201,11 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
 
 
 @main.command("report")
-@click.option("--snapshot", "snapshot_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=DEFAULT_SNAPSHOT, show_default=True)
+@snapshot_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
               show_default=True)
-@_policy_option
-@_exceptions_option
+@policy_option
+@exceptions_option
 @_formats_option
 @_fail_on_option
 @_fail_on_exception_issues_option
@@ -241,8 +232,8 @@ def report_command(snapshot_path: Path, out_dir: Path, policy: Path | None, exce
 @main.command("diff")
 @click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_policy_option
-@_exceptions_option
+@policy_option
+@exceptions_option
 @click.option("--json", "as_json", is_flag=True, help="Print the drift as JSON.")
 @click.option("--fail-on-new", is_flag=True, help=f"Exit {EXIT_FINDINGS} when there are new findings.")
 @click.option("--quiet", is_flag=True, help="Print nothing; just the exit code.")
@@ -283,9 +274,8 @@ def diff_command(old: Path, new: Path, policy: Path | None, exceptions: Path | N
 
 @main.command("blast-radius")
 @click.argument("node")
-@click.option("--snapshot", "snapshot_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=DEFAULT_SNAPSHOT, show_default=True)
-@_policy_option
+@snapshot_option
+@policy_option
 @click.option("--json", "as_json", is_flag=True, help="Print the targets as JSON.")
 def blast_radius_command(node: str, snapshot_path: Path, policy: Path | None, as_json: bool) -> None:
     """Every privileged target NODE can write or administer, each with its shortest path and whether

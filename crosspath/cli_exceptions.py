@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
+from crosspath.cli_options import snapshot_option
 from crosspath.exit_codes import EXIT_EXCEPTION_ISSUES
-from crosspath.pipeline import DEFAULT_SNAPSHOT, run_analysis
+from crosspath.pipeline import run_analysis
 from graph.snapshot import SnapshotError, read_snapshot
 from queries.findings import Analysis
 from queries.reports.describe import exception_counts_text, exception_states_text
@@ -55,8 +56,7 @@ def register(main: click.Group) -> None:
         """Accepted risks: review them (docs/exceptions.md)."""
 
     @exceptions_group.command("review")
-    @click.option("--snapshot", "snapshot_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  default=DEFAULT_SNAPSHOT, show_default=True)
+    @snapshot_option
     @click.option("--exceptions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                   help="Exceptions YAML. Default: the file the scan used.")
     @click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path),

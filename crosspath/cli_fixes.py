@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from crosspath.pipeline import DEFAULT_SNAPSHOT, run_analysis
+from crosspath.cli_options import exceptions_option, policy_option, snapshot_option
+from crosspath.pipeline import run_analysis
 from graph.snapshot import SnapshotError, read_snapshot
 from graph.times import parse_time
 from queries.fixes import DEFAULT_MAX_CANDIDATES, DEFAULT_TOP, find_fixes
@@ -20,12 +21,9 @@ from queries.yaml_files import ConfigError
 
 def register(main: click.Group) -> None:
     @main.command("fixes")
-    @click.option("--snapshot", "snapshot_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  default=DEFAULT_SNAPSHOT, show_default=True)
-    @click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  help="Policy YAML merged over the default (see queries/default_policy.yaml).")
-    @click.option("--exceptions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  help="Exceptions YAML: excepted findings are not counted as closable.")
+    @snapshot_option
+    @policy_option
+    @exceptions_option
     @click.option("--top", type=click.IntRange(1), default=DEFAULT_TOP, show_default=True,
                   help="How many fixes to pick.")
     @click.option("--max-candidates", type=click.IntRange(1), default=DEFAULT_MAX_CANDIDATES, show_default=True,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ssl
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 
 from crosspath.notify.notice import Notice
+from crosspath.notify.redaction import url_host, url_secrets
 
 DEFAULT_MAX_FINDINGS = 10  # per section, in a chat message; the rest is counted ("... and 4 more")
 
@@ -38,3 +41,21 @@ class Channel(ABC):
         return f"{type(self).__name__}({self.label}{scope}{always})"
 
     __str__ = __repr__
+
+
+@dataclass(repr=False)
+class UrlChannel(Channel, ABC):
+    """A channel that POSTs to an address, which may carry the webhook's token (Slack, Teams, webhook)."""
+
+    url: str = field(repr=False)
+    teams: list[str] | None = None
+    always: bool = False
+    timeout: float = 15.0
+    ssl_context: ssl.SSLContext | None = None
+
+    @property
+    def destination(self) -> str:
+        return url_host(self.url)
+
+    def secrets(self) -> list[str]:
+        return url_secrets(self.url)

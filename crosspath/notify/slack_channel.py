@@ -7,17 +7,15 @@ Header, the run's counts, up to `max_findings` findings per section, the top fix
 from __future__ import annotations
 
 import logging
-import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.webhook import WebhookClient
 
-from crosspath.notify.channel import DEFAULT_MAX_FINDINGS, Channel
+from crosspath.notify.channel import DEFAULT_MAX_FINDINGS, UrlChannel
 from crosspath.notify.errors import DeliveryError
 from crosspath.notify.http_post import status_error
 from crosspath.notify.notice import SECTIONS, Notice
-from crosspath.notify.redaction import url_host, url_secrets
 from crosspath.notify.rendering import (
     SECTION_HEADINGS,
     finding_details,
@@ -97,22 +95,10 @@ def slack_blocks(notice: Notice, max_findings: int = DEFAULT_MAX_FINDINGS) -> li
 
 
 @dataclass(repr=False)
-class SlackChannel(Channel):
-    url: str = field(repr=False)
-    teams: list[str] | None = None
-    always: bool = False
+class SlackChannel(UrlChannel):
     max_findings: int = DEFAULT_MAX_FINDINGS
-    timeout: float = 15.0
-    ssl_context: ssl.SSLContext | None = None
 
     kind = "slack"
-
-    @property
-    def destination(self) -> str:
-        return url_host(self.url)
-
-    def secrets(self) -> list[str]:
-        return url_secrets(self.url)
 
     def payload(self, notice: Notice) -> dict[str, Any]:
         return {"text": headline(notice), "blocks": slack_blocks(notice, self.max_findings)}

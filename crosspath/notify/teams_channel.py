@@ -7,14 +7,12 @@ Payload: {"type": "message", "attachments": [{"contentType": "application/vnd.mi
 from __future__ import annotations
 
 import json
-import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from crosspath.notify.channel import DEFAULT_MAX_FINDINGS, Channel
+from crosspath.notify.channel import DEFAULT_MAX_FINDINGS, UrlChannel
 from crosspath.notify.http_post import post_json
 from crosspath.notify.notice import SECTIONS, Notice
-from crosspath.notify.redaction import url_host, url_secrets
 from crosspath.notify.rendering import SECTION_HEADINGS, finding_details, fix_line, more_line, scope_line
 
 ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -72,22 +70,10 @@ def teams_message(notice: Notice, max_findings: int = DEFAULT_MAX_FINDINGS) -> d
 
 
 @dataclass(repr=False)
-class TeamsChannel(Channel):
-    url: str = field(repr=False)
-    teams: list[str] | None = None
-    always: bool = False
+class TeamsChannel(UrlChannel):
     max_findings: int = DEFAULT_MAX_FINDINGS
-    timeout: float = 15.0
-    ssl_context: ssl.SSLContext | None = None
 
     kind = "teams"
-
-    @property
-    def destination(self) -> str:
-        return url_host(self.url)
-
-    def secrets(self) -> list[str]:
-        return url_secrets(self.url)
 
     def send(self, notice: Notice) -> None:
         body = json.dumps(teams_message(notice, self.max_findings), ensure_ascii=False).encode("utf-8")

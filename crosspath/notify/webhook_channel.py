@@ -10,15 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from crosspath.notify.channel import Channel
+from crosspath.notify.channel import UrlChannel
 from crosspath.notify.http_post import post_json
 from crosspath.notify.notice import Notice
-from crosspath.notify.redaction import url_host, url_secrets
+from crosspath.notify.redaction import url_secrets
 
 SIGNATURE_HEADER = "X-Crosspath-Signature"
 TIMESTAMP_HEADER = "X-Crosspath-Timestamp"
@@ -41,19 +40,10 @@ def webhook_body(notice: Notice, sent_at: int) -> bytes:
 
 
 @dataclass(repr=False)
-class WebhookChannel(Channel):
-    url: str = field(repr=False)
+class WebhookChannel(UrlChannel):
     secret: str | None = field(default=None, repr=False)
-    teams: list[str] | None = None
-    always: bool = False
-    timeout: float = 15.0
-    ssl_context: ssl.SSLContext | None = None
 
     kind = "webhook"
-
-    @property
-    def destination(self) -> str:
-        return url_host(self.url)
 
     def secrets(self) -> list[str]:
         return url_secrets(self.url) + ([self.secret] if self.secret else [])
