@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +21,7 @@ from click.testing import CliRunner
 from crosspath.cli import main
 from crosspath.exit_codes import EXIT_FINDINGS, EXIT_NOTIFICATIONS
 from crosspath.notify import sign
+from tests.moto_server import moto_server
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 SVC_CI_DEPLOYER = "CP-9574596654e2"  # AKIA5LUMENCIDEPLOY01, owned by platform-team: excepted in the second run
@@ -130,36 +130,18 @@ def test_exports_and_sources_together_are_an_error(tmp_path):
 
 # --- a live source: AWS through a moto server --------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def moto_aws(monkeypatch):
-    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                       ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_SESSION_TOKEN", "testing"),
-                       ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")):
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    from collectors.aws import live
+    with moto_server(monkeypatch) as endpoint:
+        _bob_without_mfa(endpoint)
+        yield endpoint
 
-    # moto implements neither App Runner nor AgentCore (tests/collectors/test_aws_live.py says the same)
-    monkeypatch.setattr(live, "_WORKLOAD_READERS", [(kind, reader) for kind, reader in live._WORKLOAD_READERS
-                                                    if kind not in ("apprunner-service", "code-interpreter")])
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+def _bob_without_mfa(endpoint: str) -> None:
     iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1")
     iam.create_user(UserName="bob")
     iam.create_login_profile(UserName="bob", Password="Not-A-Real-Pass-2!")
     iam.attach_user_policy(UserName="bob", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
-    yield endpoint
-    server.stop()
 
 
 def test_a_run_collects_a_live_aws_account(moto_aws, tmp_path):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 
 import boto3
 import pytest
@@ -19,39 +18,17 @@ from click.testing import CliRunner
 from collectors.aws import collect_offline
 from crosspath.cli import main
 from tests.collectors.aws_throttle import ThrottlingProxy
+from tests.moto_server import moto_server
 
 ACCOUNT = "123456789012"
 OIDC_HOST = "oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def moto_endpoint():
     mp = pytest.MonkeyPatch()
-    mp.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                       ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_SESSION_TOKEN", "testing")):
-        mp.setenv(key, value)
-    mp.delenv("AWS_PROFILE", raising=False)
-    # moto implements neither App Runner nor AgentCore code interpreters (it answers HTTP 500, which botocore
-    # retries for long): those inventory readers are left out here and proven with Stubber in
-    # test_aws_live_workloads.py.
-    from collectors.aws import live
-
-    mp.setattr(live, "_WORKLOAD_READERS", [(kind, reader) for kind, reader in live._WORKLOAD_READERS
-                                            if kind not in ("apprunner-service", "code-interpreter")])
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server(mp) as url:
+        yield url
     mp.undo()
 
 

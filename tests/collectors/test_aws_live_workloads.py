@@ -13,7 +13,6 @@ DescribeService, bedrock-agentcore-control ListCodeInterpreters / GetCodeInterpr
 from __future__ import annotations
 
 import json
-import urllib.request
 
 import boto3
 import pytest
@@ -21,7 +20,7 @@ from click.testing import CliRunner
 
 from collectors.aws import collect_offline
 from crosspath.cli import main
-from tests.collectors.test_aws_live import _free_port
+from tests.moto_server import moto_server
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/"
@@ -35,24 +34,11 @@ def _doc(*statements: dict) -> str:
 @pytest.fixture(scope="module")
 def endpoint():
     mp = pytest.MonkeyPatch()
-    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                       ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_SESSION_TOKEN", "testing")):
-        mp.setenv(key, value)
-    mp.delenv("AWS_PROFILE", raising=False)
     # moto answers the APIs it does not implement with HTTP 500, which botocore retries with backoff: one
     # attempt is enough here (retries themselves are proven in test_aws_live.py).
     mp.setattr("collectors.aws.live.RETRY_CONFIG", {"retries": {"mode": "standard", "max_attempts": 1}})
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    # moto's backends are per process, shared by every server: start from (and leave) an empty account.
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
-    yield url
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
-    server.stop()
+    with moto_server(mp, managed_policies=False, leave_out_unimplemented=False) as url:
+        yield url
     mp.undo()
 
 
