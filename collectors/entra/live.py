@@ -66,6 +66,7 @@ class Endpoint:
     fallback: str = ""  # a narrower request when the full one is denied (e.g. no P1 licence)
     fallback_drops: str = ""  # what the fallback leaves out, for the collection log
     single: bool = False  # one object, not a collection
+    beta: bool = False  # a Graph /beta endpoint (the usage reports have no v1.0 version)
 
 
 TENANT_ENDPOINTS = (
@@ -121,6 +122,10 @@ TENANT_ENDPOINTS = (
         "/policies/identitySecurityDefaultsEnforcementPolicy",
         single=True,
     ),
+    # Last use of application secrets / certificates (collectors/entra/last_use.py): beta only,
+    # AuditLog.Read.All and Entra ID P1/P2 (else 403, recorded as denied: last use stays unknown).
+    Endpoint("appCredentialSignInActivities", "/reports/appCredentialSignInActivities", beta=True),
+    Endpoint("servicePrincipalSignInActivities", "/reports/servicePrincipalSignInActivities", beta=True),
 )
 
 
@@ -226,6 +231,12 @@ class GraphFetcher:
         return pages
 
 
+def beta_url(base_url: str) -> str:
+    """The /beta root next to a /v1.0 base URL (same host, so the same token rules apply)."""
+    root = base_url.rstrip("/")
+    return (root.rsplit("/", 1)[0] if root.endswith("/v1.0") else root) + "/beta"
+
+
 def status_of(error: BaseException) -> int | None:
     return getattr(error, "response_status_code", None) or getattr(error, "status_code", None)
 
@@ -252,20 +263,22 @@ async def collect_endpoint(
     run: LiveRun, fetcher: GraphFetcher, endpoint: Endpoint, tenant: str
 ) -> list[dict]:
     """Fetch and save one endpoint; on 403 try the fallback request, else record the denial."""
+    prefix = beta_url(fetcher.base_url) if endpoint.beta else ""
     for path in (endpoint.path, endpoint.fallback):
         if not path:
             continue
         try:
             if endpoint.single:
-                run.write(f"{endpoint.stem}.json", await fetcher.get(path))
+                run.write(f"{endpoint.stem}.json", await fetcher.get(prefix + path))
                 run.count(endpoint.stem)
                 return []
-            pages = await fetcher.pages(path)
+            pages = await fetcher.pages(prefix + path)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded and the run goes on
             status = status_of(exc)
             kind = "denied" if status in (401, 403) else "throttled" if status == 429 else "failed"
             retry = status == 403 and endpoint.fallback and path != endpoint.fallback
-            call = f"GET {path.split('?')[0]}" + (f" ({endpoint.fallback_drops})" if retry else "")
+            call = ("GET /beta" if endpoint.beta else "GET ") + path.split("?")[0]
+            call += f" ({endpoint.fallback_drops})" if retry else ""
             run.denied(call, tenant, short_error(exc) + ("; read again without it" if retry else ""), kind)
             if retry:
                 continue

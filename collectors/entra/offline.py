@@ -47,6 +47,7 @@ from collectors.entra.graph_permissions import (
     permission_names,
     transform_app_role_assignment,
 )
+from collectors.entra.last_use import APP_CREDENTIAL_ACTIVITY, SP_SIGN_IN_ACTIVITY, apply_last_use
 from collectors.entra.managed_identities import run_as_edges
 from collectors.entra.membership import build_memberships
 from collectors.entra.pim import (
@@ -231,6 +232,7 @@ def collect_offline(folder: Path) -> CollectResult:
                   "identity (which know only the client id) cannot be joined to them")
     sp_by_app = {record["app_id"]: record["id"] for record in sp_nodes if record["app_id"]}
     _credentials(result, folder, exports, sp_by_app, tenant)
+    _last_use(result, folder)
     _owners(result, folder, exports, app_owners, sp_owners, sp_by_app)
     _federation(result, folder, exports, federated, sp_nodes)
 
@@ -380,6 +382,24 @@ def _credentials(result: CollectResult, folder: Path, exports: dict[str, Collect
         edges.extend(more_edges)
     if nodes:
         _add(result, folder, collection, nodes, edges)
+
+
+def _last_use(result: CollectResult, folder: Path) -> None:
+    """Credentials' last use from the optional beta reports (collectors/entra/last_use.py)."""
+    reports = {name: load_collection(folder, name, key="id") for name in (APP_CREDENTIAL_ACTIVITY, SP_SIGN_IN_ACTIVITY)}
+    _account_for(result, folder, reports[APP_CREDENTIAL_ACTIVITY],
+                 "last use of application secrets and certificates unknown (last_used null; the report needs "
+                 "AuditLog.Read.All and Entra ID P1/P2), so none is advised for deletion as unused", optional=True)
+    _account_for(result, folder, reports[SP_SIGN_IN_ACTIVITY], "", optional=True)
+    present = {name: collection.objects() if collection.present else None for name, collection in reports.items()}
+    credentials, matched, app_level = apply_last_use(result.nodes, present[APP_CREDENTIAL_ACTIVITY],
+                                                     present[SP_SIGN_IN_ACTIVITY])
+    if present[APP_CREDENTIAL_ACTIVITY] is not None and credentials > matched:
+        result.coverage.notes.append(
+            f"{APP_CREDENTIAL_ACTIVITY}: {credentials - matched} of {credentials} application secret(s) / "
+            "certificate(s) have no row (the report lists recent activity only): last use unknown, not taken as "
+            "never used" + (f"; {app_level} carry their application's last app-only sign-in (app_last_sign_in, "
+                            "which does not say with which credential)" if app_level else ""))
 
 
 def _per_known_application(result: CollectResult, exports: dict[str, Collection],

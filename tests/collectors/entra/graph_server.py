@@ -35,6 +35,11 @@ COLLECTIONS = {
     "/identity/conditionalAccess/policies": "conditionalAccessPolicies",
     "/oauth2PermissionGrants": "oauth2PermissionGrants",
 }
+# Graph /beta collections (the usage reports), served from the folder like the v1.0 ones.
+BETA = {
+    "/reports/appCredentialSignInActivities": "appCredentialSignInActivities",
+    "/reports/servicePrincipalSignInActivities": "servicePrincipalSignInActivities",
+}
 SINGLE = {"/policies/identitySecurityDefaultsEnforcementPolicy": "identitySecurityDefaultsEnforcementPolicy"}
 # Per-object requests that name the object in $filter rather than in the path.
 FILTERED = {
@@ -134,6 +139,7 @@ class GraphServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.arm_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.base_url = f"{self.arm_url}/v1.0"
+        self.beta_url = f"{self.arm_url}/beta"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> Self:
@@ -150,12 +156,19 @@ class GraphServer:
     def answer(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
         graph = parts.path.startswith("/v1.0/")
-        path = parts.path.removeprefix("/v1.0")
+        path = parts.path.removeprefix("/v1.0")  # beta paths keep their /beta prefix (hits, faults)
         query = parse_qs(parts.query)
         self.requests.append(Seen(path, query, {k.lower(): v for k, v in handler.headers.items()}))
         queued = self.faults.get(path)
+        beta = path.removeprefix("/beta") if path.startswith("/beta/") else None
         if queued:
             status, headers, body = queued.pop(0)
+        elif beta is not None:
+            status, headers, body = (
+                self.page(self.folder, BETA[beta], path, parts.query, query, base=self.arm_url)
+                if beta in BETA
+                else graph_error(400, "BadRequest", f"Resource not found for the segment '{beta}'.")
+            )
         else:
             status, headers, body = (
                 self.resolve(path, parts.query, query)
