@@ -378,3 +378,19 @@ def test_a_throttled_batch_post_is_retried_by_the_sdk(tmp_path: Path) -> None:
     batches = server.hits("/$batch")
     assert any(seen.headers.get("retry-attempt") == "1" for seen in batches)  # RetryHandler resent the POST
     assert log["problems"] == [] and log["counts"]["group-members"] == 11
+
+
+def test_the_documented_live_run_prints_what_the_docs_show(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/collectors/entra.md shows `crosspath collect entra` against this server with the registration
+    report denied as in a tenant without Entra ID P1: the same command prints those lines."""
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "collectors" / "entra.md").read_text()
+    shown = doc.split("$ crosspath collect entra --out exports --quiet\n", 1)[1].split("\n$ ", 1)[0].splitlines()
+    faults = {"/reports/authenticationMethods/userRegistrationDetails": [graph_error(
+        403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+        "Neither tenant is B2C or tenant doesn't have premium license")]}
+    monkeypatch.chdir(tmp_path)
+    with GraphServer(SAMPLE, faults=faults) as server:
+        outcome = CliRunner().invoke(
+            command, ["--graph-url", server.base_url, "--arm-url", server.arm_url, "--out", "exports", "--quiet"])
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.output.splitlines() == shown
