@@ -8,7 +8,7 @@ from typing import Any
 import networkx as nx
 
 from graph.techniques import Catalogue
-from graph.times import iso, parse_time
+from graph.times import iso
 from queries.exception_review import APPROVALS, judge_exceptions
 from queries.exceptions import PolicyException
 from queries.findings import (
@@ -24,6 +24,7 @@ from queries.findings import (
     finding_id,
 )
 from queries.fixes import top_fixes as fixes_for
+from queries.key_use import is_unused, unused_days
 from queries.lifecycle import carry_lifecycle, changes_since
 from queries.owners import OwnerRules, owner_of
 from queries.paths import ADMIN, SCOPE_ADMIN, GapPath, PathEngine
@@ -138,23 +139,14 @@ class _FindingBuilder:
             "expires": entry.get("expires"),
             "age_days": entry.get("age_days"),
             "last_used": entry.get("last_used"),
-            "unused_days": self._unused_days(entry),
+            "unused_days": unused_days(entry, self.as_of),
             "long_lived": gap.long_lived,
             "members_known": not gap.entry.members_unknown,
         }
 
-    def _unused_days(self, entry: dict[str, Any]) -> int | None:
-        """Days since the credential was last used, or since it was created when its source says it never
-        was (`never_used`); None when the source does not tell."""
-        last = parse_time(entry.get("last_used"))
-        if last is None and entry.get("never_used") is True:
-            last = parse_time(entry.get("created"))
-        return max(0, (self.as_of - last).days) if last is not None else None
-
     def unused(self, entry: dict[str, Any]) -> bool:
         """A long-lived key nobody has used for longer than the policy's maximum key age: delete, not rotate."""
-        return entry["long_lived"] and entry["unused_days"] is not None and \
-            entry["unused_days"] > self.policy.max_key_age_days
+        return entry["long_lived"] and is_unused(entry["unused_days"], self.policy.max_key_age_days)
 
     def _path(self, gap: GapPath) -> list[PathEdge]:
         return [PathEdge.from_graph(source, target, data, self.nodes[source], self.nodes[target])

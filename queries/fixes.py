@@ -7,8 +7,8 @@ A candidate change comes from the paths of the open findings, never from the who
   admin step);
 - enforce MFA on one entry (a person's interactive sign-in, or a human's credential sign-in) or on one
   assume / federation edge (`mfa_required` true);
-- delete one long-lived non-human key (when it is unused: no `last_used`, or older than the policy's
-  maximum key age), else rotate it to a short-lived credential (the key node leaves the graph either way).
+- delete one long-lived non-human key when it is unused (queries/key_use.py: its source says it was last
+  used, or never used, longer ago than the policy's maximum key age), else rotate it to a short-lived credential (the key node leaves the graph either way).
 
 Every count is verified: the change is applied to a working copy of the graph, the path engine runs
 again (`PathEngine(graph, policy).gap_paths()`), and the open findings whose entry no longer has any gap
@@ -33,8 +33,8 @@ from typing import Any
 
 import networkx as nx
 
-from graph.times import parse_time
 from queries.findings import finding_id
+from queries.key_use import is_unused, unused_days
 from queries.paths import GapPath, PathEngine
 from queries.policy import Policy
 
@@ -179,12 +179,10 @@ class _Candidates:
             name = str(data.get("name") or node_id)
             owner = _name(self.graph, engine.ids[entry.identity])
             key = name if owner in name else f"{name} of {owner}"
-            last = parse_time(data.get("last_used"))
-            unused = last is None or (self.as_of is not None
-                                      and (self.as_of - last).days > self.policy.max_key_age_days)
-            if unused:
-                when = "never used" if last is None else f"last used {data['last_used']}"
-                yield Change(DELETE_KEY, f"delete key {key} (unused: {when})", (), (node_id,))
+            days = unused_days(data, self.as_of) if self.as_of is not None else None
+            if is_unused(days, self.policy.max_key_age_days):
+                when = f"last used {data['last_used'][:10]}" if data.get("last_used") else "never used"
+                yield Change(DELETE_KEY, f"delete key {key} (unused: {when}, {days} days)", (), (node_id,))
             else:
                 yield Change(ROTATE_KEY, f"rotate key {key} to a short-lived credential", (), (node_id,))
 

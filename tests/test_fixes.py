@@ -181,15 +181,19 @@ def test_mfa_on_an_edge_and_on_an_entry():
 def test_keys_are_deleted_when_unused_else_rotated():
     org = Org()
     bucket = org.resource("aws:bucket/prod-data")
-    for name, used in (("a-unused", None), ("b-used", "2026-10-30T00:00:00Z")):
+    for name, use in (("a-unused", {"never_used": True}), ("b-used", {"last_used": "2026-10-30T00:00:00Z"}),
+                      ("c-unknown", {}), ("d-stale", {"last_used": "2026-01-02T00:00:00Z"})):
         owner = org.identity(f"aws:user/{name}", kind="User")
-        org.key(f"aws:key/{name}", owner, created="2024-01-01T00:00:00Z", last_used=used)
+        org.key(f"aws:key/{name}", owner, created="2024-01-01T00:00:00Z", **use)
         org.grant(owner, bucket, "write")
-    graph, policy, _, search = _run(org)
+    graph, policy, _, search = _run(org, top=10)
     by_key = {fix["nodes"][0]: fix for fix in search.fixes if fix["nodes"]}
     assert by_key["aws:key/a-unused"]["kind"] == "delete_key"
-    assert "(unused: never used)" in by_key["aws:key/a-unused"]["description"]
+    assert "(unused: never used, 1035 days)" in by_key["aws:key/a-unused"]["description"]
+    assert by_key["aws:key/d-stale"]["kind"] == "delete_key"
+    assert "(unused: last used 2026-01-02, 303 days)" in by_key["aws:key/d-stale"]["description"]
     assert by_key["aws:key/b-used"]["kind"] == "rotate_key"
+    assert by_key["aws:key/c-unknown"]["kind"] == "rotate_key"  # use not recorded: unknown, never "unused"
     _check_each_fix(graph, policy, [], AS_OF, search.fixes)
 
 

@@ -16,6 +16,11 @@ the ids (docs/collectors/gcp.md):
     projects/<projectId>/service-accounts.json     gcloud iam service-accounts list
     projects/<projectId>/service-accounts/<email>/keys.json        ... keys list
     projects/<projectId>/service-accounts/<email>/iam-policy.json  ... get-iam-policy
+    projects/<projectId>/key-last-authentication.json
+                                                   gcloud policy-intelligence query-activity
+                                                   --activity-type=serviceAccountKeyLastAuthentication (optional)
+    projects/<projectId>/service-account-last-authentication.json
+                                                   ... --activity-type=serviceAccountLastAuthentication (optional)
     projects/<projectId>/buckets/<bucket>/iam-policy.json          gcloud storage buckets get-iam-policy (optional)
     projects/<projectId>/workload-identity-pools/<pool>/providers.json
                                                    gcloud iam workload-identity-pools providers list (optional)
@@ -31,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from collectors.base import Listing, SourceFileError, list_exports, merge_duplicates, read_json
+from collectors.gcp.activity import KEY_ACTIVITY_FILE, SA_ACTIVITY_FILE
 from graph.records import RecordError
 
 SOURCE = "gcp"
@@ -79,6 +85,8 @@ class ProjectExport:
     accounts: dict[str, ServiceAccountExport] = field(default_factory=dict)
     buckets: dict[str, Loaded] = field(default_factory=dict)
     pool_providers: dict[str, Loaded] = field(default_factory=dict)  # pool id -> providers.json
+    key_activity: Loaded | None = None  # key-last-authentication.json (Policy Analyzer)
+    account_activity: Loaded | None = None  # service-account-last-authentication.json
 
 
 @dataclass
@@ -103,7 +111,8 @@ class GcpExport:
         for holder in [*self.organizations.values(), *self.folders.values()]:
             loaded += [holder.info, holder.policy, holder.custom_roles, holder.deny]
         for project in self.projects.values():
-            loaded += [project.policy, project.service_accounts, project.custom_roles, project.deny]
+            loaded += [project.policy, project.service_accounts, project.custom_roles, project.deny,
+                       project.key_activity, project.account_activity]
             for account in project.accounts.values():
                 loaded += [account.keys, account.policy]
             loaded += list(project.buckets.values()) + list(project.pool_providers.values())
@@ -176,6 +185,8 @@ def get_project_export(project_dir: Path, export: GcpExport) -> ProjectExport:
         service_accounts=load_file(project_dir / "service-accounts.json", export),
         custom_roles=load_file(project_dir / CUSTOM_ROLES_FILE, export),
         deny=load_file(project_dir / DENY_FILE, export),
+        key_activity=load_file(project_dir / KEY_ACTIVITY_FILE, export),
+        account_activity=load_file(project_dir / SA_ACTIVITY_FILE, export),
     )
     for sa_dir in _subdirs(project_dir / "service-accounts", export):
         email = sa_dir.name.lower()

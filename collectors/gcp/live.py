@@ -12,8 +12,10 @@ so one transform serves both. Denied calls are recorded and the run goes on; quo
 Least privilege, on the organization (or on each `--project`): `roles/iam.securityReviewer` (every
 getIamPolicy incl. buckets, service accounts / keys / roles / pools list, `iam.denypolicies.list`) +
 `roles/browser` (organizations / folders / projects get) + `roles/iam.denyReviewer`
-(`iam.denypolicies.get`). Deny policies are read where readable: without Deny Reviewer those calls
-are recorded as denied and the rest goes on.
+(`iam.denypolicies.get`) + `roles/policyanalyzer.activityAnalysisViewer` (key / service-account last
+authentication through the Policy Analyzer Activity API, REST; Security Reviewer does not include it).
+Deny policies and last use are read where readable: without those roles (or with the Policy Analyzer
+API disabled) the calls are recorded as denied and the rest goes on.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import click
 from google.api_core import exceptions as gexc
 from google.api_core import retry as gretry
 
+from collectors.gcp.activity import FILES as ACTIVITY_FILES
+from collectors.gcp.activity import KEY_ACTIVITY, SA_ACTIVITY
 from collectors.gcp.exports import POLICY_FILE
 from collectors.gcp.live_clients import DENIED, TRANSIENT, Clients, credentials, make_clients, make_retry
 from collectors.gcp.live_shapes import key_export, message_dict, policy_export, project_export
@@ -262,14 +266,14 @@ class GcpLiveCollector:
     def _list_buckets(self, request: dict[str, Any], retry: Any, timeout: float) -> Any:
         return self.clients.storage.list_buckets(project=request["project"], retry=retry, timeout=timeout)
 
-    def _rest_pages(self, url: str, key: str) -> list[dict[str, Any]]:
-        """GET every page of an IAM v1 REST list; errors raised as google-api-core exceptions."""
+    def _rest_pages(self, url: str, key: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """GET every page of a REST list (IAM v1, Policy Analyzer); errors raised as google-api-core exceptions."""
         items: list[dict[str, Any]] = []
         token = ""
         while True:
             def fetch(page_token: str = token) -> dict[str, Any]:
-                response = self.clients.iam_rest.get(url, params={"pageToken": page_token} if page_token else {},
-                                                     timeout=self.timeout)
+                query = {**(params or {}), **({"pageToken": page_token} if page_token else {})}
+                response = self.clients.iam_rest.get(url, params=query, timeout=self.timeout)
                 if response.status_code >= 400:
                     raise gexc.from_http_response(response)
                 return response.json()
@@ -303,6 +307,31 @@ class GcpLiveCollector:
             self.run.write(f"{scope}/workload-identity-pools/{pool_id}/providers.json", providers)
             self.run.count("workload_identity_providers", len(providers))
 
+    def last_authentication(self, ident: str) -> None:
+        """Policy Analyzer: when each service-account key / service account last authenticated (project-wide
+        queries, every page). Denied or API disabled -> recorded, no file: offline, last use stays unknown."""
+        scope = f"projects/{ident}"
+        for activity_type, name, what in ((KEY_ACTIVITY, "serviceAccountKeyLastAuthenticationActivities",
+                                           "key_last_authentications"),
+                                          (SA_ACTIVITY, "serviceAccountLastAuthenticationActivities",
+                                           "service_account_last_authentications")):
+            url = (f"{self.clients.policy_analyzer_endpoint}/v1/projects/{ident}/locations/global/activityTypes/"
+                   f"{activity_type}/activities:query")
+            call = f"policyanalyzer.{name}.query"
+            try:
+                activities = self._rest_pages(url, "activities", {"pageSize": 1000})
+            except DENIED as exc:
+                self.run.denied(call, scope, exc)
+                continue
+            except (gexc.RetryError, *TRANSIENT) as exc:
+                self.run.denied(call, scope, exc, kind="throttled")
+                continue
+            except gexc.GoogleAPICallError as exc:
+                self.run.denied(call, scope, exc, kind="failed")
+                continue
+            self.run.write(f"{scope}/{ACTIVITY_FILES[activity_type]}", activities)
+            self.run.count(what, len(activities))
+
     def predefined_roles(self) -> None:
         """`roles.get` for every predefined role the collected policies bind (their permissions)."""
         roles = []
@@ -324,6 +353,7 @@ class GcpLiveCollector:
             self.run.write("projects.json", sorted(self.projects.values(), key=lambda p: p["projectId"]))
             for ident in self.run.track(sorted(self.projects), "gcp projects", bar):
                 self.project(ident)
+                self.last_authentication(ident)
                 self.buckets(ident)
                 self.pool_providers(ident)
             if self.asset_inventory:
@@ -354,13 +384,14 @@ def collect_live(out_root: Path, organization: str | None, project_ids: list[str
 @click.option("--iam-rest-endpoint", hidden=True, help="Testing: IAM v1 REST endpoint (workload identity pools).")
 @click.option("--asset-endpoint", hidden=True, help="Testing: Cloud Asset Inventory REST endpoint.")
 @click.option("--storage-endpoint", hidden=True, help="Testing: Cloud Storage JSON API endpoint.")
+@click.option("--policy-analyzer-endpoint", hidden=True, help="Testing: Policy Analyzer REST endpoint.")
 @click.option("--anonymous", is_flag=True, hidden=True, help="Testing: anonymous credentials.")
 @out_option
 @quiet_option
 def command(organization: str | None, projects: tuple[str, ...], impersonate: str | None, asset_inventory: bool,
             retry_deadline: float, resource_manager_endpoint: str | None, iam_endpoint: str | None,
             iam_rest_endpoint: str | None, asset_endpoint: str | None, storage_endpoint: str | None,
-            anonymous: bool, out_root: Path, quiet: bool) -> None:
+            policy_analyzer_endpoint: str | None, anonymous: bool, out_root: Path, quiet: bool) -> None:
     """GCP IAM: organization / folder / project policies, service accounts, keys, roles (read-only)."""
     from google.auth.exceptions import GoogleAuthError
 
@@ -370,7 +401,7 @@ def command(organization: str | None, projects: tuple[str, ...], impersonate: st
         raise click.ClickException(f"no Google credentials: {exc}. Run `gcloud auth application-default "
                                    "login` or set GOOGLE_APPLICATION_CREDENTIALS") from None
     clients = make_clients(creds, resource_manager_endpoint, iam_endpoint, storage_endpoint, iam_rest_endpoint,
-                           asset_endpoint)
+                           asset_endpoint, policy_analyzer_endpoint)
     log = collect_live(out_root, organization, list(projects), clients,
                        make_retry(retry_deadline, initial=0.2 if anonymous else 1.0), quiet, asset_inventory)
     counts = ", ".join(f"{k} {v}" for k, v in log["counts"].items() if not k.startswith("calls."))

@@ -32,6 +32,8 @@ class Clients:
     policies: Any = None  # IAM v2 PoliciesClient (deny policies)
     asset: Any = None  # Cloud Asset Inventory AssetServiceClient (the --asset-inventory fast path)
     iam_rest_endpoint: str = "https://iam.googleapis.com"
+    # Policy Analyzer Activity API (REST through iam_rest's AuthorizedSession: no client library covers it)
+    policy_analyzer_endpoint: str = "https://policyanalyzer.googleapis.com"
 
 
 def credentials(impersonate: str | None, anonymous: bool) -> Any:
@@ -52,7 +54,7 @@ def credentials(impersonate: str | None, anonymous: bool) -> Any:
 
 def make_clients(creds: Any, resource_manager_endpoint: str | None, iam_endpoint: str | None,
                  storage_endpoint: str | None = None, iam_rest_endpoint: str | None = None,
-                 asset_endpoint: str | None = None) -> Clients:
+                 asset_endpoint: str | None = None, policy_analyzer_endpoint: str | None = None) -> Clients:
     """Resource Manager and Cloud Storage over REST, IAM admin over gRPC; test endpoints use plain
     HTTP / an insecure channel."""
     from google.cloud import iam_admin_v1, resourcemanager_v3, storage
@@ -81,7 +83,9 @@ def make_clients(creds: Any, resource_manager_endpoint: str | None, iam_endpoint
     return Clients(organizations=resourcemanager_v3.OrganizationsClient(**rm),
                    folders=resourcemanager_v3.FoldersClient(**rm), projects=resourcemanager_v3.ProjectsClient(**rm),
                    iam=iam, storage=gcs, iam_rest=AuthorizedSession(creds), policies=policies, asset=asset,
-                   iam_rest_endpoint=(iam_rest_endpoint or "https://iam.googleapis.com").rstrip("/"))
+                   iam_rest_endpoint=(iam_rest_endpoint or "https://iam.googleapis.com").rstrip("/"),
+                   policy_analyzer_endpoint=(policy_analyzer_endpoint
+                                             or "https://policyanalyzer.googleapis.com").rstrip("/"))
 
 
 # --- API objects -> the gcloud JSON the offline collector reads ---------------------------------------

@@ -131,7 +131,7 @@ def transform_keys(email: str, keys: Any, scope: str, file: str) -> KeyResult:
             disable_reason=key.get("disableReason"),
             key_origin=key.get("keyOrigin"),
             key_algorithm=key.get("keyAlgorithm"),
-            last_used=None,  # key usage lives in Policy Intelligence / Activity Analysis, not in this export
+            last_used=None,  # set by transform._last_use from key-last-authentication.json (Policy Analyzer)
         ))
         result.edges.append(edge(credential, sa_node_id(email), EdgeKind.AUTHENTICATES,
                                  f"user-managed key {key_id} of {email}", mfa=False))

@@ -6,6 +6,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from collectors.gcp.activity import (
+    KEY_ACTIVITY,
+    KEY_ACTIVITY_FILE,
+    SA_ACTIVITY,
+    parse_activities,
+    use_properties,
+)
 from collectors.gcp.bindings import CONDITION_NOTE, Grant, parse_policy, permission_edges
 from collectors.gcp.deny import Denials, parse_deny_policies, remove_denied
 from collectors.gcp.escalation import Scope
@@ -226,6 +233,51 @@ def _service_accounts(export: GcpExport, out: Transformed, org_scope: str) -> di
     return by_project
 
 
+KEY_USE_NOTE = ("key last use not collected for {projects} (no {file}): last_used of their service-account keys "
+                "is unknown, so an unused key is still advised 'rotate' (docs/collectors/gcp.md, Key last use)")
+
+
+def _last_use(export: GcpExport, out: Transformed) -> None:
+    """Policy Analyzer last-authentication exports -> `last_used` / `never_used` on key and account nodes.
+
+    A key with no activity row stays unknown: the docs do not promise a row for every key."""
+    reg = out.registry
+    keys = {r["key_id"]: r for r in reg.nodes.values() if r["kind"] == "sa_key" and r["provider"] == "gcp"}
+    accounts = {r["id"]: r for r in reg.nodes.values() if r["kind"] == "ServiceIdentity"
+                and r["provider"] == "gcp"}
+    by_unique = {str(r["unique_id"]): r for r in accounts.values() if r.get("unique_id")}
+    not_collected: list[str] = []
+    for ident, project in export.projects.items():
+        pid = project_id(ident)
+        project_keys = [r for r in keys.values() if r["scope"] == pid]
+        if project.key_activity is None:
+            if project_keys:
+                not_collected.append(f"projects/{ident}")
+        else:
+            found = parse_activities(project.key_activity.data, KEY_ACTIVITY, project.key_activity.file)
+            out.errors.extend(found.errors)
+            for key_id, use in found.keys.items():
+                record = keys.get(key_id)
+                if record is None:  # a deleted, system-managed or other project's key
+                    out.counts["skipped.key_activity_unmatched"] += 1
+                    continue
+                record.update(use_properties(use, record.get("created")))
+                out.counts["read.key_last_authentications"] += 1
+            unseen = [r for r in project_keys if r["key_id"] not in found.keys]
+            if unseen:
+                out.note(f"projects/{ident}: {len(unseen)} user-managed key(s) have no row in {KEY_ACTIVITY_FILE} "
+                         f"(e.g. {unseen[0]['name']}): their last use is unknown, not 'never'")
+        if project.account_activity is not None:
+            found = parse_activities(project.account_activity.data, SA_ACTIVITY, project.account_activity.file)
+            out.errors.extend(found.errors)
+            for name, use in found.accounts.items():
+                record = accounts.get(sa_node_id(name)) if "@" in name else by_unique.get(name)
+                if record is not None and record.get("last_used") is None:
+                    record.update({k: v for k, v in use_properties(use, None).items() if k != "unused_since"})
+    if not_collected:
+        out.note(KEY_USE_NOTE.format(projects=", ".join(not_collected), file=KEY_ACTIVITY_FILE))
+
+
 @dataclass
 class PolicyJob:
     """One IAM policy file, what holds it and what its bindings cover."""
@@ -420,6 +472,7 @@ def transform_export(export: GcpExport) -> Transformed:
 
     resources = _resources(export, out)
     sas_by_project = _service_accounts(export, out, org_scope)
+    _last_use(export, out)
     jobs = _policy_jobs(export, out, resources, sas_by_project)
     providers = _pool_providers(export, resources, out)
     denials = _denials(export, out)

@@ -51,6 +51,9 @@ class World:
     buckets: dict[str, list[dict]] = field(default_factory=dict)  # project id -> storage#bucket resources
     pools: dict[str, dict[str, list[dict]]] = field(default_factory=dict)  # project id -> pool id -> providers
     deny_policies: dict[str, list[dict]] = field(default_factory=dict)  # attachment resource -> policies
+    # Policy Analyzer: (project id, activity type) -> Activity JSON; projects whose API is disabled
+    activities: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
+    disabled_apis: set[str] = field(default_factory=set)
     throttle_once: set[str] = field(default_factory=set)
     throttle_at: dict[str, int] = field(default_factory=dict)  # method -> the call number that gets a 429
     deny: set[tuple[str, str]] = field(default_factory=set)
@@ -217,6 +220,31 @@ def _handler(world: World) -> type[BaseHTTPRequestHandler]:
                 found = next((p for p in policies if p["name"].rsplit("/", 1)[-1] == parts[3]), None)
                 self.route("iam.denypolicies.get", attachment, lambda: found)
 
+        def activities(self, url: Any) -> None:
+            """Policy Analyzer v1 activities:query (paged; `{}` when a project has no activity, as the real API).
+            A project in `disabled_apis` answers as Google does when the API is not enabled: 403 SERVICE_DISABLED."""
+            parts = unquote(url.path).removeprefix("/v1/projects/").removesuffix("/activities:query").split("/")
+            project, activity_type = parts[0], parts[-1]
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            method = f"policyanalyzer.{activity_type}.query"
+            if parts[1:3] != ["locations", "global"] or parts[3] != "activityTypes":
+                self.error(404, f"no route {url.path}")
+                return
+            if project in world.disabled_apis:
+                world.fault(method, f"projects/{project}")
+                self.answer(403, {"error": {
+                    "code": 403, "status": "PERMISSION_DENIED",
+                    "message": f"Policy Analyzer API has not been used in project {project} before or it is "
+                               "disabled. Enable it by visiting https://console.developers.google.com/apis/api/"
+                               f"policyanalyzer.googleapis.com/overview?project={project} then retry.",
+                    "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED",
+                                 "domain": "googleapis.com",
+                                 "metadata": {"service": "policyanalyzer.googleapis.com",
+                                              "consumer": f"projects/{project}"}}]}})
+                return
+            items = world.activities.get((project, activity_type), [])
+            self.listing(method, "activities", items, f"projects/{project}", query.get("pageToken", ""))
+
         def asset_search(self, url: Any) -> None:
             """Cloud Asset Inventory searchAllIamPolicies: one result per resource with a non-empty policy,
             named by full resource name (projects by number, service accounts by unique id)."""
@@ -231,6 +259,9 @@ def _handler(world: World) -> type[BaseHTTPRequestHandler]:
                 return
             if url.path.startswith("/v2/policies/"):
                 self.deny_policies(url)
+                return
+            if url.path.endswith("/activities:query"):
+                self.activities(url)
                 return
             if url.path.startswith("/storage/v1/b"):
                 self.storage(url)

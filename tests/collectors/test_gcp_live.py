@@ -31,7 +31,8 @@ def collect(servers, tmp_path: Path, organization: str | None = ORG, projects: l
     from google.auth.credentials import AnonymousCredentials
 
     clients = make_clients(AnonymousCredentials(), servers.rest_endpoint, servers.grpc_endpoint,
-                           servers.rest_endpoint, servers.rest_endpoint)
+                           servers.rest_endpoint, servers.rest_endpoint,
+                           policy_analyzer_endpoint=servers.rest_endpoint)
     return collect_live(tmp_path, organization, projects or [], clients, make_retry(10.0, initial=0.05))
 
 
@@ -109,7 +110,8 @@ def test_quota_that_never_clears_is_recorded_as_throttled(servers, tmp_path):
 
     world.throttle_once = AlwaysThrottled({"organizations.getIamPolicy"})
     clients = make_clients(AnonymousCredentials(), servers.rest_endpoint, servers.grpc_endpoint,
-                           servers.rest_endpoint, servers.rest_endpoint)
+                           servers.rest_endpoint, servers.rest_endpoint,
+                           policy_analyzer_endpoint=servers.rest_endpoint)
     log = collect_live(tmp_path, ORG, [], clients, make_retry(0.5, initial=0.05))
     [problem] = [p for p in log["problems"] if p["call"] == "resourcemanager.organizations.getIamPolicy"]
     assert problem["kind"] == "throttled" and "Quota exceeded" in problem["error"]
@@ -133,7 +135,8 @@ def test_cli_collect_gcp_then_scan(servers, tmp_path):
                                      "--anonymous", "--resource-manager-endpoint", servers.rest_endpoint,
                                      "--iam-endpoint", servers.grpc_endpoint,
                                      "--storage-endpoint", servers.rest_endpoint,
-                                     "--iam-rest-endpoint", servers.rest_endpoint])
+                                     "--iam-rest-endpoint", servers.rest_endpoint,
+                                     "--policy-analyzer-endpoint", servers.rest_endpoint])
     assert collected.exit_code == 0, collected.output
     assert "service_accounts 7" in collected.output and "folders 2" in collected.output
     assert (out / "gcp" / "collection.json").is_file()
@@ -144,7 +147,8 @@ def test_asset_inventory_fast_path_reads_every_policy_in_one_search(servers, tmp
 
     world = servers.world
     clients = make_clients(AnonymousCredentials(), servers.rest_endpoint, servers.grpc_endpoint,
-                           servers.rest_endpoint, servers.rest_endpoint, servers.rest_endpoint)
+                           servers.rest_endpoint, servers.rest_endpoint, servers.rest_endpoint,
+                           servers.rest_endpoint)
     log = collect_live(tmp_path, ORG, [], clients, make_retry(10.0, initial=0.05), asset_inventory=True)
     # one paged search: 7 non-empty policies, one per page
     assert world.calls["cloudasset.searchAllIamPolicies"] == 7 and log["counts"]["asset_search_results"] == 7
@@ -161,7 +165,8 @@ def test_asset_inventory_denied_falls_back_to_per_resource_calls(servers, tmp_pa
     world = servers.world
     world.deny = {("cloudasset.searchAllIamPolicies", f"organizations/{ORG}")}
     clients = make_clients(AnonymousCredentials(), servers.rest_endpoint, servers.grpc_endpoint,
-                           servers.rest_endpoint, servers.rest_endpoint, servers.rest_endpoint)
+                           servers.rest_endpoint, servers.rest_endpoint, servers.rest_endpoint,
+                           servers.rest_endpoint)
     log = collect_live(tmp_path, ORG, [], clients, make_retry(10.0, initial=0.05), asset_inventory=True)
     assert ("cloudasset.assets.searchAllIamPolicies", f"organizations/{ORG}", "denied") in {
         (p["call"], p["scope"], p["kind"]) for p in log["problems"]}
