@@ -24,9 +24,9 @@ from graph.times import parse_time
 from queries.analysis import analyze
 from queries.drift import Drift, diff
 from queries.exceptions import load_exceptions
+from queries.findings import Analysis
 from queries.fixes import DEFAULT_TOP as DEFAULT_TOP_FIXES
 from queries.fixes import top_fixes as fixes_for
-from queries.findings import Analysis
 from queries.paths import PathEngine
 from queries.people import People
 from queries.policy import load_policy
