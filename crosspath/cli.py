@@ -69,6 +69,11 @@ _metrics_option = click.option(
     "--metrics", "metrics_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Also write this run's numbers as OpenMetrics text to this file (docs/metrics.md).",
 )
+_top_fixes_option = click.option(
+    "--top-fixes", type=click.IntRange(0), default=DEFAULT_TOP_FIXES, show_default=True,
+    help="How many verified top fixes the reports show (0: none; each re-runs the path engine, about 4 times "
+         "one analysis for 5 fixes at scale).",
+)
 _formats_option = click.option(
     "--format", "formats", default=",".join(REPORT_FORMATS), show_default=True,
     help="Comma-separated report formats to write.",
@@ -146,6 +151,7 @@ def collect_group() -> None:
 @_fail_on_option
 @_fail_on_exception_issues_option
 @_metrics_option
+@_top_fixes_option
 @click.option("--optional-sources", default="", metavar="LIST",
               help="Comma-separated sources (aws, entra, gcp, kubernetes, databases) the coverage gate may "
                    "find missing or partial.")
@@ -153,7 +159,7 @@ def collect_group() -> None:
 def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions: Path | None,
                  identities: Path | None, as_of: str | None, formats: str, fail_on: str | None,
                  fail_on_exception_issues: bool, optional_sources: str, quiet: bool,
-                 metrics_path: Path | None = None) -> None:
+                 metrics_path: Path | None = None, top_fixes: int = DEFAULT_TOP_FIXES) -> None:
     """Collect every export under DIRECTORY (aws/, entra/, gcp/, kubernetes/, databases/), build one
     graph, write a snapshot and the gap reports into --out.
 
@@ -174,7 +180,7 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
             stderr.print(styled(("› ", "dim"), message))
 
     try:
-        result = scan(directory, out_dir, policy, exceptions, as_of, progress, chosen, identities)
+        result = scan(directory, out_dir, policy, exceptions, as_of, progress, chosen, identities, top_fixes=top_fixes)
     except ConfigError as exc:
         raise click.ClickException(safe(exc, multiline=True)) from exc
     except NothingCollected as exc:
@@ -210,15 +216,16 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
 @_fail_on_option
 @_fail_on_exception_issues_option
 @_metrics_option
+@_top_fixes_option
 @click.option("--quiet", is_flag=True, help="No summary; just the reports and the exit code.")
 def report_command(snapshot_path: Path, out_dir: Path, policy: Path | None, exceptions: Path | None,
                    formats: str, fail_on: str | None, fail_on_exception_issues: bool, quiet: bool,
-                   metrics_path: Path | None = None) -> None:
+                   metrics_path: Path | None = None, top_fixes: int = DEFAULT_TOP_FIXES) -> None:
     """Analyse a snapshot and write reports; with --fail-on, exit 3 when open findings reach that severity."""
     chosen = _formats(formats)
     started = time.monotonic()
     try:
-        analysis = run_analysis(_load(snapshot_path), policy, exceptions, top_fixes=DEFAULT_TOP_FIXES)
+        analysis = run_analysis(_load(snapshot_path), policy, exceptions, top_fixes=top_fixes)
     except ConfigError as exc:
         raise click.ClickException(safe(exc, multiline=True)) from exc
     outputs = write_outputs(analysis, out_dir, chosen, snapshot_path, scan_config(policy, exceptions))

@@ -279,3 +279,16 @@ def test_the_fixes_command_on_the_sample(sample_scan):
     assert document["cut"] == []
     text = CliRunner().invoke(main, [*args, "--top", "2"])
     assert text.exit_code == 0 and text.output.count("closes ") == 2
+
+
+def test_scan_top_fixes_option(tmp_path):
+    from click.testing import CliRunner
+
+    from crosspath.cli import main
+
+    samples = Path(__file__).resolve().parent.parent / "data" / "samples"
+    for count, folder in ((0, "none"), (2, "two")):
+        result = CliRunner().invoke(main, ["scan", str(samples), "--out", str(tmp_path / folder), "--quiet",
+                                           "--top-fixes", str(count)])
+        assert result.exit_code == 0, result.output
+        assert len(json.loads((tmp_path / folder / "findings.json").read_text())["top_fixes"]) == count
