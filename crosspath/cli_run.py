@@ -23,11 +23,15 @@ import click
 
 from collectors import SOURCES
 from crosspath.exit_codes import EXIT_COVERAGE, EXIT_EXCEPTION_ISSUES, EXIT_FINDINGS, EXIT_NOTIFICATIONS
-from crosspath.pipeline import SNAPSHOT_NAME, NothingCollected, ScanError, scan
+from crosspath.notify.redaction import redact
+from crosspath.pipeline import NothingCollected, ScanError, ScanResult, previous_metadata, scan
 from crosspath.run_config import RunConfig, collector_args, load_run_config
-from graph.snapshot import SnapshotError, read_metadata
+from graph.identities import load_identities
+from graph.times import iso, parse_time
 from queries.coverage_gate import gate_problems
+from queries.exceptions import load_exceptions
 from queries.findings import SEVERITY_RANK, Analysis
+from queries.policy import load_policy
 from queries.reports import REPORT_FORMATS, write_reports
 from queries.reports.terminal_text import safe
 from queries.yaml_files import ConfigError
@@ -64,20 +68,15 @@ def _collect(config: RunConfig, folder: Path, log: RunLog) -> None:
         except click.UsageError as exc:
             raise ConfigError(f"{config.path}: sources.{name}: {exc.format_message()}; the options are those of "
                               f"`crosspath collect {name} --help`, with _ for -") from None
-        except (click.ClickException, Exception) as exc:  # noqa: BLE001 - one source must not stop the others
-            message = exc.format_message() if isinstance(exc, click.ClickException) else f"{type(exc).__name__}: {exc}"
-            log("collect", f"{name}: failed: {message}", "error", source=name)
-            continue
+        except (click.ClickException, SystemExit, Exception) as exc:  # noqa: BLE001 - one source must not stop the others
+            if isinstance(exc, SystemExit) and exc.code in (0, None):
+                pass  # a collector that ends with sys.exit(0) collected
+            else:
+                message = exc.format_message() if isinstance(exc, click.ClickException) else \
+                    f"{type(exc).__name__}: {exc}"
+                log("collect", f"{name}: failed: {redact(message)}", "error", source=name)
+                continue
         log("collect", f"{name}: collected in {time.monotonic() - started:.1f} s", source=name)
-
-
-def _previous(out: Path) -> dict[str, Any] | None:
-    """The previous snapshot's metadata (for the coverage gate), if there is one."""
-    latest = out / SNAPSHOT_NAME
-    try:
-        return read_metadata(latest) if latest.is_file() else None
-    except SnapshotError:
-        return None
 
 
 def team_folder(team: str) -> str:
@@ -116,34 +115,56 @@ def _exit_code(config: RunConfig, analysis: Analysis, coverage: list[str], undel
     return 0
 
 
+def _scan(config: RunConfig, log: RunLog) -> ScanResult | None:
+    """Collect (into a fresh folder under OUT) or read the exports, and scan. The collected exports replace
+    OUT/exports only when the scan succeeded; otherwise they are removed (they may hold sensitive data)."""
+    # The run's own files first: a typo there should fail before minutes of collection.
+    load_policy(config.policy), load_exceptions(config.exceptions), load_identities(config.identities)
+    collected = Path(tempfile.mkdtemp(prefix=".collect-", dir=config.out)) if config.exports is None else None
+    try:
+        if collected is not None:
+            _collect(config, collected, log)
+        result = scan(collected or config.exports, config.out, config.policy, config.exceptions,  # type: ignore[arg-type]
+                      progress=lambda message: log("scan", message[len("warning: "):], "warning")
+                      if message.startswith("warning: ") else None, identities_path=config.identities)
+    except BaseException as exc:
+        if collected is not None:
+            shutil.rmtree(collected, ignore_errors=True)
+        if isinstance(exc, NothingCollected):
+            log("scan", str(exc), "error")
+            return None
+        raise
+    if collected is not None:
+        kept = config.out / EXPORTS_DIR
+        shutil.rmtree(kept, ignore_errors=True)
+        collected.rename(kept)
+    return result
+
+
+def _stale(previous: dict[str, Any] | None, result: ScanResult) -> list[str]:
+    """Exports not newer than the last run's: nothing new was read, so nothing may pass as re-checked."""
+    before = parse_time((previous or {}).get("collected_at"))
+    now = parse_time(result.analysis.metadata.get("collected_at"))
+    if before is None or now is None or now > before:
+        return []
+    return [(f"the exports were collected at {iso(now)}, not after the last run's {iso(before)}: nothing new "
+             "was read (refresh the export folder, or collect live with sources:)")]
+
+
 def execute(config: RunConfig, by_owner: bool, log: RunLog) -> int:
     """The whole run; returns the exit code."""
-    out = config.out
-    out.mkdir(parents=True, exist_ok=True)
-    previous = _previous(out)
-    collected = None
-    if config.exports is not None:
-        folder = config.exports
-    else:
-        collected = Path(tempfile.mkdtemp(prefix=".collect-", dir=out))
-        _collect(config, collected, log)
-        folder = collected
-    try:
-        result = scan(folder, out, config.policy, config.exceptions, progress=lambda m: None,
-                      identities_path=config.identities)
-    except NothingCollected as exc:
-        log("scan", str(exc), "error")
+    config.out.mkdir(parents=True, exist_ok=True)
+    previous = previous_metadata(config.out, lambda message: log("scan", message, "warning"))
+    result = _scan(config, log)
+    if result is None:
         return EXIT_COVERAGE
-    finally:
-        if collected is not None and collected.exists():
-            kept = out / EXPORTS_DIR
-            shutil.rmtree(kept, ignore_errors=True)
-            collected.rename(kept)
+    out = config.out
     summary = result.analysis.summary()
     log("scan", f"{summary['open']} open, {summary['excepted']} excepted, {summary['new']} new, "
                 f"{summary['reopened']} reopened, {summary['overdue']} overdue, {summary['unowned']} unowned",
         **{key: summary[key] for key in ("open", "excepted", "new", "reopened", "overdue", "unowned")})
-    coverage = gate_problems(previous, result.analysis.metadata, config.gate.optional_sources)
+    coverage = _stale(previous, result) + gate_problems(previous, result.analysis.metadata,
+                                                        config.gate.optional_sources)
     for problem in coverage:
         log("coverage", problem, "error")
     changes = result.analysis.changes

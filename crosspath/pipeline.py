@@ -29,7 +29,7 @@ from graph.times import iso, parse_time
 from queries.analysis import analyze
 from queries.coverage_gate import SEEN
 from queries.exceptions import load_exceptions
-from queries.findings import CARRIED, Analysis
+from queries.findings import CARRIED, CARRIED_IN, Analysis
 from queries.fixes import DEFAULT_TOP as DEFAULT_TOP_FIXES
 from queries.policy import load_policy
 from queries.reports import REPORT_FORMATS, WRITERS, write_reports
@@ -200,25 +200,50 @@ class ScanResult:
     duration_seconds: float = 0.0  # from loading the policy to the last file written
 
 
+def previous_metadata(out_dir: Path, progress: Progress = _quiet) -> dict[str, Any] | None:
+    """The metadata of the last snapshot in out_dir (None for a first scan). An unreadable
+    `snapshot.json.gz` is never taken for a first scan: the newest readable history snapshot stands in for
+    it, said in a warning; with none readable the scan stops (its exception approvals, lifecycle and
+    coverage gate would otherwise start again silently)."""
+    latest = out_dir / SNAPSHOT_NAME
+    history = sorted((out_dir / HISTORY_DIR).glob("*.json.gz"), reverse=True)
+    if not latest.is_file() and not history:
+        return None
+    problems = []
+    for path in ([latest] if latest.is_file() else []) + history:
+        try:
+            metadata = read_metadata(path)
+        except SnapshotError as exc:
+            problems.append(str(exc))
+            continue
+        if problems:
+            progress(f"warning: {problems[0]}; comparing with {path} instead")
+        return metadata
+    raise ScanError(f"no snapshot in {out_dir} can be read ({problems[0]}): the previous scan's exception "
+                    "approvals, first-seen dates and coverage cannot be carried on. Move the folder aside to start "
+                    "afresh, or restore a snapshot from a backup")
+
+
 def carried_from(out_dir: Path, progress: Progress = _quiet) -> dict[str, Any]:
     """What the last snapshot in out_dir carries on to the next scan (approved exception fingerprints,
-    first_seen); empty for a first scan. An unreadable one is said, not hidden: its approvals are then
-    recorded afresh from this scan."""
-    latest = out_dir / SNAPSHOT_NAME
-    if not latest.is_file():
-        return {}
-    try:
-        carried = read_metadata(latest).get(CARRIED)
-    except SnapshotError as exc:
-        progress(f"warning: {exc}; exception approvals and first-seen dates start again from this scan")
-        return {}
+    lifecycle); empty for a first scan."""
+    carried = (previous_metadata(out_dir, progress) or {}).get(CARRIED)
     return carried if isinstance(carried, dict) else {}
+
+
+def record_carried(metadata: dict[str, Any], incoming: dict[str, Any], analysis: Analysis) -> None:
+    """What this scan carries on (`carried`) and what it was judged against (`carried_in`): a later
+    `crosspath report`, the dashboard or `exceptions review` re-analyse the snapshot against the latter,
+    so new, reopened, outgrown and since_previous read as the scan reported them."""
+    metadata[CARRIED] = analysis.carried
+    metadata[CARRIED_IN] = incoming
 
 
 def write_outputs(analysis: Analysis, out_dir: Path, formats: tuple[str, ...], snapshot: Path,
                   config: dict[str, dict[str, str] | None]) -> dict[str, Path]:
     """The reports, then evidence.json naming the snapshot, the config files and every report's hash
     (crosspath/evidence.py); `crosspath scan` and `crosspath report` both write through here."""
+    remove_reports(out_dir)  # a format not written now must not stay beside the new ones, unverified
     outputs = write_reports(analysis, out_dir, formats)
     return {**outputs, "evidence": write_evidence(analysis, out_dir, outputs, snapshot, config)}
 
@@ -265,9 +290,10 @@ def scan(
     metadata = snapshot_metadata(build, when, str(folder), policy_path, exceptions_path)
     with out_lock(out_dir):
         progress("finding privileged write paths")
+        incoming = carried_from(out_dir, progress)
         analysis = analyze(build.graph, metadata, policy, exceptions, when, techniques=technique_catalogue(),
-                           carried=carried_from(out_dir, progress), top_fixes=top_fixes)
-        metadata[CARRIED] = analysis.carried
+                           carried=incoming, top_fixes=top_fixes)
+        record_carried(metadata, incoming, analysis)
         progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {build.graph.number_of_edges()} edges)")
         snapshot = save_snapshot(build, metadata, out_dir)
         progress(f"writing reports into {out_dir}")

@@ -11,6 +11,7 @@ relative to the config file's folder.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from queries.findings import SEVERITIES
 from queries.yaml_files import ConfigError, Document, read_document
 
 _TEXT = {"type": "string", "pattern": r"\S"}
+_URL_PASSWORD = re.compile(r"://[^/\s:@]*:[^@\s/]+@")  # scheme://user:PASSWORD@host
 _LIST = {"type": "array", "items": {"type": ["string", "number"]}}
 _REF = {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
         "properties": {"env": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}, "file": _TEXT}}
@@ -63,7 +65,8 @@ RUN_SCHEMA: dict[str, Any] = {
         "policy": _TEXT,
         "exceptions": _TEXT,
         "identities": _TEXT,
-        "report_url": {"type": "string", "pattern": "^https?://"},
+        "report_url": {"type": "string", "pattern": r"^https?://[^@\s]*$", "x-message": "field 'report_url' is an "
+                       "http(s) address without a user or password", "x-fix": "e.g. report_url: https://reports.example.com/crosspath/"},
         "notifications": {"type": "array", "items": {
             "x-label": "notification", "type": "object", "required": ["kind"], "additionalProperties": False,
             "properties": _CHANNEL_FIELDS,
@@ -167,6 +170,13 @@ def load_run_config(path: Path) -> RunConfig:
         _check_channel(document, index, item)
         channels.append({key: _refs(document, ("notifications", index, key), value, base)
                          for key, value in item.items()})
+    for name, options in (data.get("sources") or {}).items():
+        for key, value in (options or {}).items():
+            if any(_URL_PASSWORD.search(str(item)) for item in (value if isinstance(value, list) else [value])):
+                raise document.error(("sources", name, key), f"sources.{name}.{key} holds a password in an address; "
+                                     "a password is never written in the file",
+                                     "remove it from the address and give it by reference (for databases: "
+                                     "`password_env` in the servers file named by `config:`)")
     gate = data.get("gate") or {}
     return RunConfig(
         path=path, out=_path(base, data["out"]), exports=_path(base, data.get("exports")),  # type: ignore[arg-type]

@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from crosspath.notify import Notice, NoticeCounts, NoticeFinding, channel_from_config, deliver, failed
+from crosspath.notify import (
+    Delivery,
+    Notice,
+    NoticeCounts,
+    NoticeFinding,
+    channel_from_config,
+    deliver,
+    failed,
+)
 from crosspath.run_config import RunConfig, SecretRef
 from queries.findings import Analysis, Finding
+from queries.yaml_files import ConfigError
 
 REPORT_PAGE = "report.html"
 
@@ -27,7 +36,8 @@ def build_notice(config: RunConfig, analysis: Analysis) -> Notice:
     return Notice(
         title="Crosspath: privileged write paths without MFA or with long-lived keys",
         organisation=str(analysis.metadata.get("source_dir") or config.path.stem), as_of=analysis.as_of,
-        counts=NoticeCounts(open=summary["open"], new=len(newly_open), reopened=len(reopened),
+        counts=NoticeCounts(open=summary["open"], new=len([f for f in newly_open if not f.reopened]),
+                            reopened=len(reopened),
                             overdue=summary["overdue"], excepted=summary["excepted"]),
         new=[_announced(f) for f in newly_open if not f.reopened], reopened=[_announced(f) for f in reopened],
         overdue=[_announced(f) for f in open_ if f.overdue], top_fixes=fixes, report_url=report,
@@ -41,8 +51,13 @@ def _resolved(entry: dict[str, Any]) -> dict[str, Any]:
 def send_notices(config: RunConfig, analysis: Analysis, log: Any) -> int:
     """Deliver the notice to every channel (each retried; one failing never stops the others); log each
     result without secrets; return how many were not delivered."""
-    channels = [channel_from_config(_resolved(entry)) for entry in config.notifications]
-    deliveries = deliver(channels, build_notice(config, analysis))
+    channels, unresolved = [], []
+    for entry in config.notifications:
+        try:
+            channels.append(channel_from_config(_resolved(entry)))
+        except ConfigError as exc:  # a missing variable or file: this channel fails, the others still go
+            unresolved.append(Delivery(str(entry.get("kind")), ok=False, attempts=0, error=str(exc)))
+    deliveries = unresolved + deliver(channels, build_notice(config, analysis))
     for delivery in deliveries:
         if delivery.skipped:
             log("notify", f"{delivery.channel}: nothing new, reopened or overdue; not sent", channel=delivery.channel)

@@ -14,13 +14,19 @@ from datetime import timedelta
 from pathlib import Path
 
 from collectors import technique_catalogue
-from crosspath.pipeline import collect_folder, read_manifest, resolve_as_of, save_snapshot, snapshot_metadata
+from crosspath.pipeline import (
+    collect_folder,
+    read_manifest,
+    record_carried,
+    resolve_as_of,
+    save_snapshot,
+    snapshot_metadata,
+)
 from graph.builder import build_graph
 from graph.identities import load_identities
 from graph.times import iso
 from queries.analysis import analyze
 from queries.exceptions import load_exceptions
-from queries.findings import CARRIED
 from queries.policy import load_policy
 
 EARLIER = timedelta(days=7)
@@ -44,6 +50,6 @@ def write_week_earlier(sample: Path, out_dir: Path, identities: Path | None = No
     metadata["sample_history"] = ("the sample organisation a week before its collection time, before "
                                   "dana.ruiz's Entra account existed and before svc-lambda-deployer could pass "
                                   "prod-lambda-admin (written by `crosspath demo`)")
-    metadata[CARRIED] = analyze(older.graph, metadata, load_policy(None), load_exceptions(exceptions), when,
-                                techniques=technique_catalogue(), carried={}).carried
+    record_carried(metadata, {}, analyze(older.graph, metadata, load_policy(None), load_exceptions(exceptions), when,
+                                         techniques=technique_catalogue(), carried={}))
     return save_snapshot(older, metadata, out_dir)

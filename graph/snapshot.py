@@ -187,29 +187,47 @@ def read_snapshot(path: Path, max_bytes: int | None | object = ...,
     return graph, metadata
 
 
+METADATA_MAX_BYTES = 256 * MiB  # read_metadata stops here: metadata (coverage, errors, carried) is far smaller
+
+
 def read_metadata(path: Path) -> dict[str, Any]:
     """A snapshot's metadata without its graph: the document is read only up to its `nodes` (written
-    after the metadata), so this costs the metadata's size, not the snapshot's."""
+    after the metadata), so this costs the metadata's size, not the snapshot's, and never more than
+    METADATA_MAX_BYTES (a gzip bomb or another file is refused, not read whole)."""
+    prefix = b'{"format":"' + FORMAT.encode() + b'","version":' + str(VERSION).encode() + b',"metadata":'
+    marker = b'},"nodes":['
     head = bytearray()
-    marker = b',"nodes":'
     try:
         with path.open("rb") as handle:
             gzipped = handle.read(2) == b"\x1f\x8b"
             handle.seek(0)
             stream = gzip.GzipFile(fileobj=handle, mode="rb") if gzipped else handle
-            while marker not in head and (block := stream.read(1 << 16)):
+            while len(head) < METADATA_MAX_BYTES and (block := stream.read(1 << 16)):
                 head += block
+                if len(head) >= len(prefix) and not head.startswith(prefix):
+                    break
+                found = _metadata_end(head, prefix, marker)
+                if found is not None:
+                    return found
     except (OSError, EOFError, zlib.error) as exc:
         raise SnapshotError(f"{path}: cannot read snapshot: {exc}") from exc
-    end = head.find(marker)
-    try:
-        document = orjson.loads(bytes(head[:end]) + b"}") if end >= 0 else None
-    except orjson.JSONDecodeError:
-        document = None
-    if not isinstance(document, dict) or document.get("format") != FORMAT or document.get("version") != VERSION:
-        raise SnapshotError(f"{path}: not a Crosspath snapshot of version {VERSION}; re-run `crosspath scan`")
-    metadata = document.get("metadata")
-    return metadata if isinstance(metadata, dict) else {}
+    raise SnapshotError(f"{path}: not a Crosspath snapshot of version {VERSION} (or its metadata is damaged); "
+                        "re-run `crosspath scan`")
+
+
+def _metadata_end(head: bytearray, prefix: bytes, marker: bytes) -> dict[str, Any] | None:
+    """The metadata object, once `head` holds all of it: the first `},"nodes":[` after which the text up to
+    it parses as one JSON object (a metadata value may itself contain the marker's characters)."""
+    start = len(prefix)
+    at = head.find(marker, start)
+    while at >= 0:
+        try:
+            metadata = orjson.loads(bytes(head[start:at + 1]))
+        except orjson.JSONDecodeError:
+            at = head.find(marker, at + 1)
+            continue
+        return metadata if isinstance(metadata, dict) else None
+    return None
 
 
 def _nodes(path: Path, nodes: list[Any]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -13,6 +13,7 @@ from queries.exception_review import APPROVALS, judge_exceptions
 from queries.exceptions import PolicyException
 from queries.findings import (
     CARRIED,
+    CARRIED_IN,
     CROSS_STACK,
     LONG_LIVED_NHI_KEY,
     NO_MFA,
@@ -281,11 +282,13 @@ def analyze(
     """`engine`: one already built for this graph and policy (the dashboard keeps one for its explorers).
     `techniques`: the technique catalogue, whose entries for the techniques on the findings' paths go
     into the analysis (reports explain and link them). `carried`: what the previous snapshot carried on
-    (its metadata's exception_approvals, first_seen and closed); by default, what `metadata` itself carries."""
+    (its metadata's exception_approvals and lifecycle); by default, what the snapshot's own scan was judged
+    against (`carried_in`; older snapshots: what they carry on)."""
     engine = engine or PathEngine(graph, policy)
     builder = _FindingBuilder(engine, policy, as_of)
     findings = rank([builder.build(gap) for gap in engine.gap_paths()])
-    carried = (metadata.get(CARRIED) or {}) if carried is None else carried
+    if carried is None:  # re-analysing a snapshot: against what its scan was judged against
+        carried = metadata[CARRIED_IN] if isinstance(metadata.get(CARRIED_IN), dict) else metadata.get(CARRIED) or {}
     unread = sorted(name for name, coverage in (metadata.get("coverage") or {}).items()
                     if isinstance(coverage, dict) and coverage.get("status") != "complete")
     review, approvals = judge_exceptions(findings, exceptions, policy.exception_rules, as_of,

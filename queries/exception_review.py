@@ -54,6 +54,7 @@ def fingerprint(finding: Finding) -> dict[str, Any]:
         "targets": finding.targets_count,
         "edge_kinds": sorted({step.kind for step in finding.path}),
         "providers": sorted(set(finding.providers)),
+        "target_providers": sorted(finding.targets_by_provider),
         "path": hashlib.sha256(steps.encode()).hexdigest()[:16],
     }
 
@@ -67,8 +68,8 @@ def outgrowth(approved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     if SEVERITY_RANK[now["severity"]] > SEVERITY_RANK[approved["severity"]]:
         reasons.append(f"severity was {approved['severity']}, now {now['severity']}")
     for label, key in (("gap type", "gap_types"), ("provider on the path", "providers"),
-                       ("kind of step on the path", "edge_kinds")):
-        new = sorted(set(now[key]) - set(approved[key]))
+                       ("kind of step on the path", "edge_kinds"), ("provider among the targets", "target_providers")):
+        new = sorted(set(now.get(key) or ()) - set(approved.get(key) or now.get(key) or ()))
         if new:
             reasons.append(f"new {label}{'s' if len(new) > 1 else ''} {', '.join(new)}")
     if now["path"] != approved["path"] and not reasons:

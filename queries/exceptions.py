@@ -144,7 +144,14 @@ def _date(value: Any) -> date | None:
 
 def _from_document(document: Document) -> list[PolicyException]:
     items = (document.data or {}).get("exceptions") or []
-    return [_exception(item, i, document) for i, item in enumerate(items)]
+    exceptions = [_exception(item, i, document) for i, item in enumerate(items)]
+    seen: dict[str, int] = {}
+    for index, exc in enumerate(exceptions):
+        if exc.id in seen:  # approvals are recorded by id: two under one id would overwrite each other
+            raise document.error(("exceptions", index, "id"), f"exception id {exc.id} is used twice (first by "
+                                 f"exception #{seen[exc.id] + 1})", "give each exception its own id")
+        seen[exc.id] = index
+    return exceptions
 
 
 def parse_exceptions(raw: bytes | str, path: Path) -> list[PolicyException]:

@@ -34,13 +34,13 @@ def carry_lifecycle(findings: list[Finding], previous: dict[str, Any], as_of: da
     seen_before = {key: value for key, value in (previous.get(FIRST_SEEN) or {}).items() if _time(value)}
     closed = {key: value for key, value in (previous.get(CLOSED) or {}).items() if _time(value)}
     earlier_sources = previous.get(SOURCES) or {}
-    first_seen, sources = {}, {}
+    first_seen, sources, unseen_open = {}, {}, []
     for finding in findings:
         sources[finding.id] = sorted(sources_of(finding.providers))
         earlier = seen_before.get(finding.id)
         finding.reopened = earlier is None and finding.id in closed
         finding.new = earlier is None
-        finding.first_seen = earlier or now
+        finding.first_seen = min(earlier, now, key=_time) if earlier else now  # a scan dated before it
         finding.last_seen = now
         first_seen[finding.id] = finding.first_seen
         closed.pop(finding.id, None)
@@ -54,10 +54,12 @@ def carry_lifecycle(findings: list[Finding], previous: dict[str, Any], as_of: da
         crossed = set(earlier_sources.get(finding_id) or ()) if isinstance(earlier_sources, dict) else set()
         if crossed & unread:
             first_seen[finding_id], sources[finding_id] = seen_before[finding_id], sorted(crossed)
+            if finding_id in (previous.get(OPEN) or ()):
+                unseen_open.append(finding_id)  # still open as far as anyone can tell
         else:
             closed[finding_id] = now
     return {FIRST_SEEN: first_seen, CLOSED: closed, SOURCES: sources,
-            OPEN: sorted(finding.id for finding in findings if finding.status == "open")}
+            OPEN: sorted([finding.id for finding in findings if finding.status == "open"] + unseen_open)}
 
 
 @dataclass

@@ -265,3 +265,21 @@ def test_first_seen_is_carried_by_finding_id(tmp_path):
     carried = {**first.carried, "first_seen": {fid: "2026-09-01T00:00:00Z" for fid in first.carried["first_seen"]}}
     later = _scan(_org(), _file(tmp_path, _exception("nobody")), carried=carried)
     assert by_entry(later)["entra:alice"].first_seen == "2026-09-01T00:00:00Z"
+
+
+def test_a_target_swapped_for_one_of_another_provider_is_outgrowth(tmp_path):
+    def org(second: str) -> Org:
+        built = Org()
+        built.human("entra:alice", mfa=False)
+        for target in ("aws:bucket/prod-0", second):
+            built.resource(target)
+            built.grant("entra:alice", target)
+        return built
+
+    path = _file(tmp_path, _exception())
+    first = _scan(org("aws:bucket/prod-1"), path)
+    assert by_entry(first)["entra:alice"].status == "excepted"
+    same_count = _scan(org("k8s:c1/ns/prod/deployments/api"), path, carried=first.carried)
+    finding = by_entry(same_count)["entra:alice"]
+    assert finding.targets_count == 2 and finding.status == "open"
+    assert "new provider among the targets k8s" in finding.exception.reason

@@ -214,3 +214,75 @@ def test_an_undelivered_notice_is_logged_and_fails_the_run_only_when_asked(hook,
     assert code == expected
     failed = _step(lines, "notify")
     assert failed["status"] == "error" and "not delivered" in failed["message"]
+
+
+# --- what a run must not pass off as current -----------------------------------------------------------------
+
+def _dated_copy(folder: Path, name: str, collected_at: str, without: tuple[str, ...] = ()) -> Path:
+    copy = folder / name
+    shutil.copytree(SAMPLES, copy, ignore=shutil.ignore_patterns(*without))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["collected_at"] = collected_at
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    return copy
+
+
+def test_exports_no_newer_than_the_last_run_fail_the_coverage_gate(tmp_path):
+    config = _config(tmp_path, SAMPLES, SAMPLES / "exceptions.yaml")
+    assert _run(config)[0] == 0
+    code, lines = _run(config)  # the same export folder again: nothing new was read
+    assert code == 4
+    assert "not after the last run's 2026-11-01T00:00:00Z: nothing new was read" in _step(lines, "coverage")["message"]
+
+
+def test_findings_unseen_in_a_partial_run_are_not_newly_open_when_seen_again(tmp_path):
+    exceptions = SAMPLES / "exceptions.yaml"
+    runs = [_dated_copy(tmp_path, "full", "2026-11-01T00:00:00Z"),
+            _dated_copy(tmp_path, "no-gcp", "2026-11-02T00:00:00Z", without=("gcp",)),
+            _dated_copy(tmp_path, "full-again", "2026-11-03T00:00:00Z")]
+    results = []
+    for exports in runs:
+        config = _config(tmp_path, exports, exceptions, "gate: {optional_sources: [gcp]}\n")
+        results.append(_run(config))
+    partial = _step(results[1][1], "diff")
+    assert partial["not_rechecked"] > 0 and partial["resolved"] == 0
+    again = _step(results[2][1], "diff")
+    assert again["new"] == 0 and again["resolved"] == 0, again  # the unseen ones were open all along
+
+
+def test_a_failing_live_source_is_logged_and_the_last_exports_stay(tmp_path):
+    out = tmp_path / "out"
+    (out / "exports" / "aws").mkdir(parents=True)
+    (out / "exports" / "aws" / "previous.json").write_text("{}")
+    config = tmp_path / "crosspath.yaml"
+    config.write_text("out: out\nsources:\n  databases: {dsn: ['postgresql://crosspath@127.0.0.1:1/none']}\n")
+    code, lines = _run(config)
+    failed = _step(lines, "collect")
+    assert failed["status"] == "error" and failed["source"] == "databases"
+    assert code == 4  # nothing collected: the scan never passes on data it did not read
+    assert (out / "exports" / "aws" / "previous.json").exists()  # the last good exports are kept
+    assert not list(out.glob(".collect-*"))  # the failed attempt's folder is removed
+
+
+def test_a_password_in_a_source_address_is_refused(tmp_path):
+    config = tmp_path / "crosspath.yaml"
+    config.write_text("out: out\nsources:\n  databases: {dsn: ['postgresql://u:S3CRETPW@db.example.com/orders']}\n")
+    result = CliRunner().invoke(main, ["run", "--config", str(config), "--log", "text"])
+    assert result.exit_code == 1 and "sources.databases.dsn holds a password" in result.output
+    assert "S3CRETPW" not in result.output
+
+
+def test_a_channel_whose_secret_is_missing_fails_alone(hook, tmp_path, monkeypatch):
+    handler, url = hook
+    monkeypatch.delenv("NO_SUCH_SECRET", raising=False)
+    config = _config(tmp_path, SAMPLES, SAMPLES / "exceptions.yaml",
+                     f"notifications:\n  - kind: slack\n    url: {{env: NO_SUCH_SECRET}}\n"
+                     f"  - kind: webhook\n    url: {url}\n")
+    code, lines = _run(config)
+    assert code == 0
+    notices = [line for line in lines if line["step"] == "notify"]
+    assert [line["status"] for line in notices] == ["error", "ok"]
+    assert "NO_SUCH_SECRET is not set" in notices[0]["message"]
+    (_, body), = handler.received
+    notice = json.loads(body)
+    assert notice["counts"]["new"] == len(notice["new"])  # a reopened finding is not also counted new

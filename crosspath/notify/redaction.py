@@ -3,6 +3,7 @@ password. Every repr, log line and Delivery.error goes through here."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -51,3 +52,12 @@ def scrub(text: str, secrets: Iterable[str | None]) -> str:
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
+
+
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^@\s/]*@")
+
+
+def redact(text: str) -> str:
+    """`text` (a collector's error, say) with any password written in a URL (`postgresql://u:SECRET@h`)
+    replaced: what a run logs never carries one."""
+    return _URL_PASSWORD.sub(rf"\1:{REDACTED}@", text)

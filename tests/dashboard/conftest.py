@@ -19,6 +19,7 @@ from crosspath.pipeline import (
     carried_from,
     collect_folder,
     read_manifest,
+    record_carried,
     resolve_as_of,
     save_snapshot,
     snapshot_metadata,
@@ -28,7 +29,6 @@ from graph.builder import build_graph
 from graph.times import iso
 from queries.analysis import analyze
 from queries.exceptions import load_exceptions
-from queries.findings import CARRIED
 from queries.policy import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,8 +70,9 @@ def write_sample_out(folder: Path) -> SampleOut:
     newer = build_graph(collect_folder(SAMPLES), when)
     meta = snapshot_metadata(newer, when, str(SAMPLES), exceptions_path=exceptions)
     meta["created_at"] = iso(when)
-    meta[CARRIED] = analyze(newer.graph, meta, load_policy(None), load_exceptions(exceptions), when,
-                            techniques=technique_catalogue(), carried=carried_from(folder)).carried
+    incoming = carried_from(folder)
+    record_carried(meta, incoming, analyze(newer.graph, meta, load_policy(None), load_exceptions(exceptions), when,
+                                           techniques=technique_catalogue(), carried=incoming))
     save_snapshot(newer, meta, folder)
     older_path, newer_path = sorted((folder / "history").iterdir())
     return SampleOut(folder, exceptions, older_path, newer_path)
