@@ -36,7 +36,7 @@ def _rescan(out: Path) -> tuple[int, str]:
 
 
 def test_an_unreadable_latest_snapshot_falls_back_to_history_and_says_so(demo):
-    newest = sorted((demo / "history").glob("*.json.gz"))[-1]
+    newest = max((demo / "history").glob("*.json.gz"))
     (demo / "snapshot.json.gz").unlink()  # the link, then a damaged copy in its place
     (demo / "snapshot.json.gz").write_bytes(b"\x1f\x8b damaged")
     newest.unlink()  # the newest history file was the same snapshot
