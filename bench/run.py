@@ -26,7 +26,7 @@ AS_OF = datetime(2026, 11, 1, tzinfo=UTC)  # the synthetic organisation's collec
 def measure(identities: int) -> dict[str, float | int]:
     from bench.synthetic_org import generate
     from graph.builder import build_graph
-    from graph.snapshot import read_snapshot, write_snapshot
+    from graph.snapshot import gc_paused, read_snapshot, write_snapshot
     from queries.analysis import analyze
     from queries.policy import load_policy
 
@@ -36,14 +36,16 @@ def measure(identities: int) -> dict[str, float | int]:
     figures["generate_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    build = build_graph(results, AS_OF)
+    with gc_paused():  # as crosspath/pipeline.py scan() builds and analyses
+        build = build_graph(results, AS_OF)
     figures["build_s"] = time.perf_counter() - started
     figures["nodes"] = build.graph.number_of_nodes()
     figures["edges"] = build.graph.number_of_edges()
     del results
 
     started = time.perf_counter()
-    analysis = analyze(build.graph, {}, load_policy(), [], AS_OF)
+    with gc_paused():
+        analysis = analyze(build.graph, {}, load_policy(), [], AS_OF)
     figures["analyse_s"] = time.perf_counter() - started
     figures["findings"] = len(analysis.findings)
     for gap, count in analysis.summary()["by_gap_type"].items():

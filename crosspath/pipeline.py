@@ -24,7 +24,7 @@ from graph.builder import BuildResult, build_graph
 from graph.coverage import CollectResult, Coverage, CoverageStatus
 from graph.identities import load_identities
 from graph.records import RecordError
-from graph.snapshot import SnapshotError, read_metadata, write_snapshot
+from graph.snapshot import SnapshotError, gc_paused, read_metadata, write_snapshot
 from graph.times import iso, parse_time
 from queries.analysis import analyze
 from queries.coverage_gate import SEEN
@@ -286,15 +286,19 @@ def scan(
                                f"(expected one of {', '.join(f'{s}/' for s in SOURCES)}); the last snapshot "
                                f"in {out_dir} is kept{failed}")
     progress("building the graph")
-    build = build_graph(results, when, identities)
+    # Millions of acyclic dicts: the cycle collector would rescan all of them on every burst (at 100k
+    # identities, build + analyse take 13.8 s with it paused against 20.6 s with it running).
+    with gc_paused():
+        build = build_graph(results, when, identities)
     metadata = snapshot_metadata(build, when, str(folder), policy_path, exceptions_path)
     with out_lock(out_dir):
         progress("finding privileged write paths")
         incoming = carried_from(out_dir, progress)
-        analysis = analyze(build.graph, metadata, policy, exceptions, when, techniques=technique_catalogue(),
-                           carried=incoming, top_fixes=top_fixes)
+        with gc_paused():
+            analysis = analyze(build.graph, metadata, policy, exceptions, when, techniques=technique_catalogue(),
+                               carried=incoming, top_fixes=top_fixes)
         record_carried(metadata, incoming, analysis)
-        progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {build.graph.number_of_edges()} edges)")
+        progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {analysis.stats['edges']} edges)")
         snapshot = save_snapshot(build, metadata, out_dir)
         progress(f"writing reports into {out_dir}")
         outputs = {**write_outputs(analysis, out_dir, formats, snapshot, metadata["scan_config"]),
