@@ -300,7 +300,8 @@ def analyze(
         finding.owner, finding.owner_source = owner.team, owner.source
     stats = {
         "nodes": graph.number_of_nodes(),
-        "edges": graph.number_of_edges(),
+        # The engine counted the edges while compiling this graph (number_of_edges() walks them all again).
+        "edges": engine.edge_count if engine.graph is graph else graph.number_of_edges(),
         "entries": len(engine.entries()),
         "privileged_targets": len({r for rows in engine.access for r, _, _ in rows}),
     }

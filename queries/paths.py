@@ -69,12 +69,20 @@ class PathEngine:
     def __init__(self, graph: nx.MultiDiGraph, policy: Policy):
         self.graph = graph
         self.policy = policy
-        self.ids: list[str] = sorted(graph.nodes)
+        node_data: dict[str, dict[str, Any]] = dict(graph.nodes(data=True))  # id -> the graph's own attribute dict
+        self.ids: list[str] = sorted(node_data)
         self.index = {node_id: i for i, node_id in enumerate(self.ids)}
-        self.data: list[dict[str, Any]] = [graph.nodes[node_id] for node_id in self.ids]
-        self.human = [self._human(i) for i in range(len(self.ids))]
+        self.data: list[dict[str, Any]] = [node_data[node_id] for node_id in self.ids]
+        identities = policy.raw["identities"]
+        if identities["humans"] or identities["machines"]:
+            self.human = [self._human(i) for i in range(len(self.ids))]
+        else:  # no override can match: the node's own `human`, as _human would say
+            self.human = [bool(data.get("human")) for data in self.data]
         self.usable = [self._usable(d) for d in self.data]
-        self.environments = Environments.of_graph(graph, policy)
+        # Same lookups as Environments.of_graph, on the engine's view of the nodes (no NodeView per call).
+        self.environments = Environments(node_data.get, node_data, policy)
+        self._target_classes: dict[tuple[int, str], int] = {}
+        self.edge_count = 0  # edges of the graph, counted while compiling (analysis stats)
         self._entries: list[Entry] | None = None
         self._forward: dict[bool, dict[int, list[int]]] = {}
         self._within: dict[int, list[int]] = {}
@@ -117,7 +125,15 @@ class PathEngine:
         return self._contained.get(scope, [])
 
     def target_class(self, resource: int, level: str) -> int:
-        """0 when not a privileged target at this level, else its severity class."""
+        """0 when not a privileged target at this level, else its severity class (a function of the
+        resource, the level and the policy: decided once per pair)."""
+        key = (resource, level)
+        found = self._target_classes.get(key)
+        if found is None:
+            found = self._target_classes[key] = self._target_class(resource, level)
+        return found
+
+    def _target_class(self, resource: int, level: str) -> int:
         data = self.data[resource]
         kind = str(data.get("kind", ""))
         sensitive = self.policy.is_sensitive(self.ids[resource], str(data.get("name", "")), data.get("sensitivity"))
@@ -161,31 +177,44 @@ class PathEngine:
         # HAS_PERMISSION edges the engine derives (grant on a scope, composition): the stores add them.
         self.derived_access: list[tuple[str, str, dict[str, Any]]] = []
         levels = self.policy.privileged_levels
-        for u_id, v_id, data in self.graph.edges(data=True):
-            kind = data["kind"]
-            u, v = index[u_id], index[v_id]
-            if kind == _ACCESS:
-                if data.get("level") in levels and self.usable[u] and data.get("mfa_required") is not True:
-                    self._add_access(u, v, data)
-                continue
-            if kind in _TRANSFER_INTO_IDENTITY:
-                self.signed_in_by_other[v] = 1
-            if not self.traversable(u, v, kind, data):
-                if (kind == _GRANT and data.get("grant_scope") and self.usable[u] and self.usable[v]
-                        and self.mfa_free(kind, data)):
-                    self.permission_grants.append((u, v, data))
-                continue
-            self.edges.append((u, v, data))
-            edge_no = len(self.edges) - 1
-            if kind == _AUTH:
-                self.auth_out[u].append(edge_no)
-            if self.mfa_free(kind, data):
-                self.radj[v].append((u, edge_no))
-                if kind == _GRANT and self.data[v].get("family") == _RESOURCE and "admin" in levels:
-                    # The power to grant any role on a scope (bind a role, setIamPolicy) is admin over it.
-                    self._add_access(u, v, {**data, "kind": _ACCESS, "level": "admin", "granted_by": _GRANT,
-                                            "derived": True,
-                                            "via": f"{data.get('via', '')} (can grant itself any role there)"})
+        usable = self.usable
+        edges = self.edges
+        add_access = self._add_access
+        traversable = self.traversable
+        mfa_free = self.mfa_free
+        count = 0
+        # graph.adjacency() hands out the graph's own nested dicts in the order graph.edges(data=True)
+        # walks them (source, then target, then key), without a view object per edge.
+        for u_id, neighbours in self.graph.adjacency():
+            u = index[u_id]
+            for v_id, keyed in neighbours.items():
+                v = index[v_id]
+                count += len(keyed)
+                for data in keyed.values():
+                    kind = data["kind"]
+                    if kind == _ACCESS:
+                        if data.get("level") in levels and usable[u] and data.get("mfa_required") is not True:
+                            add_access(u, v, data)
+                        continue
+                    if kind in _TRANSFER_INTO_IDENTITY:
+                        self.signed_in_by_other[v] = 1
+                    if not traversable(u, v, kind, data):
+                        if (kind == _GRANT and data.get("grant_scope") and usable[u] and usable[v]
+                                and mfa_free(kind, data)):
+                            self.permission_grants.append((u, v, data))
+                        continue
+                    edges.append((u, v, data))
+                    edge_no = len(edges) - 1
+                    if kind == _AUTH:
+                        self.auth_out[u].append(edge_no)
+                    if mfa_free(kind, data):
+                        self.radj[v].append((u, edge_no))
+                        if kind == _GRANT and self.data[v].get("family") == _RESOURCE and "admin" in levels:
+                            # The power to grant any role on a scope (bind a role, setIamPolicy) is admin over it.
+                            add_access(u, v, {**data, "kind": _ACCESS, "level": "admin", "granted_by": _GRANT,
+                                              "derived": True,
+                                              "via": f"{data.get('via', '')} (can grant itself any role there)"})
+        self.edge_count = count
         self._compose()
 
     def _add_access(self, u: int, v: int, data: dict[str, Any]) -> None:
