@@ -179,6 +179,10 @@ class PathEngine:
         levels = self.policy.privileged_levels
         usable = self.usable
         edges = self.edges
+        access = self.access
+        signed_in_by_other = self.signed_in_by_other
+        target_classes = self._target_classes
+        target_class = self.target_class
         add_access = self._add_access
         traversable = self.traversable
         mfa_free = self.mfa_free
@@ -193,11 +197,20 @@ class PathEngine:
                 for data in keyed.values():
                     kind = data["kind"]
                     if kind == _ACCESS:
-                        if data.get("level") in levels and usable[u] and data.get("mfa_required") is not True:
-                            add_access(u, v, data)
+                        level = data.get("level")
+                        if level in levels and usable[u] and data.get("mfa_required") is not True:
+                            # _add_access, inlined for the bulk of the graph's edges
+                            found = target_classes.get((v, level))
+                            if found is None:
+                                found = target_class(v, level)
+                            if found:
+                                edges.append((u, v, data))
+                                access[u].append((v, len(edges) - 1, found))
+                                if data.get("derived"):
+                                    self.derived_access.append((self.ids[u], self.ids[v], data))
                         continue
                     if kind in _TRANSFER_INTO_IDENTITY:
-                        self.signed_in_by_other[v] = 1
+                        signed_in_by_other[v] = 1
                     if not traversable(u, v, kind, data):
                         if (kind == _GRANT and data.get("grant_scope") and usable[u] and usable[v]
                                 and mfa_free(kind, data)):
