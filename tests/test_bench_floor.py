@@ -21,7 +21,7 @@ def small():
 
 
 def test_floor_reaches_what_the_engine_reverse_search_reaches(small):
-    graph, engine, csr = small
+    _, engine, csr = small
     dist, _ = engine._reverse_search()
     by_engine = {engine.ids[i] for i, d in enumerate(dist) if d != INF}
     assert engine_sources(engine) and len(by_engine) > len(engine_sources(engine))  # not trivial
