@@ -1,9 +1,13 @@
 """Findings sameness check: dumps analysis.to_dict()["findings"] (json, sort_keys) for the sample
 organisation scan and the synthetic organisation at the given sizes into /tmp/eng/NAME.TAG.json and prints
 their sha256 and stats. Usage: python bench/findings_hash.py TAG [N ...] (default N: 10000); compare two TAGs."""
-import hashlib, json, sys, tempfile
+import hashlib
+import json
+import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+
 sys.path.insert(0, ".")
 from bench.synthetic_org import generate
 from crosspath.pipeline import scan
