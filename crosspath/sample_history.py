@@ -10,11 +10,13 @@ it was made this way, and carries what a scan with the sample's exceptions would
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from collectors import technique_catalogue
 from crosspath.pipeline import (
+    carried_from,
     collect_folder,
     read_manifest,
     record_carried,
@@ -22,7 +24,7 @@ from crosspath.pipeline import (
     save_snapshot,
     snapshot_metadata,
 )
-from graph.builder import build_graph
+from graph.builder import BuildResult, build_graph
 from graph.identities import load_identities
 from graph.times import iso
 from queries.analysis import analyze
@@ -50,6 +52,14 @@ def write_week_earlier(sample: Path, out_dir: Path, identities: Path | None = No
     metadata["sample_history"] = ("the sample organisation a week before its collection time, before "
                                   "dana.ruiz's Entra account existed and before svc-lambda-deployer could pass "
                                   "prod-lambda-admin (written by `crosspath demo`)")
-    record_carried(metadata, {}, analyze(older.graph, metadata, load_policy(None), load_exceptions(exceptions), when,
-                                         techniques=technique_catalogue(), carried={}))
-    return save_snapshot(older, metadata, out_dir)
+    return save_as_scanned(older, metadata, out_dir, exceptions, when)
+
+
+def save_as_scanned(build: BuildResult, metadata: dict[str, Any], out_dir: Path, exceptions: Path | None,
+                    when: datetime) -> Path:
+    """Analyse as a scan does (against what out_dir's last snapshot carries on, with the default policy),
+    record what it carries on, and save the snapshot."""
+    incoming = carried_from(out_dir)
+    record_carried(metadata, incoming, analyze(build.graph, metadata, load_policy(None), load_exceptions(exceptions),
+                                               when, techniques=technique_catalogue(), carried=incoming))
+    return save_snapshot(build, metadata, out_dir)

@@ -14,22 +14,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from collectors import technique_catalogue
 from crosspath.pipeline import (
-    carried_from,
     collect_folder,
     read_manifest,
-    record_carried,
     resolve_as_of,
-    save_snapshot,
     snapshot_metadata,
 )
-from crosspath.sample_history import NEWCOMER, write_week_earlier
+from crosspath.sample_history import NEWCOMER, save_as_scanned, write_week_earlier
 from graph.builder import build_graph
 from graph.times import iso
-from queries.analysis import analyze
-from queries.exceptions import load_exceptions
-from queries.policy import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "data" / "samples"
@@ -70,10 +63,7 @@ def write_sample_out(folder: Path) -> SampleOut:
     newer = build_graph(collect_folder(SAMPLES), when)
     meta = snapshot_metadata(newer, when, str(SAMPLES), exceptions_path=exceptions)
     meta["created_at"] = iso(when)
-    incoming = carried_from(folder)
-    record_carried(meta, incoming, analyze(newer.graph, meta, load_policy(None), load_exceptions(exceptions), when,
-                                           techniques=technique_catalogue(), carried=incoming))
-    save_snapshot(newer, meta, folder)
+    save_as_scanned(newer, meta, folder, exceptions, when)
     older_path, newer_path = sorted((folder / "history").iterdir())
     return SampleOut(folder, exceptions, older_path, newer_path)
 
