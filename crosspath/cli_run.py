@@ -176,17 +176,17 @@ def execute(config: RunConfig, by_owner: bool, log: RunLog) -> int:
     if by_owner:
         teams = write_team_reports(result.analysis, out)
         log("reports", f"{len(teams)} team report set(s) in {out / TEAMS_DIR}", teams=sorted(teams))
-    undelivered = notify(config, result.analysis, log)
+    undelivered = notify(config, result.analysis, coverage, log)
     return _exit_code(config, result.analysis, coverage, undelivered, log)
 
 
-def notify(config: RunConfig, analysis: Analysis, log: RunLog) -> int:
+def notify(config: RunConfig, analysis: Analysis, coverage: list[str], log: RunLog) -> int:
     """Send the configured notifications; return how many were not delivered."""
     if not config.notifications:
         return 0
     from crosspath.run_notices import send_notices  # the notification libraries load only when used
 
-    return send_notices(config, analysis, log)
+    return send_notices(config, analysis, coverage, log)
 
 
 def register(main: click.Group) -> None:

@@ -3,6 +3,7 @@ fixes, a link to the report) sent to every configured channel (crosspath/notify,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from crosspath.notify import (
@@ -25,7 +26,7 @@ def _announced(finding: Finding) -> NoticeFinding:
     return NoticeFinding.from_finding(finding, owner=finding.owner, team=finding.owner, days_open=finding.days_open)
 
 
-def build_notice(config: RunConfig, analysis: Analysis) -> Notice:
+def build_notice(config: RunConfig, analysis: Analysis, coverage: Sequence[str] = ()) -> Notice:
     summary = analysis.summary()
     open_ = analysis.open_findings
     newly_open = analysis.changes.new if analysis.changes is not None else [f for f in open_ if f.new]
@@ -41,6 +42,7 @@ def build_notice(config: RunConfig, analysis: Analysis) -> Notice:
                             overdue=summary["overdue"], excepted=summary["excepted"]),
         new=[_announced(f) for f in newly_open if not f.reopened], reopened=[_announced(f) for f in reopened],
         overdue=[_announced(f) for f in open_ if f.overdue], top_fixes=fixes, report_url=report,
+        coverage=list(coverage),
     )
 
 
@@ -48,8 +50,9 @@ def _resolved(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: value.resolve() if isinstance(value, SecretRef) else value for key, value in entry.items()}
 
 
-def send_notices(config: RunConfig, analysis: Analysis, log: Any) -> int:
-    """Deliver the notice to every channel (each retried; one failing never stops the others); log each
+def send_notices(config: RunConfig, analysis: Analysis, coverage: list[str], log: Any) -> int:
+    """Deliver the notice (with the coverage gate's problems: a run that did not read everything says so)
+    to every channel (each retried; one failing never stops the others); log each
     result without secrets; return how many were not delivered."""
     channels, unresolved = [], []
     for entry in config.notifications:
@@ -57,7 +60,7 @@ def send_notices(config: RunConfig, analysis: Analysis, log: Any) -> int:
             channels.append(channel_from_config(_resolved(entry)))
         except ConfigError as exc:  # a missing variable or file: this channel fails, the others still go
             unresolved.append(Delivery(str(entry.get("kind")), ok=False, attempts=0, error=str(exc)))
-    deliveries = unresolved + deliver(channels, build_notice(config, analysis))
+    deliveries = unresolved + deliver(channels, build_notice(config, analysis, coverage))
     for delivery in deliveries:
         if delivery.skipped:
             log("notify", f"{delivery.channel}: nothing new, reopened or overdue; not sent", channel=delivery.channel)

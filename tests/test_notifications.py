@@ -531,3 +531,12 @@ def test_scrubbing_removes_url_credentials_but_keeps_plain_words() -> None:
     url = "https://hooks.slack.com/services/T0AB12CD/B0EF34GH/abcdefghijklmnopqrstuvwx"
     text = scrub(f"POST {url} failed; token abcdefghijklmnopqrstuvwx for T0AB12CD; no such services", url_secrets(url))
     assert text == "POST *** failed; token *** for ***; no such services"
+
+
+def test_a_notice_with_coverage_problems_is_sent_and_says_so_first():
+    notice = Notice(title="Crosspath", organisation="Contoso", as_of="2026-11-01T00:00:00Z",
+                    coverage=["gcp: not covered (no gcp/ folder)"])
+    assert notice.has_news  # quiet, but not clean: it is sent
+    payload = json.dumps(SlackChannel(url="https://hooks.slack.com/services/T/B/x").payload(notice))
+    assert "coverage incomplete" in payload and "Not everything was read" in payload
+    assert "gcp: not covered" in payload

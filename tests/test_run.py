@@ -286,3 +286,15 @@ def test_a_channel_whose_secret_is_missing_fails_alone(hook, tmp_path, monkeypat
     (_, body), = handler.received
     notice = json.loads(body)
     assert notice["counts"]["new"] == len(notice["new"])  # a reopened finding is not also counted new
+
+
+def test_a_run_that_read_nothing_new_says_so_in_its_notice(hook, tmp_path):
+    handler, url = hook
+    config = _config(tmp_path, SAMPLES, SAMPLES / "exceptions.yaml",
+                     f"notifications:\n  - kind: webhook\n    url: {url}\n")
+    assert _run(config)[0] == 0
+    code, _ = _run(config)  # the same exports again: nothing new, and nothing new was read
+    assert code == 4
+    first, second = (json.loads(body) for _, body in handler.received)
+    assert first["coverage"] == []
+    assert second["new"] == [] and "nothing new was read" in second["coverage"][0]  # sent although quiet

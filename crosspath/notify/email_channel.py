@@ -18,13 +18,13 @@ from crosspath.notify.errors import DeliveryError, PermanentDeliveryError
 from crosspath.notify.notice import SECTIONS, Notice
 from crosspath.notify.rendering import (
     SECTION_HEADINGS,
+    caveat_line,
     counts_line,
     finding_details,
     finding_line,
     fix_line,
     headline,
     more_line,
-    scope_line,
 )
 
 DEFAULT_EMAIL_MAX_FINDINGS = 50
@@ -32,7 +32,7 @@ DEFAULT_EMAIL_MAX_FINDINGS = 50
 
 def email_text(notice: Notice, max_findings: int = DEFAULT_EMAIL_MAX_FINDINGS) -> str:
     lines = [headline(notice), f"As of {notice.as_of}", "", counts_line(notice)]
-    scope = scope_line(notice)
+    scope = caveat_line(notice)
     if scope:
         lines.append(scope)
     for name in SECTIONS:
@@ -55,7 +55,7 @@ def email_html(notice: Notice, max_findings: int = DEFAULT_EMAIL_MAX_FINDINGS) -
     title = f"{notice.title} — {notice.organisation}" if notice.organisation else notice.title
     parts = [f"<html><body><h1>{e(title)}</h1>", f"<p>As of {e(notice.as_of)}</p>",
              f"<p><strong>{e(counts_line(notice))}</strong></p>"]
-    scope = scope_line(notice)
+    scope = caveat_line(notice)
     if scope:
         parts.append(f"<p><em>{e(scope)}</em></p>")
     for name in SECTIONS:

@@ -74,6 +74,8 @@ class Notice:
     top_fixes: list[dict[str, Any]] = field(default_factory=list)
     report_url: str | None = None
     teams: list[str] | None = None  # set by for_teams: this notice shows only these teams' findings
+    # What this run did not read (the coverage gate's problems): a notice never passes as complete without it.
+    coverage: list[str] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Notice:
@@ -88,6 +90,7 @@ class Notice:
             overdue=[NoticeFinding.from_dict(item) for item in data.get("overdue") or []],
             top_fixes=[dict(fix) for fix in data.get("top_fixes") or []],
             report_url=data.get("report_url"), teams=list(data["teams"]) if data.get("teams") else None,
+            coverage=[str(problem) for problem in data.get("coverage") or []],
         )
 
     def section(self, name: str) -> list[NoticeFinding]:
@@ -95,8 +98,9 @@ class Notice:
 
     @property
     def has_news(self) -> bool:
-        """Something new, reopened or overdue to announce; without it nothing is sent unless `always`."""
-        return any(self.section(name) for name in SECTIONS)
+        """Something new, reopened or overdue to announce, or data the run did not read; without it nothing
+        is sent unless `always`."""
+        return bool(self.coverage) or any(self.section(name) for name in SECTIONS)
 
     def announced(self) -> dict[str, int]:
         """How many findings this notice lists per section (after any team filter)."""
@@ -124,6 +128,7 @@ class Notice:
             "as_of": self.as_of,
             "teams": self.teams,
             "counts": self.counts.to_dict(),
+            "coverage": self.coverage,
             "announced": self.announced(),
             "new": [finding.to_dict() for finding in self.new],
             "reopened": [finding.to_dict() for finding in self.reopened],

@@ -10,10 +10,10 @@ SECTION_HEADINGS = {"new": "New findings", "reopened": "Reopened findings", "ove
 def headline(notice: Notice) -> str:
     """`Crosspath — Contoso: 2 new, 1 reopened, 3 overdue` (the email subject and chat fallback text)."""
     announced = notice.announced()
-    if notice.has_news:
-        news = ", ".join(f"{count} {name}" for name, count in announced.items() if count)
-    else:
-        news = "nothing new, reopened or overdue"
+    news = ", ".join(f"{count} {name}" for name, count in announced.items() if count) or \
+        "nothing new, reopened or overdue"
+    if notice.coverage:
+        news = f"coverage incomplete; {news}"
     where = f" — {notice.organisation}" if notice.organisation else ""
     team = f" [{', '.join(notice.teams)}]" if notice.teams else ""
     return f"{notice.title}{where}{team}: {news}"
@@ -25,13 +25,18 @@ def counts_line(notice: Notice) -> str:
             f"{counts.excepted} excepted")
 
 
-def scope_line(notice: Notice) -> str | None:
-    """Says so when a channel only gets some teams' findings."""
-    if not notice.teams:
-        return None
-    announced = notice.announced()
-    return (f"Only findings owned by team {', '.join(notice.teams)}: {announced['new']} new, "
-            f"{announced['reopened']} reopened, {announced['overdue']} overdue (counts above are the whole run's).")
+def caveat_line(notice: Notice) -> str | None:
+    """What the reader must know about what this notice covers: sources the run did not read (first: a
+    quiet notice is not a clean one), and a channel that only gets some teams' findings."""
+    parts = []
+    if notice.coverage:
+        parts.append("Not everything was read, so findings may be missing: " + "; ".join(notice.coverage) + ".")
+    if notice.teams:
+        announced = notice.announced()
+        parts.append(f"Only findings owned by team {', '.join(notice.teams)}: {announced['new']} new, "
+                     f"{announced['reopened']} reopened, {announced['overdue']} overdue (counts above are the whole "
+                     "run's).")
+    return " ".join(parts) or None
 
 
 def owner_text(finding: NoticeFinding) -> str:

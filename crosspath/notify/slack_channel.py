@@ -18,11 +18,11 @@ from crosspath.notify.http_post import status_error
 from crosspath.notify.notice import SECTIONS, Notice
 from crosspath.notify.rendering import (
     SECTION_HEADINGS,
+    caveat_line,
     finding_details,
     fix_line,
     headline,
     more_line,
-    scope_line,
 )
 
 SEVERITY_EMOJI = {"critical": ":red_circle:", "high": ":large_orange_circle:", "medium": ":large_yellow_circle:",
@@ -63,7 +63,7 @@ def slack_blocks(notice: Notice, max_findings: int = DEFAULT_MAX_FINDINGS) -> li
             _mrkdwn(f"*Excepted*\n{notice.counts.excepted}"),
         ]},
     ]
-    scope = scope_line(notice)
+    scope = caveat_line(notice)
     if scope:
         blocks.append({"type": "context", "elements": [_mrkdwn(escape(scope))]})
     for name in SECTIONS:

@@ -13,7 +13,7 @@ from typing import Any
 from crosspath.notify.channel import DEFAULT_MAX_FINDINGS, UrlChannel
 from crosspath.notify.http_post import post_json
 from crosspath.notify.notice import SECTIONS, Notice
-from crosspath.notify.rendering import SECTION_HEADINGS, finding_details, fix_line, more_line, scope_line
+from crosspath.notify.rendering import SECTION_HEADINGS, caveat_line, finding_details, fix_line, more_line
 
 ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 ADAPTIVE_CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -36,7 +36,7 @@ def adaptive_card(notice: Notice, max_findings: int = DEFAULT_MAX_FINDINGS) -> d
             {"title": "Excepted", "value": str(counts.excepted)},
         ]},
     ]
-    scope = scope_line(notice)
+    scope = caveat_line(notice)
     if scope:
         body.append(_text(scope, isSubtle=True))
     for name in SECTIONS:
