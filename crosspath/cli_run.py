@@ -131,7 +131,8 @@ def _scan(config: RunConfig, log: RunLog) -> ScanResult | None:
         if collected is not None:
             shutil.rmtree(collected, ignore_errors=True)
         if isinstance(exc, NothingCollected):
-            log("scan", str(exc), "error")
+            log("scan", str(exc) if collected is None else "nothing was collected: every configured source failed "
+                "(the collect lines above say why); the last snapshot and exports in OUT are kept", "error")
             return None
         raise
     if collected is not None:

@@ -260,6 +260,7 @@ def test_a_failing_live_source_is_logged_and_the_last_exports_stay(tmp_path):
     failed = _step(lines, "collect")
     assert failed["status"] == "error" and failed["source"] == "databases"
     assert code == 4  # nothing collected: the scan never passes on data it did not read
+    assert "every configured source failed" in _step(lines, "scan")["message"]
     assert (out / "exports" / "aws" / "previous.json").exists()  # the last good exports are kept
     assert not list(out.glob(".collect-*"))  # the failed attempt's folder is removed
 
