@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import boto3
 import pytest
@@ -22,6 +19,7 @@ from crosspath.cli import main
 from crosspath.exit_codes import EXIT_FINDINGS, EXIT_NOTIFICATIONS
 from crosspath.notify import sign
 from tests.moto_server import moto_server
+from tests.recording_http import recording_server
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 SVC_CI_DEPLOYER = "CP-9574596654e2"  # AKIA5LUMENCIDEPLOY01, owned by platform-team: excepted in the second run
@@ -160,39 +158,23 @@ def test_a_run_collects_a_live_aws_account(moto_aws, tmp_path):
 
 # --- notifications from a run ------------------------------------------------------------------------------
 
-class _Hook(BaseHTTPRequestHandler):
-    status = 200
-    received: ClassVar[list[tuple[dict, bytes]]] = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((dict(self.headers), body))
-        self.send_response(type(self).status)
-        self.end_headers()
-
-    def log_message(self, *args):  # quiet
-        pass
-
-
 @pytest.fixture
 def hook():
-    handler = type("Hook", (_Hook,), {"received": [], "status": 200})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield handler, f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
+    """A local webhook receiver: (the recording server, the address to configure)."""
+    with recording_server() as server:
+        yield server, f"{server.base}/hook"
 
 
 def test_a_run_notifies_a_signed_webhook_with_the_new_findings(hook, tmp_path, monkeypatch):
-    handler, url = hook
+    server, url = hook
     monkeypatch.setenv("HOOK_SECRET", "s3cret-for-tests")
     config = _config(tmp_path, SAMPLES, SAMPLES / "exceptions.yaml",
                      f"report_url: https://reports.example.com/crosspath/\nnotifications:\n"
                      f"  - kind: webhook\n    url: {url}\n    secret: {{env: HOOK_SECRET}}\n")
     code, lines = _run(config)
     assert code == 0, lines
-    (headers, body), = handler.received
+    (request,) = server.to("/hook")
+    headers, body = request.headers, request.body
     assert headers["X-Crosspath-Signature"] == sign("s3cret-for-tests", body)
     notice = json.loads(body)
     document = json.loads((tmp_path / "out" / "findings.json").read_text())
@@ -205,8 +187,8 @@ def test_a_run_notifies_a_signed_webhook_with_the_new_findings(hook, tmp_path, m
 
 @pytest.mark.parametrize(("flag", "expected"), [("false", 0), ("true", EXIT_NOTIFICATIONS)])
 def test_an_undelivered_notice_is_logged_and_fails_the_run_only_when_asked(hook, tmp_path, flag, expected):
-    handler, url = hook
-    handler.status = 400  # refused: not retried
+    server, url = hook
+    server.script["/hook"] = [400]  # refused: not retried
     config = _config(tmp_path, SAMPLES, SAMPLES / "exceptions.yaml",
                      f"notifications:\n  - kind: webhook\n    url: {url}\n"
                      f"gate: {{fail_on_notification_errors: {flag}}}\n")
@@ -274,7 +256,7 @@ def test_a_password_in_a_source_address_is_refused(tmp_path):
 
 
 def test_a_channel_whose_secret_is_missing_fails_alone(hook, tmp_path, monkeypatch):
-    handler, url = hook
+    server, url = hook
     monkeypatch.delenv("NO_SUCH_SECRET", raising=False)
     config = _config(tmp_path, SAMPLES, SAMPLES / "exceptions.yaml",
                      f"notifications:\n  - kind: slack\n    url: {{env: NO_SUCH_SECRET}}\n"
@@ -284,18 +266,18 @@ def test_a_channel_whose_secret_is_missing_fails_alone(hook, tmp_path, monkeypat
     notices = [line for line in lines if line["step"] == "notify"]
     assert [line["status"] for line in notices] == ["error", "ok"]
     assert "NO_SUCH_SECRET is not set" in notices[0]["message"]
-    (_, body), = handler.received
-    notice = json.loads(body)
+    (request,) = server.to("/hook")
+    notice = request.json()
     assert notice["counts"]["new"] == len(notice["new"])  # a reopened finding is not also counted new
 
 
 def test_a_run_that_read_nothing_new_says_so_in_its_notice(hook, tmp_path):
-    handler, url = hook
+    server, url = hook
     config = _config(tmp_path, SAMPLES, SAMPLES / "exceptions.yaml",
                      f"notifications:\n  - kind: webhook\n    url: {url}\n")
     assert _run(config)[0] == 0
     code, _ = _run(config)  # the same exports again: nothing new, and nothing new was read
     assert code == 4
-    first, second = (json.loads(body) for _, body in handler.received)
+    first, second = (request.json() for request in server.to("/hook"))
     assert first["coverage"] == []
     assert second["new"] == [] and "nothing new was read" in second["coverage"][0]  # sent although quiet
