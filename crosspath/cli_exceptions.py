@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ import click
 
 from crosspath.cli_options import snapshot_option
 from crosspath.exit_codes import EXIT_EXCEPTION_ISSUES
-from crosspath.pipeline import run_analysis
+from crosspath.pipeline import recorded_config, run_analysis
 from graph.snapshot import SnapshotError, read_snapshot
 from queries.findings import Analysis
 from queries.reports.describe import exception_counts_text, exception_states_text
@@ -21,17 +20,19 @@ from queries.yaml_files import ConfigError
 
 
 def recorded_file(metadata: dict[str, Any], name: str) -> Path | None:
-    """The policy or exceptions file the scan used (snapshot metadata `scan_config`), if it is still there;
-    said on stderr when it is gone or has changed since the scan (the review may then differ from it)."""
-    record = (metadata.get("scan_config") or {}).get(name)
-    path = Path(record["path"]) if isinstance(record, dict) and record.get("path") else None
-    if path is None:
+    """The policy or exceptions file the scan used, if it is still there; said on stderr when it is gone or
+    has changed since the scan (the review may then differ from it)."""
+    record = recorded_config(metadata, name)
+    if record is None:
         return None
-    if not path.is_file():
-        click.echo(f"warning: the scan used the {name} file {path}, which is gone: reviewing without it", err=True)
+    if record.state == "gone":
+        click.echo(f"warning: the scan used the {name} file {record.path}, which is gone: reviewing without it",
+                   err=True)
         return None
-    if record.get("sha256") and hashlib.sha256(path.read_bytes()).hexdigest() != record["sha256"]:
-        click.echo(f"warning: the {name} file {path} has changed since the scan: reviewing it as it is now", err=True)
+    if record.state == "changed":
+        click.echo(f"warning: the {name} file {record.path} has changed since the scan: reviewing it as it is now",
+                   err=True)
+    path = record.path
     return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path  # shown as the user wrote it
 
 

@@ -97,6 +97,35 @@ def collect_folder(folder: Path, progress: Progress = _quiet) -> list[CollectRes
     return results
 
 
+@dataclass(frozen=True)
+class RecordedConfig:
+    """A policy or exceptions file a snapshot's scan used, as it is now (snapshot metadata `scan_config`)."""
+
+    path: Path
+    sha256: str | None  # as recorded by the scan
+    state: str  # "same" | "changed" (edited since the scan) | "gone"
+
+
+def file_hash(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def recorded_config(metadata: dict[str, Any], name: str) -> RecordedConfig | None:
+    """The `name` ("policy" or "exceptions") file the scan used, and whether it is gone or has changed
+    since; None when the scan used none. The dashboard and `crosspath exceptions review` read it."""
+    recorded = metadata.get("scan_config") if isinstance(metadata.get("scan_config"), dict) else {}
+    record = recorded.get(name) if isinstance(recorded.get(name), dict) else None
+    if record is None or not record.get("path"):
+        return None
+    path = Path(record["path"])
+    current = file_hash(path) if path.is_file() else None
+    state = "gone" if current is None else "changed" if record.get("sha256") and current != record["sha256"] else "same"
+    return RecordedConfig(path, record.get("sha256"), state)
+
+
 def config_record(path: Path | None) -> dict[str, str] | None:
     """The policy or exceptions file a scan used, for the dashboard to read by default: its absolute
     path and a content hash (so a later edit can be noticed); None when the scan used none."""

@@ -9,11 +9,12 @@ Command line (after `--`) wins over the environment, which wins over the default
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from crosspath.pipeline import file_hash, recorded_config
 
 
 @dataclass(frozen=True)
@@ -49,35 +50,26 @@ class ScanConfig:
     notes: tuple[str, ...] = ()  # a recorded file gone or changed since the scan
 
 
-def _file_hash(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 def scan_config(settings: Settings, metadata: dict[str, Any]) -> ScanConfig:
     """Unless the settings name a policy or an exceptions file, the dashboard reads the ones the scan used
     (recorded in the snapshot's metadata, `scan_config`), so it shows the findings the scan reported."""
-    recorded = metadata.get("scan_config") if isinstance(metadata.get("scan_config"), dict) else {}
     chosen: dict[str, Path | None] = {"policy": settings.policy, "exceptions": settings.exceptions}
     from_scan, notes = [], []
     for name, given in list(chosen.items()):
-        record = recorded.get(name) if isinstance(recorded.get(name), dict) else None
-        if record is None or not record.get("path"):
+        record = recorded_config(metadata, name)
+        if record is None:
             continue
-        path = Path(record["path"])
-        current = _file_hash(path) if path.is_file() else None
+        path = record.path
         if given is not None:
-            if _file_hash(given) != record.get("sha256"):
+            if file_hash(given) != record.sha256:
                 notes.append(f"The {name} file `{given}` differs from the one the scan used (`{path}`): the "
                              "counts may differ from the scan's report.")
             continue
-        if current is None:
+        if record.state == "gone":
             notes.append(f"The scan used the {name} file `{path}`, which is no longer there: findings are shown "
                          f"without it. Start the dashboard with `--{name} FILE` to choose one.")
             continue
-        if record.get("sha256") and current != record["sha256"]:
+        if record.state == "changed":
             notes.append(f"The {name} file `{path}` has changed since the scan: findings follow it as it is now.")
         chosen[name] = path
         from_scan.append(name)

@@ -110,3 +110,17 @@ def test_review_without_an_exceptions_file_says_so(tmp_path):
     assert code == 0
     code, output = _run("exceptions", "review", "--snapshot", str(tmp_path / "snapshot.json.gz"))
     assert code == 1 and "was scanned without one; pass --exceptions FILE" in output
+
+
+def test_review_says_when_the_scans_exceptions_file_changed_or_is_gone(tmp_path):
+    exceptions = tmp_path / "exceptions.yaml"
+    shutil.copyfile(SAMPLES / "exceptions.yaml", exceptions)
+    assert _run("scan", str(SAMPLES), "--out", str(tmp_path / "out"), "--exceptions", str(exceptions),
+                "--quiet")[0] == 0
+    snapshot = str(tmp_path / "out" / "snapshot.json.gz")
+    exceptions.write_text(exceptions.read_text() + "notes: edited after the scan\n")
+    code, output = _run("exceptions", "review", "--snapshot", snapshot)
+    assert code == 0 and "has changed since the scan: reviewing it as it is now" in output
+    exceptions.unlink()
+    code, output = _run("exceptions", "review", "--snapshot", snapshot)
+    assert code == 1 and "which is gone: reviewing without it" in output and "pass --exceptions FILE" in output
