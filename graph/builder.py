@@ -19,6 +19,7 @@ from typing import Any
 
 import networkx as nx
 
+from graph.bulk import add_edges
 from graph.coverage import CollectResult, Coverage
 from graph.identities import SOURCE as IDENTITIES_SOURCE
 from graph.identities import IdentityMap
@@ -182,6 +183,8 @@ def build_graph(results: Iterable[CollectResult], as_of: datetime, identities: I
     graph = build.graph
     source_edges: list[tuple[str, Record]] = []
     aliases: dict[str, str] = {}
+    merged: dict[str, Record] = {}  # node id -> its record, duplicates merged (in the order first seen)
+    copied: set[str] = set()
 
     for result in results:
         nodes, edges, errors = _validated(result)
@@ -192,26 +195,35 @@ def build_graph(results: Iterable[CollectResult], as_of: datetime, identities: I
             result.coverage.degrade()
         for record in sorted(nodes, key=lambda r: r["id"]):
             node_id = record["id"]
-            if node_id in graph:
-                _merge_node(graph.nodes[node_id], record)
+            existing = merged.get(node_id)
+            if existing is None:
+                merged[node_id] = record
             else:
-                graph.add_node(node_id, **record)
+                if node_id not in copied:  # merge into a copy: the collector's records stay as they were
+                    existing = merged[node_id] = dict(existing)
+                    copied.add(node_id)
+                _merge_node(existing, record)
             for alias in record.get("aliases") or ():
                 aliases.setdefault(alias, node_id)
         source_edges.extend((result.source, record) for record in edges)
+    graph.add_nodes_from(merged.items())
+    del merged, copied
 
     unresolved: dict[str, list[str]] = {}
     inactive: dict[str, list[tuple[Record, str]]] = {}
     batch: list[tuple[str, str, str, dict[str, Any]]] = []
     seen: set[str] = set()
+    nodes_data: dict[str, dict[str, Any]] = dict(graph.nodes(data=True))  # id -> the graph's own attributes
+    family_of = {node_id: data["family"] for node_id, data in nodes_data.items()}
+    federates = str(EdgeKind.FEDERATES_TO)
     for source, record in source_edges:
-        start = record["source"] if record["source"] in graph else aliases.get(record["source"])
-        end = record["target"] if record["target"] in graph else aliases.get(record["target"])
+        start = record["source"] if record["source"] in family_of else aliases.get(record["source"])
+        end = record["target"] if record["target"] in family_of else aliases.get(record["target"])
         if start is None or end is None:
             missing = record["source"] if start is None else record["target"]
             unresolved.setdefault(source, []).append(f"{record['kind']} via {record['via']}: {missing}")
             continue
-        problem = endpoint_problem(record["kind"], graph.nodes[start]["family"], graph.nodes[end]["family"])
+        problem = endpoint_problem(record["kind"], family_of[start], family_of[end])
         if problem:
             build.errors.append(
                 RecordError(source, "", f"edge {record['source']} -> {record['target']}", "kind", problem,
@@ -220,21 +232,23 @@ def build_graph(results: Iterable[CollectResult], as_of: datetime, identities: I
             continue
         key = f"{record['kind']}|{record['via']}"
         identity = f"{start}\x00{end}\x00{key}"
-        bound = inactive_bound(record, as_of)
-        if bound is not None:
-            # Checked before de-duplication: an inactive grant must not hide an active one with the same via.
-            if f"inactive\x00{identity}" not in seen:
-                seen.add(f"inactive\x00{identity}")
-                inactive.setdefault(source, []).append((record, bound))
-            continue
+        if "time_bounds" in record:
+            bound = inactive_bound(record, as_of)
+            if bound is not None:
+                # Checked before de-duplication: an inactive grant must not hide an active one with the same via.
+                if f"inactive\x00{identity}" not in seen:
+                    seen.add(f"inactive\x00{identity}")
+                    inactive.setdefault(source, []).append((record, bound))
+                continue
         if identity in seen:
             continue
         seen.add(identity)
-        data = {k: v for k, v in record.items() if k not in ("source", "target")}
-        if record["kind"] == EdgeKind.FEDERATES_TO:
-            data["verified"] = _federation_verified(graph.nodes[start], graph.nodes[end])
+        data = record.copy()
+        del data["source"], data["target"]
+        if record["kind"] == federates:
+            data["verified"] = _federation_verified(nodes_data[start], nodes_data[end])
         batch.append((start, end, key, data))
-    graph.add_edges_from(batch)
+    add_edges(graph, batch)
 
     for source, missing in unresolved.items():
         coverage = build.coverage[source]

@@ -31,12 +31,24 @@ from graph.schema import (
 Record = dict[str, Any]
 
 _PRIMITIVES = (str, int, float, bool, type(None))
+_EXACT_PRIMITIVES = frozenset(_PRIMITIVES)  # exact types: a subclass (an enum member) goes to isinstance
+_PLAIN_ITEMS = frozenset({str, int, float, bool})  # what a list may hold (no None)
 _KIND_SETS = {
-    Family.IDENTITY: IDENTITY_KINDS,
-    Family.CREDENTIAL: CREDENTIAL_KINDS,
-    Family.PERSON: PERSON_KINDS,
+    Family.IDENTITY.value: IDENTITY_KINDS,
+    Family.CREDENTIAL.value: CREDENTIAL_KINDS,
+    Family.PERSON.value: PERSON_KINDS,
 }
 _TRISTATE_PROPS = ("mfa", "mfa_required", "human", "long_lived", "enabled")
+# The vocabulary by its text: a record holds strings, and looking a string up here costs a dict probe
+# where constructing the enum (Family(text)) costs a call through the enum machinery, millions of times.
+_FAMILIES = {family.value: family for family in Family}
+_PROVIDERS = {provider.value: provider for provider in Provider}
+_EDGE_KINDS = {kind.value: kind for kind in EdgeKind}
+_FAMILY_NAMES = [family.value for family in Family]
+_PROVIDER_NAMES = [provider.value for provider in Provider]
+_EDGE_KIND_NAMES = [kind.value for kind in EdgeKind]
+_NODE_RESERVED = frozenset(("id", "family", "kind", "provider", "name", "scope"))
+_EDGE_RESERVED = frozenset(("source", "target", "kind", "via"))
 
 
 @dataclass(frozen=True)
@@ -120,18 +132,30 @@ def _label(record: Any, index: int, keys: tuple[str, ...]) -> str:
     return f"#{index}"
 
 
-def _check_properties(record: Record, reserved: tuple[str, ...]) -> tuple[str, str, str] | None:
+def _check_properties(record: Record, reserved: frozenset[str]) -> tuple[str, str, str] | None:
+    # Exact type checks first: a million records are mostly plain str/bool values and lists of str, and
+    # a type lookup in a set is the cheapest test Python has; isinstance decides the rest (a subclass).
+    exact = _EXACT_PRIMITIVES
     for key, value in record.items():
+        if type(key) is not str or not key:
+            if key in reserved:
+                continue
+            return (str(key), "property names must be non-empty strings", "rename the property")
+        kind = type(value)
+        if kind in exact:
+            continue
+        if kind is list:
+            for item in value:
+                if type(item) not in _PLAIN_ITEMS and (item is None or not isinstance(item, _PRIMITIVES)):
+                    if key in reserved:
+                        break
+                    return (key, "lists may hold only strings, numbers and booleans", "flatten the value")
+            continue
         if key in reserved:
             continue
-        if not isinstance(key, str) or not key:
-            return (str(key), "property names must be non-empty strings", "rename the property")
-        if isinstance(value, list):
-            if not all(isinstance(item, _PRIMITIVES) and item is not None for item in value):
-                return (key, "lists may hold only strings, numbers and booleans", "flatten the value")
-        elif isinstance(value, dict):
+        if isinstance(value, dict):
             return (key, "nested objects are not allowed as properties", "flatten it into keys")
-        elif not isinstance(value, _PRIMITIVES):
+        if not isinstance(value, _PRIMITIVES):
             return (key, f"unsupported value type {type(value).__name__}", "use a JSON primitive")
     for key in _TRISTATE_PROPS:
         if key in record and record[key] not in (True, False, None):
@@ -146,28 +170,22 @@ def _node_problem(record: Any) -> tuple[str, str, str] | None:
         value = record.get(key)
         if not isinstance(value, str) or (key != "scope" and not value):
             return (key, "is missing or not a non-empty string", f"set '{key}' on every node")
-    try:
-        family = Family(record["family"])
-    except ValueError:
-        return ("family", f"unknown family {record['family']!r}", f"use one of {[f.value for f in Family]}")
-    try:
-        provider = Provider(record["provider"])
-    except ValueError:
-        return (
-            "provider",
-            f"unknown provider {record['provider']!r}",
-            f"use one of {[p.value for p in Provider]}",
-        )
-    if family != Family.PERSON and not record["id"].startswith(f"{provider.value}:"):
-        return ("id", f"must start with '{provider.value}:' (provider:native-id)", "prefix the native id")
+    family = record["family"]
+    if family not in _FAMILIES:
+        return ("family", f"unknown family {family!r}", f"use one of {_FAMILY_NAMES}")
+    provider = record["provider"]
+    if provider not in _PROVIDERS:
+        return ("provider", f"unknown provider {provider!r}", f"use one of {_PROVIDER_NAMES}")
+    if family != Family.PERSON and not record["id"].startswith(f"{provider}:"):
+        return ("id", f"must start with '{provider}:' (provider:native-id)", "prefix the native id")
     kinds = _KIND_SETS.get(family)
     if kinds is not None and record["kind"] not in kinds:
-        return ("kind", f"{record['kind']!r} is not a {family.value} kind", f"use one of {sorted(kinds)}")
+        return ("kind", f"{record['kind']!r} is not a {family} kind", f"use one of {sorted(kinds)}")
     if family == Family.RESOURCE and record.get("environment", "unknown") not in ENVIRONMENTS:
         return ("environment", f"must be one of {ENVIRONMENTS}", "set prod, nonprod or unknown")
     if family == Family.IDENTITY and "human" not in record:
         return ("human", "identities must say whether they are human", "set human to true or false")
-    return _check_properties(record, ("id", "family", "kind", "provider", "name", "scope"))
+    return _check_properties(record, _NODE_RESERVED)
 
 
 def _edge_problem(record: Any) -> tuple[str, str, str] | None:
@@ -178,13 +196,12 @@ def _edge_problem(record: Any) -> tuple[str, str, str] | None:
         if not isinstance(value, str) or not value:
             fix = "name the policy, binding or grant" if key == "via" else f"set '{key}'"
             return (key, "is missing or not a non-empty string", fix)
-    try:
-        kind = EdgeKind(record["kind"])
-    except ValueError:
-        return ("kind", f"unknown edge kind {record['kind']!r}", f"use one of {[k.value for k in EdgeKind]}")
+    kind = record["kind"]
+    if kind not in _EDGE_KINDS:
+        return ("kind", f"unknown edge kind {kind!r}", f"use one of {_EDGE_KIND_NAMES}")
     if kind == EdgeKind.HAS_PERMISSION and record.get("level") not in LEVELS:
         return ("level", f"HAS_PERMISSION needs level in {LEVELS}", "classify the actions as read/write/admin")
-    return _check_properties(record, ("source", "target", "kind", "via"))
+    return _check_properties(record, _EDGE_RESERVED)
 
 
 def validate_records(
@@ -215,14 +232,16 @@ def validate_records(
     return result
 
 
+# (kind, source family, target family) -> why not, or None: every combination, decided once.
+_ENDPOINT_PROBLEMS: dict[tuple[str, str, str], str | None] = {}
+for _kind, (_sources, _targets) in EDGE_ENDPOINTS.items():
+    for _source in Family:
+        for _target in Family:
+            _ENDPOINT_PROBLEMS[(_kind.value, _source.value, _target.value)] = (
+                f"{_kind.value} cannot start at a {_source.value}" if _source not in _sources else
+                f"{_kind.value} cannot end at a {_target.value}" if _target not in _targets else None)
+
+
 def endpoint_problem(kind: str, source_family: str, target_family: str) -> str | None:
     """Why an edge may not join these two families, or None when it may."""
-    allowed = EDGE_ENDPOINTS.get(EdgeKind(kind))
-    if allowed is None:
-        return None
-    sources, targets = allowed
-    if Family(source_family) not in sources:
-        return f"{kind} cannot start at a {source_family}"
-    if Family(target_family) not in targets:
-        return f"{kind} cannot end at a {target_family}"
-    return None
+    return _ENDPOINT_PROBLEMS.get((kind, source_family, target_family))

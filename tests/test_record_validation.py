@@ -1,0 +1,92 @@
+"""Each rule of the records contract, rejected when broken and accepted when kept (graph/records.py):
+the fast checks a million records go through must say exactly what the careful ones said."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from graph.builder import build_graph
+from graph.coverage import CollectResult
+from graph.records import RecordOrigin, edge, endpoint_problem, node, validate_records
+from graph.schema import EDGE_ENDPOINTS, EdgeKind, Family, Provider
+from tests.graph_helpers import AS_OF
+
+USER = dict(id="aws:user/a", family="Identity", kind="User", provider="aws", name="a", scope="", human=True)
+GRANT = dict(source="aws:user/a", target="aws:bucket/x", kind="HAS_PERMISSION", via="policy", level="write")
+
+# (record change, field named, words of the message); each applied to a good node and a good edge.
+BROKEN = [
+    ({"tags": ["a", None]}, "tags", "lists may hold only strings, numbers and booleans"),
+    ({"tags": ["a", ["b"]]}, "tags", "lists may hold only strings, numbers and booleans"),
+    ({"owner": {"team": "x"}}, "owner", "nested objects are not allowed"),
+    ({"seen": {1, 2}}, "seen", "unsupported value type set"),
+    ({"": "x"}, "", "property names must be non-empty strings"),
+    ({7: "x"}, "7", "property names must be non-empty strings"),
+    ({"mfa": "yes"}, "mfa", "must be true, false or null, got 'yes'"),
+    ({"enabled": 2}, "enabled", "must be true, false or null, got 2"),
+]
+KEPT = [
+    {"tags": ["a", 1, 2.5, False]},
+    {"tags": []},
+    {"mfa": None, "enabled": False, "human": True},
+    {"owner": None, "count": 3, "ratio": 0.5},
+    {"provider_kind": Provider.AWS, "labels": [Family.IDENTITY]},  # an enum member is a str
+    {"note": "ünïcødé"},
+]
+
+
+@pytest.mark.parametrize(("change", "field", "words"), BROKEN)
+def test_a_broken_property_is_rejected_naming_the_field(change, field, words):
+    checked = validate_records([{**USER, **change}], [{**GRANT, **change}], RecordOrigin("aws", "export.json"))
+    assert checked.nodes == [] and checked.edges == []
+    assert [(error.field, words in error.message) for error in checked.errors] == [(field, True), (field, True)]
+    assert checked.errors[0].record == "node #0 (aws:user/a)" and checked.errors[0].file == "export.json"
+
+
+@pytest.mark.parametrize("change", KEPT)
+def test_a_property_that_keeps_the_contract_is_accepted(change):
+    checked = validate_records([{**USER, **change}], [{**GRANT, **change}], RecordOrigin("aws"))
+    assert checked.errors == []
+    assert len(checked.nodes) == len(checked.edges) == 1
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ({"family": "Robot"}, "family", "unknown family 'Robot'"),
+    ({"provider": "oracle"}, "provider", "unknown provider 'oracle'"),
+    ({"id": "gcp:user/a"}, "id", "must start with 'aws:'"),
+    ({"kind": "Wizard"}, "kind", "'Wizard' is not a Identity kind"),
+])
+def test_a_node_outside_the_vocabulary_is_rejected(change, field, words):
+    checked = validate_records([{**USER, **change}], [], RecordOrigin("aws"))
+    assert [(error.field, words in error.message) for error in checked.errors] == [(field, True)]
+
+
+def test_an_unknown_edge_kind_or_a_permission_without_level_is_rejected():
+    checked = validate_records([], [{**GRANT, "kind": "CAN_FLY"}, {**GRANT, "level": "root"}], RecordOrigin("aws"))
+    assert [error.field for error in checked.errors] == ["kind", "level"]
+    assert "unknown edge kind 'CAN_FLY'" in checked.errors[0].message
+
+
+def test_every_endpoint_rule_allows_exactly_its_families():
+    for kind, (sources, targets) in EDGE_ENDPOINTS.items():
+        for source in Family:
+            for target in Family:
+                problem = endpoint_problem(str(kind), str(source), str(target))
+                assert (problem is None) == (source in sources and target in targets), (kind, source, target)
+    assert endpoint_problem("AUTHENTICATES", "Identity", "Identity") == "AUTHENTICATES cannot start at a Identity"
+    assert endpoint_problem(str(EdgeKind.HAS_PERMISSION), "Identity", "Identity") == (
+        "HAS_PERMISSION cannot end at a Identity")
+
+
+def test_merging_duplicate_nodes_leaves_the_collectors_records_as_they_were():
+    first = node("aws:user/a", "Identity", "User", "aws", "a", "", human=True, mfa=None, tags=["x"])
+    second = node("aws:user/a", "Identity", "User", "aws", "a", "", human=True, mfa=True, tags=["y"])
+    kept = copy.deepcopy([first, second])
+    result = CollectResult("aws")
+    result.add("export.json", [first, second], [edge("aws:user/a", "aws:user/a", "MEMBER_OF", "loop")])
+    graph = build_graph([result], AS_OF).graph
+    assert graph.nodes["aws:user/a"]["mfa"] is True and graph.nodes["aws:user/a"]["tags"] == ["x", "y"]
+    assert [first, second] == kept
+    assert graph.nodes["aws:user/a"] is not first
