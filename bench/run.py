@@ -58,11 +58,11 @@ STAGES = [
     ("Cypher: store build (first load from the snapshot)", "cypher_store_build_s"),
     (f"Cypher: {WHOLE_ORG_QUERY} (warm)", "cypher_query_s"),
 ]
-# --stages all: (stage, its summary column, seconds key, peak RSS key), each measured in its own process
+# --stages all: (summary column, seconds key, peak RSS key), each stage measured in a process of its own
 SLOW_STAGES = [
-    ("dashboard", "dashboard first load", "dashboard_first_load_s", "dashboard_peak_rss_mb"),
-    ("cypher", "Cypher store build", "cypher_store_build_s", "cypher_store_peak_rss_mb"),
-    ("cypher", f"{WHOLE_ORG_QUERY} (warm)", "cypher_query_s", "cypher_query_peak_rss_mb"),
+    ("dashboard first load", "dashboard_first_load_s", "dashboard_peak_rss_mb"),
+    ("Cypher store build", "cypher_store_build_s", "cypher_store_peak_rss_mb"),
+    (f"{WHOLE_ORG_QUERY} (warm)", "cypher_query_s", "cypher_query_peak_rss_mb"),
 ]
 
 
@@ -244,7 +244,7 @@ def _rss(megabytes: float) -> str:
 def print_markdown(rows: list[dict]) -> None:
     """The summary table (as in docs/architecture.md "Scale") and one stage table, a column pair per size;
     with --stages all, the summary has a column per slow stage: its seconds (its own process's peak RSS)."""
-    slow = [(column, seconds, rss) for _, column, seconds, rss in SLOW_STAGES if any(rss in row for row in rows)]
+    slow = [stage for stage in SLOW_STAGES if any(stage[2] in row for row in rows)]
     print("| identities | nodes | edges | build | analyse | build + analyse | snapshot write / read "
           "| snapshot size | peak RSS |" + "".join(f" {column} (peak RSS) |" for column, _, _ in slow))
     print("|---|---|---|---|---|---|---|---|---|" + "---|" * len(slow))
@@ -315,13 +315,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--snapshots", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        from crosspath.pipeline import HISTORY_DIR
-
         if args.stage == "core":
             figures = measure(args.one)
         elif args.stage == "dashboard":
             figures = measure_dashboard(args.snapshots)
         else:  # the older snapshot: the whole graph (the newer one drops every 50th edge)
+            from crosspath.pipeline import HISTORY_DIR
+
             oldest = min((args.snapshots / HISTORY_DIR).glob("snapshot-*.json.gz"))
             figures = (measure_cypher_store(oldest) if args.stage == "cypher"
                        else measure_library_query(oldest, args.timeout))
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     columns = ["identities", "nodes", "edges", "generate_s", "build_s", "analyse_s", "build_plus_analyse_s",
                "snapshot_write_s", "snapshot_read_s", "snapshot_mb", "peak_rss_mb", "findings", "NO_MFA",
                "LONG_LIVED_NHI_KEY", "CROSS_STACK"]
-    columns += [key for _, _, seconds, rss in SLOW_STAGES for key in (seconds, rss) if any(key in r for r in rows)]
+    columns += [key for _, seconds, rss in SLOW_STAGES for key in (seconds, rss) if any(key in r for r in rows)]
     columns += [key for key in ("cypher_query_rows", "cypher_query_failed") if any(key in r for r in rows)]
     if args.markdown:
         print_markdown(rows)

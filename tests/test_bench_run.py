@@ -26,7 +26,7 @@ def test_the_tables_show_the_new_stages(rows, capsys):
     run.print_markdown(rows)
     markdown = capsys.readouterr().out
     summary_head, stage_table = markdown.splitlines()[0], markdown.split("\n\n")[1]
-    for _, column, _, _ in run.SLOW_STAGES:
+    for column, _, _ in run.SLOW_STAGES:
         assert f"{column} (peak RSS)" in summary_head
     for label in ("dashboard: first load", "Cypher: store build", f"Cypher: {run.WHOLE_ORG_QUERY} (warm)"):
         assert f"| {label}" in stage_table
