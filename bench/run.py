@@ -62,7 +62,7 @@ STAGES = [
 SLOW_STAGES = [
     ("dashboard first load", "dashboard_first_load_s", "dashboard_peak_rss_mb"),
     ("Cypher store build", "cypher_store_build_s", "cypher_store_peak_rss_mb"),
-    (f"{WHOLE_ORG_QUERY} (warm)", "cypher_query_s", "cypher_query_peak_rss_mb"),
+    (f"`{WHOLE_ORG_QUERY}` warm", "cypher_query_s", "cypher_query_peak_rss_mb"),
 ]
 
 
