@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -77,6 +78,33 @@ def _snapshot(identities: int, folder: Path, figures: dict) -> Path:
     return snapshot
 
 
+def first_load(snapshot: Path) -> tuple[Any, float]:
+    """The embedded store's first load from `snapshot` (read it, derive facts, COPY): the store and its seconds
+    (bench/run.py times this too)."""
+    from graph.stores.embedded import open_store
+
+    started = time.perf_counter()
+    store = open_store(snapshot)
+    return store, time.perf_counter() - started
+
+
+def run_query(store: Any, query: Any, bound: dict, timeout_s: float) -> dict:
+    """A library query run twice through the worker: its first and warm seconds (or why it failed) and rows
+    (bench/run.py runs one this way too)."""
+    timings: list = []
+    rows = None
+    for _ in range(2):
+        started = time.perf_counter()
+        try:
+            result = store.query(query.text("lbug"), bound, timeout_s=timeout_s)
+            rows = len(result.rows)
+            timings.append(round(time.perf_counter() - started, 3))
+        except Exception as exc:  # noqa: BLE001 - a timeout is a figure, not a crash
+            timings.append(f"failed: {str(exc)[:60]}")
+            break
+    return {"first_s": timings[0], "warm_s": timings[-1], "rows": rows}
+
+
 def measure(identities: int, timeout_s: float) -> dict:
     from graph.stores import worker
     from graph.stores.embedded import close_all, open_store, store_file
@@ -86,9 +114,8 @@ def measure(identities: int, timeout_s: float) -> dict:
     figures: dict = {"identities": identities or "sample"}
     with tempfile.TemporaryDirectory() as folder:
         snapshot = _snapshot(identities, Path(folder), figures)
-        started = time.perf_counter()
-        open_store(snapshot)
-        figures["first_load_s"] = round(time.perf_counter() - started, 2)
+        _, seconds = first_load(snapshot)
+        figures["first_load_s"] = round(seconds, 2)
         figures["store_mb"] = round(store_file(snapshot, load_policy()).stat().st_size / 1e6, 1)
         close_all()
         worker.shutdown()
@@ -104,24 +131,14 @@ def measure(identities: int, timeout_s: float) -> dict:
         queries = {}
         for name, query in sorted(load_library().items()):
             bound = query.bind(parameters.get(name))
-            timings = []
-            rows = None
-            for _ in range(2):
-                started = time.perf_counter()
-                try:
-                    result = store.query(query.text("lbug"), bound, timeout_s=timeout_s)
-                    rows = len(result.rows)
-                    timings.append(round(time.perf_counter() - started, 3))
-                except Exception as exc:  # noqa: BLE001 - a timeout is a figure, not a crash
-                    timings.append(f"failed: {str(exc)[:60]}")
-                    break
+            ran = run_query(store, query, bound, timeout_s)
             started = time.perf_counter()
             try:
                 worker.execute(database, query.text("lbug"), bound, timeout_s=timeout_s)
                 in_process = round(time.perf_counter() - started, 3)
             except Exception as exc:  # noqa: BLE001
                 in_process = f"failed: {str(exc)[:60]}"
-            queries[name] = {"first_s": timings[0], "warm_s": timings[-1], "in_process_s": in_process, "rows": rows}
+            queries[name] = {**ran, "in_process_s": in_process}
         figures["queries"] = queries
         database.close()
         worker.shutdown()

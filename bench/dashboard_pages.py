@@ -16,9 +16,11 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+FIRST_LOAD = "first load (read + analyse + Overview)"
 
 
 def _timed(step, label: str, figures: list[tuple[str, float]]) -> None:
@@ -35,17 +37,24 @@ def _timed(step, label: str, figures: list[tuple[str, float]]) -> None:
           + (f", note: {notes}" if notes else ""), flush=True)
 
 
-def measure(snapshots: Path, search_identity: str, search_resource: str) -> list[tuple[str, float]]:
+def first_load(snapshots: Path, figures: list[tuple[str, float]]) -> Any:
+    """The dashboard (an AppTest) on the folder `snapshots` after its first load (read + analyse + Overview),
+    timed into `figures` (bench/run.py times this too)."""
     os.environ["CROSSPATH_SNAPSHOTS"] = str(snapshots)
     from streamlit.testing.v1 import AppTest
 
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
+    _timed(app.run, FIRST_LOAD, figures)
+    return app
+
+
+def measure(snapshots: Path, search_identity: str, search_resource: str) -> list[tuple[str, float]]:
     figures: list[tuple[str, float]] = []
+    app = first_load(snapshots, figures)
 
     def page(name: str):
         return app.sidebar.radio(key="page").set_value(name).run()
 
-    _timed(app.run, "first load (read + analyse + Overview)", figures)
     _timed(app.run, "Overview (warm)", figures)
     _timed(lambda: page("Findings"), "Findings", figures)
     _timed(lambda: app.multiselect(key="findings_gap").set_value(["LONG_LIVED_NHI_KEY"]).run(),

@@ -3,8 +3,15 @@
     python bench/run.py --sizes 10000 100000
 
     python bench/run.py --sizes 10000 100000 --markdown   # the tables for docs/architecture.md "Scale"
+    python bench/run.py --sizes 10000 100000 --stages all  # + dashboard first load and the Cypher store
+    python bench/run.py --stages all --million             # + 1,000,000 identities (not in --sizes without it)
 
 Each size runs in its own process so that the peak resident memory (ru_maxrss) is that size's own.
+`--stages all` adds, per size, on the snapshots bench/dashboard_snapshots.py writes (its build not timed
+here), each in a process of its own with its own peak RSS: the dashboard's first load (read + analyse +
+Overview, bench/dashboard_pages.py), the embedded Cypher store's first load from the snapshot (bench/cypher.py;
+the older snapshot, which is the same graph as the other stages) and one whole-organisation library query
+(WHOLE_ORG_QUERY, warm: its second run, in the store's worker process) on that store.
 Target (issue 2): 100k identities (~1M edges) build + analyse in under 60 s and 4 GiB on 2 cores.
 
 Every stage is also printed as a ratio to a floor measured in the same process on the same graph
@@ -31,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)  # the synthetic organisation's collection time
 FLOOR_REPEATS = 5  # the floor takes milliseconds: its best of 5 runs
+MILLION = 1_000_000  # sizes from here on only with --million
+WHOLE_ORG_QUERY = "privileged_write_no_mfa"  # every entry x privileged target: a whole-organisation query
 
 # (label, key): the per-size stage table, each stage as a ratio to floor_bfs_s
 STAGES = [
@@ -45,7 +54,20 @@ STAGES = [
     ("floor: scipy CSR BFS", "floor_bfs_s"),
     ("rustworkx: graph -> PyDiGraph", "rustworkx_convert_s"),
     ("rustworkx: descendants", "rustworkx_bfs_s"),
+    ("dashboard: first load (read + analyse + Overview)", "dashboard_first_load_s"),
+    ("Cypher: store build (first load from the snapshot)", "cypher_store_build_s"),
+    (f"Cypher: {WHOLE_ORG_QUERY} (warm)", "cypher_query_s"),
 ]
+# --stages all: (summary column, seconds key, peak RSS key), each stage measured in a process of its own
+SLOW_STAGES = [
+    ("dashboard first load", "dashboard_first_load_s", "dashboard_peak_rss_mb"),
+    ("Cypher store build", "cypher_store_build_s", "cypher_store_peak_rss_mb"),
+    (f"`{WHOLE_ORG_QUERY}` warm", "cypher_query_s", "cypher_query_peak_rss_mb"),
+]
+
+
+def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def measure(identities: int) -> dict[str, float | int]:
@@ -78,7 +100,7 @@ def measure(identities: int) -> dict[str, float | int]:
     figures["build_plus_analyse_s"] = figures["build_s"] + figures["analyse_s"]
     del analysis
     gc.collect()
-    figures["peak_rss_before_floor_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["peak_rss_before_floor_mb"] = _peak_rss_mb()
     figures.update(measure_engine_and_floor(build.graph, load_policy()))
 
     with tempfile.TemporaryDirectory() as folder:
@@ -91,7 +113,45 @@ def measure(identities: int) -> dict[str, float | int]:
         started = time.perf_counter()
         read_snapshot(path)
         figures["snapshot_read_s"] = time.perf_counter() - started
-    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["peak_rss_mb"] = _peak_rss_mb()
+    return figures
+
+
+def measure_dashboard(snapshots: Path) -> dict[str, float]:
+    """The dashboard's first load on the folder `snapshots`, as bench/dashboard_pages.py times it."""
+    from bench.dashboard_pages import first_load
+
+    timed: list[tuple[str, float]] = []
+    first_load(snapshots, timed)
+    return {"dashboard_first_load_s": timed[0][1], "dashboard_peak_rss_mb": _peak_rss_mb()}
+
+
+def measure_cypher_store(snapshot: Path) -> dict[str, float]:
+    """The embedded Cypher store's first load from `snapshot`, as bench/cypher.py times it."""
+    from bench.cypher import first_load
+
+    _, seconds = first_load(snapshot)
+    return {"cypher_store_build_s": seconds, "cypher_store_peak_rss_mb": _peak_rss_mb()}
+
+
+def measure_library_query(snapshot: Path, timeout_s: float) -> dict[str, float | int | str]:
+    """WHOLE_ORG_QUERY on the store built from `snapshot`, twice, as bench/cypher.py runs the library; its peak
+    RSS is its worker's or this process's (which holds the rows), whichever is higher. In a process of its own:
+    Linux counts a spawned worker's peak from its parent's size, here small (the store is built already)."""
+    from bench.cypher import run_query
+    from graph.stores import worker
+    from graph.stores.embedded import open_store
+    from queries.cypher_library import load_library
+
+    query = load_library()[WHOLE_ORG_QUERY]
+    ran = run_query(open_store(snapshot), query, query.bind(None), timeout_s)
+    worker.shutdown()  # reaped, so that its peak RSS is counted in RUSAGE_CHILDREN
+    figures: dict[str, float | int | str] = {
+        "cypher_query_peak_rss_mb": max(_peak_rss_mb(), _peak_rss_mb(resource.RUSAGE_CHILDREN))}
+    if isinstance(ran["warm_s"], str):
+        figures["cypher_query_failed"] = ran["warm_s"]
+    else:
+        figures.update(cypher_query_s=ran["warm_s"], cypher_query_rows=ran["rows"])
     return figures
 
 
@@ -166,7 +226,7 @@ def _seconds(value: float) -> str:
 def print_plain(rows: list[dict], columns: list[str]) -> None:
     print(" | ".join(columns))
     for row in rows:
-        print(" | ".join(f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in columns))
+        print(" | ".join(f"{row[c]:.2f}" if isinstance(row.get(c), float) else str(row.get(c, "-")) for c in columns))
     for row in rows:
         print()
         print(f"{row['identities']} identities: floor = scipy BFS over {row['floor_edges']} MFA-free edges from "
@@ -177,18 +237,24 @@ def print_plain(rows: list[dict], columns: list[str]) -> None:
             print(f"{label:<{width}} | {_seconds(seconds):>9} | {_ratio(ratio):>9}")
 
 
+def _rss(megabytes: float) -> str:
+    return f"{megabytes / 1024:.1f} GB" if megabytes >= 1024 else f"{megabytes:.0f} MB"
+
+
 def print_markdown(rows: list[dict]) -> None:
-    """The summary table (as in docs/architecture.md "Scale") and one stage table, a column pair per size."""
+    """The summary table (as in docs/architecture.md "Scale") and one stage table, a column pair per size;
+    with --stages all, the summary has a column per slow stage: its seconds (its own process's peak RSS)."""
+    slow = [stage for stage in SLOW_STAGES if any(stage[2] in row for row in rows)]
     print("| identities | nodes | edges | build | analyse | build + analyse | snapshot write / read "
-          "| snapshot size | peak RSS |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| snapshot size | peak RSS |" + "".join(f" {column} (peak RSS) |" for column, _, _ in slow))
+    print("|---|---|---|---|---|---|---|---|---|" + "---|" * len(slow))
     for row in rows:
-        rss = row["peak_rss_mb"]
-        rss_text = f"{rss / 1024:.1f} GB" if rss >= 1024 else f"{rss:.0f} MB"
+        cells = "".join(f" {row[seconds]:.1f} s ({_rss(row[rss])}) |" if seconds in row
+                        else f" {row.get('cypher_query_failed', '–')} |" for _, seconds, rss in slow)
         print(f"| {row['identities']:,} | {row['nodes']:,} | {row['edges']:,} | {row['build_s']:.1f} s "
               f"| {row['analyse_s']:.1f} s | {row['build_plus_analyse_s']:.1f} s "
               f"| {row['snapshot_write_s']:.1f} s / {row['snapshot_read_s']:.1f} s | {row['snapshot_mb']:.1f} MB "
-              f"| {rss_text} |")
+              f"| {_rss(row['peak_rss_mb'])} |{cells}")
     print()
     head = "| stage |" + "".join(f" {row['identities']:,}: s | × floor |" for row in rows)
     print(head)
@@ -204,26 +270,72 @@ def print_markdown(rows: list[dict]) -> None:
     print("Floor: " + "; ".join(
         f"{row['identities']:,} identities: {row['floor_edges']:,} MFA-free edges, {row['floor_sources']:,} "
         f"privileged sources, {row['floor_reached']:,} nodes reached" for row in rows) + ".")
+    if any("cypher_query_rows" in row for row in rows):
+        print(f"`{WHOLE_ORG_QUERY}` returned " + "; ".join(
+            f"{row['cypher_query_rows']:,} rows at {row['identities']:,} identities"
+            for row in rows if "cypher_query_rows" in row) + ".")
 
 
-def main() -> None:
+def _child(*args: str) -> dict:
+    """Run this script (or another bench script) in a process of its own; its last line of output is JSON."""
+    child = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=False)
+    if child.returncode:
+        sys.exit(f"{' '.join(args)} failed:\n{child.stderr}")
+    return json.loads(child.stdout.strip().splitlines()[-1]) if args[0] == __file__ else {}
+
+
+def collect(sizes: list[int], stages: str, timeout_s: float) -> list[dict]:
+    """One row of figures per size, each stage in its own process."""
+    rows = []
+    for size in sizes:
+        row = _child(__file__, "--one", str(size))
+        if stages == "all":
+            with tempfile.TemporaryDirectory() as folder:
+                _child(str(ROOT / "bench" / "dashboard_snapshots.py"), "--identities", str(size), "--out", folder)
+                for stage in ("dashboard", "cypher", "query"):
+                    row.update(_child(__file__, "--one", str(size), "--stage", stage, "--snapshots", folder,
+                                      "--timeout", str(timeout_s)))
+        rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--million", action="store_true", help=f"also measure {MILLION:,} identities")
+    parser.add_argument("--stages", choices=["core", "all"], default="core",
+                        help="core: build, analyse, snapshot, engine and floor (default); all: also the dashboard's "
+                             "first load, the Cypher store's first load and one library query (slower)")
+    parser.add_argument("--timeout", type=float, default=600, help="the library query's timeout in seconds")
     parser.add_argument("--markdown", action="store_true",
                         help='print the tables as Markdown (docs/architecture.md "Scale", README "Benchmark")')
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process mode
-    args = parser.parse_args()
+    parser.add_argument("--stage", choices=["core", "dashboard", "cypher", "query"], default="core",
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--snapshots", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(measure(args.one)))
+        if args.stage == "core":
+            figures = measure(args.one)
+        elif args.stage == "dashboard":
+            figures = measure_dashboard(args.snapshots)
+        else:  # the older snapshot: the whole graph (the newer one drops every 50th edge)
+            from crosspath.pipeline import HISTORY_DIR
+
+            oldest = min((args.snapshots / HISTORY_DIR).glob("snapshot-*.json.gz"))
+            figures = (measure_cypher_store(oldest) if args.stage == "cypher"
+                       else measure_library_query(oldest, args.timeout))
+        print(json.dumps(figures))
         return
-    rows = []
-    for size in args.sizes:
-        child = subprocess.run([sys.executable, __file__, "--one", str(size)], capture_output=True, text=True,
-                               check=True)
-        rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    if any(size >= MILLION for size in args.sizes) and not args.million:
+        parser.error(f"{MILLION:,} identities or more only with --million (a long run, and memory to match)")
+    sizes = args.sizes + ([MILLION] if args.million and MILLION not in args.sizes else [])
+    rows = collect(sizes, args.stages, args.timeout)
     columns = ["identities", "nodes", "edges", "generate_s", "build_s", "analyse_s", "build_plus_analyse_s",
                "snapshot_write_s", "snapshot_read_s", "snapshot_mb", "peak_rss_mb", "findings", "NO_MFA",
                "LONG_LIVED_NHI_KEY", "CROSS_STACK"]
+    columns += [key for _, seconds, rss in SLOW_STAGES for key in (seconds, rss) if any(key in r for r in rows)]
+    columns += [key for key in ("cypher_query_rows", "cypher_query_failed") if any(key in r for r in rows)]
     if args.markdown:
         print_markdown(rows)
     else:
