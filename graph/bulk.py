@@ -39,3 +39,15 @@ def add_edges(graph: nx.MultiDiGraph, edges: Iterable[tuple[str, str, str, dict[
     cache = getattr(graph, "__networkx_cache__", None)
     if cache:
         cache.clear()
+
+
+def copy_graph(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """`graph.copy()` (new node and edge attribute dicts, the same order), built with `add_edges`."""
+    if type(graph) is not nx.MultiDiGraph:
+        return graph.copy()
+    copy = nx.MultiDiGraph()
+    copy.graph.update(graph.graph)
+    copy.add_nodes_from(graph.nodes(data=True))  # add_nodes_from gives each node a new attribute dict
+    add_edges(copy, ((u, v, key, dict(data)) for u, neighbours in graph.adjacency()
+                     for v, keyed in neighbours.items() for key, data in keyed.items()))
+    return copy

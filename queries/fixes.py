@@ -33,6 +33,7 @@ from typing import Any
 
 import networkx as nx
 
+from graph.bulk import copy_graph
 from queries.findings import finding_id
 from queries.key_use import is_unused, unused_days
 from queries.paths import GapPath, PathEngine
@@ -257,8 +258,9 @@ def _setter(data: dict[str, Any], name: str, value: Any) -> Callable[[], None]:
     return restore
 
 
-def _gaps(graph: nx.MultiDiGraph, policy: Policy) -> tuple[PathEngine, dict[str, GapPath]]:
-    engine = PathEngine(graph, policy)
+def _gaps(graph: nx.MultiDiGraph, policy: Policy,
+          nodes: set[str] | None = None) -> tuple[PathEngine, dict[str, GapPath]]:
+    engine = PathEngine(graph, policy, nodes)
     return engine, {finding_id(engine.ids[gap.entry.node]): gap for gap in engine.gap_paths()}
 
 
@@ -339,11 +341,9 @@ class _Verifier:
         """The checked findings the change closes, and the engine run with their new gap paths."""
         undo = _apply(self.graph, change)
         try:
-            graph = self.graph
-            if self.local:
-                graph = self.graph.subgraph(self._subgraph_nodes(entries[fid] for fid in check))
+            nodes = self._subgraph_nodes(entries[fid] for fid in check) if self.local else None
             self.runs += 1
-            engine, gaps = _gaps(graph, self.policy)
+            engine, gaps = _gaps(self.graph, self.policy, nodes)
             return check - set(gaps), engine, gaps
         finally:
             undo()
@@ -390,7 +390,7 @@ def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], 
     """The `top` greedy, verified fixes for the open findings `open_ids` (finding ids) on `graph`.
     The graph itself is left as it was: every change is tried on a copy."""
     result = FixSearch()
-    work = graph.copy()
+    work = copy_graph(graph)
     verifier = _Verifier(work, policy, local)
     engine, gaps = _gaps(work, policy)
     result.engine_runs = 1

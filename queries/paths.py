@@ -66,10 +66,17 @@ class GapPath:
 class PathEngine:
     """Policy-aware view of one graph: classifies nodes once, answers path questions."""
 
-    def __init__(self, graph: nx.MultiDiGraph, policy: Policy):
+    def __init__(self, graph: nx.MultiDiGraph, policy: Policy, nodes: set[str] | None = None):
+        """`nodes`: judge only the subgraph these nodes induce (their edges among themselves), as
+        `PathEngine(graph.subgraph(nodes), policy)` would, without networkx's filtering views."""
         self.graph = graph
         self.policy = policy
-        node_data: dict[str, dict[str, Any]] = dict(graph.nodes(data=True))  # id -> the graph's own attribute dict
+        # id -> the graph's own attribute dict
+        attributes = graph.nodes
+        node_data: dict[str, dict[str, Any]] = (
+            dict(graph.nodes(data=True)) if nodes is None
+            else {node_id: attributes[node_id] for node_id in sorted(nodes) if node_id in attributes})
+        self._some_nodes = nodes is not None
         self.ids: list[str] = sorted(node_data)
         self.index = {node_id: i for i, node_id in enumerate(self.ids)}
         self.data: list[dict[str, Any]] = [node_data[node_id] for node_id in self.ids]
@@ -189,10 +196,16 @@ class PathEngine:
         count = 0
         # graph.adjacency() hands out the graph's own nested dicts in the order graph.edges(data=True)
         # walks them (source, then target, then key), without a view object per edge.
-        for u_id, neighbours in self.graph.adjacency():
+        adjacency = self.graph.adjacency()
+        if self._some_nodes:  # only the given nodes, in id order, and only the edges among them
+            outgoing = dict(adjacency)
+            adjacency = ((u_id, outgoing[u_id]) for u_id in self.ids)
+        for u_id, neighbours in adjacency:
             u = index[u_id]
             for v_id, keyed in neighbours.items():
-                v = index[v_id]
+                v = index.get(v_id)
+                if v is None:
+                    continue
                 count += len(keyed)
                 for data in keyed.values():
                     kind = data["kind"]

@@ -15,6 +15,7 @@ from graph.snapshot import read_snapshot
 from queries.analysis import analyze
 from queries.exceptions import load_exceptions
 from queries.fixes import find_fixes
+from queries.paths import PathEngine
 from queries.policy import load_policy
 from queries.reports.terminal_summary import render_summary
 from tests.graph_helpers import AS_OF, Org
@@ -292,3 +293,16 @@ def test_scan_top_fixes_option(tmp_path):
                                            "--top-fixes", str(count)])
         assert result.exit_code == 0, result.output
         assert len(json.loads((tmp_path / folder / "findings.json").read_text())["top_fixes"]) == count
+
+
+def test_an_engine_on_some_nodes_judges_what_their_subgraph_does(sample_scan):
+    graph, _ = read_snapshot(sample_scan.snapshot)
+    policy = load_policy()
+    people = {node for node, data in graph.nodes(data=True) if data.get("provider") in ("entra", "aws")}
+
+    def found(engine):  # what does not depend on the order the edges are walked in
+        return sorted((engine.ids[gap.entry.node], gap.targets_count, gap.max_class, len(gap.edges))
+                      for gap in engine.gap_paths())
+    within = PathEngine(graph, policy, people)
+    assert found(within) == found(PathEngine(graph.subgraph(people), policy))
+    assert within.ids == sorted(people) and found(within) != found(PathEngine(graph, policy))

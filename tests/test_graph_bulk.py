@@ -2,7 +2,7 @@
 
 import networkx as nx
 
-from graph.bulk import add_edges
+from graph.bulk import add_edges, copy_graph
 
 
 def _edges():
@@ -47,3 +47,18 @@ def test_a_cached_view_sees_the_new_edges():
     _ = graph.edges  # networkx caches its views: adding edges must not leave a stale one
     add_edges(graph, _edges())
     assert len(graph.edges) == 5
+
+
+def test_a_copy_is_the_graph_networkx_copies_and_changes_apart_from_it():
+    graph = _graph()
+    graph.graph["name"] = "org"
+    add_edges(graph, _edges())
+    copy = copy_graph(graph)
+    assert list(copy.nodes(data=True)) == list(graph.copy().nodes(data=True))
+    assert list(copy.edges(keys=True, data=True)) == list(graph.copy().edges(keys=True, data=True))
+    assert copy.graph == {"name": "org"}
+    copy["a"]["b"]["MEMBER_OF|x"]["mfa"] = False
+    copy.nodes["a"]["id"] = "changed"
+    copy.remove_edge("b", "a", key="MEMBER_OF|x")
+    assert graph["a"]["b"]["MEMBER_OF|x"]["mfa"] is True and graph.nodes["a"]["id"] == "a"
+    assert graph.has_edge("b", "a", key="MEMBER_OF|x")
