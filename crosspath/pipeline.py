@@ -40,6 +40,7 @@ DEFAULT_SNAPSHOT = DEFAULT_OUT / SNAPSHOT_NAME
 HISTORY_DIR = "history"
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".crosspath.lock"
+FIXES = "top_fixes"  # snapshot metadata: the scan's verified top fixes (record_fixes)
 
 Progress = Callable[[str], None]
 
@@ -124,6 +125,27 @@ def recorded_config(metadata: dict[str, Any], name: str) -> RecordedConfig | Non
     current = file_hash(path) if path.is_file() else None
     state = "gone" if current is None else "changed" if record.get("sha256") and current != record["sha256"] else "same"
     return RecordedConfig(path, record.get("sha256"), state)
+
+
+def record_fixes(metadata: dict[str, Any], fixes: list[dict[str, Any]], top: int) -> None:
+    """Keep the scan's verified top fixes in the snapshot (`top_fixes`), for readers that would compute
+    the same ones again (recorded_fixes)."""
+    if top:
+        metadata[FIXES] = {"top": top, "fixes": fixes}
+
+
+def recorded_fixes(metadata: dict[str, Any], policy_path: Path | None, exceptions_path: Path | None,
+                   top: int) -> list[dict[str, Any]] | None:
+    """The scan's top `top` fixes when computing them again would give the same answer: the same snapshot
+    judged by this Crosspath version under the same policy and exceptions (the files the scan hashed,
+    unchanged) and at least as many picks asked of the scan (greedy picks: its first `top` are the top
+    `top`). None: compute them."""
+    recorded = metadata.get(FIXES)
+    if (not isinstance(recorded, dict) or not isinstance(recorded.get("fixes"), list)
+            or metadata.get("tool_version") != __version__ or not isinstance(recorded.get("top"), int)
+            or recorded["top"] < top or metadata.get("scan_config") != scan_config(policy_path, exceptions_path)):
+        return None
+    return recorded["fixes"][:top]
 
 
 def config_record(path: Path | None) -> dict[str, str] | None:
@@ -286,8 +308,12 @@ def run_analysis(
 ) -> Analysis:
     graph, metadata = graph_and_metadata
     when = as_of or parse_time(metadata.get("collected_at")) or datetime.now(UTC)
-    return analyze(graph, metadata, load_policy(policy_path), load_exceptions(exceptions_path), when,
-                   techniques=technique_catalogue(), top_fixes=top_fixes)
+    recorded = recorded_fixes(metadata, policy_path, exceptions_path, top_fixes) if top_fixes and not as_of else None
+    analysis = analyze(graph, metadata, load_policy(policy_path), load_exceptions(exceptions_path), when,
+                       techniques=technique_catalogue(), top_fixes=0 if recorded is not None else top_fixes)
+    if recorded is not None:  # what the scan verified, under the same files: not verified again
+        analysis.top_fixes = recorded
+    return analysis
 
 
 def scan(
@@ -327,6 +353,7 @@ def scan(
             analysis = analyze(build.graph, metadata, policy, exceptions, when, techniques=technique_catalogue(),
                                carried=incoming, top_fixes=top_fixes)
         record_carried(metadata, incoming, analysis)
+        record_fixes(metadata, analysis.top_fixes, top_fixes)
         progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {analysis.stats['edges']} edges)")
         snapshot = save_snapshot(build, metadata, out_dir)
         progress(f"writing reports into {out_dir}")

@@ -306,3 +306,26 @@ def test_an_engine_on_some_nodes_judges_what_their_subgraph_does(sample_scan):
     within = PathEngine(graph, policy, people)
     assert found(within) == found(PathEngine(graph.subgraph(people), policy))
     assert within.ids == sorted(people) and found(within) != found(PathEngine(graph, policy))
+
+
+def test_a_report_of_the_scanned_snapshot_reuses_the_fixes_the_scan_verified(sample_scan, tmp_path, monkeypatch):
+    import queries.analysis
+    from crosspath.pipeline import run_analysis
+
+    _, metadata = read_snapshot(sample_scan.snapshot)
+    assert metadata["top_fixes"] == {"top": 5, "fixes": sample_scan.analysis.top_fixes}
+    searches = []
+    monkeypatch.setattr(queries.analysis, "fixes_for", lambda *args: searches.append(args) or [])
+    loaded = read_snapshot(sample_scan.snapshot)
+    exceptions = SAMPLES / "exceptions.yaml"
+    assert run_analysis(loaded, None, exceptions, top_fixes=5).top_fixes == sample_scan.analysis.top_fixes
+    assert run_analysis(loaded, None, exceptions, top_fixes=2).top_fixes == sample_scan.analysis.top_fixes[:2]
+    assert searches == []
+    # Anything that could change the answer verifies them again: another exceptions file (even with the
+    # same content elsewhere), more picks than the scan made, another Crosspath version.
+    copied = tmp_path / "exceptions.yaml"
+    copied.write_bytes(exceptions.read_bytes())
+    run_analysis(loaded, None, copied, top_fixes=5)
+    run_analysis(loaded, None, exceptions, top_fixes=6)
+    run_analysis((loaded[0], {**loaded[1], "tool_version": "0.0.1"}), None, exceptions, top_fixes=5)
+    assert len(searches) == 3
