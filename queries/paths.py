@@ -199,13 +199,12 @@ class PathEngine:
         adjacency = self.graph.adjacency()
         if self._some_nodes:  # only the given nodes, in id order, and only the edges among them
             outgoing = dict(adjacency)
-            adjacency = ((u_id, outgoing[u_id]) for u_id in self.ids)
+            adjacency = ((u_id, {v_id: keyed for v_id, keyed in outgoing[u_id].items() if v_id in index})
+                         for u_id in self.ids)
         for u_id, neighbours in adjacency:
             u = index[u_id]
             for v_id, keyed in neighbours.items():
-                v = index.get(v_id)
-                if v is None:
-                    continue
+                v = index[v_id]
                 count += len(keyed)
                 for data in keyed.values():
                     kind = data["kind"]
