@@ -19,7 +19,7 @@ from typing import Any
 
 import networkx as nx
 
-from graph.bulk import add_edges
+from graph.bulk import Graph
 from graph.coverage import CollectResult, Coverage
 from graph.identities import SOURCE as IDENTITIES_SOURCE
 from graph.identities import IdentityMap
@@ -179,7 +179,7 @@ def build_graph(results: Iterable[CollectResult], as_of: datetime, identities: I
     """Merge every source's records into one graph; bad records are reported, never fatal. `identities`
     (graph/identities.py) names the person of accounts whose email cannot; its coverage is `identities`."""
     results = sorted(results, key=lambda r: r.source)
-    build = BuildResult(nx.MultiDiGraph())
+    build = BuildResult(Graph())
     graph = build.graph
     source_edges: list[tuple[str, Record]] = []
     aliases: dict[str, str] = {}
@@ -248,7 +248,7 @@ def build_graph(results: Iterable[CollectResult], as_of: datetime, identities: I
         if record["kind"] == federates:
             data["verified"] = _federation_verified(nodes_data[start], nodes_data[end])
         batch.append((start, end, key, data))
-    add_edges(graph, batch)
+    graph.add_owned_edges(batch)
 
     for source, missing in unresolved.items():
         coverage = build.coverage[source]

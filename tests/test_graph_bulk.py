@@ -2,7 +2,7 @@
 
 import networkx as nx
 
-from graph.bulk import add_edges, copy_graph
+from graph.bulk import Graph, add_edges, copy_graph
 
 
 def _edges():
@@ -17,13 +17,14 @@ def _edges():
 
 
 def _graph():
-    graph = nx.MultiDiGraph()
+    graph = Graph()
     graph.add_nodes_from([("a", {"id": "a"}), ("b", {"id": "b"}), ("c", {"id": "c"})])
     return graph
 
 
 def test_the_same_graph_as_add_edges_from():
-    expected, built = _graph(), _graph()
+    expected, built = nx.MultiDiGraph(), _graph()
+    expected.add_nodes_from(built.nodes(data=True))
     expected.add_edges_from(_edges())
     add_edges(built, _edges())
     assert list(built.nodes(data=True)) == list(expected.nodes(data=True))
