@@ -211,9 +211,9 @@ def _checked_header(path: Path, header: dict[str, Any]) -> dict[str, Any]:
     version = header.get("version")
     if version != ARROW_VERSION:
         raise SnapshotError(
-            f"{path}: snapshot version {version!r} is not supported; this Crosspath reads versions "
-            f"{VERSION} (JSON) and {ARROW_VERSION} (Arrow). Use the Crosspath release that wrote it, or re-run "
-            "`crosspath scan` to write a new snapshot.")
+            f"{path}: snapshot version {version!r} is not supported; this Crosspath reads version {VERSION} as a JSON "
+            f"document and version {ARROW_VERSION} as an Arrow file. Use the Crosspath release that wrote it, or "
+            "re-run `crosspath scan` to write a new snapshot.")
     metadata = header.get("metadata", {})
     if not isinstance(metadata, dict):
         raise SnapshotError(f"{path}: 'metadata' is a {type(metadata).__name__}, not an object")
@@ -398,8 +398,8 @@ def _read_snapshot(path: Path, max_bytes: int | None, max_ratio: float | None
     version = document.get("version")
     if version != VERSION:
         raise SnapshotError(
-            f"{path}: snapshot version {version!r} is not supported in a JSON document; this Crosspath reads JSON "
-            f"version {VERSION} and Arrow version {ARROW_VERSION} files. "
+            f"{path}: snapshot version {version!r} is not supported; this Crosspath reads version {VERSION} as a JSON "
+            f"document and version {ARROW_VERSION} as an Arrow file. "
             "Use the Crosspath release that wrote it, or re-run `crosspath scan` to write a new snapshot."
         )
     for key in ("nodes", "edges"):

@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable
-from itertools import chain, repeat
+from itertools import chain, pairwise, repeat
 from operator import itemgetter
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -35,7 +34,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.ipc as ipc
+from pyarrow import ipc
 
 MAGIC = b"CROSSPATH-SNAPSHOT\0"
 VERSION = 2
@@ -365,7 +364,7 @@ def _pick(values: list[Any], indices: Iterable[int] | np.ndarray) -> list[Any]:
 def _list_values(array: pa.ListArray) -> list[Any]:
     flat = python_values(array.values)
     offsets = array.offsets.to_numpy().tolist()
-    lists = [flat[start:end] for start, end in zip(offsets, offsets[1:])] if offsets else []
+    lists = [flat[start:end] for start, end in pairwise(offsets)] if offsets else []
     if array.null_count:
         for at in np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False)).tolist():
             lists[at] = None
