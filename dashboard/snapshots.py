@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 
 from crosspath.pipeline import HISTORY_DIR, latest_snapshot
-from graph.snapshot import SUFFIXES, SnapshotError, read_metadata, read_snapshot
+from graph.snapshot import SUFFIXES, SnapshotError, is_arrow, read_metadata, read_snapshot
 
 _SUFFIXES = SUFFIXES  # .arrow (version 2, what scans write), .json.gz and .json (version 1)
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def _when(path: Path) -> str:
 def _collected_at(path: str, mtime: float, size: int) -> str | None:
     """When the exports were taken (the metadata's `collected_at`), read from the head of the file only
     (a version 2 file's header, a version 1 document's first 64 KiB)."""
-    if path.endswith(".arrow"):
+    if is_arrow(Path(path)):
         try:
             head = orjson.dumps({"collected_at": read_metadata(Path(path)).get("collected_at")})
         except (SnapshotError, TypeError):

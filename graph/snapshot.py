@@ -196,6 +196,15 @@ def _expanded(path: Path, max_bytes: int | None, max_ratio: float | None) -> byt
         return document
 
 
+def is_arrow(path: Path) -> bool:
+    """Whether the file is a version 2 snapshot (by its first bytes, whatever its name); False when it
+    cannot be read."""
+    try:
+        return _starts_with_magic(path)
+    except SnapshotError:
+        return False
+
+
 def _starts_with_magic(path: Path) -> bool:
     try:
         with path.open("rb") as handle:
