@@ -385,7 +385,10 @@ def _read_snapshot(path: Path, max_bytes: int | None, max_ratio: float | None
                    ) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
     if _starts_with_magic(path):
         nodes, edges, metadata = _arrow_tables(path, max_bytes)
-        return arrow.to_graph(nodes, edges), metadata
+        try:
+            return arrow.to_graph(nodes, edges), metadata
+        except arrow.FormatError as exc:
+            raise SnapshotError(f"{path}: not a readable snapshot: {exc}; re-run `crosspath scan`") from exc
     try:
         raw = _expanded(path, max_bytes, max_ratio)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:

@@ -234,8 +234,10 @@ def encode(graph: nx.MultiDiGraph, metadata: dict[str, Any], format_name: str) -
 
 def read_header(read_at: Callable[[int, int], bytes], size: int, max_header: int) -> dict[str, Any]:
     """The header object, checked: magic, length within the file (and `max_header`), JSON object."""
-    if size < HEADER_START or read_at(0, len(MAGIC)) != MAGIC:
+    if read_at(0, len(MAGIC)) != MAGIC:
         raise FormatError("not a version 2 snapshot (no CROSSPATH-SNAPSHOT magic)")
+    if size < HEADER_START:
+        raise FormatError("the file ends inside its header: truncated or damaged")
     (length,) = _LENGTH.unpack(read_at(len(MAGIC), _LENGTH.size))
     if length > size - HEADER_START:
         raise FormatError(f"the header says it is {length} bytes long, past the end of the file ({size} bytes): "
@@ -322,6 +324,9 @@ def check_tables(nodes: pa.Table, edges: pa.Table) -> None:
                 raise FormatError(f"an edge's {end} is node {bad}, but the nodes table has {len(ids)} rows")
     for table, name in ((nodes, "nodes"), (edges, "edges")):
         attributes(table, name)
+        for chunk in table.column(SHAPE).chunks:
+            for shape in chunk.dictionary.to_pylist():
+                _keys(shape, name)
 
 
 def attributes(table: pa.Table, name: str) -> dict[str, str]:
@@ -427,8 +432,14 @@ def records(table: pa.Table, name: str) -> list[dict[str, Any]]:
                 continue
             if extras is None:
                 array = table.column(EXTRA)
-                extras = [orjson.loads(raw) for raw in python_values(array if whole else array.take(taken))]
-            values.append([extra[key] for extra in extras])
+                try:
+                    extras = [orjson.loads(raw) for raw in python_values(array if whole else array.take(taken))]
+                except (orjson.JSONDecodeError, TypeError):
+                    raise FormatError(f"the {name} table's {EXTRA} column is damaged or missing values") from None
+            try:
+                values.append([extra[key] for extra in extras])
+            except (KeyError, TypeError):
+                raise FormatError(f"a row of the {name} table has no value for its attribute {key!r}") from None
         if any(len(column) != count for column in values):
             raise FormatError(f"the {name} table's columns do not have one value per row")
         built = list(map(dict, map(zip, repeat(keys), zip(*values)))) if keys else [{} for _ in repeat(None, count)]
