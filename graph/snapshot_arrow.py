@@ -47,7 +47,7 @@ NODE_COLUMNS = ("id", "family", "kind", "provider", "name", "scope")  # always w
 EDGE_COLUMNS = ("kind", "via")
 NODE_RESERVED = frozenset({SHAPE, EXTRA})
 EDGE_RESERVED = frozenset({"source", "target", "key", SHAPE, EXTRA})
-_INT64 = (-(1 << 63), (1 << 63) - 1)
+RARE = 100  # an attribute on fewer than 1 record in RARE goes to `_extra`
 
 
 class FormatError(Exception):
@@ -85,12 +85,19 @@ def _maybe_dictionary(array: pa.Array) -> pa.Array:
         values = array.flatten()
         if len(values) and pc.count_distinct(values).as_py() * 2 <= len(values):
             offsets = pc.subtract(array.offsets, array.offsets[0])
-            return pa.ListArray.from_arrays(offsets, values.dictionary_encode(),
+            return pa.ListArray.from_arrays(offsets, _narrow(values.dictionary_encode()),
                                             mask=array.is_null() if array.null_count else None)
         return array
     if pa.types.is_string(array.type) and len(array) and pc.count_distinct(array).as_py() * 2 <= len(array):
-        return array.dictionary_encode()
+        return _narrow(array.dictionary_encode())
     return array
+
+
+def _narrow(array: pa.DictionaryArray) -> pa.DictionaryArray:
+    """The smallest index type the dictionary needs: one byte a row for `family`, not four."""
+    size = len(array.dictionary)
+    kind = pa.int8() if size <= 127 else pa.int16() if size <= 32767 else pa.int32()
+    return pa.DictionaryArray.from_arrays(array.indices.cast(kind), array.dictionary)
 
 
 def _grouped(records: list[dict[str, Any]]) -> tuple[list[tuple[str, ...]], np.ndarray, list[list[dict[str, Any]]],
@@ -129,7 +136,10 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
                 values.setdefault(name, {})[number] = list(map(itemgetter(name), group))
     columns = dict(first)
     plan: dict[str, pa.Array] = {}
+    rare = len(records) // RARE
     for name, parts in values.items():
+        if name not in always and sum(len(part) for part in parts.values()) < rare:
+            continue  # a column of nulls but for a few rows costs more than its few values in `_extra`
         kind = None if name in reserved else _column_type(list(parts.values()))
         if kind is None or (name in always and kind != pa.string()):
             continue
@@ -148,8 +158,8 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
             continue
         rows = zip(*(values[name][number] for name in rest))
         extras.append(pa.array([orjson.dumps(dict(zip(rest, row))) for row in rows], pa.binary()))
-    columns[SHAPE] = pa.DictionaryArray.from_arrays(
-        pa.array(codes), pa.array([orjson.dumps(list(shape)).decode() for shape in shapes], pa.string()))
+    columns[SHAPE] = _narrow(pa.DictionaryArray.from_arrays(
+        pa.array(codes), pa.array([orjson.dumps(list(shape)).decode() for shape in shapes], pa.string())))
     columns[EXTRA] = (pa.concat_arrays(extras).take(inverse) if len(extras) != 1 else extras[0]) if extras \
         else pa.array([], pa.binary())
     for name in always:  # present for every reader, even when no record has a string there
@@ -188,13 +198,11 @@ def node_table(graph: nx.MultiDiGraph) -> tuple[pa.Table, dict[Any, int]]:
 
 
 def edge_table(graph: nx.MultiDiGraph, index: dict[Any, int]) -> pa.Table:
-    sources, targets, keys, records = [], [], [], []
-    for source, neighbours in graph._succ.items():  # graph.edges(keys=True, data=True)'s order, without its views
-        for target, keyed in neighbours.items():
-            sources.extend(repeat(source, len(keyed)))
-            targets.extend(repeat(target, len(keyed)))
-            keys.extend(keyed)
-            records.extend(keyed.values())
+    edges = [(source, target, key, data)  # graph.edges(keys=True, data=True)'s order, without its views
+             for source, neighbours in graph._succ.items() for target, keyed in neighbours.items()
+             for key, data in keyed.items()]
+    sources, targets, keys, records = (list(column) for column in zip(*edges, strict=True)) if edges else ([],) * 4
+    del edges
     if all(type(key) is str for key in keys):
         key_array = pa.array(keys, pa.string())  # those equal to f"{kind}|{via}" become null in _table
     else:  # keys of other types (networkx's default 0, 1 ...): JSON, exactly as they are
