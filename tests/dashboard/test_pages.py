@@ -437,6 +437,7 @@ def test_bad_uploads_get_a_clear_message_and_the_dashboard_goes_on(app_env: Samp
         "dangling.json.gz": (_gz(_snapshot_document(edges=[{"source": "a", "target": "ghost", "kind": "MEMBER_OF",
                                                             "via": "x"}])), "points to 'ghost'"),
         "v2.json.gz": (_gz(_snapshot_document(version=2)), "snapshot version 2 is not supported"),
+        "cut.arrow": (app_env.older.read_bytes()[:5000], "truncated or damaged"),
     }
     app = started_app()
     for name, (payload, reason) in bad.items():
