@@ -18,7 +18,9 @@ lists, objects, names that clash with a structural column) goes into `_extra`, t
 the record's remaining attributes. `_shape` (dictionary-encoded) is the JSON list of the record's
 attribute names in their order: it tells an absent attribute (not in the shape) from a None one (in
 the shape, null in its column) and gives the dicts back their key order, so a round trip is exact.
-The schema's metadata `crosspath:attributes` lists the attribute columns.
+An attribute on fewer than one record in RARE goes to `_extra` too (a column of nulls costs more), and
+dictionary indices take the narrowest integer type. The schema's metadata `crosspath:attributes` maps
+each attribute with a column to that column (`{"id": "id", "mfa": "mfa", ...}`).
 """
 
 from __future__ import annotations
@@ -115,6 +117,10 @@ def _grouped(records: list[dict[str, Any]]) -> tuple[list[tuple[str, ...]], np.n
     order = np.argsort(code_array, kind="stable")
     inverse = np.empty(len(records), dtype=np.int64)
     inverse[order] = np.arange(len(records))
+    for names in shape_ids:
+        if not all(type(name) is str for name in names):
+            bad = next(name for name in names if type(name) is not str)
+            raise FormatError(f"a property name is not a string ({bad!r}); snapshot properties are named by strings")
     groups, start = [], 0
     for count in np.bincount(code_array, minlength=len(shape_ids)).tolist():
         rows = order[start:start + count].tolist()
@@ -171,7 +177,7 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
         same = pc.fill_null(pc.equal(columns["key"], derived), False)
         columns["key"] = pc.if_else(same, pa.scalar(None, pa.string()), columns["key"])
     columns = {name: _maybe_dictionary(array) for name, array in columns.items()}
-    attributes = list(plan) + [f"{name}={column}" for name, column in from_first.items()]
+    attributes = {**{name: name for name in plan}, **from_first}
     schema = pa.schema([pa.field(name, array.type) for name, array in columns.items()],
                        metadata={ATTRIBUTES_KEY: orjson.dumps(attributes)})
     return pa.Table.from_arrays(list(columns.values()), schema=schema)
@@ -344,16 +350,12 @@ def attributes(table: pa.Table, name: str) -> dict[str, str]:
         listed = orjson.loads(raw) if raw is not None else None
     except orjson.JSONDecodeError:
         listed = None
-    if not isinstance(listed, list) or not all(isinstance(item, str) for item in listed):
+    if not isinstance(listed, dict) or not all(isinstance(column, str) for column in listed.values()):
         raise FormatError(f"the {name} table does not list its attribute columns")
-    found = {}
-    for item in listed:
-        attribute, _, column = item.partition("=")
-        column = column or attribute
+    for column in listed.values():
         if column not in table.column_names or column in (SHAPE, EXTRA):
             raise FormatError(f"the {name} table lists an attribute column '{column}' it does not have")
-        found[attribute] = column
-    return found
+    return listed
 
 
 def _dictionary_values(array: pa.DictionaryArray) -> list[Any]:

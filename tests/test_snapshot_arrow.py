@@ -377,3 +377,14 @@ def test_export_json_writes_the_version_1_document_that_reads_back(sample, tmp_p
     refused = CliRunner().invoke(main, ["export", "--format", "json", "--snapshot", str(out / "snapshot.arrow"),
                                         "--out", str(tmp_path / "graph.arrow")])
     assert refused.exit_code != 0 and "ends in .json or .json.gz" in refused.output
+
+
+def test_a_graph_json_cannot_hold_is_refused_when_written_not_when_read(tmp_path):
+    graph = nx.MultiDiGraph()
+    graph.add_node("a", id="a", **{"a=b": 1})  # a property name any string may be
+    assert read_snapshot(write_snapshot(tmp_path / "odd.arrow", graph, {}))[0].nodes["a"] == {"id": "a", "a=b": 1}
+    graph.add_node("b", id="b")
+    graph.nodes["b"][7] = "seven"  # not a string: no JSON document and no snapshot can name it
+    with pytest.raises(SnapshotError, match=r"bad.arrow: cannot be written: a property name is not a string \(7\)"):
+        write_snapshot(tmp_path / "bad.arrow", graph, {})
+    assert not (tmp_path / "bad.arrow").exists()
