@@ -183,7 +183,8 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
     return pa.Table.from_arrays(list(columns.values()), schema=schema)
 
 
-def _ipc(table: pa.Table) -> pa.Buffer:
+def ipc_file(table: pa.Table) -> pa.Buffer:
+    """The table as an Arrow IPC file (one record batch, with the footer readers seek)."""
     sink = pa.BufferOutputStream()
     with ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
@@ -205,7 +206,7 @@ def node_table(graph: nx.MultiDiGraph) -> tuple[pa.Table, dict[Any, int]]:
 
 def edge_table(graph: nx.MultiDiGraph, index: dict[Any, int]) -> pa.Table:
     edges = [(source, target, key, data)  # graph.edges(keys=True, data=True)'s order, without its views
-             for source, neighbours in graph._succ.items() for target, keyed in neighbours.items()
+             for source, neighbours in graph.adjacency() for target, keyed in neighbours.items()
              for key, data in keyed.items()]
     sources, targets, keys, records = (list(column) for column in zip(*edges, strict=True)) if edges else ([],) * 4
     del edges
@@ -225,9 +226,9 @@ def _pad(size: int) -> bytes:
 def encode(graph: nx.MultiDiGraph, metadata: dict[str, Any], format_name: str) -> list[bytes | pa.Buffer]:
     """The file's parts, in order (written one after the other: the sections are never joined in memory)."""
     nodes, index = node_table(graph)
-    nodes_ipc = _ipc(nodes)
+    nodes_ipc = ipc_file(nodes)
     del nodes
-    edges_ipc = _ipc(edge_table(graph, index))
+    edges_ipc = ipc_file(edge_table(graph, index))
     offsets = (0, 0)
     while True:  # the header holds the offsets, which follow the header: settle in a step or two
         header = orjson.dumps({
@@ -474,33 +475,8 @@ def _ints(column: pa.ChunkedArray) -> np.ndarray:
 
 
 def to_graph(nodes: pa.Table, edges: pa.Table) -> nx.MultiDiGraph:
-    """The networkx graph of two checked tables, nodes and edges in the order they were written.
-
-    The graph's dicts are filled directly, as MultiDiGraph.add_node and add_edge fill them (one node
-    dict, one successor and one predecessor dict per node; one key dict per (u, v), shared by
-    `_succ[u][v]` and `_pred[v][u]`): add_edges_from copies each attribute dict and builds three views per
-    edge, two thirds of the read at a million edges. tests/test_snapshot_arrow.py checks the result
-    against add_nodes_from / add_edges_from."""
-    ids = python_values(nodes.column("id"))
-    node_data = records(nodes, "nodes")
-    graph = nx.MultiDiGraph()
-    graph._node.update(zip(ids, node_data, strict=True))
-    graph._succ.update(zip(ids, map(dict, repeat((), len(ids))), strict=True))
-    graph._pred.update(zip(ids, map(dict, repeat((), len(ids))), strict=True))
-    data = records(edges, "edges")
-    succ, pred = graph._succ, graph._pred
-    for source, target, key, attributes in zip(_pick(ids, _ints(edges.column("source"))),
-                                               _pick(ids, _ints(edges.column("target"))),
-                                               edge_keys(edges, data), data, strict=True):
-        keys = succ[source].get(target)
-        if keys is None:
-            keys = succ[source][target] = pred[target][source] = {}
-        keys[key] = attributes
-    return graph
-
-
-def to_graph_public(nodes: pa.Table, edges: pa.Table) -> nx.MultiDiGraph:
-    """to_graph through networkx's public methods only (slower): what to_graph must equal."""
+    """The networkx graph of two checked tables, nodes and edges in the order they were written; the
+    attribute dicts are built a column at a time (records), then handed to networkx in one call each."""
     ids = python_values(nodes.column("id"))
     graph = nx.MultiDiGraph()
     graph.add_nodes_from(zip(ids, records(nodes, "nodes"), strict=True))

@@ -76,8 +76,7 @@ def test_awkward_attributes_come_back_exactly(tmp_path):
     assert "ratio" not in read.nodes["aws:b"] and read.nodes["aws:b"]["nothing"] is None  # absent stays absent
     assert type(read.nodes["aws:b"]["score"]) is float and type(read.nodes["aws:a"]["score"]) is int
     assert str(read.nodes["k8s:c"]["ratio"]) == "-0.0" and read.nodes["aws:a"]["huge"] == 2**63 + 5
-    assert list(read.predecessors("aws:a")) == list(graph.predecessors("aws:a"))  # in-edges as add_edge builds them
-    assert exact(read) == exact(snapshot_arrow.to_graph_public(*read_tables(path)[:2]))
+    assert list(read.predecessors("aws:a")) == list(graph.predecessors("aws:a"))
 
 
 def test_empty_and_default_keyed_graphs_come_back(tmp_path):
@@ -162,7 +161,7 @@ def _with_tables(path: Path, nodes: pa.Table, edges: pa.Table) -> Path:
     """A version 2 file laid out as write_snapshot lays it out, around tables a test made."""
     parts = snapshot_arrow.encode(nx.MultiDiGraph(), {}, "crosspath-snapshot")
     header = json.loads(parts[2])
-    nodes_ipc, edges_ipc = snapshot_arrow._ipc(nodes).to_pybytes(), snapshot_arrow._ipc(edges).to_pybytes()
+    nodes_ipc, edges_ipc = snapshot_arrow.ipc_file(nodes).to_pybytes(), snapshot_arrow.ipc_file(edges).to_pybytes()
     start = 4096
     header["sections"] = {"nodes": {"offset": start, "length": len(nodes_ipc)},
                           "edges": {"offset": start + 64 * (len(nodes_ipc) // 64 + 1), "length": len(edges_ipc)}}
