@@ -172,7 +172,7 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
         if name not in plan:
             columns[name] = pa.nulls(len(records), pa.string())
     columns.update(plan)
-    if "key" in columns and "kind" in plan and "via" in plan:  # an edge key that is f"{kind}|{via}" is not stored
+    if "key" in columns and pa.types.is_string(columns["key"].type) and "kind" in plan and "via" in plan:  # an edge key that is f"{kind}|{via}" is not stored
         derived = pc.binary_join_element_wise(plan["kind"], plan["via"], "|")
         same = pc.fill_null(pc.equal(columns["key"], derived), False)
         columns["key"] = pc.if_else(same, pa.scalar(None, pa.string()), columns["key"])

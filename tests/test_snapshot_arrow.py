@@ -85,6 +85,7 @@ def test_empty_and_default_keyed_graphs_come_back(tmp_path):
     graph = nx.MultiDiGraph()
     graph.add_edge("a", "b")  # networkx's own keys: 0, 1
     graph.add_edge("a", "b", weight=2)
+    graph.add_edge("b", "a", kind="MEMBER_OF", via="g")  # key 0 beside the properties that usually make it
     assert exact(read_snapshot(write_snapshot(tmp_path / "keys.arrow", graph, {}))[0]) == exact(graph)
 
 
