@@ -59,7 +59,7 @@ def _median_ms(run, times: int = 30) -> float:
 def _snapshot(identities: int, folder: Path, figures: dict) -> Path:
     from graph.snapshot import write_snapshot
 
-    snapshot = folder / "snapshot.json.gz"
+    snapshot = folder / "snapshot.arrow"
     if identities == 0:  # the sample organisation (data/samples)
         from crosspath.pipeline import scan
 

@@ -41,7 +41,7 @@ def main() -> None:
     engine = PathEngine(graph, load_policy())
     library = load_library()
     with tempfile.TemporaryDirectory() as folder:
-        snapshot = Path(folder) / "snapshot.json.gz"
+        snapshot = Path(folder) / "snapshot.arrow"
         write_snapshot(snapshot, graph, {})
         for name, gap in (("privileged_write_no_mfa", "NO_MFA"), ("long_lived_nhi_keys_to_prod_write",
                                                                   "LONG_LIVED_NHI_KEY")):

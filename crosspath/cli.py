@@ -29,9 +29,9 @@ from crosspath.exit_codes import EXIT_COVERAGE, EXIT_EXCEPTION_ISSUES, EXIT_FIND
 from crosspath.metrics import write_metrics
 from crosspath.pipeline import (
     DEFAULT_OUT,
-    SNAPSHOT_NAME,
     NothingCollected,
     ScanError,
+    latest_snapshot,
     run_analysis,
     scan,
     scan_config,
@@ -173,7 +173,7 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
         raise click.BadParameter(f"unknown source(s) {sorted(unknown)}; choose from {', '.join(SOURCES)}",
                                  param_hint="--optional-sources")
     gated = fail_on is not None or bool(optional)
-    previous = _load(out_dir / SNAPSHOT_NAME)[1] if gated and (out_dir / SNAPSHOT_NAME).is_file() else None
+    previous = _load(latest_snapshot(out_dir))[1] if gated and latest_snapshot(out_dir).is_file() else None
 
     def progress(message: str) -> None:
         if not quiet:

@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from crosspath.pipeline import DEFAULT_SNAPSHOT
+from crosspath.pipeline import DEFAULT_SNAPSHOT, default_snapshot
 from graph.stores import CypherError, QueryResult
 from graph.stores.results import short_text
 from queries.cypher_library import LibraryError, load_library
@@ -26,8 +26,8 @@ stderr = Console(stderr=True)
 stdout = Console()
 
 _snapshot_option = click.option(
-    "--snapshot", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SNAPSHOT,
-    show_default=True, help="The snapshot to query (written by `crosspath scan`).",
+    "--snapshot", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path), default=default_snapshot,
+    show_default=str(DEFAULT_SNAPSHOT), help="The snapshot to query (written by `crosspath scan`).",
 )
 _policy_option = click.option(
     "--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -299,19 +299,43 @@ def neo4j_export_csv_command(out_dir: Path, snapshot_path: Path, policy_path: Pa
         click.echo(path)
 
 
+JSON_EXPORT_NAME = "crosspath-snapshot.json.gz"
+
+
+def _export_json(snapshot_path: Path, out_path: Path | None) -> Path:
+    """The snapshot as the version 1 JSON document (docs/snapshot.md), gzip-compressed when the name ends
+    in .gz: the graph and metadata exactly as stored, for tools that read JSON."""
+    from graph.snapshot import SnapshotError, read_snapshot, write_snapshot
+
+    out_path = out_path or snapshot_path.parent / JSON_EXPORT_NAME
+    if not out_path.name.endswith((".json", ".json.gz")):
+        raise click.ClickException(f"{out_path}: a JSON export's name ends in .json or .json.gz")
+    try:
+        graph, metadata = read_snapshot(snapshot_path)
+    except SnapshotError as exc:
+        raise click.ClickException(safe(exc)) from exc
+    return write_snapshot(out_path, graph, metadata)
+
+
 @click.command("export")
-@click.option("--format", "output_format", type=click.Choice(["opengraph", "graphml"]), required=True,
-              help="opengraph: BloodHound CE OpenGraph JSON. graphml: for Gephi and yEd.")
+@click.option("--format", "output_format", type=click.Choice(["opengraph", "graphml", "json"]), required=True,
+              help="opengraph: BloodHound CE OpenGraph JSON. graphml: for Gephi and yEd. json: the snapshot "
+                   "as a JSON document (crosspath-snapshot version 1, gzip when --out ends in .gz).")
 @_snapshot_option
 @_policy_option
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="File to write. Default: crosspath-graph.json / crosspath-graph.graphml beside the snapshot.")
+              help="File to write. Default: crosspath-graph.json / crosspath-graph.graphml / "
+                   f"{JSON_EXPORT_NAME} beside the snapshot.")
 def export_command(output_format: str, snapshot_path: Path, policy_path: Path | None, out_path: Path | None) -> None:
-    """Export the snapshot's graph for other tools: BloodHound (OpenGraph) or Gephi / yEd (GraphML)."""
+    """Export the snapshot's graph for other tools: BloodHound (OpenGraph), Gephi / yEd (GraphML), or
+    the snapshot itself as JSON (graph and metadata as stored; --policy does not apply)."""
     from graph.snapshot import write_atomic
 
     if not snapshot_path.is_file():
         raise click.ClickException(f"{snapshot_path}: no snapshot here; run `crosspath scan DIR --out OUT` first")
+    if output_format == "json":
+        click.echo(_export_json(snapshot_path, out_path))
+        return
     rows = _rows(snapshot_path, policy_path)
     if output_format == "opengraph":
         from graph.stores.opengraph import to_opengraph

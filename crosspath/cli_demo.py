@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from crosspath.pipeline import DEFAULT_OUT, SNAPSHOT_NAME
+from crosspath.pipeline import DEFAULT_OUT, history_snapshots, latest_snapshot
 from crosspath.sample_history import write_week_earlier
 
 HERE = Path(__file__).resolve().parent
@@ -83,7 +83,7 @@ def register(main: click.Group) -> None:
                        err=True)
         else:
             shutil.copyfile(sample / "exceptions.yaml", exceptions)
-        if not any((out_dir / "history").glob("*.json.gz")):  # a first run: give Drift and the trend a week
+        if not history_snapshots(out_dir):  # a first run: give Drift and the trend a week
             write_week_earlier(sample, out_dir, sample / "identities.yaml", exceptions)
         try:
             ctx.invoke(scan_command, directory=sample, out_dir=out_dir, exceptions=exceptions,
@@ -108,7 +108,7 @@ def register(main: click.Group) -> None:
     def dashboard_command(out_dir: Path, exceptions: Path | None, policy: Path | None, port: int) -> None:
         """Start the dashboard (Streamlit, on 127.0.0.1 only) on the snapshots in --out; `crosspath demo`
         writes the sample organisation's there. docs/dashboard.md says how to expose it behind sign-in."""
-        if not (out_dir / SNAPSHOT_NAME).is_file():
+        if not latest_snapshot(out_dir).is_file():
             raise click.ClickException(f"no snapshot in {_shown(out_dir)}: run `crosspath demo` (the sample "
                                        "organisation) or `crosspath scan DIR --out "
                                        f"{_shown(out_dir)}` first")

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
-from crosspath.pipeline import DEFAULT_SNAPSHOT
+from crosspath.pipeline import DEFAULT_SNAPSHOT, default_snapshot
 
 snapshot_option = click.option(
     "--snapshot", "snapshot_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=DEFAULT_SNAPSHOT, show_default=True, help="A snapshot written by `crosspath scan`.",
+    default=default_snapshot, show_default=str(DEFAULT_SNAPSHOT),
+    help="A snapshot written by `crosspath scan` (an older crosspath-out/snapshot.json.gz is read too).",
 )
 policy_option = click.option(
     "--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -34,7 +34,12 @@ from queries.fixes import DEFAULT_TOP as DEFAULT_TOP_FIXES
 from queries.policy import load_policy
 from queries.reports import REPORT_FORMATS, WRITERS, write_reports
 
-SNAPSHOT_NAME = "snapshot.json.gz"
+SNAPSHOT_SUFFIX = ".arrow"  # snapshot format version 2 (docs/snapshot.md)
+SNAPSHOT_NAME = f"snapshot{SNAPSHOT_SUFFIX}"
+# What Crosspath wrote before version 2 (JSON, gzip): an OUT folder scanned by it is still read.
+LEGACY_SUFFIX = ".json.gz"
+LEGACY_SNAPSHOT_NAME = f"snapshot{LEGACY_SUFFIX}"
+HISTORY_SUFFIXES = (SNAPSHOT_SUFFIX, LEGACY_SUFFIX)
 DEFAULT_OUT = Path("crosspath-out")  # every command's --out default
 DEFAULT_SNAPSHOT = DEFAULT_OUT / SNAPSHOT_NAME
 HISTORY_DIR = "history"
@@ -183,6 +188,35 @@ class NothingCollected(ScanError):
     pass
 
 
+def latest_snapshot(out_dir: Path) -> Path:
+    """The OUT folder's latest snapshot: `snapshot.arrow`, or `snapshot.json.gz` in a folder last scanned by
+    a Crosspath before snapshot version 2; `snapshot.arrow` (not there) when neither exists."""
+    latest = out_dir / SNAPSHOT_NAME
+    legacy = out_dir / LEGACY_SNAPSHOT_NAME
+    return legacy if not latest.is_file() and legacy.is_file() else latest
+
+
+def default_snapshot() -> Path:
+    """The --snapshot default: the latest snapshot in ./crosspath-out (latest_snapshot)."""
+    return latest_snapshot(DEFAULT_OUT)
+
+
+def history_snapshots(out_dir: Path) -> list[Path]:
+    """Every snapshot in the OUT folder's history, newest first (version 2 `.arrow` and earlier `.json.gz`
+    alike: both are named `snapshot-<created_at>`)."""
+    folder = out_dir / HISTORY_DIR
+    found = [path for path in folder.glob("snapshot-*") if path.name.endswith(HISTORY_SUFFIXES)]
+    return sorted(found, key=lambda path: path.name, reverse=True)
+
+
+def snapshot_id(path: Path) -> str:
+    """A history file's name without its suffix (`snapshot-20261101T120000Z`)."""
+    for suffix in HISTORY_SUFFIXES:
+        if path.name.endswith(suffix):
+            return path.name.removesuffix(suffix)
+    return path.stem
+
+
 def _history_file(out_dir: Path, created_at: str) -> Path:
     """A history file name no other scan has taken, reserved by creating it exclusively (two scans in
     the same second get `_2`, `_3` ..., which sort after the first, as the dashboard orders history)."""
@@ -190,7 +224,8 @@ def _history_file(out_dir: Path, created_at: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = created_at.replace(":", "").replace("-", "")
     for number in range(1, 10_000):
-        path = folder / (f"snapshot-{stamp}.json.gz" if number == 1 else f"snapshot-{stamp}_{number}.json.gz")
+        name = f"snapshot-{stamp}" if number == 1 else f"snapshot-{stamp}_{number}"
+        path = folder / f"{name}{SNAPSHOT_SUFFIX}"
         try:
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
             return path
@@ -224,11 +259,13 @@ def remove_reports(out_dir: Path) -> None:
 
 
 def save_snapshot(build: BuildResult, metadata: dict[str, Any], out_dir: Path) -> Path:
-    """Write the snapshot into history, then point `snapshot.json.gz` at it; both steps are atomic,
+    """Write the snapshot into history, then point `snapshot.arrow` at it; both steps are atomic,
     and earlier snapshots are never touched. The history file's name is the snapshot's id, recorded in
-    its metadata (`snapshot_id`) and so in every report made from it."""
+    its metadata (`snapshot_id`) and so in every report made from it. A `snapshot.json.gz` left by a
+    Crosspath before version 2 is removed once it is also in the history (a second name of a history file):
+    it would be an older latest beside the new one."""
     history_path = _history_file(out_dir, metadata["created_at"])
-    metadata["snapshot_id"] = history_path.name.removesuffix(".json.gz")
+    metadata["snapshot_id"] = snapshot_id(history_path)
     history = write_snapshot(history_path, build.graph, metadata)
     remove_reports(out_dir)
     latest = out_dir / SNAPSHOT_NAME
@@ -239,6 +276,12 @@ def save_snapshot(build: BuildResult, metadata: dict[str, Any], out_dir: Path) -
         os.replace(temp, latest)
     except OSError:
         write_snapshot(latest, build.graph, metadata)
+    legacy = out_dir / LEGACY_SNAPSHOT_NAME
+    try:
+        if legacy.stat().st_nlink > 1:
+            legacy.unlink()
+    except OSError:
+        pass
     return latest
 
 
@@ -253,11 +296,12 @@ class ScanResult:
 
 def previous_metadata(out_dir: Path, progress: Progress = _quiet) -> dict[str, Any] | None:
     """The metadata of the last snapshot in out_dir (None for a first scan). An unreadable
-    `snapshot.json.gz` is never taken for a first scan: the newest readable history snapshot stands in for
+    latest snapshot is never taken for a first scan: the newest readable history snapshot stands in for
     it, said in a warning; with none readable the scan stops (its exception approvals, lifecycle and
-    coverage gate would otherwise start again silently)."""
-    latest = out_dir / SNAPSHOT_NAME
-    history = sorted((out_dir / HISTORY_DIR).glob("*.json.gz"), reverse=True)
+    coverage gate would otherwise start again silently). A folder scanned before snapshot version 2
+    (`snapshot.json.gz`, `history/*.json.gz`) is read the same way."""
+    latest = latest_snapshot(out_dir)
+    history = history_snapshots(out_dir)
     if not latest.is_file() and not history:
         return None
     problems = []

@@ -40,7 +40,7 @@ PASSED_ROLE = "aws:arn:aws:iam::111111111111:role/prod-lambda-admin"
 def write_week_earlier(sample: Path, out_dir: Path, identities: Path | None = None,
                        exceptions: Path | None = None) -> Path:
     """Save the sample as it was a week before its collection time into out_dir's history (with the same
-    identities and exceptions files as the scan that follows, which points `snapshot.json.gz` at its own,
+    identities and exceptions files as the scan that follows, which points `snapshot.arrow` at its own,
     newer one)."""
     when = resolve_as_of(None, read_manifest(sample)) - EARLIER
     older = build_graph(collect_folder(sample), when, load_identities(identities))

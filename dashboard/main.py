@@ -23,7 +23,7 @@ REFUSED_UPLOAD = "refused_upload"  # session state: the last refused upload and 
 
 
 def _upload() -> None:
-    uploaded = st.sidebar.file_uploader("Upload a snapshot", type=["gz", "json"], key="snapshot_upload")
+    uploaded = st.sidebar.file_uploader("Upload a snapshot", type=["arrow", "gz", "json"], key="snapshot_upload")
     if uploaded is None or st.session_state.get("uploaded_name") == uploaded.name:
         return
     attempt = (uploaded.file_id, uploaded.name, uploaded.size)

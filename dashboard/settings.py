@@ -19,7 +19,7 @@ from crosspath.pipeline import file_hash, recorded_config
 
 @dataclass(frozen=True)
 class Settings:
-    snapshots: Path  # a folder written by `crosspath scan --out` (snapshot.json.gz, history/)
+    snapshots: Path  # a folder written by `crosspath scan --out` (snapshot.arrow, history/)
     policy: Path | None
     exceptions: Path | None
 

@@ -10,10 +10,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from crosspath.pipeline import HISTORY_DIR, SNAPSHOT_NAME
-from graph.snapshot import SnapshotError, read_snapshot
+import orjson
 
-_SUFFIXES = (".json", ".json.gz")
+from crosspath.pipeline import HISTORY_DIR, latest_snapshot
+from graph.snapshot import SUFFIXES, SnapshotError, is_arrow, read_metadata, read_snapshot
+
+_SUFFIXES = SUFFIXES  # .arrow (version 2, what scans write), .json.gz and .json (version 1)
 log = logging.getLogger(__name__)
 _STAMP = re.compile(r"snapshot-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 _COLLECTED = re.compile(rb'"collected_at"\s*:\s*"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})"')
@@ -44,13 +46,20 @@ def _when(path: Path) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _collected_at(path: str, mtime: float, size: int) -> str | None:
-    """When the exports were taken (the metadata's `collected_at`), read from the head of the file only."""
-    try:
-        opener = gzip.open if path.endswith(".gz") else open
-        with opener(path, "rb") as handle:
-            head = handle.read(_HEAD_BYTES)
-    except (OSError, EOFError, gzip.BadGzipFile):
-        return None
+    """When the exports were taken (the metadata's `collected_at`), read from the head of the file only
+    (a version 2 file's header, a version 1 document's first 64 KiB)."""
+    if is_arrow(Path(path)):
+        try:
+            head = orjson.dumps({"collected_at": read_metadata(Path(path)).get("collected_at")})
+        except (SnapshotError, TypeError):
+            return None
+    else:
+        try:
+            opener = gzip.open if path.endswith(".gz") else open
+            with opener(path, "rb") as handle:
+                head = handle.read(_HEAD_BYTES)
+        except (OSError, EOFError, gzip.BadGzipFile):
+            return None
     match = _COLLECTED.search(head)
     if not match:
         return None
@@ -91,10 +100,11 @@ def _snapshot_files(folder: Path, pattern: str) -> list[Path]:
 
 
 def discover(folder: Path) -> list[SnapshotFile]:
-    """Newest first (by scan): `snapshot.json.gz` if it is not in the history, then every history snapshot;
+    """Newest first (by scan): `snapshot.arrow` (or, from a Crosspath before snapshot version 2,
+    `snapshot.json.gz`) if it is not in the history, then every history snapshot, `.arrow` and `.json.gz`;
     each labelled by when its exports were collected."""
     history = sorted(_snapshot_files(folder / HISTORY_DIR, "snapshot-*"), key=lambda p: p.name, reverse=True)
-    latest = folder / SNAPSHOT_NAME
+    latest = latest_snapshot(folder)
     if latest.is_file() and not any(latest.samefile(path) for path in history):
         history.insert(0, latest)
     found = _labelled(history)
@@ -123,7 +133,7 @@ def save_upload(folder: Path, name: str, payload: bytes) -> SnapshotFile:
     limit, and a malformed document (no `nodes`, a node without `id`, an edge to a missing node, another
     version, not gzip or JSON) is refused with what is wrong."""
     folder.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name) or "snapshot.json.gz"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name) or "snapshot.arrow"
     target = folder / safe
     temp = folder / f".{safe}.part"
     temp.write_bytes(payload)
@@ -136,6 +146,6 @@ def save_upload(folder: Path, name: str, payload: bytes) -> SnapshotFile:
             raise SnapshotError(message.replace(str(folder), "the upload folder")) from None
         log.exception("uploaded file %r could not be read", name)
         raise SnapshotError(f"uploaded file {name!r}: cannot be read as a Crosspath snapshot "
-                            f"({type(exc).__name__}); re-run `crosspath scan` and upload its snapshot.json.gz") from None
+                            f"({type(exc).__name__}); re-run `crosspath scan` and upload its snapshot.arrow") from None
     temp.replace(target)
     return SnapshotFile(target, _upload_label(target), uploaded=True)

@@ -1,7 +1,13 @@
 """Snapshot files: the unit of history (diffs, drift, reports).
 
-Format `crosspath-snapshot` version 1 (docs/snapshot.md): one JSON document,
-gzip-compressed when the name ends in `.gz`::
+Format `crosspath-snapshot` version 2 (docs/snapshot.md, graph/snapshot_arrow.py), what `crosspath
+scan` writes (`.arrow`): a magic string, a length-prefixed JSON header (format, version, metadata, where
+the two sections are), then the nodes and the edges as Arrow IPC tables, 64-byte aligned. Reading
+maps the file into memory: `read_tables` hands the tables over without copying them,
+`read_snapshot` builds the networkx graph from them column by column.
+
+Version 1, still read and written for `.json` / `.json.gz` names (`crosspath export --format json`):
+one JSON document, gzip-compressed when the name ends in `.gz`::
 
     {"format": "crosspath-snapshot", "version": 1,
      "metadata": {"collected_at", "tool_version", "created_at", "coverage": {...}, "errors": [...]},
@@ -12,14 +18,19 @@ Writes are atomic: the document goes to a temporary file in the same folder,
 is flushed and fsynced, then renamed over the target, so a crash leaves either
 the old snapshot or the new one, never half of one.
 
-Reads are bounded: decompression streams into memory and stops as soon as the
+The format is told by the content (v2 magic, gzip magic, `{`), never by the name.
+
+Reads are bounded: a version 2 file is mapped, never expanded, and every offset in it is checked
+against the file's size (header, sections, Arrow buffers, edge endpoints) before anything is read
+through it; a version 1 file's decompression streams into memory and stops as soon as the
 document passes a limit on its expanded size (read_snapshot's `max_bytes`,
 default MAX_EXPANDED_BYTES or $CROSSPATH_SNAPSHOT_MAX_BYTES) or expands more
 than `max_ratio` times its compressed size (default MAX_COMPRESSION_RATIO; a
 real snapshot compresses about 14:1, a gzip bomb about 1000:1), so a small file
 cannot make a reader allocate gigabytes. A file that is not a snapshot (not gzip
 or JSON, no `nodes`, a node without `id`, an edge to a missing node, another
-version) fails with a SnapshotError that says what is wrong.
+version; for version 2 a truncated file, a header pointing outside the file, a damaged table, a
+missing column, an edge index out of range) fails with a SnapshotError that says what is wrong.
 """
 
 from __future__ import annotations
@@ -37,9 +48,16 @@ from typing import Any
 
 import networkx as nx
 import orjson
+import pyarrow as pa
+
+from graph import snapshot_arrow as arrow
 
 FORMAT = "crosspath-snapshot"
-VERSION = 1
+VERSION = 1  # the JSON document (`.json`, `.json.gz`)
+ARROW_VERSION = arrow.VERSION  # the memory-mapped file (`.arrow`), what `crosspath scan` writes
+VERSIONS = (VERSION, ARROW_VERSION)
+ARROW_SUFFIX = ".arrow"
+SUFFIXES = (ARROW_SUFFIX, ".json.gz", ".json")  # every name a snapshot file may have
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -79,14 +97,16 @@ def _fsync_dir(folder: Path) -> None:
         os.close(handle)
 
 
-def write_atomic(path: Path, payload: bytes, mode: int | None = None) -> None:
-    """Replace `path` with `payload` so that readers never see a partial file; `mode` (say 0o644 for a
-    file other users read) is set before the rename, else the file keeps mkstemp's 0600."""
+def write_atomic(path: Path, payload: bytes | list[Any], mode: int | None = None) -> None:
+    """Replace `path` with `payload` (bytes, or a list of bytes-like parts written one after the other) so
+    that readers never see a partial file; `mode` (say 0o644 for a file other users read) is set before
+    the rename, else the file keeps mkstemp's 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            for part in payload if isinstance(payload, list) else [payload]:
+                handle.write(part)
             handle.flush()
             os.fsync(handle.fileno())
         if mode is not None:
@@ -99,6 +119,15 @@ def write_atomic(path: Path, payload: bytes, mode: int | None = None) -> None:
 
 
 def write_snapshot(path: Path, graph: nx.MultiDiGraph, metadata: dict[str, Any]) -> Path:
+    """Version 2 for a name ending in `.arrow`, else the version 1 JSON document (gzip for `.gz`)."""
+    if path.name.endswith(ARROW_SUFFIX):
+        try:
+            with gc_paused():
+                parts = arrow.encode(graph, metadata, FORMAT)
+        except arrow.FormatError as exc:
+            raise SnapshotError(f"{path}: cannot be written: {exc}") from exc
+        write_atomic(path, parts)
+        return path
     payload = _encode(graph, metadata)
     if path.name.endswith(".gz"):
         payload = gzip.compress(payload, compresslevel=3, mtime=0)
@@ -167,10 +196,84 @@ def _expanded(path: Path, max_bytes: int | None, max_ratio: float | None) -> byt
         return document
 
 
+def is_arrow(path: Path) -> bool:
+    """Whether the file is a version 2 snapshot (by its first bytes, whatever its name); False when it
+    cannot be read."""
+    try:
+        return _starts_with_magic(path)
+    except SnapshotError:
+        return False
+
+
+def _starts_with_magic(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(arrow.MAGIC)) == arrow.MAGIC
+    except OSError as exc:
+        raise SnapshotError(f"{path}: cannot read snapshot: {exc.strerror or exc}") from exc
+
+
+def _checked_header(path: Path, header: dict[str, Any]) -> dict[str, Any]:
+    """The header's metadata, once its format and version are ones this Crosspath reads."""
+    if header.get("format") != FORMAT:
+        raise SnapshotError(f"{path}: not a Crosspath snapshot (field 'format' is not '{FORMAT}')")
+    version = header.get("version")
+    if version != ARROW_VERSION:
+        raise SnapshotError(
+            f"{path}: snapshot version {version!r} is not supported; this Crosspath reads version {VERSION} as a JSON "
+            f"document and version {ARROW_VERSION} as an Arrow file. Use the Crosspath release that wrote it, or "
+            "re-run `crosspath scan` to write a new snapshot.")
+    metadata = header.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise SnapshotError(f"{path}: 'metadata' is a {type(metadata).__name__}, not an object")
+    return metadata
+
+
+def _arrow_tables(path: Path, max_bytes: int | None) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
+    """A version 2 file's tables, memory-mapped and checked (graph/snapshot_arrow.py)."""
+    try:
+        source = pa.memory_map(str(path), "r")
+    except (OSError, pa.ArrowException) as exc:
+        raise SnapshotError(f"{path}: cannot read snapshot: {exc}") from exc
+    size = source.size()
+    if max_bytes is not None and size > max_bytes:
+        raise SnapshotError(f"{path}: {_size(size)}, larger than the limit of {_size(max_bytes)} "
+                            f"for a snapshot ({MAX_BYTES_ENV} raises it)")
+    try:
+        header = arrow.read_header(lambda at, length: source.read_at(length, at), size, METADATA_MAX_BYTES)
+        metadata = _checked_header(path, header)
+        where = arrow.sections(header, size)
+        nodes = arrow.open_table(source, "nodes", *where["nodes"])
+        edges = arrow.open_table(source, "edges", *where["edges"])
+        arrow.check_tables(nodes, edges)
+    except arrow.FormatError as exc:
+        raise SnapshotError(f"{path}: not a readable snapshot: {exc}; re-run `crosspath scan`") from exc
+    return nodes, edges, metadata
+
+
+def read_tables(path: Path, max_bytes: int | None | object = ...) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
+    """A version 2 snapshot as it is stored: (nodes table, edges table, metadata), memory-mapped, no copy.
+
+    Columns: docs/snapshot.md. A version 1 (JSON) file is refused with what to do: `crosspath scan`
+    writes version 2; `read_snapshot` reads both."""
+    limit = default_max_bytes() if max_bytes is ... else max_bytes
+    if not _starts_with_magic(path):
+        raise SnapshotError(f"{path}: not a version {ARROW_VERSION} (Arrow) snapshot; tables are read from version "
+                            f"{ARROW_VERSION} files only. Re-run `crosspath scan` to write one, or convert this one "
+                            "with read_snapshot + write_snapshot to a name ending in .arrow")
+    try:
+        return _arrow_tables(path, limit)  # type: ignore[arg-type]
+    except SnapshotError:
+        raise
+    except Exception as exc:  # a damaged file of any shape is one clear error
+        raise SnapshotError(f"{path}: not a readable snapshot ({type(exc).__name__}: {str(exc)[:200]}); "
+                            "re-run `crosspath scan`") from exc
+
+
 def read_snapshot(path: Path, max_bytes: int | None | object = ...,
                   max_ratio: float | None = MAX_COMPRESSION_RATIO) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
-    """Load a snapshot into a graph; unknown formats and versions, malformed documents and documents
-    expanding past `max_bytes` (default: default_max_bytes(); None: no limit) or more than `max_ratio`
+    """Load a snapshot (version 1 or 2, told by its content) into a graph; unknown formats and versions,
+    malformed documents and files larger than (v2) or documents expanding past `max_bytes` (default: default_max_bytes(); None: no limit) or more than `max_ratio`
     times their compressed size (None: no ratio limit) fail with a SnapshotError saying what is wrong."""
     limit = default_max_bytes() if max_bytes is ... else max_bytes
     with gc_paused():
@@ -191,9 +294,25 @@ METADATA_MAX_BYTES = 256 * MiB  # read_metadata stops here: metadata (coverage, 
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
-    """A snapshot's metadata without its graph: the document is read only up to its `nodes` (written
-    after the metadata), so this costs the metadata's size, not the snapshot's, and never more than
-    METADATA_MAX_BYTES (a gzip bomb or another file is refused, not read whole)."""
+    """A snapshot's metadata without its graph: of a version 2 file only the header is read; a version 1
+    document only up to its `nodes` (written after the metadata), so this costs the metadata's size, not
+    the snapshot's, and never more than METADATA_MAX_BYTES (a gzip bomb or another file is refused, not
+    read whole)."""
+    if _starts_with_magic(path):
+        try:
+            with path.open("rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+
+                def read_at(at: int, length: int) -> bytes:
+                    handle.seek(at)
+                    return handle.read(length)
+
+                header = arrow.read_header(read_at, size, METADATA_MAX_BYTES)
+        except OSError as exc:
+            raise SnapshotError(f"{path}: cannot read snapshot: {exc}") from exc
+        except arrow.FormatError as exc:
+            raise SnapshotError(f"{path}: not a readable snapshot: {exc}; re-run `crosspath scan`") from exc
+        return _checked_header(path, header)
     prefix = b'{"format":"' + FORMAT.encode() + b'","version":' + str(VERSION).encode() + b',"metadata":'
     marker = b'},"nodes":['
     head = bytearray()
@@ -264,6 +383,12 @@ def _dangling(path: Path, graph: nx.MultiDiGraph, known: int) -> SnapshotError |
 
 def _read_snapshot(path: Path, max_bytes: int | None, max_ratio: float | None
                    ) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
+    if _starts_with_magic(path):
+        nodes, edges, metadata = _arrow_tables(path, max_bytes)
+        try:
+            return arrow.to_graph(nodes, edges), metadata
+        except arrow.FormatError as exc:
+            raise SnapshotError(f"{path}: not a readable snapshot: {exc}; re-run `crosspath scan`") from exc
     try:
         raw = _expanded(path, max_bytes, max_ratio)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
@@ -274,7 +399,7 @@ def _read_snapshot(path: Path, max_bytes: int | None, max_ratio: float | None
     if raw[first:first + 1] != b"{":
         start = bytes(raw[first:first + 4])
         raise SnapshotError(f"{path}: not a snapshot: neither gzip-compressed nor JSON (it starts with {start!r}; "
-                            "a .json.gz snapshot starts with 1f 8b, a .json one with '{')")
+                            "an .arrow snapshot starts with CROSSPATH-SNAPSHOT, a .json.gz one with 1f 8b, a .json one with '{')")
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -285,7 +410,8 @@ def _read_snapshot(path: Path, max_bytes: int | None, max_ratio: float | None
     version = document.get("version")
     if version != VERSION:
         raise SnapshotError(
-            f"{path}: snapshot version {version!r} is not supported; this Crosspath reads version {VERSION}. "
+            f"{path}: snapshot version {version!r} is not supported; this Crosspath reads version {VERSION} as a JSON "
+            f"document and version {ARROW_VERSION} as an Arrow file. "
             "Use the Crosspath release that wrote it, or re-run `crosspath scan` to write a new snapshot."
         )
     for key in ("nodes", "edges"):

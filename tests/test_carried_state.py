@@ -36,9 +36,9 @@ def _rescan(out: Path) -> tuple[int, str]:
 
 
 def test_an_unreadable_latest_snapshot_falls_back_to_history_and_says_so(demo):
-    newest = max((demo / "history").glob("*.json.gz"))
-    (demo / "snapshot.json.gz").unlink()  # the link, then a damaged copy in its place
-    (demo / "snapshot.json.gz").write_bytes(b"\x1f\x8b damaged")
+    newest = max((demo / "history").glob("*.arrow"))
+    (demo / "snapshot.arrow").unlink()  # the link, then a damaged copy in its place
+    (demo / "snapshot.arrow").write_bytes(b"\x1f\x8b damaged")
     newest.unlink()  # the newest history file was the same snapshot
     result = CliRunner().invoke(main, ["scan", str(SAMPLES), "--out", str(demo), "--exceptions",
                                        str(demo / "exceptions.yaml")])
@@ -49,7 +49,7 @@ def test_an_unreadable_latest_snapshot_falls_back_to_history_and_says_so(demo):
 
 
 def test_no_readable_snapshot_stops_the_scan(demo):
-    for path in [demo / "snapshot.json.gz", *(demo / "history").glob("*.json.gz")]:
+    for path in [demo / "snapshot.arrow", *(demo / "history").glob("*.arrow")]:
         path.unlink()
         path.write_bytes(b"not a snapshot")
     code, output = _rescan(demo)
@@ -59,7 +59,7 @@ def test_no_readable_snapshot_stops_the_scan(demo):
 def test_a_report_from_a_snapshot_reads_as_its_scan_did(demo, tmp_path):
     scanned = _findings(demo)
     out = tmp_path / "again"
-    result = CliRunner().invoke(main, ["report", "--snapshot", str(demo / "snapshot.json.gz"), "--out", str(out),
+    result = CliRunner().invoke(main, ["report", "--snapshot", str(demo / "snapshot.arrow"), "--out", str(out),
                                        "--exceptions", str(demo / "exceptions.yaml"), "--quiet"])
     assert result.exit_code == 0, result.output
     again = _findings(out)
@@ -69,7 +69,7 @@ def test_a_report_from_a_snapshot_reads_as_its_scan_did(demo, tmp_path):
 
 
 def test_a_report_of_fewer_formats_leaves_no_older_report_beside_it(demo):
-    result = CliRunner().invoke(main, ["report", "--snapshot", str(demo / "snapshot.json.gz"), "--out", str(demo),
+    result = CliRunner().invoke(main, ["report", "--snapshot", str(demo / "snapshot.arrow"), "--out", str(demo),
                                        "--format", "md", "--quiet"])
     assert result.exit_code == 0
     assert not (demo / "findings.json").exists() and (demo / "report.md").exists()

@@ -7,7 +7,6 @@ runs the installed `crosspath` from a folder outside the repository: about 10-20
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
@@ -26,6 +25,7 @@ from streamlit.testing.v1 import AppTest
 
 from crosspath import cli_demo
 from crosspath.cli import main
+from graph.snapshot import read_metadata, read_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
@@ -47,14 +47,14 @@ def test_demo_scans_the_sample_into_out_with_a_copy_of_its_exceptions(tmp_path, 
     result = CliRunner().invoke(main, ["demo", "--out", "here"])
     assert result.exit_code == 0, result.output
     out = tmp_path / "here"
-    for name in ("snapshot.json.gz", "report.html", "report.md", "findings.json", "findings.csv"):
+    for name in ("snapshot.arrow", "report.html", "report.md", "findings.json", "findings.csv"):
         assert (out / name).is_file(), name
     assert (out / "exceptions.yaml").read_text() == (SAMPLES / "exceptions.yaml").read_text()
     summary = SUMMARY.search(result.output)
     assert summary and int(summary[1]) > 0 and summary[2] == "2", result.output  # EX-2026-001 and -003 (005 outgrew)
     assert "crosspath dashboard --out here" in result.output
     # The scan recorded the copy, so the dashboard reads and edits it, never the packaged sample.
-    metadata = json.loads(gzip.decompress((out / "snapshot.json.gz").read_bytes()))["metadata"]
+    metadata = read_metadata(out / "snapshot.arrow")
     assert metadata["scan_config"]["exceptions"]["path"] == str((out / "exceptions.yaml").resolve())
 
     (out / "exceptions.yaml").write_text("exceptions: []\n")  # the analyst's edits survive another demo
@@ -68,19 +68,18 @@ def test_a_first_demo_leaves_a_week_of_history_for_drift_and_the_trend(tmp_path,
     """The sample a week earlier (before Dana Ruiz's account) is saved first, once: Drift has a new finding."""
     monkeypatch.chdir(tmp_path)
     assert CliRunner().invoke(main, ["demo"]).exit_code == 0
-    history = sorted((tmp_path / "crosspath-out" / "history").glob("*.json.gz"))
+    history = sorted((tmp_path / "crosspath-out" / "history").glob("*.arrow"))
     assert len(history) == 2
-    older, newer = (json.loads(gzip.decompress(path.read_bytes())) for path in history)
-    assert older["metadata"]["collected_at"] < newer["metadata"]["collected_at"]
-    assert "a week before" in older["metadata"]["sample_history"] and "sample_history" not in newer["metadata"]
-    assert ({n["id"] for n in newer["nodes"]} - {n["id"] for n in older["nodes"]}
-            == {"entra:a1000000-0000-4000-8000-000000000001"})
+    (older, older_metadata), (newer, newer_metadata) = (read_snapshot(path) for path in history)
+    assert older_metadata["collected_at"] < newer_metadata["collected_at"]
+    assert "a week before" in older_metadata["sample_history"] and "sample_history" not in newer_metadata
+    assert set(newer) - set(older) == {"entra:a1000000-0000-4000-8000-000000000001"}
     diff = CliRunner().invoke(main, ["diff", str(history[0]), str(history[1])])
     assert "dana" in diff.output.lower(), diff.output
     quiet = CliRunner().invoke(main, ["diff", str(history[0]), str(history[1]), "--quiet", "--fail-on-new"])
     assert (quiet.exit_code, quiet.output) == (3, "")  # new since a week earlier; nothing printed
     assert CliRunner().invoke(main, ["demo"]).exit_code == 0  # a second demo adds its own scan, no second week
-    assert len(list((tmp_path / "crosspath-out" / "history").glob("*.json.gz"))) == 3
+    assert len(list((tmp_path / "crosspath-out" / "history").glob("*.arrow"))) == 3
 
 
 def test_dashboard_starts_streamlit_on_the_scan_folder(tmp_path, monkeypatch):
@@ -165,7 +164,7 @@ def test_wheel_install_runs_demo_and_dashboard_outside_the_repository(tmp_path):
                           env=env, capture_output=True, text=True, timeout=300)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     out = tmp_path / "out"
-    for name in ("snapshot.json.gz", "report.html", "report.md", "findings.json", "findings.sarif",
+    for name in ("snapshot.arrow", "report.html", "report.md", "findings.json", "findings.sarif",
                  "exceptions.yaml"):
         assert (out / name).is_file(), name
     summary = SUMMARY.search(demo.stdout)

@@ -52,8 +52,8 @@ def test_a_scan_writes_evidence_whose_hashes_are_the_files(scanned):
         path = scanned / entry["path"]
         assert (entry["sha256"], entry["bytes"]) == (_sha256(path), path.stat().st_size)
     snapshot = evidence["snapshot"]
-    assert snapshot["path"] == "snapshot.json.gz"
-    assert snapshot["sha256"] == _sha256(scanned / "snapshot.json.gz")
+    assert snapshot["path"] == "snapshot.arrow"
+    assert snapshot["sha256"] == _sha256(scanned / "snapshot.arrow")
     findings = json.loads((scanned / "findings.json").read_text())
     assert snapshot["id"] == findings["snapshot"]["snapshot_id"]
     assert evidence["config"]["policy"] is None
@@ -69,7 +69,7 @@ def test_an_untouched_scan_verifies(scanned):
     result = _invoke("verify", str(scanned))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    for name in [*REPORT_FILES, "snapshot.json.gz"]:
+    for name in [*REPORT_FILES, "snapshot.arrow"]:
         assert any(line.startswith("ok ") and line.endswith(name) for line in lines), (name, result.output)
     assert lines[-1].startswith("verified: 5 report(s) and the snapshot ")
 
@@ -90,11 +90,11 @@ def test_verify_fails_naming_an_edited_report(scanned, tmp_path):
 def test_verify_fails_on_a_missing_report_or_snapshot(scanned, tmp_path):
     out = _copy(scanned, tmp_path / "out")
     (out / "findings.sarif").unlink()
-    (out / "snapshot.json.gz").unlink()
+    (out / "snapshot.arrow").unlink()
     result = _invoke("verify", str(out))
     assert result.exit_code == 1
     assert "MISSING      report     findings.sarif" in result.output
-    assert "MISSING      snapshot   snapshot.json.gz" in result.output
+    assert "MISSING      snapshot   snapshot.arrow" in result.output
 
 
 def test_a_changed_or_removed_exceptions_file_is_said_not_failed(tmp_path):
@@ -127,12 +127,12 @@ def test_verify_without_evidence_says_so_and_how_to_fix_it(tmp_path):
 
 def test_report_rewrites_the_evidence_for_its_snapshot_and_exceptions(scanned, tmp_path):
     out = tmp_path / "rewritten"
-    result = _invoke("report", "--snapshot", str(scanned / "snapshot.json.gz"), "--out", str(out), "--format",
+    result = _invoke("report", "--snapshot", str(scanned / "snapshot.arrow"), "--out", str(out), "--format",
                      "md,json", "--quiet")
     assert result.exit_code == 0, result.output
     evidence = json.loads((out / EVIDENCE_NAME).read_text())
     assert {entry["path"] for entry in evidence["reports"]} == {"report.md", "findings.json"}
-    assert evidence["snapshot"]["path"] == str((scanned / "snapshot.json.gz").resolve())  # outside OUT: absolute
+    assert evidence["snapshot"]["path"] == str((scanned / "snapshot.arrow").resolve())  # outside OUT: absolute
     assert evidence["snapshot"]["id"] == json.loads((scanned / EVIDENCE_NAME).read_text())["snapshot"]["id"]
     assert evidence["config"] == {"policy": None, "exceptions": None}  # this analysis used none
     assert evidence["findings"]["excepted"] == 0

@@ -57,7 +57,7 @@ def test_the_outgrown_finding_is_open_with_its_reason(demo_out):
 
 
 def test_review_lists_each_exception_with_what_to_do(demo_out):
-    code, output = _run("exceptions", "review", "--snapshot", str(demo_out / "snapshot.json.gz"))
+    code, output = _run("exceptions", "review", "--snapshot", str(demo_out / "snapshot.arrow"))
     assert code == 0, output
     assert output.splitlines()[0] == "5 exceptions: 2 in force · 1 expiring · 1 expired · 1 stale · 1 outgrown"
     assert "EX-2025-014 (platform-team): stale, hides 0 findings\n  - matches no finding: remove it\n" in output
@@ -65,7 +65,7 @@ def test_review_lists_each_exception_with_what_to_do(demo_out):
 
 
 def test_review_json_and_its_gate(demo_out):
-    code, output = _run("exceptions", "review", "--snapshot", str(demo_out / "snapshot.json.gz"), "--json",
+    code, output = _run("exceptions", "review", "--snapshot", str(demo_out / "snapshot.arrow"), "--json",
                         "--fail-on-issues")
     assert code == EXIT_EXCEPTION_ISSUES
     document = json.loads(output[:output.rindex("}") + 1])
@@ -108,7 +108,7 @@ def test_fail_on_wins_over_exception_issues(tmp_path):
 def test_review_without_an_exceptions_file_says_so(tmp_path):
     code, _ = _run("scan", str(SAMPLES), "--out", str(tmp_path), "--quiet")
     assert code == 0
-    code, output = _run("exceptions", "review", "--snapshot", str(tmp_path / "snapshot.json.gz"))
+    code, output = _run("exceptions", "review", "--snapshot", str(tmp_path / "snapshot.arrow"))
     assert code == 1 and "was scanned without one; pass --exceptions FILE" in output
 
 
@@ -117,7 +117,7 @@ def test_review_says_when_the_scans_exceptions_file_changed_or_is_gone(tmp_path)
     shutil.copyfile(SAMPLES / "exceptions.yaml", exceptions)
     assert _run("scan", str(SAMPLES), "--out", str(tmp_path / "out"), "--exceptions", str(exceptions),
                 "--quiet")[0] == 0
-    snapshot = str(tmp_path / "out" / "snapshot.json.gz")
+    snapshot = str(tmp_path / "out" / "snapshot.arrow")
     exceptions.write_text(exceptions.read_text() + "notes: edited after the scan\n")
     code, output = _run("exceptions", "review", "--snapshot", snapshot)
     assert code == 0 and "has changed since the scan: reviewing it as it is now" in output

@@ -33,13 +33,13 @@ def _scan(*args: str):
 def test_nothing_collected_exits_4_and_keeps_the_last_snapshot(tmp_path):
     out = tmp_path / "out"
     assert _scan(str(SAMPLES), "--out", str(out)).exit_code == 0
-    before = (out / "snapshot.json.gz").read_bytes()
+    before = (out / "snapshot.arrow").read_bytes()
     empty = tmp_path / "empty"
     empty.mkdir()
     result = _scan(str(empty), "--out", str(out), "--fail-on", "high")
     assert result.exit_code == EXIT_COVERAGE
     assert "nothing was collected" in result.output and "is kept" in result.output
-    assert (out / "snapshot.json.gz").read_bytes() == before
+    assert (out / "snapshot.arrow").read_bytes() == before
     assert len(list((out / "history").iterdir())) == 1
 
 
@@ -79,9 +79,9 @@ def test_two_snapshots_in_the_same_second_get_two_history_files(tmp_path):
     first = read_snapshot(save_snapshot(build_and_meta.build, dict(metadata), tmp_path / "out"))[1]["snapshot_id"]
     second = read_snapshot(save_snapshot(build_and_meta.build, dict(metadata), tmp_path / "out"))[1]["snapshot_id"]
     assert first != second and second == f"{first}_2"
-    assert sorted(p.name for p in (tmp_path / "out" / "history").iterdir()) == [f"{first}.json.gz", f"{second}.json.gz"]
+    assert sorted(p.name for p in (tmp_path / "out" / "history").iterdir()) == [f"{first}.arrow", f"{second}.arrow"]
     from dashboard.snapshots import discover
-    assert discover(tmp_path / "out")[0].path.name == f"{second}.json.gz"  # the newer is the latest
+    assert discover(tmp_path / "out")[0].path.name == f"{second}.arrow"  # the newer is the latest
 
 
 def test_reports_carry_their_snapshot_id_and_are_removed_before_the_switch(tmp_path):

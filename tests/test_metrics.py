@@ -98,7 +98,7 @@ def test_report_writes_metrics_of_its_analysis(scanned, tmp_path):
     out, _, _ = scanned
     metrics = tmp_path / "metrics" / "crosspath.prom"
     metrics.parent.mkdir()
-    result = CliRunner().invoke(main, ["report", "--snapshot", str(out / "snapshot.json.gz"), "--out",
+    result = CliRunner().invoke(main, ["report", "--snapshot", str(out / "snapshot.arrow"), "--out",
                                        str(tmp_path / "out"), "--exceptions", str(EXCEPTIONS), "--metrics",
                                        str(metrics), "--quiet"], catch_exceptions=False)
     assert result.exit_code == 0, result.output

@@ -193,7 +193,7 @@ def test_cli_scan_with_identities_joins_them_and_notes_unknown_ids(tmp_path):
     assert shown.exit_code == 0, shown.output
     assert "note: 1 identity id(s) listed in" in shown.output and "postgres:orders-prod/role/nobody" in shown.output
     assert "identities: covered" in shown.output
-    result = CliRunner().invoke(main, ["blast-radius", "Maria Santos", "--snapshot", str(out / "snapshot.json.gz"),
+    result = CliRunner().invoke(main, ["blast-radius", "Maria Santos", "--snapshot", str(out / "snapshot.arrow"),
                                        "--json"])
     assert json.loads(result.output)["identities"] == [MARIA]
 

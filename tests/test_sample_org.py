@@ -87,10 +87,10 @@ def test_expired_exception_is_shown_on_the_reopened_finding(sample_scan):
 
 def test_scan_writes_the_snapshot_and_every_report(sample_scan):
     result, out = sample_scan
-    for name in ("snapshot.json.gz", "report.md", "report.html", "findings.json", "findings.csv",
+    for name in ("snapshot.arrow", "report.md", "report.html", "findings.json", "findings.csv",
                  "findings.sarif"):
         assert (out / name).is_file(), name
-    graph, metadata = read_snapshot(out / "snapshot.json.gz")
+    graph, metadata = read_snapshot(out / "snapshot.arrow")
     assert graph.number_of_nodes() == result.build.graph.number_of_nodes()
     assert metadata["collected_at"] == "2026-11-01T00:00:00Z"
     findings = json.loads((out / "findings.json").read_text())
@@ -117,7 +117,7 @@ def test_blast_radius_of_an_identity_that_is_not_an_entry(sample_scan):
     _, out = sample_scan
     runner = CliRunner()
     group = "entra:b2000000-0000-4000-8000-000000000001"  # AWS-Prod-Deployers
-    shown = runner.invoke(main, ["blast-radius", group, "--snapshot", str(out / "snapshot.json.gz"), "--json"])
+    shown = runner.invoke(main, ["blast-radius", group, "--snapshot", str(out / "snapshot.arrow"), "--json"])
     assert shown.exit_code == 0, shown.output
     targets = json.loads(shown.output)["targets"]
     assert [t["name"] for t in targets] == ["lumen-prod-invoices"]
@@ -131,7 +131,7 @@ def test_missing_source_is_reported_as_not_covered(tmp_path):
     out = tmp_path / "out"
     shown = CliRunner().invoke(main, ["scan", str(partial), "--out", str(out)])
     assert shown.exit_code == 0, shown.output
-    coverage = read_snapshot(out / "snapshot.json.gz")[1]["coverage"]
+    coverage = read_snapshot(out / "snapshot.arrow")[1]["coverage"]
     assert coverage["aws"]["status"] == "complete"
     assert coverage["gcp"]["status"] == "missing"
     report = (out / "report.md").read_text()
@@ -161,7 +161,7 @@ def test_diff_lists_new_and_resolved_findings(tmp_path):
         (org / source).symlink_to(SAMPLES / source)
     (org / "manifest.json").symlink_to(SAMPLES / "manifest.json")
     runner.invoke(main, ["scan", str(org), "--out", str(fewer), "--quiet"])
-    shown = runner.invoke(main, ["diff", str(fewer / "snapshot.json.gz"), str(full / "snapshot.json.gz"),
+    shown = runner.invoke(main, ["diff", str(fewer / "snapshot.arrow"), str(full / "snapshot.arrow"),
                                  "--json", "--fail-on-new"])
     assert shown.exit_code == 3
     drift = json.loads(shown.output)

@@ -1,4 +1,4 @@
-"""Property-based test of the snapshot reader (docs/reliability.md, "Export files"): whatever bytes sit
+"""Property-based test of the snapshot readers (docs/reliability.md, "Export files"): whatever bytes sit
 in a snapshot file, `read_snapshot` returns a graph or raises SnapshotError naming the file, nothing
 else. Bounded in the normal suite; `make fuzz` runs many more examples."""
 
@@ -16,7 +16,7 @@ import networkx as nx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graph.snapshot import SnapshotError, read_snapshot, write_snapshot
+from graph.snapshot import SnapshotError, read_metadata, read_snapshot, read_tables, write_snapshot
 from tests.collectors.exports_helpers import FUZZ
 from tests.collectors.test_export_fuzz import JSON_VALUE, _at, _paths
 
@@ -82,3 +82,46 @@ def test_the_snapshot_reader_raises_only_snapshot_error(raw: bytes, gz: bool):
         else:
             assert isinstance(graph, nx.MultiDiGraph)
             assert isinstance(metadata, dict)
+
+
+@cache
+def arrow_snapshot() -> bytes:
+    """A version 2 file (graph/snapshot_arrow.py) of a graph with typed, dictionary and `_extra` columns."""
+    graph = nx.MultiDiGraph()
+    for index in range(6):
+        graph.add_node(f"aws:{index}", id=f"aws:{index}", family="Identity", kind="User", provider="aws",
+                       name=f"n{index}", scope="s", mfa=[None, True, False][index % 3], tags=["a", "b"][: index % 3],
+                       **({"mixed": [1, "x"][index % 2]} if index % 2 else {}))
+    for index in range(5):
+        graph.add_edge(f"aws:{index}", f"aws:{index + 1}", key=f"HAS_PERMISSION|p{index % 2}",
+                       kind="HAS_PERMISSION", via=f"p{index % 2}", level="write", actions=["s3:PutObject"] * index)
+    with tempfile.TemporaryDirectory() as tmp:
+        return write_snapshot(Path(tmp) / "s.arrow", graph, {"collected_at": "2026-01-01T00:00:00Z"}).read_bytes()
+
+
+@st.composite
+def damaged_arrow(draw: st.DrawFn) -> bytes:
+    """A version 2 file truncated, or with bytes overwritten anywhere: header, padding, Arrow metadata, buffers."""
+    raw = arrow_snapshot()
+    if draw(st.booleans()):
+        return raw[: draw(st.integers(0, len(raw) - 1))]
+    damaged = bytearray(raw)
+    for _ in range(draw(st.integers(1, 4))):
+        position = draw(st.integers(0, len(raw) - 1))
+        patch = draw(st.binary(min_size=1, max_size=8))
+        damaged[position:position + len(patch)] = patch
+    return bytes(damaged[: len(raw)])
+
+
+@FUZZ
+@given(raw=damaged_arrow())
+def test_the_arrow_snapshot_reader_raises_only_snapshot_error(raw: bytes):
+    """No damage makes the memory-mapped reader crash, read out of bounds or raise anything but SnapshotError."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "snapshot.arrow"
+        path.write_bytes(raw)
+        for read in (read_snapshot, read_tables, read_metadata):
+            try:
+                read(path)
+            except SnapshotError as exc:
+                assert str(path) in str(exc)

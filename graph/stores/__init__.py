@@ -1,7 +1,7 @@
 """Graph stores: ad-hoc Cypher on a snapshot (embedded LadybugDB by default, Neo4j for teams) and exports.
 
     from graph.stores import run_read_query, CypherError, ReadOnlyError
-    result = run_read_query(Path("crosspath-out/snapshot.json.gz"), "MATCH (i:Identity) RETURN i.id LIMIT 5")
+    result = run_read_query(Path("crosspath-out/snapshot.arrow"), "MATCH (i:Identity) RETURN i.id LIMIT 5")
     result.columns, result.rows
 """
 

@@ -32,7 +32,7 @@ DANA = NEWCOMER
 
 @dataclass
 class SampleOut:
-    folder: Path  # what `crosspath scan --out` writes: snapshot.json.gz and history/
+    folder: Path  # what `crosspath scan --out` writes: snapshot.arrow and history/
     exceptions: Path  # a writable copy of data/samples/exceptions.yaml
     older: Path
     newer: Path

@@ -176,8 +176,8 @@ def test_an_uploaded_snapshot_does_not_choose_files_on_the_server(scanned: tuple
     result, _ = scanned
     app = started_app()
     app.file_uploader(key="snapshot_upload").set_value(
-        ("theirs.json.gz", result.snapshot.read_bytes(), "application/gzip")).run()
-    assert not app.exception and app.sidebar.selectbox(key="snapshot").value.startswith("uploaded: theirs.json.gz")
+        ("theirs.arrow", result.snapshot.read_bytes(), "application/octet-stream")).run()
+    assert not app.exception and app.sidebar.selectbox(key="snapshot").value.startswith("uploaded: theirs.arrow")
     sources = " ".join(c.value for c in app.sidebar.caption)
     assert "(the scan's)" not in sources and "no exceptions" in sources
     assert _metrics(app)["Excepted"] == "0" and not app.warning

@@ -148,7 +148,7 @@ def test_discover_lists_history_newest_first(sample_out: SampleOut) -> None:
     assert discover(sample_out.folder / "nothing-here") == []
     # What a graph store keeps beside a snapshot (the embedded Cypher store's database) is not one.
     (sample_out.folder / "history" / f"{sample_out.newer.name}.lbug").mkdir()
-    (sample_out.folder / "history" / "snapshot-20991231T000000Z.json.gz.tmp").write_text("")
+    (sample_out.folder / "history" / "snapshot-20991231T000000Z.arrow.tmp").write_text("")
     assert [item.path for item in discover(sample_out.folder)] == [sample_out.newer, sample_out.older]
 
 
@@ -157,8 +157,8 @@ def test_an_upload_that_is_not_a_snapshot_is_refused(sample_out: SampleOut, tmp_
     with pytest.raises(SnapshotError, match=r"^uploaded file 'evil/../../x.json': not a Crosspath snapshot"):
         save_upload(uploads, "evil/../../x.json", b'{"format": "something else"}')
     assert discover_uploads(uploads) == [] and not (tmp_path / "x.json").exists()
-    saved = save_upload(uploads, "week 44.json.gz", sample_out.older.read_bytes())
-    assert saved.path == uploads / "week_44.json.gz" and saved.label == "uploaded: week_44.json.gz · collected 2026-10-25 00:00:00Z"
+    saved = save_upload(uploads, "week 44.arrow", sample_out.older.read_bytes())
+    assert saved.path == uploads / "week_44.arrow" and saved.label == "uploaded: week_44.arrow · collected 2026-10-25 00:00:00Z"
     assert discover_uploads(uploads) == [saved]
 
 

@@ -437,6 +437,7 @@ def test_bad_uploads_get_a_clear_message_and_the_dashboard_goes_on(app_env: Samp
         "dangling.json.gz": (_gz(_snapshot_document(edges=[{"source": "a", "target": "ghost", "kind": "MEMBER_OF",
                                                             "via": "x"}])), "points to 'ghost'"),
         "v2.json.gz": (_gz(_snapshot_document(version=2)), "snapshot version 2 is not supported"),
+        "cut.arrow": (app_env.older.read_bytes()[:5000], "truncated or damaged"),
     }
     app = started_app()
     for name, (payload, reason) in bad.items():
@@ -447,9 +448,9 @@ def test_bad_uploads_get_a_clear_message_and_the_dashboard_goes_on(app_env: Samp
         assert "/tmp" not in errors[0] and "crosspath-upload-" not in errors[0] and "Traceback" not in errors[0]
         assert app.header[0].value != "No snapshot yet"  # the scan's snapshots are still on screen
     app.file_uploader(key="snapshot_upload").set_value(
-        ("week 44.json.gz", app_env.older.read_bytes(), "application/gzip")).run()
+        ("week 44.arrow", app_env.older.read_bytes(), "application/octet-stream")).run()
     assert not app.exception and not app.sidebar.error
-    assert app.sidebar.selectbox(key="snapshot").value == "uploaded: week_44.json.gz · collected 2026-10-25 00:00:00Z"
+    assert app.sidebar.selectbox(key="snapshot").value == "uploaded: week_44.arrow · collected 2026-10-25 00:00:00Z"
 
 
 def test_no_snapshot_explains_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

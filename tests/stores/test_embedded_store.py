@@ -116,7 +116,7 @@ def test_the_store_persists_next_to_the_snapshot_and_is_reused(snapshot, monkeyp
 
 
 def test_a_changed_snapshot_gets_a_new_database_and_the_old_one_goes(snapshot, tmp_path):
-    copy = tmp_path / "snapshot.json.gz"
+    copy = tmp_path / "snapshot.arrow"
     shutil.copyfile(snapshot, copy)
     first = store_file(copy, load_policy())
     run_read_query(copy, "RETURN 1")

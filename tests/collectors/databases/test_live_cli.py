@@ -141,7 +141,7 @@ def test_an_unreachable_server_is_named_in_coverage_and_in_the_scan(tmp_path: Pa
     from queries.reports.coverage_text import coverage
 
     def run_analysis_of(out: Path):
-        return run_analysis(read_snapshot(out / "snapshot.json.gz"), None, None)
+        return run_analysis(read_snapshot(out / "snapshot.arrow"), None, None)
 
     monkeypatch.delenv(ENV_DSNS, raising=False)
     exports = tmp_path / "exports"

@@ -1,0 +1,486 @@
+"""Snapshot format version 2: one file, a JSON header and two Arrow IPC tables, read memory-mapped.
+
+Layout (docs/snapshot.md)::
+
+    MAGIC (b"CROSSPATH-SNAPSHOT\\0")  uint64 little-endian header length  header JSON
+    padding to 64 bytes | nodes section (Arrow IPC file) | padding to 64 bytes | edges section (Arrow IPC file)
+
+The header is ``{"format", "version": 2, "sections": {"nodes": {"offset", "length"}, "edges": {...}},
+"metadata"}``; offsets are absolute and 64-byte aligned. Reading maps the file (`pyarrow.memory_map`)
+and opens each section in place: the tables' buffers are the file's pages, nothing is copied.
+
+Columns. Nodes: `id` (the networkx node), `_shape`, `_extra`, then one column per attribute typed at
+write time; edges: `source`, `target` (int32 row numbers in the nodes table), `key` (the networkx edge
+key; null when it is `f"{kind}|{via}"`), `_shape`, `_extra`, then the attribute columns. An attribute
+gets its own column when every value it has (None aside) is of one type: str, bool, int (64-bit), float,
+or a list of str; strings repeated enough are dictionary-encoded. Everything else (mixed types, nested
+lists, objects, names that clash with a structural column) goes into `_extra`, the orjson bytes of
+the record's remaining attributes. `_shape` (dictionary-encoded) is the JSON list of the record's
+attribute names in their order: it tells an absent attribute (not in the shape) from a None one (in
+the shape, null in its column) and gives the dicts back their key order, so a round trip is exact.
+An attribute on fewer than one record in RARE goes to `_extra` too (a column of nulls costs more), and
+dictionary indices take the narrowest integer type. The schema's metadata `crosspath:attributes` maps
+each attribute with a column to that column (`{"id": "id", "mfa": "mfa", ...}`).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterable
+from itertools import chain, pairwise, repeat
+from operator import itemgetter
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import ipc
+
+MAGIC = b"CROSSPATH-SNAPSHOT\0"
+VERSION = 2
+ALIGN = 64
+_LENGTH = struct.Struct("<Q")
+HEADER_START = len(MAGIC) + _LENGTH.size
+ATTRIBUTES_KEY = b"crosspath:attributes"
+SHAPE, EXTRA = "_shape", "_extra"
+NODE_COLUMNS = ("id", "family", "kind", "provider", "name", "scope")  # always written, in this order
+EDGE_COLUMNS = ("kind", "via")
+NODE_RESERVED = frozenset({SHAPE, EXTRA})
+EDGE_RESERVED = frozenset({"source", "target", "key", SHAPE, EXTRA})
+RARE = 100  # an attribute on fewer than 1 record in RARE goes to `_extra`
+
+
+class FormatError(Exception):
+    """A damaged or foreign version 2 file; graph.snapshot turns it into a SnapshotError naming the file."""
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+_TYPES = {str: pa.string(), bool: pa.bool_(), int: pa.int64(), float: pa.float64(), list: pa.list_(pa.string())}
+_NONE = type(None)
+
+
+def _column_type(parts: list[list[Any]]) -> pa.DataType | None:
+    """The column type every value of an attribute fits (None aside), or None: it goes to `_extra`."""
+    kinds = set()
+    for values in parts:
+        kinds.update(map(type, values))
+    kinds.discard(_NONE)
+    if len(kinds) > 1:
+        return None
+    kind = kinds.pop() if kinds else str
+    if kind is list:
+        items: set[type] = set()
+        for values in parts:
+            items.update(map(type, chain.from_iterable(filter(None, values))))
+        if not items <= {str}:
+            return None
+    return _TYPES.get(kind)
+
+
+def _maybe_dictionary(array: pa.Array) -> pa.Array:
+    """Dictionary-encode a string column (or a list's strings) when values repeat enough to save space
+    and conversion time (one Python string per distinct value on reading)."""
+    if pa.types.is_list(array.type):
+        values = array.flatten()
+        if len(values) and pc.count_distinct(values).as_py() * 2 <= len(values):
+            offsets = pc.subtract(array.offsets, array.offsets[0])
+            return pa.ListArray.from_arrays(offsets, _narrow(values.dictionary_encode()),
+                                            mask=array.is_null() if array.null_count else None)
+        return array
+    if pa.types.is_string(array.type) and len(array) and pc.count_distinct(array).as_py() * 2 <= len(array):
+        return _narrow(array.dictionary_encode())
+    return array
+
+
+def _narrow(array: pa.DictionaryArray) -> pa.DictionaryArray:
+    """The smallest index type the dictionary needs: one byte a row for `family`, not four."""
+    size = len(array.dictionary)
+    kind = pa.int8() if size <= 127 else pa.int16() if size <= 32767 else pa.int32()
+    return pa.DictionaryArray.from_arrays(array.indices.cast(kind), array.dictionary)
+
+
+def _grouped(records: list[dict[str, Any]]) -> tuple[list[tuple[str, ...]], np.ndarray, list[list[dict[str, Any]]],
+                                                      pa.Array]:
+    """Records grouped by shape (their attribute names, in order): the shapes, each record's shape code,
+    each shape's records, and where each record's row is once the groups are laid end to end."""
+    shape_ids: dict[tuple[str, ...], int] = {}
+    codes = []
+    for names in map(tuple, records):
+        code = shape_ids.get(names)
+        if code is None:
+            code = shape_ids[names] = len(shape_ids)
+        codes.append(code)
+    code_array = np.array(codes, dtype=np.int32)
+    order = np.argsort(code_array, kind="stable")
+    inverse = np.empty(len(records), dtype=np.int64)
+    inverse[order] = np.arange(len(records))
+    for names in shape_ids:
+        if not all(type(name) is str for name in names):
+            bad = next(name for name in names if type(name) is not str)
+            raise FormatError(f"a property name is not a string ({bad!r}); snapshot properties are named by strings")
+    groups, start = [], 0
+    for count in np.bincount(code_array, minlength=len(shape_ids)).tolist():
+        rows = order[start:start + count].tolist()
+        start += count
+        groups.append(_pick(records, rows))
+    return list(shape_ids), code_array, groups, pa.array(inverse)
+
+
+def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: frozenset[str],
+           always: tuple[str, ...], from_first: dict[str, str]) -> pa.Table:
+    """`first`: the structural columns; `reserved`: names never given an attribute column; `always`:
+    string columns written even when empty; `from_first`: attributes whose values are a structural
+    column's (a node's `id`)."""
+    shapes, codes, groups, inverse = _grouped(records)
+    values: dict[str, dict[int, list[Any]]] = {}
+    for number, (shape, group) in enumerate(zip(shapes, groups, strict=True)):
+        for name in shape:
+            if name not in from_first:
+                values.setdefault(name, {})[number] = list(map(itemgetter(name), group))
+    columns = dict(first)
+    plan: dict[str, pa.Array] = {}
+    rare = len(records) // RARE
+    for name, parts in values.items():
+        if name not in always and sum(len(part) for part in parts.values()) < rare:
+            continue  # a column of nulls but for a few rows costs more than its few values in `_extra`
+        kind = None if name in reserved else _column_type(list(parts.values()))
+        if kind is None or (name in always and kind != pa.string()):
+            continue
+        try:
+            chunks = [pa.array(parts[number], kind) if number in parts else pa.nulls(len(group), kind)
+                      for number, group in enumerate(groups)]
+        except (OverflowError, pa.ArrowException):  # an int beyond 64 bits: JSON keeps it
+            continue
+        plan[name] = pa.concat_arrays(chunks).take(inverse) if len(chunks) != 1 else chunks[0]
+    typed = set(plan) | set(from_first)
+    extras = []
+    for number, (shape, group) in enumerate(zip(shapes, groups, strict=True)):
+        rest = [name for name in shape if name not in typed]
+        if not rest:
+            extras.append(pa.nulls(len(group), pa.binary()))
+            continue
+        rows = zip(*(values[name][number] for name in rest))
+        extras.append(pa.array([orjson.dumps(dict(zip(rest, row))) for row in rows], pa.binary()))
+    columns[SHAPE] = _narrow(pa.DictionaryArray.from_arrays(
+        pa.array(codes), pa.array([orjson.dumps(list(shape)).decode() for shape in shapes], pa.string())))
+    columns[EXTRA] = (pa.concat_arrays(extras).take(inverse) if len(extras) != 1 else extras[0]) if extras \
+        else pa.array([], pa.binary())
+    for name in always:  # present for every reader, even when no record has a string there
+        if name not in plan:
+            columns[name] = pa.nulls(len(records), pa.string())
+    columns.update(plan)
+    if "key" in columns and pa.types.is_string(columns["key"].type) and "kind" in plan and "via" in plan:  # an edge key that is f"{kind}|{via}" is not stored
+        derived = pc.binary_join_element_wise(plan["kind"], plan["via"], "|")
+        same = pc.fill_null(pc.equal(columns["key"], derived), False)
+        columns["key"] = pc.if_else(same, pa.scalar(None, pa.string()), columns["key"])
+    columns = {name: _maybe_dictionary(array) for name, array in columns.items()}
+    attributes = {**{name: name for name in plan}, **from_first}
+    schema = pa.schema([pa.field(name, array.type) for name, array in columns.items()],
+                       metadata={ATTRIBUTES_KEY: orjson.dumps(attributes)})
+    return pa.Table.from_arrays(list(columns.values()), schema=schema)
+
+
+def ipc_file(table: pa.Table) -> pa.Buffer:
+    """The table as an Arrow IPC file (one record batch, with the footer readers seek)."""
+    sink = pa.BufferOutputStream()
+    with ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def node_table(graph: nx.MultiDiGraph) -> tuple[pa.Table, dict[Any, int]]:
+    ids = list(graph.nodes)
+    if not all(type(node) is str and node for node in ids):
+        bad = next(node for node in ids if type(node) is not str or not node)
+        raise FormatError(f"node {bad!r} is not a non-empty string; a snapshot's node ids are strings")
+    records = [data for _, data in graph.nodes(data=True)]
+    same_id = all(type(data.get("id", node)) is str and data.get("id", node) == node
+                  for node, data in zip(ids, records, strict=True))
+    table = _table(records, {"id": pa.array(ids, pa.string())}, NODE_RESERVED | {"id"}, NODE_COLUMNS[1:],
+                   {"id": "id"} if same_id else {})
+    return table, {node: index for index, node in enumerate(ids)}
+
+
+def edge_table(graph: nx.MultiDiGraph, index: dict[Any, int]) -> pa.Table:
+    edges = [(source, target, key, data)  # graph.edges(keys=True, data=True)'s order, without its views
+             for source, neighbours in graph.adjacency() for target, keyed in neighbours.items()
+             for key, data in keyed.items()]
+    sources, targets, keys, records = (list(column) for column in zip(*edges, strict=True)) if edges else ([],) * 4
+    del edges
+    if all(type(key) is str for key in keys):
+        key_array = pa.array(keys, pa.string())  # those equal to f"{kind}|{via}" become null in _table
+    else:  # keys of other types (networkx's default 0, 1 ...): JSON, exactly as they are
+        key_array = pa.array([orjson.dumps(key) for key in keys], pa.binary())
+    first = {"source": pa.array(list(map(index.__getitem__, sources)), pa.int32()),
+             "target": pa.array(list(map(index.__getitem__, targets)), pa.int32()), "key": key_array}
+    return _table(records, first, EDGE_RESERVED, EDGE_COLUMNS, {})
+
+
+def _pad(size: int) -> bytes:
+    return b"\0" * (-size % ALIGN)
+
+
+def encode(graph: nx.MultiDiGraph, metadata: dict[str, Any], format_name: str) -> list[bytes | pa.Buffer]:
+    """The file's parts, in order (written one after the other: the sections are never joined in memory)."""
+    nodes, index = node_table(graph)
+    nodes_ipc = ipc_file(nodes)
+    del nodes
+    edges_ipc = ipc_file(edge_table(graph, index))
+    offsets = (0, 0)
+    while True:  # the header holds the offsets, which follow the header: settle in a step or two
+        header = orjson.dumps({
+            "format": format_name, "version": VERSION,
+            "sections": {"nodes": {"offset": offsets[0], "length": nodes_ipc.size},
+                         "edges": {"offset": offsets[1], "length": edges_ipc.size}},
+            "metadata": metadata})
+        start = HEADER_START + len(header)
+        nodes_at = start + (-start % ALIGN)
+        edges_at = nodes_at + nodes_ipc.size + (-nodes_ipc.size % ALIGN)
+        if (nodes_at, edges_at) == offsets:
+            break
+        offsets = (nodes_at, edges_at)
+    return [MAGIC, _LENGTH.pack(len(header)), header, _pad(start), nodes_ipc, _pad(nodes_ipc.size), edges_ipc]
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+def read_header(read_at: Callable[[int, int], bytes], size: int, max_header: int) -> dict[str, Any]:
+    """The header object, checked: magic, length within the file (and `max_header`), JSON object."""
+    if read_at(0, len(MAGIC)) != MAGIC:
+        raise FormatError("not a version 2 snapshot (no CROSSPATH-SNAPSHOT magic)")
+    if size < HEADER_START:
+        raise FormatError("the file ends inside its header: truncated or damaged")
+    (length,) = _LENGTH.unpack(read_at(len(MAGIC), _LENGTH.size))
+    if length > size - HEADER_START:
+        raise FormatError(f"the header says it is {length} bytes long, past the end of the file ({size} bytes): "
+                          "the file is truncated or damaged")
+    if length > max_header:
+        raise FormatError(f"the header is {length} bytes long, more than a snapshot's header ever is")
+    try:
+        header = orjson.loads(read_at(HEADER_START, length))
+    except orjson.JSONDecodeError as exc:
+        raise FormatError(f"the header is not JSON ({exc})") from exc
+    if not isinstance(header, dict):
+        raise FormatError("the header is not a JSON object")
+    return header
+
+
+def sections(header: dict[str, Any], size: int) -> dict[str, tuple[int, int]]:
+    found = {}
+    listed = header.get("sections")
+    for name in ("nodes", "edges"):
+        entry = listed.get(name) if isinstance(listed, dict) else None
+        offset = entry.get("offset") if isinstance(entry, dict) else None
+        length = entry.get("length") if isinstance(entry, dict) else None
+        if type(offset) is not int or type(length) is not int:
+            raise FormatError(f"the header has no offset and length for the {name} section")
+        if offset < HEADER_START or length <= 0 or offset + length > size:
+            raise FormatError(f"the header puts the {name} section at bytes {offset}..{offset + length}, outside "
+                              f"the file ({size} bytes): the file is truncated or damaged")
+        found[name] = (offset, length)
+    return found
+
+
+def open_table(source: pa.MemoryMappedFile, name: str, offset: int, length: int) -> pa.Table:
+    source.seek(offset)
+    buffer = source.read_buffer(length)
+    try:
+        table = ipc.open_file(buffer).read_all()
+        table.validate(full=True)  # offsets and indices inside their buffers: nothing reads out of bounds
+    except (pa.ArrowException, ValueError, OSError) as exc:
+        raise FormatError(f"the {name} table is damaged ({type(exc).__name__}: {str(exc)[:200]})") from exc
+    return table
+
+
+def _require(table: pa.Table, name: str, columns: dict[str, Callable[[pa.DataType], bool]]) -> None:
+    for column, fits in columns.items():
+        if column not in table.column_names:
+            raise FormatError(f"the {name} table has no '{column}' column")
+        if not fits(table.schema.field(column).type):
+            raise FormatError(f"the {name} table's '{column}' column is {table.schema.field(column).type}, "
+                              "not what version 2 writes")
+
+
+def _stringy(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or (pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type))
+
+
+def _shape_type(kind: pa.DataType) -> bool:
+    return pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type)
+
+
+def check_tables(nodes: pa.Table, edges: pa.Table) -> None:
+    """What a reader relies on: required columns of the right types, no missing ids, edges in range."""
+    _require(nodes, "nodes", {"id": pa.types.is_string, SHAPE: _shape_type, EXTRA: pa.types.is_binary,
+                              **{column: _stringy for column in NODE_COLUMNS[1:]}})
+    _require(edges, "edges", {"source": pa.types.is_int32, "target": pa.types.is_int32,
+                              "key": lambda kind: _stringy(kind) or pa.types.is_binary(kind),
+                              SHAPE: _shape_type, EXTRA: pa.types.is_binary,
+                              **{column: _stringy for column in EDGE_COLUMNS}})
+    ids = nodes.column("id")
+    if ids.null_count or (len(ids) and pc.min(pc.utf8_length(ids)).as_py() == 0):
+        raise FormatError("a node has no id")
+    if len(ids) and pc.count_distinct(ids).as_py() != len(ids):
+        raise FormatError("two nodes have the same id")
+    for table, name in ((nodes, "nodes"), (edges, "edges")):
+        if table.column(SHAPE).null_count:
+            raise FormatError(f"a row of the {name} table has no shape")
+    for end in ("source", "target"):
+        column = edges.column(end)
+        if column.null_count:
+            raise FormatError(f"an edge has no {end}")
+        if len(column):
+            low, high = pc.min_max(column).values()
+            if low.as_py() < 0 or high.as_py() >= len(ids):
+                bad = low.as_py() if low.as_py() < 0 else high.as_py()
+                raise FormatError(f"an edge's {end} is node {bad}, but the nodes table has {len(ids)} rows")
+    for table, name in ((nodes, "nodes"), (edges, "edges")):
+        attributes(table, name)
+        for chunk in table.column(SHAPE).chunks:
+            for shape in chunk.dictionary.to_pylist():
+                _keys(shape, name)
+
+
+def attributes(table: pa.Table, name: str) -> dict[str, str]:
+    """Attribute name -> the column holding its values (schema metadata `crosspath:attributes`)."""
+    raw = (table.schema.metadata or {}).get(ATTRIBUTES_KEY)
+    try:
+        listed = orjson.loads(raw) if raw is not None else None
+    except orjson.JSONDecodeError:
+        listed = None
+    if not isinstance(listed, dict) or not all(isinstance(column, str) for column in listed.values()):
+        raise FormatError(f"the {name} table does not list its attribute columns")
+    for column in listed.values():
+        if column not in table.column_names or column in (SHAPE, EXTRA):
+            raise FormatError(f"the {name} table lists an attribute column '{column}' it does not have")
+    return listed
+
+
+def _dictionary_values(array: pa.DictionaryArray) -> list[Any]:
+    values = array.dictionary.to_pylist()
+    if not len(array):
+        return []
+    indices = array.indices.fill_null(len(values)).to_numpy(zero_copy_only=False)
+    values.append(None)
+    return _pick(values, indices)
+
+
+def _pick(values: list[Any], indices: Iterable[int] | np.ndarray) -> list[Any]:
+    indices = indices.tolist() if isinstance(indices, np.ndarray) else list(indices)
+    if not indices:
+        return []
+    if len(indices) == 1:
+        return [values[indices[0]]]
+    return list(itemgetter(*indices)(values))
+
+
+def _list_values(array: pa.ListArray) -> list[Any]:
+    flat = python_values(array.values)
+    offsets = array.offsets.to_numpy().tolist()
+    lists = [flat[start:end] for start, end in pairwise(offsets)] if offsets else []
+    if array.null_count:
+        for at in np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False)).tolist():
+            lists[at] = None
+    return lists
+
+
+def python_values(array: pa.Array | pa.ChunkedArray) -> list[Any]:
+    """A column as a list of Python values (None for null), built a column at a time."""
+    if isinstance(array, pa.ChunkedArray):
+        if array.num_chunks == 1:
+            return python_values(array.chunk(0))
+        return [value for chunk in array.chunks for value in python_values(chunk)]
+    if pa.types.is_dictionary(array.type):
+        return _dictionary_values(array)
+    if pa.types.is_list(array.type):
+        return _list_values(array)
+    return array.to_pylist()
+
+
+def _keys(shape: Any, name: str) -> list[str]:
+    try:
+        keys = orjson.loads(shape)
+    except (orjson.JSONDecodeError, TypeError):
+        keys = None
+    if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys) or len(set(keys)) != len(keys):
+        raise FormatError(f"the {name} table has a damaged shape {str(shape)[:80]!r}")
+    return keys
+
+
+def records(table: pa.Table, name: str) -> list[dict[str, Any]]:
+    """Every row's attribute dict, in row order, keys in the order they were written."""
+    columns = attributes(table, name)
+    shape = table.column(SHAPE).combine_chunks()
+    if isinstance(shape, pa.ChunkedArray):  # pragma: no cover - combine_chunks returns an array
+        shape = shape.chunk(0)
+    shapes = [_keys(text, name) for text in shape.dictionary.to_pylist()]
+    codes = shape.indices.to_numpy(zero_copy_only=False)
+    rows = len(codes)
+    if not rows:
+        return []
+    out: list[dict[str, Any]] = [None] * rows  # type: ignore[list-item]
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=len(shapes))
+    start = 0
+    for code, count in enumerate(counts.tolist()):
+        if not count:
+            continue
+        where = order[start:start + count]
+        start += count
+        keys = shapes[code]
+        whole = count == rows
+        taken = None if whole else pa.array(where)
+        extras: list[dict[str, Any]] | None = None
+        values = []
+        for key in keys:
+            column = columns.get(key)
+            if column is not None:
+                array = table.column(column)
+                values.append(python_values(array if whole else array.take(taken)))
+                continue
+            if extras is None:
+                array = table.column(EXTRA)
+                try:
+                    extras = [orjson.loads(raw) for raw in python_values(array if whole else array.take(taken))]
+                except (orjson.JSONDecodeError, TypeError):
+                    raise FormatError(f"the {name} table's {EXTRA} column is damaged or missing values") from None
+            try:
+                values.append([extra[key] for extra in extras])
+            except (KeyError, TypeError):
+                raise FormatError(f"a row of the {name} table has no value for its attribute {key!r}") from None
+        if any(len(column) != count for column in values):
+            raise FormatError(f"the {name} table's columns do not have one value per row")
+        built = list(map(dict, map(zip, repeat(keys), zip(*values)))) if keys else [{} for _ in repeat(None, count)]
+        if whole:
+            return built
+        for at, record in zip(where.tolist(), built, strict=True):
+            out[at] = record
+    return out
+
+
+def edge_keys(edges: pa.Table, data: list[dict[str, Any]]) -> list[Any]:
+    column = edges.column("key")
+    stored = python_values(column)
+    if pa.types.is_binary(column.type):
+        return [orjson.loads(raw) for raw in stored]
+    return [f"{record['kind']}|{record['via']}" if key is None else key
+            for key, record in zip(stored, data, strict=True)]
+
+
+def _ints(column: pa.ChunkedArray) -> np.ndarray:
+    return column.combine_chunks().to_numpy() if column.num_chunks != 1 else column.chunk(0).to_numpy()
+
+
+def to_graph(nodes: pa.Table, edges: pa.Table) -> nx.MultiDiGraph:
+    """The networkx graph of two checked tables, nodes and edges in the order they were written; the
+    attribute dicts are built a column at a time (records), then handed to networkx in one call each."""
+    ids = python_values(nodes.column("id"))
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from(zip(ids, records(nodes, "nodes"), strict=True))
+    data = records(edges, "edges")
+    graph.add_edges_from(zip(_pick(ids, _ints(edges.column("source"))), _pick(ids, _ints(edges.column("target"))),
+                             edge_keys(edges, data), data, strict=True))
+    return graph
