@@ -51,6 +51,7 @@ import orjson
 import pyarrow as pa
 
 from graph import snapshot_arrow as arrow
+from graph.bulk import Graph
 
 FORMAT = "crosspath-snapshot"
 VERSION = 1  # the JSON document (`.json`, `.json.gz`)
@@ -421,10 +422,10 @@ def _read_snapshot(path: Path, max_bytes: int | None, max_ratio: float | None
     metadata = document.get("metadata", {})
     if not isinstance(metadata, dict):
         raise SnapshotError(f"{path}: 'metadata' is a {type(metadata).__name__}, not an object")
-    graph = nx.MultiDiGraph()
+    graph = Graph()
     graph.add_nodes_from(_nodes(path, document["nodes"]))
     known = graph.number_of_nodes()
-    graph.add_edges_from(_edges(path, document["edges"]))
+    graph.add_owned_edges(_edges(path, document["edges"]))  # the parsed edge dicts become the graph's
     dangling = _dangling(path, graph, known)
     if dangling is not None:
         raise dangling

@@ -38,6 +38,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import ipc
 
+from graph.bulk import Graph
+
 MAGIC = b"CROSSPATH-SNAPSHOT\0"
 VERSION = 2
 ALIGN = 64
@@ -478,9 +480,9 @@ def to_graph(nodes: pa.Table, edges: pa.Table) -> nx.MultiDiGraph:
     """The networkx graph of two checked tables, nodes and edges in the order they were written; the
     attribute dicts are built a column at a time (records), then handed to networkx in one call each."""
     ids = python_values(nodes.column("id"))
-    graph = nx.MultiDiGraph()
+    graph = Graph()
     graph.add_nodes_from(zip(ids, records(nodes, "nodes"), strict=True))
-    data = records(edges, "edges")
-    graph.add_edges_from(zip(_pick(ids, _ints(edges.column("source"))), _pick(ids, _ints(edges.column("target"))),
-                             edge_keys(edges, data), data, strict=True))
+    data = records(edges, "edges")  # new dicts: the graph owns them (graph/bulk.py)
+    graph.add_owned_edges(zip(_pick(ids, _ints(edges.column("source"))), _pick(ids, _ints(edges.column("target"))),
+                              edge_keys(edges, data), data, strict=True))
     return graph
