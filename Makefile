@@ -53,6 +53,6 @@ bench: setup
 
 # The dashboard edits its own copy of the sample exceptions, never data/samples/.
 dashboard: setup
-	test -f $(OUT)/snapshot.arrow || $(MAKE) demo
+	test -f $(OUT)/snapshot.arrow || test -f $(OUT)/snapshot.json.gz || $(MAKE) demo
 	test -f $(OUT)/exceptions.yaml || cp $(SAMPLES)/exceptions.yaml $(OUT)/exceptions.yaml
 	$(BIN)/streamlit run app.py -- --snapshots $(OUT) --exceptions $(OUT)/exceptions.yaml

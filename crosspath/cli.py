@@ -39,7 +39,7 @@ from crosspath.pipeline import (
 )
 from graph.coverage import CoverageStatus
 from graph.identities import SOURCE as IDENTITIES_SOURCE
-from graph.snapshot import SnapshotError, read_snapshot
+from graph.snapshot import SnapshotError, read_metadata, read_snapshot
 from queries.coverage_gate import gate_problems
 from queries.drift import diff
 from queries.findings import SEVERITIES, SEVERITY_RANK, Analysis
@@ -111,6 +111,14 @@ def _load(path: Path):
         raise click.ClickException(safe(exc, multiline=True)) from exc
 
 
+def _metadata(path: Path) -> dict:
+    """A snapshot's metadata alone (its coverage, for the gate): the header, not the graph."""
+    try:
+        return read_metadata(path)
+    except SnapshotError as exc:
+        raise click.ClickException(safe(exc, multiline=True)) from exc
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="crosspath")
 def main() -> None:
@@ -173,7 +181,7 @@ def scan_command(directory: Path, out_dir: Path, policy: Path | None, exceptions
         raise click.BadParameter(f"unknown source(s) {sorted(unknown)}; choose from {', '.join(SOURCES)}",
                                  param_hint="--optional-sources")
     gated = fail_on is not None or bool(optional)
-    previous = _load(latest_snapshot(out_dir))[1] if gated and latest_snapshot(out_dir).is_file() else None
+    previous = _metadata(latest_snapshot(out_dir)) if gated and latest_snapshot(out_dir).is_file() else None
 
     def progress(message: str) -> None:
         if not quiet:

@@ -29,7 +29,7 @@ from graph.times import iso, parse_time
 from queries.analysis import analyze
 from queries.coverage_gate import SEEN
 from queries.exceptions import load_exceptions
-from queries.findings import CARRIED, CARRIED_IN, Analysis
+from queries.findings import CARRIED, CARRIED_IN, FIXES, Analysis
 from queries.fixes import DEFAULT_TOP as DEFAULT_TOP_FIXES
 from queries.policy import load_policy
 from queries.reports import REPORT_FORMATS, WRITERS, write_reports
@@ -45,7 +45,6 @@ DEFAULT_SNAPSHOT = DEFAULT_OUT / SNAPSHOT_NAME
 HISTORY_DIR = "history"
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".crosspath.lock"
-FIXES = "top_fixes"  # snapshot metadata: the scan's verified top fixes (record_fixes)
 
 Progress = Callable[[str], None]
 
@@ -147,10 +146,20 @@ def recorded_fixes(metadata: dict[str, Any], policy_path: Path | None, exception
     `top`). None: compute them."""
     recorded = metadata.get(FIXES)
     if (not isinstance(recorded, dict) or not isinstance(recorded.get("fixes"), list)
+            or not all(map(_well_formed_fix, recorded["fixes"]))
             or metadata.get("tool_version") != __version__ or not isinstance(recorded.get("top"), int)
             or recorded["top"] < top or metadata.get("scan_config") != scan_config(policy_path, exceptions_path)):
         return None
     return recorded["fixes"][:top]
+
+
+_FIX_FIELDS = {"rank": int, "kind": str, "description": str, "edges": list, "nodes": list, "closes": int,
+               "closed": list, "remaining_open": int, "unverified_candidates": int}  # queries/fixes.py find_fixes
+
+
+def _well_formed_fix(fix: Any) -> bool:
+    """A recorded fix with every field the reports read, of its type (a damaged one is verified again)."""
+    return isinstance(fix, dict) and all(isinstance(fix.get(name), kind) for name, kind in _FIX_FIELDS.items())
 
 
 def config_record(path: Path | None) -> dict[str, str] | None:
@@ -168,7 +177,9 @@ def scan_config(policy_path: Path | None, exceptions_path: Path | None) -> dict[
 
 
 def snapshot_metadata(build: BuildResult, collected_at: datetime, source_dir: str,
-                      policy_path: Path | None = None, exceptions_path: Path | None = None) -> dict[str, Any]:
+                      policy_path: Path | None = None, exceptions_path: Path | None = None,
+                      config: dict[str, dict[str, str] | None] | None = None) -> dict[str, Any]:
+    """`config`: the scan_config hashed when the files were read (else they are hashed now)."""
     return {
         "collected_at": iso(collected_at),
         "created_at": iso(datetime.now(UTC)),
@@ -176,7 +187,7 @@ def snapshot_metadata(build: BuildResult, collected_at: datetime, source_dir: st
         "source_dir": source_dir,
         "coverage": {name: coverage.to_dict() for name, coverage in sorted(build.coverage.items())},
         "errors": [error.to_dict() for error in build.errors],
-        "scan_config": scan_config(policy_path, exceptions_path),
+        "scan_config": config if config is not None else scan_config(policy_path, exceptions_path),
     }
 
 
@@ -373,8 +384,13 @@ def scan(
 ) -> ScanResult:
     started = time.monotonic()
     # Load policy, exceptions and identities first: a typo there should fail before minutes of collection.
+    # Their hashes are taken as they are read, not minutes later: an edit during the scan (the dashboard
+    # adding an exception) must not be recorded as what this analysis used (recorded_fixes trusts it).
+    config = scan_config(policy_path, exceptions_path)
     policy = load_policy(policy_path)
     exceptions = load_exceptions(exceptions_path)
+    if scan_config(policy_path, exceptions_path) != config:
+        raise ScanError("the policy or exceptions file changed while it was being read; run the scan again")
     identities = load_identities(identities_path)
     when = resolve_as_of(as_of, read_manifest(folder))
     results = collect_folder(folder, progress)
@@ -390,7 +406,7 @@ def scan(
     with gc_paused():
         build = build_graph(results, when, identities)
     del results  # the records are in the graph now: their memory serves the analysis and the snapshot
-    metadata = snapshot_metadata(build, when, str(folder), policy_path, exceptions_path)
+    metadata = snapshot_metadata(build, when, str(folder), config=config)
     with out_lock(out_dir):
         progress("finding privileged write paths")
         incoming = carried_from(out_dir, progress)

@@ -79,13 +79,15 @@ def load_analysis(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> Ana
 
 
 @st.cache_resource(max_entries=6, show_spinner="Verifying the fixes that close the most findings…")
-def top_fixes(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> list[dict[str, Any]]:
+def top_fixes(key: FileKey, policy: ConfigKey, exceptions: ConfigKey, uploaded: bool = False) -> list[dict[str, Any]]:
     """The Overview's top fixes, as `crosspath scan` computes them (each count verified): the ones the scan
     recorded in the snapshot when the policy and exceptions files are those it used, unchanged
     (pipeline.recorded_fixes), else verified here, per snapshot, policy and exceptions (at 100k
-    identities that is a minute of the dashboard's first load)."""
+    identities that is a minute of the dashboard's first load). An uploaded snapshot's are never taken:
+    its metadata is the uploader's word."""
     graph, metadata = load_graph(key)
-    recorded = recorded_fixes(metadata, _config_path(policy), _config_path(exceptions), DEFAULT_TOP_FIXES)
+    recorded = None if uploaded else recorded_fixes(metadata, _config_path(policy), _config_path(exceptions),
+                                                     DEFAULT_TOP_FIXES)
     if recorded is not None:  # the scan verified them under these very files
         return recorded
     analysis = load_analysis(key, policy, exceptions)

@@ -45,14 +45,6 @@ class Graph(nx.MultiDiGraph):
             cache.clear()
 
 
-def add_edges(graph: nx.MultiDiGraph, edges: Iterable[Edge]) -> None:
-    """Bulk-add to a `Graph`; any other MultiDiGraph takes them through `add_edges_from`."""
-    if isinstance(graph, Graph):
-        graph.add_owned_edges(edges)
-    else:
-        graph.add_edges_from(edges)
-
-
 def copy_graph(graph: nx.MultiDiGraph) -> Graph:
     """`graph.copy()` as a `Graph` (new node and edge attribute dicts, the same order)."""
     copy = Graph()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from math import isfinite
 from typing import Any
 
 from graph.schema import (
@@ -31,8 +32,10 @@ from graph.schema import (
 Record = dict[str, Any]
 
 _PRIMITIVES = (str, int, float, bool, type(None))
-_EXACT_PRIMITIVES = frozenset(_PRIMITIVES)  # exact types: a subclass (an enum member) goes to isinstance
-_PLAIN_ITEMS = frozenset({str, int, float, bool})  # what a list may hold (no None)
+# Exact types passed at once (numbers are checked: finite, 64-bit); a subclass (an enum member) goes to isinstance.
+_EXACT_PRIMITIVES = frozenset({str, bool, type(None)})
+_PLAIN_ITEMS = frozenset({str, bool})  # list items passed at once (no None; numbers are checked)
+_INT_MIN, _INT_MAX = -(1 << 63), (1 << 63) - 1
 _KIND_SETS = {
     Family.IDENTITY.value: IDENTITY_KINDS,
     Family.CREDENTIAL.value: CREDENTIAL_KINDS,
@@ -132,23 +135,33 @@ def _label(record: Any, index: int, keys: tuple[str, ...]) -> str:
     return f"#{index}"
 
 
+def _number_problem(value: Any) -> str | None:
+    """JSON has no NaN or infinity, and snapshots, Neo4j and OpenGraph hold 64-bit integers."""
+    if type(value) is float and not isfinite(value):
+        return f"{value!r} is not a JSON number"
+    if type(value) is int and not _INT_MIN <= value <= _INT_MAX:
+        return f"{value} does not fit in 64 bits"
+    return None
+
+
 def _check_properties(record: Record, reserved: frozenset[str]) -> tuple[str, str, str] | None:
     # Exact type checks first: a million records are mostly plain str/bool values and lists of str, and
     # a type lookup in a set is the cheapest test Python has; isinstance decides the rest (a subclass).
     exact = _EXACT_PRIMITIVES
     for key, value in record.items():
         if type(key) is not str or not key:
-            if key in reserved:
-                continue
-            return (str(key), "property names must be non-empty strings", "rename the property")
+            if key in reserved or (isinstance(key, str) and key):
+                pass  # a str subclass (an enum member) is a name too
+            else:
+                return (str(key), "property names must be non-empty strings", "rename the property")
         kind = type(value)
         if kind in exact:
             continue
         if kind is list:
             for item in value:
-                if type(item) not in _PLAIN_ITEMS and (item is None or not isinstance(item, _PRIMITIVES)):
-                    if key in reserved:
-                        break
+                if type(item) in _PLAIN_ITEMS:
+                    continue
+                if (item is None or not isinstance(item, _PRIMITIVES) or _number_problem(item)) and key not in reserved:
                     return (key, "lists may hold only strings, numbers and booleans", "flatten the value")
             continue
         if key in reserved:
@@ -157,6 +170,9 @@ def _check_properties(record: Record, reserved: frozenset[str]) -> tuple[str, st
             return (key, "nested objects are not allowed as properties", "flatten it into keys")
         if not isinstance(value, _PRIMITIVES):
             return (key, f"unsupported value type {type(value).__name__}", "use a JSON primitive")
+        problem = _number_problem(value)
+        if problem:
+            return (key, problem, "emit a finite number (or null when unknown)")
     for key in _TRISTATE_PROPS:
         if key in record and record[key] not in (True, False, None):
             return (key, f"must be true, false or null, got {record[key]!r}", "use a boolean or null")

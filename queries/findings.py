@@ -24,6 +24,7 @@ EXCEPTION_STATES = ("in_force", "expiring", "review_due", "expired", "stale", "o
 
 SEVERITIES = ("low", "medium", "high", "critical")
 CARRIED = "carried"  # snapshot metadata: what one scan carries on to the next (Analysis.carried)
+FIXES = "top_fixes"  # snapshot metadata: the scan's verified top fixes (crosspath/pipeline.py record_fixes)
 CARRIED_IN = "carried_in"  # snapshot metadata: what the scan was judged against (the previous one's carried)
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
@@ -196,7 +197,7 @@ class Analysis:
             "format": "crosspath-findings",
             "version": 1,
             "as_of": self.as_of,
-            "snapshot": {key: value for key, value in self.metadata.items() if key not in (CARRIED, CARRIED_IN)},
+            "snapshot": {key: value for key, value in self.metadata.items() if key not in (CARRIED, CARRIED_IN, FIXES)},
             "policy": self.policy,
             "stats": self.stats,
             "summary": self.summary(),

@@ -68,7 +68,9 @@ class PathEngine:
 
     def __init__(self, graph: nx.MultiDiGraph, policy: Policy, nodes: set[str] | None = None):
         """`nodes`: judge only the subgraph these nodes induce (their edges among themselves), as
-        `PathEngine(graph.subgraph(nodes), policy)` would, without networkx's filtering views."""
+        `PathEngine(graph.subgraph(nodes), policy)` would, without networkx's filtering views. Its edges
+        are walked by source id (a subgraph view's order follows a set's), so where two paths are equally
+        short the one kept may differ from the whole graph's; which entries have a gap does not."""
         self.graph = graph
         self.policy = policy
         # id -> the graph's own attribute dict

@@ -329,3 +329,32 @@ def test_a_report_of_the_scanned_snapshot_reuses_the_fixes_the_scan_verified(sam
     run_analysis(loaded, None, exceptions, top_fixes=6)
     run_analysis((loaded[0], {**loaded[1], "tool_version": "0.0.1"}), None, exceptions, top_fixes=5)
     assert len(searches) == 3
+
+
+def test_recorded_fixes_that_are_damaged_are_verified_again_and_stay_out_of_findings_json(sample_scan):
+    from crosspath.pipeline import recorded_fixes
+
+    _, metadata = read_snapshot(sample_scan.snapshot)
+    exceptions = SAMPLES / "exceptions.yaml"
+    assert recorded_fixes(metadata, None, exceptions, 5) == sample_scan.analysis.top_fixes
+    damaged = {**metadata, "top_fixes": {"top": 5, "fixes": [{"rank": 1}]}}
+    assert recorded_fixes(damaged, None, exceptions, 5) is None
+    written = json.loads(sample_scan.outputs["json"].read_text(encoding="utf-8"))
+    assert "top_fixes" not in written["snapshot"] and written["top_fixes"] == sample_scan.analysis.top_fixes
+
+
+def test_an_exceptions_file_edited_while_the_scan_reads_it_stops_the_scan(tmp_path, monkeypatch):
+    import crosspath.pipeline as pipeline
+
+    exceptions = tmp_path / "exceptions.yaml"
+    exceptions.write_bytes((SAMPLES / "exceptions.yaml").read_bytes())
+    real = pipeline.load_exceptions
+
+    def edited_meanwhile(path):
+        loaded = real(path)
+        path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+        return loaded
+    monkeypatch.setattr(pipeline, "load_exceptions", edited_meanwhile)
+    with pytest.raises(pipeline.ScanError, match="changed while it was being read"):
+        scan(SAMPLES, tmp_path / "out", exceptions_path=exceptions)
+    assert not (tmp_path / "out" / "snapshot.arrow").exists()

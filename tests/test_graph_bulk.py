@@ -1,8 +1,8 @@
-"""graph.bulk.add_edges builds the graph networkx's own add_edges_from builds."""
+"""graph.bulk.Graph.add_owned_edges builds the graph networkx's own add_edges_from builds."""
 
 import networkx as nx
 
-from graph.bulk import Graph, add_edges, copy_graph
+from graph.bulk import Graph, copy_graph
 
 
 def _edges():
@@ -26,7 +26,7 @@ def test_the_same_graph_as_add_edges_from():
     expected, built = nx.MultiDiGraph(), _graph()
     expected.add_nodes_from(built.nodes(data=True))
     expected.add_edges_from(_edges())
-    add_edges(built, _edges())
+    built.add_owned_edges(_edges())
     assert list(built.nodes(data=True)) == list(expected.nodes(data=True))
     assert list(built.edges(keys=True, data=True)) == list(expected.edges(keys=True, data=True))
     assert list(built.in_edges("b", keys=True, data=True)) == list(expected.in_edges("b", keys=True, data=True))
@@ -36,7 +36,7 @@ def test_the_same_graph_as_add_edges_from():
 
 def test_an_edge_removed_after_a_bulk_add_is_gone_both_ways():
     graph = _graph()
-    add_edges(graph, _edges())
+    graph.add_owned_edges(_edges())
     graph.remove_edge("a", "b", key="CAN_ASSUME|y")
     assert not graph.has_edge("a", "b", key="CAN_ASSUME|y")
     assert ("a", "b", "CAN_ASSUME|y") not in set(graph.in_edges("b", keys=True))
@@ -46,14 +46,14 @@ def test_a_cached_view_sees_the_new_edges():
     graph = _graph()
     assert graph.number_of_edges() == 0
     _ = graph.edges  # networkx caches its views: adding edges must not leave a stale one
-    add_edges(graph, _edges())
+    graph.add_owned_edges(_edges())
     assert len(graph.edges) == 5
 
 
 def test_a_copy_is_the_graph_networkx_copies_and_changes_apart_from_it():
     graph = _graph()
     graph.graph["name"] = "org"
-    add_edges(graph, _edges())
+    graph.add_owned_edges(_edges())
     copy = copy_graph(graph)
     assert list(copy.nodes(data=True)) == list(graph.copy().nodes(data=True))
     assert list(copy.edges(keys=True, data=True)) == list(graph.copy().edges(keys=True, data=True))

@@ -26,12 +26,18 @@ BROKEN = [
     ({7: "x"}, "7", "property names must be non-empty strings"),
     ({"mfa": "yes"}, "mfa", "must be true, false or null, got 'yes'"),
     ({"enabled": 2}, "enabled", "must be true, false or null, got 2"),
+    ({"score": float("nan")}, "score", "nan is not a JSON number"),
+    ({"score": float("inf")}, "score", "inf is not a JSON number"),
+    ({"serial": 1 << 64}, "serial", "does not fit in 64 bits"),
+    ({"sizes": [1, float("nan")]}, "sizes", "lists may hold only strings, numbers and booleans"),
+    ({"sizes": [1 << 70]}, "sizes", "lists may hold only strings, numbers and booleans"),
 ]
 KEPT = [
     {"tags": ["a", 1, 2.5, False]},
     {"tags": []},
     {"mfa": None, "enabled": False, "human": True},
-    {"owner": None, "count": 3, "ratio": 0.5},
+    {"owner": None, "count": 3, "ratio": 0.5, "largest": (1 << 63) - 1, "smallest": -(1 << 63)},
+    {Provider.AWS: "a property named by an enum member is named by a str"},
     {"provider_kind": Provider.AWS, "labels": [Family.IDENTITY]},  # an enum member is a str
     {"note": "ünïcødé"},
 ]

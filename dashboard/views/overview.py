@@ -54,7 +54,7 @@ def _coverage(ctx: Context) -> None:
 
 def _fixes(ctx: Context) -> None:
     st.subheader("Top fixes: the single changes that close the most open findings")
-    fixes = cache.top_fixes(ctx.key, ctx.policy_key, ctx.exceptions_key)
+    fixes = cache.top_fixes(ctx.key, ctx.policy_key, ctx.exceptions_key, ctx.current.uploaded)
     if not fixes:
         st.success("No change to suggest: no open findings.")
         return

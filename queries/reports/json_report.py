@@ -16,8 +16,9 @@ from queries.findings import Analysis
 
 
 def json_text(document: Any, sort_keys: bool = True) -> str:
-    """The document as `json.dumps(document, indent=2, sort_keys=sort_keys, ensure_ascii=False)` writes it,
-    plus a final newline, at orjson's speed (tests/reports check the two agree)."""
+    """The document indented by 2, keys sorted, UTF-8 as is, a final newline: the layout of
+    `json.dumps(document, indent=2, sort_keys=sort_keys, ensure_ascii=False)` at orjson's speed (the two
+    write the reports' documents alike, tests/reports checks; a float such as 1e-05 may be spelt another way)."""
     option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
     return orjson.dumps(document, option=option | (orjson.OPT_SORT_KEYS if sort_keys else 0)).decode()
 
