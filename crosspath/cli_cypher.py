@@ -304,7 +304,8 @@ JSON_EXPORT_NAME = "crosspath-snapshot.json.gz"
 
 def _export_json(snapshot_path: Path, out_path: Path | None) -> Path:
     """The snapshot as the version 1 JSON document (docs/snapshot.md), gzip-compressed when the name ends
-    in .gz: the graph and metadata exactly as stored, for tools that read JSON."""
+    in .gz: the nodes, edges and metadata, for tools that read JSON (version 1 keeps no edge keys: a
+    reader makes them `kind|via` again)."""
     from graph.snapshot import SnapshotError, read_snapshot, write_snapshot
 
     out_path = out_path or snapshot_path.parent / JSON_EXPORT_NAME

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 
-from crosspath.pipeline import HISTORY_DIR, latest_snapshot
+from crosspath.pipeline import history_snapshots, latest_snapshot
 from graph.snapshot import SUFFIXES, SnapshotError, is_arrow, read_metadata, read_snapshot
 
 _SUFFIXES = SUFFIXES  # .arrow (version 2, what scans write), .json.gz and .json (version 1)
@@ -103,7 +103,7 @@ def discover(folder: Path) -> list[SnapshotFile]:
     """Newest first (by scan): `snapshot.arrow` (or, from a Crosspath before snapshot version 2,
     `snapshot.json.gz`) if it is not in the history, then every history snapshot, `.arrow` and `.json.gz`;
     each labelled by when its exports were collected."""
-    history = sorted(_snapshot_files(folder / HISTORY_DIR, "snapshot-*"), key=lambda p: p.name, reverse=True)
+    history = [path for path in history_snapshots(folder) if path.is_file()]
     latest = latest_snapshot(folder)
     if latest.is_file() and not any(latest.samefile(path) for path in history):
         history.insert(0, latest)

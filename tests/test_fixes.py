@@ -344,7 +344,7 @@ def test_recorded_fixes_that_are_damaged_are_verified_again_and_stay_out_of_find
 
 
 def test_an_exceptions_file_edited_while_the_scan_reads_it_stops_the_scan(tmp_path, monkeypatch):
-    import crosspath.pipeline as pipeline
+    from crosspath import pipeline
 
     exceptions = tmp_path / "exceptions.yaml"
     exceptions.write_bytes((SAMPLES / "exceptions.yaml").read_bytes())

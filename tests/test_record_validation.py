@@ -13,8 +13,10 @@ from graph.records import RecordOrigin, edge, endpoint_problem, node, validate_r
 from graph.schema import EDGE_ENDPOINTS, EdgeKind, Family, Provider
 from tests.graph_helpers import AS_OF
 
-USER = dict(id="aws:user/a", family="Identity", kind="User", provider="aws", name="a", scope="", human=True)
-GRANT = dict(source="aws:user/a", target="aws:bucket/x", kind="HAS_PERMISSION", via="policy", level="write")
+USER = {"id": "aws:user/a", "family": "Identity", "kind": "User", "provider": "aws", "name": "a", "scope": "",
+        "human": True}
+GRANT = {"source": "aws:user/a", "target": "aws:bucket/x", "kind": "HAS_PERMISSION", "via": "policy",
+         "level": "write"}
 
 # (record change, field named, words of the message); each applied to a good node and a good edge.
 BROKEN = [
