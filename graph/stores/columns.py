@@ -118,7 +118,7 @@ def _store_column(pieces: list[pa.Array | list[Any]], fixed: str | None) -> tupl
         column_type = column_type or STRING
     kind = ARROW_TYPES[column_type]
     parts = []
-    for piece in pieces:
+    for piece in [piece for piece in pieces if len(piece)] or pieces[:1]:
         if not isinstance(piece, list) and piece.type == kind:
             parts.append(piece)
         elif not isinstance(piece, list) and piece.null_count == len(piece):
@@ -226,7 +226,6 @@ def _edge_tables(source: _Source, ids: pa.Array, graph: nx.MultiDiGraph, engine:
     kinds = source.column("kind").to_numpy(zero_copy_only=False)
     usable = np.asarray(engine.usable, dtype=bool)
     u_all, v_all = number[sources], number[targets]
-    data_of: list[dict[str, Any]] | None = None
     derived: dict[str, list[dict[str, Any]]] = {rel: [] for rel in REL_TYPES}
     for u_id, v_id, data in engine.derived_access:
         derived[str(data["kind"])].append(edge_facts(engine, u_id, v_id, data))
@@ -247,15 +246,12 @@ def _edge_tables(source: _Source, ids: pa.Array, graph: nx.MultiDiGraph, engine:
                 facts["mfa_free"] = pc.invert(pc.fill_null(pc.equal(required, True), False)) \
                     if pa.types.is_boolean(required.type) else _bools(np.ones(len(rows), dtype=bool))
             facts["target_class"] = _target_classes(source, rows, v, engine, levels)
-        elif rel in TRAVERSED:
-            if data_of is None:  # the graph's own dicts, in the snapshot's edge order (graph.edges order)
-                data_of = [data for _, neighbours in graph.adjacency() for keyed in neighbours.values()
-                           for data in keyed.values()]
-                if len(data_of) != len(kinds):
-                    raise _Unsupported
-            row_list, u_list, v_list = rows.tolist(), u.tolist(), v.tolist()
-            found = [data_of[at] for at in row_list]
-            if any(data["kind"] != rel for data in found):
+        elif rel in TRAVERSED:  # the engine judges each edge on the graph's own attribute dict
+            u_list, v_list = u.tolist(), v.tolist()
+            node_ids, edge_data = engine.ids, graph.get_edge_data
+            found = [edge_data(node_ids[a], node_ids[b], key)
+                     for a, b, key in zip(u_list, v_list, _edge_keys(source, rows, rel), strict=True)]
+            if any(data is None or data.get("kind") != rel for data in found):
                 raise _Unsupported
             facts["traversable"] = pa.array([engine.traversable(a, b, rel, data)
                                              for a, b, data in zip(u_list, v_list, found, strict=True)], pa.bool_())
@@ -303,6 +299,17 @@ def _edge_tables(source: _Source, ids: pa.Array, graph: nx.MultiDiGraph, engine:
         for pair in sorted({*zip(pair_from.tolist(), pair_to.tolist())}):
             grouped[pair] = table.filter(pa.array((pair_from == pair[0]) & (pair_to == pair[1])))
         tables.edges[rel] = grouped
+
+
+def _edge_keys(source: _Source, rows: np.ndarray, rel: str) -> list[Any]:
+    """The networkx keys of these edges (all of kind `rel`): stored, else f"{kind}|{via}"."""
+    stored = source.table.column("key").take(pa.array(rows))
+    if pa.types.is_binary(stored.type):
+        return [orjson.loads(raw) for raw in arrow.python_values(stored)]
+    vias = source.values("via", rows)
+    vias = vias if isinstance(vias, list) else vias.to_pylist()
+    return [f"{rel}|{via}" if key is None else key
+            for key, via in zip(arrow.python_values(stored), vias, strict=True)]
 
 
 def _target_classes(source: _Source, rows: np.ndarray, v: np.ndarray, engine: Any, levels: frozenset[str]) -> pa.Array:
