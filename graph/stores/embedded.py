@@ -7,7 +7,9 @@ old ones. Queries are checked by `refuse_writes`, then run on the file opened re
 with a time and a memory limit (graph.stores.worker).
 
 Schema (docs/cypher.md): one node table per family (Identity, Credential, Resource, Person) and one
-relationship table per edge kind, with every column of graph.stores.rows.
+relationship table per edge kind, with every column of graph.stores.rows. A version 2 snapshot is
+loaded from its Arrow tables a column at a time with the engine's facts (graph.stores.columns); a version 1
+snapshot from graph_rows' rows.
 """
 
 from __future__ import annotations

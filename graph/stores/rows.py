@@ -1,7 +1,9 @@
 """A snapshot graph as typed rows per label and relationship type, ready for any store or export.
 
-Every store and export (embedded LadybugDB, Neo4j, neo4j-admin CSV, OpenGraph, GraphML) reads these
-rows, so they all hold the same properties. Besides the snapshot's own properties, each row carries
+Every store and export (embedded LadybugDB, Neo4j, neo4j-admin CSV, OpenGraph, GraphML) holds these
+rows, so they all hold the same properties. The embedded store takes them column-wise from a version 2
+snapshot's Arrow tables (graph.stores.columns, tested equal to loading these rows; they still load a
+version 1 snapshot); the others read these rows. Besides the snapshot's own properties, each row carries
 the facts the path engine derives from the policy (snapshots do not store them, see docs/snapshot.md),
 so that Cypher can ask the same questions the engine answers:
 
