@@ -28,8 +28,22 @@ import pyarrow.compute as pc
 from graph import snapshot_arrow as arrow
 from graph.schema import EdgeKind, Family
 from graph.stores.rows import (
-    BOOL, EDGE_COLUMNS, FLOAT, INT, NODE_COLUMNS, NODE_LABELS, REL_TYPES, STRING, STRINGS, TRAVERSED, coerce,
-    column_name, edge_endpoints, edge_facts, merge_types, type_of,
+    BOOL,
+    EDGE_COLUMNS,
+    FLOAT,
+    INT,
+    NODE_COLUMNS,
+    NODE_LABELS,
+    REL_TYPES,
+    STRING,
+    STRINGS,
+    TRAVERSED,
+    coerce,
+    column_name,
+    edge_endpoints,
+    edge_facts,
+    merge_types,
+    type_of,
 )
 
 ARROW_TYPES = {STRING: pa.string(), INT: pa.int64(), FLOAT: pa.float64(), BOOL: pa.bool_(),

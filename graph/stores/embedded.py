@@ -25,10 +25,10 @@ from typing import Any
 import pyarrow as pa
 
 from graph.stores import worker
+from graph.stores.columns import ARROW_TYPES, StoreTables, store_tables
 from graph.stores.errors import CypherError
 from graph.stores.readonly import refuse_writes
 from graph.stores.results import QueryResult
-from graph.stores.columns import ARROW_TYPES, StoreTables, store_tables
 from graph.stores.rows import GraphRows, graph_rows
 
 LOADER_VERSION = 2  # 2: `techniques` and `derived` columns, the engine's derived HAS_PERMISSION edges
