@@ -7,7 +7,9 @@ old ones. Queries are checked by `refuse_writes`, then run on the file opened re
 with a time and a memory limit (graph.stores.worker).
 
 Schema (docs/cypher.md): one node table per family (Identity, Credential, Resource, Person) and one
-relationship table per edge kind, with every column of graph.stores.rows.
+relationship table per edge kind, with every column of graph.stores.rows. A version 2 snapshot is
+loaded from its Arrow tables a column at a time with the engine's facts (graph.stores.columns); a version 1
+snapshot from graph_rows' rows.
 """
 
 from __future__ import annotations
@@ -23,15 +25,15 @@ from typing import Any
 import pyarrow as pa
 
 from graph.stores import worker
+from graph.stores.columns import ARROW_TYPES, StoreTables, store_tables
 from graph.stores.errors import CypherError
 from graph.stores.readonly import refuse_writes
 from graph.stores.results import QueryResult
-from graph.stores.rows import BOOL, FLOAT, INT, STRING, STRINGS, GraphRows, graph_rows
+from graph.stores.rows import GraphRows, graph_rows
 
 LOADER_VERSION = 2  # 2: `techniques` and `derived` columns, the engine's derived HAS_PERMISSION edges
 STORE_SUFFIX = ".lbug"
 DEFAULT_TIMEOUT_S = 60
-_ARROW = {STRING: pa.string(), INT: pa.int64(), FLOAT: pa.float64(), BOOL: pa.bool_(), STRINGS: pa.list_(pa.string())}
 _lock = threading.Lock()
 _open: dict[Path, Any] = {}
 
@@ -50,7 +52,7 @@ def _columns_ddl(columns: dict[str, str]) -> str:
     return ", ".join(f"{_quote(name)} {column_type}" for name, column_type in columns.items())
 
 
-def schema_statements(rows: GraphRows) -> list[str]:
+def schema_statements(rows: GraphRows | StoreTables) -> list[str]:
     """CREATE NODE / REL TABLE statements for every label and relationship type."""
     statements = []
     for label, columns in rows.node_columns.items():
@@ -65,11 +67,13 @@ def _arrow_table(records: list[dict[str, Any]], columns: dict[str, str], lead: t
     arrays = {name: pa.array([r[key] for r in records], pa.string()) for name, key in zip(("from", "to"), lead,
                                                                                           strict=False)}
     for name, column_type in columns.items():
-        arrays[name] = pa.array([r.get(name) for r in records], _ARROW[column_type])
+        arrays[name] = pa.array([r.get(name) for r in records], ARROW_TYPES[column_type])
     return pa.table(arrays)
 
 
 def load_rows(connection: Any, rows: GraphRows) -> None:
+    """Create the schema and COPY every row of `rows` (the row path: a version 1 snapshot, or one only
+    graph_rows reproduces exactly; see graph.stores.columns)."""
     for statement in schema_statements(rows):
         connection.execute(statement)
     for label, records in rows.nodes.items():
@@ -80,6 +84,40 @@ def load_rows(connection: Any, rows: GraphRows) -> None:
         for (source, target), records in sorted(rows.edges_between(rel_type).items()):
             frame = _arrow_table(records, rows.edge_columns[rel_type], ("source", "target"))  # noqa: F841 - COPY reads it by name
             connection.execute(f"COPY {_quote(rel_type)} FROM frame (from='{source}', to='{target}')")
+
+
+def load_tables(connection: Any, tables: StoreTables) -> None:
+    """Create the schema and COPY the column-built tables (graph.stores.columns)."""
+    for statement in schema_statements(tables):
+        connection.execute(statement)
+    for label, frame in tables.nodes.items():
+        if frame.num_rows:
+            connection.execute(f"COPY {_quote(label)} FROM frame")
+    for rel_type, pairs in tables.edges.items():
+        for (source, target), frame in pairs.items():
+            if frame.num_rows:
+                connection.execute(f"COPY {_quote(rel_type)} FROM frame (from='{source}', to='{target}')")
+
+
+def store_data(snapshot_path: Path, policy: Any) -> StoreTables | GraphRows:
+    """What the store is loaded with: for a version 2 snapshot its tables, taken column-wise from the
+    snapshot's Arrow tables with the engine's facts (graph.stores.columns); for a version 1 snapshot (or
+    one the column path declines) the rows of graph_rows."""
+    from graph.snapshot import SnapshotError, is_arrow, read_snapshot, read_tables
+
+    try:
+        graph, _ = read_snapshot(snapshot_path)
+        tables = store_tables(*read_tables(snapshot_path)[:2], graph, policy) if is_arrow(snapshot_path) else None
+    except SnapshotError as exc:
+        raise CypherError(str(exc)) from exc
+    return tables if tables is not None else graph_rows(graph, policy)
+
+
+def load(connection: Any, data: StoreTables | GraphRows) -> None:
+    if isinstance(data, StoreTables):
+        load_tables(connection, data)
+    else:
+        load_rows(connection, data)
 
 
 _digests: dict[tuple, str] = {}
@@ -112,13 +150,7 @@ def store_file(snapshot_path: Path, policy: Any) -> Path:
 
 def build_store(snapshot_path: Path, target: Path, policy: Any) -> Path:
     """Load the snapshot into a new database file at `target` (written aside, then renamed)."""
-    from graph.snapshot import SnapshotError, read_snapshot
-
-    try:
-        graph, _ = read_snapshot(snapshot_path)
-    except SnapshotError as exc:
-        raise CypherError(str(exc)) from exc
-    rows = graph_rows(graph, policy)
+    data = store_data(snapshot_path, policy)
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     _remove_database(temp)
@@ -126,7 +158,8 @@ def build_store(snapshot_path: Path, target: Path, policy: Any) -> Path:
     database = lb.Database(str(temp))
     try:
         connection = lb.Connection(database)
-        load_rows(connection, rows)
+        load(connection, data)
+        del data
         connection.close()
         database.close()
     except BaseException as exc:

@@ -1,7 +1,9 @@
 """A snapshot graph as typed rows per label and relationship type, ready for any store or export.
 
-Every store and export (embedded LadybugDB, Neo4j, neo4j-admin CSV, OpenGraph, GraphML) reads these
-rows, so they all hold the same properties. Besides the snapshot's own properties, each row carries
+Every store and export (embedded LadybugDB, Neo4j, neo4j-admin CSV, OpenGraph, GraphML) holds these
+rows, so they all hold the same properties. The embedded store takes them column-wise from a version 2
+snapshot's Arrow tables (graph.stores.columns, tested equal to loading these rows; they still load a
+version 1 snapshot); the others read these rows. Besides the snapshot's own properties, each row carries
 the facts the path engine derives from the policy (snapshots do not store them, see docs/snapshot.md),
 so that Cypher can ask the same questions the engine answers:
 
@@ -53,7 +55,7 @@ EDGE_COLUMNS: dict[str, str] = {
     "mfa_free": BOOL, "target_class": INT, "assumed": BOOL, "assumed_reason": STRING, "time_bounds": STRINGS,
 }
 _NAME = re.compile(r"[^A-Za-z0-9_]")
-_TRAVERSED = frozenset(str(kind) for kind in TRAVERSED_EDGES)
+TRAVERSED = frozenset(str(kind) for kind in TRAVERSED_EDGES)
 
 
 @dataclass
@@ -65,9 +67,7 @@ class GraphRows:
     family_of: dict[str, str] = field(default_factory=dict)  # node id -> label
 
     def endpoints(self, rel_type: str) -> list[tuple[str, str]]:
-        """(source label, target label) pairs the schema allows for a relationship type."""
-        sources, targets = EDGE_ENDPOINTS[EdgeKind(rel_type)]
-        return [(str(s), str(t)) for s in sorted(sources) for t in sorted(targets)]
+        return edge_endpoints(rel_type)
 
     def edges_between(self, rel_type: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
         grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -77,13 +77,19 @@ class GraphRows:
         return grouped
 
 
+def edge_endpoints(rel_type: str) -> list[tuple[str, str]]:
+    """(source label, target label) pairs the schema allows for a relationship type."""
+    sources, targets = EDGE_ENDPOINTS[EdgeKind(rel_type)]
+    return [(str(s), str(t)) for s in sorted(sources) for t in sorted(targets)]
+
+
 def column_name(key: str) -> str:
     """A property key as a column name every store accepts (letters, digits, underscore)."""
     name = _NAME.sub("_", key)
     return name if name and not name[0].isdigit() else f"p_{name}"
 
 
-def _type_of(value: Any) -> str | None:
+def type_of(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -97,7 +103,7 @@ def _type_of(value: Any) -> str | None:
     return STRING
 
 
-def _merge_types(seen: str | None, new: str | None) -> str | None:
+def merge_types(seen: str | None, new: str | None) -> str | None:
     if seen is None or seen == new:
         return new if seen is None else seen
     if new is None:
@@ -107,7 +113,7 @@ def _merge_types(seen: str | None, new: str | None) -> str | None:
     return STRING
 
 
-def _coerce(value: Any, column_type: str) -> Any:
+def coerce(value: Any, column_type: str) -> Any:
     if value is None:
         return None
     if column_type == STRINGS:
@@ -134,12 +140,12 @@ def _typed(rows: list[dict[str, Any]], base: dict[str, str]) -> tuple[list[dict[
             out[name] = value
             if name in ("source", "target") or name in base:
                 continue
-            types[name] = _merge_types(types.get(name), _type_of(value))
+            types[name] = merge_types(types.get(name), type_of(value))
         renamed.append(out)
     columns = {name: column_type or STRING for name, column_type in types.items()}
     for row in renamed:
         for name, column_type in columns.items():
-            row[name] = _coerce(row.get(name), column_type)
+            row[name] = coerce(row.get(name), column_type)
     return renamed, columns
 
 
@@ -167,7 +173,7 @@ def _node_facts(engine: Any, policy: Any) -> Iterable[tuple[str, dict[str, Any]]
         yield node_id, {**data, **facts}
 
 
-def _edge_facts(engine: Any, u_id: str, v_id: str, data: dict[str, Any]) -> dict[str, Any]:
+def edge_facts(engine: Any, u_id: str, v_id: str, data: dict[str, Any]) -> dict[str, Any]:
     kind = data["kind"]
     u, v = engine.index[u_id], engine.index[v_id]
     row = {"source": u_id, "target": v_id, **data, "assumed": data.get("assumed") is True}
@@ -176,7 +182,7 @@ def _edge_facts(engine: Any, u_id: str, v_id: str, data: dict[str, Any]) -> dict
         row["traversable"] = engine.usable[u]
         row["mfa_free"] = data.get("mfa_required") is not True
         row["target_class"] = engine.target_class(v, level) if level in engine.policy.privileged_levels else 0
-    elif kind in _TRAVERSED:
+    elif kind in TRAVERSED:
         row["traversable"] = engine.traversable(u, v, kind, data)
         row["mfa_free"] = engine.mfa_free(kind, data)
     else:
@@ -202,7 +208,7 @@ def graph_rows(graph: nx.MultiDiGraph, policy: Any = None) -> GraphRows:
         rows.nodes[label], rows.node_columns[label] = _typed(label_rows, NODE_COLUMNS)
     by_type: dict[str, list[dict[str, Any]]] = {rel: [] for rel in REL_TYPES}
     for u_id, v_id, data in [*graph.edges(data=True), *engine.derived_access]:
-        by_type[str(data["kind"])].append(_edge_facts(engine, u_id, v_id, data))
+        by_type[str(data["kind"])].append(edge_facts(engine, u_id, v_id, data))
     for rel, rel_rows in by_type.items():
         rows.edges[rel], rows.edge_columns[rel] = _typed(rel_rows, EDGE_COLUMNS)
     return rows
