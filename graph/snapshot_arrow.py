@@ -62,38 +62,44 @@ class FormatError(Exception):
 
 _TYPES = {str: pa.string(), bool: pa.bool_(), int: pa.int64(), float: pa.float64(), list: pa.list_(pa.string())}
 _NONE = type(None)
+COMPRESSIONS = (None, "lz4", "zstd")  # Arrow IPC buffer compression; the reader takes any of them
+COMPRESSION = "zstd"  # what write_snapshot uses (docs/snapshot.md: sizes and times of each)
 
 
-def _column_type(parts: list[list[Any]]) -> pa.DataType | None:
+def _column_type(values: list[Any]) -> pa.DataType | None:
     """The column type every value of an attribute fits (None aside), or None: it goes to `_extra`."""
-    kinds = set()
-    for values in parts:
-        kinds.update(map(type, values))
+    kinds = set(map(type, values))
     kinds.discard(_NONE)
     if len(kinds) > 1:
         return None
     kind = kinds.pop() if kinds else str
     if kind is list:
-        items: set[type] = set()
-        for values in parts:
-            items.update(map(type, chain.from_iterable(filter(None, values))))
+        items = set(map(type, chain.from_iterable(filter(None, values))))
         if not items <= {str}:
             return None
     return _TYPES.get(kind)
 
 
+def _encoded(array: pa.Array) -> pa.Array:
+    """A string column dictionary-encoded when its values repeat enough to save space and conversion
+    time (one Python string per distinct value on reading); one hashing pass decides and encodes."""
+    if not len(array):
+        return array
+    encoded = pc.dictionary_encode(array)
+    return _narrow(encoded) if len(encoded.dictionary) * 2 <= len(array) else array
+
+
 def _maybe_dictionary(array: pa.Array) -> pa.Array:
-    """Dictionary-encode a string column (or a list's strings) when values repeat enough to save space
-    and conversion time (one Python string per distinct value on reading)."""
+    """Dictionary-encode a string column (or a list's strings) when values repeat enough."""
     if pa.types.is_list(array.type):
         values = array.flatten()
-        if len(values) and pc.count_distinct(values).as_py() * 2 <= len(values):
-            offsets = pc.subtract(array.offsets, array.offsets[0])
-            return pa.ListArray.from_arrays(offsets, _narrow(values.dictionary_encode()),
-                                            mask=array.is_null() if array.null_count else None)
-        return array
-    if pa.types.is_string(array.type) and len(array) and pc.count_distinct(array).as_py() * 2 <= len(array):
-        return _narrow(array.dictionary_encode())
+        encoded = _encoded(values)
+        if encoded is values:
+            return array
+        offsets = pc.subtract(array.offsets, array.offsets[0])
+        return pa.ListArray.from_arrays(offsets, encoded, mask=array.is_null() if array.null_count else None)
+    if pa.types.is_string(array.type):
+        return _encoded(array)
     return array
 
 
@@ -104,72 +110,74 @@ def _narrow(array: pa.DictionaryArray) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(array.indices.cast(kind), array.dictionary)
 
 
-def _grouped(records: list[dict[str, Any]]) -> tuple[list[tuple[str, ...]], np.ndarray, list[list[dict[str, Any]]],
-                                                      pa.Array]:
-    """Records grouped by shape (their attribute names, in order): the shapes, each record's shape code,
-    each shape's records, and where each record's row is once the groups are laid end to end."""
-    shape_ids: dict[tuple[str, ...], int] = {}
-    codes = []
-    for names in map(tuple, records):
-        code = shape_ids.get(names)
-        if code is None:
-            code = shape_ids[names] = len(shape_ids)
-        codes.append(code)
-    code_array = np.array(codes, dtype=np.int32)
-    order = np.argsort(code_array, kind="stable")
-    inverse = np.empty(len(records), dtype=np.int64)
-    inverse[order] = np.arange(len(records))
-    for names in shape_ids:
-        if not all(type(name) is str for name in names):
-            bad = next(name for name in names if type(name) is not str)
+def _shapes(records: list[dict[str, Any]]) -> tuple[list[tuple[str, ...]], np.ndarray]:
+    """The records' shapes (their attribute names, in order) and each record's shape code."""
+    names = list(map(tuple, records))
+    shape_ids = {shape: code for code, shape in enumerate(dict.fromkeys(names))}
+    codes = np.fromiter(map(shape_ids.__getitem__, names), np.int32, len(names))
+    del names
+    for shape in shape_ids:
+        if not all(type(name) is str for name in shape):
+            bad = next(name for name in shape if type(name) is not str)
             raise FormatError(f"a property name is not a string ({bad!r}); snapshot properties are named by strings")
-    groups, start = [], 0
-    for count in np.bincount(code_array, minlength=len(shape_ids)).tolist():
-        rows = order[start:start + count].tolist()
-        start += count
-        groups.append(_pick(records, rows))
-    return list(shape_ids), code_array, groups, pa.array(inverse)
+    return list(shape_ids), codes
 
 
 def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: frozenset[str],
            always: tuple[str, ...], from_first: dict[str, str]) -> pa.Table:
     """`first`: the structural columns; `reserved`: names never given an attribute column; `always`:
     string columns written even when empty; `from_first`: attributes whose values are a structural
-    column's (a node's `id`)."""
-    shapes, codes, groups, inverse = _grouped(records)
-    values: dict[str, dict[int, list[Any]]] = {}
-    for number, (shape, group) in enumerate(zip(shapes, groups, strict=True)):
+    column's (a node's `id`).
+
+    A column is built in one pass over the records (`dict.get`: None where the record has no such
+    attribute, which its shape tells from a None value) and handed to Arrow with its type."""
+    shapes, codes = _shapes(records)
+    counts = np.bincount(codes, minlength=len(shapes)).tolist() if len(records) else []
+    having: dict[str, int] = {}  # attribute -> how many records have it
+    for shape, count in zip(shapes, counts, strict=True):
         for name in shape:
-            if name not in from_first:
-                values.setdefault(name, {})[number] = list(map(itemgetter(name), group))
+            having[name] = having.get(name, 0) + count
     columns = dict(first)
     plan: dict[str, pa.Array] = {}
     rare = len(records) // RARE
-    for name, parts in values.items():
-        if name not in always and sum(len(part) for part in parts.values()) < rare:
+    for name, count in having.items():
+        if name in from_first or (name not in always and count < rare):
             continue  # a column of nulls but for a few rows costs more than its few values in `_extra`
-        kind = None if name in reserved else _column_type(list(parts.values()))
+        if name in reserved:
+            continue
+        values = list(map(dict.get, records, repeat(name)))
+        kind = _column_type(values)
         if kind is None or (name in always and kind != pa.string()):
             continue
         try:
-            chunks = [pa.array(parts[number], kind) if number in parts else pa.nulls(len(group), kind)
-                      for number, group in enumerate(groups)]
+            plan[name] = pa.array(values, kind)
         except (OverflowError, pa.ArrowException):  # an int beyond 64 bits: JSON keeps it
             continue
-        plan[name] = pa.concat_arrays(chunks).take(inverse) if len(chunks) != 1 else chunks[0]
     typed = set(plan) | set(from_first)
-    extras = []
-    for number, (shape, group) in enumerate(zip(shapes, groups, strict=True)):
-        rest = [name for name in shape if name not in typed]
+    extras = None
+    order = None
+    start = 0
+    for code, (shape, count) in enumerate(zip(shapes, counts, strict=True)):
+        rest = tuple(name for name in shape if name not in typed)
         if not rest:
-            extras.append(pa.nulls(len(group), pa.binary()))
+            start += count
             continue
-        rows = zip(*(values[name][number] for name in rest))
-        extras.append(pa.array([orjson.dumps(dict(zip(rest, row))) for row in rows], pa.binary()))
+        if extras is None:
+            extras = np.full(len(records), None, dtype=object)
+            order = np.argsort(codes, kind="stable")
+        rows = order[start:start + count]
+        start += count
+        group = _pick(records, rows)
+        if len(rest) == 1:
+            (only,) = rest
+            blobs = [orjson.dumps({only: record[only]}) for record in group]
+        else:
+            getter = itemgetter(*rest)
+            blobs = [orjson.dumps(dict(zip(rest, row))) for row in map(getter, group)]
+        extras[rows] = blobs
     columns[SHAPE] = _narrow(pa.DictionaryArray.from_arrays(
         pa.array(codes), pa.array([orjson.dumps(list(shape)).decode() for shape in shapes], pa.string())))
-    columns[EXTRA] = (pa.concat_arrays(extras).take(inverse) if len(extras) != 1 else extras[0]) if extras \
-        else pa.array([], pa.binary())
+    columns[EXTRA] = pa.array(extras, pa.binary()) if extras is not None else pa.nulls(len(records), pa.binary())
     for name in always:  # present for every reader, even when no record has a string there
         if name not in plan:
             columns[name] = pa.nulls(len(records), pa.string())
@@ -185,39 +193,54 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
     return pa.Table.from_arrays(list(columns.values()), schema=schema)
 
 
-def ipc_file(table: pa.Table) -> pa.Buffer:
-    """The table as an Arrow IPC file (one record batch, with the footer readers seek)."""
+def ipc_file(table: pa.Table, compression: str | None = None) -> pa.Buffer:
+    """The table as an Arrow IPC file (one record batch, with the footer readers seek); `compression`
+    ("lz4", "zstd") compresses each buffer, which Arrow's reader tells by the batch's own metadata."""
     sink = pa.BufferOutputStream()
-    with ipc.new_file(sink, table.schema) as writer:
+    options = ipc.IpcWriteOptions(compression=compression) if compression else None
+    with ipc.new_file(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     return sink.getvalue()
 
 
 def node_table(graph: nx.MultiDiGraph) -> tuple[pa.Table, dict[Any, int]]:
     ids = list(graph.nodes)
-    if not all(type(node) is str and node for node in ids):
+    index = {node: at for at, node in enumerate(ids)}
+    if not set(map(type, ids)) <= {str} or "" in index:
         bad = next(node for node in ids if type(node) is not str or not node)
         raise FormatError(f"node {bad!r} is not a non-empty string; a snapshot's node ids are strings")
     records = [data for _, data in graph.nodes(data=True)]
-    same_id = all(type(data.get("id", node)) is str and data.get("id", node) == node
-                  for node, data in zip(ids, records, strict=True))
+    stored = list(map(dict.get, records, repeat("id"), ids))
+    same_id = set(map(type, stored)) <= {str} and stored == ids
+    del stored
     table = _table(records, {"id": pa.array(ids, pa.string())}, NODE_RESERVED | {"id"}, NODE_COLUMNS[1:],
                    {"id": "id"} if same_id else {})
-    return table, {node: index for index, node in enumerate(ids)}
+    return table, index
 
 
 def edge_table(graph: nx.MultiDiGraph, index: dict[Any, int]) -> pa.Table:
-    edges = [(source, target, key, data)  # graph.edges(keys=True, data=True)'s order, without its views
-             for source, neighbours in graph.adjacency() for target, keyed in neighbours.items()
-             for key, data in keyed.items()]
-    sources, targets, keys, records = (list(column) for column in zip(*edges, strict=True)) if edges else ([],) * 4
-    del edges
-    if all(type(key) is str for key in keys):
+    """The edges in graph.edges(keys=True, data=True)'s order, gathered a level of the adjacency at a
+    time (no tuple per edge): endpoints as row numbers repeated with numpy."""
+    adjacency = list(graph.adjacency())
+    neighbours = [nbrs for _, nbrs in adjacency]
+    per_node = np.fromiter(map(len, neighbours), np.int64, len(neighbours))
+    node_rows = np.fromiter(map(index.__getitem__, (node for node, _ in adjacency)), np.int32, len(adjacency))
+    del adjacency
+    pair_targets = list(chain.from_iterable(neighbours))
+    keyed = list(chain.from_iterable(map(dict.values, neighbours)))
+    per_pair = np.fromiter(map(len, keyed), np.int64, len(keyed))
+    sources = np.repeat(np.repeat(node_rows, per_node), per_pair)
+    targets = np.repeat(np.fromiter(map(index.__getitem__, pair_targets), np.int32, len(pair_targets)), per_pair)
+    keys = list(chain.from_iterable(keyed))
+    records = list(chain.from_iterable(map(dict.values, keyed)))
+    del keyed, pair_targets, neighbours
+    if set(map(type, keys)) <= {str}:
         key_array = pa.array(keys, pa.string())  # those equal to f"{kind}|{via}" become null in _table
     else:  # keys of other types (networkx's default 0, 1 ...): JSON, exactly as they are
         key_array = pa.array([orjson.dumps(key) for key in keys], pa.binary())
-    first = {"source": pa.array(list(map(index.__getitem__, sources)), pa.int32()),
-             "target": pa.array(list(map(index.__getitem__, targets)), pa.int32()), "key": key_array}
+    del keys
+    first = {"source": pa.array(sources.astype(np.int32, copy=False), pa.int32()),
+             "target": pa.array(targets.astype(np.int32, copy=False), pa.int32()), "key": key_array}
     return _table(records, first, EDGE_RESERVED, EDGE_COLUMNS, {})
 
 
@@ -225,18 +248,23 @@ def _pad(size: int) -> bytes:
     return b"\0" * (-size % ALIGN)
 
 
-def encode(graph: nx.MultiDiGraph, metadata: dict[str, Any], format_name: str) -> list[bytes | pa.Buffer]:
-    """The file's parts, in order (written one after the other: the sections are never joined in memory)."""
+def encode(graph: nx.MultiDiGraph, metadata: dict[str, Any], format_name: str,
+           compression: str | None = COMPRESSION) -> list[bytes | pa.Buffer]:
+    """The file's parts, in order (written one after the other: the sections are never joined in memory).
+    `compression`: one of COMPRESSIONS, for the sections' Arrow buffers (None: zero-copy reading)."""
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"compression {compression!r} is not one of {COMPRESSIONS}")
     nodes, index = node_table(graph)
-    nodes_ipc = ipc_file(nodes)
+    nodes_ipc = ipc_file(nodes, compression)
     del nodes
-    edges_ipc = ipc_file(edge_table(graph, index))
+    edges_ipc = ipc_file(edge_table(graph, index), compression)
     offsets = (0, 0)
     while True:  # the header holds the offsets, which follow the header: settle in a step or two
         header = orjson.dumps({
             "format": format_name, "version": VERSION,
             "sections": {"nodes": {"offset": offsets[0], "length": nodes_ipc.size},
                          "edges": {"offset": offsets[1], "length": edges_ipc.size}},
+            "compression": compression,
             "metadata": metadata})
         start = HEADER_START + len(header)
         nodes_at = start + (-start % ALIGN)
