@@ -66,15 +66,19 @@ COMPRESSIONS = (None, "lz4", "zstd")  # Arrow IPC buffer compression; the reader
 COMPRESSION = "zstd"  # what write_snapshot uses (docs/snapshot.md: sizes and times of each)
 
 
-def _column_type(values: list[Any]) -> pa.DataType | None:
+def _column_type(parts: list[Any]) -> pa.DataType | None:
     """The column type every value of an attribute fits (None aside), or None: it goes to `_extra`."""
-    kinds = set(map(type, values))
+    kinds = set()
+    for values in parts:
+        kinds.update(map(type, values))
     kinds.discard(_NONE)
     if len(kinds) > 1:
         return None
     kind = kinds.pop() if kinds else str
     if kind is list:
-        items = set(map(type, chain.from_iterable(filter(None, values))))
+        items: set[type] = set()
+        for values in parts:
+            items.update(map(type, chain.from_iterable(filter(None, values))))
         if not items <= {str}:
             return None
     return _TYPES.get(kind)
@@ -129,51 +133,60 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
     string columns written even when empty; `from_first`: attributes whose values are a structural
     column's (a node's `id`).
 
-    A column is built in one pass over the records (`dict.get`: None where the record has no such
-    attribute, which its shape tells from a None value) and handed to Arrow with its type."""
+    The records are grouped by shape and each record is read once (`itemgetter` of its shape's names:
+    every value at once, then transposed into one sequence per attribute); each attribute's type is
+    checked on those sequences and Arrow builds the column with it, never inferring one."""
     shapes, codes = _shapes(records)
     counts = np.bincount(codes, minlength=len(shapes)).tolist() if len(records) else []
-    having: dict[str, int] = {}  # attribute -> how many records have it
-    for shape, count in zip(shapes, counts, strict=True):
-        for name in shape:
-            having[name] = having.get(name, 0) + count
+    order = np.argsort(codes, kind="stable")
+    groups: list[np.ndarray] = []  # each shape's rows
+    values: dict[str, dict[int, Any]] = {}  # attribute -> shape code -> its values in that shape's rows
+    start = 0
+    for code, (shape, count) in enumerate(zip(shapes, counts, strict=True)):
+        rows = order[start:start + count]
+        start += count
+        groups.append(rows)
+        if not shape:
+            continue
+        group = _pick(records, rows)  # one pass over each record: all its values at once
+        columns_of = zip(*map(itemgetter(*shape), group)) if len(shape) > 1 else [list(map(itemgetter(shape[0]), group))]
+        for name, column in zip(shape, columns_of, strict=True):
+            values.setdefault(name, {})[code] = column
+    inverse = None
+    if len(shapes) > 1:
+        inverse = np.empty(len(records), dtype=np.int64)
+        inverse[order] = np.arange(len(records))
+        inverse = pa.array(inverse)
     columns = dict(first)
     plan: dict[str, pa.Array] = {}
     rare = len(records) // RARE
-    for name, count in having.items():
-        if name in from_first or (name not in always and count < rare):
-            continue  # a column of nulls but for a few rows costs more than its few values in `_extra`
-        if name in reserved:
+    for name, parts in values.items():
+        if name in from_first or name in reserved:
             continue
-        values = list(map(dict.get, records, repeat(name)))
-        kind = _column_type(values)
+        if name not in always and sum(map(len, parts.values())) < rare:
+            continue  # a column of nulls but for a few rows costs more than its few values in `_extra`
+        kind = _column_type(list(parts.values()))
         if kind is None or (name in always and kind != pa.string()):
             continue
         try:
-            plan[name] = pa.array(values, kind)
+            chunks = [pa.array(parts[code], kind) if code in parts else pa.nulls(len(rows), kind)
+                      for code, rows in enumerate(groups)]
         except (OverflowError, pa.ArrowException):  # an int beyond 64 bits: JSON keeps it
             continue
+        plan[name] = pa.concat_arrays(chunks).take(inverse) if inverse is not None else chunks[0]
     typed = set(plan) | set(from_first)
     extras = None
-    order = None
-    start = 0
-    for code, (shape, count) in enumerate(zip(shapes, counts, strict=True)):
+    for code, (shape, rows) in enumerate(zip(shapes, groups, strict=True)):
         rest = tuple(name for name in shape if name not in typed)
         if not rest:
-            start += count
             continue
         if extras is None:
             extras = np.full(len(records), None, dtype=object)
-            order = np.argsort(codes, kind="stable")
-        rows = order[start:start + count]
-        start += count
-        group = _pick(records, rows)
         if len(rest) == 1:
             (only,) = rest
-            blobs = [orjson.dumps({only: record[only]}) for record in group]
+            blobs = [orjson.dumps({only: value}) for value in values[only][code]]
         else:
-            getter = itemgetter(*rest)
-            blobs = [orjson.dumps(dict(zip(rest, row))) for row in map(getter, group)]
+            blobs = [orjson.dumps(dict(zip(rest, row))) for row in zip(*(values[name][code] for name in rest))]
         extras[rows] = blobs
     columns[SHAPE] = _narrow(pa.DictionaryArray.from_arrays(
         pa.array(codes), pa.array([orjson.dumps(list(shape)).decode() for shape in shapes], pa.string())))
