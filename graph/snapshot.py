@@ -236,8 +236,20 @@ def _checked_header(path: Path, header: dict[str, Any]) -> dict[str, Any]:
     return metadata
 
 
-def _arrow_tables(path: Path, max_bytes: int | None) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
-    """A version 2 file's tables, memory-mapped and checked (graph/snapshot_arrow.py)."""
+def _expansion_limit(length: int, max_bytes: int | None, max_ratio: float | None) -> int | None:
+    """At most how many bytes a version 2 section of `length` bytes may decompress to: `max_bytes`, and
+    `max_ratio` times its length beyond RATIO_FLOOR (zstd sections expand about 5 times)."""
+    limit = max_bytes
+    if max_ratio is not None:
+        by_ratio = max(RATIO_FLOOR, int(length * max_ratio))
+        limit = by_ratio if limit is None else min(limit, by_ratio)
+    return limit
+
+
+def _arrow_tables(path: Path, max_bytes: int | None, max_ratio: float | None = MAX_COMPRESSION_RATIO
+                  ) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
+    """A version 2 file's tables, memory-mapped and checked (graph/snapshot_arrow.py); compressed
+    buffers are decompressed only when what they declare stays within the limits."""
     try:
         source = pa.memory_map(str(path), "r")
     except (OSError, pa.ArrowException) as exc:
@@ -250,8 +262,9 @@ def _arrow_tables(path: Path, max_bytes: int | None) -> tuple[pa.Table, pa.Table
         header = arrow.read_header(lambda at, length: source.read_at(length, at), size, METADATA_MAX_BYTES)
         metadata = _checked_header(path, header)
         where = arrow.sections(header, size)
-        nodes = arrow.open_table(source, "nodes", *where["nodes"])
-        edges = arrow.open_table(source, "edges", *where["edges"])
+        nodes, edges = (arrow.open_table(source, name, offset, length,
+                                         _expansion_limit(length, max_bytes, max_ratio))
+                        for name, (offset, length) in ((name, where[name]) for name in ("nodes", "edges")))
         arrow.check_tables(nodes, edges)
     except arrow.FormatError as exc:
         raise SnapshotError(f"{path}: not a readable snapshot: {exc}; re-run `crosspath scan`") from exc
@@ -391,7 +404,7 @@ def _dangling(path: Path, graph: nx.MultiDiGraph, known: int) -> SnapshotError |
 def _read_snapshot(path: Path, max_bytes: int | None, max_ratio: float | None
                    ) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
     if _starts_with_magic(path):
-        nodes, edges, metadata = _arrow_tables(path, max_bytes)
+        nodes, edges, metadata = _arrow_tables(path, max_bytes, max_ratio)
         try:
             return arrow.to_graph(nodes, edges), metadata
         except arrow.FormatError as exc:

@@ -327,9 +327,98 @@ def sections(header: dict[str, Any], size: int) -> dict[str, tuple[int, int]]:
     return found
 
 
-def open_table(source: pa.MemoryMappedFile, name: str, offset: int, length: int) -> pa.Table:
+# Arrow IPC flatbuffers, as far as the expanded size of a file's compressed buffers needs them
+# (format/File.fbs, format/Message.fbs): Footer.dictionaries = 2, Footer.recordBatches = 3;
+# Message.header = 2; DictionaryBatch.data = 1; RecordBatch.buffers = 2, RecordBatch.compression = 3.
+_ARROW_MAGIC = b"ARROW1"
+_BLOCK = struct.Struct("<qi4xq")  # Block: offset, metaDataLength, (padding), bodyLength
+_BUFFER = struct.Struct("<qq")  # Buffer: offset, length
+_I32, _U16, _I64 = struct.Struct("<i"), struct.Struct("<H"), struct.Struct("<q")
+
+
+def _field(data: memoryview, table: int, index: int) -> int | None:
+    """Where field `index` of the flatbuffer table at `table` is, or None when absent."""
+    vtable = table - _I32.unpack_from(data, table)[0]
+    if not 0 <= vtable <= len(data) - 4:
+        raise FormatError("damaged Arrow metadata")
+    size = _U16.unpack_from(data, vtable)[0]
+    entry = vtable + 4 + 2 * index
+    if entry + 2 > vtable + size:
+        return None
+    at = _U16.unpack_from(data, entry)[0]
+    return table + at if at else None
+
+
+def _target(data: memoryview, at: int) -> int:
+    """The table or vector a flatbuffer offset field at `at` points to."""
+    return at + struct.unpack_from("<I", data, at)[0]
+
+
+def _vector(data: memoryview, at: int | None, item: struct.Struct) -> list[tuple[int, ...]]:
+    if at is None:
+        return []
+    start = _target(data, at)
+    count = struct.unpack_from("<I", data, start)[0]
+    if count > (len(data) - start - 4) // item.size:
+        raise FormatError("damaged Arrow metadata")
+    return [item.unpack_from(data, start + 4 + item.size * index) for index in range(count)]
+
+
+def expanded_size(section: pa.Buffer) -> int:
+    """How many bytes the record batches and dictionaries of an Arrow IPC file take once their buffers
+    are decompressed, from the sizes each compressed buffer declares (its first 8 bytes), read before
+    anything is decompressed; an uncompressed buffer counts its length."""
+    data = memoryview(section)
+    size = len(data)
+    if size < 2 * len(_ARROW_MAGIC) + 4 or bytes(data[size - len(_ARROW_MAGIC):]) != _ARROW_MAGIC:
+        raise FormatError("not an Arrow IPC file (no ARROW1 at its end)")
+    footer_length = _I32.unpack_from(data, size - len(_ARROW_MAGIC) - 4)[0]
+    footer_start = size - len(_ARROW_MAGIC) - 4 - footer_length
+    if not 8 <= footer_start < size:
+        raise FormatError("the Arrow footer is outside the section")
+    footer = data[footer_start:size - len(_ARROW_MAGIC) - 4]
+    root = _target(footer, 0)
+    total = 0
+    for index in (2, 3):
+        for offset, metadata_length, body_length in _vector(footer, _field(footer, root, index), _BLOCK):
+            if offset < 0 or metadata_length < 0 or body_length < 0 or offset + metadata_length + body_length > size:
+                raise FormatError("an Arrow block is outside the section")
+            message = ipc.read_message(section.slice(offset, metadata_length + body_length))
+            if message.type not in ("record batch", "dictionary batch"):
+                continue
+            meta = memoryview(message.metadata)
+            header = _field(meta, _target(meta, 0), 2)
+            if header is None:
+                raise FormatError("an Arrow message has no header")
+            batch = _target(meta, header)
+            if message.type == "dictionary batch":
+                data_at = _field(meta, batch, 1)
+                if data_at is None:
+                    raise FormatError("an Arrow dictionary batch has no data")
+                batch = _target(meta, data_at)
+            compressed = _field(meta, batch, 3) is not None
+            body = memoryview(message.body) if message.body is not None else memoryview(b"")
+            for at, length in _vector(meta, _field(meta, batch, 2), _BUFFER):
+                if at < 0 or length < 0 or at + length > len(body):
+                    raise FormatError("an Arrow buffer is outside its message")
+                declared = _I64.unpack_from(body, at)[0] if compressed and length >= 8 else -1
+                total += declared if declared >= 0 else length
+    return total
+
+
+def open_table(source: pa.MemoryMappedFile, name: str, offset: int, length: int,
+               max_expanded: int | None = None) -> pa.Table:
+    """The section's table, checked; with `max_expanded`, a section whose buffers would decompress to
+    more bytes than that is refused before any is decompressed (a zstd bomb costs nothing)."""
     source.seek(offset)
     buffer = source.read_buffer(length)
+    try:
+        expanded = expanded_size(buffer) if max_expanded is not None else 0
+    except (FormatError, pa.ArrowException, ValueError, OSError, struct.error, IndexError) as exc:
+        raise FormatError(f"the {name} table is damaged ({str(exc)[:200]})") from exc
+    if max_expanded is not None and expanded > max_expanded:
+        raise FormatError(f"the {name} table would decompress to {expanded} bytes, more than the limit of "
+                          f"{max_expanded} for a section of {length} bytes: a compression bomb, or damaged")
     try:
         table = ipc.open_file(buffer).read_all()
         table.validate(full=True)  # offsets and indices inside their buffers: nothing reads out of bounds

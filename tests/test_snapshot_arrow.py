@@ -433,3 +433,22 @@ def test_an_uncompressed_file_of_the_first_version_2_writer_still_reads():
     assert metadata == {"note": "written by the first version 2 writer (uncompressed)"}
     nodes, edges, _ = read_tables(path)
     assert (nodes.num_rows, edges.num_rows) == (4, 5)
+
+
+def test_what_compressed_buffers_declare_is_checked_before_they_are_decompressed(tmp_path):
+    graph = nx.MultiDiGraph()
+    for index in range(3000):
+        graph.add_edge(f"aws:user/{index}", "aws:role/admin", key="CAN_ASSUME|trust", kind="CAN_ASSUME", via="trust")
+    nodes, edges = snapshot_arrow.node_table(graph)[0], None
+    edges = snapshot_arrow.edge_table(graph, {node: at for at, node in enumerate(graph)})
+    for table in (nodes, edges):  # the sizes declared are the uncompressed buffers'
+        sizes = {snapshot_arrow.expanded_size(snapshot_arrow.ipc_file(table, compression))
+                 for compression in snapshot_arrow.COMPRESSIONS}
+        assert len(sizes) == 1 and sizes.pop() > 0
+    path = write_snapshot(tmp_path / "s.arrow", graph, {})
+    size = path.stat().st_size
+    with pytest.raises(SnapshotError, match=f"{path}.*would decompress to .* a compression bomb"):
+        read_tables(path, max_bytes=size)  # the file is within the limit, what it expands to is not
+    with pytest.raises(SnapshotError, match="would decompress to"):
+        read_snapshot(path, max_bytes=size)
+    assert read_tables(path, max_bytes=None)[1].num_rows == 3000
