@@ -384,14 +384,14 @@ def expanded_size(section: pa.Buffer) -> int:
             if offset < 0 or metadata_length < 0 or body_length < 0 or offset + metadata_length + body_length > size:
                 raise FormatError("an Arrow block is outside the section")
             message = ipc.read_message(section.slice(offset, metadata_length + body_length))
-            if message.type not in ("record batch", "dictionary batch"):
+            if message.type not in ("record batch", "dictionary"):
                 continue
             meta = memoryview(message.metadata)
             header = _field(meta, _target(meta, 0), 2)
             if header is None:
                 raise FormatError("an Arrow message has no header")
             batch = _target(meta, header)
-            if message.type == "dictionary batch":
+            if message.type == "dictionary":
                 data_at = _field(meta, batch, 1)
                 if data_at is None:
                     raise FormatError("an Arrow dictionary batch has no data")
