@@ -21,9 +21,10 @@ the old snapshot or the new one, never half of one.
 
 The format is told by the content (v2 magic, gzip magic, `{`), never by the name.
 
-Reads are bounded: a version 2 file is mapped, never expanded, and every offset in it is checked
-against the file's size (header, sections, Arrow buffers, edge endpoints) before anything is read
-through it; a version 1 file's decompression streams into memory and stops as soon as the
+Reads are bounded: a version 2 file is mapped, and every offset in it is checked against the file's
+size (header, sections, Arrow buffers, edge endpoints) before anything is read through it; its
+compressed buffers (zstd by default) are decompressed only once the sizes they declare add up to no
+more than `max_bytes` and `max_ratio` times their section's size; a version 1 file's decompression streams into memory and stops as soon as the
 document passes a limit on its expanded size (read_snapshot's `max_bytes`,
 default MAX_EXPANDED_BYTES or $CROSSPATH_SNAPSHOT_MAX_BYTES) or expands more
 than `max_ratio` times its compressed size (default MAX_COMPRESSION_RATIO; a
