@@ -62,9 +62,11 @@ class FormatError(Exception):
 
 _TYPES = {str: pa.string(), bool: pa.bool_(), int: pa.int64(), float: pa.float64(), list: pa.list_(pa.string())}
 _NONE = type(None)
+COMPRESSIONS = (None, "lz4", "zstd")  # Arrow IPC buffer compression; the reader takes any of them
+COMPRESSION = "zstd"  # what write_snapshot uses (docs/snapshot.md: sizes and times of each)
 
 
-def _column_type(parts: list[list[Any]]) -> pa.DataType | None:
+def _column_type(parts: list[Any]) -> pa.DataType | None:
     """The column type every value of an attribute fits (None aside), or None: it goes to `_extra`."""
     kinds = set()
     for values in parts:
@@ -82,18 +84,26 @@ def _column_type(parts: list[list[Any]]) -> pa.DataType | None:
     return _TYPES.get(kind)
 
 
+def _encoded(array: pa.Array) -> pa.Array:
+    """A string column dictionary-encoded when its values repeat enough to save space and conversion
+    time (one Python string per distinct value on reading); one hashing pass decides and encodes."""
+    if not len(array):
+        return array
+    encoded = pc.dictionary_encode(array)
+    return _narrow(encoded) if len(encoded.dictionary) * 2 <= len(array) else array
+
+
 def _maybe_dictionary(array: pa.Array) -> pa.Array:
-    """Dictionary-encode a string column (or a list's strings) when values repeat enough to save space
-    and conversion time (one Python string per distinct value on reading)."""
+    """Dictionary-encode a string column (or a list's strings) when values repeat enough."""
     if pa.types.is_list(array.type):
         values = array.flatten()
-        if len(values) and pc.count_distinct(values).as_py() * 2 <= len(values):
-            offsets = pc.subtract(array.offsets, array.offsets[0])
-            return pa.ListArray.from_arrays(offsets, _narrow(values.dictionary_encode()),
-                                            mask=array.is_null() if array.null_count else None)
-        return array
-    if pa.types.is_string(array.type) and len(array) and pc.count_distinct(array).as_py() * 2 <= len(array):
-        return _narrow(array.dictionary_encode())
+        encoded = _encoded(values)
+        if encoded is values:
+            return array
+        offsets = pc.subtract(array.offsets, array.offsets[0])
+        return pa.ListArray.from_arrays(offsets, encoded, mask=array.is_null() if array.null_count else None)
+    if pa.types.is_string(array.type):
+        return _encoded(array)
     return array
 
 
@@ -104,72 +114,83 @@ def _narrow(array: pa.DictionaryArray) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(array.indices.cast(kind), array.dictionary)
 
 
-def _grouped(records: list[dict[str, Any]]) -> tuple[list[tuple[str, ...]], np.ndarray, list[list[dict[str, Any]]],
-                                                      pa.Array]:
-    """Records grouped by shape (their attribute names, in order): the shapes, each record's shape code,
-    each shape's records, and where each record's row is once the groups are laid end to end."""
-    shape_ids: dict[tuple[str, ...], int] = {}
-    codes = []
-    for names in map(tuple, records):
-        code = shape_ids.get(names)
-        if code is None:
-            code = shape_ids[names] = len(shape_ids)
-        codes.append(code)
-    code_array = np.array(codes, dtype=np.int32)
-    order = np.argsort(code_array, kind="stable")
-    inverse = np.empty(len(records), dtype=np.int64)
-    inverse[order] = np.arange(len(records))
-    for names in shape_ids:
-        if not all(type(name) is str for name in names):
-            bad = next(name for name in names if type(name) is not str)
+def _shapes(records: list[dict[str, Any]]) -> tuple[list[tuple[str, ...]], np.ndarray]:
+    """The records' shapes (their attribute names, in order) and each record's shape code."""
+    names = list(map(tuple, records))
+    shape_ids = {shape: code for code, shape in enumerate(dict.fromkeys(names))}
+    codes = np.fromiter(map(shape_ids.__getitem__, names), np.int32, len(names))
+    del names
+    for shape in shape_ids:
+        if not all(type(name) is str for name in shape):
+            bad = next(name for name in shape if type(name) is not str)
             raise FormatError(f"a property name is not a string ({bad!r}); snapshot properties are named by strings")
-    groups, start = [], 0
-    for count in np.bincount(code_array, minlength=len(shape_ids)).tolist():
-        rows = order[start:start + count].tolist()
-        start += count
-        groups.append(_pick(records, rows))
-    return list(shape_ids), code_array, groups, pa.array(inverse)
+    return list(shape_ids), codes
 
 
 def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: frozenset[str],
            always: tuple[str, ...], from_first: dict[str, str]) -> pa.Table:
     """`first`: the structural columns; `reserved`: names never given an attribute column; `always`:
     string columns written even when empty; `from_first`: attributes whose values are a structural
-    column's (a node's `id`)."""
-    shapes, codes, groups, inverse = _grouped(records)
-    values: dict[str, dict[int, list[Any]]] = {}
-    for number, (shape, group) in enumerate(zip(shapes, groups, strict=True)):
-        for name in shape:
-            if name not in from_first:
-                values.setdefault(name, {})[number] = list(map(itemgetter(name), group))
+    column's (a node's `id`).
+
+    The records are grouped by shape and each record is read once (`itemgetter` of its shape's names:
+    every value at once, then transposed into one sequence per attribute); each attribute's type is
+    checked on those sequences and Arrow builds the column with it, never inferring one."""
+    shapes, codes = _shapes(records)
+    counts = np.bincount(codes, minlength=len(shapes)).tolist() if len(records) else []
+    order = np.argsort(codes, kind="stable")
+    groups: list[np.ndarray] = []  # each shape's rows
+    values: dict[str, dict[int, Any]] = {}  # attribute -> shape code -> its values in that shape's rows
+    start = 0
+    for code, (shape, count) in enumerate(zip(shapes, counts, strict=True)):
+        rows = order[start:start + count]
+        start += count
+        groups.append(rows)
+        if not shape:
+            continue
+        group = _pick(records, rows)  # one pass over each record: all its values at once
+        columns_of = zip(*map(itemgetter(*shape), group)) if len(shape) > 1 else [list(map(itemgetter(shape[0]), group))]
+        for name, column in zip(shape, columns_of, strict=True):
+            values.setdefault(name, {})[code] = column
+    inverse = None
+    if len(shapes) > 1:
+        inverse = np.empty(len(records), dtype=np.int64)
+        inverse[order] = np.arange(len(records))
+        inverse = pa.array(inverse)
     columns = dict(first)
     plan: dict[str, pa.Array] = {}
     rare = len(records) // RARE
     for name, parts in values.items():
-        if name not in always and sum(len(part) for part in parts.values()) < rare:
+        if name in from_first or name in reserved:
+            continue
+        if name not in always and sum(map(len, parts.values())) < rare:
             continue  # a column of nulls but for a few rows costs more than its few values in `_extra`
-        kind = None if name in reserved else _column_type(list(parts.values()))
+        kind = _column_type(list(parts.values()))
         if kind is None or (name in always and kind != pa.string()):
             continue
         try:
-            chunks = [pa.array(parts[number], kind) if number in parts else pa.nulls(len(group), kind)
-                      for number, group in enumerate(groups)]
+            chunks = [pa.array(parts[code], kind) if code in parts else pa.nulls(len(rows), kind)
+                      for code, rows in enumerate(groups)]
         except (OverflowError, pa.ArrowException):  # an int beyond 64 bits: JSON keeps it
             continue
-        plan[name] = pa.concat_arrays(chunks).take(inverse) if len(chunks) != 1 else chunks[0]
+        plan[name] = pa.concat_arrays(chunks).take(inverse) if inverse is not None else chunks[0]
     typed = set(plan) | set(from_first)
-    extras = []
-    for number, (shape, group) in enumerate(zip(shapes, groups, strict=True)):
-        rest = [name for name in shape if name not in typed]
+    extras = None
+    for code, (shape, rows) in enumerate(zip(shapes, groups, strict=True)):
+        rest = tuple(name for name in shape if name not in typed)
         if not rest:
-            extras.append(pa.nulls(len(group), pa.binary()))
             continue
-        rows = zip(*(values[name][number] for name in rest))
-        extras.append(pa.array([orjson.dumps(dict(zip(rest, row))) for row in rows], pa.binary()))
+        if extras is None:
+            extras = np.full(len(records), None, dtype=object)
+        if len(rest) == 1:
+            (only,) = rest
+            blobs = [orjson.dumps({only: value}) for value in values[only][code]]
+        else:
+            blobs = [orjson.dumps(dict(zip(rest, row))) for row in zip(*(values[name][code] for name in rest))]
+        extras[rows] = blobs
     columns[SHAPE] = _narrow(pa.DictionaryArray.from_arrays(
         pa.array(codes), pa.array([orjson.dumps(list(shape)).decode() for shape in shapes], pa.string())))
-    columns[EXTRA] = (pa.concat_arrays(extras).take(inverse) if len(extras) != 1 else extras[0]) if extras \
-        else pa.array([], pa.binary())
+    columns[EXTRA] = pa.array(extras, pa.binary()) if extras is not None else pa.nulls(len(records), pa.binary())
     for name in always:  # present for every reader, even when no record has a string there
         if name not in plan:
             columns[name] = pa.nulls(len(records), pa.string())
@@ -185,39 +206,54 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
     return pa.Table.from_arrays(list(columns.values()), schema=schema)
 
 
-def ipc_file(table: pa.Table) -> pa.Buffer:
-    """The table as an Arrow IPC file (one record batch, with the footer readers seek)."""
+def ipc_file(table: pa.Table, compression: str | None = None) -> pa.Buffer:
+    """The table as an Arrow IPC file (one record batch, with the footer readers seek); `compression`
+    ("lz4", "zstd") compresses each buffer, which Arrow's reader tells by the batch's own metadata."""
     sink = pa.BufferOutputStream()
-    with ipc.new_file(sink, table.schema) as writer:
+    options = ipc.IpcWriteOptions(compression=compression) if compression else None
+    with ipc.new_file(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     return sink.getvalue()
 
 
 def node_table(graph: nx.MultiDiGraph) -> tuple[pa.Table, dict[Any, int]]:
     ids = list(graph.nodes)
-    if not all(type(node) is str and node for node in ids):
+    index = {node: at for at, node in enumerate(ids)}
+    if not set(map(type, ids)) <= {str} or "" in index:
         bad = next(node for node in ids if type(node) is not str or not node)
         raise FormatError(f"node {bad!r} is not a non-empty string; a snapshot's node ids are strings")
     records = [data for _, data in graph.nodes(data=True)]
-    same_id = all(type(data.get("id", node)) is str and data.get("id", node) == node
-                  for node, data in zip(ids, records, strict=True))
+    stored = list(map(dict.get, records, repeat("id"), ids))
+    same_id = set(map(type, stored)) <= {str} and stored == ids
+    del stored
     table = _table(records, {"id": pa.array(ids, pa.string())}, NODE_RESERVED | {"id"}, NODE_COLUMNS[1:],
                    {"id": "id"} if same_id else {})
-    return table, {node: index for index, node in enumerate(ids)}
+    return table, index
 
 
 def edge_table(graph: nx.MultiDiGraph, index: dict[Any, int]) -> pa.Table:
-    edges = [(source, target, key, data)  # graph.edges(keys=True, data=True)'s order, without its views
-             for source, neighbours in graph.adjacency() for target, keyed in neighbours.items()
-             for key, data in keyed.items()]
-    sources, targets, keys, records = (list(column) for column in zip(*edges, strict=True)) if edges else ([],) * 4
-    del edges
-    if all(type(key) is str for key in keys):
+    """The edges in graph.edges(keys=True, data=True)'s order, gathered a level of the adjacency at a
+    time (no tuple per edge): endpoints as row numbers repeated with numpy."""
+    adjacency = list(graph.adjacency())
+    neighbours = [nbrs for _, nbrs in adjacency]
+    per_node = np.fromiter(map(len, neighbours), np.int64, len(neighbours))
+    node_rows = np.fromiter(map(index.__getitem__, (node for node, _ in adjacency)), np.int32, len(adjacency))
+    del adjacency
+    pair_targets = list(chain.from_iterable(neighbours))
+    keyed = list(chain.from_iterable(map(dict.values, neighbours)))
+    per_pair = np.fromiter(map(len, keyed), np.int64, len(keyed))
+    sources = np.repeat(np.repeat(node_rows, per_node), per_pair)
+    targets = np.repeat(np.fromiter(map(index.__getitem__, pair_targets), np.int32, len(pair_targets)), per_pair)
+    keys = list(chain.from_iterable(keyed))
+    records = list(chain.from_iterable(map(dict.values, keyed)))
+    del keyed, pair_targets, neighbours
+    if set(map(type, keys)) <= {str}:
         key_array = pa.array(keys, pa.string())  # those equal to f"{kind}|{via}" become null in _table
     else:  # keys of other types (networkx's default 0, 1 ...): JSON, exactly as they are
         key_array = pa.array([orjson.dumps(key) for key in keys], pa.binary())
-    first = {"source": pa.array(list(map(index.__getitem__, sources)), pa.int32()),
-             "target": pa.array(list(map(index.__getitem__, targets)), pa.int32()), "key": key_array}
+    del keys
+    first = {"source": pa.array(sources.astype(np.int32, copy=False), pa.int32()),
+             "target": pa.array(targets.astype(np.int32, copy=False), pa.int32()), "key": key_array}
     return _table(records, first, EDGE_RESERVED, EDGE_COLUMNS, {})
 
 
@@ -225,18 +261,23 @@ def _pad(size: int) -> bytes:
     return b"\0" * (-size % ALIGN)
 
 
-def encode(graph: nx.MultiDiGraph, metadata: dict[str, Any], format_name: str) -> list[bytes | pa.Buffer]:
-    """The file's parts, in order (written one after the other: the sections are never joined in memory)."""
+def encode(graph: nx.MultiDiGraph, metadata: dict[str, Any], format_name: str,
+           compression: str | None = COMPRESSION) -> list[bytes | pa.Buffer]:
+    """The file's parts, in order (written one after the other: the sections are never joined in memory).
+    `compression`: one of COMPRESSIONS, for the sections' Arrow buffers (None: zero-copy reading)."""
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"compression {compression!r} is not one of {COMPRESSIONS}")
     nodes, index = node_table(graph)
-    nodes_ipc = ipc_file(nodes)
+    nodes_ipc = ipc_file(nodes, compression)
     del nodes
-    edges_ipc = ipc_file(edge_table(graph, index))
+    edges_ipc = ipc_file(edge_table(graph, index), compression)
     offsets = (0, 0)
     while True:  # the header holds the offsets, which follow the header: settle in a step or two
         header = orjson.dumps({
             "format": format_name, "version": VERSION,
             "sections": {"nodes": {"offset": offsets[0], "length": nodes_ipc.size},
                          "edges": {"offset": offsets[1], "length": edges_ipc.size}},
+            "compression": compression,
             "metadata": metadata})
         start = HEADER_START + len(header)
         nodes_at = start + (-start % ALIGN)
@@ -286,9 +327,98 @@ def sections(header: dict[str, Any], size: int) -> dict[str, tuple[int, int]]:
     return found
 
 
-def open_table(source: pa.MemoryMappedFile, name: str, offset: int, length: int) -> pa.Table:
+# Arrow IPC flatbuffers, as far as the expanded size of a file's compressed buffers needs them
+# (format/File.fbs, format/Message.fbs): Footer.dictionaries = 2, Footer.recordBatches = 3;
+# Message.header = 2; DictionaryBatch.data = 1; RecordBatch.buffers = 2, RecordBatch.compression = 3.
+_ARROW_MAGIC = b"ARROW1"
+_BLOCK = struct.Struct("<qi4xq")  # Block: offset, metaDataLength, (padding), bodyLength
+_BUFFER = struct.Struct("<qq")  # Buffer: offset, length
+_I32, _U16, _I64 = struct.Struct("<i"), struct.Struct("<H"), struct.Struct("<q")
+
+
+def _field(data: memoryview, table: int, index: int) -> int | None:
+    """Where field `index` of the flatbuffer table at `table` is, or None when absent."""
+    vtable = table - _I32.unpack_from(data, table)[0]
+    if not 0 <= vtable <= len(data) - 4:
+        raise FormatError("damaged Arrow metadata")
+    size = _U16.unpack_from(data, vtable)[0]
+    entry = vtable + 4 + 2 * index
+    if entry + 2 > vtable + size:
+        return None
+    at = _U16.unpack_from(data, entry)[0]
+    return table + at if at else None
+
+
+def _target(data: memoryview, at: int) -> int:
+    """The table or vector a flatbuffer offset field at `at` points to."""
+    return at + struct.unpack_from("<I", data, at)[0]
+
+
+def _vector(data: memoryview, at: int | None, item: struct.Struct) -> list[tuple[int, ...]]:
+    if at is None:
+        return []
+    start = _target(data, at)
+    count = struct.unpack_from("<I", data, start)[0]
+    if count > (len(data) - start - 4) // item.size:
+        raise FormatError("damaged Arrow metadata")
+    return [item.unpack_from(data, start + 4 + item.size * index) for index in range(count)]
+
+
+def expanded_size(section: pa.Buffer) -> int:
+    """How many bytes the record batches and dictionaries of an Arrow IPC file take once their buffers
+    are decompressed, from the sizes each compressed buffer declares (its first 8 bytes), read before
+    anything is decompressed; an uncompressed buffer counts its length."""
+    data = memoryview(section)
+    size = len(data)
+    if size < 2 * len(_ARROW_MAGIC) + 4 or bytes(data[size - len(_ARROW_MAGIC):]) != _ARROW_MAGIC:
+        raise FormatError("not an Arrow IPC file (no ARROW1 at its end)")
+    footer_length = _I32.unpack_from(data, size - len(_ARROW_MAGIC) - 4)[0]
+    footer_start = size - len(_ARROW_MAGIC) - 4 - footer_length
+    if not 8 <= footer_start < size:
+        raise FormatError("the Arrow footer is outside the section")
+    footer = data[footer_start:size - len(_ARROW_MAGIC) - 4]
+    root = _target(footer, 0)
+    total = 0
+    for index in (2, 3):
+        for offset, metadata_length, body_length in _vector(footer, _field(footer, root, index), _BLOCK):
+            if offset < 0 or metadata_length < 0 or body_length < 0 or offset + metadata_length + body_length > size:
+                raise FormatError("an Arrow block is outside the section")
+            message = ipc.read_message(section.slice(offset, metadata_length + body_length))
+            if message.type not in ("record batch", "dictionary"):
+                continue
+            meta = memoryview(message.metadata)
+            header = _field(meta, _target(meta, 0), 2)
+            if header is None:
+                raise FormatError("an Arrow message has no header")
+            batch = _target(meta, header)
+            if message.type == "dictionary":
+                data_at = _field(meta, batch, 1)
+                if data_at is None:
+                    raise FormatError("an Arrow dictionary batch has no data")
+                batch = _target(meta, data_at)
+            compressed = _field(meta, batch, 3) is not None
+            body = memoryview(message.body) if message.body is not None else memoryview(b"")
+            for at, length in _vector(meta, _field(meta, batch, 2), _BUFFER):
+                if at < 0 or length < 0 or at + length > len(body):
+                    raise FormatError("an Arrow buffer is outside its message")
+                declared = _I64.unpack_from(body, at)[0] if compressed and length >= 8 else -1
+                total += declared if declared >= 0 else length
+    return total
+
+
+def open_table(source: pa.MemoryMappedFile, name: str, offset: int, length: int,
+               max_expanded: int | None = None) -> pa.Table:
+    """The section's table, checked; with `max_expanded`, a section whose buffers would decompress to
+    more bytes than that is refused before any is decompressed (a zstd bomb costs nothing)."""
     source.seek(offset)
     buffer = source.read_buffer(length)
+    try:
+        expanded = expanded_size(buffer) if max_expanded is not None else 0
+    except (FormatError, pa.ArrowException, ValueError, OSError, struct.error, IndexError) as exc:
+        raise FormatError(f"the {name} table is damaged ({str(exc)[:200]})") from exc
+    if max_expanded is not None and expanded > max_expanded:
+        raise FormatError(f"the {name} table would decompress to {expanded} bytes, more than the limit of "
+                          f"{max_expanded} for a section of {length} bytes: a compression bomb, or damaged")
     try:
         table = ipc.open_file(buffer).read_all()
         table.validate(full=True)  # offsets and indices inside their buffers: nothing reads out of bounds

@@ -388,3 +388,69 @@ def test_a_graph_json_cannot_hold_is_refused_when_written_not_when_read(tmp_path
     with pytest.raises(SnapshotError, match=r"bad.arrow: cannot be written: a property name is not a string \(7\)"):
         write_snapshot(tmp_path / "bad.arrow", graph, {})
     assert not (tmp_path / "bad.arrow").exists()
+
+
+# ------------------------------------------------------------------------------------ buffer compression
+
+@pytest.mark.parametrize("compression", snapshot_arrow.COMPRESSIONS)
+def test_every_compression_comes_back_exactly(compression, tmp_path):
+    graph = awkward_graph()
+    path = write_snapshot(tmp_path / "s.arrow", graph, {"n": 1}, compression=compression)
+    read, metadata = read_snapshot(path)
+    assert exact(read) == exact(graph) and metadata == {"n": 1}
+    assert _layout(path)[0]["compression"] == compression
+    nodes, edges, _ = read_tables(path)
+    plain = read_tables(write_snapshot(tmp_path / "plain.arrow", graph, {"n": 1}, compression=None))
+    assert nodes.equals(plain[0]) and edges.equals(plain[1])
+
+
+def test_the_default_is_zstd_and_smaller(tmp_path):
+    graph = nx.MultiDiGraph()
+    for index in range(2000):
+        graph.add_node(f"aws:user/{index}", id=f"aws:user/{index}", family="Identity", kind="User", provider="aws",
+                       name=f"user-{index}", scope="aws:account/1", mfa=index % 2 == 0)
+        graph.add_edge(f"aws:user/{index}", "aws:user/0", key=f"MEMBER_OF|g{index % 7}", kind="MEMBER_OF",
+                       via=f"g{index % 7}")
+    default = write_snapshot(tmp_path / "default.arrow", graph, {})
+    plain = write_snapshot(tmp_path / "plain.arrow", graph, {}, compression=None)
+    assert snapshot_arrow.COMPRESSION == "zstd" and _layout(default)[0]["compression"] == "zstd"
+    assert default.stat().st_size * 2 < plain.stat().st_size
+    assert exact(read_snapshot(default)[0]) == exact(read_snapshot(plain)[0]) == exact(graph)
+
+
+def test_an_unknown_compression_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="brotli"):
+        write_snapshot(tmp_path / "s.arrow", awkward_graph(), {}, compression="brotli")
+
+
+def test_an_uncompressed_file_of_the_first_version_2_writer_still_reads():
+    """tests/data/snapshot-v2-uncompressed.arrow: awkward_graph() as the first version 2 writer wrote it
+    (no buffer compression, no `compression` in the header)."""
+    path = Path(__file__).resolve().parent / "data" / "snapshot-v2-uncompressed.arrow"
+    assert "compression" not in _layout(path)[0]
+    graph, metadata = read_snapshot(path)
+    assert exact(graph) == exact(awkward_graph())
+    assert metadata == {"note": "written by the first version 2 writer (uncompressed)"}
+    nodes, edges, _ = read_tables(path)
+    assert (nodes.num_rows, edges.num_rows) == (4, 5)
+
+
+def test_what_compressed_buffers_declare_is_checked_before_they_are_decompressed(tmp_path):
+    graph = nx.MultiDiGraph()
+    for index in range(3000):
+        graph.add_edge(f"aws:user/{index}", "aws:role/admin", key="CAN_ASSUME|trust", kind="CAN_ASSUME", via="trust",
+                       actions=["sts:AssumeRole"] * (index % 3))
+    nodes = snapshot_arrow.node_table(graph)[0]
+    edges = snapshot_arrow.edge_table(graph, {node: at for at, node in enumerate(graph)})
+    assert pa.types.is_dictionary(edges.schema.field("via").type)
+    for table in (nodes, edges):  # the sizes declared are the uncompressed buffers'
+        sizes = {snapshot_arrow.expanded_size(snapshot_arrow.ipc_file(table, compression))
+                 for compression in snapshot_arrow.COMPRESSIONS}
+        assert len(sizes) == 1 and table.nbytes <= sizes.pop() <= table.nbytes + 8 * 64  # dictionaries too
+    path = write_snapshot(tmp_path / "s.arrow", graph, {})
+    size = path.stat().st_size
+    with pytest.raises(SnapshotError, match=f"{path}.*would decompress to .* a compression bomb"):
+        read_tables(path, max_bytes=size)  # the file is within the limit, what it expands to is not
+    with pytest.raises(SnapshotError, match="would decompress to"):
+        read_snapshot(path, max_bytes=size)
+    assert read_tables(path, max_bytes=None)[1].num_rows == 3000

@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from graph.snapshot import SnapshotError, read_metadata, read_snapshot, read_tables, write_snapshot
+from graph.snapshot_arrow import COMPRESSIONS
 from tests.collectors.exports_helpers import FUZZ
 from tests.collectors.test_export_fuzz import JSON_VALUE, _at, _paths
 
@@ -85,7 +86,7 @@ def test_the_snapshot_reader_raises_only_snapshot_error(raw: bytes, gz: bool):
 
 
 @cache
-def arrow_snapshot() -> bytes:
+def arrow_snapshot(compression: str | None) -> bytes:
     """A version 2 file (graph/snapshot_arrow.py) of a graph with typed, dictionary and `_extra` columns."""
     graph = nx.MultiDiGraph()
     for index in range(6):
@@ -96,13 +97,15 @@ def arrow_snapshot() -> bytes:
         graph.add_edge(f"aws:{index}", f"aws:{index + 1}", key=f"HAS_PERMISSION|p{index % 2}",
                        kind="HAS_PERMISSION", via=f"p{index % 2}", level="write", actions=["s3:PutObject"] * index)
     with tempfile.TemporaryDirectory() as tmp:
-        return write_snapshot(Path(tmp) / "s.arrow", graph, {"collected_at": "2026-01-01T00:00:00Z"}).read_bytes()
+        return write_snapshot(Path(tmp) / "s.arrow", graph, {"collected_at": "2026-01-01T00:00:00Z"},
+                              compression=compression).read_bytes()
 
 
 @st.composite
 def damaged_arrow(draw: st.DrawFn) -> bytes:
-    """A version 2 file truncated, or with bytes overwritten anywhere: header, padding, Arrow metadata, buffers."""
-    raw = arrow_snapshot()
+    """A version 2 file (buffers uncompressed, lz4 or zstd) truncated, or with bytes overwritten anywhere:
+    header, padding, Arrow metadata, buffers (compressed ones too)."""
+    raw = arrow_snapshot(draw(st.sampled_from(COMPRESSIONS)))
     if draw(st.booleans()):
         return raw[: draw(st.integers(0, len(raw) - 1))]
     damaged = bytearray(raw)
