@@ -263,9 +263,9 @@ def _arrow_tables(path: Path, max_bytes: int | None, max_ratio: float | None = M
         header = arrow.read_header(lambda at, length: source.read_at(length, at), size, METADATA_MAX_BYTES)
         metadata = _checked_header(path, header)
         where = arrow.sections(header, size)
-        nodes, edges = (arrow.open_table(source, name, offset, length,
+        nodes, edges = (arrow.open_table(source, name, offset, length, crc,
                                          _expansion_limit(length, max_bytes, max_ratio))
-                        for name, (offset, length) in ((name, where[name]) for name in ("nodes", "edges")))
+                        for name, (offset, length, crc) in ((name, where[name]) for name in ("nodes", "edges")))
         arrow.check_tables(nodes, edges)
     except arrow.FormatError as exc:
         raise SnapshotError(f"{path}: not a readable snapshot: {exc}; re-run `crosspath scan`") from exc

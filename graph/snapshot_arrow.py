@@ -26,6 +26,7 @@ each attribute with a column to that column (`{"id": "id", "mfa": "mfa", ...}`).
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Callable, Iterable
 from itertools import chain, pairwise, repeat
 from operator import itemgetter
@@ -271,12 +272,15 @@ def encode(graph: nx.MultiDiGraph, metadata: dict[str, Any], format_name: str,
     nodes_ipc = ipc_file(nodes, compression)
     del nodes
     edges_ipc = ipc_file(edge_table(graph, index), compression)
+    # Arrow checks a file's structure, not its values: a flipped bit in a string or a flag would read as
+    # another value. A CRC-32 per section (what gzip gave format 1) makes a damaged file an error.
+    nodes_crc, edges_crc = zlib.crc32(nodes_ipc), zlib.crc32(edges_ipc)
     offsets = (0, 0)
     while True:  # the header holds the offsets, which follow the header: settle in a step or two
         header = orjson.dumps({
             "format": format_name, "version": VERSION,
-            "sections": {"nodes": {"offset": offsets[0], "length": nodes_ipc.size},
-                         "edges": {"offset": offsets[1], "length": edges_ipc.size}},
+            "sections": {"nodes": {"offset": offsets[0], "length": nodes_ipc.size, "crc32": nodes_crc},
+                         "edges": {"offset": offsets[1], "length": edges_ipc.size, "crc32": edges_crc}},
             "compression": compression,
             "metadata": metadata})
         start = HEADER_START + len(header)
@@ -311,19 +315,25 @@ def read_header(read_at: Callable[[int, int], bytes], size: int, max_header: int
     return header
 
 
-def sections(header: dict[str, Any], size: int) -> dict[str, tuple[int, int]]:
+def sections(header: dict[str, Any], size: int) -> dict[str, tuple[int, int, int | None]]:
+    """(offset, length, CRC-32 or None) of each section; the edges section ends the file."""
     found = {}
     listed = header.get("sections")
     for name in ("nodes", "edges"):
         entry = listed.get(name) if isinstance(listed, dict) else None
         offset = entry.get("offset") if isinstance(entry, dict) else None
         length = entry.get("length") if isinstance(entry, dict) else None
-        if type(offset) is not int or type(length) is not int:
+        crc = entry.get("crc32") if isinstance(entry, dict) else None
+        if type(offset) is not int or type(length) is not int or (crc is not None and type(crc) is not int):
             raise FormatError(f"the header has no offset and length for the {name} section")
         if offset < HEADER_START or length <= 0 or offset + length > size:
             raise FormatError(f"the header puts the {name} section at bytes {offset}..{offset + length}, outside "
                               f"the file ({size} bytes): the file is truncated or damaged")
-        found[name] = (offset, length)
+        found[name] = (offset, length, crc)
+    end = found["edges"][0] + found["edges"][1]
+    if end != size:
+        raise FormatError(f"{size - end} byte(s) follow the edges section, which ends the file: damaged, or "
+                          "something was appended")
     return found
 
 
@@ -406,12 +416,15 @@ def expanded_size(section: pa.Buffer) -> int:
     return total
 
 
-def open_table(source: pa.MemoryMappedFile, name: str, offset: int, length: int,
+def open_table(source: pa.MemoryMappedFile, name: str, offset: int, length: int, crc: int | None = None,
                max_expanded: int | None = None) -> pa.Table:
-    """The section's table, checked; with `max_expanded`, a section whose buffers would decompress to
-    more bytes than that is refused before any is decompressed (a zstd bomb costs nothing)."""
+    """The section's table, checked: its CRC-32 when the header has one (every file but the first
+    writer's), and with `max_expanded`, a section whose buffers would decompress to more bytes than that
+    is refused before any is decompressed (a zstd bomb costs nothing)."""
     source.seek(offset)
     buffer = source.read_buffer(length)
+    if crc is not None and zlib.crc32(buffer) != crc:
+        raise FormatError(f"the {name} section's checksum does not match: the file is damaged")
     try:
         expanded = expanded_size(buffer) if max_expanded is not None else 0
     except (FormatError, pa.ArrowException, ValueError, OSError, struct.error, IndexError) as exc:

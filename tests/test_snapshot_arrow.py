@@ -216,6 +216,21 @@ def _buffers_damaged(path: Path) -> Path:
     return path
 
 
+def _bit_flipped(path: Path) -> Path:
+    """One bit of one value changed, in the middle of the nodes section: Arrow's structure still holds."""
+    header, _ = _layout(path)
+    raw = bytearray(path.read_bytes())
+    section = header["sections"]["nodes"]
+    raw[section["offset"] + section["length"] // 2] ^= 0x08
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def _appended(path: Path) -> Path:
+    path.write_bytes(path.read_bytes() + b"more")
+    return path
+
+
 def _foreign(path: Path) -> Path:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 200)
     return path
@@ -267,7 +282,9 @@ DAMAGED = {
     "truncated": (_truncated, "truncated or damaged|damaged"),
     "a header pointing outside the file": (_outside, r"edges section at bytes .* outside the file"),
     "an unknown version": (_future, "snapshot version 3 is not supported; this Crosspath reads version 1"),
-    "a damaged Arrow section": (_arrow_damaged, "the nodes table is damaged"),
+    "a damaged Arrow section": (_arrow_damaged, "the nodes section's checksum does not match"),
+    "a flipped bit": (_bit_flipped, "the nodes section's checksum does not match: the file is damaged"),
+    "bytes appended": (_appended, "4 byte.s. follow the edges section, which ends the file"),
     "garbage in a section": (_buffers_damaged, "not a readable snapshot"),
     "a foreign file": (_foreign, r"neither gzip-compressed nor JSON \(it starts with b'\\x89PNG'"),
     "only the magic": (_magic_only, "ends inside its header: truncated or damaged"),
