@@ -221,16 +221,20 @@ def _starts_with_magic(path: Path) -> bool:
         raise SnapshotError(f"{path}: cannot read snapshot: {exc.strerror or exc}") from exc
 
 
+def _check_format(path: Path, document: Any, version: int) -> None:
+    """A Crosspath snapshot document (a format 2 header, or a format 1 JSON document) of `version`."""
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise SnapshotError(f"{path}: not a Crosspath snapshot (field 'format' is not '{FORMAT}')")
+    if document.get("version") != version:
+        raise SnapshotError(
+            f"{path}: snapshot version {document.get('version')!r} is not supported; this Crosspath reads version "
+            f"{VERSION} as a JSON document and version {ARROW_VERSION} as an Arrow file. Use the Crosspath release "
+            "that wrote it, or re-run `crosspath scan` to write a new snapshot.")
+
+
 def _checked_header(path: Path, header: dict[str, Any]) -> dict[str, Any]:
     """The header's metadata, once its format and version are ones this Crosspath reads."""
-    if header.get("format") != FORMAT:
-        raise SnapshotError(f"{path}: not a Crosspath snapshot (field 'format' is not '{FORMAT}')")
-    version = header.get("version")
-    if version != ARROW_VERSION:
-        raise SnapshotError(
-            f"{path}: snapshot version {version!r} is not supported; this Crosspath reads version {VERSION} as a JSON "
-            f"document and version {ARROW_VERSION} as an Arrow file. Use the Crosspath release that wrote it, or "
-            "re-run `crosspath scan` to write a new snapshot.")
+    _check_format(path, header, ARROW_VERSION)
     metadata = header.get("metadata", {})
     if not isinstance(metadata, dict):
         raise SnapshotError(f"{path}: 'metadata' is a {type(metadata).__name__}, not an object")
@@ -426,15 +430,7 @@ def _read_snapshot(path: Path, max_bytes: int | None, max_ratio: float | None
     except orjson.JSONDecodeError as exc:
         raise SnapshotError(f"{path}: not a readable snapshot ({exc}); re-run `crosspath scan`") from exc
     del raw
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise SnapshotError(f"{path}: not a Crosspath snapshot (field 'format' is not '{FORMAT}')")
-    version = document.get("version")
-    if version != VERSION:
-        raise SnapshotError(
-            f"{path}: snapshot version {version!r} is not supported; this Crosspath reads version {VERSION} as a JSON "
-            f"document and version {ARROW_VERSION} as an Arrow file. "
-            "Use the Crosspath release that wrote it, or re-run `crosspath scan` to write a new snapshot."
-        )
+    _check_format(path, document, VERSION)
     for key in ("nodes", "edges"):
         if not isinstance(document.get(key), list):
             raise SnapshotError(f"{path}: a Crosspath snapshot has a '{key}' list; this file has "

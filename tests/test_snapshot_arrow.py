@@ -196,34 +196,33 @@ def _future(path: Path) -> Path:
     return _with_header(path, lambda header: header.update(version=3))
 
 
-def _arrow_damaged(path: Path) -> Path:
+def _section_changed(path: Path, name: str, change) -> Path:
+    """The file with `change(raw, offset, length)` applied to the bytes of one section, in place."""
     header, _ = _layout(path)
     raw = bytearray(path.read_bytes())
-    at = header["sections"]["nodes"]["offset"] + header["sections"]["nodes"]["length"] - 6
-    raw[at:at + 6] = b"ARROWX"  # an Arrow IPC file ends with ARROW1
+    change(raw, header["sections"][name]["offset"], header["sections"][name]["length"])
     path.write_bytes(bytes(raw))
     return path
+
+
+def _arrow_damaged(path: Path) -> Path:
+    def change(raw, offset, length):
+        raw[offset + length - 6:offset + length] = b"ARROWX"  # an Arrow IPC file ends with ARROW1
+    return _section_changed(path, "nodes", change)
 
 
 def _buffers_damaged(path: Path) -> Path:
     """Garbage over the middle of the edges section: offsets and lengths inside it point anywhere."""
-    header, _ = _layout(path)
-    raw = bytearray(path.read_bytes())
-    section = header["sections"]["edges"]
-    middle = section["offset"] + section["length"] // 3
-    raw[middle:middle + section["length"] // 3] = b"\xff" * (section["length"] // 3)
-    path.write_bytes(bytes(raw))
-    return path
+    def change(raw, offset, length):
+        raw[offset + length // 3:offset + 2 * (length // 3)] = b"\xff" * (length // 3)
+    return _section_changed(path, "edges", change)
 
 
 def _bit_flipped(path: Path) -> Path:
     """One bit of one value changed, in the middle of the nodes section: Arrow's structure still holds."""
-    header, _ = _layout(path)
-    raw = bytearray(path.read_bytes())
-    section = header["sections"]["nodes"]
-    raw[section["offset"] + section["length"] // 2] ^= 0x08
-    path.write_bytes(bytes(raw))
-    return path
+    def change(raw, offset, length):
+        raw[offset + length // 2] ^= 0x08
+    return _section_changed(path, "nodes", change)
 
 
 def _appended(path: Path) -> Path:
