@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 from graph.schema import LEVEL_RANK, TRAVERSED_EDGES, EdgeKind, Family
+from queries import path_arrays
 from queries.environment import Environments
 from queries.policy import Policy
 
-INF = 1 << 30
+INF = path_arrays.INF
 _AUTH = str(EdgeKind.AUTHENTICATES)
 _ACCESS = str(EdgeKind.HAS_PERMISSION)
 _FEDERATES = str(EdgeKind.FEDERATES_TO)
@@ -177,7 +179,9 @@ class PathEngine:
         n = len(self.ids)
         index = self.index
         self.edges: list[tuple[int, int, dict[str, Any]]] = []
-        self.radj: list[list[tuple[int, int]]] = [[] for _ in range(n)]  # MFA-free transfer edges, reversed
+        free_from: list[int] = []  # MFA-free transfer edges: source, target, edge number (see _free_edges)
+        free_to: list[int] = []
+        free_edge: list[int] = []
         self.access: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]  # (resource, edge, class)
         self.auth_out: list[list[int]] = [[] for _ in range(n)]  # credential -> AUTHENTICATES edges
         self.signed_in_by_other = bytearray(n)  # identity has AUTHENTICATES / FEDERATES_TO into it
@@ -189,6 +193,9 @@ class PathEngine:
         usable = self.usable
         edges = self.edges
         access = self.access
+        # every privileged access: (holder, resource, edge number, class, level rank); see _access_arrays
+        access_rows = self._access_rows = []
+        level_rank = LEVEL_RANK
         signed_in_by_other = self.signed_in_by_other
         target_classes = self._target_classes
         target_class = self.target_class
@@ -220,6 +227,7 @@ class PathEngine:
                             if found:
                                 edges.append((u, v, data))
                                 access[u].append((v, len(edges) - 1, found))
+                                access_rows.append((u, v, len(edges) - 1, found, level_rank[level]))
                                 if data.get("derived"):
                                     self.derived_access.append((self.ids[u], self.ids[v], data))
                         continue
@@ -235,20 +243,41 @@ class PathEngine:
                     if kind == _AUTH:
                         self.auth_out[u].append(edge_no)
                     if mfa_free(kind, data):
-                        self.radj[v].append((u, edge_no))
+                        free_from.append(u)
+                        free_to.append(v)
+                        free_edge.append(edge_no)
                         if kind == _GRANT and self.data[v].get("family") == _RESOURCE and "admin" in levels:
                             # The power to grant any role on a scope (bind a role, setIamPolicy) is admin over it.
                             add_access(u, v, {**data, "kind": _ACCESS, "level": "admin", "granted_by": _GRANT,
                                               "derived": True,
                                               "via": f"{data.get('via', '')} (can grant itself any role there)"})
         self.edge_count = count
+        self.free_from = np.array(free_from, dtype=np.int64)
+        self.free_to = np.array(free_to, dtype=np.int64)
+        # reversed: row v lists the u with an MFA-free transfer edge u -> v, and its number, in edge order
+        self._into = path_arrays.by_row(n, self.free_to, self.free_from, np.array(free_edge, dtype=np.int64))
+        self._radj: list[list[tuple[int, int]]] | None = None
+        self._access_columns: tuple[np.ndarray, ...] | None = None
         self._compose()
+
+    @property
+    def radj(self) -> list[list[tuple[int, int]]]:
+        """Per node v: (u, edge number) of each MFA-free transfer edge u -> v, in edge order (lists, for
+        the searches that run per node: composition, tests)."""
+        if self._radj is None:
+            pointers, into, numbers = self._into
+            into_list, numbers_list = into.tolist(), numbers.tolist()
+            bounds = pointers.tolist()
+            self._radj = [list(zip(into_list[bounds[v]:bounds[v + 1]], numbers_list[bounds[v]:bounds[v + 1]],
+                                   strict=True)) for v in range(len(self.ids))]
+        return self._radj
 
     def _add_access(self, u: int, v: int, data: dict[str, Any]) -> None:
         target_class = self.target_class(v, data["level"])
         if target_class:
             self.edges.append((u, v, data))
             self.access[u].append((v, len(self.edges) - 1, target_class))
+            self._access_rows.append((u, v, len(self.edges) - 1, target_class, LEVEL_RANK[data["level"]]))
             if data.get("derived"):
                 self.derived_access.append((self.ids[u], self.ids[v], data))
 
@@ -373,78 +402,40 @@ class PathEngine:
 
     # -- the reverse search -------------------------------------------------------------
 
-    def _nearest_access(self, u: int) -> int:
-        """The access edge a path should end with: highest class, then highest level, then target id."""
-        best = max(
-            self.access[u],
-            key=lambda item: (item[2], LEVEL_RANK[self.edges[item[1]][2]["level"]], -item[0]),
-        )
-        return best[1]
+    def _access_arrays(self) -> tuple[np.ndarray, ...]:
+        """Every privileged access as arrays: holder, resource, edge number, class, level rank (made once:
+        the accesses are final when compiled)."""
+        if self._access_columns is None:
+            self._access_columns = self._make_access_arrays()
+        return self._access_columns
+
+    def _make_access_arrays(self) -> tuple[np.ndarray, ...]:
+        table = np.array(self._access_rows, dtype=np.int64).reshape(-1, 5)
+        return tuple(table[:, column] for column in range(5))
 
     def _reverse_search(self) -> tuple[list[int], list[int]]:
-        n = len(self.ids)
-        dist = [INF] * n
-        next_edge = [-1] * n
-        queue: deque[int] = deque()
-        for u in range(n):
-            if self.access[u]:
-                dist[u] = 1
-                next_edge[u] = self._nearest_access(u)
-                queue.append(u)
-        radj = self.radj
-        while queue:
-            v = queue.popleft()
-            step = dist[v] + 1
-            for u, edge_no in radj[v]:
-                if dist[u] == INF:
-                    dist[u] = step
-                    next_edge[u] = edge_no
-                    queue.append(u)
-        return dist, next_edge
+        """Each node's distance to its nearest privileged access over MFA-free transfer edges (INF when it
+        has none) and the edge its shortest path leaves by: at a holder, its best access
+        (path_arrays.nearest_access), else the transfer edge a FIFO search from the holders found first."""
+        holders, first_edges = path_arrays.nearest_access(*self._access_arrays())
+        pointers, into, numbers = self._into
+        dist, next_edge = path_arrays.reverse_search(len(self.ids), pointers, holders, first_edges, into, numbers)
+        return dist.tolist(), next_edge.tolist()
 
     # -- reach counting -----------------------------------------------------------------
 
     def _reach(self, dist: list[int]) -> tuple[list[int], list[int]]:
-        """Per node: a bitset of privileged targets reachable MFA-free, and the highest class.
-
-        Tarjan's algorithm emits strongly connected components sinks first, so each
-        component's reach is its own targets OR its successors' (already final).
-        """
-        n = len(self.ids)
-        target_bit: dict[int, int] = {}
-        forward: list[list[int]] = [[] for _ in range(n)]
-        for v in range(n):
-            if dist[v] == INF:
-                continue
-            for u, _ in self.radj[v]:
-                if dist[u] != INF:
-                    forward[u].append(v)
-        own_bits = [0] * n
-        own_class = [0] * n
-        for u in range(n):
-            for resource, _, target_class in self.access[u]:
-                bit = target_bit.setdefault(resource, len(target_bit))
-                own_bits[u] |= 1 << bit
-                own_class[u] = max(own_class[u], target_class)
-        self.target_order = sorted(target_bit, key=target_bit.get)
-
-        reach = [0] * n
-        best = [0] * n
-        for members in _components((v for v in range(n) if dist[v] != INF), forward):
-            bits = 0
-            top = 0
-            member_set = set(members)
-            for member in members:
-                bits |= own_bits[member]
-                top = max(top, own_class[member])
-                for child in forward[member]:
-                    if child not in member_set:
-                        bits |= reach[child]
-                        top = max(top, best[child])
-            for member in members:
-                reach[member] = bits
-                best[member] = top
-        return reach, best
+        """Per node: a bitset of privileged targets reachable MFA-free, and the highest class
+        (path_arrays.reach: one bit per target resource, numbered in order of first holder)."""
+        holder, resource, edge, target_class, _ = self._access_arrays()
+        resources, first = np.unique(resource[np.lexsort((edge, holder))], return_index=True)
+        order = np.argsort(first, kind="stable")
+        self.target_order = resources[order].tolist()
+        bit = np.empty(len(resources), dtype=np.int64)
+        bit[order] = np.arange(len(resources))
+        reached = np.array(dist, dtype=np.int64) != INF
+        return path_arrays.reach(len(self.ids), reached, self.free_from, self.free_to, holder,
+                                 bit[np.searchsorted(resources, resource)], target_class)
 
     # -- entries and gaps ---------------------------------------------------------------
 
