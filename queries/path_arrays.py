@@ -13,6 +13,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 INF = 1 << 30
+UNSET = np.iinfo(np.int64).max
+RESOURCE_BITS = 40  # node numbers below 2**40 (a trillion) fit the low bits of nearest_access's key
+RESOURCE_MASK = (1 << RESOURCE_BITS) - 1
 
 
 def by_row(n: int, rows: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -38,11 +41,27 @@ def _gather(pointers: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndar
 def nearest_access(holder: np.ndarray, resource: np.ndarray, edge: np.ndarray, target_class: np.ndarray,
                    level_rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per holder of a privileged access (ascending), the access edge a path should end with: highest class,
-    then highest level, then lowest resource number, then the earliest edge."""
-    order = np.lexsort((edge, resource, -level_rank, -target_class, holder))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = holder[order][1:] != holder[order][:-1]
-    return holder[order][first], edge[order][first]
+    then highest level, then lowest resource number, then the earliest edge (the accesses come in edge
+    order). Class, level and resource make one integer key, so each holder's best is one maximum."""
+    if not len(holder):
+        return holder, edge
+    strength = target_class * (int(level_rank.max()) + 1) + level_rank
+    key = (strength << RESOURCE_BITS) | (RESOURCE_MASK - resource)
+    best = np.full(int(holder.max()) + 1, -1, dtype=np.int64)
+    np.maximum.at(best, holder, key)
+    chosen = key == best[holder]
+    holders, first = np.unique(holder[chosen], return_index=True)
+    return holders, edge[chosen][first]
+
+
+def _first_occurrences(values: np.ndarray, earliest: np.ndarray) -> np.ndarray:
+    """The positions where each distinct value first occurs, ascending (in O(len(values)), without a sort).
+    `earliest` is scratch space indexed by value, UNSET everywhere, and left so."""
+    positions = np.arange(len(values), dtype=np.int64)
+    np.minimum.at(earliest, values, positions)
+    first = positions[earliest[values] == positions]
+    earliest[values] = UNSET
+    return first
 
 
 def reverse_search(n: int, pointers: np.ndarray, sources: np.ndarray, source_edges: np.ndarray,
@@ -58,14 +77,14 @@ def reverse_search(n: int, pointers: np.ndarray, sources: np.ndarray, source_edg
     next_edge[sources] = source_edges
     frontier = sources
     step = 1
+    earliest = np.full(n, UNSET, dtype=np.int64)  # scratch for _first_occurrences
     while frontier.size:
         step += 1
         positions, _ = _gather(pointers, frontier)
         found = into[positions]
         new = dist[found] == INF
         found = found[new]
-        _, first = np.unique(found, return_index=True)
-        first.sort()  # discovery order
+        first = _first_occurrences(found, earliest)
         frontier = found[first]
         dist[frontier] = step
         next_edge[frontier] = into_edges[positions[new][first]]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from itertools import chain
 from dataclasses import dataclass
 from typing import Any
 
@@ -410,21 +411,21 @@ class PathEngine:
         return self._access_columns
 
     def _make_access_arrays(self) -> tuple[np.ndarray, ...]:
-        table = np.array(self._access_rows, dtype=np.int64).reshape(-1, 5)
+        flat = np.fromiter(chain.from_iterable(self._access_rows), dtype=np.int64, count=5 * len(self._access_rows))
+        table = flat.reshape(-1, 5)
         return tuple(table[:, column] for column in range(5))
 
-    def _reverse_search(self) -> tuple[list[int], list[int]]:
+    def _reverse_search(self) -> tuple[np.ndarray, np.ndarray]:
         """Each node's distance to its nearest privileged access over MFA-free transfer edges (INF when it
         has none) and the edge its shortest path leaves by: at a holder, its best access
         (path_arrays.nearest_access), else the transfer edge a FIFO search from the holders found first."""
         holders, first_edges = path_arrays.nearest_access(*self._access_arrays())
         pointers, into, numbers = self._into
-        dist, next_edge = path_arrays.reverse_search(len(self.ids), pointers, holders, first_edges, into, numbers)
-        return dist.tolist(), next_edge.tolist()
+        return path_arrays.reverse_search(len(self.ids), pointers, holders, first_edges, into, numbers)
 
     # -- reach counting -----------------------------------------------------------------
 
-    def _reach(self, dist: list[int]) -> tuple[list[int], list[int]]:
+    def _reach(self, dist: np.ndarray) -> tuple[list[int], list[int]]:
         """Per node: a bitset of privileged targets reachable MFA-free, and the highest class
         (path_arrays.reach: one bit per target resource, numbered in order of first holder)."""
         holder, resource, edge, target_class, _ = self._access_arrays()
@@ -433,7 +434,7 @@ class PathEngine:
         self.target_order = resources[order].tolist()
         bit = np.empty(len(resources), dtype=np.int64)
         bit[order] = np.arange(len(resources))
-        reached = np.array(dist, dtype=np.int64) != INF
+        reached = dist != INF
         return path_arrays.reach(len(self.ids), reached, self.free_from, self.free_to, holder,
                                  bit[np.searchsorted(resources, resource)], target_class)
 
@@ -481,8 +482,9 @@ class PathEngine:
             node = v
 
     def gap_paths(self) -> list[GapPath]:
-        dist, next_edge = self._reverse_search()
-        reach, best = self._reach(dist)
+        distances, next_edges = self._reverse_search()
+        reach, best = self._reach(distances)
+        dist, next_edge = distances.tolist(), next_edges.tolist()
         provider_masks: dict[str, int] = {}
         for bit, resource in enumerate(self.target_order):
             provider = self.data[resource]["provider"]
