@@ -258,8 +258,8 @@ class PathEngine:
         # reversed: row v lists the u with an MFA-free transfer edge u -> v, and its number, in edge order
         self._into = path_arrays.by_row(n, self.free_to, self.free_from, np.array(free_edge, dtype=np.int64))
         self._radj: list[list[tuple[int, int]]] | None = None
-        self._access_columns: tuple[np.ndarray, ...] | None = None
         self._compose()
+        self.access_columns = self._access_arrays()  # final: composition adds the last
 
     @property
     def radj(self) -> list[list[tuple[int, int]]]:
@@ -404,13 +404,7 @@ class PathEngine:
     # -- the reverse search -------------------------------------------------------------
 
     def _access_arrays(self) -> tuple[np.ndarray, ...]:
-        """Every privileged access as arrays: holder, resource, edge number, class, level rank (made once:
-        the accesses are final when compiled)."""
-        if self._access_columns is None:
-            self._access_columns = self._make_access_arrays()
-        return self._access_columns
-
-    def _make_access_arrays(self) -> tuple[np.ndarray, ...]:
+        """Every privileged access as arrays: holder, resource, edge number, class, level rank, in edge order."""
         flat = np.fromiter(chain.from_iterable(self._access_rows), dtype=np.int64, count=5 * len(self._access_rows))
         table = flat.reshape(-1, 5)
         return tuple(table[:, column] for column in range(5))
@@ -419,7 +413,7 @@ class PathEngine:
         """Each node's distance to its nearest privileged access over MFA-free transfer edges (INF when it
         has none) and the edge its shortest path leaves by: at a holder, its best access
         (path_arrays.nearest_access), else the transfer edge a FIFO search from the holders found first."""
-        holders, first_edges = path_arrays.nearest_access(*self._access_arrays())
+        holders, first_edges = path_arrays.nearest_access(*self.access_columns)
         pointers, into, numbers = self._into
         return path_arrays.reverse_search(len(self.ids), pointers, holders, first_edges, into, numbers)
 
@@ -428,7 +422,7 @@ class PathEngine:
     def _reach(self, dist: np.ndarray) -> tuple[list[int], list[int]]:
         """Per node: a bitset of privileged targets reachable MFA-free, and the highest class
         (path_arrays.reach: one bit per target resource, numbered in order of first holder)."""
-        holder, resource, edge, target_class, _ = self._access_arrays()
+        holder, resource, edge, target_class, _ = self.access_columns
         resources, first = np.unique(resource[np.lexsort((edge, holder))], return_index=True)
         order = np.argsort(first, kind="stable")
         self.target_order = resources[order].tolist()
