@@ -309,7 +309,7 @@ def analyze(
     entries = {t: techniques[t].to_dict() for t in sorted(used) if techniques is not None and t in techniques}
     changes = changes_since(carried, findings, set(unread))
     open_ids = [finding.id for finding in findings if finding.status == "open"]
-    fixes = fixes_for(graph, policy, open_ids, top_fixes, as_of) if top_fixes else []  # queries/fixes.py
+    fixes = fixes_for(graph, policy, open_ids, top_fixes, as_of, engine) if top_fixes else []  # queries/fixes.py
     return Analysis(findings=findings, metadata=metadata, policy=policy.summary(), as_of=iso(as_of), stats=stats,
                     techniques=entries, exception_review=[item.to_dict() for item in review],
                     carried={APPROVALS: approvals, **lifecycle}, changes=changes, top_fixes=fixes)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import Any
 
@@ -78,12 +79,12 @@ class Change:
     edges: tuple[EdgeKey, ...] = ()
     nodes: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def id(self) -> str:
         touched = [f"{s}>{t}#{k}" for s, t, k in self.edges] + list(self.nodes)
         return f"{self.kind}:{'|'.join(touched)}"
 
-    @property
+    @cached_property
     def order(self) -> tuple[int, str]:
         return SIZE[self.kind], self.id
 
@@ -120,6 +121,7 @@ class _Candidates:
         self.as_of = as_of
         self.changes: dict[str, Change] = {}
         self.on_paths: dict[Any, set[str]] = {}  # a graph edge key or node id -> findings whose path holds it
+        self._known: dict[str, tuple[GapPath, list[Change], list[Any]]] = {}  # finding id -> what collect saw
 
     def _graph_edges(self, source: str, target: str, data: dict[str, Any]) -> list[EdgeKey]:
         """The graph edges behind one path step: itself, or what a derived access step stands on."""
@@ -187,21 +189,32 @@ class _Candidates:
             else:
                 yield Change(ROTATE_KEY, f"rotate key {key} to a short-lived credential", (), (node_id,))
 
+    def _of_path(self, engine: PathEngine, gap: GapPath) -> tuple[list[Change], list[Any]]:
+        """One finding's candidates, and the nodes and graph edges its path holds."""
+        changes = list(self._entry_changes(gap, engine))
+        elements: list[Any] = [engine.ids[gap.entry.node]]
+        for source, target, data in gap.edges:
+            elements += (source, target)
+            for edge in self._graph_edges(source, target, data):
+                elements.append(edge)
+                # MFA on an edge only where a person walks the path: a machine cannot answer it.
+                mfa = self._mfa_edge_change(edge) if gap.no_mfa and gap.entry.human else None
+                changes += (change for change in (self._edge_change(edge), mfa) if change is not None)
+        return changes, elements
+
     def collect(self, paths: dict[str, tuple[PathEngine, GapPath]]) -> None:
+        """The candidates of these findings' paths. A finding whose path is the one it had at the last
+        collect keeps what it gave then: a pick changes only what lies on the paths it touches, and those
+        findings get their new path (find_fixes)."""
+        self.changes, self.on_paths = {}, {}
         for fid, (engine, gap) in paths.items():
-            for change in self._entry_changes(gap, engine):
+            known = self._known.get(fid)
+            if known is None or known[0] is not gap:
+                known = self._known[fid] = (gap, *self._of_path(engine, gap))
+            for change in known[1]:
                 self.changes.setdefault(change.id, change)
-            self.on_paths.setdefault(engine.ids[gap.entry.node], set()).add(fid)
-            for source, target, data in gap.edges:
-                for node_id in (source, target):
-                    self.on_paths.setdefault(node_id, set()).add(fid)
-                for edge in self._graph_edges(source, target, data):
-                    self.on_paths.setdefault(edge, set()).add(fid)
-                    # MFA on an edge only where a person walks the path: a machine cannot answer it.
-                    mfa = self._mfa_edge_change(edge) if gap.no_mfa and gap.entry.human else None
-                    for change in (self._edge_change(edge), mfa):
-                        if change is not None:
-                            self.changes.setdefault(change.id, change)
+            for element in known[2]:
+                self.on_paths.setdefault(element, set()).add(fid)
 
     def touched(self, change: Change) -> set[str]:
         """The findings whose current path holds an edge or node the change touches: no other can close
@@ -258,9 +271,9 @@ def _setter(data: dict[str, Any], name: str, value: Any) -> Callable[[], None]:
     return restore
 
 
-def _gaps(graph: nx.MultiDiGraph, policy: Policy,
-          nodes: set[str] | None = None) -> tuple[PathEngine, dict[str, GapPath]]:
-    engine = PathEngine(graph, policy, nodes)
+def _gaps(graph: nx.MultiDiGraph, policy: Policy, nodes: set[str] | None = None,
+          classes: dict[tuple[str, str], int] | None = None) -> tuple[PathEngine, dict[str, GapPath]]:
+    engine = PathEngine(graph, policy, nodes, classes)
     return engine, {finding_id(engine.ids[gap.entry.node]): gap for gap in engine.gap_paths()}
 
 
@@ -292,6 +305,10 @@ class _Verifier:
         self.policy = policy
         self.local = local
         self.runs = 0
+        # Target classes, shared by every run: no change touches a resource or what its environment is
+        # decided from (a change removes edges or a credential, or sets MFA on an edge or a sign-in), and
+        # a local run's subgraph holds all of that (above), so a class is the same in every run.
+        self.classes: dict[tuple[str, str], int] = {}
         self._support: dict[str, set[str]] = {}
         scope_kinds, content_kinds = policy.environment_from_contents
         self._scope_kinds = scope_kinds
@@ -327,13 +344,15 @@ class _Verifier:
     def _subgraph_nodes(self, starts: Iterable[str]) -> set[str]:
         reached = _reach(self.graph, starts)
         nodes = set(reached)
+        attributes, successors, graph = self.graph.nodes, self.graph.succ, self.graph
         for node in reached:
-            data = self.graph.nodes[node]
-            if data.get("family") == "Resource":
+            if attributes[node].get("family") == "Resource":
                 nodes |= self.support(node)
-            for _, _, scope in self.graph.out_edges(node, data="grant_scope"):
-                if scope and scope in self.graph:
-                    nodes |= self.support(scope)
+            for keyed in successors[node].values():  # the scopes its CAN_GRANTs name
+                for data in keyed.values():
+                    scope = data.get("grant_scope")
+                    if scope and scope in graph:
+                        nodes |= self.support(scope)
         return nodes
 
     def closed(self, change: Change, check: set[str],
@@ -343,7 +362,7 @@ class _Verifier:
         try:
             nodes = self._subgraph_nodes(entries[fid] for fid in check) if self.local else None
             self.runs += 1
-            engine, gaps = _gaps(self.graph, self.policy, nodes)
+            engine, gaps = _gaps(self.graph, self.policy, nodes, self.classes)
             return check - set(gaps), engine, gaps
         finally:
             undo()
@@ -386,13 +405,18 @@ def _pick(order: list[Change], check: dict[str, set[str]], entries: dict[str, st
 
 def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], top: int = DEFAULT_TOP,
                max_candidates: int | None = DEFAULT_MAX_CANDIDATES, as_of: datetime | None = None,
-               local: bool = True) -> FixSearch:
+               local: bool = True, engine: PathEngine | None = None) -> FixSearch:
     """The `top` greedy, verified fixes for the open findings `open_ids` (finding ids) on `graph`.
-    The graph itself is left as it was: every change is tried on a copy."""
+    The graph itself is left as it was: every change is tried on a copy. `engine`: one already built on
+    the whole `graph` with `policy` (the analysis's): its gap paths are the first run's."""
     result = FixSearch()
     work = copy_graph(graph)
     verifier = _Verifier(work, policy, local)
-    engine, gaps = _gaps(work, policy)
+    if engine is None:
+        engine, gaps = _gaps(work, policy, classes=verifier.classes)
+    else:
+        gaps = {finding_id(engine.ids[gap.entry.node]): gap for gap in engine.gap_paths()}
+        verifier.classes.update(engine.classes_by_id())
     result.engine_runs = 1
     still = set(open_ids) & set(gaps)
     result.open_before = len(still)
@@ -400,10 +424,10 @@ def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], 
     # the findings it touched can have another path: the others' paths stand on the changed graph.
     paths = {fid: (engine, gaps[fid]) for fid in still}
     seen: set[str] = set()
+    candidates = _Candidates(work, policy, as_of)
     for rank in range(1, top + 1):
         if not still:
             break
-        candidates = _Candidates(work, policy, as_of)
         candidates.collect({fid: paths[fid] for fid in sorted(still)})
         seen |= set(candidates.changes)
         entries = {fid: run.ids[gap.entry.node] for fid, (run, gap) in paths.items()}
@@ -445,6 +469,6 @@ def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], 
 
 
 def top_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], top: int = DEFAULT_TOP,
-              as_of: datetime | None = None) -> list[dict[str, Any]]:
+              as_of: datetime | None = None, engine: PathEngine | None = None) -> list[dict[str, Any]]:
     """The fixes alone, as `Analysis.top_fixes` carries them."""
-    return find_fixes(graph, policy, open_ids, top, as_of=as_of).fixes
+    return find_fixes(graph, policy, open_ids, top, as_of=as_of, engine=engine).fixes

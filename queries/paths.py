@@ -69,11 +69,15 @@ class GapPath:
 class PathEngine:
     """Policy-aware view of one graph: classifies nodes once, answers path questions."""
 
-    def __init__(self, graph: nx.MultiDiGraph, policy: Policy, nodes: set[str] | None = None):
+    def __init__(self, graph: nx.MultiDiGraph, policy: Policy, nodes: set[str] | None = None,
+                 classes: dict[tuple[str, str], int] | None = None):
         """`nodes`: judge only the subgraph these nodes induce (their edges among themselves), as
         `PathEngine(graph.subgraph(nodes), policy)` would, without networkx's filtering views. Its edges
         are walked by source id (a subgraph view's order follows a set's), so where two paths are equally
-        short the one kept may differ from the whole graph's; which entries have a gap does not."""
+        short the one kept may differ from the whole graph's; which entries have a gap does not.
+        `classes`: target classes by (resource id, level) shared by engines on versions of one graph whose
+        resources, and everything their environments are decided from, are the same (queries/fixes.py's
+        verifications): each pair is decided once for all of them, and kept there."""
         self.graph = graph
         self.policy = policy
         # id -> the graph's own attribute dict
@@ -94,6 +98,7 @@ class PathEngine:
         # Same lookups as Environments.of_graph, on the engine's view of the nodes (no NodeView per call).
         self.environments = Environments(node_data.get, node_data, policy)
         self._target_classes: dict[tuple[int, str], int] = {}
+        self._shared_classes = classes
         self.edge_count = 0  # edges of the graph, counted while compiling (analysis stats)
         self._entries: list[Entry] | None = None
         self._forward: dict[bool, dict[int, list[int]]] = {}
@@ -142,8 +147,20 @@ class PathEngine:
         key = (resource, level)
         found = self._target_classes.get(key)
         if found is None:
-            found = self._target_classes[key] = self._target_class(resource, level)
+            if self._shared_classes is None:
+                found = self._target_class(resource, level)
+            else:
+                shared = (self.ids[resource], level)
+                found = self._shared_classes.get(shared)
+                if found is None:
+                    found = self._shared_classes[shared] = self._target_class(resource, level)
+            self._target_classes[key] = found
         return found
+
+    def classes_by_id(self) -> dict[tuple[str, str], int]:
+        """Every target class decided so far, by (resource id, level): what engines on versions of this
+        graph may share (`classes`)."""
+        return {(self.ids[resource], level): found for (resource, level), found in self._target_classes.items()}
 
     def _target_class(self, resource: int, level: str) -> int:
         data = self.data[resource]

@@ -358,3 +358,63 @@ def test_an_exceptions_file_edited_while_the_scan_reads_it_stops_the_scan(tmp_pa
     with pytest.raises(pipeline.ScanError, match="changed while it was being read"):
         scan(SAMPLES, tmp_path / "out", exceptions_path=exceptions)
     assert not (tmp_path / "out" / "snapshot.arrow").exists()
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    from bench.synthetic_org import generate
+    from graph.builder import build_graph
+
+    graph = build_graph(generate(1500), AS_OF).graph
+    policy = load_policy()
+    engine = PathEngine(graph, policy)
+    return graph, policy, engine, sorted(_open(analyze(graph, {}, policy, [], AS_OF, engine=engine)))
+
+
+def test_the_analysis_engine_as_the_first_run_gives_the_same_fixes(synthetic):
+    graph, policy, engine, open_ids = synthetic
+    reused = find_fixes(graph, policy, open_ids, 5, as_of=AS_OF, engine=engine)
+    fresh = find_fixes(graph, policy, open_ids, 5, as_of=AS_OF)
+    assert len(fresh.fixes) == 5 and fresh.verified > 5  # several picks, each over several candidates
+    assert (reused.fixes, reused.verified, reused.candidates) == (fresh.fixes, fresh.verified, fresh.candidates)
+
+
+def test_candidates_kept_from_an_earlier_pick_are_what_a_fresh_collect_finds(synthetic, monkeypatch):
+    import queries.fixes as fixes
+
+    graph, policy, _, open_ids = synthetic
+    collect = fixes._Candidates.collect
+    compared = []
+
+    def checked(self, paths):
+        collect(self, paths)
+        fresh = fixes._Candidates(self.graph, self.policy, self.as_of)
+        collect(fresh, paths)
+        assert self.changes == fresh.changes and self.on_paths == fresh.on_paths
+        compared.append(len(paths))
+
+    monkeypatch.setattr(fixes._Candidates, "collect", checked)
+    find_fixes(graph, policy, open_ids, 5, as_of=AS_OF)
+    assert len(compared) == 5 and compared[0] > compared[-1]  # later picks saw kept paths and new ones
+
+
+def test_a_verification_decides_each_target_class_as_the_whole_graph_does(synthetic, monkeypatch):
+    """The verifications share their target classes (a local run's subgraph holds what a resource's
+    environment is decided from): deciding them afresh in every run gives the same classes."""
+    import queries.fixes as fixes
+
+    graph, policy, engine, open_ids = synthetic
+    gaps = fixes._gaps
+    local_classes: dict = {}
+
+    def unshared(graph_, policy_, nodes=None, classes=None):
+        found = gaps(graph_, policy_, nodes)  # no sharing: every class decided in this run
+        local_classes.update(found[0].classes_by_id())
+        return found
+
+    monkeypatch.setattr(fixes, "_gaps", unshared)
+    find_fixes(graph, policy, open_ids, 5, as_of=AS_OF)
+    whole = PathEngine(graph, policy)
+    whole.gap_paths()
+    decided = whole.classes_by_id()
+    assert len(local_classes) > 100 and {pair: decided.get(pair) for pair in local_classes} == local_classes
