@@ -83,7 +83,7 @@ def top_fixes(key: FileKey, policy: ConfigKey, exceptions: ConfigKey, uploaded: 
     """The Overview's top fixes, as `crosspath scan` computes them (each count verified): the ones the scan
     recorded in the snapshot when the policy and exceptions files are those it used, unchanged
     (pipeline.recorded_fixes), else verified here, per snapshot, policy and exceptions (at 100k
-    identities that is a minute of the dashboard's first load). An uploaded snapshot's are never taken:
+    identities that is about 20 CPU seconds of the dashboard's first load). An uploaded snapshot's are never taken:
     its metadata is the uploader's word."""
     graph, metadata = load_graph(key)
     recorded = None if uploaded else recorded_fixes(metadata, _config_path(policy), _config_path(exceptions),
@@ -93,7 +93,8 @@ def top_fixes(key: FileKey, policy: ConfigKey, exceptions: ConfigKey, uploaded: 
     analysis = load_analysis(key, policy, exceptions)
     open_ids = [finding.id for finding in analysis.open_findings]
     as_of = parse_time(analysis.as_of) or datetime.now(UTC)
-    return _kept(fixes_for(graph, path_engine(key, policy).policy, open_ids, DEFAULT_TOP_FIXES, as_of))
+    engine = path_engine(key, policy)  # the explorers' engine is the fix search's first run
+    return _kept(fixes_for(graph, engine.policy, open_ids, DEFAULT_TOP_FIXES, as_of, engine))
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)

@@ -380,7 +380,7 @@ def test_the_analysis_engine_as_the_first_run_gives_the_same_fixes(synthetic):
 
 
 def test_candidates_kept_from_an_earlier_pick_are_what_a_fresh_collect_finds(synthetic, monkeypatch):
-    import queries.fixes as fixes
+    from queries import fixes
 
     graph, policy, _, open_ids = synthetic
     collect = fixes._Candidates.collect
@@ -401,9 +401,9 @@ def test_candidates_kept_from_an_earlier_pick_are_what_a_fresh_collect_finds(syn
 def test_a_verification_decides_each_target_class_as_the_whole_graph_does(synthetic, monkeypatch):
     """The verifications share their target classes (a local run's subgraph holds what a resource's
     environment is decided from): deciding them afresh in every run gives the same classes."""
-    import queries.fixes as fixes
+    from queries import fixes
 
-    graph, policy, engine, open_ids = synthetic
+    graph, policy, _, open_ids = synthetic
     gaps = fixes._gaps
     local_classes: dict = {}
 
