@@ -34,10 +34,10 @@ from typing import Any
 
 import networkx as nx
 
-from graph.bulk import copy_graph
+from graph.bulk import Graph, copy_graph
 from queries.findings import finding_id
 from queries.key_use import is_unused, unused_days
-from queries.paths import GapPath, PathEngine
+from queries.paths import EntryPath, GapPath, PathEngine, Without
 from queries.policy import Policy
 
 DEFAULT_TOP = 5
@@ -98,6 +98,7 @@ class FixSearch:
     candidates: int = 0  # distinct candidates derived over every pick
     verified: int = 0  # path-engine reruns for candidates
     engine_runs: int = 0  # every path-engine run, the first one included
+    compiled: int = 0  # verifications that compiled an engine (the others ran on the first run's arrays)
     cut: list[str] = field(default_factory=list)  # one sentence per pick the bound cut
 
 
@@ -121,11 +122,16 @@ class _Candidates:
         self.as_of = as_of
         self.changes: dict[str, Change] = {}
         self.on_paths: dict[Any, set[str]] = {}  # a graph edge key or node id -> findings whose path holds it
-        self._known: dict[str, tuple[GapPath, list[Change], list[Any]]] = {}  # finding id -> what collect saw
+        # What the kept picks did to `graph`, which stays as it was: edges gone (a credential's go with it,
+        # and it leaves every path) and edges that now demand MFA (no gap path crosses them).
+        self.gone: set[EdgeKey] = set()
+        self.mfa: set[EdgeKey] = set()
+        self._known: dict[str, tuple[EntryPath, list[Change], list[Any]]] = {}  # finding id -> what collect saw
 
     def _graph_edges(self, source: str, target: str, data: dict[str, Any]) -> list[EdgeKey]:
         """The graph edges behind one path step: itself, or what a derived access step stands on."""
-        between = self.graph.get_edge_data(source, target) or {}
+        between = {key: stored for key, stored in (self.graph.get_edge_data(source, target) or {}).items()
+                   if (source, target, key) not in self.gone}
         same = [(source, target, key) for key, stored in between.items() if stored is data or stored == data]
         if same:
             return same
@@ -133,10 +139,18 @@ class _Candidates:
             grant_target, scope = data.get("grant_target"), target
             return sorted((holder, grant_target, key)
                           for holder, _, key, stored in self.graph.in_edges(grant_target, keys=True, data=True)
-                          if stored.get("kind") == "CAN_GRANT" and stored.get("grant_scope") == scope)
+                          if stored.get("kind") == "CAN_GRANT" and stored.get("grant_scope") == scope
+                          and (holder, grant_target, key) not in self.gone)
         if data.get("granted_by") == "CAN_GRANT":  # can grant any role on a scope
             return [(source, target, key) for key, stored in between.items() if stored.get("kind") == "CAN_GRANT"]
         return []
+
+    def keep(self, change: Change) -> None:
+        """A pick made for good: later candidates see the graph as it leaves it."""
+        if change.kind in (ENFORCE_MFA_ENTRY, ENFORCE_MFA_EDGE):
+            self.mfa.update(change.edges)
+        else:
+            self.gone.update(change.edges)
 
     def _edge_change(self, edge: EdgeKey) -> Change | None:
         source, target, _ = edge
@@ -157,14 +171,14 @@ class _Candidates:
 
     def _mfa_edge_change(self, edge: EdgeKey) -> Change | None:
         data = self.graph.edges[edge]
-        if data.get("kind") not in _MFA_EDGE_KINDS or data.get("mfa_required") is True:
+        if data.get("kind") not in _MFA_EDGE_KINDS or data.get("mfa_required") is True or edge in self.mfa:
             return None
         s, t = _name(self.graph, edge[0]), _name(self.graph, edge[1])
         verb = "assume" if data["kind"] == "CAN_ASSUME" else "federate into"
         how = " (aws:MultiFactorAuthPresent in its trust policy)" if edge[1].startswith("aws:") else ""
         return Change(ENFORCE_MFA_EDGE, f"require MFA for {s} to {verb} {t}{how}", (edge,))
 
-    def _entry_changes(self, gap: GapPath, engine: PathEngine) -> Iterable[Change]:
+    def _entry_changes(self, gap: EntryPath, engine: PathEngine) -> Iterable[Change]:
         entry = gap.entry
         node_id = engine.ids[entry.node]
         if gap.no_mfa and entry.human and not entry.members_unknown:
@@ -189,7 +203,7 @@ class _Candidates:
             else:
                 yield Change(ROTATE_KEY, f"rotate key {key} to a short-lived credential", (), (node_id,))
 
-    def _of_path(self, engine: PathEngine, gap: GapPath) -> tuple[list[Change], list[Any]]:
+    def _of_path(self, engine: PathEngine, gap: EntryPath) -> tuple[list[Change], list[Any]]:
         """One finding's candidates, and the nodes and graph edges its path holds."""
         changes = list(self._entry_changes(gap, engine))
         elements: list[Any] = [engine.ids[gap.entry.node]]
@@ -202,7 +216,7 @@ class _Candidates:
                 changes += (change for change in (self._edge_change(edge), mfa) if change is not None)
         return changes, elements
 
-    def collect(self, paths: dict[str, tuple[PathEngine, GapPath]]) -> None:
+    def collect(self, paths: dict[str, tuple[PathEngine, EntryPath]]) -> None:
         """The candidates of these findings' paths. A finding whose path is the one it had at the last
         collect keeps what it gave then: a pick changes only what lies on the paths it touches, and those
         findings get their new path (find_fixes)."""
@@ -298,13 +312,23 @@ class _Verifier:
     what its environment is decided from (its scopes, and the contents of a scope that takes its
     environment from its contents). An entry has a gap path in that subgraph exactly when it has one in
     the whole graph, since every node, edge and environment a path from it could use is there
-    (tests/test_fixes.py checks the two agree). `local=False` runs the engine on the whole graph."""
+    (tests/test_fixes.py checks the two agree). `local=False` runs the engine on the whole graph.
 
-    def __init__(self, graph: nx.MultiDiGraph, policy: Policy, local: bool = True):
-        self.graph = graph
+    Before any of that, a change is judged on the arrays of the first run's engine (`base`, on the
+    unchanged graph: PathEngine.entry_paths_without) with the kept picks and the change taken away, when
+    both can be said in its numbers and leave composition alone (PathEngine.touches_composition): no
+    compiling at all. Once a kept pick cannot be said so, every later run compiles again."""
+
+    def __init__(self, graph: nx.MultiDiGraph, policy: Policy, local: bool = True, base: PathEngine | None = None):
+        self.graph = graph  # never changed: the runs that compile change a copy (work)
         self.policy = policy
+        self.picks: list[Change] = []
+        self._work: Graph | None = None
         self.local = local
+        self.base = base if local else None
+        self.kept = Without()  # the kept picks, in base's numbers
         self.runs = 0
+        self.compiled = 0  # runs that compiled an engine
         # Target classes, shared by every run: no change touches a resource or what its environment is
         # decided from (a change removes edges or a credential, or sets MFA on an edge or a sign-in), and
         # a local run's subgraph holds all of that (above), so a class is the same in every run.
@@ -341,10 +365,19 @@ class _Verifier:
             self._support[resource] = found
         return self._support[resource]
 
+    def work(self) -> Graph:
+        """The graph with the kept picks made: a copy, made when a run first compiles."""
+        if self._work is None:
+            self._work = copy_graph(self.graph)
+            for pick in self.picks:
+                _apply(self._work, pick)
+        return self._work
+
     def _subgraph_nodes(self, starts: Iterable[str]) -> set[str]:
-        reached = _reach(self.graph, starts)
+        graph = self.work()
+        reached = _reach(graph, starts)
         nodes = set(reached)
-        attributes, successors, graph = self.graph.nodes, self.graph.succ, self.graph
+        attributes, successors = graph.nodes, graph.succ
         for node in reached:
             if attributes[node].get("family") == "Resource":
                 nodes |= self.support(node)
@@ -355,17 +388,69 @@ class _Verifier:
                         nodes |= self.support(scope)
         return nodes
 
+    def _without(self, change: Change) -> Without | None:
+        """The change in base's numbers, or None when it writes permissions (composition) or removes an
+        AUTHENTICATES edge or a node other than a credential (an entry would change in other ways)."""
+        assert self.base is not None
+        numbers, index, unchanged = self.base.edge_numbers(), self.base.index, self.base.graph
+        mfa = change.kind in (ENFORCE_MFA_ENTRY, ENFORCE_MFA_EDGE)
+        edges: set[int] = set()
+        for source, target, key in change.edges:
+            data = unchanged[source][target][key]
+            number = numbers.get(id(data))
+            if number == -1 or (not mfa and data.get("kind") == "AUTHENTICATES"):
+                return None
+            if number is not None:  # else not compiled: no path uses it, with or without it
+                edges.add(number)
+        nodes = set()
+        for node_id in change.nodes:
+            if not mfa and unchanged.nodes[node_id].get("family") != "Credential":
+                return None
+            nodes.add(index[node_id])
+        if mfa:
+            return Without(mfa_edges=frozenset(edges), mfa_nodes=frozenset(nodes))
+        return Without(edges=frozenset(edges), nodes=frozenset(nodes))
+
+    def _on_arrays(self, change: Change) -> Without | None:
+        """The kept picks and this change, when base's arrays can judge them together; else None."""
+        if self.base is None:
+            return None
+        without = self._without(change)
+        if without is None or self.base.touches_composition(self.kept | without):
+            return None
+        return self.kept | without
+
     def closed(self, change: Change, check: set[str],
-               entries: dict[str, str]) -> tuple[set[str], PathEngine, dict[str, GapPath]]:
+               entries: dict[str, str]) -> tuple[set[str], PathEngine, dict[str, EntryPath]]:
         """The checked findings the change closes, and the engine run with their new gap paths."""
-        undo = _apply(self.graph, change)
+        self.runs += 1
+        gone = self._on_arrays(change)
+        if gone is not None:
+            assert self.base is not None
+            node_of = {fid: self.base.index[entries[fid]] for fid in check}
+            found = self.base.entry_paths_without(gone, node_of.values())
+            gaps = {fid: found[node] for fid, node in node_of.items() if node in found}
+            return check - set(gaps), self.base, gaps
+        work = self.work()
+        undo = _apply(work, change)
         try:
             nodes = self._subgraph_nodes(entries[fid] for fid in check) if self.local else None
-            self.runs += 1
-            engine, gaps = _gaps(self.graph, self.policy, nodes, self.classes)
-            return check - set(gaps), engine, gaps
+            self.compiled += 1
+            engine, compiled_gaps = _gaps(work, self.policy, nodes, self.classes)
+            return check - set(compiled_gaps), engine, dict(compiled_gaps)
         finally:
             undo()
+
+    def keep(self, change: Change) -> None:
+        """Make a pick for good: in base's numbers while they can say it, and on the working copy."""
+        gone = self._on_arrays(change)
+        if gone is None:
+            self.base = None
+        else:
+            self.kept = gone
+        self.picks.append(change)
+        if self._work is not None:
+            _apply(self._work, change)
 
 
 def _could_win(bound: int, change: Change, best: Change | None, best_count: int) -> bool:
@@ -374,7 +459,7 @@ def _could_win(bound: int, change: Change, best: Change | None, best_count: int)
                           or (bound == best_count and change.order < best.order))
 
 
-_Verified = tuple[set[str], PathEngine | None, dict[str, GapPath]]
+_Verified = tuple[set[str], PathEngine | None, dict[str, EntryPath]]
 
 
 def _pick(order: list[Change], check: dict[str, set[str]], entries: dict[str, str], verifier: _Verifier,
@@ -409,14 +494,17 @@ def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], 
     """The `top` greedy, verified fixes for the open findings `open_ids` (finding ids) on `graph`.
     The graph itself is left as it was: every change is tried on a copy. `engine`: one already built on
     the whole `graph` with `policy` (the analysis's): its gap paths are the first run's."""
+    if engine is not None and engine.graph is not graph:
+        raise ValueError("find_fixes: the engine given was built on another graph")
     result = FixSearch()
-    work = copy_graph(graph)
-    verifier = _Verifier(work, policy, local)
-    if engine is None:
-        engine, gaps = _gaps(work, policy, classes=verifier.classes)
+    classes: dict[tuple[str, str], int] = {}
+    if engine is None:  # on the graph, never changed: its arrays judge the changes (_Verifier)
+        engine, gaps = _gaps(graph, policy, classes=classes)
     else:
         gaps = {finding_id(engine.ids[gap.entry.node]): gap for gap in engine.gap_paths()}
-        verifier.classes.update(engine.classes_by_id())
+        classes.update(engine.classes_by_id())
+    verifier = _Verifier(graph, policy, local, engine)
+    verifier.classes.update(classes)
     result.engine_runs = 1
     still = set(open_ids) & set(gaps)
     result.open_before = len(still)
@@ -424,7 +512,7 @@ def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], 
     # the findings it touched can have another path: the others' paths stand on the changed graph.
     paths = {fid: (engine, gaps[fid]) for fid in still}
     seen: set[str] = set()
-    candidates = _Candidates(work, policy, as_of)
+    candidates = _Candidates(graph, policy, as_of)
     for rank in range(1, top + 1):
         if not still:
             break
@@ -445,7 +533,8 @@ def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], 
                                               "--max-candidates" if best is None else ""))
         if best is None:
             break
-        _apply(work, best)  # kept: the next pick counts what this one leaves open
+        verifier.keep(best)  # the next pick counts what this one leaves open
+        candidates.keep(best)
         still -= best_closed
         for fid in check[best.id]:
             if fid in still and best_engine is not None:
@@ -465,6 +554,7 @@ def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], 
         })
     result.candidates = len(seen)
     result.engine_runs += verifier.runs
+    result.compiled = verifier.compiled
     return result
 
 

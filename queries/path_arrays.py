@@ -99,7 +99,7 @@ def reach(n: int, reached: np.ndarray, sources: np.ndarray, targets: np.ndarray,
     level by level from the sinks up, each level in one numpy call over Python ints."""
     keep = reached[sources] & reached[targets]
     sources, targets = sources[keep], targets[keep]
-    matrix = csr_matrix((np.ones(len(sources), dtype=np.int8), (sources, targets)), shape=(n, n))
+    matrix = csr_matrix((np.ones(len(sources), dtype=bool), (sources, targets)), shape=(n, n))
     count, label = connected_components(matrix, directed=True, connection="strong")
     label = label.astype(np.int64)
     own = [0] * count

@@ -5,20 +5,26 @@ sign-in), follows Authentication and Transfer edges that do not demand MFA, and
 ends with a HAS_PERMISSION of a privileged level on a privileged resource.
 
 How it stays near-linear:
-1. One reverse breadth-first search from every privileged target at once over
+1. Compiling walks the graph's edges once and keeps what paths use as integer
+   arrays: the MFA-free transfer edges and the privileged accesses.
+2. One reverse breadth-first search from every privileged target at once over
    the MFA-free subgraph gives each node its distance to the nearest target and
-   the next edge on that shortest path (O(V + E)).
-2. Each entry is classified from its own facts (human? MFA? key age?) and its
+   the next edge on that shortest path (O(V + E), level by level on the arrays:
+   queries/path_arrays.py).
+3. Each entry is classified from its own facts (human? MFA? key age?) and its
    path is read off the next-edge pointers (O(path length)).
-3. How many targets an entry reaches is counted on the condensation of the
-   reachable subgraph (Tarjan's SCCs, one pass) with Python ints as bitsets.
+4. How many targets an entry reaches is counted on the condensation of the
+   reachable subgraph (scipy's strongly connected components) with Python ints
+   as bitsets, ORed level by level.
+5. A change (a top fix to verify) is judged on the same arrays with what it
+   takes away masked out, without compiling again (entry_paths_without).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 from typing import Any
 
@@ -43,6 +49,22 @@ _TRANSFER_INTO_IDENTITY = frozenset({_AUTH, _FEDERATES})
 SCOPE_ADMIN, ADMIN, WRITE = 3, 2, 1
 
 
+@dataclass(frozen=True)
+class Without:
+    """A change to judge on an engine's compiled arrays (PathEngine.entry_paths_without), in its numbers:
+    edges gone, edges that now demand MFA (an AUTHENTICATES `mfa`, a transfer's `mfa_required`), nodes gone
+    (with every edge they have), sign-ins that now have MFA (a person's `mfa`)."""
+
+    edges: frozenset[int] = frozenset()
+    mfa_edges: frozenset[int] = frozenset()
+    nodes: frozenset[int] = frozenset()
+    mfa_nodes: frozenset[int] = frozenset()
+
+    def __or__(self, other: Without) -> Without:
+        return Without(self.edges | other.edges, self.mfa_edges | other.mfa_edges, self.nodes | other.nodes,
+                       self.mfa_nodes | other.mfa_nodes)
+
+
 @dataclass
 class Entry:
     node: int
@@ -54,13 +76,19 @@ class Entry:
 
 
 @dataclass
-class GapPath:
-    """One entry's gap: the facts the findings layer turns into a Finding."""
+class EntryPath:
+    """An entry that has a gap, its shortest gap path, and why it is a gap."""
 
     entry: Entry
     edges: list[tuple[str, str, dict[str, Any]]]  # (source id, target id, edge data), entry first
     no_mfa: bool
     long_lived: bool
+
+
+@dataclass
+class GapPath(EntryPath):
+    """One entry's gap: the facts the findings layer turns into a Finding (its path and what it reaches)."""
+
     targets_count: int
     targets_by_provider: dict[str, int]
     max_class: int
@@ -104,6 +132,9 @@ class PathEngine:
         self._forward: dict[bool, dict[int, list[int]]] = {}
         self._within: dict[int, list[int]] = {}
         self._contained: dict[int, list[int]] | None = None
+        self._edge_numbers: dict[int, int] | None = None
+        self._composition_parties: set[int] | None = None
+        self._entry_of: dict[int, Entry] | None = None
         self._compile()
 
     # -- classification ---------------------------------------------------------------
@@ -160,7 +191,8 @@ class PathEngine:
     def classes_by_id(self) -> dict[tuple[str, str], int]:
         """Every target class decided so far, by (resource id, level): what engines on versions of this
         graph may share (`classes`)."""
-        return {(self.ids[resource], level): found for (resource, level), found in self._target_classes.items()}
+        decided = list(self._target_classes.items())  # a copy first: a shared engine may decide more meanwhile
+        return {(self.ids[resource], level): found for (resource, level), found in decided}
 
     def _target_class(self, resource: int, level: str) -> int:
         data = self.data[resource]
@@ -197,7 +229,7 @@ class PathEngine:
         n = len(self.ids)
         index = self.index
         self.edges: list[tuple[int, int, dict[str, Any]]] = []
-        free_from: list[int] = []  # MFA-free transfer edges: source, target, edge number (see _free_edges)
+        free_from: list[int] = []  # MFA-free transfer edges: source, target, edge number (free_*, _into)
         free_to: list[int] = []
         free_edge: list[int] = []
         self.access: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]  # (resource, edge, class)
@@ -211,7 +243,8 @@ class PathEngine:
         usable = self.usable
         edges = self.edges
         access = self.access
-        # every privileged access: (holder, resource, edge number, class, level rank); see _access_arrays
+        # every privileged access: (holder, resource, edge number, class, level rank, the graph edge it stands
+        # on: its own, a CAN_GRANT's for the admin a grant on a scope gives, -1 for a composed one); _access_arrays
         access_rows = self._access_rows = []
         level_rank = LEVEL_RANK
         signed_in_by_other = self.signed_in_by_other
@@ -245,7 +278,7 @@ class PathEngine:
                             if found:
                                 edges.append((u, v, data))
                                 access[u].append((v, len(edges) - 1, found))
-                                access_rows.append((u, v, len(edges) - 1, found, level_rank[level]))
+                                access_rows.append((u, v, len(edges) - 1, found, level_rank[level], len(edges) - 1))
                                 if data.get("derived"):
                                     self.derived_access.append((self.ids[u], self.ids[v], data))
                         continue
@@ -268,15 +301,18 @@ class PathEngine:
                             # The power to grant any role on a scope (bind a role, setIamPolicy) is admin over it.
                             add_access(u, v, {**data, "kind": _ACCESS, "level": "admin", "granted_by": _GRANT,
                                               "derived": True,
-                                              "via": f"{data.get('via', '')} (can grant itself any role there)"})
+                                              "via": f"{data.get('via', '')} (can grant itself any role there)"},
+                                       edge_no)
         self.edge_count = count
         self.free_from = np.array(free_from, dtype=np.int64)
         self.free_to = np.array(free_to, dtype=np.int64)
+        self.free_edge = np.array(free_edge, dtype=np.int64)
         # reversed: row v lists the u with an MFA-free transfer edge u -> v, and its number, in edge order
-        self._into = path_arrays.by_row(n, self.free_to, self.free_from, np.array(free_edge, dtype=np.int64))
+        self._into = path_arrays.by_row(n, self.free_to, self.free_from, self.free_edge)
         self._radj: list[list[tuple[int, int]]] | None = None
         self._compose()
         self.access_columns = self._access_arrays()  # final: composition adds the last
+        del self._access_rows
 
     @property
     def radj(self) -> list[list[tuple[int, int]]]:
@@ -290,12 +326,12 @@ class PathEngine:
                                    strict=True)) for v in range(len(self.ids))]
         return self._radj
 
-    def _add_access(self, u: int, v: int, data: dict[str, Any]) -> None:
+    def _add_access(self, u: int, v: int, data: dict[str, Any], basis: int) -> None:
         target_class = self.target_class(v, data["level"])
         if target_class:
             self.edges.append((u, v, data))
             self.access[u].append((v, len(self.edges) - 1, target_class))
-            self._access_rows.append((u, v, len(self.edges) - 1, target_class, LEVEL_RANK[data["level"]]))
+            self._access_rows.append((u, v, len(self.edges) - 1, target_class, LEVEL_RANK[data["level"]], basis))
             if data.get("derived"):
                 self.derived_access.append((self.ids[u], self.ids[v], data))
 
@@ -338,8 +374,9 @@ class PathEngine:
             return
         relevant = self._ancestors(set(bit_of) | set(holds_own))
         forward: list[list[int]] = [[] for _ in self.ids]  # act-as edges among the relevant nodes
+        radj = self.radj
         for v in relevant:
-            for u, _ in self.radj[v]:
+            for u, _ in radj[v]:
                 if u in relevant:
                     forward[u].append(v)
         acts: dict[int, int] = {}
@@ -375,9 +412,10 @@ class PathEngine:
         """Every node that reaches one of `starts` over MFA-free transfer edges (starts included)."""
         seen = set(starts)
         queue = deque(starts)
+        radj = self.radj
         while queue:
             v = queue.popleft()
-            for u, _ in self.radj[v]:
+            for u, _ in radj[v]:
                 if u not in seen:
                     seen.add(u)
                     queue.append(u)
@@ -416,21 +454,22 @@ class PathEngine:
             "techniques": list(grant_data.get("techniques") or []), "grant_target": self.ids[target],
             "via": (f"composition: can change the permissions of {name} (grant held by {holder_text}: "
                     f"{grant_data.get('via', '')}) and can act as it, so it can make {name} admin here"),
-        })
+        }, -1)
 
     # -- the reverse search -------------------------------------------------------------
 
     def _access_arrays(self) -> tuple[np.ndarray, ...]:
-        """Every privileged access as arrays: holder, resource, edge number, class, level rank, in edge order."""
-        flat = np.fromiter(chain.from_iterable(self._access_rows), dtype=np.int64, count=5 * len(self._access_rows))
-        table = flat.reshape(-1, 5)
-        return tuple(table[:, column] for column in range(5))
+        """Every privileged access as arrays, in edge order: holder, resource, edge number, class, level rank
+        (what nearest_access takes), and the graph edge it stands on."""
+        flat = np.fromiter(chain.from_iterable(self._access_rows), dtype=np.int64, count=6 * len(self._access_rows))
+        table = flat.reshape(-1, 6)
+        return tuple(table[:, column] for column in range(6))
 
     def _reverse_search(self) -> tuple[np.ndarray, np.ndarray]:
         """Each node's distance to its nearest privileged access over MFA-free transfer edges (INF when it
         has none) and the edge its shortest path leaves by: at a holder, its best access
         (path_arrays.nearest_access), else the transfer edge a FIFO search from the holders found first."""
-        holders, first_edges = path_arrays.nearest_access(*self.access_columns)
+        holders, first_edges = path_arrays.nearest_access(*self.access_columns[:5])
         pointers, into, numbers = self._into
         return path_arrays.reverse_search(len(self.ids), pointers, holders, first_edges, into, numbers)
 
@@ -439,7 +478,7 @@ class PathEngine:
     def _reach(self, dist: np.ndarray) -> tuple[list[int], list[int]]:
         """Per node: a bitset of privileged targets reachable MFA-free, and the highest class
         (path_arrays.reach: one bit per target resource, numbered in order of first holder)."""
-        holder, resource, edge, target_class, _ = self.access_columns
+        holder, resource, edge, target_class, _, _ = self.access_columns
         resources, first = np.unique(resource[np.lexsort((edge, holder))], return_index=True)
         order = np.argsort(first, kind="stable")
         self.target_order = resources[order].tolist()
@@ -465,11 +504,7 @@ class PathEngine:
                 continue
             family = data.get("family")
             if family == Family.CREDENTIAL and self.auth_out[i]:
-                auths = sorted(self.auth_out[i], key=lambda e: self.ids[self.edges[e][1]])
-                identity = self.edges[auths[0]][1]
-                mfa_values = [self.edges[e][2].get("mfa") for e in auths]
-                mfa = False if False in mfa_values else (None if None in mfa_values else True)
-                found.append(Entry(i, identity, self.human[identity], mfa, True))
+                found.append(self._credential_entry(i, self.auth_out[i], frozenset()))
             elif (
                 family == Family.IDENTITY
                 and data.get("kind") == "User"
@@ -481,6 +516,25 @@ class PathEngine:
                 found.append(Entry(i, i, True, None, False, members_unknown=True))
         self._entries = found
         return found
+
+    def _credential_entry(self, i: int, auths: list[int], mfa_edges: frozenset[int]) -> Entry:
+        """A credential signing in over these AUTHENTICATES edges (`mfa_edges` among them now demand MFA):
+        it stands for the identity first by id; MFA is False if any sign-in lacks it, else unknown if any
+        may, else True."""
+        auths = sorted(auths, key=lambda e: self.ids[self.edges[e][1]])
+        identity = self.edges[auths[0]][1]
+        mfa_values = [True if e in mfa_edges else self.edges[e][2].get("mfa") for e in auths]
+        mfa = False if False in mfa_values else (None if None in mfa_values else True)
+        return Entry(i, identity, self.human[identity], mfa, True)
+
+    def _why(self, entry: Entry) -> tuple[bool, bool]:
+        """Would this entry's path be a gap: (no MFA where the policy wants it, a long-lived machine key)."""
+        no_mfa = (entry.human or self.policy.mfa_applies_to_machines) and entry.mfa is not True
+        long_lived = False
+        if entry.is_credential and not entry.human:
+            data = self.data[entry.node]
+            long_lived = self.policy.is_long_lived(data.get("age_days"), data.get("expires"))
+        return no_mfa, long_lived
 
     def _path(self, start: int, next_edge: list[int]) -> list[tuple[str, str, dict[str, Any]]]:
         path = []
@@ -504,11 +558,7 @@ class PathEngine:
         for entry in self.entries():
             if dist[entry.node] == INF:
                 continue
-            no_mfa = (entry.human or self.policy.mfa_applies_to_machines) and entry.mfa is not True
-            long_lived = False
-            if entry.is_credential and not entry.human:
-                data = self.data[entry.node]
-                long_lived = self.policy.is_long_lived(data.get("age_days"), data.get("expires"))
+            no_mfa, long_lived = self._why(entry)
             if not (no_mfa or long_lived):
                 continue
             bits = reach[entry.node]
@@ -529,6 +579,67 @@ class PathEngine:
                 )
             )
         return gaps
+
+    # -- a change, judged on the compiled arrays ------------------------------------------
+
+    def edge_numbers(self) -> dict[int, int]:
+        """id() of an edge's attribute dict -> its number here, for every edge the engine compiled (the
+        graph's own dicts: they stay alive as long as the graph), and -1 for each permission write it
+        composes (`permission_grants`)."""
+        if self._edge_numbers is None:
+            self._edge_numbers = {id(data): number for number, (_, _, data) in enumerate(self.edges)}
+            self._edge_numbers.update((id(data), -1) for _, _, data in self.permission_grants)
+        return self._edge_numbers
+
+    def touches_composition(self, gone: Without) -> bool:
+        """Could making `gone` change an access composed here (_compose)? Yes when it takes away a node
+        or an edge among the nodes that act as a party to a permission write (or may: conservatively, an
+        edge with either end there). Never when the graph has no permission writes."""
+        if not self.permission_grants:
+            return False
+        if self._composition_parties is None:
+            self._composition_parties = self._ancestors({node for holder, target, _ in self.permission_grants
+                                                         for node in (holder, target)})
+        parties = self._composition_parties
+        return (any(node in parties for node in gone.nodes)
+                or any(self.edges[e][0] in parties or self.edges[e][1] in parties
+                       for e in gone.edges | gone.mfa_edges))
+
+    def entry_paths_without(self, gone: Without, nodes: Iterable[int]) -> dict[int, EntryPath]:
+        """Which of these entry nodes would still have a gap with `gone` made, each with its shortest gap
+        path: gap_paths' reverse search on the compiled arrays minus what `gone` takes away, without
+        compiling again. An MFA-free transfer edge goes when it or an end goes or it now demands MFA; an
+        access goes when the edge it stands on does, or its holder or resource. Composed accesses stay
+        as compiled: valid only where touches_composition(gone) is False."""
+        n = len(self.ids)
+        removed = np.zeros(n, dtype=bool)
+        removed[list(gone.nodes)] = True
+        cut = np.fromiter(gone.edges | gone.mfa_edges, dtype=np.int64)
+        free = ~np.isin(self.free_edge, cut) & ~removed[self.free_from] & ~removed[self.free_to]
+        holder, resource, edge, target_class, level_rank, basis = self.access_columns
+        kept = ~np.isin(basis, cut) & ~removed[holder] & ~removed[resource]
+        holders, first_edges = path_arrays.nearest_access(holder[kept], resource[kept], edge[kept],
+                                                          target_class[kept], level_rank[kept])
+        pointers, into, numbers = path_arrays.by_row(n, self.free_to[free], self.free_from[free], self.free_edge[free])
+        dist, next_edge = path_arrays.reverse_search(n, pointers, holders, first_edges, into, numbers)
+        if self._entry_of is None:
+            self._entry_of = {entry.node: entry for entry in self.entries()}
+        found: dict[int, EntryPath] = {}
+        for node in nodes:
+            entry = self._entry_of.get(node)
+            if entry is None or removed[node] or dist[node] == INF:
+                continue
+            if entry.is_credential:
+                auths = [e for e in self.auth_out[node] if e not in gone.edges and not removed[self.edges[e][1]]]
+                if not auths:
+                    continue
+                entry = self._credential_entry(node, auths, gone.mfa_edges)
+            elif node in gone.mfa_nodes and not entry.members_unknown:
+                entry = replace(entry, mfa=True)
+            no_mfa, long_lived = self._why(entry)
+            if no_mfa or long_lived:
+                found[node] = EntryPath(entry, self._path(node, next_edge), no_mfa, long_lived)
+        return found
 
     # -- blast radius -------------------------------------------------------------------
 

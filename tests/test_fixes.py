@@ -418,3 +418,92 @@ def test_a_verification_decides_each_target_class_as_the_whole_graph_does(synthe
     whole.gap_paths()
     decided = whole.classes_by_id()
     assert len(local_classes) > 100 and {pair: decided.get(pair) for pair in local_classes} == local_classes
+
+
+def _judged_both_ways(graph, policy, picks: int = 2) -> tuple[dict[str, int], int]:
+    """Every candidate of the first collect, verified on the first run's arrays and by compiling the changed
+    graph again, on the unchanged graph and after each of `picks` kept picks: the same findings close, and
+    the same entries stay open for the same reasons. Returns the candidates compared by kind, and how many
+    verifications on the arrays compiled anyway (composition)."""
+    from queries import fixes
+
+    base, gaps = fixes._gaps(graph, policy)
+    entries = {fid: base.ids[gap.entry.node] for fid, gap in gaps.items()}
+    candidates = fixes._Candidates(graph, policy, AS_OF)
+    candidates.collect({fid: (base, gap) for fid, gap in sorted(gaps.items())})
+    on_arrays, compiling = fixes._Verifier(graph, policy, True, base), fixes._Verifier(graph, policy, True, None)
+    kinds: dict[str, int] = {}
+    gone_nodes: set[str] = set()
+    gone_edges: set = set()
+    for _ in range(picks + 1):
+        best, best_closed = None, set()
+        for change in sorted(candidates.changes.values(), key=lambda c: c.order):
+            if gone_nodes & ({*change.nodes} | {end for edge in change.edges for end in edge[:2]}) or \
+                    gone_edges & set(change.edges):
+                continue  # what a kept pick took away cannot change again
+            check = candidates.touched(change) | set(sorted(gaps)[:5])  # and some the change does not touch
+            closed, engine, found = on_arrays.closed(change, check, entries)
+            again, other, found_again = compiling.closed(change, check, entries)
+            assert closed == again, change.description
+            assert {fid: (engine.ids[path.entry.identity], path.entry.mfa, path.no_mfa, path.long_lived)
+                    for fid, path in found.items() if fid in check} == {
+                fid: (other.ids[path.entry.identity], path.entry.mfa, path.no_mfa, path.long_lived)
+                for fid, path in found_again.items() if fid in check}, change.description
+            kinds[change.kind] = kinds.get(change.kind, 0) + 1
+            if len(closed) > len(best_closed):
+                best, best_closed = change, closed
+        if best is None:
+            break
+        for keeper in (on_arrays, compiling, candidates):
+            keeper.keep(best)
+        if best.kind in ("delete_key", "rotate_key"):
+            gone_nodes.update(best.nodes)
+        elif best.kind.startswith("remove_"):
+            gone_edges.update(best.edges)
+    assert compiling.compiled == compiling.runs and graph is on_arrays.graph
+    return kinds, on_arrays.compiled
+
+
+def test_a_change_judged_on_the_arrays_closes_what_compiling_the_changed_graph_closes(synthetic, sample_scan):
+    graph, policy, _, _ = synthetic
+    kinds, compiled = _judged_both_ways(graph, policy)
+    sample, _ = read_snapshot(sample_scan.snapshot)
+    sample_kinds, _ = _judged_both_ways(sample, policy)
+    shared, _ = _judged_both_ways(_org_shared_group().build().graph, policy)
+    assert compiled == 0  # no composition in the synthetic organisation: every change judged on the arrays
+    seen = {kind for found in (kinds, sample_kinds, shared) for kind in found}
+    assert seen >= {"remove_membership", "remove_trust", "remove_grant", "enforce_mfa_edge", "enforce_mfa_entry",
+                    "rotate_key"}
+
+
+def test_a_change_to_a_composed_path_is_verified_by_compiling_again(tmp_path):
+    from tests.test_composition import DEPLOY, _engine
+    from tests.techniques.aws_cases import allow
+
+    engine = _engine(tmp_path, [allow("iam:PutRolePolicy", DEPLOY), allow("sts:AssumeRole", DEPLOY)])
+    graph, policy = engine.graph, engine.policy
+    open_ids = sorted(_open(analyze(graph, {}, policy, [], AS_OF, engine=engine)))
+    search = find_fixes(graph, policy, open_ids, 3, as_of=AS_OF, engine=engine)
+    whole = find_fixes(graph, policy, open_ids, 3, as_of=AS_OF, local=False)
+    assert search.fixes == whole.fixes
+    kinds, compiled = _judged_both_ways(graph, policy)
+    assert kinds["remove_grant"] and compiled > 0  # removing the permission write changes the composition
+
+
+def test_touching_composition_is_decided_by_the_parties_to_a_permission_write(tmp_path):
+    from queries.paths import Without
+    from tests.test_composition import DEPLOY, _engine
+    from tests.techniques.aws_cases import allow
+
+    engine = _engine(tmp_path, [allow("iam:PutRolePolicy", DEPLOY), allow("sts:AssumeRole", DEPLOY)])
+    assume = next(number for number, (u, v, data) in enumerate(engine.edges)
+                  if data["kind"] == "CAN_ASSUME" and engine.ids[v] == f"aws:{DEPLOY}")
+    assert engine.touches_composition(Without(edges=frozenset({assume})))
+    plain = PathEngine(_org_shared_group().build().graph, load_policy())  # no permission writes at all
+    assert not plain.touches_composition(Without(edges=frozenset(range(len(plain.edges)))))
+
+
+def test_the_engine_given_must_be_on_the_graph_given(synthetic):
+    graph, policy, engine, open_ids = synthetic
+    with pytest.raises(ValueError, match="another graph"):
+        find_fixes(graph.copy(), policy, open_ids, 1, engine=engine)
