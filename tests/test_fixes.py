@@ -477,8 +477,8 @@ def test_a_change_judged_on_the_arrays_closes_what_compiling_the_changed_graph_c
 
 
 def test_a_change_to_a_composed_path_is_verified_by_compiling_again(tmp_path):
-    from tests.test_composition import DEPLOY, _engine
     from tests.techniques.aws_cases import allow
+    from tests.test_composition import DEPLOY, _engine
 
     engine = _engine(tmp_path, [allow("iam:PutRolePolicy", DEPLOY), allow("sts:AssumeRole", DEPLOY)])
     graph, policy = engine.graph, engine.policy
@@ -492,8 +492,8 @@ def test_a_change_to_a_composed_path_is_verified_by_compiling_again(tmp_path):
 
 def test_touching_composition_is_decided_by_the_parties_to_a_permission_write(tmp_path):
     from queries.paths import Without
-    from tests.test_composition import DEPLOY, _engine
     from tests.techniques.aws_cases import allow
+    from tests.test_composition import DEPLOY, _engine
 
     engine = _engine(tmp_path, [allow("iam:PutRolePolicy", DEPLOY), allow("sts:AssumeRole", DEPLOY)])
     assume = next(number for number, (u, v, data) in enumerate(engine.edges)
