@@ -10,9 +10,10 @@ A candidate change comes from the paths of the open findings, never from the who
 - delete one long-lived non-human key when it is unused (queries/key_use.py: its source says it was last
   used, or never used, longer ago than the policy's maximum key age), else rotate it to a short-lived credential (the key node leaves the graph either way).
 
-Every count is verified: the change is applied to a working copy of the graph, the path engine runs
-again (`PathEngine(graph, policy).gap_paths()`), and the open findings whose entry no longer has any gap
-path are the ones it closes (a finding that only loses targets is not closed). Excepted findings are
+Every count is verified: the path engine runs again with the change made (on the first run's compiled
+arrays with what the change takes away masked out, PathEngine.entry_paths_without; or, when the change
+could alter a composed access, by compiling a changed copy of the graph), and the open findings whose
+entry no longer has any gap path are the ones it closes (a finding that only loses targets is not closed). Excepted findings are
 never counted. The picks are greedy: after the best change is applied, the next pick counts only what
 is still open, on the changed graph.
 

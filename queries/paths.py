@@ -135,6 +135,7 @@ class PathEngine:
         self._edge_numbers: dict[int, int] | None = None
         self._composition_parties: set[int] | None = None
         self._entry_of: dict[int, Entry] | None = None
+        self._gap_paths: list[GapPath] | None = None
         self._compile()
 
     # -- classification ---------------------------------------------------------------
@@ -547,6 +548,13 @@ class PathEngine:
             node = v
 
     def gap_paths(self) -> list[GapPath]:
+        """Every entry's gap, in entry order: found once per engine (the analysis and the fix search's first
+        run share them), handed out as a new list of the same GapPaths, which callers only read."""
+        if self._gap_paths is None:
+            self._gap_paths = self._find_gap_paths()
+        return list(self._gap_paths)
+
+    def _find_gap_paths(self) -> list[GapPath]:
         distances, next_edges = self._reverse_search()
         reach, best = self._reach(distances)
         dist, next_edge = distances.tolist(), next_edges.tolist()
