@@ -493,8 +493,9 @@ def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], 
                max_candidates: int | None = DEFAULT_MAX_CANDIDATES, as_of: datetime | None = None,
                local: bool = True, engine: PathEngine | None = None) -> FixSearch:
     """The `top` greedy, verified fixes for the open findings `open_ids` (finding ids) on `graph`.
-    The graph itself is left as it was: every change is tried on a copy. `engine`: one already built on
-    the whole `graph` with `policy` (the analysis's): its gap paths are the first run's."""
+    The graph itself is left as it was: a change is judged on the first run's arrays, or on a copy
+    (_Verifier). `engine`: one already built on the whole `graph` with `policy` (the analysis's): it is the
+    first run."""
     if engine is not None and engine.graph is not graph:
         raise ValueError("find_fixes: the engine given was built on another graph")
     result = FixSearch()
