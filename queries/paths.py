@@ -314,6 +314,8 @@ class PathEngine:
         self._compose()
         self.access_columns = self._access_arrays()  # final: composition adds the last
         del self._access_rows
+        # each holder's best access, where its paths end (path_arrays.nearest_access): _reverse_search's sources
+        self._nearest = path_arrays.nearest_access(*self.access_columns[:5])
 
     @property
     def radj(self) -> list[list[tuple[int, int]]]:
@@ -470,7 +472,7 @@ class PathEngine:
         """Each node's distance to its nearest privileged access over MFA-free transfer edges (INF when it
         has none) and the edge its shortest path leaves by: at a holder, its best access
         (path_arrays.nearest_access), else the transfer edge a FIFO search from the holders found first."""
-        holders, first_edges = path_arrays.nearest_access(*self.access_columns[:5])
+        holders, first_edges = self._nearest
         pointers, into, numbers = self._into
         return path_arrays.reverse_search(len(self.ids), pointers, holders, first_edges, into, numbers)
 
