@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 def measure(identities: int, top: int, max_candidates: int | None) -> dict:
     from bench.synthetic_org import AS_OF, generate
     from graph.builder import build_graph
-    from queries.analysis import analyze
     from graph.snapshot import gc_paused
+    from queries.analysis import analyze
     from queries.fixes import find_fixes
     from queries.paths import PathEngine
     from queries.policy import load_policy
