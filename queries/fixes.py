@@ -51,6 +51,7 @@ ENFORCE_MFA_ENTRY = "enforce_mfa_entry"
 ENFORCE_MFA_EDGE = "enforce_mfa_edge"
 DELETE_KEY = "delete_key"
 ROTATE_KEY = "rotate_key"
+ENFORCE_MFA = (ENFORCE_MFA_ENTRY, ENFORCE_MFA_EDGE)  # the changes that set MFA, the others take away
 KINDS = (ENFORCE_MFA_EDGE, ENFORCE_MFA_ENTRY, REMOVE_MEMBERSHIP, REMOVE_TRUST, DELETE_KEY, ROTATE_KEY,
          REMOVE_GRANT)
 # The size of a change, for ties: MFA on one edge or entry, or one membership, is the smallest.
@@ -148,7 +149,7 @@ class _Candidates:
 
     def keep(self, change: Change) -> None:
         """A pick made for good: later candidates see the graph as it leaves it."""
-        if change.kind in (ENFORCE_MFA_ENTRY, ENFORCE_MFA_EDGE):
+        if change.kind in ENFORCE_MFA:
             self.mfa.update(change.edges)
         else:
             self.gone.update(change.edges)
@@ -248,7 +249,7 @@ def _apply(graph: nx.MultiDiGraph, change: Change) -> Callable[[], None]:
             data = graph[source][target][key]
             graph.remove_edge(source, target, key)
             undo.append(lambda s=source, t=target, k=key, d=data: graph.add_edge(s, t, key=k, **d))
-    elif change.kind in (ENFORCE_MFA_ENTRY, ENFORCE_MFA_EDGE):
+    elif change.kind in ENFORCE_MFA:
         for edge in change.edges:
             data = graph.edges[edge]
             name = "mfa" if data.get("kind") == "AUTHENTICATES" else "mfa_required"
@@ -326,14 +327,14 @@ class _Verifier:
         self.picks: list[Change] = []
         self._work: Graph | None = None
         self.local = local
+        # Target classes, shared by every run, from the first on: no change touches a resource or what its
+        # environment is decided from (a change removes edges or a credential, or sets MFA on an edge or a
+        # sign-in), and a local run's subgraph holds all of that (above), so a class is the same in every run.
+        self.classes: dict[tuple[str, str], int] = base.classes_by_id() if base is not None else {}
         self.base = base if local else None
         self.kept = Without()  # the kept picks, in base's numbers
         self.runs = 0
         self.compiled = 0  # runs that compiled an engine
-        # Target classes, shared by every run: no change touches a resource or what its environment is
-        # decided from (a change removes edges or a credential, or sets MFA on an edge or a sign-in), and
-        # a local run's subgraph holds all of that (above), so a class is the same in every run.
-        self.classes: dict[tuple[str, str], int] = {}
         self._support: dict[str, set[str]] = {}
         scope_kinds, content_kinds = policy.environment_from_contents
         self._scope_kinds = scope_kinds
@@ -394,7 +395,7 @@ class _Verifier:
         AUTHENTICATES edge or a node other than a credential (an entry would change in other ways)."""
         assert self.base is not None
         numbers, index, unchanged = self.base.edge_numbers(), self.base.index, self.base.graph
-        mfa = change.kind in (ENFORCE_MFA_ENTRY, ENFORCE_MFA_EDGE)
+        mfa = change.kind in ENFORCE_MFA
         edges: set[int] = set()
         for source, target, key in change.edges:
             data = unchanged[source][target][key]
@@ -499,14 +500,10 @@ def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], 
     if engine is not None and engine.graph is not graph:
         raise ValueError("find_fixes: the engine given was built on another graph")
     result = FixSearch()
-    classes: dict[tuple[str, str], int] = {}
     if engine is None:  # on the graph, never changed: its arrays judge the changes (_Verifier)
-        engine, gaps = _gaps(graph, policy, classes=classes)
-    else:
-        gaps = {finding_id(engine.ids[gap.entry.node]): gap for gap in engine.gap_paths()}
-        classes.update(engine.classes_by_id())
+        engine = PathEngine(graph, policy)
+    gaps = {finding_id(engine.ids[gap.entry.node]): gap for gap in engine.gap_paths()}
     verifier = _Verifier(graph, policy, local, engine)
-    verifier.classes.update(classes)
     result.engine_runs = 1
     still = set(open_ids) & set(gaps)
     result.open_before = len(still)
