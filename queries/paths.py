@@ -30,9 +30,11 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+import pyarrow as pa
 
-from graph.schema import LEVEL_RANK, TRAVERSED_EDGES, EdgeKind, Family
-from queries import path_arrays
+from graph import snapshot_arrow as arrow
+from graph.schema import LEVEL_RANK, LEVELS, TRAVERSED_EDGES, EdgeKind, Family
+from queries import edge_facts, path_arrays
 from queries.environment import Environments
 from queries.policy import Policy
 
@@ -43,7 +45,11 @@ _FEDERATES = str(EdgeKind.FEDERATES_TO)
 _GRANT = str(EdgeKind.CAN_GRANT)
 _RESOURCE = str(Family.RESOURCE)
 _TRAVERSED = frozenset(str(kind) for kind in TRAVERSED_EDGES)
-_TRANSFER_INTO_IDENTITY = frozenset({_AUTH, _FEDERATES})
+_KIND_CODE = edge_facts.KIND_CODE
+_ACCESS_CODE, _AUTH_CODE, _GRANT_CODE, _FEDERATES_CODE = (_KIND_CODE[kind] for kind in (_ACCESS, _AUTH, _GRANT, _FEDERATES))
+_TRAVERSED_CODES = [_KIND_CODE[kind] for kind in sorted(_TRAVERSED)]
+_INTO_IDENTITY_CODES = [_AUTH_CODE, _FEDERATES_CODE]  # an identity signed in to by another node
+_ADMIN_CODE = edge_facts.LEVEL_CODE["admin"]
 
 # Severity class of a privileged target: 3 scope admin, 2 admin, 1 write.
 SCOPE_ADMIN, ADMIN, WRITE = 3, 2, 1
@@ -94,6 +100,40 @@ class GapPath(EntryPath):
     max_class: int
 
 
+class CompiledEdges:
+    """The edges an engine compiled, by number: (source node, target node, the edge's attribute dict). The
+    numbers' ends are lists (`u`, `v`); the dict is the graph's own, or, on an engine of a snapshot's
+    tables, built on first use (edge_facts); `made` holds the ones the engine makes (derived accesses)."""
+
+    def __init__(self, u: list[int], v: list[int], facts: list[int], data, prefetch):
+        self.u, self.v = u, v
+        self._facts = facts  # edge number -> its fact number, -1 for an edge the engine made
+        self._data, self._prefetch = data, prefetch
+        self.made: dict[int, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self.u)
+
+    def __getitem__(self, number: int) -> tuple[int, int, dict[str, Any]]:
+        fact = self._facts[number]
+        return self.u[number], self.v[number], self._data(fact) if fact >= 0 else self.made[number]
+
+    def __iter__(self):
+        self.prefetch(range(len(self.u)))
+        return (self[number] for number in range(len(self.u)))
+
+    def prefetch(self, numbers: Iterable[int]) -> None:
+        """Build the attribute dicts of these edges in one pass (an engine of tables)."""
+        facts = self._facts
+        self._prefetch(np.array([facts[number] for number in numbers if facts[number] >= 0], dtype=np.int64))
+
+    def append(self, edge: tuple[int, int, dict[str, Any]]) -> None:
+        self.u.append(edge[0])
+        self.v.append(edge[1])
+        self._facts.append(-1)
+        self.made[len(self.u) - 1] = edge[2]
+
+
 class PathEngine:
     """Policy-aware view of one graph: classifies nodes once, answers path questions."""
 
@@ -106,14 +146,38 @@ class PathEngine:
         `classes`: target classes by (resource id, level) shared by engines on versions of one graph whose
         resources, and everything their environments are decided from, are the same (queries/fixes.py's
         verifications): each pair is decided once for all of them, and kept there."""
-        self.graph = graph
-        self.policy = policy
         # id -> the graph's own attribute dict
         attributes = graph.nodes
         node_data: dict[str, dict[str, Any]] = (
             dict(graph.nodes(data=True)) if nodes is None
             else {node_id: attributes[node_id] for node_id in sorted(nodes) if node_id in attributes})
-        self._some_nodes = nodes is not None
+        self._setup(graph, policy, node_data, classes)
+        self._compile(edge_facts.from_graph(graph, self.index, policy.privileged_levels,
+                                            None if nodes is None else self.ids))
+
+    @classmethod
+    def from_tables(cls, nodes: pa.Table, edges: pa.Table, policy: Policy) -> PathEngine:
+        """The engine of a version 2 snapshot's tables (graph.snapshot.read_tables), without a networkx
+        graph (`graph` is None): the same judgement, ids, edge numbers and paths as on the graph the
+        snapshot holds. `edge_judgement` says, per edge table row, what `traversable` and `mfa_free` say."""
+        ids = arrow.python_values(nodes.column("id"))
+        engine = cls.__new__(cls)
+        engine._setup(None, policy, dict(zip(ids, arrow.records(nodes, "nodes"), strict=True)), None)
+        number_of_row = np.fromiter(map(engine.index.__getitem__, ids), np.int64, len(ids))
+        facts = edge_facts.from_tables(edges, number_of_row, policy.privileged_levels)
+        engine._compile(facts)
+        traversable = np.zeros(facts.count, dtype=bool)
+        mfa_free = np.ones(facts.count, dtype=bool)
+        traversable[facts.rows] = engine._traversed
+        followed = np.isin(facts.kind, _TRAVERSED_CODES)
+        mfa_free[facts.rows[followed]] = engine._mfa_free[followed]
+        engine.edge_judgement = (traversable, mfa_free)
+        return engine
+
+    def _setup(self, graph: nx.MultiDiGraph | None, policy: Policy, node_data: dict[str, dict[str, Any]],
+               classes: dict[tuple[str, str], int] | None) -> None:
+        self.graph = graph
+        self.policy = policy
         self.ids: list[str] = sorted(node_data)
         self.index = {node_id: i for i, node_id in enumerate(self.ids)}
         self.data: list[dict[str, Any]] = [node_data[node_id] for node_id in self.ids]
@@ -136,7 +200,6 @@ class PathEngine:
         self._composition_parties: set[int] | None = None
         self._entry_of: dict[int, Entry] | None = None
         self._gap_paths: list[GapPath] | None = None
-        self._compile()
 
     # -- classification ---------------------------------------------------------------
 
@@ -226,96 +289,112 @@ class PathEngine:
 
     # -- compilation --------------------------------------------------------------------
 
-    def _compile(self) -> None:
+    def _compile(self, facts: edge_facts.EdgeFacts) -> None:
+        """Judge every edge at once on its columns (queries/edge_facts.py): which are privileged accesses,
+        which a path follows and which of those need no MFA. Edges are numbered in the graph's edge order,
+        the admin a grant on a scope gives right after its CAN_GRANT; composition adds the last."""
         n = len(self.ids)
-        index = self.index
-        self.edges: list[tuple[int, int, dict[str, Any]]] = []
-        free_from: list[int] = []  # MFA-free transfer edges: source, target, edge number (free_*, _into)
-        free_to: list[int] = []
-        free_edge: list[int] = []
-        self.access: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]  # (resource, edge, class)
-        self.auth_out: list[list[int]] = [[] for _ in range(n)]  # credential -> AUTHENTICATES edges
-        self.signed_in_by_other = bytearray(n)  # identity has AUTHENTICATES / FEDERATES_TO into it
-        # Policy writes on identities (CAN_GRANT with `grant_scope`): not followed, composed (_compose).
-        self.permission_grants: list[tuple[int, int, dict[str, Any]]] = []
-        # HAS_PERMISSION edges the engine derives (grant on a scope, composition): the stores add them.
-        self.derived_access: list[tuple[str, str, dict[str, Any]]] = []
         levels = self.policy.privileged_levels
-        usable = self.usable
-        edges = self.edges
-        access = self.access
+        usable = np.asarray(self.usable, dtype=bool)
+        u, v, kind = facts.u, facts.v, facts.kind
+        self.edge_count = facts.count
+        signed = np.zeros(n, dtype=np.uint8)
+        signed[v[np.isin(kind, _INTO_IDENTITY_CODES)]] = 1
+        self.signed_in_by_other = bytearray(signed.tobytes())  # identity has AUTHENTICATES / FEDERATES_TO into it
+        privileged = [edge_facts.LEVEL_CODE[level] for level in levels]
+        access = ((kind == _ACCESS_CODE) & np.isin(facts.level, privileged) & usable[u]
+                  & (facts.mfa_required != edge_facts.TRUE))
+        mfa_free = np.where(kind == _AUTH_CODE, facts.mfa != edge_facts.TRUE, facts.mfa_required != edge_facts.TRUE)
+        both_usable = usable[u] & usable[v]
+        scoped_grant = (kind == _GRANT_CODE) & facts.grant_scope
+        # A policy write on the target does not make the holder the target: composed (_compose), not followed.
+        traversed = (np.isin(kind, _TRAVERSED_CODES) & both_usable & ~scoped_grant
+                     & ~((kind == _FEDERATES_CODE) & (facts.verified == edge_facts.FALSE)))
+        self._traversed, self._mfa_free = traversed, mfa_free  # per fact: from_tables' edge_judgement
+        access_class = np.zeros(len(kind), dtype=np.int64)
+        access_class[access] = self._classes(v[access], facts.level[access])
+        access &= access_class > 0
+        # The power to grant any role on a scope (bind a role, setIamPolicy) is admin over it.
+        granted_class = np.zeros(len(kind), dtype=np.int64)
+        if "admin" in levels:
+            resource = np.fromiter((data.get("family") == _RESOURCE for data in self.data), bool, n)
+            granted = traversed & mfa_free & (kind == _GRANT_CODE) & resource[v]
+            granted_class[granted] = self._classes(v[granted], np.full(int(granted.sum()), _ADMIN_CODE))
+        granted = granted_class > 0
+        slots = access.astype(np.int64) + traversed + granted
+        number = np.cumsum(slots) - slots  # each fact's own edge number (where it has one)
+        kept = np.flatnonzero(access | traversed)
+        numbers = np.concatenate([number[kept], number[granted] + 1])
+        order = np.argsort(numbers, kind="stable")
+        facts_of = np.concatenate([kept, np.flatnonzero(granted)])[order]
+        self.edges = CompiledEdges(u[facts_of].tolist(), v[facts_of].tolist(),
+                                   np.where(order < len(kept), facts_of, -1).tolist(), facts.data, facts.prefetch)
+        self.permission_grants: list[tuple[int, int, dict[str, Any]]] = []  # composed: _compose
+        written = np.flatnonzero(scoped_grant & both_usable & mfa_free)
+        facts.prefetch(written)
+        self.permission_grants = [(a, b, facts.data(at)) for a, b, at in
+                                  zip(u[written].tolist(), v[written].tolist(), written.tolist(), strict=True)]
+        derived_facts = np.flatnonzero(granted | (access & facts.derived))
+        facts.prefetch(derived_facts)
+        for at in np.flatnonzero(granted).tolist():  # the derived admin's edge, right after its CAN_GRANT
+            data = facts.data(at)
+            self.edges.made[int(number[at]) + 1] = {
+                **data, "kind": _ACCESS, "level": "admin", "granted_by": _GRANT, "derived": True,
+                "via": f"{data.get('via', '')} (can grant itself any role there)"}
         # every privileged access: (holder, resource, edge number, class, level rank, the graph edge it stands
         # on: its own, a CAN_GRANT's for the admin a grant on a scope gives, -1 for a composed one); _access_arrays
-        access_rows = self._access_rows = []
-        level_rank = LEVEL_RANK
-        signed_in_by_other = self.signed_in_by_other
-        target_classes = self._target_classes
-        target_class = self.target_class
-        add_access = self._add_access
-        traversable = self.traversable
-        mfa_free = self.mfa_free
-        count = 0
-        # graph.adjacency() hands out the graph's own nested dicts in the order graph.edges(data=True)
-        # walks them (source, then target, then key), without a view object per edge.
-        adjacency = self.graph.adjacency()
-        if self._some_nodes:  # only the given nodes, in id order, and only the edges among them
-            outgoing = dict(adjacency)
-            adjacency = ((u_id, {v_id: keyed for v_id, keyed in outgoing[u_id].items() if v_id in index})
-                         for u_id in self.ids)
-        for u_id, neighbours in adjacency:
-            u = index[u_id]
-            for v_id, keyed in neighbours.items():
-                v = index[v_id]
-                count += len(keyed)
-                for data in keyed.values():
-                    kind = data["kind"]
-                    if kind == _ACCESS:
-                        level = data.get("level")
-                        if level in levels and usable[u] and data.get("mfa_required") is not True:
-                            # _add_access, inlined for the bulk of the graph's edges
-                            found = target_classes.get((v, level))
-                            if found is None:
-                                found = target_class(v, level)
-                            if found:
-                                edges.append((u, v, data))
-                                access[u].append((v, len(edges) - 1, found))
-                                access_rows.append((u, v, len(edges) - 1, found, level_rank[level], len(edges) - 1))
-                                if data.get("derived"):
-                                    self.derived_access.append((self.ids[u], self.ids[v], data))
-                        continue
-                    if kind in _TRANSFER_INTO_IDENTITY:
-                        signed_in_by_other[v] = 1
-                    if not traversable(u, v, kind, data):
-                        if (kind == _GRANT and data.get("grant_scope") and usable[u] and usable[v]
-                                and mfa_free(kind, data)):
-                            self.permission_grants.append((u, v, data))
-                        continue
-                    edges.append((u, v, data))
-                    edge_no = len(edges) - 1
-                    if kind == _AUTH:
-                        self.auth_out[u].append(edge_no)
-                    if mfa_free(kind, data):
-                        free_from.append(u)
-                        free_to.append(v)
-                        free_edge.append(edge_no)
-                        if kind == _GRANT and self.data[v].get("family") == _RESOURCE and "admin" in levels:
-                            # The power to grant any role on a scope (bind a role, setIamPolicy) is admin over it.
-                            add_access(u, v, {**data, "kind": _ACCESS, "level": "admin", "granted_by": _GRANT,
-                                              "derived": True,
-                                              "via": f"{data.get('via', '')} (can grant itself any role there)"},
-                                       edge_no)
-        self.edge_count = count
-        self.free_from = np.array(free_from, dtype=np.int64)
-        self.free_to = np.array(free_to, dtype=np.int64)
-        self.free_edge = np.array(free_edge, dtype=np.int64)
+        ranks = np.array([LEVEL_RANK[level] for level in LEVELS], dtype=np.int64)
+        own = np.flatnonzero(access)
+        given = np.flatnonzero(granted)
+        table = np.concatenate([
+            np.stack([u[own], v[own], number[own], access_class[own], ranks[facts.level[own]], number[own]], axis=1),
+            np.stack([u[given], v[given], number[given] + 1, granted_class[given],
+                      np.full(len(given), LEVEL_RANK["admin"]), number[given]], axis=1)]).reshape(-1, 6)
+        table = table[np.argsort(table[:, 2], kind="stable")]
+        self._access_base = table
+        self._access_rows: list[tuple[int, int, int, int, int, int]] = []  # composition's, after the base
+        self.access: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]  # (resource, edge, class)
+        access_lists = self.access
+        for holder, target, edge_no, target_class in table[:, :4].tolist():
+            access_lists[holder].append((target, edge_no, target_class))
+        # HAS_PERMISSION edges the engine derives (grant on a scope, composition): the stores add them.
+        self.derived_access: list[tuple[str, str, dict[str, Any]]] = [
+            (self.ids[holder], self.ids[target], self.edges[edge_no][2])
+            for holder, target, edge_no in table[:, :3].tolist() if self.edges[edge_no][2].get("derived")]
+        followed = np.flatnonzero(traversed)
+        self.auth_out: list[list[int]] = [[] for _ in range(n)]  # credential -> AUTHENTICATES edges
+        self._auth_mfa: dict[int, bool | None] = {}  # AUTHENTICATES edge -> its `mfa` (True, False, None)
+        tri = {edge_facts.TRUE: True, edge_facts.FALSE: False, edge_facts.OTHER: None}
+        signs_in = followed[kind[followed] == _AUTH_CODE]
+        for holder, edge_no, mfa in zip(u[signs_in].tolist(), number[signs_in].tolist(), facts.mfa[signs_in].tolist(),
+                                        strict=True):
+            self.auth_out[holder].append(edge_no)
+            self._auth_mfa[edge_no] = tri[mfa]
+        free = followed[mfa_free[followed]]
+        self.free_from, self.free_to, self.free_edge = u[free], v[free], number[free]
+        # transfer edges by number, and which need no MFA (blast radius: _forward_adjacency)
+        self._transfers = (number[followed], u[followed], mfa_free[followed])
         # reversed: row v lists the u with an MFA-free transfer edge u -> v, and its number, in edge order
         self._into = path_arrays.by_row(n, self.free_to, self.free_from, self.free_edge)
         self._radj: list[list[tuple[int, int]]] | None = None
         self._compose()
         self.access_columns = self._access_arrays()  # final: composition adds the last
-        del self._access_rows
+        del self._access_rows, self._access_base
+        is_access = np.zeros(len(self.edges), dtype=bool)
+        is_access[self.access_columns[2]] = True
+        self._is_access = is_access.tolist()
         # each holder's best access, where its paths end (path_arrays.nearest_access): _reverse_search's sources
         self._nearest = path_arrays.nearest_access(*self.access_columns[:5])
+
+    def _classes(self, resources: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        """target_class of each (resource, level code) pair, decided once per distinct pair."""
+        if not len(resources):
+            return np.zeros(0, dtype=np.int64)
+        pairs, inverse = np.unique(resources.astype(np.int64) * len(LEVELS) + levels, return_inverse=True)
+        decided = np.array([self.target_class(resource, LEVELS[level])
+                            for resource, level in (divmod(pair, len(LEVELS)) for pair in pairs.tolist())],
+                           dtype=np.int64)
+        return decided[inverse.reshape(-1)]
 
     @property
     def radj(self) -> list[list[tuple[int, int]]]:
@@ -330,6 +409,7 @@ class PathEngine:
         return self._radj
 
     def _add_access(self, u: int, v: int, data: dict[str, Any], basis: int) -> None:
+        """A composed access (_compose), numbered after every edge compiled."""
         target_class = self.target_class(v, data["level"])
         if target_class:
             self.edges.append((u, v, data))
@@ -465,7 +545,7 @@ class PathEngine:
         """Every privileged access as arrays, in edge order: holder, resource, edge number, class, level rank
         (what nearest_access takes), and the graph edge it stands on."""
         flat = np.fromiter(chain.from_iterable(self._access_rows), dtype=np.int64, count=6 * len(self._access_rows))
-        table = flat.reshape(-1, 6)
+        table = np.concatenate([self._access_base, flat.reshape(-1, 6)])
         return tuple(table[:, column] for column in range(6))
 
     def _reverse_search(self) -> tuple[np.ndarray, np.ndarray]:
@@ -524,9 +604,10 @@ class PathEngine:
         """A credential signing in over these AUTHENTICATES edges (`mfa_edges` among them now demand MFA):
         it stands for the identity first by id; MFA is False if any sign-in lacks it, else unknown if any
         may, else True."""
-        auths = sorted(auths, key=lambda e: self.ids[self.edges[e][1]])
-        identity = self.edges[auths[0]][1]
-        mfa_values = [True if e in mfa_edges else self.edges[e][2].get("mfa") for e in auths]
+        ends = self.edges.v
+        auths = sorted(auths, key=lambda e: self.ids[ends[e]])
+        identity = ends[auths[0]]
+        mfa_values = [True if e in mfa_edges else self._auth_mfa[e] for e in auths]
         mfa = False if False in mfa_values else (None if None in mfa_values else True)
         return Entry(i, identity, self.human[identity], mfa, True)
 
@@ -539,15 +620,20 @@ class PathEngine:
             long_lived = self.policy.is_long_lived(data.get("age_days"), data.get("expires"))
         return no_mfa, long_lived
 
-    def _path(self, start: int, next_edge: list[int]) -> list[tuple[str, str, dict[str, Any]]]:
-        path = []
+    def _path_numbers(self, start: int, next_edge: list[int]) -> list[int]:
+        """The edge numbers of the path from `start` along the next-edge pointers, to its access."""
+        numbers = []
         node = start
+        ends, is_access = self.edges.v, self._is_access
         while True:
-            u, v, data = self.edges[next_edge[node]]
-            path.append((self.ids[u], self.ids[v], data))
-            if data["kind"] == _ACCESS:
-                return path
-            node = v
+            numbers.append(next_edge[node])
+            if is_access[numbers[-1]]:
+                return numbers
+            node = ends[numbers[-1]]
+
+    def _path(self, numbers: list[int]) -> list[tuple[str, str, dict[str, Any]]]:
+        ids = self.ids
+        return [(ids[u], ids[v], data) for u, v, data in map(self.edges.__getitem__, numbers)]
 
     def gap_paths(self) -> list[GapPath]:
         """Every entry's gap, in entry order: found once per engine (the analysis and the fix search's first
@@ -564,13 +650,16 @@ class PathEngine:
         for bit, resource in enumerate(self.target_order):
             provider = self.data[resource]["provider"]
             provider_masks[provider] = provider_masks.get(provider, 0) | (1 << bit)
-        gaps = []
+        found = []
         for entry in self.entries():
             if dist[entry.node] == INF:
                 continue
             no_mfa, long_lived = self._why(entry)
-            if not (no_mfa or long_lived):
-                continue
+            if no_mfa or long_lived:
+                found.append((entry, no_mfa, long_lived, self._path_numbers(entry.node, next_edge)))
+        self.edges.prefetch(chain.from_iterable(numbers for *_, numbers in found))
+        gaps = []
+        for entry, no_mfa, long_lived, numbers in found:
             bits = reach[entry.node]
             by_provider = {
                 provider: (bits & mask).bit_count()
@@ -580,7 +669,7 @@ class PathEngine:
             gaps.append(
                 GapPath(
                     entry=entry,
-                    edges=self._path(entry.node, next_edge),
+                    edges=self._path(numbers),
                     no_mfa=no_mfa,
                     long_lived=long_lived,
                     targets_count=bits.bit_count(),
@@ -612,7 +701,7 @@ class PathEngine:
                                                          for node in (holder, target)})
         parties = self._composition_parties
         return (any(node in parties for node in gone.nodes)
-                or any(self.edges[e][0] in parties or self.edges[e][1] in parties
+                or any(self.edges.u[e] in parties or self.edges.v[e] in parties
                        for e in gone.edges | gone.mfa_edges))
 
     def entry_paths_without(self, gone: Without, nodes: Iterable[int]) -> dict[int, EntryPath]:
@@ -640,7 +729,7 @@ class PathEngine:
             if entry is None or removed[node] or dist[node] == INF:
                 continue
             if entry.is_credential:
-                auths = [e for e in self.auth_out[node] if e not in gone.edges and not removed[self.edges[e][1]]]
+                auths = [e for e in self.auth_out[node] if e not in gone.edges and not removed[self.edges.v[e]]]
                 if not auths:
                     continue
                 entry = self._credential_entry(node, auths, gone.mfa_edges)
@@ -648,7 +737,7 @@ class PathEngine:
                 entry = replace(entry, mfa=True)
             no_mfa, long_lived = self._why(entry)
             if no_mfa or long_lived:
-                found[node] = EntryPath(entry, self._path(node, next_edge), no_mfa, long_lived)
+                found[node] = EntryPath(entry, self._path(self._path_numbers(node, next_edge)), no_mfa, long_lived)
         return found
 
     # -- blast radius -------------------------------------------------------------------
@@ -657,11 +746,10 @@ class PathEngine:
         """Transfer edges by source, built on first use and kept for later blast-radius queries."""
         if mfa_free_only not in self._forward:
             out: dict[int, list[int]] = {}
-            for edge_no, (u, _, data) in enumerate(self.edges):
-                if data["kind"] == _ACCESS:
-                    continue
-                if mfa_free_only and not self.mfa_free(data["kind"], data):
-                    continue
+            numbers, sources, free = self._transfers
+            if mfa_free_only:
+                numbers, sources = numbers[free], sources[free]
+            for u, edge_no in zip(sources.tolist(), numbers.tolist(), strict=True):
                 out.setdefault(u, []).append(edge_no)
             self._forward[mfa_free_only] = out
         return self._forward[mfa_free_only]
@@ -675,7 +763,7 @@ class PathEngine:
         while queue:
             u = queue.popleft()
             for edge_no in out.get(u, ()):
-                v = self.edges[edge_no][1]
+                v = self.edges.v[edge_no]
                 if v not in dist:
                     dist[v] = dist[u] + 1
                     came_by[v] = edge_no
@@ -686,7 +774,8 @@ class PathEngine:
         edges = [final_edge]
         while node in came_by:
             edges.append(came_by[node])
-            node = self.edges[came_by[node]][0]
+            node = self.edges.u[came_by[node]]
+        self.edges.prefetch(edges)
         return [(self.ids[u], self.ids[v], d) for u, v, d in (self.edges[e] for e in reversed(edges))]
 
     def blast_radius(self, node_id: str) -> list[dict[str, Any]]:
