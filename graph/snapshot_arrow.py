@@ -504,6 +504,26 @@ def attributes(table: pa.Table, name: str) -> dict[str, str]:
     return listed
 
 
+def plain(array: pa.Array) -> pa.Array:
+    """Dictionary-encoded strings (or lists of them) as plain strings."""
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        return array.cast(kind.value_type)
+    if pa.types.is_list(kind) and pa.types.is_dictionary(kind.value_type):
+        return array.cast(pa.list_(kind.value_type.value_type))
+    return array
+
+
+def rows_table(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """These rows of a table, its attribute columns decoded to plain values: records() of a few rows then
+    costs what they hold, not what the columns' dictionaries hold."""
+    taken = table.take(pa.array(rows))
+    return pa.Table.from_arrays(
+        [column if name == SHAPE else plain(column.combine_chunks()) for name, column in zip(
+            taken.column_names, taken.columns, strict=True)],
+        names=taken.column_names, metadata=taken.schema.metadata)
+
+
 def _dictionary_values(array: pa.DictionaryArray) -> list[Any]:
     values = array.dictionary.to_pylist()
     if not len(array):

@@ -199,7 +199,7 @@ def from_tables(edges: pa.Table, number_of_row: np.ndarray, privileged: frozense
         wanted = np.unique(np.asarray(numbers, dtype=np.int64))
         wanted = wanted[[number not in made for number in wanted.tolist()]]
         if len(wanted):
-            made.update(zip(wanted.tolist(), arrow.records(edges.take(pa.array(rows[wanted])), "edges"), strict=True))
+            made.update(zip(wanted.tolist(), arrow.records(arrow.rows_table(edges, rows[wanted]), "edges"), strict=True))
 
     def data(number: int) -> dict[str, Any]:
         found = made.get(number)

@@ -358,9 +358,12 @@ class PathEngine:
         for holder, target, edge_no, target_class in table[:, :4].tolist():
             access_lists[holder].append((target, edge_no, target_class))
         # HAS_PERMISSION edges the engine derives (grant on a scope, composition): the stores add them.
+        derived = np.zeros(len(self.edges), dtype=bool)
+        derived[number[access & facts.derived]] = True
+        derived[number[granted] + 1] = True
         self.derived_access: list[tuple[str, str, dict[str, Any]]] = [
             (self.ids[holder], self.ids[target], self.edges[edge_no][2])
-            for holder, target, edge_no in table[:, :3].tolist() if self.edges[edge_no][2].get("derived")]
+            for holder, target, edge_no in table[derived[table[:, 2]], :3].tolist()]
         followed = np.flatnonzero(traversed)
         self.auth_out: list[list[int]] = [[] for _ in range(n)]  # credential -> AUTHENTICATES edges
         self._auth_mfa: dict[int, bool | None] = {}  # AUTHENTICATES edge -> its `mfa` (True, False, None)

@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import orjson
 import pyarrow as pa
@@ -71,16 +70,6 @@ class _Unsupported(Exception):
     """The snapshot holds something only the row path reproduces exactly."""
 
 
-def _plain(array: pa.Array) -> pa.Array:
-    """Dictionary-encoded strings (or lists of them) as plain strings."""
-    kind = array.type
-    if pa.types.is_dictionary(kind):
-        return array.cast(kind.value_type)
-    if pa.types.is_list(kind) and pa.types.is_dictionary(kind.value_type):
-        return array.cast(pa.list_(kind.value_type.value_type))
-    return array
-
-
 class _Source:
     """One snapshot table (nodes or edges) read for a subset of its rows."""
 
@@ -103,7 +92,7 @@ class _Source:
 
     def column(self, key: str) -> pa.Array:
         if key not in self._plain:
-            self._plain[key] = _plain(self.table.column(self.columns[key]).combine_chunks())
+            self._plain[key] = arrow.plain(self.table.column(self.columns[key]).combine_chunks())
         return self._plain[key]
 
     def values(self, key: str, rows: np.ndarray) -> pa.Array | list[Any]:
@@ -232,8 +221,8 @@ def _spread(values: pa.Array, at: pa.Array, size: int) -> pa.Array:
     return pa.concat_arrays([values, pa.nulls(1, values.type)]).take(pa.array(where))
 
 
-def _edge_tables(source: _Source, ids: pa.Array, graph: nx.MultiDiGraph, engine: Any, number: np.ndarray,
-                 families: np.ndarray, tables: StoreTables) -> None:
+def _edge_tables(source: _Source, ids: pa.Array, engine: Any, number: np.ndarray, families: np.ndarray,
+                 tables: StoreTables) -> None:
     edges = source.table
     sources = edges.column("source").combine_chunks().to_numpy()
     targets = edges.column("target").combine_chunks().to_numpy()
@@ -260,16 +249,10 @@ def _edge_tables(source: _Source, ids: pa.Array, graph: nx.MultiDiGraph, engine:
                 facts["mfa_free"] = pc.invert(pc.fill_null(pc.equal(required, True), False)) \
                     if pa.types.is_boolean(required.type) else _bools(np.ones(len(rows), dtype=bool))
             facts["target_class"] = _target_classes(source, rows, v, engine, levels)
-        elif rel in TRAVERSED:  # the engine judges each edge on the graph's own attribute dict
-            u_list, v_list = u.tolist(), v.tolist()
-            node_ids, edge_data = engine.ids, graph.get_edge_data
-            found = [edge_data(node_ids[a], node_ids[b], key)
-                     for a, b, key in zip(u_list, v_list, _edge_keys(source, rows, rel), strict=True)]
-            if any(data is None or data.get("kind") != rel for data in found):
-                raise _Unsupported
-            facts["traversable"] = pa.array([engine.traversable(a, b, rel, data)
-                                             for a, b, data in zip(u_list, v_list, found, strict=True)], pa.bool_())
-            facts["mfa_free"] = pa.array([engine.mfa_free(rel, data) for data in found], pa.bool_())
+        elif rel in TRAVERSED:  # the engine's judgement of each edge (PathEngine.from_tables)
+            traversable, mfa_free = engine.edge_judgement
+            facts["traversable"] = _bools(traversable[rows])
+            facts["mfa_free"] = _bools(mfa_free[rows])
         else:
             facts["traversable"] = _bools(np.zeros(len(rows), dtype=bool))
             facts["mfa_free"] = _bools(np.ones(len(rows), dtype=bool))
@@ -315,17 +298,6 @@ def _edge_tables(source: _Source, ids: pa.Array, graph: nx.MultiDiGraph, engine:
         tables.edges[rel] = grouped
 
 
-def _edge_keys(source: _Source, rows: np.ndarray, rel: str) -> list[Any]:
-    """The networkx keys of these edges (all of kind `rel`): stored, else f"{kind}|{via}"."""
-    stored = source.table.column("key").take(pa.array(rows))
-    if pa.types.is_binary(stored.type):
-        return [orjson.loads(raw) for raw in arrow.python_values(stored)]
-    vias = source.values("via", rows)
-    vias = vias if isinstance(vias, list) else vias.to_pylist()
-    return [f"{rel}|{via}" if key is None else key
-            for key, via in zip(arrow.python_values(stored), vias, strict=True)]
-
-
 def _target_classes(source: _Source, rows: np.ndarray, v: np.ndarray, engine: Any, levels: frozenset[str]) -> pa.Array:
     """`target_class` of HAS_PERMISSION edges: the engine's class per distinct (target, level) pair,
     0 where the level is not privileged."""
@@ -353,19 +325,20 @@ def _target_classes(source: _Source, rows: np.ndarray, v: np.ndarray, engine: An
                     np.zeros(0, dtype=np.int64))
 
 
-def store_tables(nodes: pa.Table, edges: pa.Table, graph: nx.MultiDiGraph, policy: Any) -> StoreTables | None:
-    """The store's tables from a snapshot's tables and the graph read from them (for the engine), or
-    None when only the row path (graph_rows) reproduces this snapshot exactly."""
+def store_tables(nodes: pa.Table, edges: pa.Table, policy: Any) -> StoreTables | None:
+    """The store's tables from a snapshot's tables, with the facts of the path engine compiled on them
+    (PathEngine.from_tables: no networkx graph), or None when only the row path (graph_rows) reproduces
+    this snapshot exactly."""
     from queries.paths import PathEngine  # the stores read the engine's judgement, never re-implement it
 
-    engine = PathEngine(graph, policy)
+    engine = PathEngine.from_tables(nodes, edges, policy)
     tables = StoreTables()
     try:
         node_source = _Source(nodes, "nodes")
         ids = node_source.column("id")
         number = _node_tables(node_source, ids, engine, policy, tables)
         families = np.asarray([str(data.get("family")) for data in engine.data], dtype=object)
-        _edge_tables(_Source(edges, "edges"), ids, graph, engine, number, families, tables)
+        _edge_tables(_Source(edges, "edges"), ids, engine, number, families, tables)
     except _Unsupported:
         return None
     return tables

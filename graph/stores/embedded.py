@@ -106,11 +106,10 @@ def store_data(snapshot_path: Path, policy: Any) -> StoreTables | GraphRows:
     from graph.snapshot import SnapshotError, is_arrow, read_snapshot, read_tables
 
     try:
-        graph, _ = read_snapshot(snapshot_path)
-        tables = store_tables(*read_tables(snapshot_path)[:2], graph, policy) if is_arrow(snapshot_path) else None
+        tables = store_tables(*read_tables(snapshot_path)[:2], policy) if is_arrow(snapshot_path) else None
+        return tables if tables is not None else graph_rows(read_snapshot(snapshot_path)[0], policy)
     except SnapshotError as exc:
         raise CypherError(str(exc)) from exc
-    return tables if tables is not None else graph_rows(graph, policy)
 
 
 def load(connection: Any, data: StoreTables | GraphRows) -> None:

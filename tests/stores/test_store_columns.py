@@ -95,7 +95,7 @@ def test_the_column_path_builds_the_store_the_row_path_builds(organisations, nam
     (tmp_path / "rows").mkdir()
     (tmp_path / "columns").mkdir()
     _, by_rows = _database(tmp_path / "rows", lambda c: load_rows(c, graph_rows(graph, policy)))
-    _, by_columns = _database(tmp_path / "columns", lambda c: load_tables(c, store_tables(nodes, edges, graph, policy)))
+    _, by_columns = _database(tmp_path / "columns", lambda c: load_tables(c, store_tables(nodes, edges, policy)))
     expected, got = _contents(by_rows), _contents(by_columns)
     assert got.keys() == expected.keys()
     for table in expected:
