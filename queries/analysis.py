@@ -121,7 +121,7 @@ class _FindingBuilder:
         self.engine = engine
         self.policy = policy
         self.as_of = as_of
-        self.nodes = engine.graph.nodes
+        self.nodes = engine.nodes
 
     def _entry(self, gap: GapPath) -> dict[str, Any]:
         entry = self.engine.data[gap.entry.node]
@@ -269,7 +269,7 @@ def rank(findings: list[Finding]) -> list[Finding]:
 
 
 def analyze(
-    graph: nx.MultiDiGraph,
+    graph: nx.MultiDiGraph | None,
     metadata: dict[str, Any],
     policy: Policy,
     exceptions: list[PolicyException],
@@ -279,7 +279,9 @@ def analyze(
     carried: dict[str, Any] | None = None,
     top_fixes: int = 0,  # how many verified fixes to compute (queries/fixes.py); 0: none
 ) -> Analysis:
-    """`engine`: one already built for this graph and policy (the dashboard keeps one for its explorers).
+    """`engine`: one already built for this graph and policy (the dashboard keeps one for its explorers);
+    `graph` may then be None when the engine was compiled from a snapshot's tables (PathEngine.from_tables)
+    and no top fixes are asked for (their search changes a copy of the graph).
     `techniques`: the technique catalogue, whose entries for the techniques on the findings' paths go
     into the analysis (reports explain and link them). `carried`: what the previous snapshot carried on
     (its metadata's exception_approvals and lifecycle); by default, what the snapshot's own scan was judged
@@ -296,10 +298,10 @@ def analyze(
     lifecycle = carry_lifecycle(findings, carried, as_of, policy.raw["sla_days"], set(unread))
     owners = OwnerRules.of(policy.raw["owners"])
     for finding in findings:
-        owner = owner_of(engine.graph, finding.entry, finding.target, owners)
+        owner = owner_of(engine, finding.entry, finding.target, owners)
         finding.owner, finding.owner_source = owner.team, owner.source
     stats = {
-        "nodes": graph.number_of_nodes(),
+        "nodes": len(engine.ids) if graph is None else graph.number_of_nodes(),
         # The engine counted the edges while compiling this graph (number_of_edges() walks them all again).
         "edges": engine.edge_count if engine.graph is graph else graph.number_of_edges(),
         "entries": len(engine.entries()),

@@ -13,13 +13,15 @@ An unowned finding is the seed of every "nobody thought to protect it" gap: the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from graph.schema import EdgeKind
+
+if TYPE_CHECKING:
+    from queries.paths import PathEngine
 
 UNOWNED = "unowned"
 APP_OWNER_TECHNIQUE = "entra.applications.add-secret-by-owner"  # collectors/entra/transform.py
@@ -47,21 +49,21 @@ def _rule_matches(rule: dict[str, str], entry: dict[str, Any], target: dict[str,
     return all(fnmatchcase(value, rule[key]) for key, value in checks if key in rule)
 
 
-def _scopes(graph: nx.MultiDiGraph, node_id: str) -> list[str]:
+def _scopes(nodes: Mapping[str, dict[str, Any]], node_id: str) -> list[str]:
     """The node, its Kubernetes namespace, then its scope, its scope's scope ... (no cycles, at most 8)."""
     chain, current = [], node_id
-    while current and current in graph and current not in chain and len(chain) < 8:
+    while current and current in nodes and current not in chain and len(chain) < 8:
         chain.append(current)
-        data = graph.nodes[current]
+        data = nodes[current]
         namespace = f"{data.get('scope')}/ns/{data['namespace']}" if data.get("namespace") else ""
-        if namespace in graph and namespace not in chain:
+        if namespace in nodes and namespace not in chain:
             chain.append(namespace)
         current = data.get("scope") or ""
     return chain
 
 
-def _tag(graph: nx.MultiDiGraph, node_id: str, keys: tuple[str, ...]) -> tuple[str, str] | None:
-    tags = graph.nodes[node_id].get("tags") or []
+def _tag(data: dict[str, Any], keys: tuple[str, ...]) -> tuple[str, str] | None:
+    tags = data.get("tags") or []
     pairs = {}
     for tag in tags:
         key, _, value = str(tag).partition("=")
@@ -70,24 +72,26 @@ def _tag(graph: nx.MultiDiGraph, node_id: str, keys: tuple[str, ...]) -> tuple[s
     return next(((key, pairs[key]) for key in keys if key in pairs), None)
 
 
-def _app_owners(graph: nx.MultiDiGraph, identity: str) -> list[str]:
+def _app_owners(engine: PathEngine, identity: str) -> list[str]:
     names = []
-    for source, _, data in graph.in_edges(identity, data=True):
-        if data.get("kind") == EdgeKind.CAN_CREATE_CREDENTIAL and APP_OWNER_TECHNIQUE in (data.get("techniques") or ()):
-            owner = graph.nodes[source]
+    for source, data in engine.edges_into(identity, EdgeKind.CAN_CREATE_CREDENTIAL):
+        if APP_OWNER_TECHNIQUE in (data.get("techniques") or ()):
+            owner = engine.nodes[source]
             names.append(str(owner.get("email") or owner.get("upn") or owner.get("name") or source))
     return sorted(set(names))
 
 
-def owner_of(graph: nx.MultiDiGraph, entry: dict[str, Any], target: dict[str, Any], rules: OwnerRules) -> Owner:
+def owner_of(engine: PathEngine, entry: dict[str, Any], target: dict[str, Any], rules: OwnerRules) -> Owner:
+    """The owner of a finding on the graph `engine` was compiled from (its nodes and edges_into)."""
     for number, rule in enumerate(rules.rules, 1):
         if _rule_matches(rule, entry, target):
             return Owner(rule["team"], f"owners rule {number}")
-    places = [entry["id"], *_scopes(graph, entry["identity"]), *_scopes(graph, target["id"])]
+    nodes = engine.nodes
+    places = [entry["id"], *_scopes(nodes, entry["identity"]), *_scopes(nodes, target["id"])]
     for node_id in dict.fromkeys(places):
-        if node_id in graph and (found := _tag(graph, node_id, rules.tag_keys)):
-            node = graph.nodes[node_id]
+        if node_id in nodes and (found := _tag(nodes[node_id], rules.tag_keys)):
+            node = nodes[node_id]
             return Owner(found[1], f"tag {found[0]}={found[1]} on {node.get('kind', '')} {node.get('name', node_id)}")
-    if entry["provider"] == "entra" and (owners := _app_owners(graph, entry["identity"])):
+    if entry["provider"] == "entra" and (owners := _app_owners(engine, entry["identity"])):
         return Owner(", ".join(owners), "owners of the Entra application")
     return Owner(UNOWNED, "no owners rule, owner tag or application owner")

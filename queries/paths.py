@@ -178,6 +178,7 @@ class PathEngine:
                classes: dict[tuple[str, str], int] | None) -> None:
         self.graph = graph
         self.policy = policy
+        self.nodes = node_data  # id -> attribute dict
         self.ids: list[str] = sorted(node_data)
         self.index = {node_id: i for i, node_id in enumerate(self.ids)}
         self.data: list[dict[str, Any]] = [node_data[node_id] for node_id in self.ids]
@@ -200,6 +201,7 @@ class PathEngine:
         self._composition_parties: set[int] | None = None
         self._entry_of: dict[int, Entry] | None = None
         self._gap_paths: list[GapPath] | None = None
+        self._into_by_kind: dict[int, dict[int, list[int]]] = {}
 
     # -- classification ---------------------------------------------------------------
 
@@ -296,6 +298,7 @@ class PathEngine:
         n = len(self.ids)
         levels = self.policy.privileged_levels
         usable = np.asarray(self.usable, dtype=bool)
+        self._facts = facts
         u, v, kind = facts.u, facts.v, facts.kind
         self.edge_count = facts.count
         signed = np.zeros(n, dtype=np.uint8)
@@ -388,6 +391,21 @@ class PathEngine:
         self._is_access = is_access.tolist()
         # each holder's best access, where its paths end (path_arrays.nearest_access): _reverse_search's sources
         self._nearest = path_arrays.nearest_access(*self.access_columns[:5])
+
+    def edges_into(self, node_id: str, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        """(source id, attribute dict) of every edge of this kind into the node, followed or not: a kind the
+        engine reads (edge_facts), such as CAN_CREATE_CREDENTIAL for queries/owners.py."""
+        code = _KIND_CODE[kind]
+        facts = self._facts
+        if code not in self._into_by_kind:
+            found: dict[int, list[int]] = {}
+            numbers = np.flatnonzero(facts.kind == code)
+            facts.prefetch(numbers)
+            for target, number in zip(facts.v[numbers].tolist(), numbers.tolist(), strict=True):
+                found.setdefault(target, []).append(number)
+            self._into_by_kind[code] = found
+        at = self.index.get(node_id)
+        return [(self.ids[facts.u[number]], facts.data(number)) for number in self._into_by_kind[code].get(at, ())]
 
     def _classes(self, resources: np.ndarray, levels: np.ndarray) -> np.ndarray:
         """target_class of each (resource, level code) pair, decided once per distinct pair."""
