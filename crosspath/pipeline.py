@@ -31,6 +31,7 @@ from queries.coverage_gate import SEEN
 from queries.exceptions import load_exceptions
 from queries.findings import CARRIED, CARRIED_IN, FIXES, Analysis
 from queries.fixes import DEFAULT_TOP as DEFAULT_TOP_FIXES
+from queries.paths import PathEngine
 from queries.policy import load_policy
 from queries.reports import REPORT_FORMATS, WRITERS, write_reports
 
@@ -360,11 +361,18 @@ def run_analysis(
     exceptions_path: Path | None,
     as_of: datetime | None = None,
     top_fixes: int = 0,
+    tables: tuple[Any, Any] | None = None,
 ) -> Analysis:
+    """`tables`: a version 2 snapshot's (nodes, edges) tables (graph.snapshot.read_tables), analysed on the
+    path engine compiled from them, with no graph (None): then top fixes only as the scan recorded them."""
     graph, metadata = graph_and_metadata
     when = as_of or parse_time(metadata.get("collected_at")) or datetime.now(UTC)
     recorded = recorded_fixes(metadata, policy_path, exceptions_path, top_fixes) if top_fixes and not as_of else None
-    analysis = analyze(graph, metadata, load_policy(policy_path), load_exceptions(exceptions_path), when,
+    if graph is None and top_fixes and recorded is None:
+        raise ValueError("verifying top fixes changes a copy of the graph: pass the graph, not only its tables")
+    policy = load_policy(policy_path)
+    engine = PathEngine(None, policy, tables=tables) if tables is not None else None
+    analysis = analyze(graph, metadata, policy, load_exceptions(exceptions_path), when, engine=engine,
                        techniques=technique_catalogue(), top_fixes=0 if recorded is not None else top_fixes)
     if recorded is not None:  # what the scan verified, under the same files: not verified again
         analysis.top_fixes = recorded

@@ -19,7 +19,7 @@ from collectors import technique_catalogue
 from crosspath.pipeline import recorded_fixes, run_analysis
 from dashboard.path_views import WriteAccess
 from dashboard.tables import findings_frame, nodes_frame
-from graph.snapshot import gc_paused, read_snapshot
+from graph.snapshot import gc_paused, is_arrow, read_snapshot, read_tables
 from graph.times import parse_time
 from queries.analysis import analyze
 from queries.drift import Drift, diff
@@ -66,15 +66,38 @@ def load_graph(key: FileKey) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
     return _kept(read_snapshot(Path(key[0])))
 
 
+@st.cache_resource(max_entries=3, show_spinner="Reading the snapshot…")
+def load_tables(key: FileKey) -> tuple[Any, Any, dict[str, Any]] | None:
+    """A version 2 snapshot's tables (memory-mapped) and metadata; None for a version 1 file (read as a graph)."""
+    path = Path(key[0])
+    return read_tables(path) if is_arrow(path) else None
+
+
+def snapshot_metadata(key: FileKey) -> dict[str, Any]:
+    tables = load_tables(key)
+    return tables[2] if tables is not None else load_graph(key)[1]
+
+
+@st.cache_resource(max_entries=3, show_spinner="Finding privileged write paths…")
+def analysis_engine(key: FileKey, policy: ConfigKey) -> PathEngine:
+    """The analysis's path engine: compiled from a version 2 snapshot's tables (no networkx graph, so the
+    Overview and the Findings never read one), else the explorers' (path_engine)."""
+    tables = load_tables(key)
+    if tables is None:
+        return path_engine(key, policy)
+    with gc_paused():
+        return _kept(PathEngine.from_tables(tables[0], tables[1], load_policy(_config_path(policy))))
+
+
 @st.cache_resource(max_entries=6, show_spinner="Finding privileged write paths…")
 def load_analysis(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> Analysis:
-    """As `crosspath report` does, but sharing the explorers' path engine."""
-    graph, metadata = load_graph(key)
+    """As `crosspath report` does, on the tables when the snapshot has them (analysis_engine)."""
+    metadata = snapshot_metadata(key)
     as_of = parse_time(metadata.get("collected_at")) or datetime.now(UTC)
     loaded_exceptions = load_exceptions(_config_path(exceptions))  # a broken file fails before the work
-    engine = path_engine(key, policy)
+    engine = analysis_engine(key, policy)
     with gc_paused():
-        return _kept(analyze(graph, metadata, engine.policy, loaded_exceptions, as_of, engine=engine,
+        return _kept(analyze(engine.graph, metadata, engine.policy, loaded_exceptions, as_of, engine=engine,
                              techniques=technique_catalogue()))
 
 
@@ -85,11 +108,11 @@ def top_fixes(key: FileKey, policy: ConfigKey, exceptions: ConfigKey, uploaded: 
     (pipeline.recorded_fixes), else verified here, per snapshot, policy and exceptions (at 100k
     identities that is about 20 CPU seconds of the dashboard's first load). An uploaded snapshot's are never taken:
     its metadata is the uploader's word."""
-    graph, metadata = load_graph(key)
-    recorded = None if uploaded else recorded_fixes(metadata, _config_path(policy), _config_path(exceptions),
-                                                     DEFAULT_TOP_FIXES)
+    recorded = None if uploaded else recorded_fixes(snapshot_metadata(key), _config_path(policy),
+                                                     _config_path(exceptions), DEFAULT_TOP_FIXES)
     if recorded is not None:  # the scan verified them under these very files
         return recorded
+    graph, _ = load_graph(key)
     analysis = load_analysis(key, policy, exceptions)
     open_ids = [finding.id for finding in analysis.open_findings]
     as_of = parse_time(analysis.as_of) or datetime.now(UTC)
@@ -139,7 +162,10 @@ def drift(old: FileKey, new: FileKey, policy: ConfigKey, exceptions: ConfigKey) 
 @st.cache_data(max_entries=64, show_spinner="Counting findings in older snapshots…")
 def trend_point(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> dict[str, Any]:
     """Open findings by severity in one snapshot; read without keeping its graph in memory."""
-    graph, metadata = read_snapshot(Path(key[0]))
+    path = Path(key[0])
+    tables = read_tables(path) if is_arrow(path) else None  # memory-mapped, analysed without a graph
+    graph, metadata = (None, tables[2]) if tables is not None else read_snapshot(path)
     with gc_paused():
-        summary = run_analysis((graph, metadata), _config_path(policy), _config_path(exceptions)).summary()
+        summary = run_analysis((graph, metadata), _config_path(policy), _config_path(exceptions),
+                               tables=tables[:2] if tables is not None else None).summary()
     return {"collected_at": metadata.get("collected_at"), **summary["by_severity"], "open": summary["open"]}

@@ -55,7 +55,7 @@ class Context:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        return cache.load_graph(self.key)[1]
+        return cache.snapshot_metadata(self.key)
 
     @property
     def as_of(self) -> datetime:

@@ -68,7 +68,7 @@ def _page() -> str:
 
 def _context(settings: Settings, snapshots: list[SnapshotFile], current: SnapshotFile) -> Context:
     # An uploaded snapshot's metadata could name any file on this server: only the scan folder's are followed.
-    config = scan_config(settings, {} if current.uploaded else cache.load_graph(current.key)[1])
+    config = scan_config(settings, {} if current.uploaded else cache.snapshot_metadata(current.key))
     policy = cache.config_key(config.policy)
     try:
         analysis = cache.load_analysis(current.key, policy, cache.config_key(config.exceptions))

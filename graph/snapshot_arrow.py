@@ -486,7 +486,7 @@ def check_tables(nodes: pa.Table, edges: pa.Table) -> None:
         attributes(table, name)
         for chunk in table.column(SHAPE).chunks:
             for shape in chunk.dictionary.to_pylist():
-                _keys(shape, name)
+                shape_keys(shape, name)
 
 
 def attributes(table: pa.Table, name: str) -> dict[str, str]:
@@ -565,7 +565,7 @@ def python_values(array: pa.Array | pa.ChunkedArray) -> list[Any]:
     return array.to_pylist()
 
 
-def _keys(shape: Any, name: str) -> list[str]:
+def shape_keys(shape: Any, name: str) -> list[str]:
     try:
         keys = orjson.loads(shape)
     except (orjson.JSONDecodeError, TypeError):
@@ -581,7 +581,7 @@ def records(table: pa.Table, name: str) -> list[dict[str, Any]]:
     shape = table.column(SHAPE).combine_chunks()
     if isinstance(shape, pa.ChunkedArray):  # pragma: no cover - combine_chunks returns an array
         shape = shape.chunk(0)
-    shapes = [_keys(text, name) for text in shape.dictionary.to_pylist()]
+    shapes = [shape_keys(text, name) for text in shape.dictionary.to_pylist()]
     codes = shape.indices.to_numpy(zero_copy_only=False)
     rows = len(codes)
     if not rows:
@@ -635,7 +635,7 @@ def edge_keys(edges: pa.Table, data: list[dict[str, Any]]) -> list[Any]:
             for key, record in zip(stored, data, strict=True)]
 
 
-def _ints(column: pa.ChunkedArray) -> np.ndarray:
+def ints(column: pa.ChunkedArray) -> np.ndarray:
     return column.combine_chunks().to_numpy() if column.num_chunks != 1 else column.chunk(0).to_numpy()
 
 
@@ -646,6 +646,6 @@ def to_graph(nodes: pa.Table, edges: pa.Table) -> nx.MultiDiGraph:
     graph = Graph()
     graph.add_nodes_from(zip(ids, records(nodes, "nodes"), strict=True))
     data = records(edges, "edges")  # new dicts: the graph owns them (graph/bulk.py)
-    graph.add_owned_edges(zip(_pick(ids, _ints(edges.column("source"))), _pick(ids, _ints(edges.column("target"))),
+    graph.add_owned_edges(zip(_pick(ids, ints(edges.column("source"))), _pick(ids, ints(edges.column("target"))),
                               edge_keys(edges, data), data, strict=True))
     return graph

@@ -119,7 +119,7 @@ class _TableColumns:
         self.table = edges
         self.columns = arrow.attributes(edges, "edges")
         shape = edges.column(arrow.SHAPE).combine_chunks()
-        self.shapes = [arrow._keys(text, "edges") for text in shape.dictionary.to_pylist()]
+        self.shapes = [arrow.shape_keys(text, "edges") for text in shape.dictionary.to_pylist()]
         self.codes = shape.indices.to_numpy(zero_copy_only=False)
 
     def extras(self, key: str) -> tuple[np.ndarray, list[Any]]:
@@ -191,8 +191,8 @@ def from_tables(edges: pa.Table, number_of_row: np.ndarray, privileged: frozense
     privileged_codes = [LEVEL_CODE[name] for name in privileged if name in LEVEL_CODE]
     read_codes = [KIND_CODE[name] for name in _READ_KINDS]
     rows = np.flatnonzero(((kind == KIND_CODE[_ACCESS]) & np.isin(level, privileged_codes)) | np.isin(kind, read_codes))
-    sources = arrow._ints(edges.column("source"))
-    targets = arrow._ints(edges.column("target"))
+    sources = arrow.ints(edges.column("source"))
+    targets = arrow.ints(edges.column("target"))
     made: dict[int, dict[str, Any]] = {}  # fact number -> its dict, as records() builds it
 
     def prefetch(numbers: np.ndarray) -> None:

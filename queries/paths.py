@@ -137,15 +137,29 @@ class CompiledEdges:
 class PathEngine:
     """Policy-aware view of one graph: classifies nodes once, answers path questions."""
 
-    def __init__(self, graph: nx.MultiDiGraph, policy: Policy, nodes: set[str] | None = None,
-                 classes: dict[tuple[str, str], int] | None = None):
+    def __init__(self, graph: nx.MultiDiGraph | None, policy: Policy, nodes: set[str] | None = None,
+                 classes: dict[tuple[str, str], int] | None = None, tables: tuple[pa.Table, pa.Table] | None = None):
         """`nodes`: judge only the subgraph these nodes induce (their edges among themselves), as
         `PathEngine(graph.subgraph(nodes), policy)` would, without networkx's filtering views. Its edges
         are walked by source id (a subgraph view's order follows a set's), so where two paths are equally
         short the one kept may differ from the whole graph's; which entries have a gap does not.
         `classes`: target classes by (resource id, level) shared by engines on versions of one graph whose
         resources, and everything their environments are decided from, are the same (queries/fixes.py's
-        verifications): each pair is decided once for all of them, and kept there."""
+        verifications): each pair is decided once for all of them, and kept there.
+        `tables`: compile a snapshot's (nodes, edges) tables instead of `graph` (None): from_tables."""
+        if tables is not None:
+            ids = arrow.python_values(tables[0].column("id"))
+            self._setup(None, policy, dict(zip(ids, arrow.records(tables[0], "nodes"), strict=True)), classes)
+            number_of_row = np.fromiter(map(self.index.__getitem__, ids), np.int64, len(ids))
+            facts = edge_facts.from_tables(tables[1], number_of_row, policy.privileged_levels)
+            self._compile(facts)
+            traversable = np.zeros(facts.count, dtype=bool)
+            mfa_free = np.ones(facts.count, dtype=bool)
+            traversable[facts.rows] = self._traversed
+            followed = np.isin(facts.kind, _TRAVERSED_CODES)
+            mfa_free[facts.rows[followed]] = self._mfa_free[followed]
+            self.edge_judgement = (traversable, mfa_free)  # per edge table row
+            return
         # id -> the graph's own attribute dict
         attributes = graph.nodes
         node_data: dict[str, dict[str, Any]] = (
@@ -160,19 +174,7 @@ class PathEngine:
         """The engine of a version 2 snapshot's tables (graph.snapshot.read_tables), without a networkx
         graph (`graph` is None): the same judgement, ids, edge numbers and paths as on the graph the
         snapshot holds. `edge_judgement` says, per edge table row, what `traversable` and `mfa_free` say."""
-        ids = arrow.python_values(nodes.column("id"))
-        engine = cls.__new__(cls)
-        engine._setup(None, policy, dict(zip(ids, arrow.records(nodes, "nodes"), strict=True)), None)
-        number_of_row = np.fromiter(map(engine.index.__getitem__, ids), np.int64, len(ids))
-        facts = edge_facts.from_tables(edges, number_of_row, policy.privileged_levels)
-        engine._compile(facts)
-        traversable = np.zeros(facts.count, dtype=bool)
-        mfa_free = np.ones(facts.count, dtype=bool)
-        traversable[facts.rows] = engine._traversed
-        followed = np.isin(facts.kind, _TRAVERSED_CODES)
-        mfa_free[facts.rows[followed]] = engine._mfa_free[followed]
-        engine.edge_judgement = (traversable, mfa_free)
-        return engine
+        return cls(None, policy, tables=(nodes, edges))
 
     def _setup(self, graph: nx.MultiDiGraph | None, policy: Policy, node_data: dict[str, dict[str, Any]],
                classes: dict[tuple[str, str], int] | None) -> None:

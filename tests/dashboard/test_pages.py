@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crosspath.pipeline import run_analysis
-from graph.snapshot import read_snapshot
+from graph.snapshot import read_snapshot, write_snapshot
 from queries.exception_review import fingerprint
 from queries.exceptions import load_exceptions
 from queries.paths import PathEngine
@@ -53,6 +53,36 @@ def test_overview_counts_coverage_and_trend(app_env: SampleOut) -> None:
     assert set(coverage["status"]) == {"complete"}
     assert len(app.get("vega_lite_chart")) == 4  # three bar charts and the trend
     assert not app.info  # no "only one snapshot so far" note: the history has two
+
+
+def test_the_overview_and_the_findings_read_no_graph_until_an_explorer_needs_one(
+        app_env: SampleOut, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 2 snapshots are analysed on their memory-mapped tables (the trend's older snapshot too), and
+    a scan's snapshot carries its verified top fixes: the networkx graph is read only for a page that walks it."""
+    import dashboard.cache
+    from crosspath.pipeline import record_fixes
+
+    graph, metadata = read_snapshot(app_env.newer)  # as `crosspath scan` leaves it: with its top fixes
+    fixes = run_analysis((graph, metadata), None, app_env.exceptions, top_fixes=5).top_fixes
+    record_fixes(metadata, fixes, 5)
+    for path in (app_env.newer, app_env.folder / "snapshot.arrow"):
+        path.unlink()
+        write_snapshot(path, graph, metadata)
+    reads: list[str] = []
+
+    def counted(path, *args, **kwargs):
+        reads.append(str(path))
+        return read_snapshot(path, *args, **kwargs)
+
+    monkeypatch.setattr(dashboard.cache, "read_snapshot", counted)
+    app = started_app()
+    assert {m.label: m.value for m in app.metric}["Open findings"] == str(_analysis(app_env).summary()["open"])
+    assert list(app.dataframe[2].value["closes"]) == [fix["closes"] for fix in fixes]
+    assert len(app.get("vega_lite_chart")) == 4  # the trend has both snapshots
+    open_page(app, "Findings")
+    assert reads == []
+    open_page(app, "Identity explorer")  # the explorers walk the graph
+    assert reads
 
 
 def test_findings_filters_change_the_table(app_env: SampleOut) -> None:
