@@ -31,6 +31,7 @@ from crosspath.pipeline import (
     DEFAULT_OUT,
     NothingCollected,
     ScanError,
+    analyse_snapshot,
     latest_snapshot,
     run_analysis,
     scan,
@@ -233,8 +234,8 @@ def report_command(snapshot_path: Path, out_dir: Path, policy: Path | None, exce
     chosen = _formats(formats)
     started = time.monotonic()
     try:
-        analysis = run_analysis(_load(snapshot_path), policy, exceptions, top_fixes=top_fixes)
-    except ConfigError as exc:
+        analysis = analyse_snapshot(snapshot_path, policy, exceptions, top_fixes=top_fixes)
+    except (ConfigError, SnapshotError) as exc:
         raise click.ClickException(safe(exc, multiline=True)) from exc
     outputs = write_outputs(analysis, out_dir, chosen, snapshot_path, scan_config(policy, exceptions))
     if metrics_path is not None:

@@ -24,7 +24,15 @@ from graph.builder import BuildResult, build_graph
 from graph.coverage import CollectResult, Coverage, CoverageStatus
 from graph.identities import load_identities
 from graph.records import RecordError
-from graph.snapshot import SnapshotError, gc_paused, read_metadata, write_snapshot
+from graph.snapshot import (
+    SnapshotError,
+    gc_paused,
+    is_arrow,
+    read_metadata,
+    read_snapshot,
+    read_tables,
+    write_snapshot,
+)
 from graph.times import iso, parse_time
 from queries.analysis import analyze
 from queries.coverage_gate import SEEN
@@ -377,6 +385,18 @@ def run_analysis(
     if recorded is not None:  # what the scan verified, under the same files: not verified again
         analysis.top_fixes = recorded
     return analysis
+
+
+def analyse_snapshot(path: Path, policy_path: Path | None, exceptions_path: Path | None,
+                     top_fixes: int = 0) -> Analysis:
+    """run_analysis on a snapshot file: a version 2 file on its memory-mapped tables, with no networkx
+    graph, unless top fixes must be verified anew (that changes a copy of the graph); else on its graph."""
+    if is_arrow(path):
+        nodes, edges, metadata = read_tables(path)
+        if not top_fixes or recorded_fixes(metadata, policy_path, exceptions_path, top_fixes) is not None:
+            return run_analysis((None, metadata), policy_path, exceptions_path, top_fixes=top_fixes,
+                                tables=(nodes, edges))
+    return run_analysis(read_snapshot(path), policy_path, exceptions_path, top_fixes=top_fixes)
 
 
 def scan(

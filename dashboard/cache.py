@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from collectors import technique_catalogue
-from crosspath.pipeline import recorded_fixes, run_analysis
+from crosspath.pipeline import analyse_snapshot, recorded_fixes
 from dashboard.path_views import WriteAccess
 from dashboard.tables import findings_frame, nodes_frame
 from graph.snapshot import gc_paused, is_arrow, read_snapshot, read_tables
@@ -162,10 +162,7 @@ def drift(old: FileKey, new: FileKey, policy: ConfigKey, exceptions: ConfigKey) 
 @st.cache_data(max_entries=64, show_spinner="Counting findings in older snapshots…")
 def trend_point(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> dict[str, Any]:
     """Open findings by severity in one snapshot; read without keeping its graph in memory."""
-    path = Path(key[0])
-    tables = read_tables(path) if is_arrow(path) else None  # memory-mapped, analysed without a graph
-    graph, metadata = (None, tables[2]) if tables is not None else read_snapshot(path)
-    with gc_paused():
-        summary = run_analysis((graph, metadata), _config_path(policy), _config_path(exceptions),
-                               tables=tables[:2] if tables is not None else None).summary()
+    with gc_paused():  # a version 2 snapshot on its memory-mapped tables, without a graph
+        analysis = analyse_snapshot(Path(key[0]), _config_path(policy), _config_path(exceptions))
+    summary, metadata = analysis.summary(), analysis.metadata
     return {"collected_at": metadata.get("collected_at"), **summary["by_severity"], "open": summary["open"]}

@@ -331,6 +331,25 @@ def test_a_report_of_the_scanned_snapshot_reuses_the_fixes_the_scan_verified(sam
     assert len(searches) == 3
 
 
+def test_a_report_analyses_the_tables_unless_it_must_verify_fixes_anew(sample_scan, tmp_path, monkeypatch):
+    """`crosspath report` (pipeline.analyse_snapshot) reads no networkx graph when the scan's fixes stand;
+    verifying them again (another exceptions file) reads the graph, and both give the scan's findings."""
+    import crosspath.pipeline
+    from crosspath.pipeline import analyse_snapshot
+
+    reads = []
+    monkeypatch.setattr(crosspath.pipeline, "read_snapshot", lambda path: reads.append(path) or read_snapshot(path))
+    exceptions = SAMPLES / "exceptions.yaml"
+    on_tables = analyse_snapshot(sample_scan.snapshot, None, exceptions, top_fixes=5)
+    assert reads == [] and on_tables.top_fixes == sample_scan.analysis.top_fixes
+    assert on_tables.to_dict()["findings"] == sample_scan.analysis.to_dict()["findings"]
+    copied = tmp_path / "exceptions.yaml"
+    copied.write_bytes(exceptions.read_bytes())
+    verified = analyse_snapshot(sample_scan.snapshot, None, copied, top_fixes=5)
+    assert reads == [sample_scan.snapshot] and verified.top_fixes == sample_scan.analysis.top_fixes
+    assert verified.to_dict()["findings"] == on_tables.to_dict()["findings"]
+
+
 def test_recorded_fixes_that_are_damaged_are_verified_again_and_stay_out_of_findings_json(sample_scan):
     from crosspath.pipeline import recorded_fixes
 
