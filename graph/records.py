@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from math import isfinite
+from operator import itemgetter
 from typing import Any
 
 from graph.schema import (
@@ -51,6 +53,11 @@ _FAMILY_NAMES = [family.value for family in Family]
 _PROVIDER_NAMES = [provider.value for provider in Provider]
 _EDGE_KIND_NAMES = [kind.value for kind in EdgeKind]
 _NODE_RESERVED = frozenset(("id", "family", "kind", "provider", "name", "scope"))
+_PLAIN_TYPES = frozenset({str, bool, type(None), list})  # property values passed a column at a time
+_TRISTATE_TYPES = frozenset({bool, type(None)})
+_PERMISSION = EdgeKind.HAS_PERMISSION.value
+_LEVEL_SET = frozenset(LEVELS)
+_PERSON, _RESOURCE, _IDENTITY = Family.PERSON.value, Family.RESOURCE.value, Family.IDENTITY.value
 _EDGE_RESERVED = frozenset(("source", "target", "kind", "via"))
 
 
@@ -220,10 +227,116 @@ def _edge_problem(record: Any) -> tuple[str, str, str] | None:
     return _check_properties(record, _EDGE_RESERVED)
 
 
+def _shape_columns(records: list[Any]) -> list[dict[str, tuple[Any, ...]]] | None:
+    """Records grouped by shape (their keys, in order), each group as columns; None unless every record is
+    a plain dict whose keys are non-empty strings."""
+    if set(map(type, records)) - {dict}:
+        return None
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for record, shape in zip(records, map(tuple, records), strict=True):
+        group = groups.get(shape)
+        if group is None:
+            if not shape or not all(type(key) is str and key for key in shape):
+                return None
+            group = groups[shape] = []
+        group.append(record)
+    found = []
+    for shape, group in groups.items():
+        if len(shape) == 1:
+            found.append({shape[0]: tuple(record[shape[0]] for record in group)})
+        else:
+            found.append(dict(zip(shape, zip(*map(itemgetter(*shape), group)), strict=True)))
+    return found
+
+
+def _plain_properties(columns: dict[str, tuple[Any, ...]], reserved: frozenset[str]) -> bool:
+    """_check_properties passes every record of these columns: strings, booleans and nulls, lists of strings
+    and booleans, tri-states that are booleans or null. Anything else (numbers, which need range checks) is
+    left to the record-by-record check."""
+    for key, column in columns.items():
+        if key in reserved:
+            continue
+        kinds = set(map(type, column))
+        if key in _TRISTATE_PROPS and kinds - _TRISTATE_TYPES:
+            return False
+        if kinds - _PLAIN_TYPES:
+            return False
+        if list in kinds and set(map(type, chain.from_iterable(v for v in column if type(v) is list))) - _PLAIN_ITEMS:
+            return False
+    return True
+
+
+def _strings(column: tuple[Any, ...], empty: bool = False) -> bool:
+    """Every value a str (a subclass is left to the record-by-record check), non-empty unless `empty`."""
+    return set(map(type, column)) <= {str} and (empty or all(column))
+
+
+def _edges_pass(edges: list[Any]) -> bool:
+    """Whether every edge passes _edge_problem, decided a column at a time (True only when certain)."""
+    groups = _shape_columns(edges)
+    if groups is None:
+        return False
+    for columns in groups:
+        if not all(key in columns and _strings(columns[key]) for key in ("source", "target", "kind", "via")):
+            return False
+        kinds = set(columns["kind"])
+        if not kinds <= _EDGE_KINDS.keys():
+            return False
+        if _PERMISSION in kinds:
+            levels = columns.get("level")
+            if levels is None or any(kind == _PERMISSION and (type(level) is not str or level not in _LEVEL_SET)
+                                     for kind, level in zip(columns["kind"], levels, strict=True)):
+                return False
+        if not _plain_properties(columns, _EDGE_RESERVED):
+            return False
+    return True
+
+
+def _nodes_pass(nodes: list[Any]) -> bool:
+    """Whether every node passes _node_problem, decided a column at a time (True only when certain)."""
+    groups = _shape_columns(nodes)
+    if groups is None:
+        return False
+    for columns in groups:
+        if not all(key in columns and _strings(columns[key], key == "scope") for key in _NODE_RESERVED):
+            return False
+        families, providers = columns["family"], columns["provider"]
+        if not set(families) <= _FAMILIES.keys() or not set(providers) <= _PROVIDERS.keys():
+            return False
+        if not all(family == _PERSON or node_id.startswith(f"{provider}:")
+                   for node_id, family, provider in zip(columns["id"], families, providers, strict=True)):
+            return False
+        for family, kind in set(zip(families, columns["kind"], strict=True)):
+            kinds = _KIND_SETS.get(family)
+            if kinds is not None and kind not in kinds:
+                return False
+        if _RESOURCE in families and "environment" in columns and any(
+                family == _RESOURCE and (type(environment) is not str or environment not in ENVIRONMENTS)
+                for family, environment in zip(families, columns["environment"], strict=True)):
+            return False
+        if _IDENTITY in families and "human" not in columns:
+            return False
+        if not _plain_properties(columns, _NODE_RESERVED):
+            return False
+    return True
+
+
 def validate_records(
     nodes: Iterable[Any], edges: Iterable[Any], origin: RecordOrigin
 ) -> ValidatedRecords:
-    """Keep the good records, explain the bad ones. Edge endpoints are checked by the builder."""
+    """Keep the good records, explain the bad ones. Edge endpoints are checked by the builder.
+
+    A batch whose every record passes (what collectors emit, nearly always) is decided a column at a time
+    (_nodes_pass, _edges_pass); a batch with any doubt is judged record by record, which names each bad
+    record and its first problem."""
+    nodes, edges = list(nodes), list(edges)
+    if _nodes_pass(nodes) and _edges_pass(edges):
+        return ValidatedRecords(nodes, edges)
+    return validate_each(nodes, edges, origin)
+
+
+def validate_each(nodes: Iterable[Any], edges: Iterable[Any], origin: RecordOrigin) -> ValidatedRecords:
+    """validate_records, record by record: each bad record with its first problem."""
     result = ValidatedRecords()
     for index, record in enumerate(nodes):
         problem = _node_problem(record)
