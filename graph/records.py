@@ -53,7 +53,8 @@ _FAMILY_NAMES = [family.value for family in Family]
 _PROVIDER_NAMES = [provider.value for provider in Provider]
 _EDGE_KIND_NAMES = [kind.value for kind in EdgeKind]
 _NODE_RESERVED = frozenset(("id", "family", "kind", "provider", "name", "scope"))
-_PLAIN_TYPES = frozenset({str, bool, type(None), list})  # property values passed a column at a time
+_PLAIN_TYPES = frozenset({str, bool, type(None), int, float, list})  # property values passed a column at a time
+_PLAIN_ITEM_TYPES = frozenset({str, bool, int, float})
 _TRISTATE_TYPES = frozenset({bool, type(None)})
 _PERMISSION = EdgeKind.HAS_PERMISSION.value
 _LEVEL_SET = frozenset(LEVELS)
@@ -250,20 +251,30 @@ def _shape_columns(records: list[Any]) -> list[dict[str, tuple[Any, ...]]] | Non
 
 
 def _plain_properties(columns: dict[str, tuple[Any, ...]], reserved: frozenset[str]) -> bool:
-    """_check_properties passes every record of these columns: strings, booleans and nulls, lists of strings
-    and booleans, tri-states that are booleans or null. Anything else (numbers, which need range checks) is
-    left to the record-by-record check."""
+    """_check_properties passes every record of these columns: strings, booleans, nulls, finite 64-bit
+    numbers and lists of those but null, tri-states that are booleans or null. Anything else (a subclass, a
+    nested object) is left to the record-by-record check."""
     for key, column in columns.items():
         if key in reserved:
             continue
         kinds = set(map(type, column))
         if key in _TRISTATE_PROPS and kinds - _TRISTATE_TYPES:
             return False
-        if kinds - _PLAIN_TYPES:
+        if kinds - _PLAIN_TYPES or not _numbers_fit(column, kinds):
             return False
-        if list in kinds and set(map(type, chain.from_iterable(v for v in column if type(v) is list))) - _PLAIN_ITEMS:
-            return False
+        if list in kinds:
+            items = list(chain.from_iterable(value for value in column if type(value) is list))
+            item_kinds = set(map(type, items))
+            if item_kinds - _PLAIN_ITEM_TYPES or not _numbers_fit(items, item_kinds):
+                return False
     return True
+
+
+def _numbers_fit(values: Iterable[Any], kinds: set[type]) -> bool:
+    """Every int fits in 64 bits and every float is finite (_number_problem says nothing)."""
+    if int in kinds and not all(_INT_MIN <= value <= _INT_MAX for value in values if type(value) is int):
+        return False
+    return float not in kinds or all(isfinite(value) for value in values if type(value) is float)
 
 
 def _strings(column: tuple[Any, ...], empty: bool = False) -> bool:

@@ -172,3 +172,29 @@ def test_the_sample_organisation_passes_whole_and_one_bad_record_is_still_named(
     assert checked == validate_each(nodes, edges, RecordOrigin("aws"))
     assert [(error.record.split(" (")[0], error.field) for error in checked.errors] == [("edge #5", "mfa_required")]
     assert len(checked.edges) == len(edges) - 1
+
+
+@pytest.mark.parametrize(("change", "removed"), _NODE_BREAKS)
+def test_each_node_break_is_judged_as_record_by_record(change, removed):
+    from graph.records import validate_each
+
+    nodes, edges = _sample_records()
+    for family in ("Identity", "Resource", "Credential"):
+        at = next(i for i, record in enumerate(nodes) if record["family"] == family)
+        batch = [*nodes[:at], {key: value for key, value in {**nodes[at], **change}.items() if key != removed},
+                 *nodes[at + 1:]]
+        origin = RecordOrigin("aws", "export.json")
+        assert validate_records(batch, edges, origin) == validate_each(batch, edges, origin), family
+
+
+@pytest.mark.parametrize(("change", "removed"), _EDGE_BREAKS)
+def test_each_edge_break_is_judged_as_record_by_record(change, removed):
+    from graph.records import validate_each
+
+    nodes, edges = _sample_records()
+    for kind in ("HAS_PERMISSION", "AUTHENTICATES", "MEMBER_OF"):
+        at = next(i for i, record in enumerate(edges) if record["kind"] == kind)
+        batch = [*edges[:at], {key: value for key, value in {**edges[at], **change}.items() if key != removed},
+                 *edges[at + 1:]]
+        origin = RecordOrigin("aws", "export.json")
+        assert validate_records(nodes, batch, origin) == validate_each(nodes, batch, origin), kind
