@@ -12,6 +12,7 @@ the field, and every other record still loads.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import chain
@@ -58,6 +59,7 @@ _PLAIN_ITEM_TYPES = frozenset({str, bool, int, float})
 _TRISTATE_TYPES = frozenset({bool, type(None)})
 _PERMISSION = EdgeKind.HAS_PERMISSION.value
 _LEVEL_SET = frozenset(LEVELS)
+_ENVIRONMENT_SET = frozenset(ENVIRONMENTS)
 _PERSON, _RESOURCE, _IDENTITY = Family.PERSON.value, Family.RESOURCE.value, Family.IDENTITY.value
 _EDGE_RESERVED = frozenset(("source", "target", "kind", "via"))
 
@@ -228,29 +230,30 @@ def _edge_problem(record: Any) -> tuple[str, str, str] | None:
     return _check_properties(record, _EDGE_RESERVED)
 
 
-def _shape_columns(records: list[Any]) -> list[dict[str, tuple[Any, ...]]] | None:
+def _shape_columns(records: list[Any]) -> list[dict[str, list[Any]]] | None:
     """Records grouped by shape (their keys, in order), each group as columns; None unless every record is
     a plain dict whose keys are non-empty strings."""
     if set(map(type, records)) - {dict}:
         return None
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for record, shape in zip(records, map(tuple, records), strict=True):
-        group = groups.get(shape)
-        if group is None:
-            if not shape or not all(type(key) is str and key for key in shape):
-                return None
-            group = groups[shape] = []
-        group.append(record)
-    found = []
-    for shape, group in groups.items():
-        if len(shape) == 1:
-            found.append({shape[0]: tuple(record[shape[0]] for record in group)})
-        else:
-            found.append(dict(zip(shape, zip(*map(itemgetter(*shape), group)), strict=True)))
-    return found
+    shapes = list(map(tuple, records))
+    distinct = {shape: code for code, shape in enumerate(dict.fromkeys(shapes))}
+    if not all(shape and all(type(key) is str and key for key in shape) for shape in distinct):
+        return None
+    if len(distinct) == 1:
+        groups = [(shapes[0], records)] if records else []
+    else:  # records in shape order (a stable sort of their shape codes), then sliced per shape
+        codes = list(map(distinct.__getitem__, shapes))
+        order = sorted(range(len(records)), key=codes.__getitem__)
+        counts = Counter(codes)
+        groups, start = [], 0
+        for shape, code in distinct.items():
+            rows = order[start:start + counts[code]]
+            start += counts[code]
+            groups.append((shape, [records[row] for row in rows]))
+    return [{key: list(map(itemgetter(key), group)) for key in shape} for shape, group in groups]
 
 
-def _plain_properties(columns: dict[str, tuple[Any, ...]], reserved: frozenset[str]) -> bool:
+def _plain_properties(columns: dict[str, list[Any]], reserved: frozenset[str]) -> bool:
     """_check_properties passes every record of these columns: strings, booleans, nulls, finite 64-bit
     numbers and lists of those but null, tri-states that are booleans or null. Anything else (a subclass, a
     nested object) is left to the record-by-record check."""
@@ -277,7 +280,16 @@ def _numbers_fit(values: Iterable[Any], kinds: set[type]) -> bool:
     return float not in kinds or all(isfinite(value) for value in values if type(value) is float)
 
 
-def _strings(column: tuple[Any, ...], empty: bool = False) -> bool:
+def _all_in(keys: list[Any], values: list[Any], key: str, allowed: frozenset[str]) -> bool:
+    """Every value whose key is `key` is a str in `allowed` (checked once per distinct pair)."""
+    try:
+        pairs = set(zip(keys, values, strict=True))
+    except TypeError:  # an unhashable value: the record-by-record check names it
+        return False
+    return all(type(value) is str and value in allowed for found, value in pairs if found == key)
+
+
+def _strings(column: list[Any], empty: bool = False) -> bool:
     """Every value a str (a subclass is left to the record-by-record check), non-empty unless `empty`."""
     return set(map(type, column)) <= {str} and (empty or all(column))
 
@@ -293,11 +305,9 @@ def _edges_pass(edges: list[Any]) -> bool:
         kinds = set(columns["kind"])
         if not kinds <= _EDGE_KINDS.keys():
             return False
-        if _PERMISSION in kinds:
-            levels = columns.get("level")
-            if levels is None or any(kind == _PERMISSION and (type(level) is not str or level not in _LEVEL_SET)
-                                     for kind, level in zip(columns["kind"], levels, strict=True)):
-                return False
+        if _PERMISSION in kinds and ("level" not in columns
+                                     or not _all_in(columns["kind"], columns["level"], _PERMISSION, _LEVEL_SET)):
+            return False
         if not _plain_properties(columns, _EDGE_RESERVED):
             return False
     return True
@@ -321,9 +331,7 @@ def _nodes_pass(nodes: list[Any]) -> bool:
             kinds = _KIND_SETS.get(family)
             if kinds is not None and kind not in kinds:
                 return False
-        if _RESOURCE in families and "environment" in columns and any(
-                family == _RESOURCE and (type(environment) is not str or environment not in ENVIRONMENTS)
-                for family, environment in zip(families, columns["environment"], strict=True)):
+        if "environment" in columns and not _all_in(families, columns["environment"], _RESOURCE, _ENVIRONMENT_SET):
             return False
         if _IDENTITY in families and "human" not in columns:
             return False
