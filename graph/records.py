@@ -12,9 +12,12 @@ the field, and every other record still loads.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from math import isfinite
+from operator import itemgetter
 from typing import Any
 
 from graph.schema import (
@@ -51,6 +54,13 @@ _FAMILY_NAMES = [family.value for family in Family]
 _PROVIDER_NAMES = [provider.value for provider in Provider]
 _EDGE_KIND_NAMES = [kind.value for kind in EdgeKind]
 _NODE_RESERVED = frozenset(("id", "family", "kind", "provider", "name", "scope"))
+_PLAIN_TYPES = frozenset({str, bool, type(None), int, float, list})  # property values passed a column at a time
+_PLAIN_ITEM_TYPES = frozenset({str, bool, int, float})
+_TRISTATE_TYPES = frozenset({bool, type(None)})
+_PERMISSION = EdgeKind.HAS_PERMISSION.value
+_LEVEL_SET = frozenset(LEVELS)
+_ENVIRONMENT_SET = frozenset(ENVIRONMENTS)
+_PERSON, _RESOURCE, _IDENTITY = Family.PERSON.value, Family.RESOURCE.value, Family.IDENTITY.value
 _EDGE_RESERVED = frozenset(("source", "target", "kind", "via"))
 
 
@@ -220,10 +230,132 @@ def _edge_problem(record: Any) -> tuple[str, str, str] | None:
     return _check_properties(record, _EDGE_RESERVED)
 
 
+def _shape_columns(records: list[Any]) -> list[dict[str, list[Any]]] | None:
+    """Records grouped by shape (their keys, in order), each group as columns; None unless every record is
+    a plain dict whose keys are non-empty strings."""
+    if set(map(type, records)) - {dict}:
+        return None
+    shapes = list(map(tuple, records))
+    distinct = {shape: code for code, shape in enumerate(dict.fromkeys(shapes))}
+    if not all(shape and all(type(key) is str and key for key in shape) for shape in distinct):
+        return None
+    if len(distinct) == 1:
+        groups = [(shapes[0], records)] if records else []
+    else:  # records in shape order (a stable sort of their shape codes), then sliced per shape
+        codes = list(map(distinct.__getitem__, shapes))
+        order = sorted(range(len(records)), key=codes.__getitem__)
+        counts = Counter(codes)
+        groups, start = [], 0
+        for shape, code in distinct.items():
+            rows = order[start:start + counts[code]]
+            start += counts[code]
+            groups.append((shape, [records[row] for row in rows]))
+    return [{key: list(map(itemgetter(key), group)) for key in shape} for shape, group in groups]
+
+
+def _plain_properties(columns: dict[str, list[Any]], reserved: frozenset[str]) -> bool:
+    """_check_properties passes every record of these columns: strings, booleans, nulls, finite 64-bit
+    numbers and lists of those but null, tri-states that are booleans or null. Anything else (a subclass, a
+    nested object) is left to the record-by-record check."""
+    for key, column in columns.items():
+        if key in reserved:
+            continue
+        kinds = set(map(type, column))
+        if key in _TRISTATE_PROPS and kinds - _TRISTATE_TYPES:
+            return False
+        if kinds - _PLAIN_TYPES or not _numbers_fit(column, kinds):
+            return False
+        if list in kinds:
+            items = list(chain.from_iterable(value for value in column if type(value) is list))
+            item_kinds = set(map(type, items))
+            if item_kinds - _PLAIN_ITEM_TYPES or not _numbers_fit(items, item_kinds):
+                return False
+    return True
+
+
+def _numbers_fit(values: Iterable[Any], kinds: set[type]) -> bool:
+    """Every int fits in 64 bits and every float is finite (_number_problem says nothing)."""
+    if int in kinds and not all(_INT_MIN <= value <= _INT_MAX for value in values if type(value) is int):
+        return False
+    return float not in kinds or all(isfinite(value) for value in values if type(value) is float)
+
+
+def _all_in(keys: list[Any], values: list[Any], key: str, allowed: frozenset[str]) -> bool:
+    """Every value whose key is `key` is a str in `allowed` (checked once per distinct pair)."""
+    try:
+        pairs = set(zip(keys, values, strict=True))
+    except TypeError:  # an unhashable value: the record-by-record check names it
+        return False
+    return all(type(value) is str and value in allowed for found, value in pairs if found == key)
+
+
+def _strings(column: list[Any], empty: bool = False) -> bool:
+    """Every value a str (a subclass is left to the record-by-record check), non-empty unless `empty`."""
+    return set(map(type, column)) <= {str} and (empty or all(column))
+
+
+def _edges_pass(edges: list[Any]) -> bool:
+    """Whether every edge passes _edge_problem, decided a column at a time (True only when certain)."""
+    groups = _shape_columns(edges)
+    if groups is None:
+        return False
+    for columns in groups:
+        if not all(key in columns and _strings(columns[key]) for key in ("source", "target", "kind", "via")):
+            return False
+        kinds = set(columns["kind"])
+        if not kinds <= _EDGE_KINDS.keys():
+            return False
+        if _PERMISSION in kinds and ("level" not in columns
+                                     or not _all_in(columns["kind"], columns["level"], _PERMISSION, _LEVEL_SET)):
+            return False
+        if not _plain_properties(columns, _EDGE_RESERVED):
+            return False
+    return True
+
+
+def _nodes_pass(nodes: list[Any]) -> bool:
+    """Whether every node passes _node_problem, decided a column at a time (True only when certain)."""
+    groups = _shape_columns(nodes)
+    if groups is None:
+        return False
+    for columns in groups:
+        if not all(key in columns and _strings(columns[key], key == "scope") for key in _NODE_RESERVED):
+            return False
+        families, providers = columns["family"], columns["provider"]
+        if not set(families) <= _FAMILIES.keys() or not set(providers) <= _PROVIDERS.keys():
+            return False
+        if not all(family == _PERSON or node_id.startswith(f"{provider}:")
+                   for node_id, family, provider in zip(columns["id"], families, providers, strict=True)):
+            return False
+        for family, kind in set(zip(families, columns["kind"], strict=True)):
+            kinds = _KIND_SETS.get(family)
+            if kinds is not None and kind not in kinds:
+                return False
+        if "environment" in columns and not _all_in(families, columns["environment"], _RESOURCE, _ENVIRONMENT_SET):
+            return False
+        if _IDENTITY in families and "human" not in columns:
+            return False
+        if not _plain_properties(columns, _NODE_RESERVED):
+            return False
+    return True
+
+
 def validate_records(
     nodes: Iterable[Any], edges: Iterable[Any], origin: RecordOrigin
 ) -> ValidatedRecords:
-    """Keep the good records, explain the bad ones. Edge endpoints are checked by the builder."""
+    """Keep the good records, explain the bad ones. Edge endpoints are checked by the builder.
+
+    A batch whose every record passes (what collectors emit, nearly always) is decided a column at a time
+    (_nodes_pass, _edges_pass); a batch with any doubt is judged record by record, which names each bad
+    record and its first problem."""
+    nodes, edges = list(nodes), list(edges)
+    if _nodes_pass(nodes) and _edges_pass(edges):
+        return ValidatedRecords(nodes, edges)
+    return validate_each(nodes, edges, origin)
+
+
+def validate_each(nodes: Iterable[Any], edges: Iterable[Any], origin: RecordOrigin) -> ValidatedRecords:
+    """validate_records, record by record: each bad record with its first problem."""
     result = ValidatedRecords()
     for index, record in enumerate(nodes):
         problem = _node_problem(record)

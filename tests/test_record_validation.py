@@ -4,6 +4,7 @@ the fast checks a million records go through must say exactly what the careful o
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,102 @@ def test_merging_duplicate_nodes_leaves_the_collectors_records_as_they_were():
     assert graph.nodes["aws:user/a"]["mfa"] is True and graph.nodes["aws:user/a"]["tags"] == ["x", "y"]
     assert [first, second] == kept
     assert graph.nodes["aws:user/a"] is not first
+
+
+# -- a batch decided a column at a time says what record-by-record says -----------------------------------
+
+class _Text(str):
+    """A str subclass: passes as a name or a value, but only the record-by-record check decides it."""
+
+
+_NODE_BREAKS = [
+    *((change, None) for change, _, _ in BROKEN),
+    *(({key: value}, None) for key, value in (("family", "Robot"), ("provider", "oracle"), ("kind", "Wizard"),
+                                              ("id", "gcp:user/a"), ("name", ""), ("scope", None), ("id", 7),
+                                              ("environment", "staging"), ("environment", None), ("mfa", 1),
+                                              ("human", 0), ("name", _Text("a")), ("count", 3), ("ratio", 0.5),
+                                              ("tags", ["a", 1]))),
+    ({}, "id"), ({}, "human"), ({}, "family"), ({}, "scope"),  # a key removed
+]
+_EDGE_BREAKS = [
+    *((change, None) for change, _, _ in BROKEN),
+    *(({key: value}, None) for key, value in (("kind", "CAN_FLY"), ("level", "root"), ("level", None), ("via", ""),
+                                              ("source", 3), ("kind", _Text("MEMBER_OF")), ("mfa_required", 0),
+                                              ("conditions", [True, "x"]), ("weight", 2))),
+    ({}, "via"), ({}, "level"), ({}, "target"),
+]
+
+
+def _sample_records() -> tuple[list[dict], list[dict]]:
+    from crosspath.pipeline import collect_folder
+
+    results = collect_folder(Path(__file__).resolve().parent.parent / "data" / "samples")
+    return ([record for result in results for record in result.nodes],
+            [record for result in results for record in result.edges])
+
+
+def _broken(records: list[dict], breaks: list, rng) -> list:
+    batch = copy.deepcopy(rng.sample(records, min(len(records), 40)))
+    for _ in range(rng.choice((0, 0, 1, 3))):
+        at = rng.randrange(len(batch))
+        choice = rng.random()
+        if choice < 0.05:
+            batch[at] = rng.choice((None, "a string", {}, []))  # not a dict at all
+            continue
+        change, removed = rng.choice(breaks)
+        batch[at] = {**batch[at], **change}
+        if removed is not None:
+            batch[at].pop(removed, None)
+    return batch
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_a_batch_decided_by_columns_is_judged_as_record_by_record(seed):
+    import random
+
+    from graph.records import validate_each
+
+    rng = random.Random(seed)
+    nodes, edges = _sample_records()
+    node_batch, edge_batch = _broken(nodes, _NODE_BREAKS, rng), _broken(edges, _EDGE_BREAKS, rng)
+    origin = RecordOrigin("aws", "export.json")
+    assert validate_records(node_batch, edge_batch, origin) == validate_each(node_batch, edge_batch, origin)
+
+
+def test_the_sample_organisation_passes_whole_and_one_bad_record_is_still_named():
+    from graph.records import validate_each
+
+    nodes, edges = _sample_records()
+    checked = validate_records(nodes, edges, RecordOrigin("aws"))
+    assert checked.errors == [] and checked.nodes == nodes and checked.edges == edges
+    edges = [*edges[:5], {**edges[5], "mfa_required": "sometimes"}, *edges[6:]]
+    checked = validate_records(nodes, edges, RecordOrigin("aws"))
+    assert checked == validate_each(nodes, edges, RecordOrigin("aws"))
+    assert [(error.record.split(" (")[0], error.field) for error in checked.errors] == [("edge #5", "mfa_required")]
+    assert len(checked.edges) == len(edges) - 1
+
+
+@pytest.mark.parametrize(("change", "removed"), _NODE_BREAKS)
+def test_each_node_break_is_judged_as_record_by_record(change, removed):
+    from graph.records import validate_each
+
+    nodes, edges = _sample_records()
+    for family in ("Identity", "Resource", "Credential"):
+        at = next(i for i, record in enumerate(nodes) if record["family"] == family)
+        batch = [*nodes[:at], {key: value for key, value in {**nodes[at], **change}.items() if key != removed},
+                 *nodes[at + 1:]]
+        origin = RecordOrigin("aws", "export.json")
+        assert validate_records(batch, edges, origin) == validate_each(batch, edges, origin), family
+
+
+@pytest.mark.parametrize(("change", "removed"), _EDGE_BREAKS)
+def test_each_edge_break_is_judged_as_record_by_record(change, removed):
+    from graph.records import validate_each
+
+    nodes, edges = _sample_records()
+    for kind in ("HAS_PERMISSION", "AUTHENTICATES", "MEMBER_OF"):
+        at = next(i for i, record in enumerate(edges) if record["kind"] == kind)
+        batch = [*edges[:at], {key: value for key, value in {**edges[at], **change}.items() if key != removed},
+                 *edges[at + 1:]]
+        origin = RecordOrigin("aws", "export.json")
+        assert validate_records(nodes, batch, origin) == validate_each(nodes, batch, origin), kind
