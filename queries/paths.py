@@ -334,13 +334,13 @@ class PathEngine:
         facts_of = np.concatenate([kept, np.flatnonzero(granted)])[order]
         self.edges = CompiledEdges(u[facts_of].tolist(), v[facts_of].tolist(),
                                    np.where(order < len(kept), facts_of, -1).tolist(), facts.data, facts.prefetch)
-        self.permission_grants: list[tuple[int, int, dict[str, Any]]] = []  # composed: _compose
+        # Policy writes on identities (CAN_GRANT with `grant_scope`): not followed, composed (_compose).
         written = np.flatnonzero(scoped_grant & both_usable & mfa_free)
         facts.prefetch(written)
-        self.permission_grants = [(a, b, facts.data(at)) for a, b, at in
-                                  zip(u[written].tolist(), v[written].tolist(), written.tolist(), strict=True)]
-        derived_facts = np.flatnonzero(granted | (access & facts.derived))
-        facts.prefetch(derived_facts)
+        self.permission_grants: list[tuple[int, int, dict[str, Any]]] = [
+            (a, b, facts.data(at)) for a, b, at in zip(u[written].tolist(), v[written].tolist(), written.tolist(),
+                                                         strict=True)]
+        facts.prefetch(np.flatnonzero(granted | (access & facts.derived)))  # their dicts are read below
         for at in np.flatnonzero(granted).tolist():  # the derived admin's edge, right after its CAN_GRANT
             data = facts.data(at)
             self.edges.made[int(number[at]) + 1] = {

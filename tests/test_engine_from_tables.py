@@ -541,3 +541,17 @@ def test_an_analysis_of_the_synthetic_organisation_from_tables(synthetic_graph, 
     by_graph = _findings(synthetic_graph, a)
     assert len(by_graph[0]) > 10
     assert _findings(None, b) == by_graph
+
+
+def test_the_reading_example_of_docs_snapshot_md_runs(tmp_path, monkeypatch):
+    """docs/snapshot.md's Reading block, run as shown on a scan's output: its engine is the graph's."""
+    from crosspath.pipeline import scan
+
+    text = (ROOT / "docs" / "snapshot.md").read_text(encoding="utf-8")
+    block = text.split("## Reading", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    scan(SAMPLES, tmp_path / "crosspath-out", exceptions_path=SAMPLES / "exceptions.yaml", top_fixes=0)
+    monkeypatch.chdir(tmp_path)
+    shown: dict[str, Any] = {}
+    exec(compile(block, "docs/snapshot.md", "exec"), shown)  # noqa: S102 - the documented example itself
+    assert shown["engine"].graph is None and shown["metadata"]["tool_version"]
+    assert_same_engine(PathEngine(shown["graph"], load_policy()), shown["engine"])
