@@ -31,6 +31,7 @@ from graph.snapshot import (
     read_metadata,
     read_snapshot,
     read_tables,
+    reading_tables,
     write_snapshot,
 )
 from graph.times import iso, parse_time
@@ -394,8 +395,9 @@ def analyse_snapshot(path: Path, policy_path: Path | None, exceptions_path: Path
     if is_arrow(path):
         nodes, edges, metadata = read_tables(path)
         if not top_fixes or recorded_fixes(metadata, policy_path, exceptions_path, top_fixes) is not None:
-            return run_analysis((None, metadata), policy_path, exceptions_path, top_fixes=top_fixes,
-                                tables=(nodes, edges))
+            with reading_tables(path):
+                return run_analysis((None, metadata), policy_path, exceptions_path, top_fixes=top_fixes,
+                                    tables=(nodes, edges))
     return run_analysis(read_snapshot(path), policy_path, exceptions_path, top_fixes=top_fixes)
 
 

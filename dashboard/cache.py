@@ -19,7 +19,7 @@ from collectors import technique_catalogue
 from crosspath.pipeline import analyse_snapshot, recorded_fixes
 from dashboard.path_views import WriteAccess
 from dashboard.tables import findings_frame, nodes_frame
-from graph.snapshot import gc_paused, is_arrow, read_snapshot, read_tables
+from graph.snapshot import gc_paused, is_arrow, read_snapshot, read_tables, reading_tables
 from graph.times import parse_time
 from queries.analysis import analyze
 from queries.drift import Drift, diff
@@ -85,18 +85,20 @@ def analysis_engine(key: FileKey, policy: ConfigKey) -> PathEngine:
     tables = load_tables(key)
     if tables is None:
         return path_engine(key, policy)
-    with gc_paused():
+    with gc_paused(), reading_tables(Path(key[0])):
         return _kept(PathEngine.from_tables(tables[0], tables[1], load_policy(_config_path(policy))))
 
 
 @st.cache_resource(max_entries=6, show_spinner="Finding privileged write paths…")
 def load_analysis(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> Analysis:
-    """As `crosspath report` does, on the tables when the snapshot has them (analysis_engine)."""
+    """As `crosspath report` does: on the tables when the snapshot has them and carries the top fixes the
+    Overview shows (analysis_engine); else on the explorers' engine, which verifying the fixes needs anyway."""
     metadata = snapshot_metadata(key)
     as_of = parse_time(metadata.get("collected_at")) or datetime.now(UTC)
     loaded_exceptions = load_exceptions(_config_path(exceptions))  # a broken file fails before the work
-    engine = analysis_engine(key, policy)
-    with gc_paused():
+    recorded = recorded_fixes(metadata, _config_path(policy), _config_path(exceptions), DEFAULT_TOP_FIXES)
+    engine = analysis_engine(key, policy) if recorded is not None else path_engine(key, policy)
+    with gc_paused(), reading_tables(Path(key[0])):
         return _kept(analyze(engine.graph, metadata, engine.policy, loaded_exceptions, as_of, engine=engine,
                              techniques=technique_catalogue()))
 

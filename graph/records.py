@@ -184,7 +184,7 @@ def _check_properties(record: Record, reserved: frozenset[str]) -> tuple[str, st
         if problem:
             return (key, problem, "emit a finite number (or null when unknown)")
     for key in _TRISTATE_PROPS:
-        if key in record and record[key] not in (True, False, None):
+        if key in record and type(record[key]) not in _TRISTATE_TYPES:  # 1 == True, but 1 is not a boolean
             return (key, f"must be true, false or null, got {record[key]!r}", "use a boolean or null")
     return None
 

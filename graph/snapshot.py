@@ -276,6 +276,17 @@ def _arrow_tables(path: Path, max_bytes: int | None, max_ratio: float | None = M
     return nodes, edges, metadata
 
 
+@contextmanager
+def reading_tables(path: Path) -> Iterator[None]:
+    """Reading a snapshot's tables past read_tables (its records, built when asked for: arrow.to_graph,
+    PathEngine.from_tables and the dicts it builds on demand): a damaged value is one SnapshotError naming
+    the file, as read_snapshot raises."""
+    try:
+        yield
+    except arrow.FormatError as exc:
+        raise SnapshotError(f"{path}: not a readable snapshot: {exc}; re-run `crosspath scan`") from exc
+
+
 def read_tables(path: Path, max_bytes: int | None | object = ...) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
     """A version 2 snapshot as it is stored: (nodes table, edges table, metadata), memory-mapped, no copy.
 
@@ -410,10 +421,8 @@ def _read_snapshot(path: Path, max_bytes: int | None, max_ratio: float | None
                    ) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
     if _starts_with_magic(path):
         nodes, edges, metadata = _arrow_tables(path, max_bytes, max_ratio)
-        try:
+        with reading_tables(path):
             return arrow.to_graph(nodes, edges), metadata
-        except arrow.FormatError as exc:
-            raise SnapshotError(f"{path}: not a readable snapshot: {exc}; re-run `crosspath scan`") from exc
     try:
         raw = _expanded(path, max_bytes, max_ratio)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:

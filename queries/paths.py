@@ -148,6 +148,8 @@ class PathEngine:
         verifications): each pair is decided once for all of them, and kept there.
         `tables`: compile a snapshot's (nodes, edges) tables instead of `graph` (None): from_tables."""
         if tables is not None:
+            if graph is not None or nodes is not None:
+                raise ValueError("an engine compiles a graph (and some of its nodes) or a snapshot's tables, not both")
             ids = arrow.python_values(tables[0].column("id"))
             self._setup(None, policy, dict(zip(ids, arrow.records(tables[0], "nodes"), strict=True)), classes)
             number_of_row = np.fromiter(map(self.index.__getitem__, ids), np.int64, len(ids))
@@ -173,7 +175,10 @@ class PathEngine:
     def from_tables(cls, nodes: pa.Table, edges: pa.Table, policy: Policy) -> PathEngine:
         """The engine of a version 2 snapshot's tables (graph.snapshot.read_tables), without a networkx
         graph (`graph` is None): the same judgement, ids, edge numbers and paths as on the graph the
-        snapshot holds. `edge_judgement` says, per edge table row, what `traversable` and `mfa_free` say."""
+        snapshot holds. `edge_judgement` says, per edge table row, what `traversable` says and, for the kinds a
+        path follows, what `mfa_free` says (True for the others). An edge's attribute dict is built when
+        asked for (a path, a finding): walks over every edge's dict (blast_radius, WriteAccess) belong on a
+        graph's engine."""
         return cls(None, policy, tables=(nodes, edges))
 
     def _setup(self, graph: nx.MultiDiGraph | None, policy: Policy, node_data: dict[str, dict[str, Any]],

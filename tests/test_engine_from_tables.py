@@ -555,3 +555,60 @@ def test_the_reading_example_of_docs_snapshot_md_runs(tmp_path, monkeypatch):
     exec(compile(block, "docs/snapshot.md", "exec"), shown)  # noqa: S102 - the documented example itself
     assert shown["engine"].graph is None and shown["metadata"]["tool_version"]
     assert_same_engine(PathEngine(shown["graph"], load_policy()), shown["engine"])
+
+
+@pytest.mark.parametrize(("mfa", "entry_mfa", "gaps"), [(True, True, 0), (False, False, 1), (None, None, 1),
+                                                         (1, None, 1), (0, None, 1), ("yes", None, 1)])
+def test_a_sign_in_reads_its_mfa_as_its_path_does(mfa, entry_mfa, gaps, tmp_path):
+    """Only True is MFA, for the entry as for the path it starts: a value that is not a boolean (records
+    validation refuses it) is unknown, so the path is a gap whose entry's MFA is unknown, in both engines."""
+    graph = Graph()
+    graph.add_node("aws:key/k", id="aws:key/k", family="Credential", kind="access_key", provider="aws", name="k",
+                   scope="", age_days=5, expires="2027-01-01T00:00:00Z")
+    graph.add_node("aws:user/u", id="aws:user/u", family="Identity", kind="User", provider="aws", name="u", scope="",
+                   human=True)
+    graph.add_node("aws:res/b", id="aws:res/b", family="Resource", kind="bucket", provider="aws", name="b", scope="",
+                   environment="prod")
+    graph.add_edge("aws:key/k", "aws:user/u", key="AUTHENTICATES|key", kind="AUTHENTICATES", via="key", mfa=mfa)
+    graph.add_edge("aws:user/u", "aws:res/b", key="HAS_PERMISSION|p", kind="HAS_PERMISSION", via="p", level="admin")
+    a, b = engines(graph, snapshot_tables(graph, tmp_path), load_policy())
+    assert_same_engine(a, b)
+    assert [entry.mfa for entry in a.entries() if entry.is_credential] == [entry_mfa]
+    assert len(a.gap_paths()) == gaps
+
+
+def _damaged_snapshot(graph: nx.MultiDiGraph, path: Path, monkeypatch) -> Path:
+    """A snapshot whose CRCs hold but whose node table lost its `_extra` values, while a row's shape still
+    names an attribute kept there: what only reading the records finds."""
+    graph = copy.deepcopy(graph)
+    graph.nodes[sorted(graph.nodes)[0]]["rare_node_flag"] = True  # rare: kept in `_extra`
+    whole = snapshot_arrow.node_table
+
+    def damaged(graph: nx.MultiDiGraph):
+        table, index = whole(graph)
+        column = table.column_names.index(snapshot_arrow.EXTRA)
+        return table.set_column(column, snapshot_arrow.EXTRA, pa.nulls(table.num_rows, pa.binary())), index
+
+    with monkeypatch.context() as patched:
+        patched.setattr(snapshot_arrow, "node_table", damaged)
+        return write_snapshot(path, graph, {"collected_at": "2026-11-01T00:00:00Z"})
+
+
+def test_a_damaged_table_is_one_clear_error_for_every_reader_of_tables(sample_graph, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from crosspath.cli import main
+    from crosspath.pipeline import analyse_snapshot
+    from graph.snapshot import SnapshotError
+    from graph.stores.embedded import store_data
+    from graph.stores.errors import CypherError
+
+    path = _damaged_snapshot(sample_graph, tmp_path / "damaged.arrow", monkeypatch)
+    read_tables(path)  # the checks read_tables makes pass: the damage is in a value
+    for analyse in (lambda: analyse_snapshot(path, None, None), lambda: store_data(path, load_policy())):
+        with pytest.raises((SnapshotError, CypherError), match="damaged.arrow: not a readable snapshot"):
+            analyse()
+    ran = CliRunner().invoke(main, ["report", "--snapshot", str(path), "--out", str(tmp_path / "out"),
+                                    "--top-fixes", "0"])
+    assert ran.exit_code == 1 and "damaged.arrow: not a readable snapshot" in ran.output
+    assert ran.exception is None or isinstance(ran.exception, SystemExit)

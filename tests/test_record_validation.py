@@ -29,6 +29,8 @@ BROKEN = [
     ({7: "x"}, "7", "property names must be non-empty strings"),
     ({"mfa": "yes"}, "mfa", "must be true, false or null, got 'yes'"),
     ({"enabled": 2}, "enabled", "must be true, false or null, got 2"),
+    ({"mfa": 1}, "mfa", "must be true, false or null, got 1"),  # == True, yet not a boolean: the engine
+    ({"human": 0}, "human", "must be true, false or null, got 0"),  # reads only True as true
     ({"score": float("nan")}, "score", "nan is not a JSON number"),
     ({"score": float("inf")}, "score", "inf is not a JSON number"),
     ({"serial": 1 << 64}, "serial", "does not fit in 64 bits"),
