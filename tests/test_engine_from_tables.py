@@ -581,7 +581,7 @@ def _damaged_snapshot(graph: nx.MultiDiGraph, path: Path, monkeypatch) -> Path:
     """A snapshot whose CRCs hold but whose node table lost its `_extra` values, while a row's shape still
     names an attribute kept there: what only reading the records finds."""
     graph = copy.deepcopy(graph)
-    graph.nodes[sorted(graph.nodes)[0]]["rare_node_flag"] = True  # rare: kept in `_extra`
+    graph.nodes[min(graph.nodes)]["rare_node_flag"] = True  # rare: kept in `_extra`
     whole = snapshot_arrow.node_table
 
     def damaged(graph: nx.MultiDiGraph):

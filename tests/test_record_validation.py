@@ -176,27 +176,20 @@ def test_the_sample_organisation_passes_whole_and_one_bad_record_is_still_named(
     assert len(checked.edges) == len(edges) - 1
 
 
-@pytest.mark.parametrize(("change", "removed"), _NODE_BREAKS)
-def test_each_node_break_is_judged_as_record_by_record(change, removed):
+@pytest.mark.parametrize(("side", "change", "removed"), [("nodes", *case) for case in _NODE_BREAKS]
+                         + [("edges", *case) for case in _EDGE_BREAKS])
+def test_each_break_is_judged_as_record_by_record(side, change, removed):
+    """Each break, on a node of every family (an edge of three kinds) among the whole sample organisation."""
     from graph.records import validate_each
 
-    nodes, edges = _sample_records()
-    for family in ("Identity", "Resource", "Credential"):
-        at = next(i for i, record in enumerate(nodes) if record["family"] == family)
-        batch = [*nodes[:at], {key: value for key, value in {**nodes[at], **change}.items() if key != removed},
-                 *nodes[at + 1:]]
-        origin = RecordOrigin("aws", "export.json")
-        assert validate_records(batch, edges, origin) == validate_each(batch, edges, origin), family
-
-
-@pytest.mark.parametrize(("change", "removed"), _EDGE_BREAKS)
-def test_each_edge_break_is_judged_as_record_by_record(change, removed):
-    from graph.records import validate_each
-
-    nodes, edges = _sample_records()
-    for kind in ("HAS_PERMISSION", "AUTHENTICATES", "MEMBER_OF"):
-        at = next(i for i, record in enumerate(edges) if record["kind"] == kind)
-        batch = [*edges[:at], {key: value for key, value in {**edges[at], **change}.items() if key != removed},
-                 *edges[at + 1:]]
-        origin = RecordOrigin("aws", "export.json")
-        assert validate_records(nodes, batch, origin) == validate_each(nodes, batch, origin), kind
+    records = dict(zip(("nodes", "edges"), _sample_records(), strict=True))
+    field, values = ("family", ("Identity", "Resource", "Credential")) if side == "nodes" else (
+        "kind", ("HAS_PERMISSION", "AUTHENTICATES", "MEMBER_OF"))
+    origin = RecordOrigin("aws", "export.json")
+    for value in values:
+        whole = records[side]
+        at = next(i for i, record in enumerate(whole) if record[field] == value)
+        broken = {key: item for key, item in {**whole[at], **change}.items() if key != removed}
+        batch = {**records, side: [*whole[:at], broken, *whole[at + 1:]]}
+        assert (validate_records(batch["nodes"], batch["edges"], origin)
+                == validate_each(batch["nodes"], batch["edges"], origin)), value
