@@ -380,7 +380,7 @@ def run_analysis(
     if graph is None and top_fixes and recorded is None:
         raise ValueError("verifying top fixes changes a copy of the graph: pass the graph, not only its tables")
     policy = load_policy(policy_path)
-    engine = PathEngine(None, policy, tables=tables) if tables is not None else None
+    engine = PathEngine.from_tables(*tables, policy) if tables is not None else None
     analysis = analyze(graph, metadata, policy, load_exceptions(exceptions_path), when, engine=engine,
                        techniques=technique_catalogue(), top_fixes=0 if recorded is not None else top_fixes)
     if recorded is not None:  # what the scan verified, under the same files: not verified again

@@ -273,11 +273,9 @@ def _plain_properties(columns: dict[str, list[Any]], reserved: frozenset[str]) -
     return True
 
 
-def _numbers_fit(values: Iterable[Any], kinds: set[type]) -> bool:
-    """Every int fits in 64 bits and every float is finite (_number_problem says nothing)."""
-    if int in kinds and not all(_INT_MIN <= value <= _INT_MAX for value in values if type(value) is int):
-        return False
-    return float not in kinds or all(isfinite(value) for value in values if type(value) is float)
+def _numbers_fit(values: list[Any], kinds: set[type]) -> bool:
+    """_number_problem says nothing of any of these values (it looks only at ints and floats)."""
+    return not kinds & {int, float} or not any(map(_number_problem, values))
 
 
 def _all_in(keys: list[Any], values: list[Any], key: str, allowed: frozenset[str]) -> bool:

@@ -11,8 +11,9 @@ An attribute is read as the engine reads it from the edge's dict: a tri-state (`
 `verified`) is TRUE only when the value is True, FALSE only when it is False, else OTHER (absent, None);
 `grant_scope` and `derived` by their truth. The engine reads each only on the kinds it is judged on
 (`level` and `derived` on HAS_PERMISSION, `mfa` on AUTHENTICATES, `verified` on FEDERATES_TO,
-`grant_scope` on CAN_GRANT, `mfa_required` on all): from_graph reads it from those edges alone. `data(i)` gives the edge's attribute dict: the graph's own
-dict, or one built from the tables on first use (kept, so that it is the same dict every time).
+`grant_scope` on CAN_GRANT, `mfa_required` on all): from_graph reads it from those edges alone.
+`data(i)` gives the edge's attribute dict: the graph's own dict, or one built from the tables on first
+use (kept, so that it is the same dict every time).
 """
 
 from __future__ import annotations
@@ -133,8 +134,13 @@ def _tri_codes(values: list[Any]) -> Iterable[int]:
     return map(_tri, values)
 
 
+def _string_codes(values: list[Any], code: dict[str, int]) -> list[int]:
+    """Each value's code, -1 for one that is not a str in `code` (absent, null, another type)."""
+    return [code.get(value, -1) if isinstance(value, str) else -1 for value in values]
+
+
 def _level_codes(values: list[Any]) -> Iterable[int]:
-    return map(LEVEL_CODE.get, values, repeat(-1))
+    return _string_codes(values, LEVEL_CODE)
 
 
 # attribute -> (the kind codes it is judged on, None: every kind; its value elsewhere; how values become codes)
@@ -185,11 +191,10 @@ class _TableColumns:
                 lookup = np.array([code.get(name, -1) for name in names] + [-1], dtype=np.int64)
                 out = lookup[array.indices.fill_null(len(names)).to_numpy(zero_copy_only=False).astype(np.int64)]
             else:  # not strings: each value as the engine would read it
-                values = arrow.python_values(self.table.column(self.columns[key]))
-                out = np.array([code.get(value, -1) if isinstance(value, str) else -1 for value in values],
+                out = np.array(_string_codes(arrow.python_values(self.table.column(self.columns[key])), code),
                                dtype=np.int64)
         rows, values = self.extras(key)
-        out[rows] = [code.get(value, -1) if isinstance(value, str) else -1 for value in values]
+        out[rows] = _string_codes(values, code)
         return out
 
     def tri(self, key: str) -> np.ndarray:
@@ -201,9 +206,9 @@ class _TableColumns:
                 true = pc.fill_null(array, False).to_numpy(zero_copy_only=False)
                 out[known] = np.where(true[known], TRUE, FALSE)
             else:
-                out = np.fromiter(map(_tri, arrow.python_values(array)), np.int8, len(array))
+                out = np.fromiter(_tri_codes(arrow.python_values(array)), np.int8, len(array))
         rows, values = self.extras(key)
-        out[rows] = list(map(_tri, values))
+        out[rows] = list(_tri_codes(values))
         return out
 
     def truth(self, key: str) -> np.ndarray:

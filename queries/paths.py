@@ -153,14 +153,7 @@ class PathEngine:
             ids = arrow.python_values(tables[0].column("id"))
             self._setup(None, policy, dict(zip(ids, arrow.records(tables[0], "nodes"), strict=True)), classes)
             number_of_row = np.fromiter(map(self.index.__getitem__, ids), np.int64, len(ids))
-            facts = edge_facts.from_tables(tables[1], number_of_row, policy.privileged_levels)
-            self._compile(facts)
-            traversable = np.zeros(facts.count, dtype=bool)
-            mfa_free = np.ones(facts.count, dtype=bool)
-            traversable[facts.rows] = self._traversed
-            followed = np.isin(facts.kind, _TRAVERSED_CODES)
-            mfa_free[facts.rows[followed]] = self._mfa_free[followed]
-            self.edge_judgement = (traversable, mfa_free)  # per edge table row
+            self._compile(edge_facts.from_tables(tables[1], number_of_row, policy.privileged_levels))
             return
         # id -> the graph's own attribute dict
         attributes = graph.nodes
@@ -318,9 +311,13 @@ class PathEngine:
         both_usable = usable[u] & usable[v]
         scoped_grant = (kind == _GRANT_CODE) & facts.grant_scope
         # A policy write on the target does not make the holder the target: composed (_compose), not followed.
-        traversed = (np.isin(kind, _TRAVERSED_CODES) & both_usable & ~scoped_grant
+        followed_kind = np.isin(kind, _TRAVERSED_CODES)
+        traversed = (followed_kind & both_usable & ~scoped_grant
                      & ~((kind == _FEDERATES_CODE) & (facts.verified == edge_facts.FALSE)))
-        self._traversed, self._mfa_free = traversed, mfa_free  # per fact: from_tables' edge_judgement
+        if facts.rows is not None:  # from_tables: per edge table row, traversable and (followed kinds) mfa_free
+            self.edge_judgement = (np.zeros(facts.count, dtype=bool), np.ones(facts.count, dtype=bool))
+            self.edge_judgement[0][facts.rows] = traversed
+            self.edge_judgement[1][facts.rows[followed_kind]] = mfa_free[followed_kind]
         access_class = np.zeros(len(kind), dtype=np.int64)
         access_class[access] = self._classes(v[access], facts.level[access])
         access &= access_class > 0
