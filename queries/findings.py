@@ -8,9 +8,10 @@ The JSON form (``Finding.to_dict``) is the documented `findings.json` schema
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 NO_MFA = "NO_MFA"
@@ -27,6 +28,29 @@ CARRIED = "carried"  # snapshot metadata: what one scan carries on to the next (
 FIXES = "top_fixes"  # snapshot metadata: the scan's verified top fixes (crosspath/pipeline.py record_fixes)
 CARRIED_IN = "carried_in"  # snapshot metadata: what the scan was judged against (the previous one's carried)
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+_ATOMIC = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def plain(value: Any) -> Any:
+    """`dataclasses.asdict` for the findings' values: dataclasses become dicts and containers are copied
+    all the way down, so the result shares nothing mutable with the finding. asdict deep-copies every
+    leaf as well; at 100k identities that took 2.1 of the 2.4 s findings.json renders in."""
+    kind = type(value)
+    if kind in _ATOMIC:
+        return value
+    if kind is list:
+        return [plain(item) for item in value]
+    if kind is dict:
+        return {key: plain(item) for key, item in value.items()}
+    if kind is tuple:
+        return tuple(plain(item) for item in value)
+    if is_dataclass(value):
+        names = _FIELD_NAMES.get(kind)
+        if names is None:
+            names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
+        return {name: plain(getattr(value, name)) for name in names}
+    return copy.deepcopy(value)
 
 
 def finding_id(entry_id: str) -> str:
@@ -132,7 +156,7 @@ class Finding:
         return CROSS_STACK in self.gap_types
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = plain(self)
         data["hops"] = self.hops
         return data
 

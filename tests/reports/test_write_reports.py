@@ -197,3 +197,18 @@ def test_a_machine_key_shows_its_age_not_a_no_mfa_badge_and_a_person_keeps_it(wr
     shown = [part.split("</dd>")[0] for part in html.split("<dt>Entry</dt>")[1:]]
     key_entry = next(part for part in shown if "AKIA5LUMENCIDEPLOY01" in part)
     assert "key 600 days old, never expires" in key_entry and "no MFA" not in key_entry
+
+
+def test_a_findings_dict_is_its_dataclass_fields_and_shares_nothing_with_it(analysis, written):
+    import dataclasses
+    import gc
+
+    finding = next(f for f in analysis.findings if f.exception is not None and f.path)
+    as_dict = finding.to_dict()
+    assert as_dict == {**dataclasses.asdict(finding), "hops": len(finding.path)}
+    as_dict["path"][0]["conditions"].append("changed")
+    as_dict["entry"]["name"] = "changed"
+    as_dict["exception"]["owner"] = "changed"
+    assert finding.path[0].conditions != as_dict["path"][0]["conditions"]
+    assert finding.entry["name"] != "changed" and finding.exception.owner != "changed"
+    assert gc.isenabled()  # writing the reports (`written`) paused the collector, and only while it rendered
