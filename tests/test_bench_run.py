@@ -22,13 +22,22 @@ def test_every_stage_has_a_positive_figure(rows):
     assert all(row[key] > 0 for _, key in run.STAGES)
 
 
+def test_the_scan_is_its_stages_end_to_end(rows):
+    (row,) = rows
+    assert row["scan_s"] == pytest.approx(sum(row[key] for key in (
+        "build_s", "analyse_s", "top_fixes_s", "snapshot_write_s", "reports_s")))
+    assert row["reports_s"] < row["scan_s"]
+
+
 def test_the_tables_show_the_new_stages(rows, capsys):
     run.print_markdown(rows)
     markdown = capsys.readouterr().out
     summary_head, stage_table = markdown.splitlines()[0], markdown.split("\n\n")[1]
     for column, _, _ in run.SLOW_STAGES:
         assert f"{column} (peak RSS)" in summary_head
-    for label in ("dashboard: first load", "Cypher: store build", f"Cypher: {run.WHOLE_ORG_QUERY} (warm)"):
+    assert "| reports | scan |" in summary_head
+    for label in ("dashboard: first load", "Cypher: store build", f"Cypher: {run.WHOLE_ORG_QUERY} (warm)",
+                  "reports (md, html, json, csv, sarif)", "scan end to end (excluding reading the exports)"):
         assert f"| {label}" in stage_table
     run.print_plain(rows, ["identities", *SLOW_KEYS])
     plain = capsys.readouterr().out
