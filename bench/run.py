@@ -97,7 +97,7 @@ def measure(identities: int) -> dict[str, float | int]:
 
     started = time.perf_counter()
     with gc_paused():  # as crosspath/pipeline.py scan() builds and analyses
-        build = build_graph(results, AS_OF)
+        build = build_graph(results, AS_OF, take_records=True)
     figures["build_s"] = time.perf_counter() - started
     figures["nodes"] = build.graph.number_of_nodes()
     figures["edges"] = build.graph.number_of_edges()

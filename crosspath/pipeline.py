@@ -434,8 +434,8 @@ def scan(
     # Millions of acyclic dicts: the cycle collector would rescan all of them on every burst (at 100k
     # identities, build + analyse take 13.8 s with it paused against 20.6 s with it running).
     with gc_paused():
-        build = build_graph(results, when, identities)
-    del results  # the records are in the graph now: their memory serves the analysis and the snapshot
+        build = build_graph(results, when, identities, take_records=True)
+    del results  # the records are the graph's now: their memory serves the analysis and the snapshot
     metadata = snapshot_metadata(build, when, str(folder), config=config)
     with out_lock(out_dir):
         progress("finding privileged write paths")

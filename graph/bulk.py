@@ -40,7 +40,26 @@ class Graph(nx.MultiDiGraph):
                 keydict[key].update(data)
             else:
                 keydict[key] = data
-        cache = getattr(self, "__networkx_cache__", None)  # networkx >= 3.3 caches views: as add_edge does
+        self.edges_added()
+
+
+    def keys_between(self, u: Any, v: Any) -> dict[str, dict[str, Any]] | None:
+        """The edges u -> v by key (the adjacency's own dict: read, do not change), or None. u must be a node."""
+        return self._succ[u].get(v)
+
+    def add_new_edge(self, u: Any, v: Any, key: str, data: dict[str, Any]) -> None:
+        """Add one edge between two nodes of the graph under a key u -> v does not have yet (keys_between);
+        `data` becomes its attribute dict. The caller clears networkx's view cache when done (add_owned_edges)."""
+        out = self._succ[u]
+        keydict = out.get(v)
+        if keydict is None:
+            out[v] = self._pred[v][u] = {key: data}
+        else:
+            keydict[key] = data
+
+    def edges_added(self) -> None:
+        """networkx >= 3.3 caches views: clear them after adding edges directly, as add_edge does."""
+        cache = getattr(self, "__networkx_cache__", None)
         if cache:
             cache.clear()
 

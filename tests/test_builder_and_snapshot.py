@@ -126,3 +126,30 @@ def test_a_file_that_is_not_a_snapshot_is_named_in_the_error(tmp_path):
     path.write_text('{"hello": 1}')
     with pytest.raises(SnapshotError, match="notes.json: not a Crosspath snapshot"):
         read_snapshot(path)
+
+
+def _two_nodes_and_edges() -> tuple[list, list]:
+    records = [node("aws:user/a", "Identity", "User", "aws", "a", "", human=True),
+               node("aws:bucket/x", "Resource", "bucket", "aws", "x", "")]
+    write = edge("aws:user/a", "aws:bucket/x", "HAS_PERMISSION", "policy/w", level="write")
+    again = edge("aws:user/a", "aws:bucket/x", "HAS_PERMISSION", "policy/w", level="admin")
+    return records, [write, again, write]  # a copy with another level, and the same record object twice
+
+
+@pytest.mark.parametrize("take_records", [False, True])
+def test_a_repeated_edge_is_drawn_once_the_first_wins_whether_or_not_the_build_takes_the_records(take_records):
+    records, edges = _two_nodes_and_edges()
+    build = build_graph([_result("aws", records, edges)], AS_OF, take_records=take_records)
+    (drawn,) = build.graph.get_edge_data("aws:user/a", "aws:bucket/x").values()
+    assert drawn["level"] == "write" and "source" not in drawn and not build.errors
+    assert (drawn is edges[0]) is take_records  # taken: the record is the edge's attributes, not a copy
+    assert ("source" in edges[0]) is not take_records and edges[1]["source"] == "aws:user/a"
+
+
+def test_an_inactive_grant_does_not_hide_the_active_one_with_the_same_via():
+    records, (write, _, _) = _two_nodes_and_edges()
+    expired = dict(write, level="admin", time_bounds=["< 2020-01-01T00:00:00Z"])
+    build = build_graph([_result("aws", records, [expired, expired, write])], AS_OF, take_records=True)
+    (drawn,) = build.graph.get_edge_data("aws:user/a", "aws:bucket/x").values()
+    assert drawn["level"] == "write"
+    assert build.coverage["aws"].counts["skipped.inactive_edges"] == 1
