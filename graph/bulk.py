@@ -42,7 +42,6 @@ class Graph(nx.MultiDiGraph):
                 keydict[key] = data
         self.edges_added()
 
-
     def keys_between(self, u: Any, v: Any) -> dict[str, dict[str, Any]] | None:
         """The edges u -> v by key (the adjacency's own dict: read, do not change), or None. u must be a node."""
         return self._succ[u].get(v)
