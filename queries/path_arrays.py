@@ -8,6 +8,9 @@ graphs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
@@ -92,11 +95,18 @@ def reverse_search(n: int, pointers: np.ndarray, sources: np.ndarray, source_edg
 
 
 def reach(n: int, reached: np.ndarray, sources: np.ndarray, targets: np.ndarray, holder: np.ndarray,
-          bit: np.ndarray, target_class: np.ndarray) -> tuple[list[int], list[int]]:
+          bit: np.ndarray, target_class: np.ndarray, needed: np.ndarray | None = None,
+          summary: Callable[[int], Any] | None = None) -> tuple[list[Any], list[int]]:
     """Per node: the bitset (a Python int) of the targets it reaches over the edges sources[k] -> targets[k]
     among `reached` nodes, and the highest class among them. Node holder[j] holds target bit[j] of class
     target_class[j] itself. The strongly connected components (scipy) are condensed and their bits ORed
-    level by level from the sinks up, each level in one numpy call over Python ints."""
+    level by level from the sinks up, each level in one numpy call over Python ints.
+
+    `needed` (a node mask): the nodes asked for; every other node's bitset comes back 0. `summary`: what is
+    kept of a needed node's bitset (by default the bitset). Each component's bitset is let go once every
+    component above it has taken it in, so with a summary only the frontier of the climb is held: a
+    million identities reach a hundred thousand targets or more, and a bitset kept per component took
+    gigabytes."""
     keep = reached[sources] & reached[targets]
     sources, targets = sources[keep], targets[keep]
     matrix = csr_matrix((np.ones(len(sources), dtype=bool), (sources, targets)), shape=(n, n))
@@ -117,6 +127,12 @@ def reach(n: int, reached: np.ndarray, sources: np.ndarray, targets: np.ndarray,
     child_pointers, children = by_row(count, upper, lower)
     parent_pointers, parents = by_row(count, lower, upper)
     waiting = np.diff(child_pointers)  # children not yet final
+    untaken = np.diff(parent_pointers)  # parents that have not yet taken the component's bits in
+    kept = np.ones(count, dtype=bool)
+    if needed is not None:
+        kept[:] = False
+        kept[label[needed & reached]] = True
+    summaries = np.zeros(count, dtype=object)
     level = np.flatnonzero(waiting == 0)
     while level.size:
         positions, counts = _gather(child_pointers, level)
@@ -126,12 +142,23 @@ def reach(n: int, reached: np.ndarray, sources: np.ndarray, targets: np.ndarray,
             child = children[positions]
             bits[inner] = bits[inner] | np.bitwise_or.reduceat(bits[child], starts)
             best[inner] = np.maximum(best[inner], np.maximum.reduceat(best[child], starts))
+            untaken -= np.bincount(child, minlength=count)
+            bits[child[untaken[child] == 0]] = 0  # every component above has it now
+        final = level[kept[level]]
+        if summary is None:
+            summaries[final] = bits[final]
+        else:
+            for component, value in zip(final.tolist(), map(summary, bits[final].tolist()), strict=True):
+                summaries[component] = value  # one by one: a tuple must not be spread over the array
+        bits[level[untaken[level] == 0]] = 0  # nothing above them: taken by no one
         positions, _ = _gather(parent_pointers, level)
         above = parents[positions]
         waiting -= np.bincount(above, minlength=count)
         level = np.unique(above[waiting[above] == 0])
-    node_bits = bits[label]
+    node_bits = summaries[label]
     node_bits[~reached] = 0
+    if needed is not None:
+        node_bits[~needed] = 0
     node_best = best[label]
     node_best[~reached] = 0
     return node_bits.tolist(), node_best.tolist()

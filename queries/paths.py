@@ -583,18 +583,27 @@ class PathEngine:
 
     # -- reach counting -----------------------------------------------------------------
 
-    def _reach(self, dist: np.ndarray) -> tuple[list[int], list[int]]:
-        """Per node: a bitset of privileged targets reachable MFA-free, and the highest class
+    def _reach(self, dist: np.ndarray, needed: np.ndarray) -> tuple[list[Any], list[int]]:
+        """Per node of `needed` (a mask): how many privileged targets it reaches MFA-free and how many of
+        them each provider has (sorted, none at 0), and per node the highest class among them
         (path_arrays.reach: one bit per target resource, numbered in order of first holder)."""
         holder, resource, edge, target_class, _, _ = self.access_columns
         resources, first = np.unique(resource[np.lexsort((edge, holder))], return_index=True)
         order = np.argsort(first, kind="stable")
-        self.target_order = resources[order].tolist()
+        provider_masks: dict[str, int] = {}
+        for position, target in enumerate(resources[order].tolist()):
+            provider = self.data[target]["provider"]
+            provider_masks[provider] = provider_masks.get(provider, 0) | (1 << position)
+        masks = sorted(provider_masks.items())
+
+        def counts(bits: int) -> tuple[int, dict[str, int]]:
+            return bits.bit_count(), {provider: (bits & mask).bit_count() for provider, mask in masks if bits & mask}
+
         bit = np.empty(len(resources), dtype=np.int64)
         bit[order] = np.arange(len(resources))
         reached = dist != INF
         return path_arrays.reach(len(self.ids), reached, self.free_from, self.free_to, holder,
-                                 bit[np.searchsorted(resources, resource)], target_class)
+                                 bit[np.searchsorted(resources, resource)], target_class, needed, counts)
 
     # -- entries and gaps ---------------------------------------------------------------
 
@@ -669,12 +678,7 @@ class PathEngine:
 
     def _find_gap_paths(self) -> list[GapPath]:
         distances, next_edges = self._reverse_search()
-        reach, best = self._reach(distances)
         dist, next_edge = distances.tolist(), next_edges.tolist()
-        provider_masks: dict[str, int] = {}
-        for bit, resource in enumerate(self.target_order):
-            provider = self.data[resource]["provider"]
-            provider_masks[provider] = provider_masks.get(provider, 0) | (1 << bit)
         found = []
         for entry in self.entries():
             if dist[entry.node] == INF:
@@ -682,23 +686,21 @@ class PathEngine:
             no_mfa, long_lived = self._why(entry)
             if no_mfa or long_lived:
                 found.append((entry, no_mfa, long_lived, self._path_numbers(entry.node, next_edge)))
+        needed = np.zeros(len(self.ids), dtype=bool)
+        needed[[entry.node for entry, *_ in found]] = True
+        reach, best = self._reach(distances, needed)
         self.edges.prefetch(chain.from_iterable(numbers for *_, numbers in found))
         gaps = []
         for entry, no_mfa, long_lived, numbers in found:
-            bits = reach[entry.node]
-            by_provider = {
-                provider: (bits & mask).bit_count()
-                for provider, mask in sorted(provider_masks.items())
-                if bits & mask
-            }
+            targets_count, by_provider = reach[entry.node]
             gaps.append(
                 GapPath(
                     entry=entry,
                     edges=self._path(numbers),
                     no_mfa=no_mfa,
                     long_lived=long_lived,
-                    targets_count=bits.bit_count(),
-                    targets_by_provider=by_provider,
+                    targets_count=targets_count,
+                    targets_by_provider=dict(by_provider),  # its own: entries of one component share counts
                     max_class=best[entry.node],
                 )
             )

@@ -115,8 +115,15 @@ def test_reach_is_what_each_node_reaches(seed):
     rows = [(u, rng.randrange(30), rng.randrange(1, 4)) for u in holders for _ in range(rng.randrange(1, 3))]
     holder, bit, target_class = _arrays(*zip(*rows, strict=True)) if rows else _arrays([], [], [])
     found = path_arrays.reach(n, np.array(reached), *_arrays(edge_from, edge_to), holder, bit, target_class)
-    assert found == _python_reach(n, reached, edge_from, edge_to, *(column.tolist() for column in
-                                                                    (holder, bit, target_class)))
+    expected = _python_reach(n, reached, edge_from, edge_to, *(column.tolist() for column in
+                                                               (holder, bit, target_class)))
+    assert found == expected
+    # asked only for some nodes' bitsets: theirs are the same, every other node's is 0, the classes unchanged
+    needed = np.array([rng.random() < 0.3 for _ in range(n)])
+    bits, best = path_arrays.reach(n, np.array(reached), *_arrays(edge_from, edge_to), holder, bit, target_class,
+                                   needed)
+    assert bits == [value if wanted else 0 for value, wanted in zip(expected[0], needed, strict=True)]
+    assert best == expected[1]
 
 
 def test_reach_runs_through_a_cycle_both_ways():
