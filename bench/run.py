@@ -6,7 +6,9 @@
     python bench/run.py --sizes 10000 100000 --stages all  # + dashboard first load and the Cypher store
     python bench/run.py --stages all --million             # + 1,000,000 identities (not in --sizes without it)
 
-Each size runs in its own process so that the peak resident memory (ru_maxrss) is that size's own.
+Each size runs in its own process so that the peak resident memory (ru_maxrss) is that size's own; the
+snapshot it writes is then read (tables, the engine compiled from them, the networkx graph) in a second
+process, as the dashboard, `crosspath report` or the Cypher store read it (its peak RSS: reader_peak_rss_mb).
 `--stages all` adds, per size, on the snapshots bench/dashboard_snapshots.py writes (its build not timed
 here), each in a process of its own with its own peak RSS: the dashboard's first load (read + analyse +
 Overview, bench/dashboard_pages.py), the embedded Cypher store's first load from the snapshot (bench/cypher.py;
@@ -80,10 +82,11 @@ def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
-def measure(identities: int) -> dict[str, float | int]:
+def measure(identities: int, folder: Path) -> dict[str, float | int]:
+    """The scan's stages, the engine's and the floor; the snapshot is written into `folder` (measure_reader)."""
     from bench.synthetic_org import generate
     from graph.builder import build_graph
-    from graph.snapshot import gc_paused, read_snapshot, read_tables, write_snapshot
+    from graph.snapshot import gc_paused, write_snapshot
     from queries.analysis import analyze
     from queries.fixes import DEFAULT_TOP, find_fixes
     from queries.paths import PathEngine
@@ -116,10 +119,9 @@ def measure(identities: int) -> dict[str, float | int]:
     figures["top_fixes_s"] = time.perf_counter() - started
     figures["top_fixes_verified"] = search.verified
     del engine, search
-    with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
-        write_reports(analysis, Path(folder))  # as `crosspath scan` writes them, every format
-        figures["reports_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    write_reports(analysis, folder / "reports")  # as `crosspath scan` writes them, every format
+    figures["reports_s"] = time.perf_counter() - started
     figures["findings"] = len(analysis.findings)
     for gap, count in analysis.summary()["by_gap_type"].items():
         figures[gap] = count
@@ -129,32 +131,40 @@ def measure(identities: int) -> dict[str, float | int]:
     figures["peak_rss_before_floor_mb"] = _peak_rss_mb()
     figures.update(measure_engine_and_floor(build.graph, load_policy()))
 
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "snapshot.arrow"  # as `crosspath scan` writes it (format 2, docs/snapshot.md)
-        started = time.perf_counter()
-        write_snapshot(path, build.graph, {"benchmark": identities})
-        figures["snapshot_write_s"] = time.perf_counter() - started
-        figures["snapshot_mb"] = path.stat().st_size / 1e6
-        del build
-        gc.collect()
-        started = time.perf_counter()
-        tables = read_tables(path)  # memory-mapped columns
-        figures["snapshot_read_tables_s"] = time.perf_counter() - started
-        with gc_paused():  # as the Cypher store, the dashboard and `crosspath report` analyse a snapshot
-            started = time.perf_counter()
-            engine = PathEngine.from_tables(tables[0], tables[1], policy)
-            figures["engine_from_tables_s"] = time.perf_counter() - started
-            engine.gap_paths()
-            figures["engine_from_tables_gap_paths_s"] = time.perf_counter() - started
-        del tables, engine
-        started = time.perf_counter()
-        with gc_paused():  # as every reader of a snapshot does
-            loaded = read_snapshot(path)
-        figures["snapshot_read_s"] = time.perf_counter() - started
-        del loaded
+    path = folder / "snapshot.arrow"  # as `crosspath scan` writes it (format 2, docs/snapshot.md)
+    started = time.perf_counter()
+    write_snapshot(path, build.graph, {"benchmark": identities})
+    figures["snapshot_write_s"] = time.perf_counter() - started
+    figures["snapshot_mb"] = path.stat().st_size / 1e6
     figures["peak_rss_mb"] = _peak_rss_mb()
     figures["scan_s"] = sum(figures[key] for key in ("build_s", "analyse_s", "top_fixes_s", "snapshot_write_s",
                                                       "reports_s"))
+    return figures
+
+
+def measure_reader(path: Path) -> dict[str, float]:
+    """A reader of the snapshot measure wrote, in a process of its own as the dashboard's, `crosspath report`'s
+    or the Cypher store's: its tables, the engine compiled from them, then the networkx graph."""
+    from graph.snapshot import gc_paused, read_snapshot, read_tables
+    from queries.paths import PathEngine
+    from queries.policy import load_policy
+
+    figures: dict[str, float] = {}
+    started = time.perf_counter()
+    tables = read_tables(path)  # memory-mapped columns
+    figures["snapshot_read_tables_s"] = time.perf_counter() - started
+    with gc_paused():  # as the Cypher store, the dashboard and `crosspath report` analyse a snapshot
+        started = time.perf_counter()
+        engine = PathEngine.from_tables(tables[0], tables[1], load_policy())
+        figures["engine_from_tables_s"] = time.perf_counter() - started
+        engine.gap_paths()
+        figures["engine_from_tables_gap_paths_s"] = time.perf_counter() - started
+    del tables, engine
+    started = time.perf_counter()
+    with gc_paused():  # as every reader of a snapshot does
+        read_snapshot(path)
+    figures["snapshot_read_s"] = time.perf_counter() - started
+    figures["reader_peak_rss_mb"] = _peak_rss_mb()
     return figures
 
 
@@ -332,7 +342,9 @@ def collect(sizes: list[int], stages: str, timeout_s: float) -> list[dict]:
     """One row of figures per size, each stage in its own process."""
     rows = []
     for size in sizes:
-        row = _child(__file__, "--one", str(size))
+        with tempfile.TemporaryDirectory() as folder:  # the scan's snapshot, read after the scan's process ends
+            row = _child(__file__, "--one", str(size), "--snapshots", folder)
+            row.update(_child(__file__, "--one", str(size), "--stage", "read", "--snapshots", folder))
         if stages == "all":
             with tempfile.TemporaryDirectory() as folder:
                 _child(str(ROOT / "bench" / "dashboard_snapshots.py"), "--identities", str(size), "--out", folder)
@@ -354,13 +366,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--markdown", action="store_true",
                         help='print the tables as Markdown (docs/architecture.md "Scale", README "Benchmark")')
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process mode
-    parser.add_argument("--stage", choices=["core", "dashboard", "cypher", "query"], default="core",
+    parser.add_argument("--stage", choices=["core", "read", "dashboard", "cypher", "query"], default="core",
                         help=argparse.SUPPRESS)
     parser.add_argument("--snapshots", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         if args.stage == "core":
-            figures = measure(args.one)
+            figures = measure(args.one, args.snapshots)
+        elif args.stage == "read":
+            figures = measure_reader(args.snapshots / "snapshot.arrow")
         elif args.stage == "dashboard":
             figures = measure_dashboard(args.snapshots)
         else:  # the older snapshot: the whole graph (the newer one drops every 50th edge)
@@ -377,7 +391,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = collect(sizes, args.stages, args.timeout)
     columns = ["identities", "nodes", "edges", "generate_s", "build_s", "analyse_s", "build_plus_analyse_s",
                "top_fixes_s", "reports_s", "scan_s", "snapshot_write_s", "snapshot_read_tables_s", "snapshot_read_s",
-               "snapshot_mb", "peak_rss_mb", "findings", "NO_MFA", "LONG_LIVED_NHI_KEY", "CROSS_STACK"]
+               "snapshot_mb", "peak_rss_mb", "reader_peak_rss_mb", "findings", "NO_MFA", "LONG_LIVED_NHI_KEY", "CROSS_STACK"]
     columns += [key for _, seconds, rss in SLOW_STAGES for key in (seconds, rss) if any(key in r for r in rows)]
     columns += [key for key in ("cypher_query_rows", "cypher_query_failed") if any(key in r for r in rows)]
     if args.markdown:
