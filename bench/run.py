@@ -84,7 +84,8 @@ def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
 
 
 def measure(identities: int, folder: Path) -> dict[str, float | int]:
-    """The scan's stages, the engine's and the floor; the snapshot is written into `folder` (measure_reader)."""
+    """A scan's stages in a scan's order; its snapshot and reports are written into `folder`, where
+    measure_reader reads the snapshot back."""
     from bench.synthetic_org import generate
     from graph.builder import build_graph
     from graph.snapshot import gc_paused, write_snapshot

@@ -134,6 +134,14 @@ class CompiledEdges:
         self.made[len(self.u) - 1] = edge[2]
 
 
+def _bitset(positions: np.ndarray, size: int) -> int:
+    """The Python int with these bits set, made at once from a packed bitmap (setting them one at a time
+    copies the growing int each time: quadratic in the number of targets)."""
+    bitmap = np.zeros(size, dtype=bool)
+    bitmap[positions] = True
+    return int.from_bytes(np.packbits(bitmap, bitorder="little").tobytes(), "little")
+
+
 class PathEngine:
     """Policy-aware view of one graph: classifies nodes once, answers path questions."""
 
@@ -590,11 +598,9 @@ class PathEngine:
         holder, resource, edge, target_class, _, _ = self.access_columns
         resources, first = np.unique(resource[np.lexsort((edge, holder))], return_index=True)
         order = np.argsort(first, kind="stable")
-        provider_masks: dict[str, int] = {}
-        for position, target in enumerate(resources[order].tolist()):
-            provider = self.data[target]["provider"]
-            provider_masks[provider] = provider_masks.get(provider, 0) | (1 << position)
-        masks = sorted(provider_masks.items())
+        providers = np.array([self.data[target]["provider"] for target in resources[order].tolist()], dtype=object)
+        masks = [(provider, _bitset(np.flatnonzero(providers == provider), len(providers)))
+                 for provider in sorted(set(providers.tolist()))]
 
         def counts(bits: int) -> tuple[int, dict[str, int]]:
             return bits.bit_count(), {provider: (bits & mask).bit_count() for provider, mask in masks if bits & mask}

@@ -124,6 +124,11 @@ def test_reach_is_what_each_node_reaches(seed):
                                    needed)
     assert bits == [value if wanted else 0 for value, wanted in zip(expected[0], needed, strict=True)]
     assert best == expected[1]
+    # a summary of each needed node's bitset, in its place
+    summaries, _ = path_arrays.reach(n, np.array(reached), *_arrays(edge_from, edge_to), holder, bit, target_class,
+                                     needed, lambda bits: (bits.bit_count(), bits & 0b111))
+    assert summaries == [(value.bit_count(), value & 0b111) if wanted and reached[node] else 0
+                         for node, (value, wanted) in enumerate(zip(expected[0], needed, strict=True))]
 
 
 def test_reach_runs_through_a_cycle_both_ways():
