@@ -6,6 +6,7 @@ Each step is a function so the CLI, scheduled jobs, tests and benchmarks share o
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import os
 import time
@@ -431,23 +432,27 @@ def scan(
                                f"(expected one of {', '.join(f'{s}/' for s in SOURCES)}); the last snapshot "
                                f"in {out_dir} is kept{failed}")
     progress("building the graph")
-    # Millions of acyclic dicts: the cycle collector would rescan all of them on every burst (at 100k
-    # identities, build + analyse take 13.8 s with it paused against 20.6 s with it running).
-    with gc_paused():
-        build = build_graph(results, when, identities, take_records=True)
-    del results  # the records are the graph's now: their memory serves the analysis and the snapshot
-    metadata = snapshot_metadata(build, when, str(folder), config=config)
-    with out_lock(out_dir):
-        progress("finding privileged write paths")
-        incoming = carried_from(out_dir, progress)
-        with gc_paused():
-            analysis = analyze(build.graph, metadata, policy, exceptions, when, techniques=technique_catalogue(),
-                               carried=incoming, top_fixes=top_fixes)
-        record_carried(metadata, incoming, analysis)
-        record_fixes(metadata, analysis.top_fixes, top_fixes)
-        progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {analysis.stats['edges']} edges)")
-        snapshot = save_snapshot(build, metadata, out_dir)
-        progress(f"writing reports into {out_dir}")
-        outputs = {**write_outputs(analysis, out_dir, formats, snapshot, metadata["scan_config"]),
-                   "snapshot": snapshot}
+    try:
+        # Millions of acyclic dicts: the cycle collector would rescan all of them on every burst (at 100k
+        # identities, build + analyse take 13.8 s with it paused against 20.6 s with it running), and
+        # again after the build (keep: they live until the scan ends).
+        with gc_paused(keep=True):
+            build = build_graph(results, when, identities, take_records=True)
+        del results  # the records are the graph's now: their memory serves the analysis and the snapshot
+        metadata = snapshot_metadata(build, when, str(folder), config=config)
+        with out_lock(out_dir):
+            progress("finding privileged write paths")
+            incoming = carried_from(out_dir, progress)
+            with gc_paused(keep=True):  # the analysis, too, lives until the scan ends
+                analysis = analyze(build.graph, metadata, policy, exceptions, when, techniques=technique_catalogue(),
+                                   carried=incoming, top_fixes=top_fixes)
+            record_carried(metadata, incoming, analysis)
+            record_fixes(metadata, analysis.top_fixes, top_fixes)
+            progress(f"writing snapshot ({build.graph.number_of_nodes()} nodes, {analysis.stats['edges']} edges)")
+            snapshot = save_snapshot(build, metadata, out_dir)
+            progress(f"writing reports into {out_dir}")
+            outputs = {**write_outputs(analysis, out_dir, formats, snapshot, metadata["scan_config"]),
+                       "snapshot": snapshot}
+    finally:
+        gc.unfreeze()  # the graph is the caller's now: the collector may walk it again
     return ScanResult(analysis, snapshot, build, outputs, time.monotonic() - started)

@@ -27,7 +27,7 @@ from queries.findings import (
 from queries.fixes import top_fixes as fixes_for
 from queries.key_use import is_unused, unused_days
 from queries.lifecycle import carry_lifecycle, changes_since
-from queries.owners import OwnerRules, owner_of
+from queries.owners import OwnerFinder, OwnerRules
 from queries.paths import ADMIN, SCOPE_ADMIN, GapPath, PathEngine
 from queries.policy import Policy
 
@@ -296,9 +296,9 @@ def analyze(
     review, approvals = judge_exceptions(findings, exceptions, policy.exception_rules, as_of,
                                          carried.get(APPROVALS) or {}, unread)
     lifecycle = carry_lifecycle(findings, carried, as_of, policy.raw["sla_days"], set(unread))
-    owners = OwnerRules.of(policy.raw["owners"])
+    owners = OwnerFinder(engine, OwnerRules.of(policy.raw["owners"]))
     for finding in findings:
-        owner = owner_of(engine, finding.entry, finding.target, owners)
+        owner = owners.owner(finding.entry, finding.target)
         finding.owner, finding.owner_source = owner.team, owner.source
     stats = {
         "nodes": len(engine.ids) if graph is None else graph.number_of_nodes(),

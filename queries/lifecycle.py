@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from graph.times import iso, parse_time
@@ -86,10 +87,13 @@ def changes_since(previous: dict[str, Any], findings: list[Finding], unread: set
                    resolved=[fid for fid in gone if fid not in unseen], not_rechecked=unseen)
 
 
+_parse = lru_cache(maxsize=4096)(parse_time)  # a scan's findings share a few collection times: parsed once
+
+
 def _time(value: Any) -> datetime | None:
-    return parse_time(value) if isinstance(value, str) else None
+    return _parse(value) if isinstance(value, str) else None
 
 
 def days_open(finding: Finding, as_of: datetime) -> int:
-    first = parse_time(finding.first_seen) if finding.first_seen else None
+    first = _time(finding.first_seen) if finding.first_seen else None
     return max(0, (as_of - first).days) if first else 0

@@ -81,17 +81,39 @@ def _app_owners(engine: PathEngine, identity: str) -> list[str]:
     return sorted(set(names))
 
 
-def owner_of(engine: PathEngine, entry: dict[str, Any], target: dict[str, Any], rules: OwnerRules) -> Owner:
-    """The owner of a finding on the graph `engine` was compiled from (its nodes and edges_into)."""
-    for number, rule in enumerate(rules.rules, 1):
-        if _rule_matches(rule, entry, target):
-            return Owner(rule["team"], f"owners rule {number}")
-    nodes = engine.nodes
-    places = [entry["id"], *_scopes(nodes, entry["identity"]), *_scopes(nodes, target["id"])]
-    for node_id in dict.fromkeys(places):
-        if node_id in nodes and (found := _tag(nodes[node_id], rules.tag_keys)):
-            node = nodes[node_id]
-            return Owner(found[1], f"tag {found[0]}={found[1]} on {node.get('kind', '')} {node.get('name', node_id)}")
-    if entry["provider"] == "entra" and (owners := _app_owners(engine, entry["identity"])):
-        return Owner(", ".join(owners), "owners of the Entra application")
-    return Owner(UNOWNED, "no owners rule, owner tag or application owner")
+class OwnerFinder:
+    """Owners of the findings of one graph (`engine`'s nodes and edges_into), under one set of rules: each
+    node's owner tag and scope chain is read once, however many findings pass through it."""
+
+    def __init__(self, engine: PathEngine, rules: OwnerRules):
+        self.engine = engine
+        self.rules = rules
+        self._scopes: dict[str, list[str]] = {}
+        self._tags: dict[str, tuple[str, str] | None] = {}
+
+    def scopes(self, node_id: str) -> list[str]:
+        found = self._scopes.get(node_id)
+        if found is None:
+            found = self._scopes[node_id] = _scopes(self.engine.nodes, node_id)
+        return found
+
+    def tag(self, node_id: str) -> tuple[str, str] | None:
+        if node_id not in self._tags:
+            self._tags[node_id] = _tag(self.engine.nodes[node_id], self.rules.tag_keys)
+        return self._tags[node_id]
+
+    def owner(self, entry: dict[str, Any], target: dict[str, Any]) -> Owner:
+        """The owner of one finding (its entry and target dicts)."""
+        for number, rule in enumerate(self.rules.rules, 1):
+            if _rule_matches(rule, entry, target):
+                return Owner(rule["team"], f"owners rule {number}")
+        nodes = self.engine.nodes
+        places = [entry["id"], *self.scopes(entry["identity"]), *self.scopes(target["id"])]
+        for node_id in dict.fromkeys(places):
+            if node_id in nodes and (found := self.tag(node_id)):
+                node = nodes[node_id]
+                return Owner(found[1], f"tag {found[0]}={found[1]} on {node.get('kind', '')} "
+                                       f"{node.get('name', node_id)}")
+        if entry["provider"] == "entra" and (owners := _app_owners(self.engine, entry["identity"])):
+            return Owner(", ".join(owners), "owners of the Entra application")
+        return Owner(UNOWNED, "no owners rule, owner tag or application owner")

@@ -122,9 +122,23 @@ class Policy:
         keys = frozenset(str(key).lower() for key in section["tag_keys"])
         return {env: _EnvRules.of(section[env], keys) for env in ("prod", "nonprod")}
 
+    @cached_property
+    def _tag_environments(self) -> dict[tuple[Any, ...], str | None]:
+        return {}  # tag_environment's answers by tag list: a hundred thousand resources share a few lists
+
     def tag_environment(self, tags: list[str] | None) -> str | None:
         """prod / nonprod from `key=value` tags: a value of one of `tag_keys` that is one of the
         environment's `words`, or an explicit `tags` pair. Prod first: a conflict counts as prod."""
+        key = tuple(tags or ())
+        try:
+            return self._tag_environments[key]
+        except KeyError:
+            found = self._tag_environments[key] = self._decide_tag_environment(tags)
+            return found
+        except TypeError:  # a tag that cannot be a key (not a string): decided without the memo
+            return self._decide_tag_environment(tags)
+
+    def _decide_tag_environment(self, tags: list[str] | None) -> str | None:
         pairs = [(key.strip().lower(), value.strip().lower())
                  for key, value in (tag.split("=", 1) for tag in tags or () if "=" in tag)]
         for env in ("prod", "nonprod"):

@@ -218,6 +218,18 @@ def test_one_word_list_serves_tags_and_names():
     assert policy.environment_of("x", "dev-box", None, stated="prod") == "prod"
 
 
+def test_a_tag_list_is_decided_once_and_every_resource_with_it_gets_that_answer():
+    """Resources share a few tag lists: each is decided once (a memo), and a list that cannot be a key
+    (a label that is not a string) is still decided, the same way, without it."""
+    policy = load_policy()
+    for _ in range(2):
+        assert policy.tag_environment(["env=prod", "team=a"]) == "prod"
+        assert policy.tag_environment(["env=dev"]) == "nonprod"
+        assert policy.tag_environment([]) is None and policy.tag_environment(None) is None
+    assert policy.tag_environment(["env=prod", ["not", "a", "string"]]) == "prod"
+    assert len(policy._tag_environments) == 3  # the three lists that can be keys, once each
+
+
 def test_a_word_in_both_lists_is_an_error(tmp_path):
     path = _policy(tmp_path, "environment:\n  prod:\n    words: [prod, dev]\n")
     with pytest.raises(ConfigError, match="share \\['dev'\\]"):

@@ -225,3 +225,16 @@ def test_an_azure_subscription_is_labelled_azure_not_entra_id(sample_scan):
     assert "Entra ID subscription" not in report and "lumen-prod (azure subscription, admin" in report
     finding = next(f for f in result.analysis.findings if "Azure subscription" in f.title)
     assert "azure · subscription · admin" in render_path_svg(finding)
+
+
+def test_a_scan_spares_its_graph_the_cycle_collector_and_hands_it_back_when_done(tmp_path):
+    """The graph a scan builds lives until the scan ends: the collector is kept off it meanwhile (frozen,
+    at 100,000 identities 0.4-2.5 s of walking for nothing) and it is handed back at the end, so that a
+    process running scan after scan (`crosspath run`, the tests) still collects what each leaves behind."""
+    import gc
+
+    frozen: dict[str, int] = {}
+    before = gc.get_freeze_count()
+    scan(SAMPLES, tmp_path / "out", progress=lambda message: frozen.setdefault(message, gc.get_freeze_count()))
+    assert frozen["finding privileged write paths"] > before  # after the build: the graph is frozen
+    assert gc.get_freeze_count() == 0  # after the scan: nothing is
