@@ -14,8 +14,9 @@ How it stays near-linear:
 3. Each entry is classified from its own facts (human? MFA? key age?) and its
    path is read off the next-edge pointers (O(path length)).
 4. How many targets an entry reaches is counted on the condensation of the
-   reachable subgraph (scipy's strongly connected components) with Python ints
-   as bitsets, ORed level by level.
+   reachable subgraph (scipy's strongly connected components), each component's
+   targets united level by level: a frozenset while few, a Python-int bitset
+   once many.
 5. A change (a top fix to verify) is judged on the same arrays with what it
    takes away masked out, without compiling again (entry_paths_without).
 """
@@ -132,14 +133,6 @@ class CompiledEdges:
         self.v.append(edge[1])
         self._facts.append(-1)
         self.made[len(self.u) - 1] = edge[2]
-
-
-def _bitset(positions: np.ndarray, size: int) -> int:
-    """The Python int with these bits set, made at once from a packed bitmap (setting them one at a time
-    copies the growing int each time: quadratic in the number of targets)."""
-    bitmap = np.zeros(size, dtype=bool)
-    bitmap[positions] = True
-    return int.from_bytes(np.packbits(bitmap, bitorder="little").tobytes(), "little")
 
 
 class PathEngine:
@@ -591,25 +584,24 @@ class PathEngine:
 
     # -- reach counting -----------------------------------------------------------------
 
-    def _reach(self, dist: np.ndarray, needed: np.ndarray) -> tuple[list[Any], list[int]]:
+    def _reach(self, dist: np.ndarray, needed: np.ndarray) -> tuple[list[Any], list[int], list[str]]:
         """Per node of `needed` (a mask): how many privileged targets it reaches MFA-free and how many of
-        them each provider has (sorted, none at 0), and per node the highest class among them
-        (path_arrays.reach: one bit per target resource, numbered in order of first holder)."""
+        them each provider has ({provider number: count}, none at 0), per node the highest class among them,
+        and the providers by number, in name order (path_arrays.reach: one number per target resource, in
+        order of first holder)."""
         holder, resource, edge, target_class, _, _ = self.access_columns
         resources, first = np.unique(resource[np.lexsort((edge, holder))], return_index=True)
         order = np.argsort(first, kind="stable")
-        providers = np.array([self.data[target]["provider"] for target in resources[order].tolist()], dtype=object)
-        masks = [(provider, _bitset(np.flatnonzero(providers == provider), len(providers)))
-                 for provider in sorted(set(providers.tolist()))]
-
-        def counts(bits: int) -> tuple[int, dict[str, int]]:
-            return bits.bit_count(), {provider: (bits & mask).bit_count() for provider, mask in masks if bits & mask}
-
+        providers = [self.data[target]["provider"] for target in resources[order].tolist()]  # by target number
+        names = sorted(set(providers))  # a provider's group number: its place in name order
+        code = {name: number for number, name in enumerate(names)}
         bit = np.empty(len(resources), dtype=np.int64)
         bit[order] = np.arange(len(resources))
         reached = dist != INF
-        return path_arrays.reach(len(self.ids), reached, self.free_from, self.free_to, holder,
-                                 bit[np.searchsorted(resources, resource)], target_class, needed, counts)
+        reach, best = path_arrays.reach(len(self.ids), reached, self.free_from, self.free_to, holder,
+                                        bit[np.searchsorted(resources, resource)], target_class, needed,
+                                        np.array([code[name] for name in providers], dtype=np.int64))
+        return reach, best, names
 
     # -- entries and gaps ---------------------------------------------------------------
 
@@ -694,11 +686,11 @@ class PathEngine:
                 found.append((entry, no_mfa, long_lived, self._path_numbers(entry.node, next_edge)))
         needed = np.zeros(len(self.ids), dtype=bool)
         needed[[entry.node for entry, *_ in found]] = True
-        reach, best = self._reach(distances, needed)
+        reach, best, providers = self._reach(distances, needed)
         self.edges.prefetch(chain.from_iterable(numbers for *_, numbers in found))
         gaps = []
         for entry, no_mfa, long_lived, numbers in found:
-            targets_count, by_provider = reach[entry.node]
+            targets_count, by_group = reach[entry.node]
             gaps.append(
                 GapPath(
                     entry=entry,
@@ -706,7 +698,7 @@ class PathEngine:
                     no_mfa=no_mfa,
                     long_lived=long_lived,
                     targets_count=targets_count,
-                    targets_by_provider=dict(by_provider),  # its own: entries of one component share counts
+                    targets_by_provider={providers[group]: found for group, found in by_group.items()},
                     max_class=best[entry.node],
                 )
             )

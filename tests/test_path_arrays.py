@@ -105,8 +105,11 @@ def test_nearest_access_is_the_highest_class_then_level_then_lowest_resource_the
     assert holders.tolist() == sorted(expected)
 
 
+@pytest.mark.parametrize("smallest", [16, 2, 0])
 @pytest.mark.parametrize("seed", range(40))
-def test_reach_is_what_each_node_reaches(seed):
+def test_reach_is_what_each_node_reaches(seed, smallest, monkeypatch):
+    # smallest: how many targets a frozenset holds before it becomes a bitset (0: every set is a bitset)
+    monkeypatch.setattr(path_arrays._Sets, "SMALLEST", smallest)
     rng = random.Random(seed)
     n = rng.randrange(1, 50)
     edge_from, edge_to = _random_graph(seed, n, rng.randrange(0, 3 * n))
@@ -124,11 +127,16 @@ def test_reach_is_what_each_node_reaches(seed):
                                    needed)
     assert bits == [value if wanted else 0 for value, wanted in zip(expected[0], needed, strict=True)]
     assert best == expected[1]
-    # a summary of each needed node's bitset, in its place
-    summaries, _ = path_arrays.reach(n, np.array(reached), *_arrays(edge_from, edge_to), holder, bit, target_class,
-                                     needed, lambda bits: (bits.bit_count(), bits & 0b111))
-    assert summaries == [(value.bit_count(), value & 0b111) if wanted and reached[node] else 0
-                         for node, (value, wanted) in enumerate(zip(expected[0], needed, strict=True))]
+    # with groups: each needed node's count of targets, and per group (here a target's number mod 3)
+    counts, _ = path_arrays.reach(n, np.array(reached), *_arrays(edge_from, edge_to), holder, bit, target_class,
+                                  needed, np.arange(30) % 3)
+
+    def tally(value):
+        by_group = {group: sum(value >> b & 1 for b in range(group, 30, 3)) for group in range(3)}
+        return value.bit_count(), {group: found for group, found in by_group.items() if found}
+
+    assert counts == [tally(value) if wanted and reached[node] else 0
+                      for node, (value, wanted) in enumerate(zip(expected[0], needed, strict=True))]
 
 
 def test_reach_runs_through_a_cycle_both_ways():
