@@ -41,16 +41,21 @@ def first_load(snapshots: Path, figures: list[tuple[str, float]]) -> Any:
     """The dashboard (an AppTest) on the folder `snapshots` after its first load (read + analyse + Overview),
     timed into `figures` (bench/run.py times this too)."""
     os.environ["CROSSPATH_SNAPSHOTS"] = str(snapshots)
-    from streamlit.components.v2.component_manager import BidiComponentManager
     from streamlit.testing.v1 import AppTest
 
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
     # What a server does once when it starts (streamlit.runtime.Runtime), before any page is asked for: find
     # the installed components, reading every installed package's metadata (0.6 s here). AppTest would do
-    # it in its first run, which is the page load timed here.
-    components = BidiComponentManager()
-    components.discover_and_register_components(start_file_watching=False)
-    app._bidi_component_manager = components
+    # it in its first run, which is the page load timed here. (Streamlit's own internals: where a release
+    # has none of them, the first load includes that search.)
+    try:
+        from streamlit.components.v2.component_manager import BidiComponentManager
+    except ImportError:
+        BidiComponentManager = None
+    if BidiComponentManager is not None and hasattr(app, "_bidi_component_manager"):
+        components = BidiComponentManager()
+        components.discover_and_register_components(start_file_watching=False)
+        app._bidi_component_manager = components
     _timed(app.run, FIRST_LOAD, figures)
     return app
 

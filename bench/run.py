@@ -101,7 +101,7 @@ def measure(identities: int, folder: Path) -> dict[str, float | int]:
     figures["generate_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    with gc_paused(keep=True):  # as crosspath/pipeline.py scan() builds, then analyses (unfrozen at its end)
+    with gc_paused(keep=True):  # as crosspath/pipeline.py scan() builds (this process ends with the scan)
         build = build_graph(results, AS_OF, take_records=True)
     figures["build_s"] = time.perf_counter() - started
     figures["nodes"] = build.graph.number_of_nodes()
@@ -110,12 +110,12 @@ def measure(identities: int, folder: Path) -> dict[str, float | int]:
 
     started = time.perf_counter()
     policy = load_policy()
-    with gc_paused(keep=True):
+    with gc_paused():
         engine = PathEngine(build.graph, policy)
         analysis = analyze(build.graph, {}, policy, [], AS_OF, engine=engine)
     figures["analyse_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    with gc_paused(keep=True):  # as a scan's analysis verifies them (queries/analysis.py), on its engine
+    with gc_paused():  # as a scan's analysis verifies them (queries/analysis.py), on its engine
         search = find_fixes(build.graph, policy, [f.id for f in analysis.open_findings], DEFAULT_TOP, as_of=AS_OF,
                             engine=engine)
     figures["top_fixes_s"] = time.perf_counter() - started
@@ -129,7 +129,6 @@ def measure(identities: int, folder: Path) -> dict[str, float | int]:
     started = time.perf_counter()
     write_reports(analysis, folder / "reports")  # every format
     figures["reports_s"] = time.perf_counter() - started
-    gc.unfreeze()
     figures["peak_rss_mb"] = _peak_rss_mb()
     figures["findings"] = len(analysis.findings)
     for gap, count in analysis.summary()["by_gap_type"].items():

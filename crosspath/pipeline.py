@@ -443,7 +443,7 @@ def scan(
         with out_lock(out_dir):
             progress("finding privileged write paths")
             incoming = carried_from(out_dir, progress)
-            with gc_paused(keep=True):  # the analysis, too, lives until the scan ends
+            with gc_paused():  # not kept: the collector frees the fix search's working copy of the graph
                 analysis = analyze(build.graph, metadata, policy, exceptions, when, techniques=technique_catalogue(),
                                    carried=incoming, top_fixes=top_fixes)
             record_carried(metadata, incoming, analysis)
@@ -454,5 +454,5 @@ def scan(
             outputs = {**write_outputs(analysis, out_dir, formats, snapshot, metadata["scan_config"]),
                        "snapshot": snapshot}
     finally:
-        gc.unfreeze()  # the graph is the caller's now: the collector may walk it again
+        gc.unfreeze()  # the graph is the caller's now (and anything the caller froze is unfrozen too)
     return ScanResult(analysis, snapshot, build, outputs, time.monotonic() - started)

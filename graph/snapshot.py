@@ -150,11 +150,12 @@ def gc_paused(keep: bool = False) -> Iterator[None]:
     Each allocation burst would otherwise trigger full collections over everything built so far:
     on a 1M-edge snapshot, decoding and building take several times longer with it running.
 
-    `keep`: what the block made lives on until the caller is done (a scan's graph): every object alive at
-    the end of the block is frozen (gc.freeze) before the collector resumes, so that it never walks them
-    (after building 100,000 identities it would: 0.5 s at the next allocation, 2 s at the next full
-    collection). The caller hands them back with gc.unfreeze() when done; what has become garbage by then
-    is collected as before.
+    `keep`: what the block made lives on until the caller is done (a scan's graph): at the end of the block
+    every object the collector tracks is frozen (gc.freeze) before it resumes, so that it never walks them
+    (after building 100,000 identities it would: 0.4-0.6 s at the next allocation). That includes any
+    cyclic garbage the block left, which stays until the caller hands everything back with gc.unfreeze()
+    and a full collection runs: keep only a block that leaves none worth its memory (the build, not an
+    analysis whose fix search drops a copy of the graph).
     """
     was_enabled = gc.isenabled()
     gc.disable()

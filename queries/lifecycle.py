@@ -95,5 +95,6 @@ def _time(value: Any) -> datetime | None:
 
 
 def days_open(finding: Finding, as_of: datetime) -> int:
-    first = _time(finding.first_seen) if finding.first_seen else None
+    value = finding.first_seen
+    first = (_parse(value) if isinstance(value, str) else parse_time(value)) if value else None
     return max(0, (as_of - first).days) if first else 0

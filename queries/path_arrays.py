@@ -135,7 +135,7 @@ class _Sets:
 
 
 class _Tally:
-    """How many targets a set holds, in all and per group (`groups`: each target number's group)."""
+    """How many targets a set holds, in all and per group (`groups`: the group of every target number)."""
 
     def __init__(self, groups: np.ndarray):
         self.group_of = groups.tolist()
@@ -163,7 +163,7 @@ def reach(n: int, reached: np.ndarray, sources: np.ndarray, targets: np.ndarray,
     level by level from the sinks up (_Sets: small ones as frozensets, large ones as bitsets).
 
     `needed` (a node mask): the nodes asked for; every other node's bitset comes back 0. `groups` (a group
-    number per target, e.g. its provider's): instead of its bitset, each needed node gets how many targets
+    number for each target number 0 .. max(bit), e.g. its provider's): instead of its bitset, each needed node gets how many targets
     it reaches and how many of them each group has ({group: count}, in group order, none at 0). Each
     component's set is let go once every component above it has taken it in, so with `groups` only the
     frontier of the climb is held."""

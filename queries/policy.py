@@ -133,12 +133,12 @@ class Policy:
         try:
             return self._tag_environments[key]
         except KeyError:
-            found = self._tag_environments[key] = self._decide_tag_environment(tags)
+            found = self._tag_environments[key] = self._decide_tag_environment(key)
             return found
         except TypeError:  # a tag that cannot be a key (not a string): decided without the memo
-            return self._decide_tag_environment(tags)
+            return self._decide_tag_environment(key)
 
-    def _decide_tag_environment(self, tags: list[str] | None) -> str | None:
+    def _decide_tag_environment(self, tags: tuple[Any, ...]) -> str | None:
         pairs = [(key.strip().lower(), value.strip().lower())
                  for key, value in (tag.split("=", 1) for tag in tags or () if "=" in tag)]
         for env in ("prod", "nonprod"):
