@@ -393,13 +393,14 @@ def analyse_snapshot(path: Path, policy_path: Path | None, exceptions_path: Path
                      top_fixes: int = 0) -> Analysis:
     """run_analysis on a snapshot file: a version 2 file on its memory-mapped tables, with no networkx
     graph, unless top fixes must be verified anew (that changes a copy of the graph); else on its graph."""
-    if is_arrow(path):
-        nodes, edges, metadata = read_tables(path)
-        if not top_fixes or recorded_fixes(metadata, policy_path, exceptions_path, top_fixes) is not None:
-            with reading_tables(path):
-                return run_analysis((None, metadata), policy_path, exceptions_path, top_fixes=top_fixes,
-                                    tables=(nodes, edges))
-    return run_analysis(read_snapshot(path), policy_path, exceptions_path, top_fixes=top_fixes)
+    with gc_paused():  # as a scan analyses: millions of acyclic objects, which the collector would walk
+        if is_arrow(path):
+            nodes, edges, metadata = read_tables(path)
+            if not top_fixes or recorded_fixes(metadata, policy_path, exceptions_path, top_fixes) is not None:
+                with reading_tables(path):
+                    return run_analysis((None, metadata), policy_path, exceptions_path, top_fixes=top_fixes,
+                                        tables=(nodes, edges))
+        return run_analysis(read_snapshot(path), policy_path, exceptions_path, top_fixes=top_fixes)
 
 
 def scan(

@@ -103,12 +103,15 @@ def store_data(snapshot_path: Path, policy: Any) -> StoreTables | GraphRows:
     """What the store is loaded with: for a version 2 snapshot its tables, taken column-wise from the
     snapshot's Arrow tables with the engine's facts (graph.stores.columns); for a version 1 snapshot (or
     one the column path declines) the rows of graph_rows."""
-    from graph.snapshot import SnapshotError, is_arrow, read_snapshot, read_tables, reading_tables
+    from graph.snapshot import SnapshotError, gc_paused, is_arrow, read_snapshot, read_tables, reading_tables
 
     try:
-        with reading_tables(snapshot_path):
+        with gc_paused(), reading_tables(snapshot_path):  # as every reader of a snapshot derives its facts
             tables = store_tables(*read_tables(snapshot_path)[:2], policy) if is_arrow(snapshot_path) else None
-        return tables if tables is not None else graph_rows(read_snapshot(snapshot_path)[0], policy)
+        if tables is not None:
+            return tables
+        with gc_paused():
+            return graph_rows(read_snapshot(snapshot_path)[0], policy)
     except SnapshotError as exc:
         raise CypherError(str(exc)) from exc
 
