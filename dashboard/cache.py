@@ -164,7 +164,7 @@ def drift(old: FileKey, new: FileKey, policy: ConfigKey, exceptions: ConfigKey) 
 @st.cache_data(max_entries=64, show_spinner="Counting findings in older snapshots…")
 def trend_point(key: FileKey, policy: ConfigKey, exceptions: ConfigKey) -> dict[str, Any]:
     """Open findings by severity in one snapshot; read without keeping its graph in memory."""
-    with gc_paused():  # a version 2 snapshot on its memory-mapped tables, without a graph
-        analysis = analyse_snapshot(Path(key[0]), _config_path(policy), _config_path(exceptions))
+    # a version 2 snapshot on its memory-mapped tables, without a graph (analyse_snapshot pauses the collector)
+    analysis = analyse_snapshot(Path(key[0]), _config_path(policy), _config_path(exceptions))
     summary, metadata = analysis.summary(), analysis.metadata
     return {"collected_at": metadata.get("collected_at"), **summary["by_severity"], "open": summary["open"]}

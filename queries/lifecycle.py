@@ -96,5 +96,5 @@ def _time(value: Any) -> datetime | None:
 
 def days_open(finding: Finding, as_of: datetime) -> int:
     value = finding.first_seen
-    first = (_parse(value) if isinstance(value, str) else parse_time(value)) if value else None
+    first = _parse(value) if isinstance(value, str) else parse_time(value)  # None for None or ""
     return max(0, (as_of - first).days) if first else 0

@@ -122,15 +122,17 @@ class _Sets:
         if len(sets) < 2:
             return sets[0] if sets else _EMPTY
         if small:
-            joined = frozenset().union(*sets)
-            return joined if len(joined) <= self.small else self.bitset(joined)
+            return self._fitted(frozenset().union(*sets))
         value = 0
         for members in sets:
             value |= self.bitset(members)
         return value
 
     def of(self, positions: list[int]) -> frozenset[int] | int:
-        members = frozenset(positions)
+        return self._fitted(frozenset(positions))
+
+    def _fitted(self, members: frozenset[int]) -> frozenset[int] | int:
+        """The set as it is kept: a frozenset up to `small` members, else its bitset."""
         return members if len(members) <= self.small else self.bitset(members)
 
 

@@ -106,12 +106,10 @@ def store_data(snapshot_path: Path, policy: Any) -> StoreTables | GraphRows:
     from graph.snapshot import SnapshotError, gc_paused, is_arrow, read_snapshot, read_tables, reading_tables
 
     try:
-        with gc_paused(), reading_tables(snapshot_path):  # as every reader of a snapshot derives its facts
-            tables = store_tables(*read_tables(snapshot_path)[:2], policy) if is_arrow(snapshot_path) else None
-        if tables is not None:
-            return tables
-        with gc_paused():
-            return graph_rows(read_snapshot(snapshot_path)[0], policy)
+        with gc_paused():  # as every reader of a snapshot derives its facts
+            with reading_tables(snapshot_path):
+                tables = store_tables(*read_tables(snapshot_path)[:2], policy) if is_arrow(snapshot_path) else None
+            return tables if tables is not None else graph_rows(read_snapshot(snapshot_path)[0], policy)
     except SnapshotError as exc:
         raise CypherError(str(exc)) from exc
 
