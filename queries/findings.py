@@ -12,7 +12,7 @@ import copy
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 NO_MFA = "NO_MFA"
 LONG_LIVED_NHI_KEY = "LONG_LIVED_NHI_KEY"
@@ -32,10 +32,22 @@ _ATOMIC = frozenset({str, int, float, bool, type(None)})
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
+def fields_of(value: Any) -> dict[str, Any]:
+    """A dataclass as its JSON object: its fields and the properties it names in `JSON_DERIVED` (a Finding's
+    `hops`), by name, with the values themselves (shallow). findings.json is serialised from these as they are
+    (json_report.json_text); `plain` copies them all the way down."""
+    kind = type(value)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = (*(f.name for f in fields(value)), *getattr(kind, "JSON_DERIVED", ()))
+    return {name: getattr(value, name) for name in names}
+
+
 def plain(value: Any) -> Any:
-    """`dataclasses.asdict` for the findings' values: dataclasses become dicts and containers are copied
-    all the way down, so the result shares nothing mutable with the finding. asdict deep-copies every
-    leaf as well; at 100k identities that took 2.1 of the 2.4 s findings.json renders in."""
+    """`dataclasses.asdict` for the findings' values (with the properties a class names in `JSON_DERIVED`):
+    dataclasses become dicts and containers are copied all the way down, so the result shares nothing mutable
+    with the finding. asdict deep-copies every leaf as well; at 100k identities that took 2.1 of the 2.4 s
+    findings.json rendered in, before it was serialised from the findings themselves (fields_of)."""
     kind = type(value)
     if kind in _ATOMIC:
         return value
@@ -46,10 +58,7 @@ def plain(value: Any) -> Any:
     if kind is tuple:
         return tuple(plain(item) for item in value)
     if is_dataclass(value):
-        names = _FIELD_NAMES.get(kind)
-        if names is None:
-            names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
-        return {name: plain(getattr(value, name)) for name in names}
+        return {name: plain(item) for name, item in fields_of(value).items()}
     return copy.deepcopy(value)
 
 
@@ -146,6 +155,7 @@ class Finding:
     # Who owns it (queries/owners.py): a team, or "unowned"; owner_source says how it was decided.
     owner: str = "unowned"
     owner_source: str = ""
+    JSON_DERIVED: ClassVar[tuple[str, ...]] = ("hops",)  # in its JSON form too (fields_of)
 
     @property
     def hops(self) -> int:
@@ -156,9 +166,7 @@ class Finding:
         return CROSS_STACK in self.gap_types
 
     def to_dict(self) -> dict[str, Any]:
-        data = plain(self)
-        data["hops"] = self.hops
-        return data
+        return plain(self)
 
 
 @dataclass
@@ -216,7 +224,9 @@ class Analysis:
                            for state in EXCEPTION_STATES},
         }
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, copy_findings: bool = True) -> dict[str, Any]:
+        """The findings.json document. Each finding is a copy (Finding.to_dict), unless `copy_findings` is
+        False: then the findings themselves, for a serialiser that reads dataclasses (json_report.json_text)."""
         return {
             "format": "crosspath-findings",
             "version": 1,
@@ -225,7 +235,7 @@ class Analysis:
             "policy": self.policy,
             "stats": self.stats,
             "summary": self.summary(),
-            "findings": [finding.to_dict() for finding in self.findings],
+            "findings": [finding.to_dict() for finding in self.findings] if copy_findings else self.findings,
             "techniques": [self.techniques[t] for t in sorted(self.techniques)],
             "exception_review": self.exception_review,
             "since_previous": None if self.changes is None else {

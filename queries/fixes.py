@@ -27,6 +27,7 @@ the fix says so (`unverified_candidates`), never silently.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -124,11 +125,14 @@ class _Candidates:
         self.as_of = as_of
         self.changes: dict[str, Change] = {}
         self.on_paths: dict[Any, set[str]] = {}  # a graph edge key or node id -> findings whose path holds it
+        self.composed: set[str] = set()  # findings whose path has a step that is admin by composition
         # What the kept picks did to `graph`, which stays as it was: edges gone (a credential's go with it,
         # and it leaves every path) and edges that now demand MFA (no gap path crosses them).
         self.gone: set[EdgeKey] = set()
         self.mfa: set[EdgeKey] = set()
-        self._known: dict[str, tuple[EntryPath, list[Change], list[Any]]] = {}  # finding id -> what collect saw
+        # finding id -> what collect counted in `changes` and `on_paths` for it; how many findings give a change
+        self._known: dict[str, tuple[EntryPath, list[Change], list[Any], bool]] = {}
+        self._givers: Counter[str] = Counter()
 
     def _graph_edges(self, source: str, target: str, data: dict[str, Any]) -> list[EdgeKey]:
         """The graph edges behind one path step: itself, or what a derived access step stands on."""
@@ -205,31 +209,53 @@ class _Candidates:
             else:
                 yield Change(ROTATE_KEY, f"rotate key {key} to a short-lived credential", (), (node_id,))
 
-    def _of_path(self, engine: PathEngine, gap: EntryPath) -> tuple[list[Change], list[Any]]:
-        """One finding's candidates, and the nodes and graph edges its path holds."""
+    def _of_path(self, engine: PathEngine, gap: EntryPath) -> tuple[list[Change], list[Any], bool]:
+        """One finding's candidates, the nodes and graph edges its path holds, and whether a step of it is
+        admin by composition."""
         changes = list(self._entry_changes(gap, engine))
         elements: list[Any] = [engine.ids[gap.entry.node]]
+        composed = False
         for source, target, data in gap.edges:
+            composed = composed or bool(data.get("composed"))
             elements += (source, target)
             for edge in self._graph_edges(source, target, data):
                 elements.append(edge)
                 # MFA on an edge only where a person walks the path: a machine cannot answer it.
                 mfa = self._mfa_edge_change(edge) if gap.no_mfa and gap.entry.human else None
                 changes += (change for change in (self._edge_change(edge), mfa) if change is not None)
-        return changes, elements
+        return changes, elements, composed
 
     def collect(self, paths: dict[str, tuple[PathEngine, EntryPath]]) -> None:
         """The candidates of these findings' paths. A finding whose path is the one it had at the last
         collect keeps what it gave then: a pick changes only what lies on the paths it touches, and those
-        findings get their new path (find_fixes)."""
-        self.changes, self.on_paths = {}, {}
+        findings get their new path (find_fixes). So only the findings that left, or whose path is new,
+        are counted out and in again."""
+        for fid, (gap, changes, elements, _) in list(self._known.items()):
+            now = paths.get(fid)
+            if now is not None and now[1] is gap:
+                continue
+            del self._known[fid]
+            self.composed.discard(fid)
+            for change in changes:
+                self._givers[change.id] -= 1
+                if not self._givers[change.id]:
+                    del self._givers[change.id], self.changes[change.id]
+            for element in elements:
+                holders = self.on_paths.get(element)
+                if holders is not None:
+                    holders.discard(fid)
+                    if not holders:
+                        del self.on_paths[element]
         for fid, (engine, gap) in paths.items():
-            known = self._known.get(fid)
-            if known is None or known[0] is not gap:
-                known = self._known[fid] = (gap, *self._of_path(engine, gap))
-            for change in known[1]:
+            if fid in self._known:
+                continue
+            gap, changes, elements, composed = self._known[fid] = (gap, *self._of_path(engine, gap))
+            if composed:
+                self.composed.add(fid)
+            for change in changes:
                 self.changes.setdefault(change.id, change)
-            for element in known[2]:
+                self._givers[change.id] += 1
+            for element in elements:
                 self.on_paths.setdefault(element, set()).add(fid)
 
     def touched(self, change: Change) -> set[str]:
@@ -519,8 +545,7 @@ def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], 
         seen |= set(candidates.changes)
         entries = {fid: run.ids[gap.entry.node] for fid, (run, gap) in paths.items()}
         # A composed admin step stands on act-as edges that are not on the path: check it under every change.
-        composed = {fid for fid, (_, gap) in paths.items() if any(data.get("composed") for _, _, data in gap.edges)}
-        check = {cid: candidates.touched(change) | composed for cid, change in candidates.changes.items()}
+        check = {cid: candidates.touched(change) | candidates.composed for cid, change in candidates.changes.items()}
         order = sorted(candidates.changes.values(), key=lambda c: (-len(check[c.id]), c.order))
         best, (best_closed, best_engine, best_gaps), tried, left = _pick(order, check, entries, verifier,
                                                                          max_candidates)

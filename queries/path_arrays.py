@@ -30,6 +30,14 @@ def by_row(n: int, rows: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, 
     return (pointers, *(column[order] for column in columns))
 
 
+def kept_rows(pointers: np.ndarray, keep: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A by_row layout with only the entries the mask `keep` marks, each row's in their order: what by_row
+    gives for those edges alone, without sorting again."""
+    kept_before = np.zeros(len(keep) + 1, dtype=np.int64)  # entries kept among the first i
+    np.cumsum(keep, out=kept_before[1:])
+    return (kept_before[pointers], *(column[keep] for column in columns))
+
+
 def _gather(pointers: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The positions of the rows' entries, row after row in the given order, and each row's count."""
     starts = pointers[rows]

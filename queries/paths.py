@@ -739,12 +739,13 @@ class PathEngine:
         removed = np.zeros(n, dtype=bool)
         removed[list(gone.nodes)] = True
         cut = np.fromiter(gone.edges | gone.mfa_edges, dtype=np.int64)
-        free = ~np.isin(self.free_edge, cut) & ~removed[self.free_from] & ~removed[self.free_to]
         holder, resource, edge, target_class, level_rank, basis = self.access_columns
         kept = ~np.isin(basis, cut) & ~removed[holder] & ~removed[resource]
         holders, first_edges = path_arrays.nearest_access(holder[kept], resource[kept], edge[kept],
                                                           target_class[kept], level_rank[kept])
-        pointers, into, numbers = path_arrays.by_row(n, self.free_to[free], self.free_from[free], self.free_edge[free])
+        pointers, into, numbers = self._into  # the MFA-free transfer edges reversed, less those gone
+        free = ~np.isin(numbers, cut) & ~removed[into] & ~np.repeat(removed, np.diff(pointers))
+        pointers, into, numbers = path_arrays.kept_rows(pointers, free, into, numbers)
         dist, next_edge = path_arrays.reverse_search(n, pointers, holders, first_edges, into, numbers)
         if self._entry_of is None:
             self._entry_of = {entry.node: entry for entry in self.entries()}

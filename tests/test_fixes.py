@@ -409,7 +409,7 @@ def test_candidates_kept_from_an_earlier_pick_are_what_a_fresh_collect_finds(syn
         collect(self, paths)
         fresh = fixes._Candidates(self.graph, self.policy, self.as_of)
         collect(fresh, paths)
-        assert self.changes == fresh.changes and self.on_paths == fresh.on_paths
+        assert (self.changes, self.on_paths, self.composed) == (fresh.changes, fresh.on_paths, fresh.composed)
         compared.append(len(paths))
 
     monkeypatch.setattr(fixes._Candidates, "collect", checked)

@@ -84,6 +84,21 @@ def test_reverse_search_matches_a_fifo_queue(seed):
                                                                          edge_to)
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_a_layout_less_some_edges_is_the_layout_of_the_rest(seed):
+    # what PathEngine.entry_paths_without searches: the compiled layout with a change's edges taken out
+    rng = random.Random(seed)
+    n = rng.randrange(1, 30)
+    edge_from, edge_to = _random_graph(seed, n, rng.randrange(0, 4 * n))
+    numbers = np.arange(len(edge_from), dtype=np.int64)
+    from_, to_ = _arrays(edge_from, edge_to)
+    pointers, into, ordered = path_arrays.by_row(n, to_, from_, numbers)
+    gone = np.array([rng.random() < 0.3 for _ in edge_from], dtype=bool)
+    kept = path_arrays.kept_rows(pointers, ~gone[ordered], into, ordered)
+    expected = path_arrays.by_row(n, to_[~gone], from_[~gone], numbers[~gone])
+    assert [column.tolist() for column in kept] == [column.tolist() for column in expected]
+
+
 def test_reverse_search_keeps_the_edge_a_queue_finds_first_among_equal_paths():
     # 3 -> 1 (edge 0) and 3 -> 2 (edge 1), sources 2 then 1: source 2 is dequeued first, so edge 1
     pointers, into, numbers = path_arrays.by_row(4, *_arrays([1, 2], [3, 3], [0, 1]))
