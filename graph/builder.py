@@ -29,6 +29,7 @@ from graph.times import bound_holds, describe_bound, iso, parse_time
 
 _MAX_UNRESOLVED_NOTES = 5
 INACTIVE_COUNTER = "skipped.inactive_edges"
+_WILDCARD = frozenset("*?[")  # fnmatch's
 
 
 @dataclass
@@ -82,7 +83,9 @@ def _federation_verified(source: dict[str, Any], target: dict[str, Any]) -> bool
     subject = source.get("oidc_subject")
     if not subjects or not subject:
         return None
-    return any(fnmatchcase(subject, pattern) for pattern in subjects)
+    # A pattern without a wildcard is the subject itself: no pattern to compile (there is one per trust).
+    return any(subject == pattern if _WILDCARD.isdisjoint(pattern) else fnmatchcase(subject, pattern)
+               for pattern in subjects)
 
 
 def _credential_ages(graph: nx.MultiDiGraph, as_of: datetime) -> None:

@@ -160,6 +160,10 @@ def test_unverified_federation_is_not_traversed():
     org.results["aws"].nodes[0]["federated_subjects"] = ["system:serviceaccount:default:*"]
     finding = by_entry(org.analyze())["k8s:c/secret/default/app-token"]
     assert finding.gap_types == [LONG_LIVED_NHI_KEY, CROSS_STACK]
+    org.results["aws"].nodes[0]["federated_subjects"] = ["system:serviceaccount:default:app"]  # no wildcard
+    assert "k8s:c/secret/default/app-token" in by_entry(org.analyze())
+    org.results["aws"].nodes[0]["federated_subjects"] = ["system:serviceaccount:default:ap?"]
+    assert "k8s:c/secret/default/app-token" in by_entry(org.analyze())
 
 
 def test_environment_inherits_from_scope_and_reads_name_words():
