@@ -35,7 +35,7 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 def fields_of(value: Any) -> dict[str, Any]:
     """A dataclass as its JSON object: its fields and the properties it names in `JSON_DERIVED` (a Finding's
     `hops`), by name, with the values themselves (shallow). findings.json is serialised from these as they are
-    (json_report.json_text); `plain` copies them all the way down."""
+    (json_report.json_document); `plain` copies them all the way down."""
     kind = type(value)
     names = _FIELD_NAMES.get(kind)
     if names is None:
@@ -226,7 +226,7 @@ class Analysis:
 
     def to_dict(self, copy_findings: bool = True) -> dict[str, Any]:
         """The findings.json document. Each finding is a copy (Finding.to_dict), unless `copy_findings` is
-        False: then the findings themselves, for a serialiser that reads dataclasses (json_report.json_text)."""
+        False: then the findings themselves, for a serialiser that reads dataclasses (json_report.json_document)."""
         return {
             "format": "crosspath-findings",
             "version": 1,

@@ -18,11 +18,12 @@ from pathlib import Path
 from graph.snapshot import gc_paused
 from queries.findings import Analysis
 from queries.reports import csv_report, html, json_report, markdown, sarif
+from queries.reports.describe import views_held
 from queries.reports.terminal_summary import render_summary
 
 REPORT_FORMATS = ("md", "html", "json", "csv", "sarif")
 
-WRITERS: dict[str, tuple[str, Callable[[Analysis], str]]] = {
+WRITERS: dict[str, tuple[str, Callable[[Analysis], str | bytes]]] = {  # bytes: UTF-8 already
     "md": ("report.md", markdown.render),
     "html": ("report.html", html.render),
     "json": ("findings.json", json_report.render),
@@ -31,11 +32,12 @@ WRITERS: dict[str, tuple[str, Callable[[Analysis], str]]] = {
 }
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, content: str | bytes) -> None:
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+        with (os.fdopen(handle, "wb") if isinstance(content, bytes)
+              else os.fdopen(handle, "w", encoding="utf-8", newline="")) as out:
+            out.write(content)
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are meant to be shared
         os.replace(tmp, path)
     except BaseException:
@@ -51,13 +53,14 @@ def write_reports(analysis: Analysis, out_dir: Path, formats: Iterable[str] = RE
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    for name in wanted:
-        file_name, render = WRITERS[name]
-        path = out_dir / file_name
-        with gc_paused():
-            text = render(analysis)
-        _write_atomic(path, text)
-        written[name] = path
+    with views_held(analysis):
+        for name in wanted:
+            file_name, render = WRITERS[name]
+            path = out_dir / file_name
+            with gc_paused():
+                content = render(analysis)
+            _write_atomic(path, content)
+            written[name] = path
     return written
 
 

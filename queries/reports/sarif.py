@@ -16,7 +16,7 @@ from graph.coverage import CoverageStatus
 from queries.findings import GAP_TYPES, Analysis, Finding
 from queries.reports.coverage_text import coverage
 from queries.reports.describe import GAPS, SEVERITY_LEVEL, path_text, primary_gap
-from queries.reports.json_report import json_text
+from queries.reports.json_report import json_document
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "crosspathFindingId/v1"
@@ -127,5 +127,5 @@ def to_sarif(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def render(analysis: Analysis) -> str:
-    return json_text(to_sarif(analysis), sort_keys=False)
+def render(analysis: Analysis) -> bytes:
+    return json_document(to_sarif(analysis), sort_keys=False)

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from queries.reports import REPORT_FORMATS, write_reports
-from queries.reports.json_report import json_text
+from queries.reports.json_report import json_document
 from tests.reports.builders import CI_KEY, FORMULA_NAME, SCRIPT_NAME, make_analysis, no_mfa_cross_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,8 +55,8 @@ def test_the_json_reports_are_what_the_standard_library_would_write(analysis, wr
         analysis.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     sarif = written["sarif"].read_text(encoding="utf-8")
     assert sarif == json.dumps(json.loads(sarif), indent=2, ensure_ascii=False) + "\n"
-    assert json_text({2: "int keys", "é": [1.5, None, True]}, sort_keys=False) == json.dumps(
-        {2: "int keys", "é": [1.5, None, True]}, indent=2, ensure_ascii=False) + "\n"
+    assert json_document({2: "int keys", "é": [1.5, None, True]}, sort_keys=False) == (json.dumps(
+        {2: "int keys", "é": [1.5, None, True]}, indent=2, ensure_ascii=False) + "\n").encode()
 
 
 def test_findings_json_validates_against_the_documented_schema(written):
@@ -212,3 +212,20 @@ def test_a_findings_dict_is_its_dataclass_fields_and_shares_nothing_with_it(anal
     assert finding.path[0].conditions != as_dict["path"][0]["conditions"]
     assert finding.entry["name"] != "changed" and finding.exception.owner != "changed"
     assert gc.isenabled()  # writing the reports (`written`) paused the collector, and only while it rendered
+
+
+def test_markdown_and_html_share_one_working_out_of_the_findings_and_only_while_written(analysis, tmp_path,
+                                                                                        monkeypatch):
+    from queries.reports import describe
+
+    made = []
+    view = describe.finding_view
+    monkeypatch.setattr(describe, "finding_view", lambda rank, finding: made.append(finding.id) or view(rank, finding))
+    write_reports(analysis, tmp_path, formats=["md", "html"])
+    assert sorted(made) == sorted(f.id for f in analysis.findings)  # once each, not once per format
+    # After the writing nothing is kept: a changed analysis is worked out again
+    first = analysis.findings[0]
+    first.status = "excepted" if first.status == "open" else "open"
+    open_views, excepted_views = describe.finding_views(analysis)
+    assert first in [v.finding for v in (excepted_views if first.status == "excepted" else open_views)]
+    assert not describe._HELD
