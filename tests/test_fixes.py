@@ -409,7 +409,9 @@ def test_candidates_kept_from_an_earlier_pick_are_what_a_fresh_collect_finds(syn
         collect(self, paths)
         fresh = fixes._Candidates(self.graph, self.policy, self.as_of)
         collect(fresh, paths)
-        assert (self.changes, self.on_paths, self.composed) == (fresh.changes, fresh.on_paths, fresh.composed)
+        assert (self.changes, self.on_paths, self.composed, self._givers) == (
+            fresh.changes, fresh.on_paths, fresh.composed, fresh._givers)
+        assert self._known.keys() == paths.keys()  # a finding that left is counted out
         compared.append(len(paths))
 
     monkeypatch.setattr(fixes._Candidates, "collect", checked)

@@ -162,6 +162,8 @@ def test_unverified_federation_is_not_traversed():
     assert finding.gap_types == [LONG_LIVED_NHI_KEY, CROSS_STACK]
     org.results["aws"].nodes[0]["federated_subjects"] = ["system:serviceaccount:default:app"]  # no wildcard
     assert "k8s:c/secret/default/app-token" in by_entry(org.analyze())
+    org.results["aws"].nodes[0]["federated_subjects"] = ["system:serviceaccount:default:ap"]  # a prefix is not it
+    assert org.analyze().findings == []
     org.results["aws"].nodes[0]["federated_subjects"] = ["system:serviceaccount:default:ap?"]
     assert "k8s:c/secret/default/app-token" in by_entry(org.analyze())
 

@@ -240,7 +240,11 @@ def finding_views(analysis: Analysis) -> Views:
 @contextmanager
 def views_held(analysis: Analysis) -> Iterator[None]:
     """Inside, finding_views(analysis) is worked out once (write_reports: Markdown and HTML share it; at 100k
-    identities 0.47 s each). The analysis must not change inside; it is held, so its id stays its own."""
+    identities 0.47 s each). The analysis must not change inside; it is held, so its id stays its own. Inside
+    another views_held of the same analysis (or another thread's), the outer one keeps and drops the views."""
+    if id(analysis) in _HELD:
+        yield
+        return
     _HELD[id(analysis)] = (analysis, None)
     try:
         yield

@@ -20,8 +20,10 @@ def json_document(document: Any, sort_keys: bool = True) -> bytes:
     """The document indented by 2, keys sorted, UTF-8 as is, a final newline: the layout of
     `json.dumps(document, indent=2, sort_keys=sort_keys, ensure_ascii=False)`, encoded, at orjson's speed (the two
     write the reports' documents alike, tests/reports checks; a float such as 1e-05 may be spelt another way).
-    A dataclass in it is written as `fields_of` gives it, the form `plain` copies it to."""
-    option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
+    A dataclass in it is written as `fields_of` gives it, the form `plain` copies it to (every field, one
+    whose name starts with `_` too, which orjson's own dataclass writing would leave out)."""
+    option = (orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+              | orjson.OPT_PASSTHROUGH_DATACLASS)
     return orjson.dumps(document, default=fields_of,
                         option=option | (orjson.OPT_SORT_KEYS if sort_keys else 0))
 

@@ -229,3 +229,8 @@ def test_markdown_and_html_share_one_working_out_of_the_findings_and_only_while_
     open_views, excepted_views = describe.finding_views(analysis)
     assert first in [v.finding for v in (excepted_views if first.status == "excepted" else open_views)]
     assert not describe._HELD
+    with describe.views_held(analysis):  # held twice (nested): the inner one leaves the views to the outer
+        with describe.views_held(analysis):
+            describe.finding_views(analysis)
+        assert describe.finding_views(analysis) is describe.finding_views(analysis)
+    assert not describe._HELD
