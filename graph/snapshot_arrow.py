@@ -131,17 +131,20 @@ def _shapes(records: list[dict[str, Any]]) -> tuple[list[tuple[str, ...]], np.nd
 KEY_SLICE = 1 << 17  # edges whose keys _stored_keys compares at once
 
 
-def _stored_keys(keys: pa.Array, kind: pa.Array, via: pa.Array) -> pa.Array:
-    """The edge keys as stored: null where a key is f"{kind}|{via}", which the reader derives again. A slice
-    of KEY_SLICE rows at a time, so that the joined strings are held for one slice, not for every edge (at
-    300,000 identities the writer's Arrow memory peaked at 1,059 MB, not 1,339, with early encoding)."""
+def _stored_keys(keys: list[str], kind: pa.Array | None, via: pa.Array | None) -> pa.Array:
+    """The edge keys as stored: null where a key is f"{kind}|{via}", which the reader derives again (all of
+    them when the kind or the via column is missing). A slice of KEY_SLICE rows at a time, so that the keys
+    and the joined strings are held as Arrow strings for one slice, not for every edge (300,000 identities:
+    the writer's Arrow memory peaked at 829 MB, against 1,339 MB with every key and column whole)."""
+    if kind is None or via is None:
+        return pa.array(keys, pa.string())
     parts, rows = [], KEY_SLICE
     for start in range(0, len(keys), rows):
-        key = keys.slice(start, rows)
+        key = pa.array(keys[start:start + rows], pa.string())
         derived = pc.binary_join_element_wise(kind.slice(start, rows), via.slice(start, rows), "|")
         same = pc.fill_null(pc.equal(key, derived), False)
         parts.append(pc.if_else(same, pa.scalar(None, pa.string()), key))
-    return pa.concat_arrays(parts) if len(parts) > 1 else parts[0] if parts else keys
+    return pa.concat_arrays(parts) if len(parts) > 1 else parts[0] if parts else pa.array([], pa.string())
 
 
 def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: frozenset[str],
@@ -192,8 +195,10 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
             continue
         array = pa.concat_arrays(chunks).take(inverse) if inverse is not None else chunks[0]
         del chunks
-        # Encoded now, so that the plain columns are not all held at once (kind and via make the keys first)
+        # Encoded now, so that the plain columns are not all held at once (kind and via make the keys first),
+        # and its Python values let go: only the attributes left to `_extra` need them
         plan[name] = array if name in EDGE_COLUMNS else _maybe_dictionary(array)
+        values[name] = {}
     typed = set(plan) | set(from_first)
     extras = None
     for code, (shape, rows) in enumerate(zip(shapes, groups, strict=True)):
@@ -215,8 +220,8 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
         if name not in plan:
             columns[name] = pa.nulls(len(records), pa.string())
     columns.update(plan)
-    if "key" in columns and pa.types.is_string(columns["key"].type) and "kind" in plan and "via" in plan:
-        columns["key"] = _stored_keys(columns["key"], plan["kind"], plan["via"])
+    if isinstance(columns.get("key"), list):  # edge keys that are strings (edge_table)
+        columns["key"] = _stored_keys(columns["key"], plan.get("kind"), plan.get("via"))
     columns = {name: array if name in plan and name not in EDGE_COLUMNS else _maybe_dictionary(array)
                for name, array in columns.items()}
     attributes = {**{name: name for name in plan}, **from_first}
@@ -267,7 +272,7 @@ def edge_table(graph: nx.MultiDiGraph, index: dict[Any, int]) -> pa.Table:
     records = list(chain.from_iterable(map(dict.values, keyed)))
     del keyed, pair_targets, neighbours
     if set(map(type, keys)) <= {str}:
-        key_array = pa.array(keys, pa.string())  # those equal to f"{kind}|{via}" become null in _table
+        key_array = keys  # strings: those equal to f"{kind}|{via}" become null in _table (_stored_keys)
     else:  # keys of other types (networkx's default 0, 1 ...): JSON, exactly as they are
         key_array = pa.array([orjson.dumps(key) for key in keys], pa.binary())
     del keys
