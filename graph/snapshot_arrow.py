@@ -128,6 +128,15 @@ def _shapes(records: list[dict[str, Any]]) -> tuple[list[tuple[str, ...]], np.nd
     return list(shape_ids), codes
 
 
+def _in_record_order(parts: dict[int, Any], groups: list[np.ndarray], count: int) -> np.ndarray:
+    """An attribute's values (per shape code, in that shape's rows `groups[code]`) as one column in the
+    records' order, None where a record's shape lacks it: placed by numpy, for Arrow to convert once."""
+    column = np.full(count, None, dtype=object)
+    for code, values in parts.items():
+        column[groups[code]] = np.fromiter(values, dtype=object, count=len(values))  # a list stays one value
+    return column
+
+
 KEY_SLICE = 1 << 17  # edges whose keys _stored_keys compares at once
 
 
@@ -172,11 +181,6 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
         columns_of = zip(*map(itemgetter(*shape), group)) if len(shape) > 1 else [list(map(itemgetter(shape[0]), group))]
         for name, column in zip(shape, columns_of, strict=True):
             values.setdefault(name, {})[code] = column
-    inverse = None
-    if len(shapes) > 1:
-        inverse = np.empty(len(records), dtype=np.int64)
-        inverse[order] = np.arange(len(records))
-        inverse = pa.array(inverse)
     columns = dict(first)
     plan: dict[str, pa.Array] = {}
     rare = len(records) // RARE
@@ -189,12 +193,9 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
         if kind is None or (name in always and kind != pa.string()):
             continue
         try:
-            chunks = [pa.array(parts[code], kind) if code in parts else pa.nulls(len(rows), kind)
-                      for code, rows in enumerate(groups)]
+            array = pa.array(parts[0] if len(shapes) == 1 else _in_record_order(parts, groups, len(records)), kind)
         except (OverflowError, pa.ArrowException):  # an int beyond 64 bits: JSON keeps it
             continue
-        array = pa.concat_arrays(chunks).take(inverse) if inverse is not None else chunks[0]
-        del chunks
         # Encoded now, so that the plain columns are not all held at once (kind and via make the keys first),
         # and its Python values let go: only the attributes left to `_extra` need them
         plan[name] = array if name in EDGE_COLUMNS else _maybe_dictionary(array)
@@ -219,11 +220,13 @@ def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: 
     for name in always:  # present for every reader, even when no record has a string there
         if name not in plan:
             columns[name] = pa.nulls(len(records), pa.string())
-    columns.update(plan)
     if isinstance(columns.get("key"), list):  # edge keys that are strings (edge_table)
         columns["key"] = _stored_keys(columns["key"], plan.get("kind"), plan.get("via"))
-    columns = {name: array if name in plan and name not in EDGE_COLUMNS else _maybe_dictionary(array)
-               for name, array in columns.items()}
+    for name in EDGE_COLUMNS:  # the keys are made: kind and via are encoded too
+        if name in plan:
+            plan[name] = _maybe_dictionary(plan[name])
+    columns.update(plan)
+    columns = {name: array if name in plan else _maybe_dictionary(array) for name, array in columns.items()}
     attributes = {**{name: name for name in plan}, **from_first}
     schema = pa.schema([pa.field(name, array.type) for name, array in columns.items()],
                        metadata={ATTRIBUTES_KEY: orjson.dumps(attributes)})
