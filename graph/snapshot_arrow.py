@@ -298,9 +298,6 @@ def encode(graph: nx.MultiDiGraph, metadata: dict[str, Any], format_name: str,
     nodes_ipc = ipc_file(nodes, compression)
     del nodes
     edges_ipc = ipc_file(edge_table(graph, index), compression)
-    # Arrow's allocator keeps what the tables freed for its next use, which may never come: handed back, it
-    # is not held through the rest of a scan (100k identities: 535 MB)
-    pa.default_memory_pool().release_unused()
     # Arrow checks a file's structure, not its values: a flipped bit in a string or a flag would read as
     # another value. A CRC-32 per section (what gzip gave format 1) makes a damaged file an error.
     nodes_crc, edges_crc = zlib.crc32(nodes_ipc), zlib.crc32(edges_ipc)
