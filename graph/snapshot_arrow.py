@@ -156,9 +156,10 @@ def _stored_keys(keys: list[str], kind: pa.Array | None, via: pa.Array | None) -
     return pa.concat_arrays(parts) if len(parts) > 1 else parts[0] if parts else pa.array([], pa.string())
 
 
-def _table(records: list[dict[str, Any]], first: dict[str, pa.Array], reserved: frozenset[str],
+def _table(records: list[dict[str, Any]], first: dict[str, pa.Array | list[str]], reserved: frozenset[str],
            always: tuple[str, ...], from_first: dict[str, str]) -> pa.Table:
-    """`first`: the structural columns; `reserved`: names never given an attribute column; `always`:
+    """`first`: the structural columns (an edge table's string keys as a list, stored by _stored_keys);
+    `reserved`: names never given an attribute column; `always`:
     string columns written even when empty; `from_first`: attributes whose values are a structural
     column's (a node's `id`).
 
