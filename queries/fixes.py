@@ -125,7 +125,6 @@ class _Candidates:
         self.as_of = as_of
         self.changes: dict[str, Change] = {}
         self.on_paths: dict[Any, set[str]] = {}  # a graph edge key or node id -> findings whose path holds it
-        self.composed: set[str] = set()  # findings whose path has a step that is admin by composition
         # What the kept picks did to `graph`, which stays as it was: edges gone (a credential's go with it,
         # and it leaves every path) and edges that now demand MFA (no gap path crosses them).
         self.gone: set[EdgeKey] = set()
@@ -235,7 +234,6 @@ class _Candidates:
             if now is not None and now[1] is gap:
                 continue
             del self._known[fid]
-            self.composed.discard(fid)
             for change in changes:
                 self._givers[change.id] -= 1
                 if not self._givers[change.id]:
@@ -249,14 +247,17 @@ class _Candidates:
         for fid, (engine, gap) in paths.items():
             if fid in self._known:
                 continue
-            gap, changes, elements, composed = self._known[fid] = (gap, *self._of_path(engine, gap))
-            if composed:
-                self.composed.add(fid)
+            gap, changes, elements, _ = self._known[fid] = (gap, *self._of_path(engine, gap))
             for change in changes:
                 self.changes.setdefault(change.id, change)
                 self._givers[change.id] += 1
             for element in elements:
                 self.on_paths.setdefault(element, set()).add(fid)
+
+    @property
+    def composed(self) -> set[str]:
+        """The findings counted whose path has a step that is admin by composition."""
+        return {fid for fid, known in self._known.items() if known[3]}
 
     def touched(self, change: Change) -> set[str]:
         """The findings whose current path holds an edge or node the change touches: no other can close
@@ -545,7 +546,8 @@ def find_fixes(graph: nx.MultiDiGraph, policy: Policy, open_ids: Iterable[str], 
         seen |= set(candidates.changes)
         entries = {fid: run.ids[gap.entry.node] for fid, (run, gap) in paths.items()}
         # A composed admin step stands on act-as edges that are not on the path: check it under every change.
-        check = {cid: candidates.touched(change) | candidates.composed for cid, change in candidates.changes.items()}
+        composed = candidates.composed
+        check = {cid: candidates.touched(change) | composed for cid, change in candidates.changes.items()}
         order = sorted(candidates.changes.values(), key=lambda c: (-len(check[c.id]), c.order))
         best, (best_closed, best_engine, best_gaps), tried, left = _pick(order, check, entries, verifier,
                                                                          max_candidates)
