@@ -153,7 +153,7 @@ def _stored_keys(keys: list[str], kind: pa.Array | None, via: pa.Array | None) -
         derived = pc.binary_join_element_wise(kind.slice(start, rows), via.slice(start, rows), "|")
         same = pc.fill_null(pc.equal(key, derived), False)
         parts.append(pc.if_else(same, pa.scalar(None, pa.string()), key))
-    return pa.concat_arrays(parts) if len(parts) > 1 else parts[0] if parts else pa.array([], pa.string())
+    return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
 
 
 def _table(records: list[dict[str, Any]], first: dict[str, pa.Array | list[str]], reserved: frozenset[str],
