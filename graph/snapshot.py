@@ -138,7 +138,7 @@ def write_snapshot(path: Path, graph: nx.MultiDiGraph, metadata: dict[str, Any],
         del parts
         # Arrow's allocator keeps what the tables freed for its next use, which may never come: handed back,
         # it is not held through the rest of a scan (100k identities: 535 MB)
-        arrow.pa.default_memory_pool().release_unused()
+        pa.default_memory_pool().release_unused()
         return path
     payload = _encode(graph, metadata)
     if path.name.endswith(".gz"):
